@@ -61,6 +61,7 @@ struct fh_config {
 	char	*basic_auth;		/* secret: user:password */
 	long long port;
 	int	 log_level;		/* enum fh_log_level */
+	char	*health_sockets;	/* healthz: colon-separated sockets */
 };
 
 /* Load the configuration into cfg (which the caller provides).  On failure

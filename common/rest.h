@@ -29,6 +29,8 @@
 #define FH_REST_MAX_RESPONSE	(1024 * 1024)	/* JSON answers */
 #define FH_REST_MAX_MEDIA	(16 * 1024 * 1024)
 #define FH_REST_CONNECT_MS	2000
+#define FH_REST_MAX_URL		8192	/* base + path + query */
+#define FH_REST_JSON_DEPTH	16	/* nesting of a Twilio error body */
 
 enum fh_rest_base {
 	FH_REST_API = 0,	/* https://api.twilio.com */
@@ -53,6 +55,10 @@ struct fh_rest_resp {
 	char		 etag[128];	/* ETag header, "" when none */
 	char		 content_type[128];
 	struct fh_twerr	 twerr;		/* filled when status is not 2xx */
+	int		 resent;	/* an earlier attempt may have reached
+					 * Twilio (retried after 502/503/504 or
+					 * a failure after sending): a 404, or a
+					 * 400 with 20001, may mean it landed */
 };
 
 /* One request.  path starts with '/' and is appended to the base URL;
@@ -71,6 +77,9 @@ struct fh_rest_req {
 	const char		*if_match;
 	int			 idempotent;
 	size_t			 max_response;	/* 0 = FH_REST_MAX_RESPONSE */
+	int			 follow_redirects; /* media: at most 3, https
+					 * only, no credentials to another
+					 * host */
 };
 
 struct fh_rest;
@@ -83,10 +92,13 @@ enum fh_err	 fh_rest_new(struct fh_rest **out, const struct fh_config *cfg,
 /* Free the client and its handles (NULL does nothing). */
 void		 fh_rest_free(struct fh_rest *r);
 
-/* Set the overall deadline of the current webhook: timeout_ms from now. */
+/* Set the overall deadline of the current webhook: timeout_ms from now.
+ * When none has been set since fh_rest_new(), the first fh_rest_do() sets
+ * one of cfg->deadline_ms, which the requests after it share. */
 void		 fh_rest_set_deadline(struct fh_rest *r, long timeout_ms);
 
-/* Milliseconds left before the deadline (0 when passed). */
+/* Milliseconds left before the deadline (0 when passed; cfg->deadline_ms
+ * while none is set). */
 long		 fh_rest_remaining(const struct fh_rest *r);
 
 /* Send req with retries.  resp is initialised by this call and must be
@@ -95,8 +107,9 @@ long		 fh_rest_remaining(const struct fh_rest *r);
  * FH_ERATELIMIT (429 after the retries), FH_ETWILIO (400, 409, 412 and other
  * 4xx; resp->status says which), FH_ENOTFOUND (404), FH_EUPSTREAM (5xx,
  * 401/403, network failure, response over the cap), FH_ETIMEOUT (deadline),
- * FH_ENOMEM.  Each attempt is counted in log->rest_attempts, and each retry
- * is logged on one line. */
+ * FH_ECONFIG (no credentials), FH_EINTERNAL (req is malformed), FH_ENOMEM.
+ * Each attempt is counted in log->rest_attempts, and each retry is logged
+ * on one line. */
 enum fh_err	 fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 		    struct fh_rest_resp *resp) FH_MUST_CHECK;
 

@@ -18,6 +18,8 @@
 #include "form.h"
 
 #define FH_SIG_LEN	28	/* base64 of a 20-byte HMAC-SHA1 */
+#define FH_SIG_MAX_URL	(16 * 1024)	/* public URL + request URI */
+#define FH_SIG_MAX_AUTH	1024	/* Authorization header bytes read */
 
 struct fh_sig_input {
 	const char		*public_url;	/* FLEXHOOKS_PUBLIC_URL */
@@ -43,6 +45,13 @@ enum fh_err	 fh_sig_check(const struct fh_sig_input *in) FH_MUST_CHECK;
 enum fh_err	 fh_sig_validate(const char *url, const struct fh_form *params,
 		    const char *body, size_t body_len, const char *signature,
 		    const char *token) FH_MUST_CHECK;
+
+/* Append to out the string that is signed: url, then name + value for every
+ * pair of params (NULL: none) with the names sorted in UTF-16 code-unit
+ * order and, under each name, the values sorted and de-duplicated.  Borrows
+ * url and params.  On failure out may hold part of the string. */
+enum fh_err	 fh_sig_message(struct fh_buf *out, const char *url,
+		    const struct fh_form *params) FH_MUST_CHECK;
 
 /* Compute the signature of url + sorted params under token into out
  * (FH_SIG_LEN + 1 bytes, NUL-terminated). */
