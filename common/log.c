@@ -134,6 +134,9 @@ line_write(const struct fh_log *log, struct json_object *o)
 	json_object_put(o);
 }
 
+static void vlog(struct fh_log *, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(struct fh_log *log, int level, const char *fmt, va_list ap)
 {

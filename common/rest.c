@@ -2,11 +2,11 @@
  * rest.c - the Twilio REST client over libcurl.
  *
  * Each base (API, TaskRouter, IAM) has one easy handle, set up once in
- * fh_rest_new() and never curl_easy_reset(): a reset would drop the live
- * connection's settings and make curl copy the secret again for every
- * request.  Instead, every option that differs between requests is set
- * before each transfer (set_request()), and the pointers it borrows are
- * cleared again after it (clear_request()).
+ * fh_rest_new() so that its connection stays alive between requests.  It
+ * is never curl_easy_reset(), which would make curl copy the secret again
+ * for every request; instead, every option that differs between requests
+ * is set before each transfer (set_request()), and the pointers it borrows
+ * are cleared again after it (clear_request()).
  *
  * The retry policy is twilio-platform.md section 7; the deadline is one per
  * webhook.  If no deadline has been set when the first request is made, that
@@ -762,7 +762,8 @@ build_headers(const struct fh_rest_req *req, struct curl_slist **out)
 	enum fh_err		 err;
 
 	err = add_header(out, "Accept", "application/json");
-	if (err == FH_OK && req->body != NULL)
+	if (err == FH_OK && req->body != NULL &&
+	    strcmp(req->method, "POST") == 0)
 		err = add_header(out, "Content-Type",
 		    req->content_type != NULL ? req->content_type :
 		    "application/x-www-form-urlencoded");
@@ -867,15 +868,15 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
     struct xfer *x, enum attempt_class *cls, char *what, size_t whatlen)
 {
 	curl_off_t	 pre = 0;
-	long		 status = 0;
+	long		 status = 0, connect_ms;
 	CURLcode	 cc;
 
 	*cls = ATTEMPT_FINAL;
 	/* the attempt may take all the time left, connecting at most 2 s */
+	connect_ms = left < FH_REST_CONNECT_MS ? left : FH_REST_CONNECT_MS;
 	cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-		    left < FH_REST_CONNECT_MS ? left : FH_REST_CONNECT_MS);
+		cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	if (cc != CURLE_OK) {
 		if (snprintf(what, whatlen, "%s", curl_easy_strerror(cc)) < 0)
 			what[0] = '\0';
@@ -918,6 +919,13 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
 		*cls = ATTEMPT_RETRY_ANY;
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
+		/* Only the 2 s connect cap can end an attempt before the
+		 * deadline; anything else was the deadline, whatever a
+		 * millisecond of clock difference says. */
+		if (pre != 0 || connect_ms >= left)
+			return FH_ETIMEOUT;
+		*cls = ATTEMPT_RETRY_ANY;
+		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:

@@ -206,13 +206,22 @@ configure_flags() {
 
 # ---------------------------------------------------------------- processes
 
+# alive PID: the process exists and is not a zombie (an exited daemon stays
+# a zombie until init reaps it, which can take a while in containers).
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # pid_running PIDFILE EXPECT: true when the pid in PIDFILE is alive and its
 # command line contains EXPECT (so a stale file never names a stranger).
 pid_running() {
 	local pid
 	[ -f "$1" ] || return 1
 	pid=$(tr -dc '0-9' <"$1")
-	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+	[ -n "$pid" ] && alive "$pid" || return 1
 	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 
@@ -256,7 +265,7 @@ port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # nginx: finish the requests in flight), wait up to 6 s, then KILL; remove its
 # pid file.  Stale pid files are just removed.
 signal_stop() {
-	local name f pid i alive
+	local name f pid i any
 	local -a pids=()
 	for name in "$@"; do
 		f=$RUN_DIR/$name.pid
@@ -273,15 +282,17 @@ signal_stop() {
 		fi
 	done
 	for ((i = 0; i < 60 && ${#pids[@]} > 0; i++)); do
-		alive=0
+		any=0
 		for pid in "${pids[@]}"; do
-			kill -0 "$pid" 2>/dev/null && alive=1
+			if alive "$pid"; then
+				any=1
+			fi
 		done
-		[ "$alive" -eq 1 ] || break
+		[ "$any" -eq 1 ] || break
 		sleep 0.1
 	done
 	for pid in "${pids[@]}"; do
-		if kill -0 "$pid" 2>/dev/null; then
+		if alive "$pid"; then
 			warn "pid $pid did not stop in time: killing it"
 			# nginx workers are the master's children
 			pkill -KILL -P "$pid" 2>/dev/null || true
@@ -370,7 +381,11 @@ setup_identity() {
 	    { [ -n "${API_KEY:-}" ] && [ -n "${API_SECRET:-}" ]; }; }; then
 		USE_EMULATOR=0
 	fi
+	EMU_API_KEY=
 	if [ "$USE_EMULATOR" -eq 1 ]; then
+		if [ -n "${API_KEY:-}" ] && [ -n "${API_SECRET:-}" ]; then
+			EMU_API_KEY=$API_KEY
+		fi
 		ACCOUNT_SID=${ACCOUNT_SID:-$FAKE_ACCOUNT_SID}
 		AUTH_TOKEN=${AUTH_TOKEN:-$(openssl rand -hex 16)}
 		TWILIO_FLEX_WORKSPACE_SID=${TWILIO_FLEX_WORKSPACE_SID:-$FAKE_WORKSPACE_SID}
@@ -422,9 +437,12 @@ setup_basic_auth() {
 	fi
 }
 
-# env_line KEY VALUE: one KEY=VALUE line (values are taken literally).
+# env_line KEY VALUE: one KEY=VALUE line (values are taken literally); an
+# empty value is left out, so that the program applies its default or names
+# the missing key.
 env_line() {
 	case $2 in
+	'') ;;
 	*$'\n'*) warn "$1 contains a newline: not passed to the programs" ;;
 	*) printf '%s=%s\n' "$1" "$2" ;;
 	esac
@@ -456,11 +474,13 @@ write_env_file() {
 			env_line FLEXHOOKS_TWILIO_API_URL "$EMU_URL"
 			env_line FLEXHOOKS_TASKROUTER_URL "$EMU_URL"
 			env_line FLEXHOOKS_IAM_URL "$EMU_URL"
-			# the emulator checks ACCOUNT_SID:AUTH_TOKEN, and never
-			# a region or edge
+			# an API key only when the emulator knows it too; no
+			# region or edge
+			if [ -z "$EMU_API_KEY" ]; then
+				written+=(API_KEY API_SECRET)
+			fi
 			written+=(FLEXHOOKS_TWILIO_API_URL FLEXHOOKS_TASKROUTER_URL
-			    FLEXHOOKS_IAM_URL API_KEY API_SECRET TWILIO_REGION
-			    TWILIO_EDGE)
+			    FLEXHOOKS_IAM_URL TWILIO_REGION TWILIO_EDGE)
 		fi
 		# shellcheck disable=SC2206 # word list
 		written+=($LOCAL_ONLY_VARS)
@@ -492,6 +512,10 @@ rotate_logs() {
 
 start_emulator() {
 	local log=$LOG_DIR/emulator.log i
+	local -a key_args=()
+	if [ -n "$EMU_API_KEY" ]; then
+		key_args=(--api-key "$EMU_API_KEY" --api-secret "$API_SECRET")
+	fi
 	[ -f "$EMULATOR" ] || die "'$EMULATOR' not found"
 	if port_in_use "$EMU_PORT"; then
 		die "port $EMU_PORT (emulator) is in use; pick another FLEXHOOKS_PORT"
@@ -499,7 +523,7 @@ start_emulator() {
 	say "starting the Twilio emulator on $EMU_URL"
 	launch "$log" python3 "$EMULATOR" --host 127.0.0.1 --port "$EMU_PORT" \
 	    --account-sid "$ACCOUNT_SID" --auth-token "$AUTH_TOKEN" \
-	    --workspace-sid "$TWILIO_FLEX_WORKSPACE_SID" \
+	    --workspace-sid "$TWILIO_FLEX_WORKSPACE_SID" "${key_args[@]}" \
 	    --pid-file "$RUN_DIR/emulator.pid"
 	local bg=$LAUNCHED
 	for ((i = 0; i < 100; i++)); do
@@ -509,7 +533,7 @@ start_emulator() {
 			    printf '%s\n' "$bg" >"$RUN_DIR/emulator.pid"
 			return 0
 		fi
-		kill -0 "$bg" 2>/dev/null || break
+		alive "$bg" || break
 		sleep 0.1
 	done
 	tail -n 20 "$log" >&2 || true
@@ -821,18 +845,23 @@ cmd_run() {
 
 # Install Prism into the cache (outside the tree) and export FLEXHOOKS_PRISM;
 # without node/npm, or when npm fails, export nothing: contract tests SKIP.
+prism_version() {
+	sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
+	    "$1/node_modules/@stoplight/prism-cli/package.json" 2>/dev/null |
+	    head -n 1
+}
+
 setup_prism() {
-	local cache v dir bin
+	local dir v have
 	unset FLEXHOOKS_PRISM
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 		say "node/npm not found: the contract tests will SKIP"
 		return 0
 	fi
-	cache=${FLEXHOOKS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/flexhooks}
+	dir=${FLEXHOOKS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/flexhooks}/prism
 	for v in $PRISM_VERSIONS; do
-		dir=$cache/prism-$v
-		bin=$dir/node_modules/.bin/prism
-		if [ ! -x "$bin" ]; then
+		have=$(prism_version "$dir")
+		if [ "$have" != "$v" ]; then
 			say "installing @stoplight/prism-cli@$v into $dir"
 			mkdir -p "$dir"
 			if ! npm install --prefix "$dir" --no-audit --no-fund \
@@ -841,9 +870,9 @@ setup_prism() {
 				continue
 			fi
 		fi
-		if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
-			export FLEXHOOKS_PRISM=$bin
-			say "Prism $v: $bin"
+		if "$dir/node_modules/.bin/prism" --version >/dev/null 2>&1; then
+			export FLEXHOOKS_PRISM=$dir/node_modules/.bin/prism
+			say "Prism $v: $FLEXHOOKS_PRISM"
 			return 0
 		fi
 		warn "prism-cli@$v does not run"

@@ -290,6 +290,46 @@ def pick_mock(path, mocks):
     return None                   # IAM and anything else
 
 
+INT_FIELDS = {"Timeout": (1, 1209600), "Priority": (0, 2147483647),
+              "PageSize": (1, 1000),
+              "MachineDetectionSpeechThreshold": (1000, 6000)}
+SID_FIELDS = {"WorkflowSid": "WW"}
+ENUMS = {"AssignmentStatus": ("canceled", "completed"),
+         "ReservationStatus": ("rejected",), "Status": ("completed",),
+         "Method": ("GET", "POST"), "StatusCallbackMethod": ("POST",),
+         "StatusCallbackEvent": ("answered", "completed"),
+         "MachineDetection": ("Enable", "DetectMessageEnd")}
+
+
+def check_values(pairs, where):
+    """The decoded values have the shapes of twilio-platform.md section 5."""
+    for k, v in pairs:
+        if k in INT_FIELDS:
+            lo, hi = INT_FIELDS[k]
+            t.ok(re.match(r"^(0|[1-9][0-9]*)$", v) and lo <= int(v) <= hi,
+                 "%s: %s=%r is not an integer in %d..%d" % (where, k, v,
+                                                             lo, hi))
+        elif k in SID_FIELDS:
+            t.match(r"^%s[0-9a-fA-F]{32}$" % SID_FIELDS[k], v,
+                    "%s: %s" % (where, k))
+        elif k in ENUMS:
+            t.ok(v in ENUMS[k], "%s: %s=%r not in %s" % (where, k, v,
+                                                           ENUMS[k]))
+        elif k in ("Attributes", "Configuration"):
+            try:
+                obj = json.loads(v)
+            except ValueError:
+                obj = None
+            t.ok(isinstance(obj, dict), "%s: %s is not a JSON object" % (
+                where, k))
+        elif k == "TaskChannel":
+            t.match(r"^([A-Za-z0-9_-]{1,64}|TC[0-9a-fA-F]{32})$", v,
+                    "%s: TaskChannel" % where)
+        elif k == "VirtualStartTime":
+            t.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", v,
+                    "%s: VirtualStartTime" % where)
+
+
 def check_keys(kind, keys, expected, declared, where):
     if expected is not None:
         t.ok(any(keys == e for e in expected),
@@ -321,9 +361,12 @@ def replay_case(req, mocks):
             declared = set(patch_oai.form_properties(mock.doc, op))
             check_keys("form", keys, EXPECTED_FORM.get((method, tmpl)),
                        declared, where)
-        qkeys = {k for k, _ in t.form_decode(req.get("query") or "")}
-        check_keys("query", qkeys, EXPECTED_QUERY.get((method, tmpl)),
+            check_values(t.form_of(req), where)
+        qpairs = t.form_decode(req.get("query") or "")
+        check_keys("query", {k for k, _ in qpairs},
+                   EXPECTED_QUERY.get((method, tmpl)),
                    query_params(mock.doc, op), where)
+        check_values(qpairs, where)
         # the replay itself
         hdrs = []
         for name in ("Content-Type", "Authorization", "If-Match", "Accept"):
@@ -359,6 +402,12 @@ def main():
     work = tempfile.mkdtemp(prefix="flexhooks-contract-")
     mocks = {}
     try:
+        for name in (TASKROUTER_SPEC, API_SPEC):
+            if not os.path.isfile(os.path.join(oai, name)):
+                print("FAIL oai_files: %s is missing (Twilio's OpenAPI files "
+                      "belong in ../shared/twilio-oai/ beside the project)"
+                      % os.path.join(oai, name))
+                t.finish(0, 1)
         api = os.path.join(work, "api.json")
         with open(os.path.join(oai, API_SPEC), encoding="utf-8") as f:
             doc = json.load(f)
@@ -382,16 +431,15 @@ def main():
         pending = list(mocks.values())
         while pending and time.monotonic() < end:
             pending = [m for m in pending if not m.ready()]
-            for m in pending:
-                if m.proc.poll() is not None:
-                    break
+            if any(m.proc.poll() is not None for m in pending):
+                break             # a mock died: no point waiting
             if pending:
                 time.sleep(0.5)
         if pending:
             for m in pending:
                 print("FAIL prism_%s_ready: not answering on port %d "
-                      "after %.0f s; log: %s" % (m.name, m.port,
-                                                 READY_TIMEOUT, m.log_tail()))
+                      "(exit status %s); log: %s" % (
+                          m.name, m.port, m.proc.poll(), m.log_tail()))
             t.finish(passed, failed + len(pending), skipped)
         print("ok prism_ready (taskrouter :%d, api :%d)" % (
             mocks["taskrouter"].port, mocks["api"].port))
