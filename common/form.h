@@ -12,7 +12,9 @@
  * Decoding is strict: '+' is a space, "%XX" needs two hex digits, and a bad
  * escape fails the whole parse with FH_EINPUT.  The caps below hold for every
  * form: a parse that passes one fails with FH_ETOOBIG (pair count, field
- * size) and leaves the form partly filled (release it).
+ * size) and leaves the form partly filled (release it).  Per-field limits
+ * (8 KiB unless a field says otherwise) belong to the validators, so that
+ * an overlong field is a 400 that names it.
  */
 #ifndef FH_FORM_H
 #define FH_FORM_H
@@ -23,7 +25,9 @@
 #include "err.h"
 
 #define FH_FORM_MAX_PAIRS	200		/* pairs per form */
-#define FH_FORM_MAX_VALUE	(8 * 1024)	/* bytes per decoded value */
+#define FH_FORM_MAX_VALUE	(64 * 1024)	/* bytes per decoded value */
+#define FH_FIELD_MAX_DEFAULT	(8 * 1024)	/* per field, unless its
+						 * validator says otherwise */
 #define FH_FORM_MAX_NAME	256		/* bytes per decoded name */
 
 struct fh_pair {

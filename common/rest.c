@@ -795,6 +795,14 @@ set_request(CURL *c, const struct fh_rest_req *req, const char *url,
 		cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	/*
+	 * On a reused connection that dies before any answer, curl silently
+	 * sends the request again.  A create must never go twice, so it gets
+	 * a connection of its own (twilio-platform.md section 7).
+	 */
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_FRESH_CONNECT,
+		    req->idempotent ? 0L : 1L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION,
 		    req->follow_redirects ? 1L : 0L);

@@ -395,5 +395,5 @@ fh_valid_text8k(const char *s, size_t len, struct fh_val *out)
 enum fh_err
 fh_valid_any(const char *s, size_t len, struct fh_val *out)
 {
-	return text(s, len, FH_FORM_MAX_VALUE, out);
+	return text(s, len, FH_FIELD_MAX_DEFAULT, out);
 }

@@ -49,7 +49,7 @@ enum fh_err	fh_valid_https_url(const char *s, size_t len,
 /* Valid UTF-8 without NUL, at most 256 / 8192 bytes. */
 enum fh_err	fh_valid_text256(const char *s, size_t len, struct fh_val *out);
 enum fh_err	fh_valid_text8k(const char *s, size_t len, struct fh_val *out);
-/* Anything (still no NUL). */
+/* Any valid UTF-8 text without NUL, at most FH_FIELD_MAX_DEFAULT bytes. */
 enum fh_err	fh_valid_any(const char *s, size_t len, struct fh_val *out);
 
 /* Helpers shared with other modules. */

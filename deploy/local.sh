@@ -37,7 +37,7 @@ PRISM_VERSIONS="5.16.0 5.14.2"	# pinned; the second is the fallback
 BASE_PACKAGES="autoconf automake pkg-config=pkg-config make gcc libc6-dev
 libfcgi-dev libcurl4-openssl-dev libjson-c-dev libssl-dev check
 nginx-light=nginx spawn-fcgi python3=python3 curl openssl ca-certificates
-valgrind clang libclang-rt-dev"
+valgrind clang libclang-rt-dev procps"
 TEST_PACKAGES="nodejs=node npm=npm"
 
 umask 022
@@ -536,7 +536,6 @@ start_emulator() {
 		alive "$bg" || break
 		sleep 0.1
 	done
-	tail -n 20 "$log" >&2 || true
 	fail_stack "the emulator did not become ready"
 }
 
@@ -549,10 +548,11 @@ spawn_programs() {
 		env_args+=("ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}"
 		    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 	fi
-	if is_root; then
-		[ "$PROG_USER" = root ] ||
-		    owner_args+=(-u "$PROG_USER" -g "$PROG_GROUP")
+	if is_root && [ "$PROG_USER" != root ]; then
+		owner_args+=(-u "$PROG_USER" -g "$PROG_GROUP")
 		owner_args+=(-U "$PROG_USER" -G "$WEB_GROUP" -M 0660)
+	elif is_root; then
+		owner_args+=(-M 0600)	# spawn-fcgi refuses -U root
 	else
 		owner_args+=(-M 0600)
 	fi
@@ -1027,6 +1027,8 @@ cmd_test() {
 	build_tree "$ROOT" "${flags[@]}"
 	setup_prism
 	trap 'stop_all quiet' EXIT
+	trap 'exit 130' INT	# so that the EXIT trap runs
+	trap 'exit 143' TERM
 
 	phase "phase 1/$nphases: make check against the local stack (emulator)"
 	run_phase check_against_stack "$ROOT" 0

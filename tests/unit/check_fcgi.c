@@ -197,7 +197,7 @@ START_TEST(test_body_cap)
 	fh_req_release(&req);
 	fh_req_init(&req);
 	ck_assert_int_eq(fh_req_parse(&req, envp, big, sizeof(big) - 1),
-	    FH_ETOOBIG);	/* one 64 KiB value passes the 8 KiB field cap */
+	    FH_ETOOBIG);	/* a 64 KiB name passes the name cap */
 	fh_req_release(&req);
 }
 END_TEST

@@ -731,7 +731,7 @@ START_TEST(test_many_params)
 {
 	struct fh_form	 f;
 	struct fh_buf	 want;
-	char		 name[8], value[FH_FORM_MAX_VALUE];
+	char		 name[8], value[FH_FIELD_MAX_DEFAULT];
 	char		 sig[FH_SIG_LEN + 1];
 	int		 i;
 
