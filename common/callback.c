@@ -3,11 +3,13 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
 #include "attr.h"
 #include "callback.h"
+#include "form.h"
 #include "json.h"
 #include "tasks.h"
 #include "valid.h"
@@ -91,6 +93,206 @@ opt(const struct fh_val *v)
 	return v->str;
 }
 
+
+/* The callBackData object of attrs, or NULL. */
+static struct json_object *
+cb_data(struct json_object *attrs)
+{
+	struct json_object	*cb;
+
+	if (!json_object_object_get_ex(attrs, "callBackData", &cb) ||
+	    !json_object_is_type(cb, json_type_object))
+		return NULL;
+	return cb;
+}
+
+/* A JSON true, or the legacy string "true". */
+static int
+is_true(struct json_object *v)
+{
+	if (json_object_is_type(v, json_type_boolean))
+		return json_object_get_boolean(v);
+	return json_object_is_type(v, json_type_string) &&
+	    strcasecmp(json_object_get_string(v), "true") == 0;
+}
+
+/* Set cb[key] = val when val is given and cb lacks it (or has ""). */
+static enum fh_err
+fill(struct json_object *cb, const char *key, const char *val, int *changed)
+{
+	const char	*have;
+
+	if (val == NULL)
+		return FH_OK;
+	have = fh_json_str(cb, key);
+	if (have != NULL && have[0] != '\0')
+		return FH_OK;
+	*changed = 1;
+	return fh_json_add(cb, key, json_object_new_string(val));
+}
+
+/* The SID of the newest voicemail task for in->recording_sid, found with
+ * one EvaluateTaskAttributes list; "" when none or when the lookup failed
+ * (a duplicate is better than a lost voicemail). */
+static void
+find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
+{
+	struct fh_rest_resp	 rr;
+	struct fh_buf		 q, expr;
+	struct json_object	*tasks = NULL, *attrs = NULL;
+	const char		*ts, *rs;
+	size_t			 i;
+	enum fh_err		 err;
+
+	sid[0] = '\0';
+	fh_buf_init(&q, 1024);
+	fh_buf_init(&expr, 256);
+	memset(&rr, 0, sizeof(rr));
+	err = fh_buf_printf(&expr, "callBackData.recordingSid == \"%s\"",
+	    in->recording_sid);
+	if (err == FH_OK)
+		err = fh_form_add(&q, "EvaluateTaskAttributes",
+		    fh_buf_cstr(&expr));
+	if (err == FH_OK)
+		err = fh_form_add(&q, "Ordering", "DateCreated:desc");
+	if (err == FH_OK)
+		err = fh_form_add(&q, "PageSize", "20");
+	if (err == FH_OK)
+		err = fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr);
+	if (err != FH_OK) {
+		fh_log_warn(&ctx->log, "cannot look up voicemail task for "
+		    "'%s': %s (status %ld code %d); creating one",
+		    in->recording_sid, fh_err_name(err), rr.status,
+		    rr.twerr.code);
+		goto out;
+	}
+	for (i = 0; i < json_object_array_length(tasks); i++) {
+		json_object_put(attrs);
+		attrs = NULL;
+		if (fh_attr_parse_task(json_object_array_get_idx(tasks, i),
+		    &attrs) != FH_OK)
+			continue;
+		ts = fh_json_str(attrs, "taskType");
+		rs = fh_json_str(cb_data(attrs), "recordingSid");
+		if (ts == NULL || rs == NULL || strcmp(ts, "voicemail") != 0 ||
+		    strcmp(rs, in->recording_sid) != 0)
+			continue;
+		rs = fh_json_str(json_object_array_get_idx(tasks, i), "sid");
+		if (rs != NULL && fh_is_sid(rs, strlen(rs), "WT"))
+			memcpy(sid, rs, 35);
+		break;
+	}
+out:
+	json_object_put(attrs);
+	json_object_put(tasks);
+	fh_rest_resp_release(&rr);
+	fh_buf_release(&expr);
+	fh_buf_release(&q);
+}
+
+/*
+ * Merge what this request adds (recording URL, transcript) into the
+ * existing voicemail task sid (callbacks-and-voicemail.md section 6), with
+ * If-Match and at most 3 rounds on 412.  *gone is set when the task
+ * vanished meanwhile (the caller creates a new one).  On failure resp
+ * holds the answer.
+ */
+static enum fh_err
+merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
+    const char *sid, int *gone, struct fh_resp *resp)
+{
+	struct fh_rest_resp	 rr;
+	struct json_object	*task = NULL, *attrs = NULL, *cb;
+	char			 etag[128];
+	int			 round, changed, deleted;
+	enum fh_err		 err = FH_OK;
+
+	memset(&rr, 0, sizeof(rr));
+	*gone = 0;
+	for (round = 0; round < 3; round++) {
+		json_object_put(task);
+		json_object_put(attrs);
+		task = attrs = NULL;
+		err = fh_task_fetch(ctx, sid, &task, etag, sizeof(etag), &rr);
+		if (err == FH_ETASK404) {
+			*gone = 1;
+			err = FH_OK;
+		}
+		if (err != FH_OK || *gone)
+			break;
+		fh_rest_resp_release(&rr);
+		err = fh_attr_parse_task(task, &attrs);
+		if (err != FH_OK || (cb = cb_data(attrs)) == NULL) {
+			fh_log_error(&ctx->log, "cannot read voicemail task "
+			    "'%s': %s", sid, "bad attributes");
+			err = FH_EUPSTREAM;
+			goto out;
+		}
+		deleted = is_true(json_object_object_get(cb, "isDeleted"));
+		if (deleted) {
+			/* the agent deleted it: drop the late transcript */
+			if (in->transcript_sid != NULL) {
+				if (fh_transcription_delete(ctx,
+				    in->transcript_sid, &rr) != FH_OK)
+					fh_log_warn(&ctx->log, "cannot delete "
+					    "transcription '%s': status %ld",
+					    in->transcript_sid, rr.status);
+				fh_rest_resp_release(&rr);
+			}
+			goto out;
+		}
+		changed = 0;
+		if ((err = fill(cb, "recordingUrl", in->recording_url,
+		    &changed)) != FH_OK ||
+		    (err = fill(cb, "transcriptSid", in->transcript_sid,
+		    &changed)) != FH_OK ||
+		    (err = fill(cb, "transcriptText", in->transcript_text,
+		    &changed)) != FH_OK)
+			goto out;
+		if (!changed)
+			goto out;
+		err = fh_task_update_attrs(ctx, sid, attrs, etag, &rr);
+		if (err == FH_ETWILIO && rr.status == 412) {
+			fh_rest_resp_release(&rr);
+			continue;	/* changed meanwhile: read it again */
+		}
+		if (err == FH_ETASK404) {
+			*gone = 1;
+			err = FH_OK;
+		}
+		break;
+	}
+	if (err != FH_OK) {
+		fh_log_error(&ctx->log, "cannot update voicemail task '%s': "
+		    "status %ld code %d", sid, rr.status, rr.twerr.code);
+		fh_resp_rest_error(resp, err, &rr);
+	}
+	fh_rest_resp_release(&rr);
+out:
+	json_object_put(task);
+	json_object_put(attrs);
+	return err;
+}
+
+/* Answer 200 {"taskSid":sid,"success":true}. */
+static enum fh_err
+answer_sid(struct fh_resp *resp, const char *sid)
+{
+	struct json_object	*ok;
+	enum fh_err		 err;
+
+	ok = json_object_new_object();
+	if (ok == NULL)
+		return FH_ENOMEM;
+	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
+	    (err = fh_json_add(ok, "success",
+	    json_object_new_boolean(1))) == FH_OK &&
+	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
+		err = fh_resp_header(resp, "Cache-Control", "no-store");
+	json_object_put(ok);
+	return err;
+}
+
 enum fh_err
 fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
     struct fh_resp *resp)
@@ -99,10 +301,9 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	struct fh_task_in	 in;
 	struct fh_rest_resp	 rr;
 	struct fh_buf		 form;
-	struct json_object	*ok = NULL;
 	char			 sid[40], masked[32];
 	size_t			 bad = 0;
-	int			 missing = 0, rr_used = 0;
+	int			 missing = 0, rr_used = 0, gone = 0;
 	enum fh_err		 err;
 
 	fh_buf_init(&form, 64 * 1024);
@@ -142,6 +343,24 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	in.main_timezone = ctx->cfg->main_timezone;
 	in.default_workflow = ctx->cfg->callback_workflow_sid;
 
+	/* one voicemail task per recording (section 6) */
+	if (in.recording_sid != NULL) {
+		find_voicemail(ctx, &in, sid);
+		if (sid[0] != '\0') {
+			err = merge_voicemail(ctx, &in, sid, &gone, resp);
+			if (err != FH_OK)
+				goto out;
+			if (!gone) {
+				fh_log_set_task(&ctx->log, sid);
+				fh_log_info(&ctx->log, "voicemail task '%s' "
+				    "already exists for '%s'", sid,
+				    in.recording_sid);
+				err = answer_sid(resp, sid);
+				goto out;
+			}
+		}
+	}
+
 	err = fh_attr_build(&in, &form);
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot build task: %s",
@@ -164,19 +383,8 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	fh_log_info(&ctx->log, "created %s task '%s' for '%s'",
 	    in.recording_sid != NULL ? "voicemail" : "callback", sid, masked);
 
-	ok = json_object_new_object();
-	if (ok == NULL) {
-		err = FH_ENOMEM;
-		goto out;
-	}
-	if ((err = fh_json_add_str(ok, "taskSid", sid)) != FH_OK ||
-	    (err = fh_json_add(ok, "success",
-	    json_object_new_boolean(1))) != FH_OK ||
-	    (err = fh_resp_json(resp, 200, ok)) != FH_OK)
-		goto out;
-	err = fh_resp_header(resp, "Cache-Control", "no-store");
+	err = answer_sid(resp, sid);
 out:
-	json_object_put(ok);
 	if (rr_used)
 		fh_rest_resp_release(&rr);
 	fh_buf_release(&form);

@@ -22,4 +22,29 @@ enum fh_err	 fh_task_create(struct fh_ctx *ctx, const char *form,
 		    size_t form_len, char *sid, size_t sidlen,
 		    struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+
+
+/* GET one task: *task (the caller puts it) and its ETag into etag
+ * (etaglen bytes).  FH_ETASK404 when Twilio answers 404. */
+enum fh_err	 fh_task_fetch(struct fh_ctx *ctx, const char *sid,
+		    struct json_object **task, char *etag, size_t etaglen,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+/* GET the first page of the task list with the encoded query; *tasks is
+ * the "tasks" array (the caller puts it). */
+enum fh_err	 fh_task_list(struct fh_ctx *ctx, const char *query,
+		    struct json_object **tasks, struct fh_rest_resp *resp)
+		    FH_MUST_CHECK;
+
+/* POST new Attributes (the object's text) with If-Match: etag (which makes
+ * the update idempotent).  FH_ETWILIO with resp->status 412 on a stale
+ * ETag. */
+enum fh_err	 fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
+		    struct json_object *attrs, const char *etag,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+/* DELETE a transcription; a 404 counts as done. */
+enum fh_err	 fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
 #endif
