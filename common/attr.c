@@ -82,7 +82,7 @@ read_int(struct json_object *v, long long *out)
 		return 0;
 	if (json_object_is_type(v, json_type_int)) {
 		*out = json_object_get_int64(v);
-		return *out >= 0;
+		return *out >= 0 && *out <= 1000000;
 	}
 	if (json_object_is_type(v, json_type_string)) {
 		s = json_object_get_string(v);
@@ -141,6 +141,30 @@ sub_object(struct json_object *orig, const char *key, struct json_object **out)
 		return fh_json_copy(v, out);
 	*out = json_object_new_object();
 	return *out != NULL ? FH_OK : FH_ENOMEM;
+}
+
+/* Remove every top-level key that starts with "flexhooks_", in passes of
+ * up to 64 (deleting invalidates the iterator). */
+static void
+drop_markers(struct json_object *attrs)
+{
+	struct json_object_iterator	 it, end;
+	const char			*drop[64];
+	size_t				 n, i;
+
+	do {
+		n = 0;
+		it = json_object_iter_begin(attrs);
+		end = json_object_iter_end(attrs);
+		while (!json_object_iter_equal(&it, &end) && n < 64) {
+			if (strncmp(json_object_iter_peek_name(&it),
+			    "flexhooks_", 10) == 0)
+				drop[n++] = json_object_iter_peek_name(&it);
+			json_object_iter_next(&it);
+		}
+		for (i = n; i > 0; i--)
+			json_object_object_del(attrs, drop[i - 1]);
+	} while (n > 0);
 }
 
 enum fh_err
@@ -252,22 +276,7 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	json_object_object_del(attrs, "call_sid");
 	json_object_object_del(attrs, "reservation_attributes");
 	json_object_object_del(attrs, "conference");
-	{
-		struct json_object_iterator	 it, end;
-		const char			*drop[64];
-		size_t				 n = 0, i;
-
-		it = json_object_iter_begin(attrs);
-		end = json_object_iter_end(attrs);
-		while (!json_object_iter_equal(&it, &end) && n < 64) {
-			if (strncmp(json_object_iter_peek_name(&it),
-			    "flexhooks_", 10) == 0)
-				drop[n++] = json_object_iter_peek_name(&it);
-			json_object_iter_next(&it);
-		}
-		for (i = n; i > 0; i--)
-			json_object_object_del(attrs, drop[i - 1]);
-	}
+	drop_markers(attrs);
 	*out = attrs;
 	attrs = NULL;
 out:
@@ -329,9 +338,14 @@ fh_attr_build(const struct fh_task_in *in, struct fh_buf *out)
 	snprintf(num, sizeof(num), "%lld", priority);
 	if ((err = fh_form_add(out, "Priority", num)) != FH_OK ||
 	    (err = fh_form_add(out, "TaskChannel", chan)) != FH_OK ||
-	    (err = fh_form_add(out, "WorkflowSid", wf)) != FH_OK ||
-	    (err = fh_form_add(out, "Attributes",
-	    fh_json_text(attrs))) != FH_OK)
+	    (err = fh_form_add(out, "WorkflowSid", wf)) != FH_OK)
+		goto out;
+	if (fh_json_text(attrs) == NULL) {
+		err = FH_ENOMEM;
+		goto out;
+	}
+	if ((err = fh_form_add(out, "Attributes", fh_json_text(attrs))) !=
+	    FH_OK)
 		goto out;
 	if (in->virtual_start > 0) {
 		t = (time_t)in->virtual_start;

@@ -440,7 +440,8 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 
 	for (i = 0; i < FH_NITEMS(vars); i++) {
 		val = getenv_fn(vars[i].name);
-		if (val == NULL || val[0] == '\0') {
+		if (val == NULL || (val[0] == '\0' && vars[i].off !=
+		    offsetof(struct fh_config, amd_speech_threshold))) {
 			p = fh_form_get(&file, vars[i].name);
 			val = p != NULL ? p->value : NULL;
 		}

@@ -60,6 +60,10 @@ fh_req_init(struct fh_req *req)
 	fh_form_init(&req->query);
 	fh_form_init(&req->form);
 	fh_form_init(&req->params);
+	/* the body and the query string each have the form caps */
+	req->params.max_pairs = 2 * FH_FORM_MAX_PAIRS;
+	/* a body may carry a Flex token: zero it before it is freed */
+	req->body.secret = 1;
 }
 
 static void
@@ -101,8 +105,8 @@ copy_param(char *const *envp, const char *name, size_t max, char **out)
 	if (v == NULL)
 		return FH_OK;
 	n = strlen(v);
-	if (n > max)
-		return FH_ETOOBIG;
+	if (n > max)	/* an oversize optional header counts as absent */
+		return FH_OK;
 	*out = fh_strndup(v, n);
 	return *out != NULL ? FH_OK : FH_ENOMEM;
 }
@@ -153,7 +157,8 @@ json_pairs(struct fh_form *f, const char *body, size_t len)
 		case json_type_boolean:
 			s = json_object_to_json_string_ext(val,
 			    JSON_C_TO_STRING_PLAIN);
-			err = fh_form_push(f, key, strlen(key), s, strlen(s));
+			err = s == NULL ? FH_ENOMEM :
+			    fh_form_push(f, key, strlen(key), s, strlen(s));
 			break;
 		default:
 			err = FH_EINPUT;
@@ -191,6 +196,11 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 	for (i = 1; m != NULL && i < FH_M__MAX; i++)
 		if (strcmp(m, method_names[i]) == 0)
 			req->method = (enum fh_method)i;
+	m = fh_env_get(envp, "REQUEST_URI");
+	if ((m != NULL && strlen(m) > FH_REQ_MAX_QUERY + 4096) ||
+	    ((m = fh_env_get(envp, "QUERY_STRING")) != NULL &&
+	    strlen(m) > FH_REQ_MAX_QUERY))
+		return FH_ETOOBIG;
 	if ((err = copy_param(envp, "REQUEST_METHOD", 16, &req->method_str)) ||
 	    (err = copy_param(envp, "REQUEST_URI", FH_REQ_MAX_QUERY + 4096,
 	    &req->request_uri)) ||
@@ -227,6 +237,9 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 
 	if (len > FH_REQ_MAX_BODY)
 		return FH_ETOOBIG;
+	/* only a POST body is covered by the signature (URL mode for GET) */
+	if (len > 0 && req->method != FH_M_POST)
+		return FH_EINPUT;
 	if ((err = fh_buf_add(&req->body, body, len)) != FH_OK)
 		return err;
 	if (req->query_string != NULL &&
@@ -609,7 +622,10 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 	if (flex && !cors(ctx, req, resp)) {
 		ctx->auth_used = "denied:origin";
 		err = FH_EAUTH;
-		goto fail;
+		if (fh_resp_error(resp, err, "origin not allowed", NULL) !=
+		    FH_OK)
+			fh_resp_empty(resp, 500);
+		return err;
 	}
 	if (flex && req->method == FH_M_OPTIONS) {
 		ctx->auth_used = "public";
@@ -639,6 +655,15 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 		return err;
 	}
 	err = check_auth(ctx, rt, req);
+	if (err == FH_EAUTH && strcmp(ctx->auth_used,
+	    "denied:bad-signature") != 0 && strcmp(ctx->auth_used,
+	    "denied:no-signature") != 0) {
+		/* the Basic-auth marker is missing, or the route is unset */
+		if (fh_resp_error(resp, err, "authentication required",
+		    NULL) != FH_OK)
+			fh_resp_empty(resp, 500);
+		return err;
+	}
 	if (err != FH_OK)
 		goto fail;
 	resp->status = 0;
@@ -760,6 +785,7 @@ fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
 		fh_req_init(&req);
 		fh_resp_init(&resp);
 		fh_buf_init(&body, FH_REQ_MAX_BODY);
+		body.secret = 1;
 		fh_buf_init(&out, FH_RESP_MAX_BODY + 4096);
 		err = read_body(&r, &body);
 		if (err == FH_OK)
@@ -788,6 +814,7 @@ fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
 		fh_req_release(&req);
 		FCGX_Finish_r(&r);
 	}
+	fh_log_begin(&ctx->log, NULL);
 	fh_log_info(&ctx->log, "%s stopping", ctx->prog);
 	FCGX_Free(&r, 1);
 	return 0;

@@ -19,6 +19,8 @@ fh_form_release(struct fh_form *f)
 
 	for (i = 0; i < f->n; i++) {
 		free(f->pairs[i].name);
+		/* values may be secrets (a Flex token) */
+		fh_bzero(f->pairs[i].value, f->pairs[i].vlen);
 		free(f->pairs[i].value);
 	}
 	free(f->pairs);
@@ -32,7 +34,8 @@ fh_form_push(struct fh_form *f, const char *name, size_t nlen,
 	struct fh_pair	*np, *p;
 	size_t		 ncap;
 
-	if (f->n >= FH_FORM_MAX_PAIRS || nlen > FH_FORM_MAX_NAME ||
+	if (f->n >= (f->max_pairs != 0 ? f->max_pairs : FH_FORM_MAX_PAIRS) ||
+	    nlen > FH_FORM_MAX_NAME ||
 	    vlen > FH_FORM_MAX_VALUE)
 		return FH_ETOOBIG;
 	if (f->n == f->cap) {

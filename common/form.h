@@ -41,6 +41,7 @@ struct fh_form {
 	struct fh_pair	*pairs;
 	size_t		 n;
 	size_t		 cap;
+	size_t		 max_pairs;	/* 0: FH_FORM_MAX_PAIRS */
 };
 
 void		 fh_form_init(struct fh_form *f);

@@ -127,8 +127,19 @@ line_write(const struct fh_log *log, struct json_object *o)
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s != NULL) {
-		fputs(s, f);
-		fputc('\n', f);
+		/* one write(2) per line, so programs sharing a file do not
+		 * interleave */
+		char	 line[8192];
+		size_t	 n = strlen(s);
+
+		if (n + 1 <= sizeof(line)) {
+			memcpy(line, s, n);
+			line[n] = '\n';
+			fwrite(line, 1, n + 1, f);
+		} else {
+			fputs(s, f);
+			fputc('\n', f);
+		}
 		fflush(f);
 	}
 	json_object_put(o);

@@ -145,6 +145,10 @@ fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
 	fh_buf_init(&form, 256 * 1024);
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
 		goto out;
+	if (fh_json_text(attrs) == NULL) {
+		err = FH_ENOMEM;
+		goto out;
+	}
 	if ((err = fh_form_add(&form, "Attributes", fh_json_text(attrs))) !=
 	    FH_OK)
 		goto out;

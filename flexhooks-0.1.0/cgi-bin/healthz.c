@@ -1,0 +1,22 @@
+/*
+ * healthz - GET /healthz for the local stack and load balancers.
+ */
+#include "fcgi.h"
+#include "health.h"
+
+static const struct fh_route routes[] = {
+	{ "/healthz", FH_AUTH_PUBLIC, FH_ALLOW_GET, fh_handle_healthz },
+};
+
+int
+main(void)
+{
+	struct fh_config	 cfg;
+	struct fh_ctx		 ctx;
+	int			 rc;
+
+	fh_ctx_init(&ctx, "healthz", &cfg, 0);
+	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
+	fh_ctx_release(&ctx);
+	return rc;
+}

@@ -1,0 +1,576 @@
+/*
+ * config.c - the configuration table, the KEY=VALUE file, validation.
+ *
+ * Only this file reads the environment.  Each setting is one row of vars[]:
+ * its name, its kind (which says how it is validated), where it goes in
+ * struct fh_config and its default.  Derived defaults (inbound workflow,
+ * event deadline, hold music URL, time zone) are filled in after the table.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "form.h"
+#include "log.h"
+#include "valid.h"
+
+enum kind {
+	K_SID = 0,	/* arg: the prefix */
+	K_SECRET,	/* printable, no spaces, at most 256 bytes */
+	K_WORD,		/* arg: the allowed characters */
+	K_URL,		/* https, or http to a loopback host; no final '/' */
+	K_INT,
+	K_BOOL,
+	K_E164,
+	K_PATH,
+	K_LEVEL,
+	K_RULES,	/* WQ...=+E164,... */
+	K_ORIGINS,	/* '*' or a comma list of origins */
+	K_USERPASS,	/* user:password, URL-unreserved characters only */
+	K__MAX
+};
+
+struct var {
+	const char	*name;
+	enum kind	 kind;
+	size_t		 off;
+	const char	*arg;
+	long long	 min, max;
+	const char	*def;		/* default, or NULL */
+};
+
+#define S(f)	offsetof(struct fh_config, f)
+#define WORDCH	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+static const struct var vars[] = {
+	{ "ACCOUNT_SID", K_SID, S(account_sid), "AC", 0, 0, NULL },
+	{ "AUTH_TOKEN", K_SECRET, S(auth_token), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_AUTH_TOKEN_SECONDARY", K_SECRET, S(auth_token2), NULL,
+	    0, 0, NULL },
+	{ "API_KEY", K_SID, S(api_key), "SK", 0, 0, NULL },
+	{ "API_SECRET", K_SECRET, S(api_secret), NULL, 0, 0, NULL },
+	{ "TWILIO_FLEX_WORKSPACE_SID", K_SID, S(workspace_sid), "WS", 0, 0,
+	    NULL },
+	{ "TWILIO_FLEX_CALLBACK_WORKFLOW_SID", K_SID,
+	    S(callback_workflow_sid), "WW", 0, 0, NULL },
+	{ "FLEXHOOKS_INBOUND_WORKFLOW_SID", K_SID, S(inbound_workflow_sid),
+	    "WW", 0, 0, NULL },
+	{ "FLEXHOOKS_MAIN_TIMEZONE", K_WORD, S(main_timezone),
+	    WORDCH "/_+-", 1, 64, NULL },
+	{ "TWILIO_REGION", K_WORD, S(region), WORDCH "-", 1, 32, NULL },
+	{ "TWILIO_EDGE", K_WORD, S(edge), WORDCH "-", 1, 32, NULL },
+	{ "TWILIO_SERVICE_RETRY_LIMIT", K_INT, S(retry_limit), NULL, 0, 20,
+	    "5" },
+	{ "TWILIO_SERVICE_MIN_BACKOFF", K_INT, S(min_backoff_ms), NULL, 0,
+	    60000, "100" },
+	{ "TWILIO_SERVICE_MAX_BACKOFF", K_INT, S(max_backoff_ms), NULL, 0,
+	    60000, "2000" },
+	{ "FLEXHOOKS_DEADLINE_MS", K_INT, S(deadline_ms), NULL, 1000, 12000,
+	    "8000" },
+	{ "FLEXHOOKS_EVENT_DEADLINE_MS", K_INT, S(event_deadline_ms), NULL,
+	    1000, 12000, NULL },
+	{ "FLEXHOOKS_PUBLIC_URL", K_URL, S(public_url), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_TWILIO_API_URL", K_URL, S(api_url), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_TASKROUTER_URL", K_URL, S(taskrouter_url), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_IAM_URL", K_URL, S(iam_url), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_SAY_VOICE", K_WORD, S(say_voice), WORDCH "._-", 1, 64,
+	    "Polly.Joanna" },
+	{ "FLEXHOOKS_SAY_LANGUAGE", K_WORD, S(say_language), WORDCH "-", 2,
+	    16, NULL },
+	{ "FLEXHOOKS_HOLD_MUSIC_URL", K_URL, S(hold_music_url), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_PROMPTS", K_PATH, S(prompts_file), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_TASK_LOOKUP_PAGE_SIZE", K_INT, S(task_lookup_page_size),
+	    NULL, 1, 1000, "50" },
+	{ "FLEXHOOKS_ALLOW_ALTERNATE_NUMBER", K_BOOL,
+	    S(allow_alternate_number), NULL, 0, 0, "true" },
+	{ "FLEXHOOKS_ALLOW_VOICEMAIL", K_BOOL, S(allow_voicemail), NULL, 0, 0,
+	    "true" },
+	{ "FLEXHOOKS_VOICEMAIL_MAX_LENGTH", K_INT, S(voicemail_max_length),
+	    NULL, 2, 3600, "120" },
+	{ "FORWARD_CALL_TASK_QUEUE_SID", K_SID, S(forward_queue_sid), "WQ", 0,
+	    0, NULL },
+	{ "FORWARD_TO_NUMBER", K_E164, S(forward_to_number), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_FORWARD_RULES", K_RULES, S(forward_rules), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", K_WORD, S(outbound_to_attribute),
+	    WORDCH "_.", 1, 64, "practicePhone" },
+	{ "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE", K_WORD,
+	    S(outbound_from_attribute), WORDCH "_.", 1, 64, "callerID" },
+	{ "FLEXHOOKS_AMD_SPEECH_THRESHOLD", K_INT, S(amd_speech_threshold),
+	    NULL, 1000, 6000, "1000" },
+	{ "FLEXHOOKS_LOCATIONS", K_PATH, S(locations_file), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_CORS_ORIGINS", K_ORIGINS, S(cors_origins), NULL, 0, 0,
+	    "*" },
+	{ "FLEXHOOKS_HTPASSWD", K_PATH, S(htpasswd), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_BASIC_AUTH", K_USERPASS, S(basic_auth), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_PORT", K_INT, S(port), NULL, 1, 65535, "8080" },
+	{ "FLEXHOOKS_LOG_LEVEL", K_LEVEL, S(log_level), NULL, 0, 0, "info" },
+	{ "FLEXHOOKS_HEALTH_SOCKETS", K_PATH, S(health_sockets), NULL, 0, 0,
+	    NULL },
+};
+#undef S
+
+static int
+is_loopback_host(const char *h, size_t n)
+{
+	return (n == 9 && memcmp(h, "localhost", 9) == 0) ||
+	    (n >= 4 && memcmp(h, "127.", 4) == 0 &&
+	    strspn(h, "0123456789.") >= n) ||
+	    (n == 5 && memcmp(h, "[::1]", 5) == 0);
+}
+
+/* https://host[:port][/prefix], or http:// for loopback hosts only, so
+ * that credentials never cross a network in clear text. */
+static int
+valid_url(const char *s)
+{
+	const char	*host, *end;
+	size_t		 len = strlen(s), hl;
+
+	if (len > 1024 || len == 0 || s[len - 1] == '/')
+		return 0;
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return 0;
+	end = host + strcspn(host, ":/?#");
+	hl = (size_t)(end - host);
+	if (hl == 0 && host[0] == '[')
+		return 0;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (end == NULL)
+			return 0;
+		end++;
+		hl = (size_t)(end - host);
+	}
+	if (hl == 0 || strchr(host, '@') != NULL ||
+	    strpbrk(s, " \t\r\n\"<>\\?#") != NULL)
+		return 0;
+	if (s[4] == ':' && !is_loopback_host(host, hl))
+		return 0;	/* plain http */
+	return 1;
+}
+
+static int
+valid_rules(const char *s)
+{
+	struct fh_val	 v;
+	const char	*p = s, *comma, *eq;
+
+	while (*p != '\0') {
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(comma - p));
+		if (eq == NULL || !fh_is_sid(p, (size_t)(eq - p), "WQ") ||
+		    fh_valid_e164(eq + 1, (size_t)(comma - eq - 1), &v) !=
+		    FH_OK || v.len != (size_t)(comma - eq - 1))
+			return 0;
+		p = *comma == ',' ? comma + 1 : comma;
+	}
+	return 1;
+}
+
+static int
+valid_origins(const char *s)
+{
+	const char	*p = s, *comma;
+	size_t		 n;
+
+	if (strcmp(s, "*") == 0)
+		return 1;
+	while (*p != '\0') {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n < 8 || memchr(p + 8, '/', n - 8) != NULL ||
+		    (strncmp(p, "https://", 8) != 0 &&
+		    strncmp(p, "http://", 7) != 0))
+			return 0;
+		if (strcspn(p, " \t\"<>") < n)
+			return 0;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return 1;
+}
+
+static enum fh_err
+apply(struct fh_config *cfg, const struct var *v, const char *val)
+{
+	char		**sp = (char **)((char *)cfg + v->off);
+	long long	 *ip = (long long *)((char *)cfg + v->off);
+	int		 *bp = (int *)((char *)cfg + v->off);
+	struct fh_val	  fv;
+	size_t		  len = strlen(val);
+	long long	  n;
+	int		  lvl;
+
+	switch (v->kind) {
+	case K_INT:
+		if (fh_parse_int(val, len, v->min, v->max, &n) != FH_OK)
+			return FH_EINPUT;
+		*ip = n;
+		return FH_OK;
+	case K_BOOL:
+		if (fh_valid_bool(val, len, &fv) != FH_OK)
+			return FH_EINPUT;
+		*bp = (int)fv.num;
+		return FH_OK;
+	case K_LEVEL:
+		lvl = fh_log_level_parse(val);
+		if (lvl < 0)
+			return FH_EINPUT;
+		*bp = lvl;
+		return FH_OK;
+	case K_SID:
+		if (!fh_is_sid(val, len, v->arg))
+			return FH_EINPUT;
+		break;
+	case K_SECRET:
+		if (len > 256 || strspn(val, "!#$%&'()*+,-./0123456789:;=?@"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz"
+		    "{|}~") != len)
+			return FH_EINPUT;
+		break;
+	case K_WORD:
+		if (len < (size_t)v->min || len > (size_t)v->max ||
+		    strspn(val, v->arg) != len)
+			return FH_EINPUT;
+		break;
+	case K_URL:
+		if (!valid_url(val))
+			return FH_EINPUT;
+		break;
+	case K_E164:
+		if (fh_valid_e164(val, len, &fv) != FH_OK || fv.len != len)
+			return FH_EINPUT;
+		break;
+	case K_PATH:
+		if (len > 4096 || strpbrk(val, "\r\n") != NULL)
+			return FH_EINPUT;
+		break;
+	case K_RULES:
+		if (!valid_rules(val))
+			return FH_EINPUT;
+		break;
+	case K_ORIGINS:
+		if (!valid_origins(val))
+			return FH_EINPUT;
+		break;
+	case K_USERPASS:
+		if (len > 256 || strchr(val, ':') == NULL || val[0] == ':' ||
+		    strspn(val, WORDCH "-._~:") != len ||
+		    strchr(strchr(val, ':') + 1, ':') != NULL)
+			return FH_EINPUT;
+		break;
+	case K__MAX:
+		return FH_EINTERNAL;
+	}
+	free(*sp);
+	*sp = strdup(val);
+	return *sp != NULL ? FH_OK : FH_ENOMEM;
+}
+
+enum fh_err
+fh_config_parse_file(const char *text, size_t len,
+    enum fh_err (*set)(const char *key, const char *value, void *arg),
+    void *arg, size_t *lineno)
+{
+	const char	*p = text, *end = text + len, *nl, *eq, *ks, *ke;
+	char		*key = NULL, *val = NULL;
+	enum fh_err	 err = FH_OK;
+
+	*lineno = 0;
+	for (; p < end && err == FH_OK; p = nl + 1) {
+		(*lineno)++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		if ((size_t)(nl - p) > FH_CONFIG_MAX_LINE)
+			return FH_ETOOBIG;
+		ke = nl;
+		if (ke > p && ke[-1] == '\r')
+			ke--;
+		ks = p;
+		while (ks < ke && (*ks == ' ' || *ks == '\t'))
+			ks++;
+		if (ks == ke || *ks == '#')
+			continue;
+		if (memchr(ks, '\0', (size_t)(ke - ks)) != NULL)
+			return FH_EINPUT;
+		eq = memchr(ks, '=', (size_t)(ke - ks));
+		if (eq == NULL || eq == ks || strspn(ks, WORDCH "_") !=
+		    (size_t)(eq - ks))
+			return FH_EINPUT;
+		key = fh_strndup(ks, (size_t)(eq - ks));
+		val = fh_strndup(eq + 1, (size_t)(ke - eq - 1));
+		if (key == NULL || val == NULL)
+			err = FH_ENOMEM;
+		else
+			err = set(key, val, arg);
+		free(key);
+		if (val != NULL)
+			fh_bzero(val, strlen(val));
+		free(val);
+		key = val = NULL;
+		if (nl == end)
+			break;
+	}
+	return err;
+}
+
+static enum fh_err
+file_set(const char *key, const char *value, void *arg)
+{
+	struct fh_form	*f = arg;
+
+	return fh_form_push(f, key, strlen(key), value, strlen(value));
+}
+
+static enum fh_err
+read_file(const char *path, int must_exist, struct fh_buf *out)
+{
+	char	 chunk[4096];
+	ssize_t	 n;
+	int	 fd;
+	enum fh_err err = FH_OK;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return (errno == ENOENT && !must_exist) ? FH_OK : FH_ECONFIG;
+	while (err == FH_OK && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = FH_ECONFIG;
+			break;
+		}
+		err = fh_buf_add(out, chunk, (size_t)n);
+	}
+	close(fd);
+	fh_bzero(chunk, sizeof(chunk));
+	return err;
+}
+
+/* An IANA zone name such as America/Chicago (not a POSIX TZ rule). */
+static int
+iana_zone(const char *tz)
+{
+	size_t	 n;
+
+	if (tz == NULL)
+		return 0;
+	if (tz[0] == ':')
+		tz++;
+	n = strlen(tz);
+	return n > 0 && n <= 64 && (tz[0] >= 'A' && tz[0] <= 'Z') &&
+	    strspn(tz, WORDCH "/_+-") == n && strchr(tz, '/') != NULL;
+}
+
+static void set_err(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *errmsg, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (errlen == 0)
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(errmsg, errlen, fmt, ap) < 0)
+		errmsg[0] = '\0';
+	va_end(ap);
+}
+
+enum fh_err
+fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
+    char *errmsg, size_t errlen)
+{
+	struct fh_form		 file;
+	struct fh_buf		 text;
+	const struct fh_pair	*p;
+	const char		*path, *val, *tz;
+	size_t			 i, lineno;
+	enum fh_err		 err = FH_OK;
+	char			 hold[1100];
+
+	memset(cfg, 0, sizeof(*cfg));
+	fh_form_init(&file);
+	fh_buf_init(&text, FH_CONFIG_MAX_FILE);
+	text.secret = 1;
+	if (getenv_fn == NULL)
+		getenv_fn = (const char *(*)(const char *))getenv;
+	if (errlen > 0)
+		errmsg[0] = '\0';
+
+	/* the file first, so that the environment can win below */
+	path = getenv_fn("FLEXHOOKS_CONFIG");
+	err = read_file(path != NULL && path[0] != '\0' ? path :
+	    "/etc/flexhooks/flexhooks.env", path != NULL && path[0] != '\0',
+	    &text);
+	if (err != FH_OK) {
+		set_err(errmsg, errlen, "cannot read configuration file '%s'",
+		    path != NULL ? path : "");
+		goto out;
+	}
+	err = fh_config_parse_file(fh_buf_cstr(&text), text.len, file_set,
+	    &file, &lineno);
+	if (err != FH_OK) {
+		set_err(errmsg, errlen, "invalid configuration file line %zu",
+		    lineno);
+		err = FH_ECONFIG;
+		goto out;
+	}
+
+	for (i = 0; i < FH_NITEMS(vars); i++) {
+		val = getenv_fn(vars[i].name);
+		if (val == NULL || val[0] == '\0') {
+			p = fh_form_get(&file, vars[i].name);
+			val = p != NULL ? p->value : NULL;
+		}
+		if (val != NULL && val[0] == '\0' &&
+		    vars[i].off == offsetof(struct fh_config,
+		    amd_speech_threshold)) {
+			cfg->amd_speech_threshold = 0;	/* empty: not sent */
+			continue;
+		}
+		if (val == NULL || val[0] == '\0')
+			val = vars[i].def;
+		if (val == NULL)
+			continue;
+		err = apply(cfg, &vars[i], val);
+		if (err != FH_OK) {
+			set_err(errmsg, errlen, "invalid value for '%s'",
+			    vars[i].name);
+			err = FH_ECONFIG;
+			goto out;
+		}
+	}
+
+	/* derived defaults */
+	if (cfg->event_deadline_ms == 0)
+		cfg->event_deadline_ms = cfg->deadline_ms;
+	if (cfg->min_backoff_ms > cfg->max_backoff_ms) {
+		set_err(errmsg, errlen, "invalid value for '%s'",
+		    "TWILIO_SERVICE_MIN_BACKOFF");
+		err = FH_ECONFIG;
+		goto out;
+	}
+	if (cfg->inbound_workflow_sid == NULL &&
+	    cfg->callback_workflow_sid != NULL) {
+		cfg->inbound_workflow_sid = strdup(cfg->callback_workflow_sid);
+		if (cfg->inbound_workflow_sid == NULL) {
+			err = FH_ENOMEM;
+			goto out;
+		}
+	}
+	if (cfg->main_timezone == NULL) {
+		tz = getenv_fn("TZ");
+		if (!iana_zone(tz))
+			tz = "UTC";
+		else if (tz[0] == ':')
+			tz++;
+		cfg->main_timezone = strdup(tz);
+		if (cfg->main_timezone == NULL) {
+			err = FH_ENOMEM;
+			goto out;
+		}
+	}
+	if (cfg->hold_music_url == NULL && cfg->public_url != NULL) {
+		if (snprintf(hold, sizeof(hold), "%s/assets/hold-music.wav",
+		    cfg->public_url) >= (int)sizeof(hold)) {
+			set_err(errmsg, errlen, "invalid value for '%s'",
+			    "FLEXHOOKS_PUBLIC_URL");
+			err = FH_ECONFIG;
+			goto out;
+		}
+		cfg->hold_music_url = strdup(hold);
+		if (cfg->hold_music_url == NULL) {
+			err = FH_ENOMEM;
+			goto out;
+		}
+	}
+out:
+	for (i = 0; i < file.n; i++)
+		fh_bzero(file.pairs[i].value, file.pairs[i].vlen);
+	fh_form_release(&file);
+	fh_buf_release(&text);
+	if (err != FH_OK)
+		fh_config_release(cfg);
+	return err;
+}
+
+enum fh_err
+fh_config_require(const struct fh_config *cfg, unsigned need, char *errmsg,
+    size_t errlen)
+{
+	const char	*missing = NULL;
+
+	if ((need & FH_NEED_REST) && cfg->account_sid == NULL)
+		missing = "ACCOUNT_SID";
+	else if ((need & FH_NEED_REST) && cfg->auth_token == NULL &&
+	    (cfg->api_key == NULL || cfg->api_secret == NULL))
+		missing = "AUTH_TOKEN";
+	else if ((need & FH_NEED_REST) && cfg->workspace_sid == NULL)
+		missing = "TWILIO_FLEX_WORKSPACE_SID";
+	else if ((need & FH_NEED_SIGNATURE) && cfg->auth_token == NULL)
+		missing = "AUTH_TOKEN";
+	else if ((need & FH_NEED_SIGNATURE) && cfg->public_url == NULL)
+		missing = "FLEXHOOKS_PUBLIC_URL";
+	else if ((need & FH_NEED_CALLBACK_WF) &&
+	    cfg->callback_workflow_sid == NULL)
+		missing = "TWILIO_FLEX_CALLBACK_WORKFLOW_SID";
+	if (missing == NULL)
+		return FH_OK;
+	set_err(errmsg, errlen, "missing required setting '%s'", missing);
+	return FH_ECONFIG;
+}
+
+static void
+free_secret(char *s)
+{
+	if (s != NULL)
+		fh_bzero(s, strlen(s));
+	free(s);
+}
+
+void
+fh_config_release(struct fh_config *cfg)
+{
+	size_t	 i;
+	char	**sp;
+
+	for (i = 0; i < FH_NITEMS(vars); i++) {
+		switch (vars[i].kind) {
+		case K_INT:
+		case K_BOOL:
+		case K_LEVEL:
+			continue;
+		default:
+			break;
+		}
+		sp = (char **)((char *)cfg + vars[i].off);
+		if (vars[i].kind == K_SECRET || vars[i].kind == K_USERPASS)
+			free_secret(*sp);
+		else
+			free(*sp);
+		*sp = NULL;
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}

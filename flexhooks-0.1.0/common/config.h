@@ -1,0 +1,95 @@
+/*
+ * config.h - flexhooks settings, loaded once at start-up.
+ *
+ * fh_config_load() reads every variable of the spec's configuration table
+ * from the environment, then from the KEY=VALUE file named by
+ * FLEXHOOKS_CONFIG (default /etc/flexhooks/flexhooks.env; a missing default
+ * file is fine, a missing named file is not).  The environment wins.  Every
+ * value is validated; the first bad one fails the load with a message that
+ * names the key (never the value: it may be a secret).  Strings in the
+ * struct are owned by it and freed by fh_config_release(), which zeroes the
+ * secrets first.  A NULL string means unset.
+ */
+#ifndef FH_CONFIG_H
+#define FH_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define FH_CONFIG_MAX_LINE	4096	/* bytes per line of the file */
+#define FH_CONFIG_MAX_FILE	(256 * 1024)
+
+struct fh_config {
+	char	*account_sid;
+	char	*auth_token;		/* secret */
+	char	*auth_token2;		/* secret: FLEXHOOKS_AUTH_TOKEN_SECONDARY */
+	char	*api_key;
+	char	*api_secret;		/* secret */
+	char	*workspace_sid;
+	char	*callback_workflow_sid;
+	char	*inbound_workflow_sid;	/* defaults to callback_workflow_sid */
+	char	*main_timezone;		/* defaults to $TZ if IANA, else UTC */
+	char	*region;
+	char	*edge;
+	long long retry_limit;		/* 0..20, default 5 */
+	long long min_backoff_ms;	/* default 100 */
+	long long max_backoff_ms;	/* default 2000 */
+	long long deadline_ms;		/* 1000..12000, default 8000 */
+	long long event_deadline_ms;	/* default deadline_ms */
+	char	*public_url;		/* no trailing '/' */
+	char	*api_url;		/* base URLs, derived unless overridden */
+	char	*taskrouter_url;
+	char	*iam_url;
+	char	*say_voice;		/* default Polly.Joanna */
+	char	*say_language;
+	char	*hold_music_url;
+	char	*prompts_file;
+	long long task_lookup_page_size; /* 1..1000, default 50 */
+	int	 allow_alternate_number;
+	int	 allow_voicemail;
+	long long voicemail_max_length;	/* 2..3600, default 120 */
+	char	*forward_queue_sid;
+	char	*forward_to_number;
+	char	*forward_rules;
+	char	*outbound_to_attribute;
+	char	*outbound_from_attribute;
+	long long amd_speech_threshold;	/* 0 = not sent */
+	char	*locations_file;
+	char	*cors_origins;		/* default "*" */
+	char	*htpasswd;
+	char	*basic_auth;		/* secret: user:password */
+	long long port;
+	int	 log_level;		/* enum fh_log_level */
+	char	*health_sockets;	/* healthz: colon-separated sockets */
+};
+
+/* Load the configuration into cfg (which the caller provides).  On failure
+ * the message naming the bad key is written to errmsg (a buffer of errlen
+ * bytes) and cfg is released.  getenv_fn lets tests supply an environment:
+ * NULL means getenv(). */
+enum fh_err	 fh_config_load(struct fh_config *cfg,
+		    const char *(*getenv_fn)(const char *name),
+		    char *errmsg, size_t errlen) FH_MUST_CHECK;
+
+/* Parse one KEY=VALUE file's text; exposed for tests and the fuzz target.
+ * Calls set(key, value, arg) for each assignment; lines that are empty or
+ * start with '#' are skipped.  A line without '=' or with an invalid key is
+ * FH_EINPUT (line number in *lineno). */
+enum fh_err	 fh_config_parse_file(const char *text, size_t len,
+		    enum fh_err (*set)(const char *key, const char *value,
+		    void *arg), void *arg, size_t *lineno) FH_MUST_CHECK;
+
+/* Free everything cfg owns, zeroing secrets. */
+void		 fh_config_release(struct fh_config *cfg);
+
+/* Check that the settings a program needs are present: the signature key
+ * when it serves a signature route, the callback workflow for
+ * create-callback.  Message in errmsg. */
+#define FH_NEED_SIGNATURE	0x1
+#define FH_NEED_CALLBACK_WF	0x2
+#define FH_NEED_REST		0x4
+enum fh_err	 fh_config_require(const struct fh_config *cfg, unsigned need,
+		    char *errmsg, size_t errlen) FH_MUST_CHECK;
+
+#endif

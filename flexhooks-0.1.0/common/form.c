@@ -1,0 +1,219 @@
+/*
+ * form.c - strict form decoding, encoding and declared field validation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "form.h"
+
+void
+fh_form_init(struct fh_form *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+void
+fh_form_release(struct fh_form *f)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->n; i++) {
+		free(f->pairs[i].name);
+		free(f->pairs[i].value);
+	}
+	free(f->pairs);
+	memset(f, 0, sizeof(*f));
+}
+
+enum fh_err
+fh_form_push(struct fh_form *f, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	struct fh_pair	*np, *p;
+	size_t		 ncap;
+
+	if (f->n >= FH_FORM_MAX_PAIRS || nlen > FH_FORM_MAX_NAME ||
+	    vlen > FH_FORM_MAX_VALUE)
+		return FH_ETOOBIG;
+	if (f->n == f->cap) {
+		ncap = f->cap == 0 ? 16 : f->cap * 2;
+		np = realloc(f->pairs, ncap * sizeof(*np));
+		if (np == NULL)
+			return FH_ENOMEM;
+		f->pairs = np;
+		f->cap = ncap;
+	}
+	p = &f->pairs[f->n];
+	p->name = fh_strndup(name, nlen);
+	p->value = fh_strndup(value, vlen);
+	if (p->name == NULL || p->value == NULL) {
+		free(p->name);
+		free(p->value);
+		return FH_ENOMEM;
+	}
+	p->nlen = nlen;
+	p->vlen = vlen;
+	f->n++;
+	return FH_OK;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum fh_err
+fh_url_decode(struct fh_buf *out, const char *s, size_t len,
+    int plus_is_space)
+{
+	size_t		 i;
+	int		 hi, lo;
+	char		 c;
+	enum fh_err	 err;
+
+	fh_buf_reset(out);
+	err = fh_buf_add(out, NULL, 0);	/* make data non-NULL */
+	for (i = 0; err == FH_OK && i < len; i++) {
+		c = s[i];
+		if (c == '%') {
+			if (len - i < 3)
+				return FH_EINPUT;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return FH_EINPUT;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space)
+			c = ' ';
+		err = fh_buf_addch(out, c);
+	}
+	return err;
+}
+
+enum fh_err
+fh_form_parse(struct fh_form *f, const char *s, size_t len)
+{
+	struct fh_buf	 name, value;
+	const char	*seg, *end, *amp, *eq;
+	enum fh_err	 err = FH_OK;
+
+	fh_buf_init(&name, FH_FORM_MAX_NAME);
+	fh_buf_init(&value, FH_FORM_MAX_VALUE);
+	end = s + len;
+	for (seg = s; err == FH_OK && seg < end; seg = amp + 1) {
+		amp = memchr(seg, '&', (size_t)(end - seg));
+		if (amp == NULL)
+			amp = end;
+		if (amp == seg)
+			continue;
+		eq = memchr(seg, '=', (size_t)(amp - seg));
+		if (eq == NULL)
+			eq = amp;
+		err = fh_url_decode(&name, seg, (size_t)(eq - seg), 1);
+		if (err == FH_OK)
+			err = fh_url_decode(&value, eq == amp ? eq : eq + 1,
+			    eq == amp ? 0 : (size_t)(amp - eq - 1), 1);
+		if (err == FH_OK)
+			err = fh_form_push(f, fh_buf_cstr(&name), name.len,
+			    fh_buf_cstr(&value), value.len);
+	}
+	fh_buf_release(&name);
+	fh_buf_release(&value);
+	return err;
+}
+
+const struct fh_pair *
+fh_form_get(const struct fh_form *f, const char *name)
+{
+	size_t	 i, n;
+
+	n = strlen(name);
+	for (i = 0; i < f->n; i++)
+		if (f->pairs[i].nlen == n &&
+		    memcmp(f->pairs[i].name, name, n) == 0)
+			return &f->pairs[i];
+	return NULL;
+}
+
+enum fh_err
+fh_url_encode(struct fh_buf *out, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 c;
+	char			 esc[3];
+	size_t			 i;
+	enum fh_err		 err = FH_OK;
+
+	for (i = 0; err == FH_OK && i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			err = fh_buf_addch(out, (char)c);
+			continue;
+		}
+		esc[0] = '%';
+		esc[1] = hex[c >> 4];
+		esc[2] = hex[c & 15];
+		err = fh_buf_add(out, esc, 3);
+	}
+	return err;
+}
+
+enum fh_err
+fh_form_add(struct fh_buf *out, const char *name, const char *value)
+{
+	enum fh_err	 err = FH_OK;
+
+	if (out->len > 0)
+		err = fh_buf_addch(out, '&');
+	if (err == FH_OK)
+		err = fh_url_encode(out, name, strlen(name));
+	if (err == FH_OK)
+		err = fh_buf_addch(out, '=');
+	if (err == FH_OK)
+		err = fh_url_encode(out, value, strlen(value));
+	return err;
+}
+
+enum fh_err
+fh_form_validate(const struct fh_form *f, const struct fh_field *table,
+    size_t n, struct fh_val *val, size_t *bad, int *missing)
+{
+	const struct fh_pair	*p;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		memset(&val[i], 0, sizeof(val[i]));
+		p = fh_form_get(f, table[i].name);
+		if ((p == NULL || p->vlen == 0) && table[i].alias != NULL)
+			p = fh_form_get(f, table[i].alias);
+		if (p == NULL || p->vlen == 0) {
+			if (table[i].flags & FH_REQUIRED) {
+				*bad = i;
+				*missing = 1;
+				return FH_EINPUT;
+			}
+			continue;
+		}
+		if (table[i].valid(p->value, p->vlen, &val[i]) != FH_OK) {
+			memset(&val[i], 0, sizeof(val[i]));
+			*bad = i;
+			*missing = 0;
+			return FH_EINPUT;
+		}
+		if (val[i].str == NULL) {
+			val[i].str = p->value;
+			val[i].len = p->vlen;
+		}
+	}
+	return FH_OK;
+}

@@ -1,0 +1,16 @@
+/*
+ * health.h - GET /healthz: 200 when every program's socket accepts a
+ * connection, 503 naming the ones that do not.
+ */
+#ifndef FH_HEALTH_H
+#define FH_HEALTH_H
+
+#include "err.h"
+#include "fcgi.h"
+
+/* Probe each socket of the colon-separated list ctx->cfg->health_sockets
+ * and answer {"ok":true|false,"down":[<socket file names>]}. */
+enum fh_err	fh_handle_healthz(struct fh_ctx *ctx, const struct fh_req *req,
+		    struct fh_resp *resp) FH_MUST_CHECK;
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * tasks.c - TaskRouter task requests.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "form.h"
+#include "json.h"
+#include "tasks.h"
+#include "valid.h"
+
+enum fh_err
+fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
+    char *sid, size_t sidlen, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct json_object	*task = NULL;
+	const char		*s;
+	char			 path[128];
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	if (snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks",
+	    ctx->cfg->workspace_sid) >= (int)sizeof(path))
+		return FH_ECONFIG;
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = form;
+	rq.body_len = form_len;
+	rq.idempotent = 0;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err == FH_ENOTFOUND)
+		err = FH_EUPSTREAM;	/* our workspace, not the client's SID */
+	if (err != FH_OK)
+		return err;
+	err = fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &task);
+	if (err != FH_OK) {
+		fh_log_error(&ctx->log, "cannot read task create answer: %s",
+		    "invalid JSON");
+		return FH_EUPSTREAM;
+	}
+	s = fh_json_str(task, "sid");
+	if (s == NULL || !fh_is_sid(s, strlen(s), "WT") || sidlen < 35) {
+		fh_log_error(&ctx->log, "cannot read task create answer: %s",
+		    "no task sid");
+		err = FH_EUPSTREAM;
+	} else
+		memcpy(sid, s, 35);
+	json_object_put(task);
+	return err;
+}
+
+/* Fill path with the workspace's task path, plus "/sid" when sid is set. */
+static enum fh_err
+task_path(const struct fh_ctx *ctx, const char *sid, char *path, size_t n)
+{
+	int	 w;
+
+	w = sid != NULL ? snprintf(path, n, "/v1/Workspaces/%s/Tasks/%s",
+	    ctx->cfg->workspace_sid, sid) :
+	    snprintf(path, n, "/v1/Workspaces/%s/Tasks",
+	    ctx->cfg->workspace_sid);
+	return w > 0 && (size_t)w < n ? FH_OK : FH_ECONFIG;
+}
+
+enum fh_err
+fh_task_fetch(struct fh_ctx *ctx, const char *sid, struct json_object **task,
+    char *etag, size_t etaglen, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	char			 path[128];
+	enum fh_err		 err;
+
+	*task = NULL;
+	memset(&rq, 0, sizeof(rq));
+	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
+		return err;
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "GET";
+	rq.path = path;
+	rq.idempotent = 1;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err == FH_ENOTFOUND)
+		return FH_ETASK404;
+	if (err != FH_OK)
+		return err;
+	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, task) !=
+	    FH_OK || !json_object_is_type(*task, json_type_object)) {
+		json_object_put(*task);
+		*task = NULL;
+		fh_log_error(&ctx->log, "cannot read task '%s': %s", sid,
+		    "invalid JSON");
+		return FH_EUPSTREAM;
+	}
+	if (snprintf(etag, etaglen, "%s", resp->etag) < 0)
+		etag[0] = '\0';
+	return FH_OK;
+}
+
+enum fh_err
+fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
+    struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct json_object	*page = NULL, *arr;
+	char			 path[128];
+	enum fh_err		 err;
+
+	*tasks = NULL;
+	memset(&rq, 0, sizeof(rq));
+	if ((err = task_path(ctx, NULL, path, sizeof(path))) != FH_OK)
+		return err;
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "GET";
+	rq.path = path;
+	rq.query = query;
+	rq.idempotent = 1;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err != FH_OK)
+		return err;
+	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &page) !=
+	    FH_OK || !json_object_object_get_ex(page, "tasks", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		json_object_put(page);
+		fh_log_error(&ctx->log, "cannot read task list: %s",
+		    "invalid JSON");
+		return FH_EUPSTREAM;
+	}
+	*tasks = json_object_get(arr);
+	json_object_put(page);
+	return FH_OK;
+}
+
+enum fh_err
+fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
+    struct json_object *attrs, const char *etag, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct fh_buf		 form;
+	char			 path[128];
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	fh_buf_init(&form, 256 * 1024);
+	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
+		goto out;
+	if ((err = fh_form_add(&form, "Attributes", fh_json_text(attrs))) !=
+	    FH_OK)
+		goto out;
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = fh_buf_cstr(&form);
+	rq.body_len = form.len;
+	rq.if_match = etag != NULL && etag[0] != '\0' ? etag : NULL;
+	rq.idempotent = rq.if_match != NULL;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err == FH_ENOTFOUND)
+		err = FH_ETASK404;
+out:
+	fh_buf_release(&form);
+	return err;
+}
+
+enum fh_err
+fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
+    struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	char			 path[160];
+	int			 w;
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	w = snprintf(path, sizeof(path),
+	    "/2010-04-01/Accounts/%s/Transcriptions/%s.json",
+	    ctx->cfg->account_sid, sid);
+	if (w < 0 || (size_t)w >= sizeof(path))
+		return FH_EINTERNAL;
+	rq.base = FH_REST_API;
+	rq.method = "DELETE";
+	rq.path = path;
+	rq.idempotent = 1;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	return err == FH_ENOTFOUND ? FH_OK : err;
+}

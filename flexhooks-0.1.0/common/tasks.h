@@ -1,0 +1,50 @@
+/*
+ * tasks.h - TaskRouter task requests on top of the REST client.
+ *
+ * Thin wrappers that know the paths and the idempotency of each task
+ * request (twilio-platform.md sections 5 and 7).  Results that carry
+ * Twilio's error detail leave it in the caller's fh_rest_resp.
+ */
+#ifndef FH_TASKS_H
+#define FH_TASKS_H
+
+#include <json-c/json.h>
+
+#include "err.h"
+#include "fcgi.h"
+#include "rest.h"
+
+/* Create a task from the form body (fh_attr_build()).  Not idempotent: the
+ * client retries it only on 429 or when no connection was made.  On FH_OK
+ * the new SID (34 characters + NUL) is in sid.  resp is initialised here
+ * and released by the caller. */
+enum fh_err	 fh_task_create(struct fh_ctx *ctx, const char *form,
+		    size_t form_len, char *sid, size_t sidlen,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+
+
+/* GET one task: *task (the caller puts it) and its ETag into etag
+ * (etaglen bytes).  FH_ETASK404 when Twilio answers 404. */
+enum fh_err	 fh_task_fetch(struct fh_ctx *ctx, const char *sid,
+		    struct json_object **task, char *etag, size_t etaglen,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+/* GET the first page of the task list with the encoded query; *tasks is
+ * the "tasks" array (the caller puts it). */
+enum fh_err	 fh_task_list(struct fh_ctx *ctx, const char *query,
+		    struct json_object **tasks, struct fh_rest_resp *resp)
+		    FH_MUST_CHECK;
+
+/* POST new Attributes (the object's text) with If-Match: etag (which makes
+ * the update idempotent).  FH_ETWILIO with resp->status 412 on a stale
+ * ETag. */
+enum fh_err	 fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
+		    struct json_object *attrs, const char *etag,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+/* DELETE a transcription; a 404 counts as done. */
+enum fh_err	 fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+#endif

@@ -1,0 +1,1075 @@
+#!/usr/bin/env bash
+# deploy/local.sh: the flexhooks local stack (README.md §6).
+#
+#   deploy/local.sh start    install what is missing (as root), build, start the
+#                            emulator (unless real Twilio credentials are set),
+#                            the FastCGI programs and nginx; print the URLs
+#   deploy/local.sh stop     stop everything started here (pid files)
+#   deploy/local.sh status   one line per component; exit 0 only if all run
+#   deploy/local.sh run      start, follow the logs, stop on Ctrl-C / SIGTERM
+#   deploy/local.sh test     start with the emulator, run `make check`, stop;
+#                            with CI=true or FLEXHOOKS_TEST_SANITIZERS=1 also an
+#                            ASan+UBSan run, valgrind on the unit tests and
+#                            `make distcheck`
+#
+# Environment: FLEXHOOKS_PORT (nginx, default 8080; the emulator uses PORT+1),
+# FLEXHOOKS_BASIC_AUTH=user:password, FLEXHOOKS_PUBLIC_URL, FLEXHOOKS_EMULATOR=1
+# (use the emulator even with real credentials set; it then takes ACCOUNT_SID,
+# AUTH_TOKEN, TWILIO_FLEX_WORKSPACE_SID and TWILIO_FLEX_CALLBACK_WORKFLOW_SID as
+# its identity), CONFIGURE_FLAGS (e.g. --enable-sanitizers), FLEXHOOKS_CACHE
+# (npm cache for Prism, default ~/.cache/flexhooks), FLEXHOOKS_TEST_SANITIZERS
+# (1/0: force the extra test phases on/off).  Every other FLEXHOOKS_*,
+# TWILIO_*, API_KEY and API_SECRET variable is passed to the programs through
+# .local/flexhooks.env.  State lives in .local/ at the project root.
+set -euo pipefail
+
+# The FastCGI programs (cgi-bin/NAME).  Only those that are built are started;
+# nginx gets locations only for them (nginx/flexhooks.conf.in "# @program").
+PROGRAMS="healthz create-callback requeue-callback fetch-voicemail
+wait-experience incoming-call taskrouter-events twiml-redirect-call dial-queue
+status-callback location-lookup"
+
+PRISM_VERSIONS="5.16.0 5.14.2"	# pinned; the second is the fallback
+
+# Debian packages: "package" or "package=command" (satisfied when the command
+# exists, whichever package provides it: nginx flavours conflict, and node may
+# come from NodeSource).
+BASE_PACKAGES="autoconf automake pkg-config=pkg-config make gcc libc6-dev
+libfcgi-dev libcurl4-openssl-dev libjson-c-dev libssl-dev check
+nginx-light=nginx spawn-fcgi python3=python3 curl openssl ca-certificates
+valgrind clang libclang-rt-dev procps"
+TEST_PACKAGES="nodejs=node npm=npm"
+
+umask 022
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+shopt -u patsub_replacement 2>/dev/null || true
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+LOCAL=$ROOT/.local
+RUN_DIR=$LOCAL/run
+LOG_DIR=$LOCAL/log
+NGINX_DIR=$LOCAL/nginx
+NGINX_CONF=$NGINX_DIR/nginx.conf
+ENV_FILE=$LOCAL/flexhooks.env
+BASIC_FILE=$LOCAL/basic_auth
+STATE_FILE=$RUN_DIR/stack.state
+TEMPLATE=$ROOT/nginx/flexhooks.conf.in
+EMULATOR=$ROOT/tests/twilio-emulator/emulator.py
+NGINX_CONF_DIR=/etc/nginx
+SAN_DIR=$LOCAL/build-san
+
+# Fixed fake identity for the emulator when the caller gives none.
+FAKE_ACCOUNT_SID=ACf1e8c0de000000000000000000000001
+FAKE_WORKSPACE_SID=WSf1e8c0de000000000000000000000001
+FAKE_WORKFLOW_SID=WWf1e8c0de000000000000000000000001
+
+# Variables of this script (or of the tests) that are not program settings.
+LOCAL_ONLY_VARS="FLEXHOOKS_EMULATOR FLEXHOOKS_EMULATOR_URL FLEXHOOKS_CACHE
+FLEXHOOKS_PRISM FLEXHOOKS_ROOT FLEXHOOKS_LOG_DIR FLEXHOOKS_BUILD_DIR
+FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
+FLEXHOOKS_HEALTH_SOCKETS"
+
+say() { printf 'local.sh: %s\n' "$*"; }
+warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
+die() { printf 'local.sh: error: %s\n' "$*" >&2; exit 1; }
+phase() { printf '\n======== %s ========\n' "$*"; }
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}"
+	exit "${1:-2}"
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# ---------------------------------------------------------------- settings
+
+PORT=${FLEXHOOKS_PORT:-8080}
+check_port_setting() {
+	case $PORT in
+	'' | *[!0-9]*) die "FLEXHOOKS_PORT '$PORT' is not a port number" ;;
+	esac
+	if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65534 ]; then
+		die "FLEXHOOKS_PORT '$PORT' is out of range (1-65534)"
+	fi
+	EMU_PORT=$((PORT + 1))
+	EMU_URL=http://127.0.0.1:$EMU_PORT
+}
+
+# nginx takes these paths unquoted, and unix socket paths are short.
+check_paths() {
+	case $ROOT in
+	*[!A-Za-z0-9._/+-]*)
+		die "project path '$ROOT' has characters nginx.conf cannot take; move the checkout" ;;
+	esac
+	local longest=$RUN_DIR/twiml-redirect-call.sock
+	if [ "${#longest}" -gt 100 ]; then
+		die "project path '$ROOT' is too long for unix socket paths (max ~70 characters)"
+	fi
+}
+
+# ---------------------------------------------------------------- packages
+
+missing_packages() {
+	local spec pkg cmd
+	for spec in "$@"; do
+		pkg=${spec%%=*}
+		cmd=
+		[ "$pkg" = "$spec" ] || cmd=${spec#*=}
+		if [ -n "$cmd" ] && command -v "$cmd" >/dev/null 2>&1; then
+			continue
+		fi
+		if dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null |
+		    grep -q '^ii'; then
+			continue
+		fi
+		printf '%s\n' "$pkg"
+	done
+}
+
+ensure_packages() {
+	local missing
+	if ! command -v dpkg-query >/dev/null 2>&1; then
+		warn "not a Debian system: cannot check packages; continuing"
+		return 0
+	fi
+	# shellcheck disable=SC2086 # word list
+	missing=$(missing_packages $BASE_PACKAGES | tr '\n' ' ')
+	missing=${missing% }
+	[ -n "$missing" ] || return 0
+	if ! is_root; then
+		printf 'local.sh: missing Debian packages; as root, run:\n' >&2
+		printf '  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y %s\n' \
+		    "$missing" >&2
+		exit 1
+	fi
+	say "installing Debian packages: $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086 # word list
+	apt-get install -y -q $missing
+}
+
+# Packages only some tests need (node/npm for Prism): a failure is a warning.
+ensure_optional_packages() {
+	local missing
+	command -v dpkg-query >/dev/null 2>&1 || return 0
+	missing=$(missing_packages "$@" | tr '\n' ' ')
+	missing=${missing% }
+	[ -n "$missing" ] || return 0
+	if ! is_root; then
+		warn "missing optional packages ($missing): as root, run apt-get install -y $missing"
+		return 0
+	fi
+	say "installing Debian packages: $missing"
+	# shellcheck disable=SC2086 # word list
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing; }; then
+		warn "cannot install $missing"
+	fi
+}
+
+# ---------------------------------------------------------------- build
+
+# build_tree DIR FLAGS...: autoreconf/configure as needed, then make.  The
+# configure flags used are remembered so that a change reconfigures.
+build_tree() {
+	local dir=$1 stamp
+	shift
+	stamp=$LOCAL/configure-flags.$(basename "$dir")
+	[ "$dir" = "$ROOT" ] && stamp=$LOCAL/configure-flags
+	[ -f "$dir/configure.ac" ] || die "no configure.ac in '$dir': nothing to build yet"
+	mkdir -p "$LOCAL"
+	if [ ! -x "$dir/configure" ]; then
+		say "autoreconf -fi (in $dir)"
+		(cd "$dir" && autoreconf -fi) || die "autoreconf failed in '$dir'"
+	fi
+	if [ ! -f "$dir/Makefile" ] || [ ! -f "$stamp" ] ||
+	    [ "$(cat "$stamp")" != "$*" ]; then
+		say "./configure${*:+ $*} (in $dir)"
+		rm -f "$stamp"
+		(cd "$dir" && ./configure "$@") || die "configure failed in '$dir'"
+		printf '%s' "$*" >"$stamp"
+	fi
+	say "make -j2 (in $dir)"
+	make -C "$dir" -j2 || die "build failed in '$dir'"
+}
+
+configure_flags() {
+	local -a flags=()
+	if [ -n "${CONFIGURE_FLAGS+set}" ]; then
+		read -r -a flags <<<"$CONFIGURE_FLAGS"
+	elif [ "${CI:-}" = true ]; then
+		flags=(--enable-werror)
+	fi
+	[ "${#flags[@]}" -eq 0 ] || printf '%s\n' "${flags[@]}"
+}
+
+# ---------------------------------------------------------------- processes
+
+# alive PID: the process exists and is not a zombie (an exited daemon stays
+# a zombie until init reaps it, which can take a while in containers).
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# pid_running PIDFILE EXPECT: true when the pid in PIDFILE is alive and its
+# command line contains EXPECT (so a stale file never names a stranger).
+pid_running() {
+	local pid
+	[ -f "$1" ] || return 1
+	pid=$(tr -dc '0-9' <"$1")
+	[ -n "$pid" ] && alive "$pid" || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
+
+pid_of() { tr -dc '0-9' <"$1"; }
+
+expect_of() {
+	case $1 in
+	nginx) printf '%s' "$NGINX_CONF" ;;
+	emulator) printf '%s' "emulator.py" ;;
+	*) printf '%s' "cgi-bin/$1" ;;
+	esac
+}
+
+# close_fds: close every descriptor above 2 (run in a subshell just before
+# exec), so that daemons hold no pipe of whoever ran this script.
+close_fds() {
+	local f fd
+	for f in /proc/"$BASHPID"/fd/*; do
+		fd=${f##*/}
+		if [ "$fd" -gt 2 ] 2>/dev/null; then
+			eval "exec $fd>&-" 2>/dev/null || true
+		fi
+	done
+}
+
+# launch LOG CMD...: run CMD as a daemon in its own session, stdin from
+# /dev/null, stdout and stderr appended to LOG; its pid goes to LAUNCHED.
+launch() {
+	local log=$1
+	shift
+	(
+		close_fds
+		exec setsid "$@" </dev/null >>"$log" 2>&1
+	) &
+	LAUNCHED=$!
+}
+
+port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# signal_stop NAME...: send each running component its stop signal (QUIT for
+# nginx: finish the requests in flight), wait up to 6 s, then KILL; remove its
+# pid file.  Stale pid files are just removed.
+signal_stop() {
+	local name f pid i any
+	local -a pids=()
+	for name in "$@"; do
+		f=$RUN_DIR/$name.pid
+		[ -f "$f" ] || continue
+		if pid_running "$f" "$(expect_of "$name")"; then
+			pid=$(pid_of "$f")
+			[ -n "$QUIET" ] || say "stopping $name (pid $pid)"
+			if [ "$name" = nginx ]; then
+				kill -QUIT "$pid" 2>/dev/null || true
+			else
+				kill -TERM "$pid" 2>/dev/null || true
+			fi
+			pids+=("$pid")
+		fi
+	done
+	for ((i = 0; i < 60 && ${#pids[@]} > 0; i++)); do
+		any=0
+		for pid in "${pids[@]}"; do
+			if alive "$pid"; then
+				any=1
+			fi
+		done
+		[ "$any" -eq 1 ] || break
+		sleep 0.1
+	done
+	for pid in "${pids[@]}"; do
+		if alive "$pid"; then
+			warn "pid $pid did not stop in time: killing it"
+			# nginx workers are the master's children
+			pkill -KILL -P "$pid" 2>/dev/null || true
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	for name in "$@"; do
+		rm -f "$RUN_DIR/$name.pid"
+	done
+}
+
+# stop_all [quiet]: nginx first, so no new request reaches a stopping
+# program; then the programs and the emulator.
+stop_all() {
+	local f
+	local -a rest=()
+	QUIET=${1:-}
+	[ -d "$RUN_DIR" ] || return 0
+	signal_stop nginx
+	for f in "$RUN_DIR"/*.pid; do
+		if [ -f "$f" ]; then
+			rest+=("$(basename "$f" .pid)")
+		fi
+	done
+	[ "${#rest[@]}" -eq 0 ] || signal_stop "${rest[@]}"
+	rm -f "$RUN_DIR"/*.sock "$STATE_FILE"
+}
+
+any_running() {
+	local f
+	for f in "$RUN_DIR"/*.pid; do
+		[ -f "$f" ] || continue
+		pid_running "$f" "$(expect_of "$(basename "$f" .pid)")" && return 0
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- users
+
+# As root: nginx workers run as www-data (or nobody) and the programs as the
+# system user "flexhooks"; sockets are owned by flexhooks with the workers'
+# group, mode 0660.  If those users cannot reach the checkout (e.g. under a
+# 0700 /root), everything runs as root instead, with a warning.
+as_user() {
+	local u=$1
+	shift
+	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups \
+	    -- "$@"
+}
+
+setup_users() {
+	local build_dir=$1
+	if ! is_root; then
+		PROG_USER=$(id -un)
+		PROG_GROUP=$(id -gn)
+		WEB_USER=$PROG_USER
+		WEB_GROUP=$PROG_GROUP
+		return 0
+	fi
+	WEB_USER=www-data
+	id -u "$WEB_USER" >/dev/null 2>&1 || WEB_USER=nobody
+	WEB_GROUP=$(id -gn "$WEB_USER")
+	PROG_USER=flexhooks
+	if ! id -u "$PROG_USER" >/dev/null 2>&1; then
+		useradd --system --user-group --no-create-home \
+		    --home-dir /nonexistent --shell /usr/sbin/nologin \
+		    "$PROG_USER" 2>/dev/null || PROG_USER=nobody
+	fi
+	PROG_GROUP=$(id -gn "$PROG_USER")
+	if ! as_user "$WEB_USER" test -x "$LOCAL" ||
+	    ! as_user "$PROG_USER" test -x "$build_dir/cgi-bin/healthz" ||
+	    ! as_user "$PROG_USER" test -x "$LOCAL"; then
+		warn "'$ROOT' is not reachable by $WEB_USER/$PROG_USER:" \
+		    "running nginx workers and the programs as root"
+		PROG_USER=root PROG_GROUP=root WEB_USER=root WEB_GROUP=root
+	fi
+}
+
+# ---------------------------------------------------------------- config
+
+# Decide emulator or real Twilio and fill the identity variables.
+setup_identity() {
+	USE_EMULATOR=1
+	if [ "${FLEXHOOKS_EMULATOR:-}" != 1 ] && [ -n "${ACCOUNT_SID:-}" ] &&
+	    { [ -n "${AUTH_TOKEN:-}" ] ||
+	    { [ -n "${API_KEY:-}" ] && [ -n "${API_SECRET:-}" ]; }; }; then
+		USE_EMULATOR=0
+	fi
+	EMU_API_KEY=
+	if [ "$USE_EMULATOR" -eq 1 ]; then
+		if [ -n "${API_KEY:-}" ] && [ -n "${API_SECRET:-}" ]; then
+			EMU_API_KEY=$API_KEY
+		fi
+		ACCOUNT_SID=${ACCOUNT_SID:-$FAKE_ACCOUNT_SID}
+		AUTH_TOKEN=${AUTH_TOKEN:-$(openssl rand -hex 16)}
+		TWILIO_FLEX_WORKSPACE_SID=${TWILIO_FLEX_WORKSPACE_SID:-$FAKE_WORKSPACE_SID}
+		TWILIO_FLEX_CALLBACK_WORKFLOW_SID=${TWILIO_FLEX_CALLBACK_WORKFLOW_SID:-$FAKE_WORKFLOW_SID}
+	else
+		[ -n "${AUTH_TOKEN:-}" ] ||
+		    warn "AUTH_TOKEN is not set: programs serving signature routes will refuse to start"
+		[ -n "${TWILIO_FLEX_WORKSPACE_SID:-}" ] ||
+		    warn "TWILIO_FLEX_WORKSPACE_SID is not set"
+	fi
+	PUBLIC_URL=${FLEXHOOKS_PUBLIC_URL:-http://127.0.0.1:$PORT}
+	PUBLIC_URL=${PUBLIC_URL%/}
+	if [ "$USE_EMULATOR" -eq 0 ]; then
+		case $PUBLIC_URL in
+		https://*) ;;
+		*) warn "FLEXHOOKS_PUBLIC_URL '$PUBLIC_URL' is not https: Twilio cannot call it" ;;
+		esac
+	fi
+}
+
+# FLEXHOOKS_BASIC_AUTH, else the pair saved by an earlier start, else a new
+# random one.  Only URL-unreserved characters: they go into URLs as is.
+setup_basic_auth() {
+	local pass
+	if [ -n "${FLEXHOOKS_BASIC_AUTH:-}" ]; then
+		BASIC_AUTH=$FLEXHOOKS_BASIC_AUTH
+	elif [ -s "$BASIC_FILE" ]; then
+		BASIC_AUTH=$(head -n 1 "$BASIC_FILE")
+	else
+		pass=$(openssl rand -base64 64 | LC_ALL=C tr -dc 'A-Za-z0-9')
+		BASIC_AUTH=flexhooks:${pass:0:24}
+		(umask 077 && printf '%s\n' "$BASIC_AUTH" >"$BASIC_FILE")
+	fi
+	if ! [[ $BASIC_AUTH =~ ^[A-Za-z0-9._~-]+:[A-Za-z0-9._~-]+$ ]]; then
+		die "FLEXHOOKS_BASIC_AUTH must be user:password made of A-Z a-z 0-9 - . _ ~"
+	fi
+	if [ -n "${FLEXHOOKS_HTPASSWD:-}" ]; then
+		HTPASSWD=$FLEXHOOKS_HTPASSWD
+		[ -r "$HTPASSWD" ] || die "FLEXHOOKS_HTPASSWD '$HTPASSWD' is not readable"
+		return 0
+	fi
+	HTPASSWD=$NGINX_DIR/htpasswd
+	local hash
+	hash=$(printf '%s\n' "${BASIC_AUTH#*:}" | openssl passwd -apr1 -stdin)
+	(umask 077 && printf '%s:%s\n' "${BASIC_AUTH%%:*}" "$hash" >"$HTPASSWD")
+	if is_root; then
+		chown "root:$WEB_GROUP" "$HTPASSWD"
+		chmod 0640 "$HTPASSWD"
+	fi
+}
+
+# env_line KEY VALUE: one KEY=VALUE line (values are taken literally); an
+# empty value is left out, so that the program applies its default or names
+# the missing key.
+env_line() {
+	case $2 in
+	'') ;;
+	*$'\n'*) warn "$1 contains a newline: not passed to the programs" ;;
+	*) printf '%s=%s\n' "$1" "$2" ;;
+	esac
+}
+
+write_env_file() {
+	local health=$1 name
+	local -a written=()
+	{
+		printf '# generated by deploy/local.sh; rewritten on every start\n'
+		env_line ACCOUNT_SID "${ACCOUNT_SID:-}"
+		written+=(ACCOUNT_SID)
+		if [ -n "${AUTH_TOKEN:-}" ]; then
+			env_line AUTH_TOKEN "$AUTH_TOKEN"
+		fi
+		written+=(AUTH_TOKEN)
+		env_line TWILIO_FLEX_WORKSPACE_SID "${TWILIO_FLEX_WORKSPACE_SID:-}"
+		env_line TWILIO_FLEX_CALLBACK_WORKFLOW_SID "${TWILIO_FLEX_CALLBACK_WORKFLOW_SID:-}"
+		env_line FLEXHOOKS_PUBLIC_URL "$PUBLIC_URL"
+		env_line FLEXHOOKS_BASIC_AUTH "$BASIC_AUTH"
+		env_line FLEXHOOKS_HTPASSWD "$HTPASSWD"
+		env_line FLEXHOOKS_HEALTH_SOCKETS "$health"
+		env_line FLEXHOOKS_LOG_LEVEL "${FLEXHOOKS_LOG_LEVEL:-info}"
+		env_line FLEXHOOKS_PORT "$PORT"
+		written+=(TWILIO_FLEX_WORKSPACE_SID TWILIO_FLEX_CALLBACK_WORKFLOW_SID
+		    FLEXHOOKS_PUBLIC_URL FLEXHOOKS_BASIC_AUTH FLEXHOOKS_HTPASSWD
+		    FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_LOG_LEVEL FLEXHOOKS_PORT)
+		if [ "$USE_EMULATOR" -eq 1 ]; then
+			env_line FLEXHOOKS_TWILIO_API_URL "$EMU_URL"
+			env_line FLEXHOOKS_TASKROUTER_URL "$EMU_URL"
+			env_line FLEXHOOKS_IAM_URL "$EMU_URL"
+			# an API key only when the emulator knows it too; no
+			# region or edge
+			if [ -z "$EMU_API_KEY" ]; then
+				written+=(API_KEY API_SECRET)
+			fi
+			written+=(FLEXHOOKS_TWILIO_API_URL FLEXHOOKS_TASKROUTER_URL
+			    FLEXHOOKS_IAM_URL TWILIO_REGION TWILIO_EDGE)
+		fi
+		# shellcheck disable=SC2206 # word list
+		written+=($LOCAL_ONLY_VARS)
+		while IFS= read -r name; do
+			case " ${written[*]} " in *" $name "*) continue ;; esac
+			case $name in
+			FLEXHOOKS_* | TWILIO_* | API_KEY | API_SECRET)
+				env_line "$name" "${!name}" ;;
+			esac
+		done < <(compgen -e | LC_ALL=C sort)
+	} >"$ENV_FILE.new"
+	chmod 0600 "$ENV_FILE.new"
+	if is_root; then
+		chown "$PROG_USER:$PROG_GROUP" "$ENV_FILE.new"
+	fi
+	mv -f "$ENV_FILE.new" "$ENV_FILE"
+}
+
+# ---------------------------------------------------------------- components
+
+rotate_logs() {
+	local f
+	mkdir -p "$LOG_DIR/previous"
+	for f in "$LOG_DIR"/*.log; do
+		[ -f "$f" ] || continue
+		mv -f "$f" "$LOG_DIR/previous/"
+	done
+}
+
+start_emulator() {
+	local log=$LOG_DIR/emulator.log i
+	local -a key_args=()
+	if [ -n "$EMU_API_KEY" ]; then
+		key_args=(--api-key "$EMU_API_KEY" --api-secret "$API_SECRET")
+	fi
+	[ -f "$EMULATOR" ] || die "'$EMULATOR' not found"
+	if port_in_use "$EMU_PORT"; then
+		die "port $EMU_PORT (emulator) is in use; pick another FLEXHOOKS_PORT"
+	fi
+	say "starting the Twilio emulator on $EMU_URL"
+	launch "$log" python3 "$EMULATOR" --host 127.0.0.1 --port "$EMU_PORT" \
+	    --account-sid "$ACCOUNT_SID" --auth-token "$AUTH_TOKEN" \
+	    --workspace-sid "$TWILIO_FLEX_WORKSPACE_SID" "${key_args[@]}" \
+	    --pid-file "$RUN_DIR/emulator.pid"
+	local bg=$LAUNCHED
+	for ((i = 0; i < 100; i++)); do
+		if grep -q 'emulator listening on' "$log" 2>/dev/null &&
+		    [ "$(http_code "$EMU_URL/__emulator/health")" = 200 ]; then
+			[ -s "$RUN_DIR/emulator.pid" ] ||
+			    printf '%s\n' "$bg" >"$RUN_DIR/emulator.pid"
+			return 0
+		fi
+		alive "$bg" || break
+		sleep 0.1
+	done
+	fail_stack "the emulator did not become ready"
+}
+
+# spawn_programs BUILD_DIR SANITIZE
+spawn_programs() {
+	local build=$1 san=$2 p sock i
+	local -a env_args=(PATH=/usr/bin:/bin "FLEXHOOKS_CONFIG=$ENV_FILE")
+	local -a owner_args=()
+	if [ "$san" -eq 1 ]; then
+		env_args+=("ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}"
+		    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+	fi
+	if is_root && [ "$PROG_USER" != root ]; then
+		owner_args+=(-u "$PROG_USER" -g "$PROG_GROUP")
+		owner_args+=(-U "$PROG_USER" -G "$WEB_GROUP" -M 0660)
+	elif is_root; then
+		owner_args+=(-M 0600)	# spawn-fcgi refuses -U root
+	else
+		owner_args+=(-M 0600)
+	fi
+	# spawn-fcgi -n binds the socket and execs the program in place (the
+	# forking mode would send the program's stderr to /dev/null).
+	for p in $BUILT; do
+		sock=$RUN_DIR/$p.sock
+		rm -f "$sock"
+		launch "$LOG_DIR/$p.log" spawn-fcgi -n -s "$sock" \
+		    "${owner_args[@]}" -- /usr/bin/env -i "${env_args[@]}" \
+		    "$build/cgi-bin/$p"
+		printf '%s\n' "$LAUNCHED" >"$RUN_DIR/$p.pid"
+	done
+	for p in $BUILT; do
+		for ((i = 0; i < 50; i++)); do
+			[ -S "$RUN_DIR/$p.sock" ] && break
+			pid_running "$RUN_DIR/$p.pid" "spawn-fcgi" ||
+			    pid_running "$RUN_DIR/$p.pid" "cgi-bin/$p" || break
+			sleep 0.1
+		done
+		[ -S "$RUN_DIR/$p.sock" ] ||
+		    fail_stack "cannot spawn $p (see $LOG_DIR/$p.log)"
+	done
+}
+
+# Write NGINX_CONF from the template: keep the "# @program NAME" blocks of
+# built programs only and substitute the @TOKENS@.
+render_nginx_conf() {
+	local line keep=1 prog user_line=
+	is_root && user_line="user $WEB_USER $WEB_GROUP;"
+	[ -f "$TEMPLATE" ] || die "'$TEMPLATE' not found"
+	{
+		printf '# generated from nginx/flexhooks.conf.in by deploy/local.sh\n'
+		printf '# programs: %s\n' "$BUILT"
+		while IFS= read -r line || [ -n "$line" ]; do
+			if [[ $line =~ ^[[:space:]]*#\ @program\ ([a-z-]+) ]]; then
+				prog=${BASH_REMATCH[1]}
+				case " $BUILT " in
+				*" $prog "*) keep=1 ;;
+				*) keep=0 ;;
+				esac
+				continue
+			fi
+			if [[ $line =~ ^[[:space:]]*#\ @end ]]; then
+				keep=1
+				continue
+			fi
+			[ "$keep" -eq 1 ] || continue
+			[[ $line =~ ^[[:space:]]*# ]] && continue
+			line=${line//@USER@/$user_line}
+			line=${line//@PID_FILE@/$RUN_DIR/nginx.pid}
+			line=${line//@ERROR_LOG@/$LOG_DIR/nginx-error.log}
+			line=${line//@ACCESS_LOG@/$LOG_DIR/nginx-access.log}
+			line=${line//@TEMP_DIR@/$NGINX_DIR/tmp}
+			line=${line//@PORT@/$PORT}
+			line=${line//@RUN_DIR@/$RUN_DIR}
+			line=${line//@HTPASSWD@/$HTPASSWD}
+			line=${line//@ASSETS_DIR@/$ROOT/assets/}
+			line=${line//@NGINX_CONF_DIR@/$NGINX_CONF_DIR}
+			printf '%s\n' "$line"
+		done <"$TEMPLATE"
+	} >"$NGINX_CONF"
+	if grep -n '@[A-Z_]*@' "$NGINX_CONF" >&2; then
+		die "unreplaced token in $NGINX_CONF"
+	fi
+}
+
+start_nginx() {
+	local out
+	if port_in_use "$PORT"; then
+		fail_stack "port $PORT is in use; stop what listens there or set FLEXHOOKS_PORT"
+	fi
+	if ! out=$(nginx -t -q -p "$NGINX_DIR/" -c "$NGINX_CONF" 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail_stack "nginx rejects $NGINX_CONF"
+	fi
+	say "starting nginx on 127.0.0.1:$PORT"
+	(
+		close_fds
+		exec nginx -p "$NGINX_DIR/" -c "$NGINX_CONF" </dev/null
+	) || fail_stack "nginx did not start (see $LOG_DIR/nginx-error.log)"
+}
+
+http_code() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" 2>/dev/null ||
+	    true
+}
+
+# Routes of the generated config: "PATH basic|optional|no" per line.
+routes() {
+	awk '
+	/^[ \t]*location = \// { path = $3; auth = "no"; inloc = 1; next }
+	inloc && /auth_basic "flexhooks"/ { auth = "basic" }
+	inloc && /auth_basic \$fh_lookup_realm/ { auth = "optional" }
+	inloc && /^[ \t]*}/ { print path, auth; inloc = 0 }
+	' "$NGINX_CONF"
+}
+
+# Wait (10 s at most) for /healthz to answer 200, then check that every route
+# reaches its program (no 502 or 504 from nginx).
+wait_ready() {
+	local i code path auth base=http://127.0.0.1:$PORT
+	for ((i = 0; i < 50; i++)); do
+		code=$(http_code "$base/healthz")
+		[ "$code" = 200 ] && break
+		sleep 0.2
+	done
+	[ "$code" = 200 ] || fail_stack "/healthz answers $code, not 200"
+	while read -r path auth; do
+		if [ "$auth" = no ]; then
+			code=$(http_code "$base$path")
+		else
+			code=$(http_code -u "$BASIC_AUTH" "$base$path")
+		fi
+		case $code in
+		000 | 502 | 504) fail_stack "$path answers $code" ;;
+		esac
+	done < <(routes)
+}
+
+# fail_stack MESSAGE: show the recent logs, stop what was started, exit 1.
+fail_stack() {
+	local f
+	printf 'local.sh: error: %s\n' "$1" >&2
+	for f in "$LOG_DIR"/*.log; do
+		[ -s "$f" ] || continue
+		printf -- '--- %s (last lines)\n' "$f" >&2
+		tail -n 8 "$f" >&2
+	done
+	stop_all quiet
+	exit 1
+}
+
+with_userinfo() {
+	local url=$1
+	case $url in
+	*://*) printf '%s://%s@%s' "${url%%://*}" "$BASIC_AUTH" "${url#*://}" ;;
+	*) printf '%s' "$url" ;;
+	esac
+}
+
+print_summary() {
+	local path auth
+	printf '\nflexhooks is running on http://127.0.0.1:%s (public URL %s)\n\n' \
+	    "$PORT" "$PUBLIC_URL"
+	printf 'Routes (paste into Twilio):\n'
+	while read -r path auth; do
+		case $auth in
+		basic) printf '  %s\n' "$(with_userinfo "$PUBLIC_URL")$path" ;;
+		optional) printf '  %s   (signature, or Basic: %s)\n' \
+		    "$PUBLIC_URL$path" "$(with_userinfo "$PUBLIC_URL")$path" ;;
+		*) printf '  %s\n' "$PUBLIC_URL$path" ;;
+		esac
+	done < <(routes)
+	printf '  %s/assets/   (static)\n' "$PUBLIC_URL"
+	printf '\nDemo credentials:\n'
+	printf '  Basic auth          %s\n' "$BASIC_AUTH"
+	if [ "$USE_EMULATOR" -eq 1 ]; then
+		printf '  Twilio emulator     %s\n' "$EMU_URL"
+		printf '  ACCOUNT_SID         %s\n' "$ACCOUNT_SID"
+		printf '  AUTH_TOKEN          %s   (signs X-Twilio-Signature)\n' "$AUTH_TOKEN"
+		printf '  workspace SID       %s\n' "$TWILIO_FLEX_WORKSPACE_SID"
+		printf '  callback workflow   %s\n' "$TWILIO_FLEX_CALLBACK_WORKFLOW_SID"
+	else
+		printf '  Twilio              real account %s\n' "$ACCOUNT_SID"
+	fi
+	[ -z "$NOT_BUILT" ] ||
+	    printf '\nNot built (their routes answer 404): %s\n' "$NOT_BUILT"
+	printf '\nLogs: %s/   Stop: deploy/local.sh stop\n' "$LOG_DIR"
+}
+
+# start_stack BUILD_DIR SANITIZE: the whole start sequence after the build.
+start_stack() {
+	local build=$1 san=$2 p health=
+	check_paths
+	if any_running; then
+		say "stopping the running stack first"
+	fi
+	stop_all quiet
+	BUILT='' NOT_BUILT=''
+	for p in $PROGRAMS; do
+		if [ -x "$build/cgi-bin/$p" ]; then
+			BUILT="$BUILT $p"
+			[ "$p" = healthz ] || health="$health:$RUN_DIR/$p.sock"
+		else
+			NOT_BUILT="$NOT_BUILT $p"
+		fi
+	done
+	BUILT=${BUILT# } NOT_BUILT=${NOT_BUILT# } health=${health#:}
+	case " $BUILT " in
+	*" healthz "*) ;;
+	*) die "'$build/cgi-bin/healthz' is not built" ;;
+	esac
+	mkdir -p "$LOCAL" "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR/tmp"
+	chmod 0755 "$LOCAL" "$LOG_DIR" "$NGINX_DIR" "$NGINX_DIR/tmp"
+	setup_users "$build"
+	if is_root; then
+		chown "$PROG_USER:$WEB_GROUP" "$RUN_DIR"
+		chmod 0750 "$RUN_DIR"
+	else
+		chmod 0700 "$RUN_DIR"
+	fi
+	setup_identity
+	setup_basic_auth
+	write_env_file "$health"
+	rotate_logs
+	printf 'MODE=%s\nPORT=%s\nBUILD=%s\nPROGRAMS=%s\n' \
+	    "$([ "$USE_EMULATOR" -eq 1 ] && echo emulator || echo twilio)" \
+	    "$PORT" "$build" "$BUILT" >"$STATE_FILE"
+	if port_in_use "$PORT"; then
+		die "port $PORT is in use; stop what listens there or set FLEXHOOKS_PORT"
+	fi
+	if [ "$USE_EMULATOR" -eq 1 ]; then
+		start_emulator
+	else
+		say "using real Twilio (account $ACCOUNT_SID); no emulator"
+	fi
+	say "spawning: $BUILT"
+	spawn_programs "$build" "$san"
+	render_nginx_conf
+	start_nginx
+	wait_ready
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_start() {
+	local -a flags
+	check_port_setting
+	ensure_packages
+	mapfile -t flags < <(configure_flags)
+	build_tree "$ROOT" "${flags[@]}"
+	start_stack "$ROOT" 0
+	print_summary
+}
+
+cmd_stop() {
+	stop_all
+	say "stopped"
+}
+
+cmd_status() {
+	local mode=emulator port=${FLEXHOOKS_PORT:-8080} progs=$PROGRAMS
+	local ok=0 p key value
+	if [ -f "$STATE_FILE" ]; then
+		while IFS='=' read -r key value; do
+			case $key in
+			MODE) mode=$value ;;
+			PORT) port=$value ;;
+			PROGRAMS) progs=$value ;;
+			esac
+		done <"$STATE_FILE"
+	else
+		ok=1
+	fi
+	status_line() {	# NAME WHERE
+		local f=$RUN_DIR/$1.pid
+		if pid_running "$f" "$(expect_of "$1")"; then
+			printf '%-20s running  pid %-8s %s\n' "$1" "$(pid_of "$f")" "$2"
+		else
+			printf '%-20s stopped  %-12s %s\n' "$1" - "$2"
+			ok=1
+		fi
+	}
+	status_line nginx "http://127.0.0.1:$port"
+	if [ "$mode" = emulator ]; then
+		status_line emulator "http://127.0.0.1:$((port + 1))"
+	else
+		printf '%-20s not used (real Twilio)\n' emulator
+	fi
+	for p in $progs; do
+		status_line "$p" "$RUN_DIR/$p.sock"
+	done
+	return "$ok"
+}
+
+cmd_run() {
+	local tail_pid
+	cmd_start
+	printf '\nFollowing the logs; Ctrl-C stops the stack.\n\n'
+	tail -n 0 -F "$LOG_DIR"/*.log &
+	tail_pid=$!
+	# shellcheck disable=SC2064 # expand tail_pid now
+	trap "kill $tail_pid 2>/dev/null; printf '\n'; stop_all; exit 0" INT TERM
+	wait "$tail_pid" || true
+	stop_all
+}
+
+# ---------------------------------------------------------------- test
+
+# Install Prism into the cache (outside the tree) and export FLEXHOOKS_PRISM;
+# without node/npm, or when npm fails, export nothing: contract tests SKIP.
+prism_version() {
+	sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
+	    "$1/node_modules/@stoplight/prism-cli/package.json" 2>/dev/null |
+	    head -n 1
+}
+
+setup_prism() {
+	local dir v have
+	unset FLEXHOOKS_PRISM
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		say "node/npm not found: the contract tests will SKIP"
+		return 0
+	fi
+	dir=${FLEXHOOKS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/flexhooks}/prism
+	for v in $PRISM_VERSIONS; do
+		have=$(prism_version "$dir")
+		if [ "$have" != "$v" ]; then
+			say "installing @stoplight/prism-cli@$v into $dir"
+			mkdir -p "$dir"
+			if ! npm install --prefix "$dir" --no-audit --no-fund \
+			    --loglevel=error "@stoplight/prism-cli@$v" >&2; then
+				warn "npm install of prism-cli@$v failed"
+				continue
+			fi
+		fi
+		if "$dir/node_modules/.bin/prism" --version >/dev/null 2>&1; then
+			export FLEXHOOKS_PRISM=$dir/node_modules/.bin/prism
+			say "Prism $v: $FLEXHOOKS_PRISM"
+			return 0
+		fi
+		warn "prism-cli@$v does not run"
+	done
+	say "no working Prism: the contract tests will SKIP"
+}
+
+export_test_env() {
+	export FLEXHOOKS_TEST_STACK=1 FLEXHOOKS_PORT=$PORT
+	export FLEXHOOKS_PUBLIC_URL=$PUBLIC_URL FLEXHOOKS_BASIC_AUTH=$BASIC_AUTH
+	export ACCOUNT_SID AUTH_TOKEN TWILIO_FLEX_WORKSPACE_SID
+	export TWILIO_FLEX_CALLBACK_WORKFLOW_SID
+	export FLEXHOOKS_EMULATOR_URL=$EMU_URL FLEXHOOKS_ROOT=$ROOT
+	export FLEXHOOKS_LOG_DIR=$LOG_DIR FLEXHOOKS_BUILD_DIR=$1
+}
+
+# make check against a stack whose programs come from BUILD_DIR.
+check_against_stack() {
+	local build=$1 san=$2 rc=0
+	start_stack "$build" "$san"
+	say "stack up on 127.0.0.1:$PORT (programs from $build)"
+	(
+		export_test_env "$build"
+		cd "$build"
+		make check VERBOSE=1
+	) || rc=$?
+	stop_all quiet
+	return "$rc"
+}
+
+# Copy the source (tracked and untracked, not ignored) to SAN_DIR, so that a
+# second configure there does not clash with the in-tree build.
+copy_source() {
+	mkdir -p "$SAN_DIR"
+	if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+		    tar --null -T - --ignore-failed-read -cf - 2>/dev/null) |
+		    tar -xpf - -C "$SAN_DIR"
+	else
+		(cd "$ROOT" && make dist >/dev/null) || return 1
+		local tgz
+		for tgz in "$ROOT"/flexhooks-*.tar.gz; do
+			tar -xzf "$tgz" -C "$SAN_DIR" --strip-components=1
+			return 0
+		done
+		return 1
+	fi
+}
+
+# LeakSanitizer cannot run where ptrace is forbidden (some containers).
+lsan_works() {
+	local tmp rc=0
+	tmp=$(mktemp -d)
+	printf 'int main(void) { return 0; }\n' >"$tmp/t.c"
+	if cc -fsanitize=address -o "$tmp/t" "$tmp/t.c" 2>/dev/null; then
+		ASAN_OPTIONS=detect_leaks=1 "$tmp/t" >/dev/null 2>&1 || rc=1
+	fi
+	rm -rf "$tmp"
+	return "$rc"
+}
+
+phase_sanitizers() {
+	local -a flags
+	local rc=0
+	local -a hits=()
+	mapfile -t flags < <(configure_flags)
+	if lsan_works; then
+		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+	else
+		warn "LeakSanitizer does not work here (ptrace restricted): leak checks off; valgrind still checks the unit tests"
+		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+	fi
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	copy_source || die "cannot copy the source tree to '$SAN_DIR'"
+	build_tree "$SAN_DIR" --enable-sanitizers "${flags[@]}"
+	run_phase check_against_stack "$SAN_DIR" 1
+	rc=$PHASE_RC
+	mapfile -t hits < <(grep -l -E \
+	    'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG_DIR"/*.log \
+	    2>/dev/null || true)
+	if [ "${#hits[@]}" -gt 0 ]; then
+		warn "sanitizer reports in the program logs: ${hits[*]}"
+		grep -h -A 20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    "${hits[@]}" | head -n 80 >&2 || true
+		rc=1
+	fi
+	return "$rc"
+}
+
+phase_valgrind() {
+	local t rc=0 n=0
+	if make -C "$ROOT" -n check-valgrind >/dev/null 2>&1; then
+		make -C "$ROOT" check-valgrind VERBOSE=1 || rc=$?
+		return "$rc"
+	fi
+	(cd "$ROOT" && make check TESTS= >/dev/null) || return 1	# build them
+	for t in "$ROOT"/tests/unit/check_*; do
+		if [ ! -f "$t" ] || [ ! -x "$t" ]; then
+			continue
+		fi
+		case $t in *.c | *.o | *.log | *.trs) continue ;; esac
+		n=$((n + 1))
+		say "valgrind ${t#"$ROOT"/}"
+		if ! (cd "$ROOT" && CK_FORK=no valgrind -q --error-exitcode=1 \
+		    --leak-check=full --errors-for-leak-kinds=definite \
+		    "$t" >/dev/null); then
+			warn "valgrind: ${t#"$ROOT"/} failed"
+			rc=1
+		fi
+	done
+	[ "$n" -gt 0 ] || { warn "no unit test binaries found"; return 1; }
+	return "$rc"
+}
+
+phase_distcheck() {
+	local -a flags
+	mapfile -t flags < <(configure_flags)
+	(
+		unset FLEXHOOKS_TEST_STACK FLEXHOOKS_PRISM FLEXHOOKS_EMULATOR_URL
+		cd "$ROOT"
+		make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS="${flags[*]}"
+	)
+}
+
+# run_phase FUNC ARGS...: run it in a subshell with errexit on (a failure
+# there, even an exit, ends only that phase); its status goes to PHASE_RC.
+run_phase() {
+	set +e
+	(
+		set -e
+		"$@"
+	)
+	PHASE_RC=$?
+	set -e
+}
+
+cmd_test() {
+	local -a flags
+	local extra=0 rc=0 r nphases=1 names=() results=()
+	export FLEXHOOKS_EMULATOR=1
+	check_port_setting
+	case ${FLEXHOOKS_TEST_SANITIZERS:-} in
+	1) extra=1 ;;
+	0) extra=0 ;;
+	*) if [ "${CI:-}" = true ]; then extra=1; fi ;;
+	esac
+	[ "$extra" -eq 0 ] || nphases=4
+	ensure_packages
+	# shellcheck disable=SC2086 # word list
+	ensure_optional_packages $TEST_PACKAGES
+	mapfile -t flags < <(configure_flags)
+	build_tree "$ROOT" "${flags[@]}"
+	setup_prism
+	trap 'stop_all quiet' EXIT
+	trap 'exit 130' INT	# so that the EXIT trap runs
+	trap 'exit 143' TERM
+
+	phase "phase 1/$nphases: make check against the local stack (emulator)"
+	run_phase check_against_stack "$ROOT" 0
+	names+=("make check") results+=("$PHASE_RC")
+	if [ "$extra" -eq 1 ]; then
+		phase "phase 2/4: ASan+UBSan build, make check against its stack"
+		run_phase phase_sanitizers
+		names+=("ASan+UBSan") results+=("$PHASE_RC")
+
+		phase "phase 3/4: unit tests under valgrind"
+		run_phase phase_valgrind
+		names+=("valgrind") results+=("$PHASE_RC")
+
+		phase "phase 4/4: make distcheck"
+		run_phase phase_distcheck
+		names+=("distcheck") results+=("$PHASE_RC")
+	fi
+
+	phase "summary"
+	for r in "${!names[@]}"; do
+		if [ "${results[$r]}" -eq 0 ]; then
+			printf '  %-12s PASS\n' "${names[$r]}"
+		else
+			printf '  %-12s FAIL (%s)\n' "${names[$r]}" "${results[$r]}"
+			rc=1
+		fi
+	done
+	[ -n "${FLEXHOOKS_PRISM:-}" ] ||
+	    printf '  (contract tests skipped: no node/npm or Prism)\n'
+	if [ "$rc" -ne 0 ] && [ "${results[0]}" -ne 0 ]; then
+		rc=${results[0]}
+	fi
+	exit "$rc"
+}
+
+case ${1:-} in
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+run) cmd_run ;;
+test) cmd_test ;;
+-h | --help | help) usage 0 ;;
+*) usage 2 >&2 ;;
+esac

@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Contract test: flexhooks' Twilio requests against Twilio's own OpenAPI.
+
+twilio-platform.md section 8.  Starts two Prism mocks on loopback, one per
+spec file of ../shared/twilio-oai/ (TaskRouter as shipped; the 2010 API as a
+patched copy made by patch_oai.py in a temporary directory), drives
+flexhooks through nginx (studio create-callback: form, JSON and GET
+requests, optional fields, the voicemail flow), reads back from the Twilio
+emulator every request flexhooks made for them, and replays each one to the
+matching mock (same method, path, query, Content-Type, Authorization,
+If-Match and body), asserting a 2xx.  Because Prism drops unknown form
+fields before validating, every form request's key set is also compared
+with the exact names expected for its operation and with the properties
+the operation declares; query names are checked the same way.  IAM and
+recording media are in neither spec and are not replayed.
+
+Exits 77 (SKIP) unless FLEXHOOKS_TEST_STACK=1 and FLEXHOOKS_PRISM names the
+prism binary.  The mocks are always stopped at the end.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, HERE)
+import fhtest as t  # noqa: E402
+import patch_oai  # noqa: E402
+
+ENV = t.ENV
+EMU = t.EMU
+PATH = "/features/callback-and-voicemail/studio/create-callback"
+TASKROUTER_SPEC = "twilio_taskrouter_v1.json"
+API_SPEC = "twilio_api_v2010.json"
+READY_TIMEOUT = 120.0
+
+# Exact field names per operation (twilio-platform.md section 5): each
+# entry lists the allowed key sets; a request must match one of them
+# exactly.  Keys are (method, OAI path template).
+TR = "/v1/Workspaces/{WorkspaceSid}"
+AC = "/2010-04-01/Accounts/{AccountSid}"
+TASK_CREATE = {"Timeout", "Priority", "TaskChannel", "WorkflowSid",
+               "Attributes"}
+EXPECTED_FORM = {
+    ("POST", TR + "/Tasks"): [TASK_CREATE, TASK_CREATE | {
+        "VirtualStartTime"}],
+    ("POST", TR + "/Tasks/{Sid}"): [{"Attributes"},
+                                    {"AssignmentStatus", "Reason"}],
+    ("POST", TR + "/Tasks/{TaskSid}/Reservations/{Sid}"): [
+        {"ReservationStatus"}],
+    ("POST", AC + "/Calls.json"): [
+        {"To", "From", "Url", "Method", "StatusCallback",
+         "StatusCallbackMethod", "StatusCallbackEvent", "MachineDetection",
+         "MachineDetectionSpeechThreshold"},
+        {"To", "From", "Url", "Method", "StatusCallback",
+         "StatusCallbackMethod", "StatusCallbackEvent", "MachineDetection"}],
+    ("POST", AC + "/Calls/{Sid}.json"): [{"Url", "Method"}, {"Twiml"},
+                                         {"Status"}],
+}
+EXPECTED_QUERY = {
+    ("GET", TR + "/Tasks"): [
+        {"EvaluateTaskAttributes", "Ordering", "PageSize"},
+        {"AssignmentStatus", "WorkflowSid", "Ordering", "PageSize"}],
+    ("GET", TR + "/Tasks/{Sid}"): [set()],
+    ("DELETE", AC + "/Transcriptions/{Sid}.json"): [set()],
+    ("DELETE", AC + "/Recordings/{Sid}.json"): [set()],
+    ("GET", AC + "/Queues/{Sid}.json"): [set()],
+}
+
+
+# --------------------------------------------------------------------------
+# Prism
+# --------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mock:
+    """One `prism mock` process serving one spec file."""
+
+    def __init__(self, name, spec, workdir):
+        self.name = name
+        self.spec_path = spec
+        self.port = free_port()
+        self.log_path = os.path.join(workdir, "prism-%s.log" % name)
+        self.proc = None
+        with open(spec, encoding="utf-8") as f:
+            self.doc = json.load(f)
+        self.ops = operations(self.doc)
+
+    def start(self):
+        prism = ENV.prism
+        cmd = [prism] if os.access(prism, os.X_OK) else ["node", prism]
+        cmd += ["mock", "-h", "127.0.0.1", "-p", str(self.port), "-v",
+                "warn", self.spec_path]
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.log,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def ready(self):
+        try:
+            t.http_raw("GET", "127.0.0.1", self.port, "/", timeout=2.0)
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(5)
+        self.log.close()
+
+    def log_tail(self, n=2000):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-n:]
+        except OSError:
+            return ""
+
+
+def operations(doc):
+    """[(regex, template, method, op)] for every operation of doc, the most
+    literal templates first."""
+    out = []
+    for tmpl, item in doc.get("paths", {}).items():
+        rx = "^" + "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^}]+\})", tmpl)) + "$"
+        lit = len(re.sub(r"\{[^}]+\}", "", tmpl))
+        for method, op in item.items():
+            if method.upper() in ("GET", "POST", "DELETE", "PUT", "PATCH") \
+                    and isinstance(op, dict):
+                out.append((lit, re.compile(rx), tmpl, method.upper(), op))
+    out.sort(key=lambda x: -x[0])
+    return [(rx, tmpl, m, op) for _, rx, tmpl, m, op in out]
+
+
+def find_op(mock, method, path):
+    for rx, tmpl, m, op in mock.ops:
+        if m == method and rx.match(path):
+            return tmpl, op
+    return None, None
+
+
+def query_params(doc, op):
+    names = set()
+    for p in op.get("parameters", []):
+        p = patch_oai.resolve(doc, p)
+        if isinstance(p, dict) and p.get("in") == "query":
+            names.add(p.get("name"))
+    return names
+
+
+# --------------------------------------------------------------------------
+# driving flexhooks
+# --------------------------------------------------------------------------
+
+MARKERS = []      # strings that identify this script's Twilio requests
+DRIVE_MARK = {}
+
+
+def remember(*values):
+    MARKERS.extend(v for v in values if v)
+
+
+def success_sid(r):
+    t.eq(r.status, 200, "status (body %r)" % r.body[:300])
+    m = re.match(rb'^\{"taskSid":"(WT[0-9a-fA-F]{32})","success":true\}$',
+                 r.body)
+    t.ok(m, "body %r" % r.body)
+    return m.group(1).decode()
+
+
+@t.test
+def drive_create_form():
+    n, f = t.unique_number(), t.unique_number()
+    remember(n, f)
+    remember(success_sid(t.request("POST", PATH, form=[
+        ("numberToCall", n), ("numberToCallFrom", f)])))
+
+
+@t.test
+def drive_create_all_options():
+    n, f = t.unique_number(), t.unique_number()
+    remember(n, f)
+    remember(success_sid(t.request("POST", PATH, form=[
+        ("numberToCall", n), ("numberToCallFrom", f),
+        ("workflowSid", t.sid("WW")), ("timeout", "1209600"),
+        ("priority", "2147483647"), ("taskChannel", "voice"),
+        ("attempts", "2"), ("isDeleted", "false"),
+        ("conversation_id", t.sid("WT")),
+        ("utcDateTimeReceived", "2026-01-02T03:04:05.678+01:00"),
+        ("flexFlowSid", t.sid("FW"))])))
+
+
+@t.test
+def drive_create_json_and_get():
+    n, f = t.unique_number(), t.unique_number()
+    remember(n, f)
+    remember(success_sid(t.request("POST", PATH, json_body={
+        "numberToCall": n, "numberToCallFrom": f, "attempts": 1})))
+    n2 = t.unique_number()
+    remember(n2)
+    remember(success_sid(t.request("GET", PATH, query=[
+        ("numberToCall", n2), ("numberToCallFrom", f)])))
+
+
+@t.test(tags=("voicemail",))
+def drive_voicemail_flow():
+    """Recording callback, then the transcription callback (lookup, fetch,
+    If-Match update), then a deleted voicemail's transcription delete."""
+    n, f = t.unique_number(), t.unique_number()
+    re_sid, tr_sid = t.sid("RE"), t.sid("TR")
+    remember(n, f, re_sid, tr_sid)
+    url = "https://api.twilio.com/2010-04-01/Accounts/%s/Recordings/%s" % (
+        ENV.account_sid, re_sid)
+    sid = success_sid(t.request("POST", PATH, form=[
+        ("numberToCall", n), ("numberToCallFrom", f),
+        ("RecordingSid", re_sid), ("RecordingUrl", url),
+        ("RecordingStatus", "completed")]))
+    remember(sid)
+    remember(success_sid(t.request("POST", PATH, form=[
+        ("numberToCall", n), ("numberToCallFrom", f),
+        ("RecordingSid", re_sid), ("TranscriptionSid", tr_sid),
+        ("TranscriptionText", "call me"),
+        ("TranscriptionStatus", "completed")])))
+    n2, re2, tr2 = t.unique_number(), t.sid("RE"), t.sid("TR")
+    remember(n2, re2, tr2)
+    remember(success_sid(t.request("POST", PATH, form=[
+        ("numberToCall", n2), ("numberToCallFrom", f),
+        ("recordingSid", re2), ("isDeleted", "true")])))
+    remember(success_sid(t.request("POST", PATH, form=[
+        ("numberToCall", n2), ("numberToCallFrom", f),
+        ("recordingSid", re2), ("transcriptSid", tr2),
+        ("transcriptText", "gone")])))
+
+
+# --------------------------------------------------------------------------
+# replay
+# --------------------------------------------------------------------------
+
+
+def mine(req):
+    ua = t.header_of(req, "User-Agent") or ""
+    return ua.startswith("flexhooks/") and any(t.mentions(req, m)
+                                               for m in MARKERS)
+
+
+def body_bytes(req):
+    body = req.get("body") or ""
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:
+        return body.encode("latin-1")
+
+
+def pick_mock(path, mocks):
+    if path.startswith("/v1/Workspaces"):
+        return mocks["taskrouter"]
+    if path.startswith("/2010-04-01/"):
+        if re.search(r"/Recordings/[^/]+\.(mp3|wav)$", path):
+            return None           # recording media: in neither spec
+        return mocks["api"]
+    return None                   # IAM and anything else
+
+
+INT_FIELDS = {"Timeout": (1, 1209600), "Priority": (0, 2147483647),
+              "PageSize": (1, 1000),
+              "MachineDetectionSpeechThreshold": (1000, 6000)}
+SID_FIELDS = {"WorkflowSid": "WW"}
+ENUMS = {"AssignmentStatus": ("canceled", "completed"),
+         "ReservationStatus": ("rejected",), "Status": ("completed",),
+         "Method": ("GET", "POST"), "StatusCallbackMethod": ("POST",),
+         "StatusCallbackEvent": ("answered", "completed"),
+         "MachineDetection": ("Enable", "DetectMessageEnd")}
+
+
+def check_values(pairs, where):
+    """The decoded values have the shapes of twilio-platform.md section 5."""
+    for k, v in pairs:
+        if k in INT_FIELDS:
+            lo, hi = INT_FIELDS[k]
+            t.ok(re.match(r"^(0|[1-9][0-9]*)$", v) and lo <= int(v) <= hi,
+                 "%s: %s=%r is not an integer in %d..%d" % (where, k, v,
+                                                             lo, hi))
+        elif k in SID_FIELDS:
+            t.match(r"^%s[0-9a-fA-F]{32}$" % SID_FIELDS[k], v,
+                    "%s: %s" % (where, k))
+        elif k in ENUMS:
+            t.ok(v in ENUMS[k], "%s: %s=%r not in %s" % (where, k, v,
+                                                           ENUMS[k]))
+        elif k in ("Attributes", "Configuration"):
+            try:
+                obj = json.loads(v)
+            except ValueError:
+                obj = None
+            t.ok(isinstance(obj, dict), "%s: %s is not a JSON object" % (
+                where, k))
+        elif k == "TaskChannel":
+            t.match(r"^([A-Za-z0-9_-]{1,64}|TC[0-9a-fA-F]{32})$", v,
+                    "%s: TaskChannel" % where)
+        elif k == "VirtualStartTime":
+            t.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", v,
+                    "%s: VirtualStartTime" % where)
+
+
+def check_keys(kind, keys, expected, declared, where):
+    if expected is not None:
+        t.ok(any(keys == e for e in expected),
+             "%s %s keys %s: expected exactly one of %s" % (
+                 where, kind, sorted(keys),
+                 " or ".join(str(sorted(e)) for e in expected)))
+    undeclared = keys - declared
+    t.ok(not undeclared, "%s %s keys not declared by the operation: %s" %
+         (where, kind, sorted(undeclared)))
+
+
+def replay_case(req, mocks):
+    def case():
+        method, path = req["method"], req["path"]
+        where = "%s %s" % (method, path)
+        mock = pick_mock(path, mocks)
+        if mock is None:
+            t.skip("%s is in neither spec" % where)
+        tmpl, op = find_op(mock, method, path)
+        t.ok(op is not None, "%s matches no operation of %s" % (
+            where, os.path.basename(mock.spec_path)))
+        where = "%s %s" % (method, tmpl)
+        # field names: Prism does not check them
+        ctype = (t.header_of(req, "Content-Type") or "").split(";")[0]
+        if method == "POST":
+            t.eq(ctype.strip().lower(), "application/x-www-form-urlencoded",
+                 "%s Content-Type" % where)
+            keys = {k for k, _ in t.form_of(req)}
+            declared = set(patch_oai.form_properties(mock.doc, op))
+            check_keys("form", keys, EXPECTED_FORM.get((method, tmpl)),
+                       declared, where)
+            check_values(t.form_of(req), where)
+        qpairs = t.form_decode(req.get("query") or "")
+        check_keys("query", {k for k, _ in qpairs},
+                   EXPECTED_QUERY.get((method, tmpl)),
+                   query_params(mock.doc, op), where)
+        check_values(qpairs, where)
+        # the replay itself
+        hdrs = []
+        for name in ("Content-Type", "Authorization", "If-Match", "Accept"):
+            v = t.header_of(req, name)
+            if v is not None:
+                hdrs.append((name, v))
+        target = path + ("?" + req["query"] if req.get("query") else "")
+        body = body_bytes(req) if method in ("POST", "PUT") else None
+        r = t.http_raw(method, "127.0.0.1", mock.port, target, hdrs, body,
+                       timeout=30.0)
+        t.ok(200 <= r.status < 300, "%s: Prism answered %d: %s" % (
+            where, r.status, r.text[:600]))
+    case.__name__ = "replay_%d_%s_%s" % (
+        req.get("seq", 0), req["method"],
+        re.sub(r"[^A-Za-z0-9]+", "_", re.sub(
+            r"[A-Z]{2}[0-9a-f]{32}", "SID", req["path"])).strip("_"))
+    return case
+
+
+def main():
+    if not ENV.stack:
+        print("SKIP: FLEXHOOKS_TEST_STACK is not 1 "
+              "(run me through `deploy/local.sh test`)")
+        print("0 passed, 0 failed")
+        sys.exit(t.SKIP_EXIT)
+    if not ENV.prism:
+        print("SKIP: FLEXHOOKS_PRISM is not set (no node/npm or Prism)")
+        print("0 passed, 0 failed")
+        sys.exit(t.SKIP_EXIT)
+    t.require_stack()
+    oai = os.path.normpath(os.path.join(ENV.root, "..", "shared",
+                                        "twilio-oai"))
+    work = tempfile.mkdtemp(prefix="flexhooks-contract-")
+    mocks = {}
+    try:
+        for name in (TASKROUTER_SPEC, API_SPEC):
+            if not os.path.isfile(os.path.join(oai, name)):
+                print("FAIL oai_files: %s is missing (Twilio's OpenAPI files "
+                      "belong in ../shared/twilio-oai/ beside the project)"
+                      % os.path.join(oai, name))
+                t.finish(0, 1)
+        api = os.path.join(work, "api.json")
+        with open(os.path.join(oai, API_SPEC), encoding="utf-8") as f:
+            doc = json.load(f)
+        n = patch_oai.patch(doc)
+        with open(api, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+        print("# patched %d array form properties into %s" % (n, api))
+        mocks["taskrouter"] = Mock("taskrouter",
+                                   os.path.join(oai, TASKROUTER_SPEC), work)
+        mocks["api"] = Mock("api", api, work)
+        for m in mocks.values():
+            m.start()
+        passed = failed = skipped = 0
+
+        # drive flexhooks while Prism starts
+        mark = EMU.mark()
+        p, f_, s = t.run()
+        passed, failed, skipped = passed + p, failed + f_, skipped + s
+
+        end = time.monotonic() + READY_TIMEOUT
+        pending = list(mocks.values())
+        while pending and time.monotonic() < end:
+            pending = [m for m in pending if not m.ready()]
+            if any(m.proc.poll() is not None for m in pending):
+                break             # a mock died: no point waiting
+            if pending:
+                time.sleep(0.5)
+        if pending:
+            for m in pending:
+                print("FAIL prism_%s_ready: not answering on port %d "
+                      "(exit status %s); log: %s" % (
+                          m.name, m.port, m.proc.poll(), m.log_tail()))
+            t.finish(passed, failed + len(pending), skipped)
+        print("ok prism_ready (taskrouter :%d, api :%d)" % (
+            mocks["taskrouter"].port, mocks["api"].port))
+        passed += 1
+
+        reqs = [r for r in EMU.requests(mark) if mine(r)]
+        cases = [(c.__name__, c, ()) for c in
+                 (replay_case(r, mocks) for r in reqs)]
+
+        def saw_task_create():
+            t.ok(any(r["method"] == "POST" and r["path"] == ENV.tasks_path
+                     for r in reqs), "no task create among the %d requests "
+                 "read back" % len(reqs))
+        cases.insert(0, ("requests_read_back", saw_task_create, ()))
+        p, f_, s = t.run(cases)
+        passed, failed, skipped = passed + p, failed + f_, skipped + s
+        t.finish(passed, failed, skipped)
+    finally:
+        for m in mocks.values():
+            m.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,778 @@
+"""fhtest - shared helpers for flexhooks' integration and contract tests.
+
+Standard library only (Python 3.7+).  A test script does:
+
+    import fhtest as t
+    t.require_stack()
+
+    @t.test
+    def happy_path():
+        r = t.request("POST", PATH, form=[("numberToCall", n), ...])
+        t.eq(r.status, 200, "status")
+
+    t.main()
+
+What is here:
+
+- the environment that `deploy/local.sh test` exports (Env, require_stack);
+- sign(): X-Twilio-Signature exactly as twilio-platform.md section 1 says
+  (HMAC-SHA1 over the URL plus the sorted name+value pairs, base64), and
+  body_sha256() for the bodySHA256 mode of JSON bodies;
+- request(): one HTTP request through nginx (http.client), with optional
+  Basic auth and a signature computed from what is really sent;
+- Emulator: the Twilio emulator's control API (request read-back since a
+  mark, state, faults);
+- program log helpers (the JSON lines in FLEXHOOKS_LOG_DIR/<prog>.log);
+- a tiny runner: @test registers a function; main() runs each, prints
+  "ok NAME" / "FAIL NAME: reason" / "skip NAME: reason" and the final line
+  "N passed, M failed[, K skipped]", and exits 0 (all passed), 1 (any
+  failure) or 77 (everything skipped; automake's SKIP).
+
+Tests in different scripts run concurrently against one emulator, so
+nothing here resets it: tests mark the request log before they act, read
+back only what came after, and use unique phone numbers to find their own
+requests and tasks.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import re
+import socket
+import sys
+import time
+import traceback
+import urllib.parse
+from collections import OrderedDict
+
+SKIP_EXIT = 77
+
+# --------------------------------------------------------------------------
+# Environment
+# --------------------------------------------------------------------------
+
+
+class Env:
+    """The settings exported by `deploy/local.sh test`."""
+
+    def __init__(self, environ=None):
+        e = os.environ if environ is None else environ
+        self.stack = e.get("FLEXHOOKS_TEST_STACK") == "1"
+        self.port = int(e.get("FLEXHOOKS_PORT") or "8080")
+        self.host = "127.0.0.1"
+        self.public_url = (e.get("FLEXHOOKS_PUBLIC_URL") or
+                           "http://127.0.0.1:%d" % self.port).rstrip("/")
+        self.basic_auth = e.get("FLEXHOOKS_BASIC_AUTH") or ""
+        self.account_sid = e.get("ACCOUNT_SID") or ""
+        self.auth_token = e.get("AUTH_TOKEN") or ""
+        self.workspace_sid = e.get("TWILIO_FLEX_WORKSPACE_SID") or ""
+        self.workflow_sid = e.get("TWILIO_FLEX_CALLBACK_WORKFLOW_SID") or ""
+        self.emulator_url = (e.get("FLEXHOOKS_EMULATOR_URL") or
+                             "http://127.0.0.1:%d" % (self.port + 1)
+                             ).rstrip("/")
+        self.root = e.get("FLEXHOOKS_ROOT") or os.path.abspath(
+            os.path.join(os.path.dirname(__file__), "..", ".."))
+        self.log_dir = e.get("FLEXHOOKS_LOG_DIR") or os.path.join(
+            self.root, ".local", "log")
+        self.prism = e.get("FLEXHOOKS_PRISM") or ""
+        self.main_timezone = e.get("FLEXHOOKS_MAIN_TIMEZONE") or "UTC"
+        self.retry_limit = int(e.get("TWILIO_SERVICE_RETRY_LIMIT") or "5")
+        self.deadline_ms = int(e.get("FLEXHOOKS_DEADLINE_MS") or "8000")
+
+    @property
+    def basic_user(self):
+        return self.basic_auth.split(":", 1)[0]
+
+    @property
+    def basic_password(self):
+        return self.basic_auth.split(":", 1)[1] if ":" in \
+            self.basic_auth else ""
+
+    def twilio_basic(self):
+        """The Authorization header flexhooks must send to Twilio."""
+        raw = ("%s:%s" % (self.account_sid, self.auth_token)).encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+    @property
+    def tasks_path(self):
+        return "/v1/Workspaces/%s/Tasks" % self.workspace_sid
+
+
+ENV = Env()
+
+
+def require_stack(also=()):
+    """Exit 77 (SKIP) unless the local stack is up (FLEXHOOKS_TEST_STACK=1)
+    and every variable named in also is set."""
+    if not ENV.stack:
+        print("SKIP: FLEXHOOKS_TEST_STACK is not 1 "
+              "(run me through `deploy/local.sh test`)")
+        print("0 passed, 0 failed")
+        sys.exit(SKIP_EXIT)
+    missing = [v for v in ("ACCOUNT_SID", "AUTH_TOKEN",
+                           "TWILIO_FLEX_WORKSPACE_SID",
+                           "FLEXHOOKS_BASIC_AUTH") + tuple(also)
+               if not os.environ.get(v)]
+    if missing:
+        print("SKIP: not set: %s" % ", ".join(missing))
+        print("0 passed, 0 failed")
+        sys.exit(SKIP_EXIT)
+
+
+# --------------------------------------------------------------------------
+# Signatures (twilio-platform.md section 1)
+# --------------------------------------------------------------------------
+
+
+def _b(s):
+    if isinstance(s, bytes):
+        return s
+    return str(s).encode("utf-8", "surrogatepass")
+
+
+def _utf16_key(b):
+    """Sort key: UTF-16 code units (as Twilio's Node library compares);
+    bytes that are not UTF-8 compare as bytes, after every text."""
+    try:
+        return (0, b.decode("utf-8").encode("utf-16-be", "surrogatepass"))
+    except UnicodeDecodeError:
+        return (1, b)
+
+
+def _pairs(params):
+    if params is None:
+        return []
+    if isinstance(params, dict):
+        params = list(params.items())
+    return [(_b(k), _b(v)) for k, v in params]
+
+
+def signing_string(url, params=None):
+    """The bytes that are signed: url, then for each name in sorted order its
+    sorted, de-duplicated values as name+value."""
+    groups = {}
+    for k, v in _pairs(params):
+        groups.setdefault(k, set()).add(v)
+    out = [_b(url)]
+    for k in sorted(groups, key=_utf16_key):
+        for v in sorted(groups[k], key=_utf16_key):
+            out.append(k + v)
+    return b"".join(out)
+
+
+def sign(url, params=None, token=None):
+    """X-Twilio-Signature for url (+ form params, None in URL and bodySHA256
+    modes) under token (default AUTH_TOKEN)."""
+    key = _b(ENV.auth_token if token is None else token)
+    mac = hmac.new(key, signing_string(url, params), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def body_sha256(body):
+    """Lower-case hex SHA-256 of the raw body (the bodySHA256 parameter)."""
+    return hashlib.sha256(_b(body)).hexdigest()
+
+
+def decode_form_bytes(body):
+    """Decode a form body or query string into [(name bytes, value bytes)]
+    leniently ('+' is a space, "%XX" a byte, a bad escape stays as typed),
+    skipping empty segments: what a signer sees."""
+    body = _b(body)
+    out = []
+    for seg in body.split(b"&"):
+        if not seg:
+            continue
+        name, _, value = seg.partition(b"=")
+        out.append((_pct(name), _pct(value)))
+    return out
+
+
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def _pct(s):
+    s = s.replace(b"+", b" ")
+    out = bytearray()
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == 0x25 and i + 2 < len(s) and s[i + 1] in _HEX and \
+                s[i + 2] in _HEX:
+            out.append(int(s[i + 1:i + 3], 16))
+            i += 3
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def form_encode(pairs):
+    """application/x-www-form-urlencoded body for pairs (list or dict), as
+    Twilio and browsers write it (space as '+')."""
+    if isinstance(pairs, dict):
+        pairs = list(pairs.items())
+    return urllib.parse.urlencode([(k, v) for k, v in pairs]).encode()
+
+
+def form_decode(body):
+    """Decode a form body into [(name, value)] str pairs, in order."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    return urllib.parse.parse_qsl(body, keep_blank_values=True)
+
+
+# --------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------
+
+
+class Resp:
+    def __init__(self, status, reason, headers, body, elapsed):
+        self.status = status
+        self.reason = reason
+        self.header_list = headers          # [(name, value)] as received
+        self.headers = {}
+        for k, v in headers:
+            self.headers[k.lower()] = v     # last one wins
+        self.body = body
+        self.elapsed = elapsed
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def header_all(self, name):
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"),
+                          object_pairs_hook=OrderedDict)
+
+    def __repr__(self):
+        return "<Resp %d %r>" % (self.status, self.body[:200])
+
+
+def _basic_header(auth):
+    if auth is True:
+        auth = ENV.basic_auth
+    if isinstance(auth, tuple):
+        auth = "%s:%s" % auth
+    return "Basic " + base64.b64encode(_b(auth)).decode("ascii")
+
+
+def http_raw(method, host, port, target, headers=(), body=None,
+             timeout=30.0):
+    """Send one request and return a Resp.  headers is a list of pairs sent
+    as given (plus Host and, with a body, Content-Length).  A server that
+    answers and closes before the whole body is sent (nginx's 413) still
+    gives its answer."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        have_len = False
+        for k, v in headers:
+            conn.putheader(k, v)
+            have_len = have_len or k.lower() == "content-length"
+        if body is not None and not have_len:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        if body:
+            try:
+                for i in range(0, len(body), 16384):
+                    conn.send(body[i:i + 16384])
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, r.reason, r.getheaders(), data,
+                    time.monotonic() - t0)
+    finally:
+        conn.close()
+
+
+def url_for(path, query=None):
+    """path plus '?' and query (a raw string, or pairs to encode)."""
+    if query is None or query == "" or query == []:
+        return path
+    if not isinstance(query, str):
+        if isinstance(query, dict):
+            query = list(query.items())
+        query = urllib.parse.urlencode(query)
+    return path + "?" + query
+
+
+def request(method, path, query=None, form=None, json_body=None, body=None,
+            content_type=None, headers=(), auth=True, signature=True,
+            sign_base=None, token=None, body_sha=True, timeout=30.0):
+    """One request through nginx to FLEXHOOKS_PORT.
+
+    query: None, a raw query string (sent as typed) or pairs to encode.
+    form: pairs or a dict, sent as a form body (Content-Type form).
+    json_body: an object (serialised without whitespace) or a str sent as
+    is, with Content-Type application/json; bodySHA256 is added to the query
+    unless body_sha is False.  body: raw bytes with content_type.
+    auth: True (FLEXHOOKS_BASIC_AUTH), a "user:pass" str or (user, pass)
+    tuple, or None/False for no Authorization header.
+    signature: True computes it from what is really sent (form mode for a
+    form POST, else URL mode, bodySHA256 in the query forcing URL mode);
+    a str is sent as is; None/False sends no header.  sign_base replaces
+    FLEXHOOKS_PUBLIC_URL in the signed URL (userinfo or port variants);
+    token replaces AUTH_TOKEN."""
+    hdrs = []
+    if form is not None:
+        body = form_encode(form)
+        if content_type is None:
+            content_type = "application/x-www-form-urlencoded"
+    elif json_body is not None:
+        if isinstance(json_body, (str, bytes)):
+            body = _b(json_body)
+        else:
+            body = json.dumps(json_body, separators=(",", ":")).encode()
+        if content_type is None:
+            content_type = "application/json"
+        if body_sha:
+            q = url_for("", query)[1:] if query else ""
+            extra = "bodySHA256=" + body_sha256(body)
+            query = q + "&" + extra if q else extra
+    elif body is not None:
+        body = _b(body)
+    target = url_for(path, query)
+    if content_type is not None:
+        hdrs.append(("Content-Type", content_type))
+    if auth:
+        hdrs.append(("Authorization", _basic_header(auth)))
+    if signature is True:
+        url = (sign_base or ENV.public_url) + target
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        qs = urllib.parse.urlsplit(target).query
+        body_mode = any(k == "bodySHA256" for k, _ in
+                        urllib.parse.parse_qsl(qs, keep_blank_values=True))
+        if (method == "POST" and not body_mode and
+                ctype == "application/x-www-form-urlencoded"):
+            params = decode_form_bytes(body or b"")
+        else:
+            params = None
+        hdrs.append(("X-Twilio-Signature", sign(url, params, token)))
+    elif signature:
+        hdrs.append(("X-Twilio-Signature", signature))
+    hdrs.extend(headers)
+    if body is None and method in ("POST", "PUT"):
+        body = b""
+    return http_raw(method, ENV.host, ENV.port, target, hdrs, body,
+                    timeout)
+
+
+# --------------------------------------------------------------------------
+# The Twilio emulator
+# --------------------------------------------------------------------------
+
+
+class EmulatorError(Exception):
+    pass
+
+
+class Emulator:
+    """Client of the emulator's control routes (README.md section 6).
+    Never resets: other scripts share the emulator."""
+
+    def __init__(self, base=None):
+        u = urllib.parse.urlsplit(base or ENV.emulator_url)
+        self.host = u.hostname
+        self.port = u.port or 80
+
+    def _call(self, method, target, obj=None, ok=(200, 201, 204)):
+        body = None
+        hdrs = []
+        if obj is not None:
+            body = json.dumps(obj).encode()
+            hdrs.append(("Content-Type", "application/json"))
+        r = http_raw(method, self.host, self.port, target, hdrs, body, 30.0)
+        if r.status not in ok:
+            raise EmulatorError("emulator %s %s: %d %s" % (
+                method, target, r.status, r.text[:300]))
+        if r.body:
+            try:
+                return json.loads(r.body.decode("utf-8"),
+                                  object_pairs_hook=OrderedDict)
+            except ValueError:
+                return r.text
+        return None
+
+    def requests(self, since=0):
+        """Every request received since the mark: a list of dicts with seq,
+        method, path, query, headers, body and form ([[name, value], ...])."""
+        out = []
+        nxt = since
+        for _ in range(1000):
+            d = self._call("GET", "/__emulator/requests?since=%d" % nxt)
+            reqs = d.get("requests", [])
+            out.extend(reqs)
+            new = d.get("next", nxt)
+            if not reqs or new == nxt:
+                break
+            nxt = new
+        return out
+
+    def mark(self):
+        """The current end of the request log: pass it to requests()."""
+        d = self._call("GET", "/__emulator/requests?since=%d" % (1 << 62))
+        if isinstance(d, dict) and isinstance(d.get("next"), int) and \
+                d["next"] < (1 << 62):
+            return d["next"]
+        # an emulator that echoes since: walk the log from the start
+        d = self._call("GET", "/__emulator/requests?since=0")
+        reqs = d.get("requests", [])
+        return d.get("next", (reqs[-1]["seq"] + 1) if reqs else 0)
+
+    def state(self):
+        return self._call("GET", "/__emulator/state")
+
+    def tasks(self):
+        """Stored tasks: a list of task dicts (Twilio's JSON shape)."""
+        st = self.state() or {}
+        tasks = st.get("tasks", [])
+        if isinstance(tasks, dict):
+            tasks = list(tasks.values())
+        return tasks
+
+    def task(self, sid):
+        for t in self.tasks():
+            if t.get("sid") == sid:
+                return t
+        return None
+
+    def fault(self, **fault):
+        """Queue one fault (method, path prefix, status, retry_after, code,
+        times, delay_ms, drop, ...)."""
+        return self._call("POST", "/__emulator/faults", fault)
+
+    def clear_faults(self):
+        """Clear EVERY fault (other scripts' too): prefer remove_faults()."""
+        return self._call("DELETE", "/__emulator/faults")
+
+    def faults(self):
+        return (self._call("GET", "/__emulator/faults") or {}).get(
+            "faults", [])
+
+    def remove_faults(self, pred):
+        """Remove the active faults for which pred(fault) is true, keeping
+        the others (the emulator can only clear all, so the rest are added
+        back with their remaining counts).  Returns how many went."""
+        cur = self.faults()
+        gone = [f for f in cur if pred(f)]
+        if not gone:
+            return 0
+        self.clear_faults()
+        keep = []
+        for f in cur:
+            if pred(f):
+                continue
+            f = {k: v for k, v in f.items()
+                 if k not in ("id", "hits", "modifier")}
+            if f.get("times") is None:
+                f["times"] = 0          # unlimited
+            keep.append(f)
+        if keep:
+            self._call("POST", "/__emulator/faults", {"faults": keep})
+        return len(gone)
+
+    def seed(self, obj):
+        return self._call("POST", "/__emulator/seed", obj)
+
+
+EMU = Emulator()
+
+
+def header_of(req, name):
+    """A header of an emulator read-back request, case-insensitively
+    (None when absent)."""
+    h = req.get("headers") or {}
+    if isinstance(h, list):
+        h = {k: v for k, v in h}
+    for k, v in h.items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def form_of(req):
+    """The decoded form pairs of an emulator read-back request."""
+    f = req.get("form")
+    if f is None:
+        return form_decode(req.get("body") or "")
+    return [tuple(p) for p in f]
+
+
+def first(pairs, name, default=None):
+    for k, v in pairs:
+        if k == name:
+            return v
+    return default
+
+
+def is_task_create(req):
+    return req.get("method") == "POST" and \
+        req.get("path") == ENV.tasks_path
+
+
+def task_creates(reqs, marker):
+    """The task-create requests among reqs whose form mentions marker (a
+    unique phone number, SID ...)."""
+    out = []
+    for r in reqs:
+        if not is_task_create(r):
+            continue
+        if any(marker in v for _, v in form_of(r)):
+            out.append(r)
+    return out
+
+
+def mentions(req, marker):
+    """True when an emulator read-back request carries marker anywhere
+    (path, query, body, decoded form)."""
+    if marker in (req.get("path") or "") or \
+            marker in urllib.parse.unquote_plus(req.get("query") or ""):
+        return True
+    if marker in (req.get("body") or ""):
+        return True
+    return any(marker in v for _, v in form_of(req))
+
+
+# --------------------------------------------------------------------------
+# Program logs
+# --------------------------------------------------------------------------
+
+
+def log_path(prog="create-callback"):
+    return os.path.join(ENV.log_dir, prog + ".log")
+
+
+def log_mark(prog="create-callback"):
+    """The current size of the program's log: pass it to log_since()."""
+    try:
+        return os.path.getsize(log_path(prog))
+    except OSError:
+        return 0
+
+
+def log_since(mark, prog="create-callback"):
+    """(raw text, [parsed JSON objects]) of the lines written since mark.
+    Lines that are not JSON objects are kept in the raw text only."""
+    try:
+        with open(log_path(prog), "rb") as f:
+            f.seek(mark)
+            raw = f.read().decode("utf-8", "replace")
+    except OSError:
+        return "", []
+    objs = []
+    for line in raw.splitlines():
+        try:
+            o = json.loads(line, object_pairs_hook=OrderedDict)
+        except ValueError:
+            continue
+        if isinstance(o, dict):
+            objs.append(o)
+    return raw, objs
+
+
+def last_log_lines(n=1, prog="create-callback"):
+    """The last n JSON lines of the program's log."""
+    _, objs = log_since(0, prog)
+    return objs[-n:]
+
+
+def access_lines(objs, path=None):
+    """The access lines (those with a status) among objs, optionally only
+    for one path."""
+    return [o for o in objs if "status" in o and "rid" in o and
+            (path is None or o.get("path") == path)]
+
+
+def wait_log(mark, pred, prog="create-callback", timeout=3.0):
+    """Poll the log until a line since mark satisfies pred; returns
+    (raw, objs, the matching line or None).  Programs write their access
+    line just after answering, so a short wait may be needed."""
+    end = time.monotonic() + timeout
+    while True:
+        raw, objs = log_since(mark, prog)
+        hit = [o for o in objs if pred(o)]
+        if hit or time.monotonic() > end:
+            return raw, objs, (hit[-1] if hit else None)
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------
+
+_rng = random.SystemRandom()
+_used = set()
+
+
+def unique_number(country="1"):
+    """A fresh E.164 number (+1NXXNXXXXXX) unlikely to be used by any other
+    test, so requests and tasks can be found by it."""
+    while True:
+        digits = str(_rng.randint(2, 9)) + "%02d" % _rng.randint(0, 99) + \
+            str(_rng.randint(2, 9)) + "%06d" % _rng.randint(0, 999999)
+        n = "+" + country + digits
+        if n not in _used:
+            _used.add(n)
+            return n
+
+
+def unique_hex(n=32):
+    return "".join(_rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def sid(prefix):
+    return prefix + unique_hex(32)
+
+
+def dumps_plain(obj):
+    """JSON without whitespace, non-ASCII kept (json-c's PLAIN form)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads_ordered(s):
+    return json.loads(s, object_pairs_hook=OrderedDict)
+
+
+def error_body(message, code=None, more_info=None):
+    """The exact README.md section 4 error body."""
+    return dumps_plain(OrderedDict([("success", False),
+                                    ("message", message),
+                                    ("code", code),
+                                    ("more_info", more_info)])).encode()
+
+
+# --------------------------------------------------------------------------
+# Assertions
+# --------------------------------------------------------------------------
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what or "value",
+                                                      got, want))
+
+
+def ok(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def match(pattern, s, what=""):
+    if s is None or not re.search(pattern, s):
+        raise AssertionError("%s: %r does not match %r" % (
+            what or "value", s, pattern))
+
+
+def json_type(resp):
+    ct = resp.header("Content-Type")
+    eq(ct, "application/json", "Content-Type")
+
+
+def is_json_error(resp, status, message, code=None, more_info=None):
+    """resp is status with exactly the README.md section 4 error body."""
+    eq(resp.status, status, "status (body %r)" % resp.body[:200])
+    json_type(resp)
+    eq(resp.body, error_body(message, code, more_info), "error body")
+
+
+# --------------------------------------------------------------------------
+# Runner
+# --------------------------------------------------------------------------
+
+
+class Skip(Exception):
+    pass
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+_TESTS = []
+
+
+def test(fn=None, tags=()):
+    """Register fn as a test (usable as @test or @test(tags=(...)))."""
+    def reg(f):
+        _TESTS.append((f.__name__, f, tuple(tags)))
+        return f
+    if fn is not None:
+        return reg(fn)
+    return reg
+
+
+def _selected(name, tags):
+    only = [s for s in os.environ.get("FHTEST_ONLY", "").split(",") if s]
+    deny = [s for s in os.environ.get("FHTEST_SKIP", "").split(",") if s]
+    argv = [a for a in sys.argv[1:] if not a.startswith("-")]
+    keys = (name,) + tags
+    if argv and not any(a == name or a in tags for a in argv):
+        return False
+    if only and not any(s in k for s in only for k in keys):
+        return False
+    if deny and any(s in k for s in deny for k in keys):
+        return False
+    return True
+
+
+def run(tests=None):
+    """Run tests (default: every registered one, in order); print one line
+    each.  Returns (passed, failed, skipped)."""
+    passed = failed = skipped = 0
+    for name, fn, tags in (_TESTS if tests is None else tests):
+        if not _selected(name, tags):
+            skipped += 1
+            print("skip %s: not selected" % name)
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+        except Skip as e:
+            skipped += 1
+            print("skip %s: %s" % (name, e))
+        except AssertionError as e:
+            failed += 1
+            print("FAIL %s: %s" % (name, e))
+        except Exception as e:  # noqa: BLE001 - report, keep going
+            failed += 1
+            tb = traceback.format_exception_only(type(e), e)[-1].strip()
+            print("FAIL %s: exception %s" % (name, tb))
+            traceback.print_exc(file=sys.stdout)
+        else:
+            passed += 1
+            print("ok %s (%.2fs)" % (name, time.monotonic() - t0))
+        sys.stdout.flush()
+    return passed, failed, skipped
+
+
+def finish(passed, failed, skipped=0):
+    """Print "N passed, M failed[, K skipped]" and exit 1 on any failure,
+    77 when everything was skipped, else 0."""
+    line = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line)
+    sys.stdout.flush()
+    if failed:
+        sys.exit(1)
+    if passed == 0 and skipped:
+        sys.exit(SKIP_EXIT)
+    sys.exit(0)
+
+
+def main():
+    """Run every registered test and exit (see finish())."""
+    finish(*run())

@@ -1,0 +1,183 @@
+/*
+ * check_config.c - configuration loading and validation.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fh_check.h"
+#include "log.h"
+
+/* A fake environment: NULL-terminated KEY, VALUE pairs. */
+static const char *const *fake_env;
+
+static const char *
+fake_getenv(const char *name)
+{
+	const char *const	*p;
+
+	for (p = fake_env; p != NULL && p[0] != NULL; p += 2)
+		if (strcmp(p[0], name) == 0)
+			return p[1];
+	return NULL;
+}
+
+#define BASE \
+	"FLEXHOOKS_CONFIG", "/dev/null"
+
+START_TEST(test_defaults)
+{
+	static const char *const env[] = {
+		"FLEXHOOKS_CONFIG", "/dev/null", "TZ", "America/Chicago",
+		"ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef",
+		"FLEXHOOKS_PUBLIC_URL", "https://hooks.example.com",
+		NULL };
+	struct fh_config	 cfg;
+	char			 msg[128];
+
+	fake_env = env;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_int_eq(cfg.retry_limit, 5);
+	ck_assert_int_eq(cfg.min_backoff_ms, 100);
+	ck_assert_int_eq(cfg.max_backoff_ms, 2000);
+	ck_assert_int_eq(cfg.deadline_ms, 8000);
+	ck_assert_int_eq(cfg.event_deadline_ms, 8000);
+	ck_assert_int_eq(cfg.task_lookup_page_size, 50);
+	ck_assert_int_eq(cfg.allow_voicemail, 1);
+	ck_assert_int_eq(cfg.amd_speech_threshold, 1000);
+	ck_assert_str_eq(cfg.say_voice, "Polly.Joanna");
+	ck_assert_str_eq(cfg.cors_origins, "*");
+	ck_assert_str_eq(cfg.main_timezone, "America/Chicago");
+	ck_assert_str_eq(cfg.hold_music_url,
+	    "https://hooks.example.com/assets/hold-music.wav");
+	ck_assert_int_eq(cfg.log_level, FH_LOG_INFO);
+	fh_config_release(&cfg);
+}
+END_TEST
+
+struct bad {
+	const char	*key, *value;
+};
+static const struct bad bad[] = {
+	{ "ACCOUNT_SID", "AC123" },
+	{ "TWILIO_FLEX_WORKSPACE_SID", "WW0123456789abcdef0123456789abcdef" },
+	{ "FLEXHOOKS_DEADLINE_MS", "999" },
+	{ "FLEXHOOKS_DEADLINE_MS", "12001" },
+	{ "FLEXHOOKS_DEADLINE_MS", "8000ms" },
+	{ "FLEXHOOKS_PUBLIC_URL", "http://hooks.example.com" },
+	{ "FLEXHOOKS_PUBLIC_URL", "https://hooks.example.com/" },
+	{ "FLEXHOOKS_TWILIO_API_URL", "ftp://x" },
+	{ "FLEXHOOKS_ALLOW_VOICEMAIL", "maybe" },
+	{ "FORWARD_TO_NUMBER", "5555550123" },
+	{ "FLEXHOOKS_FORWARD_RULES", "WQ0123456789abcdef0123456789abcdef" },
+	{ "FLEXHOOKS_BASIC_AUTH", "user" },
+	{ "FLEXHOOKS_BASIC_AUTH", "us er:pw" },
+	{ "FLEXHOOKS_LOG_LEVEL", "loud" },
+	{ "FLEXHOOKS_AMD_SPEECH_THRESHOLD", "999" },
+	{ "FLEXHOOKS_CORS_ORIGINS", "flex.twilio.com" },
+	{ "AUTH_TOKEN", "has space" },
+};
+
+START_TEST(test_bad_value)
+{
+	const char		*env[] = { BASE, bad[_i].key, bad[_i].value,
+	    NULL };
+	struct fh_config	 cfg;
+	char			 msg[128];
+
+	fake_env = env;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(msg, bad[_i].key));
+	/* the value itself never appears: it may be a secret */
+	ck_assert_ptr_null(strstr(msg, bad[_i].value));
+}
+END_TEST
+
+START_TEST(test_file_and_env)
+{
+	char			 path[] = "/tmp/fhcfgXXXXXX", msg[128];
+	const char		*env[] = { "FLEXHOOKS_CONFIG", path,
+	    "FLEXHOOKS_SAY_VOICE", "alice", NULL };
+	struct fh_config	 cfg;
+	FILE			*f;
+	int			 fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("# comment\n\nFLEXHOOKS_SAY_VOICE=man\r\n"
+	    "AUTH_TOKEN=abc=def\nFLEXHOOKS_DEADLINE_MS=3000\n"
+	    "FLEXHOOKS_FORWARD_RULES=WQ0123456789abcdef0123456789abcdef="
+	    "+15555550123,WQ0123456789abcdef0123456789abcdee=+15555550124\n"
+	    "FLEXHOOKS_AMD_SPEECH_THRESHOLD=\n", f);
+	fclose(f);
+	fake_env = env;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_str_eq(cfg.say_voice, "alice");	/* env wins */
+	ck_assert_str_eq(cfg.auth_token, "abc=def");	/* after first = */
+	ck_assert_int_eq(cfg.deadline_ms, 3000);
+	ck_assert_int_eq(cfg.amd_speech_threshold, 0);	/* empty: not sent */
+	fh_config_release(&cfg);
+
+	f = fopen(path, "w");
+	fputs("NOT A LINE\n", f);
+	fclose(f);
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(msg, "line 1"));
+	unlink(path);
+	/* a named file that does not exist is an error */
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+}
+END_TEST
+
+START_TEST(test_require)
+{
+	static const char *const env[] = { BASE,
+		"ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef",
+		"AUTH_TOKEN", "tok",
+		"TWILIO_FLEX_WORKSPACE_SID", "WS0123456789abcdef0123456789abcdef",
+		NULL };
+	struct fh_config	 cfg;
+	char			 msg[128];
+
+	fake_env = env;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_int_eq(fh_config_require(&cfg, FH_NEED_REST, msg,
+	    sizeof(msg)), FH_OK);
+	ck_assert_int_eq(fh_config_require(&cfg, FH_NEED_CALLBACK_WF, msg,
+	    sizeof(msg)), FH_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(msg,
+	    "TWILIO_FLEX_CALLBACK_WORKFLOW_SID"));
+	ck_assert_int_eq(fh_config_require(&cfg, FH_NEED_SIGNATURE, msg,
+	    sizeof(msg)), FH_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(msg, "FLEXHOOKS_PUBLIC_URL"));
+	fh_config_release(&cfg);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
+
+	tcase_add_test(core, test_defaults);
+	tcase_add_test(core, test_file_and_env);
+	tcase_add_test(core, test_require);
+	tcase_add_loop_test(limits, test_bad_value, 0,
+	    (int)(sizeof(bad) / sizeof(bad[0])));
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+FH_CHECK_MAIN(suite)

@@ -1,0 +1,251 @@
+/*
+ * check_fcgi.c - request parsing, dispatch, responses, and the
+ * create-callback handler's validation (no REST call is reached).
+ */
+#include <check.h>
+#include <string.h>
+
+#include "callback.h"
+#include "fcgi.h"
+#include "fh_check.h"
+
+static struct fh_config	 cfg;
+static struct fh_ctx	 ctx;
+
+static void
+setup(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&ctx, 0, sizeof(ctx));
+	cfg.cors_origins = (char *)"*";
+	cfg.callback_workflow_sid = (char *)"WW0123456789abcdef0123456789abcdef";
+	cfg.main_timezone = (char *)"UTC";
+	ctx.cfg = &cfg;
+	ctx.prog = "test";
+	fh_log_init(&ctx.log, "test", -1);	/* silent */
+}
+
+static enum fh_err
+h_echo(struct fh_ctx *c, const struct fh_req *req, struct fh_resp *resp)
+{
+	const char	*v = fh_req_param(req, "a");
+
+	(void)c;
+	fh_resp_empty(resp, 200);
+	resp->content_type = "text/plain";
+	return fh_buf_addstr(&resp->body, v != NULL ? v : "-");
+}
+
+static const struct fh_route routes[] = {
+	{ "/echo", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST, h_echo },
+	{ "/deny", FH_AUTH_UNSET, FH_ALLOW_GET, h_echo },
+	{ "/signed", FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_POST, h_echo },
+	{ "/features/callback-and-voicemail/flex/x", FH_AUTH_FLEX_TOKEN,
+	    FH_ALLOW_POST, h_echo },
+	{ "/cb", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	    fh_handle_create_callback },
+};
+
+struct dcase {
+	const char	*method, *uri, *ctype, *body;
+	int		 status;
+	const char	*want_body;	/* substring, or NULL */
+};
+
+static const struct dcase dcases[] = {
+	{ "GET", "/echo?a=q", NULL, "", 200, "q" },
+	{ "POST", "/echo?a=q", "application/x-www-form-urlencoded", "a=b",
+	    200, "b" },
+	{ "POST", "/echo?a=q", "application/x-www-form-urlencoded; "
+	    "charset=UTF-8", "x=1", 200, "q" },
+	{ "POST", "/echo", "application/json", "{\"a\":12}", 200, "12" },
+	{ "POST", "/echo", "application/json", "{\"a\":{\"b\":1}}", 400,
+	    "malformed request" },
+	{ "POST", "/echo", "text/plain", "a=b", 415,
+	    "{\"success\":false,\"message\":\"unsupported content type\","
+	    "\"code\":null,\"more_info\":null}" },
+	{ "POST", "/echo", "application/x-www-form-urlencoded", "a=%zz", 400,
+	    NULL },
+	{ "GET", "/echo?a=%2", NULL, "", 400, NULL },
+	{ "GET", "/nope", NULL, "", 404, "not found" },
+	{ "PUT", "/echo", NULL, "", 405, "method not allowed" },
+	{ "GET", "/deny", NULL, "", 403, NULL },
+	{ "POST", "/signed", "application/x-www-form-urlencoded", "a=1", 403,
+	    "invalid signature" },
+	{ "POST", "/features/callback-and-voicemail/flex/x",
+	    "application/x-www-form-urlencoded", "Token=x", 403,
+	    "invalid or missing Flex token" },
+	{ "OPTIONS", "/features/callback-and-voicemail/flex/x", NULL, "", 204,
+	    NULL },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCallFrom=%2B18005550100", 400,
+	    "{\"success\":false,\"message\":\"missing numberToCall\","
+	    "\"code\":null,\"more_info\":null}" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=555&numberToCallFrom=%2B18005550100", 400,
+	    "invalid numberToCall" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B15555550123", 400, "missing numberToCallFrom" },
+	{ "GET", "/cb?numberToCall=%2B15555550123&numberToCallFrom="
+	    "%2B18005550100&timeout=0", NULL, "", 400, "invalid timeout" },
+	{ "POST", "/cb?numberToCall=bad", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B15555550123&numberToCallFrom=%2B18005550100&"
+	    "workflowSid=WT0123456789abcdef0123456789abcdef", 400,
+	    "invalid workflowSid" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B15555550123&numberToCallFrom=%2B18005550100&"
+	    "conversation_id=a%00b", 400, "invalid conversation_id" },
+};
+
+static void
+run(const struct dcase *c, struct fh_resp *resp, struct fh_req *req)
+{
+	char	 m[32], u[1024], ct[128], *envp[5];
+	size_t	 n = 0;
+
+	snprintf(m, sizeof(m), "REQUEST_METHOD=%s", c->method);
+	snprintf(u, sizeof(u), "REQUEST_URI=%s", c->uri);
+	envp[n++] = m;
+	envp[n++] = u;
+	if (c->ctype != NULL) {
+		snprintf(ct, sizeof(ct), "CONTENT_TYPE=%s", c->ctype);
+		envp[n++] = ct;
+	}
+	envp[n] = NULL;
+	fh_req_init(req);
+	fh_resp_init(resp);
+	if (fh_req_parse(req, envp, c->body, strlen(c->body)) != FH_OK)
+		ck_assert_int_ne(req->parse_err, FH_OK);
+	(void)fh_dispatch(&ctx, routes, FH_NITEMS(routes), req, resp);
+}
+
+START_TEST(test_dispatch)
+{
+	const struct dcase	*c = &dcases[_i];
+	struct fh_req		 req;
+	struct fh_resp		 resp;
+
+	run(c, &resp, &req);
+	ck_assert_msg(resp.status == c->status, "case %d: status %d", _i,
+	    resp.status);
+	if (c->want_body != NULL)
+		ck_assert_msg(strstr(fh_buf_cstr(&resp.body), c->want_body) !=
+		    NULL, "case %d: body %s", _i, fh_buf_cstr(&resp.body));
+	if (c->status == 405)
+		ck_assert_str_eq(fh_resp_get_header(&resp, "Allow"),
+		    "GET, POST");
+	if (strstr(c->uri, "/flex/") != NULL) {
+		ck_assert_str_eq(fh_resp_get_header(&resp,
+		    "Access-Control-Allow-Origin"), "*");
+		ck_assert_str_eq(fh_resp_get_header(&resp,
+		    "Access-Control-Allow-Methods"), "POST, OPTIONS");
+	}
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+}
+END_TEST
+
+START_TEST(test_cors_list)
+{
+	struct fh_req	 req;
+	struct fh_resp	 resp;
+	char		 m[] = "REQUEST_METHOD=OPTIONS";
+	char		 u[] = "REQUEST_URI=/features/callback-and-voicemail/"
+	    "flex/x";
+	char		 o1[] = "HTTP_ORIGIN=https://flex.twilio.com";
+	char		 o2[] = "HTTP_ORIGIN=https://evil.example";
+	char		*envp[4] = { m, u, o1, NULL };
+
+	cfg.cors_origins = (char *)"https://a.example,https://flex.twilio.com";
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, "", 0), FH_OK);
+	fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req, &resp);
+	ck_assert_int_eq(resp.status, 204);
+	ck_assert_str_eq(fh_resp_get_header(&resp,
+	    "Access-Control-Allow-Origin"), "https://flex.twilio.com");
+	ck_assert_str_eq(fh_resp_get_header(&resp, "Vary"), "Origin");
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+
+	envp[2] = o2;
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, "", 0), FH_OK);
+	fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req, &resp);
+	ck_assert_int_eq(resp.status, 403);
+	ck_assert_ptr_null(fh_resp_get_header(&resp,
+	    "Access-Control-Allow-Origin"));
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+}
+END_TEST
+
+START_TEST(test_body_cap)
+{
+	struct fh_req	 req;
+	static char	 big[FH_REQ_MAX_BODY + 1];
+	char		 m[] = "REQUEST_METHOD=POST", u[] = "REQUEST_URI=/echo";
+	char		 ct[] = "CONTENT_TYPE=application/x-www-form-urlencoded";
+	char		*envp[4] = { m, u, ct, NULL };
+
+	memset(big, 'a', sizeof(big));
+	fh_req_init(&req);
+	ck_assert_int_eq(fh_req_parse(&req, envp, big, sizeof(big)),
+	    FH_ETOOBIG);
+	ck_assert_str_eq(req.path, "/echo");
+	fh_req_release(&req);
+	fh_req_init(&req);
+	ck_assert_int_eq(fh_req_parse(&req, envp, big, sizeof(big) - 1),
+	    FH_ETOOBIG);	/* a 64 KiB name passes the name cap */
+	fh_req_release(&req);
+}
+END_TEST
+
+START_TEST(test_format)
+{
+	struct fh_resp	 resp;
+	struct fh_buf	 out;
+	struct fh_twerr	 tw;
+
+	memset(&tw, 0, sizeof(tw));
+	tw.status = 429;
+	tw.code = 20429;
+	snprintf(tw.more_info, sizeof(tw.more_info),
+	    "https://www.twilio.com/docs/errors/20429");
+	snprintf(tw.retry_after, sizeof(tw.retry_after), "1");
+	fh_resp_init(&resp);
+	fh_buf_init(&out, 4096);
+	ck_assert_int_eq(fh_resp_error(&resp, FH_ERATELIMIT, NULL, &tw), FH_OK);
+	ck_assert_int_eq(fh_resp_format(&resp, &out), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&out), "Status: 429 Too Many Requests\r\n"
+	    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+	    "Retry-After: 1\r\nContent-Length: 115\r\n\r\n"
+	    "{\"success\":false,\"message\":\"Twilio rate limit\",\"code\":20429,"
+	    "\"more_info\":\"https://www.twilio.com/docs/errors/20429\"}");
+	ck_assert_int_eq(fh_resp_header(&resp, "X", "a\r\nSet-Cookie: x"),
+	    FH_EINTERNAL);
+	fh_buf_release(&out);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite	*s = suite_create("fcgi");
+	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
+
+	tcase_add_checked_fixture(core, setup, NULL);
+	tcase_add_checked_fixture(limits, setup, NULL);
+	tcase_add_loop_test(core, test_dispatch, 0,
+	    (int)(sizeof(dcases) / sizeof(dcases[0])));
+	tcase_add_test(core, test_cors_list);
+	tcase_add_test(core, test_format);
+	tcase_add_test(limits, test_body_cap);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+FH_CHECK_MAIN(suite)

@@ -1,0 +1,141 @@
+/*
+ * check_valid.c - the field validators.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fh_check.h"
+#include "valid.h"
+
+struct vcase {
+	fh_validator	 fn;
+	const char	*in;
+	size_t		 len;	/* 0: strlen(in) */
+	enum fh_err	 want;
+	const char	*norm;	/* expected str when FH_OK, or NULL */
+};
+
+static const struct vcase cases[] = {
+	{ fh_valid_e164, "+15555550123", 0, FH_OK, "+15555550123" },
+	{ fh_valid_e164, "15555550123", 0, FH_EINPUT, NULL },
+	{ fh_valid_e164, "+0155555501", 0, FH_EINPUT, NULL },
+	{ fh_valid_e164, "+1234567", 0, FH_EINPUT, NULL },
+	{ fh_valid_e164, "+12345678", 0, FH_OK, "+12345678" },
+	{ fh_valid_e164, "+123456789012345", 0, FH_OK, "+123456789012345" },
+	{ fh_valid_e164, "+1234567890123456", 0, FH_EINPUT, NULL },
+	{ fh_valid_e164, "+1 (555) 555-0123", 0, FH_OK, "+15555550123" },
+	{ fh_valid_e164, "+1.555.555.0123", 0, FH_OK, "+15555550123" },
+	{ fh_valid_e164, " 15555550123", 0, FH_OK, "+15555550123" },
+	{ fh_valid_e164, "  15555550123", 0, FH_EINPUT, NULL },
+	{ fh_valid_e164, "+1555555012a", 0, FH_EINPUT, NULL },
+	{ fh_valid_e164, "+1555\0550123", 12, FH_EINPUT, NULL },
+	{ fh_valid_e164, "", 0, FH_EINPUT, NULL },
+	{ fh_valid_e164, "+", 0, FH_EINPUT, NULL },
+	{ fh_valid_from_number, "sip:agent@example.com", 0, FH_OK,
+	    "sip:agent@example.com" },
+	{ fh_valid_from_number, "sip:", 0, FH_EINPUT, NULL },
+	{ fh_valid_from_number, "sip:a b", 0, FH_EINPUT, NULL },
+	{ fh_valid_from_number, "sip:<x>", 0, FH_EINPUT, NULL },
+	{ fh_valid_from_number, "+18005550100", 0, FH_OK, "+18005550100" },
+	{ fh_valid_sid_ww, "WW0123456789abcdef0123456789abcdef", 0, FH_OK,
+	    NULL },
+	{ fh_valid_sid_ww, "WT0123456789abcdef0123456789abcdef", 0, FH_EINPUT,
+	    NULL },
+	{ fh_valid_sid_ww, "WW0123456789abcdef0123456789abcde", 0, FH_EINPUT,
+	    NULL },
+	{ fh_valid_sid_ww, "WW0123456789abcdef0123456789abcdeg", 0, FH_EINPUT,
+	    NULL },
+	{ fh_valid_any_sid, "FW0123456789ABCDEF0123456789abcdef", 0, FH_OK,
+	    NULL },
+	{ fh_valid_any_sid, "fw0123456789ABCDEF0123456789abcdef", 0,
+	    FH_EINPUT, NULL },
+	{ fh_valid_timeout, "1", 0, FH_OK, NULL },
+	{ fh_valid_timeout, "1209600", 0, FH_OK, NULL },
+	{ fh_valid_timeout, "0", 0, FH_EINPUT, NULL },
+	{ fh_valid_timeout, "1209601", 0, FH_EINPUT, NULL },
+	{ fh_valid_timeout, "-1", 0, FH_EINPUT, NULL },
+	{ fh_valid_timeout, "+5", 0, FH_EINPUT, NULL },
+	{ fh_valid_timeout, "1e3", 0, FH_EINPUT, NULL },
+	{ fh_valid_timeout, "99999999999999999999999", 0, FH_EINPUT, NULL },
+	{ fh_valid_priority, "2147483647", 0, FH_OK, NULL },
+	{ fh_valid_priority, "2147483648", 0, FH_EINPUT, NULL },
+	{ fh_valid_attempts, "1000", 0, FH_OK, NULL },
+	{ fh_valid_attempts, "1001", 0, FH_EINPUT, NULL },
+	{ fh_valid_channel, "voice", 0, FH_OK, NULL },
+	{ fh_valid_channel, "voice channel", 0, FH_EINPUT, NULL },
+	{ fh_valid_bool, "TRUE", 0, FH_OK, "true" },
+	{ fh_valid_bool, "0", 0, FH_OK, "false" },
+	{ fh_valid_bool, "yes", 0, FH_EINPUT, NULL },
+	{ fh_valid_datetime, "2026-11-22T01:45:34Z", 0, FH_OK,
+	    "2026-11-22T01:45:34.000Z" },
+	{ fh_valid_datetime, "2026-11-22T01:45:34.5831Z", 0, FH_OK,
+	    "2026-11-22T01:45:34.583Z" },
+	{ fh_valid_datetime, "2026-11-22T01:45:34+02:00", 0, FH_OK,
+	    "2026-11-21T23:45:34.000Z" },
+	{ fh_valid_datetime, "2026-11-21T23:45:34.1-01:30", 0, FH_OK,
+	    "2026-11-22T01:15:34.100Z" },
+	{ fh_valid_datetime, "2026-02-30T00:00:00Z", 0, FH_EINPUT, NULL },
+	{ fh_valid_datetime, "2026-11-22 01:45:34Z", 0, FH_EINPUT, NULL },
+	{ fh_valid_datetime, "2026-11-22T01:45Z", 0, FH_EINPUT, NULL },
+	{ fh_valid_datetime, "2026-11-22T01:45:34", 0, FH_EINPUT, NULL },
+	{ fh_valid_https_url, "https://api.twilio.com/2010-04-01/Accounts/AC1/"
+	    "Recordings/RE1", 0, FH_OK, NULL },
+	{ fh_valid_https_url, "http://example.com/x", 0, FH_EINPUT, NULL },
+	{ fh_valid_https_url, "https://exa mple.com", 0, FH_EINPUT, NULL },
+	{ fh_valid_https_url, "https://", 0, FH_EINPUT, NULL },
+	{ fh_valid_text256, "caf\xc3\xa9", 0, FH_OK, NULL },
+	{ fh_valid_text256, "bad \xc3\x28", 0, FH_EINPUT, NULL },
+	{ fh_valid_text256, "overlong \xc0\xaf", 0, FH_EINPUT, NULL },
+	{ fh_valid_text256, "surrogate \xed\xa0\x80", 0, FH_EINPUT, NULL },
+	{ fh_valid_text256, "nul\0x", 5, FH_EINPUT, NULL },
+};
+
+START_TEST(test_validator)
+{
+	const struct vcase	*c = &cases[_i];
+	struct fh_val		 v;
+	size_t			 len = c->len != 0 ? c->len : strlen(c->in);
+
+	memset(&v, 0, sizeof(v));
+	ck_assert_msg(c->fn(c->in, len, &v) == c->want, "case %d '%s'", _i,
+	    c->in);
+	if (c->want == FH_OK) {
+		ck_assert_ptr_nonnull(v.str);
+		if (c->norm != NULL)
+			ck_assert_str_eq(v.str, c->norm);
+	}
+}
+END_TEST
+
+START_TEST(test_text_limits)
+{
+	char		*big;
+	struct fh_val	 v;
+
+	big = malloc(8193);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', 8193);
+	ck_assert_int_eq(fh_valid_text8k(big, 8192, &v), FH_OK);
+	ck_assert_int_eq(fh_valid_text8k(big, 8193, &v), FH_EINPUT);
+	ck_assert_int_eq(fh_valid_text256(big, 256, &v), FH_OK);
+	ck_assert_int_eq(fh_valid_text256(big, 257, &v), FH_EINPUT);
+	free(big);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite	*s = suite_create("valid");
+	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
+
+	tcase_add_loop_test(core, test_validator, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(limits, test_text_limits);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+FH_CHECK_MAIN(suite)
