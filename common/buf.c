@@ -22,6 +22,14 @@ fh_bzero(void *p, size_t n)
 }
 
 void
+fh_free_secret(char *s)
+{
+	if (s != NULL)
+		fh_bzero(s, strlen(s));
+	free(s);
+}
+
+void
 fh_buf_release(struct fh_buf *b)
 {
 	if (b->data != NULL && b->secret)

@@ -70,4 +70,7 @@ enum fh_err	 fh_parse_int(const char *s, size_t len, long long min,
 /* Zero n bytes at p in a way the compiler keeps. */
 void		 fh_bzero(void *p, size_t n);
 
+/* Zero the C string s, then free it (NULL does nothing). */
+void		 fh_free_secret(char *s);
+
 #endif

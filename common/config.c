@@ -543,14 +543,6 @@ fh_config_require(const struct fh_config *cfg, unsigned need, char *errmsg,
 	return FH_ECONFIG;
 }
 
-static void
-free_secret(char *s)
-{
-	if (s != NULL)
-		fh_bzero(s, strlen(s));
-	free(s);
-}
-
 void
 fh_config_release(struct fh_config *cfg)
 {
@@ -568,7 +560,7 @@ fh_config_release(struct fh_config *cfg)
 		}
 		sp = (char **)((char *)cfg + vars[i].off);
 		if (vars[i].kind == K_SECRET || vars[i].kind == K_USERPASS)
-			free_secret(*sp);
+			fh_free_secret(*sp);
 		else
 			free(*sp);
 		*sp = NULL;

@@ -66,14 +66,6 @@ fh_req_init(struct fh_req *req)
 	req->body.secret = 1;
 }
 
-static void
-free_secret(char *s)
-{
-	if (s != NULL)
-		fh_bzero(s, strlen(s));
-	free(s);
-}
-
 void
 fh_req_release(struct fh_req *req)
 {
@@ -82,8 +74,8 @@ fh_req_release(struct fh_req *req)
 	free(req->request_uri);
 	free(req->query_string);
 	free(req->content_type);
-	free_secret(req->signature);
-	free_secret(req->authorization);
+	fh_free_secret(req->signature);
+	fh_free_secret(req->authorization);
 	free(req->origin);
 	free(req->accept);
 	free(req->request_id);
