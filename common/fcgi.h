@@ -88,6 +88,13 @@ struct fh_resp {
 	struct fh_buf	 body;
 };
 
+/* What an accepted Flex token says about the agent (token.h). */
+struct fh_token_info {
+	char	identity[256];
+	char	worker_sid[40];
+	char	roles[256];	/* comma-separated */
+};
+
 /* The per-process context every handler gets.  Borrowed by handlers. */
 struct fh_ctx {
 	const char		*prog;
@@ -99,6 +106,7 @@ struct fh_ctx {
 	/* the Flex token check (token.c); NULL denies flex routes */
 	enum fh_err		(*token_check)(struct fh_ctx *,
 				    const struct fh_req *);
+	struct fh_token_info	 token;		/* valid after the check */
 };
 
 enum fh_auth {
