@@ -4,13 +4,14 @@
  */
 #include "callback.h"
 #include "fcgi.h"
+#include "token.h"
 
 static const struct fh_route routes[] = {
 	{ "/features/callback-and-voicemail/studio/create-callback",
 	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
-	/* flex/create-callback joins when the Flex token check (issue 3)
-	 * lands: until then it answers 404 rather than a false token error */
+	{ "/features/callback-and-voicemail/flex/create-callback",
+	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
 };
 
 int
@@ -22,6 +23,7 @@ main(void)
 
 	fh_ctx_init(&ctx, "create-callback", &cfg, FH_NEED_REST |
 	    FH_NEED_SIGNATURE | FH_NEED_CALLBACK_WF);
+	ctx.token_check = fh_token_check;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);
 	return rc;

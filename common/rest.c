@@ -964,7 +964,9 @@ log_result(struct fh_rest *r, const struct fh_rest_req *req,
 	/* Twilio's own words go to the log only, numbers masked */
 	mask_digits(resp->twerr.message);
 	msg = resp->twerr.message[0] != '\0' ? resp->twerr.message : "-";
-	if (resp->status == 401 || resp->status == 403)
+	/* IAM answers 401 for an invalid Flex token: not our credentials */
+	if ((resp->status == 401 || resp->status == 403) &&
+	    req->base != FH_REST_IAM)
 		fh_log_error(r->log, "cannot %s '%.*s': %ld, credentials "
 		    "rejected (twilio code %d: %s); check ACCOUNT_SID, "
 		    "AUTH_TOKEN, API_KEY and API_SECRET", req->method, pl,

@@ -22,7 +22,8 @@
 /* The FH_AUTH_FLEX_TOKEN check, installed as ctx->token_check.  On FH_OK
  * ctx->token holds the identity, worker SID and roles.  FH_ETOKEN (403)
  * for a missing, empty or invalid token; FH_EUNAVAIL (503) when IAM gives
- * no usable answer.  Sets ctx->auth_used. */
+ * no usable answer; FH_ENOMEM.  Sets ctx->auth_used.  Borrows ctx and req
+ * for the call; nothing of the token is kept but its hash. */
 enum fh_err	 fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		    FH_MUST_CHECK;
 
