@@ -1,0 +1,696 @@
+#!/usr/bin/env python3
+"""Integration tests of flex/requeue-callback through the real stack.
+
+POST /features/callback-and-voicemail/flex/requeue-callback through nginx
+(Flex token in the form body) to the requeue-callback FastCGI program,
+which talks to the Twilio emulator (callbacks-and-voicemail.md section
+5.3).  Each test seeds its own tasks and a Flex token in the emulator,
+asserts the HTTP answer (status, exact body) and what the emulator
+received: the fetch, the claim (If-Match, only Attributes, the
+flexhooks_followup marker), the create (field names, order and values, the
+attributes byte for byte as section 4 derives them) and the task_sid
+written back to the marker.
+
+Run by `deploy/local.sh test` (make check); exits 77 unless
+FLEXHOOKS_TEST_STACK=1.  Other scripts share the emulator, so nothing is
+reset: every test marks the request log first and finds its own requests by
+the SIDs it seeded.
+"""
+
+import copy
+import datetime
+import os
+import re
+import sys
+import threading
+from collections import OrderedDict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fhtest as t  # noqa: E402
+
+PATH = "/features/callback-and-voicemail/flex/requeue-callback"
+ENV = t.ENV
+EMU = t.EMU
+MARKER = "flexhooks_followup"
+SUCCESS_RE = rb'^\{"taskSid":"(WT[0-9a-f]{32})","success":true\}$'
+AT_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+TOKEN = "tok-" + t.unique_hex(24)
+CREATE_KEYS = ["Timeout", "Priority", "TaskChannel", "WorkflowSid",
+               "Attributes"]
+
+
+def od(*pairs):
+    return OrderedDict(pairs)
+
+
+def utc(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_utc():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def seed_token():
+    EMU.seed({"tokens": {TOKEN: {"status": 200, "body": {
+        "valid": True, "code": 0, "message": None,
+        "expiration": "2099-01-01T00:00:00.000Z", "identity": "a",
+        "roles": ["agent"],
+        "worker_sid": "WK" + "0" * 30 + "34"}}}})
+
+
+def callback_attrs(n=None, f=None, attempts=0, **extra):
+    """Attributes of a callback task as create-callback writes them, plus
+    the keys a live task picks up (call_sid, conference)."""
+    n = n or t.unique_number()
+    f = f or t.unique_number()
+    a = od(("from", n), ("name", n), ("taskType", "callback"),
+           ("callBackData", od(("numberToCall", n), ("numberToCallFrom", f),
+                               ("mainTimeZone", "UTC"),
+                               ("utcDateTimeReceived",
+                                "2026-11-22T01:45:34.583Z"),
+                               ("isDeleted", False),
+                               ("attempts", attempts))),
+           ("direction", "inbound"), ("conversations", od()),
+           ("call_sid", t.sid("CA")),
+           ("conference", od(("sid", t.sid("CF")))))
+    a.update(extra)
+    return a
+
+
+def seed_task(attrs, workflow=None, timeout=3600, priority=5,
+              channel="voice", status="assigned"):
+    """Seed one task; returns (sid, workflow SID)."""
+    wf = workflow or t.sid("WW")
+    out = EMU.seed({"tasks": [{"workflow_sid": wf, "attributes": attrs,
+                               "assignment_status": status,
+                               "timeout": timeout, "priority": priority,
+                               "task_channel": channel}]})
+    return out["tasks"][0], wf
+
+
+def requeue(sid, token=None, extra=(), **kw):
+    pairs = [("Token", TOKEN if token is None else token)]
+    if sid is not None:
+        pairs.append(("taskSid", sid))
+    pairs.extend(extra)
+    return t.request("POST", PATH, form=pairs, auth=None, signature=None,
+                     **kw)
+
+
+def check_success(resp):
+    t.eq(resp.status, 200, "status (body %r)" % resp.body[:300])
+    t.json_type(resp)
+    t.eq(resp.header("Cache-Control"), "no-store", "Cache-Control")
+    m = re.match(SUCCESS_RE, resp.body)
+    t.ok(m, "success body %r" % resp.body)
+    return m.group(1).decode()
+
+
+def check_error(resp, status, message, code=None, more_info=None):
+    t.is_json_error(resp, status, message, code, more_info)
+    t.eq(resp.header("Cache-Control"), "no-store", "Cache-Control")
+
+
+def task_path(sid):
+    return "%s/%s" % (ENV.tasks_path, sid)
+
+
+def about(reqs, sid, conv=None):
+    """The Twilio requests about task sid: its fetches and updates, and
+    the creates whose form mentions conv (the conversation_id the new
+    task inherits; sid unless the task has one of its own)."""
+    conv = conv or sid
+    out = []
+    for r in reqs:
+        if r.get("path") == task_path(sid):
+            out.append(r)
+        elif t.is_task_create(r) and any(conv in v
+                                         for _, v in t.form_of(r)):
+            out.append(r)
+    return out
+
+
+def kinds(reqs, sid, conv=None):
+    """A compact picture of what reached Twilio for sid: "GET", "UPDATE"
+    (a POST to the task), "CREATE"."""
+    out = []
+    for r in about(reqs, sid, conv):
+        if r.get("method") == "GET":
+            out.append("GET")
+        elif r.get("path") == task_path(sid):
+            out.append("UPDATE")
+        else:
+            out.append("CREATE")
+    return out
+
+
+def check_twilio_headers(req):
+    t.eq(t.header_of(req, "Authorization"), ENV.twilio_basic(),
+         "Authorization to Twilio")
+    t.ok((t.header_of(req, "User-Agent") or "").startswith("flexhooks/"),
+         "User-Agent")
+
+
+def check_update(req, if_match):
+    """A conditional attributes update: If-Match, only Attributes; returns
+    the parsed attributes."""
+    check_twilio_headers(req)
+    t.eq(t.header_of(req, "If-Match"), if_match, "If-Match")
+    form = t.form_of(req)
+    t.eq([k for k, _ in form], ["Attributes"], "update form keys")
+    return t.loads_ordered(t.first(form, "Attributes"))
+
+
+def expected_attrs(orig, orig_sid):
+    """Section 4 with the fetched task as the original and no overrides."""
+    a = copy.deepcopy(orig)
+    ocb = orig.get("callBackData")
+    ocb = ocb if isinstance(ocb, dict) else od()
+    to_call = ocb.get("numberToCall")
+    if not isinstance(to_call, str):
+        to_call = None
+    att = ocb.get("attempts")
+    if isinstance(att, bool):
+        att = None
+    if isinstance(att, str) and att.isdigit():
+        att = int(att)
+    attempts = att + 1 if isinstance(att, int) else 0
+    rec = ocb.get("recordingSid")
+    if to_call is not None:
+        a["from"] = to_call
+        a["name"] = to_call
+    a["taskType"] = "voicemail" if isinstance(rec, str) else "callback"
+    cb = copy.deepcopy(ocb)
+    if to_call is not None:
+        cb["numberToCall"] = to_call
+    tz = ocb.get("mainTimeZone")
+    cb["mainTimeZone"] = tz if isinstance(tz, str) else ENV.main_timezone
+    cb["utcDateTimeReceived"] = ocb["utcDateTimeReceived"]
+    dele = ocb.get("isDeleted", False)
+    if isinstance(dele, str):
+        dele = dele.lower() == "true"
+    cb["isDeleted"] = bool(dele)
+    cb["attempts"] = attempts
+    a["callBackData"] = cb
+    a["direction"] = "inbound"
+    conv = orig.get("conversations")
+    conv = copy.deepcopy(conv) if isinstance(conv, dict) else od()
+    if not isinstance(conv.get("conversation_id"), str):
+        conv["conversation_id"] = orig_sid
+    conv.pop("abandoned", None)
+    conv.pop("hang_up_by", None)
+    a["conversations"] = conv
+    for k in ("call_sid", "reservation_attributes", "conference"):
+        a.pop(k, None)
+    for k in [k for k in a if k.startswith("flexhooks_")]:
+        del a[k]
+    return a
+
+
+def check_create(req, orig, orig_sid, wf, timeout="3600", priority="5",
+                 channel="voice"):
+    """The create: field names in order, routing kept, attributes byte
+    for byte; returns the parsed attributes."""
+    check_twilio_headers(req)
+    t.eq(t.header_of(req, "If-Match"), None, "If-Match on a create")
+    form = t.form_of(req)
+    t.eq([k for k, _ in form], CREATE_KEYS, "create form keys and order")
+    t.eq(t.first(form, "Timeout"), timeout, "Timeout")
+    t.eq(t.first(form, "Priority"), priority, "Priority")
+    t.eq(t.first(form, "TaskChannel"), channel, "TaskChannel")
+    t.eq(t.first(form, "WorkflowSid"), wf, "WorkflowSid")
+    raw = t.first(form, "Attributes")
+    want = expected_attrs(orig, orig_sid)
+    t.eq(raw, t.dumps_plain(want), "Attributes bytes")
+    got = t.loads_ordered(raw)
+    t.ok(type(got["callBackData"]["attempts"]) is int, "attempts is an "
+         "integer")
+    t.ok(not any(k.startswith("flexhooks_") for k in got), "a flexhooks_ "
+         "key was copied")
+    t.ok("call_sid" not in got, "call_sid was copied")
+    return got
+
+
+def stored_attrs(sid):
+    task = EMU.task(sid)
+    t.ok(task is not None, "emulator has no task %s" % sid)
+    return t.loads_ordered(task["attributes"]), task
+
+
+def full_requeue(sid, wf, orig, timeout="3600", priority="5",
+                 channel="voice"):
+    """Requeue sid, which has no marker, and check every request of the
+    section 5.3 sequence.  Returns the new SID."""
+    etag0 = EMU.task(sid)["etag"]
+    conv = (orig.get("conversations") or {}).get("conversation_id") or sid
+    mark = EMU.mark()
+    new = check_success(requeue(sid))
+    reqs = EMU.requests(mark)
+    t.eq(kinds(reqs, sid, conv), ["GET", "UPDATE", "CREATE", "UPDATE"],
+         "Twilio requests for %s" % sid)
+    mine = about(reqs, sid, conv)
+    check_twilio_headers(mine[0])
+    claimed = check_update(mine[1], etag0)
+    mk = claimed.get(MARKER)
+    t.ok(isinstance(mk, dict), "no marker in the claim")
+    t.eq(list(mk.keys()), ["type", "claim", "at"], "marker keys")
+    t.eq(mk["type"], "requeue", "marker type")
+    t.match(r"^[0-9a-f]{32}$", mk["claim"], "marker claim")
+    t.match(AT_RE, mk["at"], "marker at")
+    at = datetime.datetime.strptime(mk["at"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    t.ok(abs((now_utc() - at).total_seconds()) < 120, "marker at %s is "
+         "not now" % mk["at"])
+    rest = OrderedDict((k, v) for k, v in claimed.items() if k != MARKER)
+    t.eq(t.dumps_plain(rest), t.dumps_plain(orig), "claim kept the other "
+         "attributes")
+    check_create(mine[2], orig, sid, wf, timeout, priority, channel)
+    recorded = check_update(mine[3], str(int(etag0) + 1))
+    want = copy.deepcopy(claimed)
+    want[MARKER]["task_sid"] = new
+    t.eq(t.dumps_plain(recorded), t.dumps_plain(want), "task_sid record")
+    # what the emulator now holds
+    a, task = stored_attrs(new)
+    t.eq(task["assignment_status"], "pending", "new task status")
+    t.eq(task["workflow_sid"], wf, "new task workflow")
+    t.eq(str(task["timeout"]), timeout, "new task timeout")
+    t.eq(str(task["priority"]), priority, "new task priority")
+    t.eq(task["task_channel_unique_name"], channel, "new task channel")
+    t.eq(t.dumps_plain(a), t.dumps_plain(expected_attrs(orig, sid)),
+         "stored attributes")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER].get("task_sid"), new, "task_sid on the original")
+    return new
+
+
+def nothing_written(mark, sid):
+    reqs = EMU.requests(mark)
+    t.eq([k for k in kinds(reqs, sid) if k != "GET"], [],
+         "writes for %s" % sid)
+    t.eq([r for r in reqs if t.is_task_create(r) and
+          any(sid in v for _, v in t.form_of(r))], [], "creates")
+
+
+def no_task_requests(mark):
+    reqs = EMU.requests(mark)
+    tr = [r for r in reqs if (r.get("path") or "").startswith(
+        ENV.tasks_path)]
+    return tr
+
+
+class fault:
+    """Context manager: one emulator fault, removed again if unused."""
+
+    def __init__(self, **kw):
+        kw["body_contains"] = "requeue-" + t.unique_hex(8)
+        self.kw = kw
+
+    def __enter__(self):
+        EMU.fault(**self.kw)
+        return self
+
+    def __exit__(self, *exc):
+        tag = self.kw["body_contains"]
+        left = EMU.remove_faults(lambda f: f.get("body_contains") == tag)
+        if left and exc[0] is None:
+            raise AssertionError("the injected fault was not used")
+        return False
+
+
+# --------------------------------------------------------------------------
+# happy paths
+# --------------------------------------------------------------------------
+
+
+@t.test
+def attempts_0_1_2():
+    orig = callback_attrs(attempts=0)
+    sid, wf = seed_task(orig)
+    lm = t.log_mark("requeue-callback")
+    new1 = full_requeue(sid, wf, orig)
+    a1, _ = stored_attrs(new1)
+    t.eq(a1["callBackData"]["attempts"], 1, "first requeue attempts")
+    t.eq(a1["conversations"]["conversation_id"], sid, "conversation_id")
+    # the new task is requeued in turn (an agent took it: assigned)
+    EMU.seed({"task_status": {new1: "assigned"}})
+    new2 = full_requeue(new1, wf, a1)
+    a2, _ = stored_attrs(new2)
+    t.eq(a2["callBackData"]["attempts"], 2, "second requeue attempts")
+    t.ok(type(a2["callBackData"]["attempts"]) is int, "attempts type")
+    t.eq(a2["conversations"]["conversation_id"], sid,
+         "conversation_id stays the first task's")
+    _, _, line = t.wait_log(lm, lambda o: o.get("task_sid") == sid and
+                            "status" in o, prog="requeue-callback")
+    t.ok(line is not None, "no access line with task_sid %s" % sid)
+    t.eq(line.get("status"), 200, "access line status")
+    t.eq(line.get("path"), PATH, "access line path")
+    # fetch, claim, create, record (and IAM when the token was not cached)
+    t.ok(line.get("rest") in (4, 5), "access line rest %r" %
+         line.get("rest"))
+
+
+@t.test
+def routing_kept():
+    orig = callback_attrs(attempts=3)
+    sid, wf = seed_task(orig, timeout=120, priority=0, channel="custom1",
+                        status="wrapping")
+    full_requeue(sid, wf, orig, timeout="120", priority="0",
+                 channel="custom1")
+
+
+@t.test
+def legacy_string_attempts():
+    orig = callback_attrs()
+    orig["callBackData"]["attempts"] = "2"
+    orig["callBackData"]["isDeleted"] = "false"
+    sid, wf = seed_task(orig)
+    new = full_requeue(sid, wf, orig)
+    a, _ = stored_attrs(new)
+    t.eq(a["callBackData"]["attempts"], 3, "attempts")
+    t.ok(type(a["callBackData"]["attempts"]) is int, "attempts type")
+    t.ok(a["callBackData"]["isDeleted"] is False, "isDeleted boolean")
+
+
+@t.test
+def voicemail_requeued_as_voicemail():
+    n = t.unique_number()
+    orig = callback_attrs(n=n, attempts=1)
+    orig["taskType"] = "voicemail"
+    cb = orig["callBackData"]
+    cb["recordingSid"] = t.sid("RE")
+    cb["recordingUrl"] = "https://api.twilio.com/2010-04-01/Accounts/%s/" \
+        "Recordings/%s" % (ENV.account_sid, cb["recordingSid"])
+    cb["transcriptSid"] = t.sid("TR")
+    cb["transcriptText"] = "please call me back"
+    orig["conversations"] = od(("conversation_id", "conv-" + t.unique_hex(8)),
+                               ("abandoned", "Follow-Up"))
+    sid, wf = seed_task(orig)
+    new = full_requeue(sid, wf, orig)
+    a, _ = stored_attrs(new)
+    t.eq(a["taskType"], "voicemail", "taskType")
+    t.eq(a["callBackData"]["recordingSid"], cb["recordingSid"],
+         "recordingSid")
+    t.eq(a["callBackData"]["attempts"], 2, "attempts")
+    t.eq(a["conversations"], od(("conversation_id",
+                                 orig["conversations"]["conversation_id"])),
+         "conversations")
+
+
+# --------------------------------------------------------------------------
+# refusals: nothing created
+# --------------------------------------------------------------------------
+
+
+@t.test
+def unknown_task_404():
+    sid = t.sid("WT")
+    mark = EMU.mark()
+    r = requeue(sid)
+    check_error(r, 404, "task not found", 20404,
+                "https://www.twilio.com/docs/errors/20404")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET"], "Twilio requests")
+    t.eq(EMU.task(sid), None, "a task appeared")
+    nothing_written(mark, sid)
+
+
+@t.test
+def not_a_callback_409():
+    for attrs in (od(("call_sid", t.sid("CA")), ("name", "+15555550100")),
+                  od(("taskType", "chat"), ("callBackData",
+                                            od(("attempts", 0))))):
+        sid, _ = seed_task(attrs)
+        before = EMU.task(sid)["attributes"]
+        mark = EMU.mark()
+        r = requeue(sid)
+        check_error(r, 409, "not a callback or voicemail task")
+        t.eq(kinds(EMU.requests(mark), sid), ["GET"], "Twilio requests")
+        t.eq(EMU.task(sid)["attributes"], before, "original changed")
+        nothing_written(mark, sid)
+
+
+@t.test
+def missing_and_invalid_task_sid_400():
+    cases = [(None, "missing taskSid"), ("", "missing taskSid"),
+             ("WT123", "invalid taskSid"),
+             (t.sid("WR"), "invalid taskSid"),
+             (t.sid("WT") + "0", "invalid taskSid"),
+             ("../" + t.sid("WT"), "invalid taskSid")]
+    for value, message in cases:
+        mark = EMU.mark()
+        r = requeue(value)
+        check_error(r, 400, message)
+        t.eq(no_task_requests(mark), [], "task requests for %r" % value)
+    mark = EMU.mark()
+    r = requeue(None, extra=[("TaskSid", t.sid("WT"))])
+    check_error(r, 400, "missing taskSid")
+    t.eq(no_task_requests(mark), [], "task requests (names are "
+         "case-sensitive)")
+
+
+@t.test
+def bad_token_403():
+    orig = callback_attrs()
+    sid, _ = seed_task(orig)
+    for token in ("", "bad-" + t.unique_hex(16)):
+        mark = EMU.mark()
+        r = requeue(sid, token=token)
+        check_error(r, 403, "invalid or missing Flex token")
+        t.eq(kinds(EMU.requests(mark), sid), [], "Twilio requests")
+    # the token is read from the body only, never the query string
+    mark = EMU.mark()
+    r = t.request("POST", PATH, query=[("Token", TOKEN)],
+                  form=[("taskSid", sid)], auth=None, signature=None)
+    check_error(r, 403, "invalid or missing Flex token")
+    t.eq(kinds(EMU.requests(mark), sid), [], "Twilio requests")
+
+
+@t.test
+def unknown_token_403():
+    """A token IAM does not know is refused before any task request."""
+    orig = callback_attrs()
+    sid, _ = seed_task(orig)
+    mark = EMU.mark()
+    r = requeue(sid, token="tok-" + t.unique_hex(24))
+    check_error(r, 403, "invalid or missing Flex token")
+    reqs = EMU.requests(mark)
+    t.eq(kinds(reqs, sid), [], "Twilio requests")
+    t.ok(any((x.get("path") or "").endswith("/Tokens/validate")
+             for x in reqs), "IAM was not asked")
+
+
+@t.test
+def json_body():
+    orig = callback_attrs(attempts=4)
+    sid, wf = seed_task(orig)
+    mark = EMU.mark()
+    r = t.request("POST", PATH, json_body=od(("Token", TOKEN),
+                                             ("taskSid", sid)),
+                  body_sha=False, auth=None, signature=None)
+    new = check_success(r)
+    mine = about(EMU.requests(mark), sid)
+    t.eq(kinds(EMU.requests(mark), sid), ["GET", "UPDATE", "CREATE",
+                                           "UPDATE"], "Twilio requests")
+    check_create(mine[2], orig, sid, wf)
+    a, _ = stored_attrs(new)
+    t.eq(a["callBackData"]["attempts"], 5, "attempts")
+
+
+@t.test
+def methods():
+    r = t.request("OPTIONS", PATH, auth=None, signature=None,
+                  headers=[("Origin", "https://flex.twilio.com"),
+                           ("Access-Control-Request-Method", "POST")])
+    t.eq(r.status, 204, "preflight status")
+    t.eq(r.body, b"", "preflight body")
+    t.ok(r.header("Access-Control-Allow-Origin") in
+         ("*", "https://flex.twilio.com"), "Access-Control-Allow-Origin")
+    t.eq(r.header("Access-Control-Allow-Methods"), "POST, OPTIONS",
+         "Access-Control-Allow-Methods")
+    r = t.request("GET", PATH, query=[("taskSid", t.sid("WT"))], auth=None,
+                  signature=None)
+    check_error(r, 405, "method not allowed")
+    t.eq(r.header("Allow"), "POST, OPTIONS", "Allow")
+
+
+# --------------------------------------------------------------------------
+# the claim marker
+# --------------------------------------------------------------------------
+
+
+@t.test
+def double_click_same_task():
+    orig = callback_attrs()
+    sid, wf = seed_task(orig)
+    new = full_requeue(sid, wf, orig)
+    mark = EMU.mark()
+    again = check_success(requeue(sid))
+    t.eq(again, new, "second click's taskSid")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET"], "Twilio requests of the "
+         "second click")
+    creates = [x for x in EMU.tasks()
+               if sid in (x.get("attributes") or "")]
+    t.eq([x["sid"] for x in creates], [new], "tasks created from %s" % sid)
+
+
+@t.test
+def double_click_at_once():
+    orig = callback_attrs()
+    sid, _ = seed_task(orig)
+    mark = EMU.mark()
+    out = [None, None]
+
+    def click(i):
+        out[i] = requeue(sid)
+
+    th = [threading.Thread(target=click, args=(i,)) for i in range(2)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    sids = set()
+    for r in out:
+        if r.status == 200:
+            sids.add(check_success(r))
+        else:
+            check_error(r, 409, "requeue in progress")
+    t.eq(len(sids), 1, "distinct taskSids answered")
+    t.eq(kinds(EMU.requests(mark), sid).count("CREATE"), 1, "creates")
+
+
+@t.test
+def fresh_marker_409():
+    orig = callback_attrs()
+    orig[MARKER] = od(("type", "requeue"), ("claim", t.unique_hex(32)),
+                      ("at", utc(now_utc())))
+    sid, _ = seed_task(orig)
+    before = EMU.task(sid)["attributes"]
+    mark = EMU.mark()
+    r = requeue(sid)
+    check_error(r, 409, "requeue in progress")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET"], "Twilio requests")
+    t.eq(EMU.task(sid)["attributes"], before, "original changed")
+
+
+@t.test
+def stale_marker_proceeds():
+    orig = callback_attrs()
+    old_claim = t.unique_hex(32)
+    orig[MARKER] = od(("type", "requeue"), ("claim", old_claim),
+                      ("at", utc(now_utc() - datetime.timedelta(hours=1))))
+    sid, wf = seed_task(orig)
+    etag0 = EMU.task(sid)["etag"]
+    mark = EMU.mark()
+    new = check_success(requeue(sid))
+    reqs = EMU.requests(mark)
+    t.eq(kinds(reqs, sid), ["GET", "UPDATE", "CREATE", "UPDATE"],
+         "Twilio requests")
+    mine = about(reqs, sid)
+    claimed = check_update(mine[1], etag0)
+    t.ok(claimed[MARKER]["claim"] != old_claim, "the stale claim was kept")
+    t.eq(list(claimed.keys()), list(orig.keys()), "marker keeps its place")
+    check_create(mine[2], orig, sid, wf)
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER]["task_sid"], new, "task_sid recorded")
+
+
+@t.test
+def finished_marker_answers_its_sid():
+    orig = callback_attrs()
+    done = t.sid("WT")
+    orig[MARKER] = od(("type", "requeue"), ("claim", t.unique_hex(32)),
+                      ("at", "2020-01-01T00:00:00Z"), ("task_sid", done))
+    sid, _ = seed_task(orig)
+    mark = EMU.mark()
+    t.eq(check_success(requeue(sid)), done, "taskSid")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET"], "Twilio requests")
+
+
+# --------------------------------------------------------------------------
+# Twilio faults
+# --------------------------------------------------------------------------
+
+
+@t.test
+def claim_412_refetch():
+    orig = callback_attrs()
+    sid, wf = seed_task(orig)
+    etag0 = EMU.task(sid)["etag"]
+    mark = EMU.mark()
+    # a real 412 carries no Twilio code
+    with fault(method="POST", path=task_path(sid), exact=True, status=412,
+               code=None, times=1):
+        r = requeue(sid)
+    new = check_success(r)
+    reqs = EMU.requests(mark)
+    t.eq(kinds(reqs, sid), ["GET", "UPDATE", "GET", "UPDATE", "CREATE",
+                            "UPDATE"], "Twilio requests")
+    mine = about(reqs, sid)
+    first = check_update(mine[1], etag0)
+    second = check_update(mine[3], etag0)
+    t.eq(first[MARKER]["claim"], second[MARKER]["claim"], "one claim per "
+         "request")
+    check_create(mine[4], orig, sid, wf)
+    t.eq([x["sid"] for x in EMU.tasks()
+          if sid in (x.get("attributes") or "")], [new], "tasks created")
+
+
+@t.test
+def claim_412_three_times():
+    orig = callback_attrs()
+    sid, _ = seed_task(orig)
+    mark = EMU.mark()
+    with fault(method="POST", path=task_path(sid), exact=True, status=412,
+               code=None, times=3):
+        r = requeue(sid)
+    check_error(r, 412, "Twilio rejected the request")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET", "UPDATE"] * 3,
+         "Twilio requests")
+
+
+@t.test
+def create_429_retried():
+    orig = callback_attrs()
+    sid, wf = seed_task(orig)
+    mark = EMU.mark()
+    with fault(method="POST", path=ENV.tasks_path, exact=True, status=429,
+               retry_after="1", times=1):
+        r = requeue(sid)
+    new = check_success(r)
+    reqs = EMU.requests(mark)
+    t.eq(kinds(reqs, sid), ["GET", "UPDATE", "CREATE", "CREATE", "UPDATE"],
+         "Twilio requests")
+    mine = about(reqs, sid)
+    t.eq(mine[2]["body"], mine[3]["body"], "retried create body")
+    check_create(mine[3], orig, sid, wf)
+    t.eq([x["sid"] for x in EMU.tasks()
+          if sid in (x.get("attributes") or "")], [new], "tasks created")
+
+
+@t.test
+def create_fails_nothing_recorded():
+    orig = callback_attrs()
+    sid, _ = seed_task(orig)
+    mark = EMU.mark()
+    with fault(method="POST", path=ENV.tasks_path, exact=True, status=400,
+               times=1):
+        r = requeue(sid)
+    check_error(r, 400, "Twilio rejected the request", 20001,
+                "https://www.twilio.com/docs/errors/20001")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET", "UPDATE", "CREATE"],
+         "Twilio requests")
+    o, _ = stored_attrs(sid)
+    t.ok("task_sid" not in o[MARKER], "task_sid recorded without a task")
+    # the claim is fresh: a retry now is refused, not duplicated
+    check_error(requeue(sid), 409, "requeue in progress")
+
+
+if __name__ == "__main__":
+    t.require_stack()
+    seed_token()
+    t.main()
