@@ -434,6 +434,17 @@ reason(int status)
 enum fh_err
 fh_resp_format(const struct fh_resp *resp, struct fh_buf *out)
 {
+	enum fh_err	 err;
+
+	err = fh_resp_format_head(resp, out);
+	if (err == FH_OK && resp->status != 204)
+		err = fh_buf_add(out, resp->body.data, resp->body.len);
+	return err;
+}
+
+enum fh_err
+fh_resp_format_head(const struct fh_resp *resp, struct fh_buf *out)
+{
 	size_t		 i;
 	enum fh_err	 err;
 
@@ -450,8 +461,6 @@ fh_resp_format(const struct fh_resp *resp, struct fh_buf *out)
 		    resp->body.len);
 	if (err == FH_OK)
 		err = fh_buf_addstr(out, "\r\n");
-	if (err == FH_OK && resp->status != 204)
-		err = fh_buf_add(out, resp->body.data, resp->body.len);
 	return err;
 }
 
@@ -778,7 +787,7 @@ fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
 		fh_resp_init(&resp);
 		fh_buf_init(&body, FH_REQ_MAX_BODY);
 		body.secret = 1;
-		fh_buf_init(&out, FH_RESP_MAX_BODY + 4096);
+		fh_buf_init(&out, 64 * 1024);	/* the head only */
 		err = read_body(&r, &body);
 		if (err == FH_OK)
 			err = fh_req_parse(&req, r.envp, fh_buf_cstr(&body),
@@ -792,9 +801,14 @@ fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
 		}
 		fh_log_set_call(&ctx->log, fh_req_param(&req, "CallSid"));
 		err = fh_dispatch(ctx, routes, nroutes, &req, &resp);
-		if (fh_resp_format(&resp, &out) == FH_OK)
+		/* the head, then the body from where it is: no second copy of
+		 * a large answer (a recording) */
+		if (fh_resp_format_head(&resp, &out) == FH_OK) {
 			FCGX_PutStr(out.data, (int)out.len, r.out);
-		else
+			if (resp.status != 204 && resp.body.len > 0)
+				FCGX_PutStr(resp.body.data,
+				    (int)resp.body.len, r.out);
+		} else
 			FCGX_PutS("Status: 500 Internal Server Error\r\n"
 			    "Content-Length: 0\r\n\r\n", r.out);
 		fh_log_request(&ctx->log, req.method_str, req.path,

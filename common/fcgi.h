@@ -178,6 +178,10 @@ void		 fh_resp_empty(struct fh_resp *resp, int status);
 enum fh_err	 fh_resp_format(const struct fh_resp *resp, struct fh_buf *out)
 		    FH_MUST_CHECK;
 
+/* Only the head of that answer (status line, headers, blank line). */
+enum fh_err	 fh_resp_format_head(const struct fh_resp *resp,
+		    struct fh_buf *out) FH_MUST_CHECK;
+
 /* Route one parsed request: find the route (404), check the method (405
  * with Allow; OPTIONS on flex routes answers the CORS preflight), check
  * security (403/503), run the handler, and turn a handler error into the

@@ -167,8 +167,10 @@ out:
 	return err;
 }
 
-enum fh_err
-fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
+/* DELETE an API resource ("Transcriptions" or "Recordings") by SID; a 404
+ * counts as done (an earlier attempt or request deleted it). */
+static enum fh_err
+api_delete(struct fh_ctx *ctx, const char *kind, const char *sid,
     struct fh_rest_resp *resp)
 {
 	struct fh_rest_req	 rq;
@@ -177,9 +179,8 @@ fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
 	enum fh_err		 err;
 
 	memset(&rq, 0, sizeof(rq));
-	w = snprintf(path, sizeof(path),
-	    "/2010-04-01/Accounts/%s/Transcriptions/%s.json",
-	    ctx->cfg->account_sid, sid);
+	w = snprintf(path, sizeof(path), "/2010-04-01/Accounts/%s/%s/%s.json",
+	    ctx->cfg->account_sid, kind, sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
 	rq.base = FH_REST_API;
@@ -188,4 +189,18 @@ fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
 	rq.idempotent = 1;
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	return err == FH_ENOTFOUND ? FH_OK : err;
+}
+
+enum fh_err
+fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
+    struct fh_rest_resp *resp)
+{
+	return api_delete(ctx, "Transcriptions", sid, resp);
+}
+
+enum fh_err
+fh_recording_delete(struct fh_ctx *ctx, const char *sid,
+    struct fh_rest_resp *resp)
+{
+	return api_delete(ctx, "Recordings", sid, resp);
 }

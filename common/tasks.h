@@ -47,4 +47,9 @@ enum fh_err	 fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
 enum fh_err	 fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
 		    struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* DELETE a recording (sid: an RE SID, borrowed); a 404 counts as done.
+ * resp is initialised here and released by the caller. */
+enum fh_err	 fh_recording_delete(struct fh_ctx *ctx, const char *sid,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
 #endif

@@ -261,6 +261,65 @@ def drive_voicemail_flow():
         ("transcriptText", "gone")])))
 
 
+FLEX = "/features/callback-and-voicemail/flex/"
+
+
+def flex_token():
+    """A token the emulator's IAM accepts."""
+    tok = "contract-" + t.unique_hex(16)
+    EMU.seed({"tokens": {tok: {"status": 200, "body": {
+        "valid": True, "code": 0, "message": None,
+        "expiration": "2099-01-01T00:00:00.000Z", "identity": "contract",
+        "roles": ["agent"], "worker_sid": t.sid("WK")}}}})
+    return tok
+
+
+def seed_task(attributes):
+    out = EMU.seed({"tasks": [{"workflow_sid": ENV.workflow_sid,
+                               "attributes": attributes,
+                               "assignment_status": "assigned",
+                               "timeout": 3600, "priority": 1,
+                               "task_channel": "voice"}]})
+    sid = out["tasks"][0]
+    remember(sid)
+    return sid
+
+
+@t.test
+def drive_requeue():
+    """Task fetch, the If-Match claim, the create, the marker update."""
+    n = t.unique_number()
+    remember(n)
+    sid = seed_task({"taskType": "callback", "name": n, "from": n,
+                     "callBackData": {"numberToCall": n,
+                                      "numberToCallFrom": n,
+                                      "attempts": 0}})
+    remember(success_sid(t.request("POST", FLEX + "requeue-callback",
+                                   form=[("Token", flex_token()),
+                                         ("taskSid", sid)],
+                                   auth=None, signature=None)))
+
+
+@t.test
+def drive_delete_voicemail():
+    """Task fetch, transcription and recording deletes, If-Match update."""
+    n, re_sid, tr_sid = t.unique_number(), t.sid("RE"), t.sid("TR")
+    remember(n, re_sid, tr_sid)
+    EMU.seed({"recordings": {re_sid: {"size": 64}},
+              "transcriptions": {tr_sid: {"recording_sid": re_sid,
+                                          "text": "x"}}})
+    sid = seed_task({"taskType": "voicemail", "name": n, "from": n,
+                     "callBackData": {"numberToCall": n,
+                                      "recordingSid": re_sid,
+                                      "transcriptSid": tr_sid,
+                                      "transcriptText": "x",
+                                      "isDeleted": False, "attempts": 0}})
+    r = t.request("POST", FLEX + "delete-voicemail",
+                  form=[("Token", flex_token()), ("taskSid", sid)],
+                  auth=None, signature=None)
+    t.eq(success_sid(r), sid, "delete-voicemail answers the task SID")
+
+
 # --------------------------------------------------------------------------
 # replay
 # --------------------------------------------------------------------------

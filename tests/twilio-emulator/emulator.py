@@ -1039,10 +1039,20 @@ class Emulator:
             raise not_found("/Recordings/%s" % sid)
         return rec
 
+    @staticmethod
+    def _storage_base(base):
+        """The storage-host stand-in: this server under another host name
+        (127.0.0.1 <-> localhost), since Twilio's media redirect leaves the
+        API host and a client must not send its credentials there."""
+        split = urlsplit(base)
+        other = "localhost" if split.hostname != "localhost" else "127.0.0.1"
+        return "%s://%s%s" % (split.scheme, other, ":%d" % split.port if split.port else "")
+
     def recording_media(self, ctx, sid, ext):
         rec = self._recording(sid)
         if rec["redirects"] > 0:
-            return Reply(302, headers={"Location": "%s/__emulator/media/%s?hop=1" % (ctx.base, sid)})
+            return Reply(302, headers={"Location": "%s/__emulator/media/%s?hop=1" % (
+                self._storage_base(ctx.base), sid)})
         rec["fetches"] += 1
         return Reply(200, rec["data"], rec["content_type"] if ext == "mp3" else "audio/x-wav")
 
