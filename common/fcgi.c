@@ -369,9 +369,15 @@ fh_resp_error(struct fh_resp *resp, enum fh_err err, const char *message,
 	int			 status;
 
 	drop_headers(resp);
+	/* only 400, 409 and 412 pass through; any other Twilio 4xx is a
+	 * failed Twilio request (README section 4) */
+	if (err == FH_ETWILIO && (tw == NULL || !(tw->status == 400 ||
+	    tw->status == 409 || tw->status == 412))) {
+		err = FH_EUPSTREAM;
+		message = NULL;
+	}
 	status = fh_err_status(err);
-	if (err == FH_ETWILIO && tw != NULL &&
-	    (tw->status == 400 || tw->status == 409 || tw->status == 412))
+	if (err == FH_ETWILIO)
 		status = tw->status;
 	o = json_object_new_object();
 	if (o == NULL)
@@ -751,6 +757,7 @@ read_body(FCGX_Request *r, struct fh_buf *body)
 			break;
 		err = fh_buf_add(body, chunk, (size_t)n);
 	}
+	fh_bzero(chunk, sizeof(chunk));	/* it may have held a Flex token */
 	return err;
 }
 

@@ -51,6 +51,8 @@ fh_form_push(struct fh_form *f, const char *name, size_t nlen,
 	p->value = fh_strndup(value, vlen);
 	if (p->name == NULL || p->value == NULL) {
 		free(p->name);
+		if (p->value != NULL)
+			fh_bzero(p->value, vlen);
 		free(p->value);
 		return FH_ENOMEM;
 	}
@@ -110,6 +112,7 @@ fh_form_parse(struct fh_form *f, const char *s, size_t len)
 
 	fh_buf_init(&name, FH_FORM_MAX_NAME);
 	fh_buf_init(&value, FH_FORM_MAX_VALUE);
+	value.secret = 1;	/* a value may be a Flex token */
 	end = s + len;
 	for (seg = s; err == FH_OK && seg < end; seg = amp + 1) {
 		amp = memchr(seg, '&', (size_t)(end - seg));

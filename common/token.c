@@ -28,13 +28,16 @@
 struct cache_entry {
 	char			 hash[HASH_LEN + 1];	/* "" when free */
 	int64_t			 expires_ms;	/* wall clock, ms */
+	int64_t			 mono_until;	/* monotonic, ms: a clock
+						 * stepped back cannot stretch
+						 * the 5 minutes */
 	struct fh_token_info	 info;
 };
 
 static struct cache_entry cache[FH_TOKEN_CACHE_SIZE];
 
-/* Wall clock in ms since the epoch (0 if the clock cannot be read, which
- * makes every cached entry look expired: fail towards asking IAM). */
+/* Wall clock in ms since the epoch (0 if the clock cannot be read: the
+ * caller then skips the cache and asks IAM). */
 static int64_t
 wall_ms(void)
 {
@@ -69,7 +72,7 @@ cache_find(const char *hash, int64_t now)
 		e = &cache[i];
 		if (e->hash[0] == '\0')
 			continue;
-		if (e->expires_ms <= now) {
+		if (e->expires_ms <= now || e->mono_until <= fh_now_ms()) {
 			entry_clear(e);
 			continue;
 		}
@@ -91,6 +94,7 @@ cache_put(const char *hash, const struct fh_token_info *info,
 	for (i = 0; i < FH_TOKEN_CACHE_SIZE; i++) {
 		e = &cache[i];
 		if (e->hash[0] == '\0' || e->expires_ms <= now ||
+		    e->mono_until <= fh_now_ms() ||
 		    fh_sig_equal(e->hash, HASH_LEN, hash, HASH_LEN)) {
 			victim = e;
 			break;
@@ -101,6 +105,7 @@ cache_put(const char *hash, const struct fh_token_info *info,
 	entry_clear(victim);
 	memcpy(victim->hash, hash, HASH_LEN + 1);
 	victim->expires_ms = expires_ms;
+	victim->mono_until = fh_now_ms() + (expires_ms - now);
 	victim->info = *info;
 }
 
@@ -344,7 +349,7 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 
 	fh_sha256_hex(p->value, p->vlen, hash);
 	now = wall_ms();
-	e = cache_find(hash, now);
+	e = now > 0 ? cache_find(hash, now) : NULL;
 	if (e != NULL) {
 		ctx->token = e->info;
 		ctx->auth_used = "flex-token";
@@ -362,7 +367,7 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		/* cache only a future expiration, 5 minutes at most */
 		now = wall_ms();
 		until = now + FH_TOKEN_CACHE_MAX_MS;
-		if (exp_ms > now) {
+		if (now > 0 && exp_ms > now) {
 			if (exp_ms < until)
 				until = exp_ms;
 			cache_put(hash, &info, until, now);

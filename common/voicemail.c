@@ -127,18 +127,18 @@ is_q_zero(const char *p, size_t n)
 static int
 audio_range(const char *e, size_t n)
 {
-	const char	*semi, *p;
+	const char	*semi, *p, *end = e + n, *t;
 	size_t		 tn, pn;
 
 	semi = memchr(e, ';', n);
 	tn = semi != NULL ? (size_t)(semi - e) : n;
-	e = trim(e, &tn);
-	if (!((tn == 10 && strncasecmp(e, "audio/mpeg", 10) == 0) ||
-	    (tn == 7 && strncasecmp(e, "audio/*", 7) == 0)))
+	t = trim(e, &tn);
+	if (!((tn == 10 && strncasecmp(t, "audio/mpeg", 10) == 0) ||
+	    (tn == 7 && strncasecmp(t, "audio/*", 7) == 0)))
 		return 0;
 	while (semi != NULL) {
 		p = semi + 1;
-		pn = n - (size_t)(p - e);
+		pn = (size_t)(end - p);	/* measured from the element's end */
 		semi = memchr(p, ';', pn);
 		if (is_q_zero(p, semi != NULL ? (size_t)(semi - p) : pn))
 			return 0;
@@ -519,14 +519,8 @@ fh_handle_delete_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 		}
 		fh_rest_resp_release(&rr);
 		err = fh_attr_parse_task(task, &attrs);
-		if (err != FH_OK) {
-			fh_log_error(&ctx->log, "cannot read task '%s': %s",
-			    sid, "bad attributes");
-			err = FH_EUPSTREAM;
-			fh_resp_rest_error(resp, err, NULL);
-			goto out;
-		}
-		if (fh_voicemail_task_sids(attrs, &rec, &tr) != FH_OK) {
+		if (err != FH_OK || fh_voicemail_task_sids(attrs, &rec, &tr) !=
+		    FH_OK) {
 			fh_log_info(&ctx->log, "task '%s' is not a voicemail "
 			    "task", sid);
 			err = FH_ECONFLICT;
@@ -542,6 +536,15 @@ fh_handle_delete_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 		err = fh_voicemail_mark_deleted(attrs, &changed);
 		if (err != FH_OK || !changed)
 			break;
+		if (etag[0] == '\0') {
+			/* never an unconditional write: it could drop a
+			 * transcript merged at the same moment (section 6) */
+			fh_log_error(&ctx->log, "cannot mark task '%s' deleted: "
+			    "no ETag", sid);
+			err = FH_EUPSTREAM;
+			fh_resp_rest_error(resp, err, NULL);
+			goto out;
+		}
 		err = fh_task_update_attrs(ctx, sid, attrs, etag, &rr);
 		if (err == FH_ETWILIO && rr.status == 412 &&
 		    round < DELETE_ROUNDS)

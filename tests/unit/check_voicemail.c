@@ -67,6 +67,10 @@ static const struct rcase rlimits[] = {
 	{ NULL, "audio/mp", 0 },
 	{ NULL, "audio", 0 },
 	{ NULL, "audio/mpeg;q=0", 0 },
+	/* parameters measured from the element, not from its trimmed start */
+	{ NULL, "audio/webm, audio/mpeg;q=0", 0 },
+	{ NULL, "text/html,  audio/mpeg;q=0", 0 },
+	{ NULL, "text/html,   audio/*; q=0.000", 0 },
 	{ NULL, "audio/mpeg; Q=0.000", 0 },
 	{ NULL, "audio/*;q=0", 0 },
 	{ NULL, "application/json", 0 },
