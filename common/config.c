@@ -35,6 +35,7 @@ enum kind {
 	K_RULES,	/* WQ...=+E164,... */
 	K_ORIGINS,	/* '*' or a comma list of origins */
 	K_USERPASS,	/* user:password, URL-unreserved characters only */
+	K_AMD_POLICY,	/* bridge or hangup-on-machine */
 	K__MAX
 };
 
@@ -108,6 +109,16 @@ static const struct var vars[] = {
 	    S(outbound_from_attribute), WORDCH "_.", 1, 64, "callerID" },
 	{ "FLEXHOOKS_AMD_SPEECH_THRESHOLD", K_INT, S(amd_speech_threshold),
 	    NULL, 1000, 6000, "1000" },
+	{ "FLEXHOOKS_REDIRECT_CALLER_ID", K_E164, S(redirect_caller_id), NULL,
+	    0, 0, NULL },
+	{ "FLEXHOOKS_REDIRECT_TIMEOUT", K_INT, S(redirect_timeout), NULL, 5,
+	    600, NULL },
+	{ "FLEXHOOKS_REDIRECT_ACTION", K_URL, S(redirect_action), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_AMD_POLICY", K_AMD_POLICY, S(amd_hangup_on_machine), NULL,
+	    0, 0, "bridge" },
+	{ "FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE", K_BOOL,
+	    S(outbound_reject_on_failure), NULL, 0, 0, "false" },
 	{ "FLEXHOOKS_LOCATIONS", K_PATH, S(locations_file), NULL, 0, 0, NULL },
 	{ "FLEXHOOKS_CORS_ORIGINS", K_ORIGINS, S(cors_origins), NULL, 0, 0,
 	    "*" },
@@ -185,6 +196,53 @@ valid_rules(const char *s)
 	return 1;
 }
 
+/* The next rule of a FLEXHOOKS_FORWARD_RULES list at *p ("WQ...=+E164"),
+ * already validated: queue and number spans; advances *p. */
+static void
+next_rule(const char **p, const char **q, size_t *qlen, const char **n,
+    size_t *nlen)
+{
+	const char	*comma, *eq;
+
+	comma = strchr(*p, ',');
+	if (comma == NULL)
+		comma = *p + strlen(*p);
+	eq = memchr(*p, '=', (size_t)(comma - *p));
+	*q = *p;
+	*qlen = (size_t)(eq - *p);
+	*n = eq + 1;
+	*nlen = (size_t)(comma - eq - 1);
+	*p = *comma == ',' ? comma + 1 : comma;
+}
+
+/* No queue is mapped to two different numbers, across the rule list and
+ * the FORWARD_CALL_TASK_QUEUE_SID/FORWARD_TO_NUMBER pair. */
+static int
+rules_consistent(const struct fh_config *cfg)
+{
+	const char	*p, *r, *q, *n, *q2, *n2;
+	size_t		 ql, nl, ql2, nl2;
+
+	if (cfg->forward_rules == NULL)
+		return 1;
+	for (p = cfg->forward_rules; *p != '\0';) {
+		next_rule(&p, &q, &ql, &n, &nl);
+		if (cfg->forward_queue_sid != NULL &&
+		    strlen(cfg->forward_queue_sid) == ql &&
+		    memcmp(cfg->forward_queue_sid, q, ql) == 0 &&
+		    (strlen(cfg->forward_to_number) != nl ||
+		    memcmp(cfg->forward_to_number, n, nl) != 0))
+			return 0;
+		for (r = p; *r != '\0';) {
+			next_rule(&r, &q2, &ql2, &n2, &nl2);
+			if (ql == ql2 && memcmp(q, q2, ql) == 0 &&
+			    (nl != nl2 || memcmp(n, n2, nl) != 0))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 static int
 valid_origins(const char *s)
 {
@@ -230,6 +288,12 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 		if (fh_valid_bool(val, len, &fv) != FH_OK)
 			return FH_EINPUT;
 		*bp = (int)fv.num;
+		return FH_OK;
+	case K_AMD_POLICY:
+		if (strcmp(val, "bridge") != 0 &&
+		    strcmp(val, "hangup-on-machine") != 0)
+			return FH_EINPUT;
+		*bp = strcmp(val, "hangup-on-machine") == 0;
 		return FH_OK;
 	case K_LEVEL:
 		lvl = fh_log_level_parse(val);
@@ -473,6 +537,21 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 		err = FH_ECONFIG;
 		goto out;
 	}
+	if ((cfg->forward_queue_sid == NULL) !=
+	    (cfg->forward_to_number == NULL)) {
+		/* both or neither: name the one that is missing */
+		set_err(errmsg, errlen, "invalid value for '%s'",
+		    cfg->forward_queue_sid == NULL ?
+		    "FORWARD_CALL_TASK_QUEUE_SID" : "FORWARD_TO_NUMBER");
+		err = FH_ECONFIG;
+		goto out;
+	}
+	if (!rules_consistent(cfg)) {
+		set_err(errmsg, errlen, "invalid value for '%s'",
+		    "FLEXHOOKS_FORWARD_RULES");
+		err = FH_ECONFIG;
+		goto out;
+	}
 	if (cfg->inbound_workflow_sid == NULL &&
 	    cfg->callback_workflow_sid != NULL) {
 		cfg->inbound_workflow_sid = strdup(cfg->callback_workflow_sid);
@@ -554,6 +633,7 @@ fh_config_release(struct fh_config *cfg)
 		case K_INT:
 		case K_BOOL:
 		case K_LEVEL:
+		case K_AMD_POLICY:
 			continue;
 		default:
 			break;

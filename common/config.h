@@ -55,6 +55,12 @@ struct fh_config {
 	char	*outbound_to_attribute;
 	char	*outbound_from_attribute;
 	long long amd_speech_threshold;	/* 0 = not sent */
+	char	*redirect_caller_id;	/* <Dial callerId>, E.164 */
+	long long redirect_timeout;	/* <Dial timeout>, 5..600; 0 = unset */
+	char	*redirect_action;	/* <Dial action>, absolute https URL */
+	int	 amd_hangup_on_machine;	/* FLEXHOOKS_AMD_POLICY: 0 bridge,
+					 * 1 hangup-on-machine */
+	int	 outbound_reject_on_failure;
 	char	*locations_file;
 	char	*cors_origins;		/* default "*" */
 	char	*htpasswd;

@@ -204,3 +204,37 @@ fh_recording_delete(struct fh_ctx *ctx, const char *sid,
 {
 	return api_delete(ctx, "Recordings", sid, resp);
 }
+
+enum fh_err
+fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
+    const char *reservation_sid, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct fh_buf		 form;
+	char			 path[160];
+	int			 w;
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	fh_buf_init(&form, 256);
+	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks/%s/"
+	    "Reservations/%s", ctx->cfg->workspace_sid, task_sid,
+	    reservation_sid);
+	if (w < 0 || (size_t)w >= sizeof(path)) {
+		err = FH_EINTERNAL;
+		goto out;
+	}
+	if ((err = fh_form_add(&form, "ReservationStatus", "rejected")) !=
+	    FH_OK)
+		goto out;
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = fh_buf_cstr(&form);
+	rq.body_len = form.len;
+	rq.idempotent = 1;	/* a final status: a repeat changes nothing */
+	err = fh_rest_do(ctx->rest, &rq, resp);
+out:
+	fh_buf_release(&form);
+	return err;
+}

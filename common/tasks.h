@@ -43,6 +43,16 @@ enum fh_err	 fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
 		    struct json_object *attrs, const char *etag,
 		    struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* POST ReservationStatus=rejected to the reservation reservation_sid of
+ * task task_sid (both validated SIDs, borrowed), retried on 5xx and
+ * timeouts (a final status is idempotent).  Returns fh_rest_do()'s result:
+ * a 4xx (the reservation is no longer pending) is FH_ETWILIO or
+ * FH_ENOTFOUND, which callers log and tolerate.  resp is initialised here
+ * and released by the caller. */
+enum fh_err	 fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
+		    const char *reservation_sid, struct fh_rest_resp *resp)
+		    FH_MUST_CHECK;
+
 /* DELETE a transcription; a 404 counts as done. */
 enum fh_err	 fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
 		    struct fh_rest_resp *resp) FH_MUST_CHECK;

@@ -1009,10 +1009,24 @@ run_phase() {
 	set -e
 }
 
+# What the route tests of tests/integration/test_tr_routes.py expect in
+# the test stack (each can be overridden from the environment): the
+# locations fixture, two redirect rules (so that a request without queue is
+# ambiguous) and the hangup-on-machine policy of /dial-queue.
+TEST_FORWARD_RULES="WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1=+6591234567,\
+WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2=+15551230000"
+
+export_test_settings() {
+	export FLEXHOOKS_LOCATIONS=${FLEXHOOKS_LOCATIONS:-$ROOT/tests/fixtures/locations.json}
+	export FLEXHOOKS_FORWARD_RULES=${FLEXHOOKS_FORWARD_RULES:-$TEST_FORWARD_RULES}
+	export FLEXHOOKS_AMD_POLICY=${FLEXHOOKS_AMD_POLICY:-hangup-on-machine}
+}
+
 cmd_test() {
 	local -a flags
 	local extra=0 rc=0 r nphases=1 names=() results=()
 	export FLEXHOOKS_EMULATOR=1
+	export_test_settings
 	check_port_setting
 	case ${FLEXHOOKS_TEST_SANITIZERS:-} in
 	1) extra=1 ;;

@@ -320,6 +320,28 @@ def drive_delete_voicemail():
     t.eq(success_sid(r), sid, "delete-voicemail answers the task SID")
 
 
+@t.test
+def drive_dial_queue_reject():
+    """A machine answer under hangup-on-machine rejects the reservation
+    (taskrouter-events.md sections 5.2 and 6)."""
+    if os.environ.get("FLEXHOOKS_AMD_POLICY") != "hangup-on-machine":
+        t.skip("FLEXHOOKS_AMD_POLICY is not hangup-on-machine")
+    out = EMU.seed({"tasks": [{"workflow_sid": ENV.workflow_sid,
+                               "attributes": {"practicePhone":
+                                              t.unique_number()},
+                               "assignment_status": "reserved",
+                               "timeout": 3600, "priority": 1,
+                               "task_channel": "voice"}]})
+    task, res = out["tasks"][0], t.sid("WR")
+    remember(task, res)
+    r = t.request("POST", "/dial-queue", auth=None,
+                  query=[("queue", res), ("task", task)],
+                  form=[("CallSid", t.sid("CA")),
+                        ("AnsweredBy", "machine_start")])
+    t.eq(r.status, 200, "dial-queue status")
+    t.ok(b"<Hangup/>" in r.body, "dial-queue hangs up: %r" % r.body)
+
+
 # --------------------------------------------------------------------------
 # replay
 # --------------------------------------------------------------------------
