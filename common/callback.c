@@ -274,6 +274,28 @@ out:
 	return err;
 }
 
+enum fh_err
+fh_voicemail_dedupe(struct fh_ctx *ctx, const struct fh_task_in *in,
+    char *sid, int *found)
+{
+	struct fh_resp	 scratch;
+	int		 gone = 0;
+	enum fh_err	 err;
+
+	*found = 0;
+	if (in->recording_sid == NULL)
+		return FH_OK;
+	find_voicemail(ctx, in, sid);
+	if (sid[0] == '\0')
+		return FH_OK;
+	fh_resp_init(&scratch);
+	err = merge_voicemail(ctx, in, sid, &gone, &scratch);
+	fh_resp_release(&scratch);
+	if (err == FH_OK && !gone)
+		*found = 1;
+	return err;
+}
+
 /* Answer 200 {"taskSid":sid,"success":true}. */
 static enum fh_err
 answer_sid(struct fh_resp *resp, const char *sid)

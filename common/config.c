@@ -36,6 +36,7 @@ enum kind {
 	K_ORIGINS,	/* '*' or a comma list of origins */
 	K_USERPASS,	/* user:password, URL-unreserved characters only */
 	K_AMD_POLICY,	/* bridge or hangup-on-machine */
+	K_TEXT,		/* UTF-8 without control characters, 1..max bytes */
 	K__MAX
 };
 
@@ -61,6 +62,8 @@ static const struct var vars[] = {
 	    NULL },
 	{ "TWILIO_FLEX_CALLBACK_WORKFLOW_SID", K_SID,
 	    S(callback_workflow_sid), "WW", 0, 0, NULL },
+	{ "FLEXHOOKS_INBOUND_GREETING", K_TEXT, S(inbound_greeting), NULL,
+	    1, FH_PROMPT_MAX_TEXT, NULL },
 	{ "FLEXHOOKS_INBOUND_WORKFLOW_SID", K_SID, S(inbound_workflow_sid),
 	    "WW", 0, 0, NULL },
 	{ "FLEXHOOKS_MAIN_TIMEZONE", K_WORD, S(main_timezone),
@@ -174,6 +177,16 @@ valid_url(const char *s)
 	if (s[4] == ':' && !is_loopback_host(host, hl))
 		return 0;	/* plain http */
 	return 1;
+}
+
+/* A C0 control character or DEL in s. */
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
 }
 
 static int
@@ -340,6 +353,11 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 		if (len > 256 || strchr(val, ':') == NULL || val[0] == ':' ||
 		    strspn(val, WORDCH "-._~:") != len ||
 		    strchr(strchr(val, ':') + 1, ':') != NULL)
+			return FH_EINPUT;
+		break;
+	case K_TEXT:
+		if (len < (size_t)v->min || len > (size_t)v->max ||
+		    !fh_utf8_valid(val, len) || has_control(val))
 			return FH_EINPUT;
 		break;
 	case K__MAX:
@@ -586,6 +604,23 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 			goto out;
 		}
 	}
+	if (cfg->prompts_file != NULL) {
+		fh_buf_reset(&text);
+		err = read_file(cfg->prompts_file, 1, &text);
+		if (err != FH_OK) {
+			set_err(errmsg, errlen, "cannot read prompts file '%s'",
+			    cfg->prompts_file);
+			goto out;
+		}
+		err = fh_prompts_parse(fh_buf_cstr(&text), text.len,
+		    cfg->prompts, &lineno);
+		if (err != FH_OK) {
+			set_err(errmsg, errlen, "invalid prompts file line %zu",
+			    lineno);
+			err = FH_ECONFIG;
+			goto out;
+		}
+	}
 out:
 	for (i = 0; i < file.n; i++)
 		fh_bzero(file.pairs[i].value, file.pairs[i].vlen);
@@ -645,5 +680,6 @@ fh_config_release(struct fh_config *cfg)
 			free(*sp);
 		*sp = NULL;
 	}
+	fh_prompts_release(cfg->prompts);
 	memset(cfg, 0, sizeof(*cfg));
 }

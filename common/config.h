@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "prompts.h"
 
 #define FH_CONFIG_MAX_LINE	4096	/* bytes per line of the file */
 #define FH_CONFIG_MAX_FILE	(256 * 1024)
@@ -29,6 +30,7 @@ struct fh_config {
 	char	*workspace_sid;
 	char	*callback_workflow_sid;
 	char	*inbound_workflow_sid;	/* defaults to callback_workflow_sid */
+	char	*inbound_greeting;	/* /incoming-call <Say>, NULL: none */
 	char	*main_timezone;		/* defaults to $TZ if IANA, else UTC */
 	char	*region;
 	char	*edge;
@@ -45,6 +47,8 @@ struct fh_config {
 	char	*say_language;
 	char	*hold_music_url;
 	char	*prompts_file;
+	char	*prompts[FH_PR__MAX];	/* FLEXHOOKS_PROMPTS texts; NULL =
+					 * the built-in default */
 	long long task_lookup_page_size; /* 1..1000, default 50 */
 	int	 allow_alternate_number;
 	int	 allow_voicemail;

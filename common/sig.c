@@ -557,8 +557,8 @@ b64_decode(struct fh_buf *out, const char *s, size_t len)
  * FH_EINPUT when the header is absent, another scheme, not base64, has no
  * ':', an empty user, or a NUL byte.
  */
-static enum fh_err
-basic_creds(const char *authz, struct fh_buf *cred)
+enum fh_err
+fh_sig_basic_creds(const char *authz, struct fh_buf *cred)
 {
 	const char	*tok;
 	size_t		 len, tlen;
@@ -642,7 +642,7 @@ fh_sig_check(const struct fh_sig_input *in)
 	else
 		goto out;	/* e.g. a JSON POST without bodySHA256 */
 	cands[ncand++] = fh_buf_cstr(&url);
-	if (basic_creds(in->authorization, &cred) == FH_OK &&
+	if (fh_sig_basic_creds(in->authorization, &cred) == FH_OK &&
 	    add_userinfo(&withcred, fh_buf_cstr(&url), &cred) == FH_OK)
 		cands[ncand++] = fh_buf_cstr(&withcred);
 	tokens[ntok++] = in->token;

@@ -70,4 +70,12 @@ void		 fh_sha256_hex(const void *p, size_t n, char *out);
 enum fh_err	 fh_base64(struct fh_buf *out, const void *p, size_t n)
 		    FH_MUST_CHECK;
 
+/* Decode an "Authorization: Basic <b64>" header (authz, borrowed; may be
+ * NULL) into cred as "user:password".  cred holds a secret: mark it secret
+ * before the call and release it with fh_buf_release().  FH_EINPUT when
+ * the header is absent, another scheme, not base64, has no ':', an empty
+ * user, or a NUL byte. */
+enum fh_err	 fh_sig_basic_creds(const char *authz, struct fh_buf *cred)
+		    FH_MUST_CHECK;
+
 #endif

@@ -167,6 +167,143 @@ out:
 	return err;
 }
 
+enum fh_err
+fh_task_cancel(struct fh_ctx *ctx, const char *sid, const char *reason,
+    struct json_object *attrs, const char *etag, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct fh_buf		 form;
+	char			 path[128];
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	fh_buf_init(&form, 256 * 1024);
+	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
+		goto out;
+	if ((err = fh_form_add(&form, "AssignmentStatus", "canceled")) !=
+	    FH_OK || (err = fh_form_add(&form, "Reason", reason)) != FH_OK)
+		goto out;
+	if (attrs != NULL) {
+		if (fh_json_text(attrs) == NULL) {
+			err = FH_ENOMEM;
+			goto out;
+		}
+		err = fh_form_add(&form, "Attributes", fh_json_text(attrs));
+		if (err != FH_OK)
+			goto out;
+	}
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = fh_buf_cstr(&form);
+	rq.body_len = form.len;
+	rq.if_match = etag != NULL && etag[0] != '\0' ? etag : NULL;
+	rq.idempotent = rq.if_match != NULL;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err == FH_ENOTFOUND)
+		err = FH_ETASK404;
+out:
+	fh_buf_release(&form);
+	return err;
+}
+
+enum fh_err
+fh_call_update(struct fh_ctx *ctx, const char *sid, const char *form,
+    size_t len, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	char			 path[160];
+	int			 w;
+
+	memset(&rq, 0, sizeof(rq));
+	w = snprintf(path, sizeof(path), "/2010-04-01/Accounts/%s/Calls/%s.json",
+	    ctx->cfg->account_sid, sid);
+	if (w < 0 || (size_t)w >= sizeof(path))
+		return FH_EINTERNAL;
+	rq.base = FH_REST_API;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = form;
+	rq.body_len = len;
+	rq.idempotent = 0;
+	return fh_rest_do(ctx->rest, &rq, resp);
+}
+
+enum fh_err
+fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name,
+    size_t namelen, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct json_object	*q = NULL;
+	const char		*fn;
+	char			 path[160];
+	int			 w;
+	enum fh_err		 err;
+
+	name[0] = '\0';
+	memset(&rq, 0, sizeof(rq));
+	w = snprintf(path, sizeof(path),
+	    "/2010-04-01/Accounts/%s/Queues/%s.json", ctx->cfg->account_sid,
+	    sid);
+	if (w < 0 || (size_t)w >= sizeof(path))
+		return FH_EINTERNAL;
+	rq.base = FH_REST_API;
+	rq.method = "GET";
+	rq.path = path;
+	rq.idempotent = 1;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err != FH_OK)
+		return err;
+	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &q) !=
+	    FH_OK) {
+		fh_log_error(&ctx->log, "cannot read queue '%s': %s", sid,
+		    "invalid JSON");
+		return FH_EUPSTREAM;
+	}
+	fn = fh_json_str(q, "friendly_name");
+	if (fn != NULL && strlen(fn) < namelen)
+		memcpy(name, fn, strlen(fn) + 1);
+	json_object_put(q);
+	return FH_OK;
+}
+
+enum fh_err
+fh_call_recordings(struct fh_ctx *ctx, const char *sid,
+    struct json_object **recs, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct json_object	*page = NULL, *arr;
+	char			 path[192];
+	int			 w;
+	enum fh_err		 err;
+
+	*recs = NULL;
+	memset(&rq, 0, sizeof(rq));
+	w = snprintf(path, sizeof(path),
+	    "/2010-04-01/Accounts/%s/Calls/%s/Recordings.json",
+	    ctx->cfg->account_sid, sid);
+	if (w < 0 || (size_t)w >= sizeof(path))
+		return FH_EINTERNAL;
+	rq.base = FH_REST_API;
+	rq.method = "GET";
+	rq.path = path;
+	rq.idempotent = 1;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err != FH_OK)
+		return err;
+	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &page) !=
+	    FH_OK || !json_object_object_get_ex(page, "recordings", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		json_object_put(page);
+		fh_log_error(&ctx->log, "cannot read recordings of '%s': %s",
+		    sid, "invalid JSON");
+		return FH_EUPSTREAM;
+	}
+	*recs = json_object_get(arr);
+	json_object_put(page);
+	return FH_OK;
+}
+
 /* DELETE an API resource ("Transcriptions" or "Recordings") by SID; a 404
  * counts as done (an earlier attempt or request deleted it). */
 static enum fh_err

@@ -62,4 +62,34 @@ enum fh_err	 fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
 enum fh_err	 fh_recording_delete(struct fh_ctx *ctx, const char *sid,
 		    struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* Cancel a task: POST AssignmentStatus=canceled, Reason=reason and, when
+ * attrs is not NULL, Attributes (the object's text), with If-Match: etag
+ * when etag is not empty (which makes it safe to resend).  All arguments
+ * are borrowed.  FH_ETASK404 on 404; FH_ETWILIO with resp->status 412 on
+ * a stale ETag, or 400 when the task can no longer be canceled.  resp is
+ * initialised here and released by the caller. */
+enum fh_err	 fh_task_cancel(struct fh_ctx *ctx, const char *sid,
+		    const char *reason, struct json_object *attrs,
+		    const char *etag, struct fh_rest_resp *resp)
+		    FH_MUST_CHECK;
+
+/* POST a call update (sid: a CA SID) with the form body form[0..len).
+ * Not idempotent (a repeat would restart the call's TwiML).  FH_ETWILIO
+ * with resp->twerr.code 21220 when the call has ended. */
+enum fh_err	 fh_call_update(struct fh_ctx *ctx, const char *sid,
+		    const char *form, size_t len, struct fh_rest_resp *resp)
+		    FH_MUST_CHECK;
+
+/* GET a queue (sid: a QU SID) and copy its friendly_name into name
+ * (namelen bytes; "" when absent or too long). */
+enum fh_err	 fh_queue_fetch(struct fh_ctx *ctx, const char *sid,
+		    char *name, size_t namelen, struct fh_rest_resp *resp)
+		    FH_MUST_CHECK;
+
+/* GET the first page of a call's recordings (sid: a CA SID); *recs is
+ * the "recordings" array (the caller puts it). */
+enum fh_err	 fh_call_recordings(struct fh_ctx *ctx, const char *sid,
+		    struct json_object **recs, struct fh_rest_resp *resp)
+		    FH_MUST_CHECK;
+
 #endif

@@ -28,6 +28,7 @@ static const struct elem_row elems[FH_TW__MAX] = {
 	[FH_TW_NUMBER] =	{ "Number", P(FH_TW_DIAL) },
 	[FH_TW_LEAVE] =		{ "Leave", P(FH_TW_RESPONSE) },
 	[FH_TW_PAUSE] =		{ "Pause", P(FH_TW_RESPONSE) | P(FH_TW_GATHER) },
+	[FH_TW_SAY_AS] =	{ "say-as", P(FH_TW_SAY) },
 };
 
 static const char *const attrs[FH_TA__MAX] = {
@@ -55,6 +56,7 @@ static const char *const attrs[FH_TA__MAX] = {
 	[FH_TA_TIMEOUT_TASK] = "timeout",
 	[FH_TA_ACTION_ON_EMPTY_RESULT] = "actionOnEmptyResult",
 	[FH_TA_TRIM] = "trim",
+	[FH_TA_INTERPRET_AS] = "interpret-as",
 };
 
 const char *

@@ -34,6 +34,7 @@ enum fh_tw_elem {
 	FH_TW_NUMBER,
 	FH_TW_LEAVE,
 	FH_TW_PAUSE,
+	FH_TW_SAY_AS,		/* <say-as> inside <Say> */
 	FH_TW__MAX
 };
 
@@ -62,6 +63,7 @@ enum fh_tw_attr {
 	FH_TA_TIMEOUT_TASK,	/* <Task timeout> */
 	FH_TA_ACTION_ON_EMPTY_RESULT,
 	FH_TA_TRIM,
+	FH_TA_INTERPRET_AS,
 	FH_TA__MAX
 };
 

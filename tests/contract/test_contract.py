@@ -53,7 +53,9 @@ EXPECTED_FORM = {
     ("POST", TR + "/Tasks"): [TASK_CREATE, TASK_CREATE | {
         "VirtualStartTime"}],
     ("POST", TR + "/Tasks/{Sid}"): [{"Attributes"},
-                                    {"AssignmentStatus", "Reason"}],
+                                    {"AssignmentStatus", "Reason"},
+                                    {"AssignmentStatus", "Reason",
+                                     "Attributes"}],
     ("POST", TR + "/Tasks/{TaskSid}/Reservations/{Sid}"): [
         {"ReservationStatus"}],
     ("POST", AC + "/Calls.json"): [
@@ -63,16 +65,21 @@ EXPECTED_FORM = {
         {"To", "From", "Url", "Method", "StatusCallback",
          "StatusCallbackMethod", "StatusCallbackEvent", "MachineDetection"}],
     ("POST", AC + "/Calls/{Sid}.json"): [{"Url", "Method"}, {"Twiml"},
-                                         {"Status"}],
+                                         {"Status"},
+                                         {"Url", "Method", "StatusCallback",
+                                          "StatusCallbackMethod"}],
 }
 EXPECTED_QUERY = {
     ("GET", TR + "/Tasks"): [
         {"EvaluateTaskAttributes", "Ordering", "PageSize"},
-        {"AssignmentStatus", "WorkflowSid", "Ordering", "PageSize"}],
+        {"AssignmentStatus", "WorkflowSid", "Ordering", "PageSize"},
+        {"AssignmentStatus", "Ordering", "PageSize"},
+        {"AssignmentStatus", "EvaluateTaskAttributes"}],
     ("GET", TR + "/Tasks/{Sid}"): [set()],
     ("DELETE", AC + "/Transcriptions/{Sid}.json"): [set()],
     ("DELETE", AC + "/Recordings/{Sid}.json"): [set()],
     ("GET", AC + "/Queues/{Sid}.json"): [set()],
+    ("GET", AC + "/Calls/{CallSid}/Recordings.json"): [set()],
 }
 
 
@@ -300,6 +307,69 @@ def drive_requeue():
                                    auth=None, signature=None)))
 
 
+WAIT = "/features/callback-and-voicemail/studio/wait-experience"
+
+
+def wait_post(mode, call, state=(), extra=()):
+    """One signed wait-experience request as Twilio sends it."""
+    q = ([("mode", mode)] if mode else []) + list(state)
+    form = [("CallSid", call["sid"]), ("Caller", call["from"]),
+            ("From", call["from"]), ("Called", call["to"]),
+            ("To", call["to"])] + list(extra)
+    return t.request("POST", WAIT, query=q or None, form=form)
+
+
+def wait_call(status="pending"):
+    """A queued call with its pending task, all with fresh SIDs."""
+    call = {"sid": t.sid("CA"), "from": t.unique_number(),
+            "to": t.unique_number(), "qu": t.sid("QU"), "ww": t.sid("WW")}
+    out = EMU.seed({"queues": {call["qu"]: call["ww"]},
+                    "calls": {call["sid"]: "in-progress"},
+                    "tasks": [{"workflow_sid": call["ww"],
+                               "attributes": {"call_sid": call["sid"]},
+                               "assignment_status": status,
+                               "timeout": 3600, "priority": 1,
+                               "date_created": "2026-01-02T03:04:05Z"}]})
+    call["wt"] = out["tasks"][0]
+    remember(call["sid"], call["from"], call["to"], call["qu"], call["ww"],
+             call["wt"])
+    return call
+
+
+@t.test(tags=("wait",))
+def drive_wait_experience():
+    """The lookup (queue fetch, task list), submit-callback (fetch, cancel
+    with If-Match, create, marker), start-voicemail (call update), the
+    voicemail task and the call-ended callback (recordings list)."""
+    c = wait_call()
+    r = wait_post(None, c, extra=[("QueueSid", c["qu"])])
+    t.ok(c["wt"].encode() in r.body, "lookup found the task")
+    r = wait_post("submit-callback", c, [("enqueuedTaskSid", c["wt"]),
+                                         ("to", c["from"])])
+    t.ok(b"<Hangup/>" in r.body, "callback submitted")
+    v = wait_call()
+    r = wait_post("start-voicemail", v, [("enqueuedTaskSid", v["wt"]),
+                                         ("to", v["from"])])
+    t.ok(b'<Pause length="10"/>' in r.body, "call moved to voicemail")
+    re_sid = t.sid("RE")
+    remember(re_sid)
+    vs = [("enqueuedTaskSid", v["wt"]), ("to", v["from"]),
+          ("calledNumber", v["to"])]
+    r = wait_post("voicemail-recorded", v, vs, [
+        ("RecordingSid", re_sid), ("RecordingUrl",
+                                   "https://api.twilio.com/2010-04-01/"
+                                   "Accounts/%s/Recordings/%s" % (
+                                       ENV.account_sid, re_sid))])
+    t.ok(b"successfully recorded" in r.body, "voicemail task")
+    h = wait_call()
+    wait_post("start-voicemail", h, [("enqueuedTaskSid", h["wt"]),
+                                     ("to", h["from"])])
+    r = wait_post("voicemail-call-ended", h,
+                  [("enqueuedTaskSid", h["wt"]), ("to", h["from"])],
+                  [("CallStatus", "completed")])
+    t.eq(r.status, 204, "call ended")
+
+
 @t.test
 def drive_delete_voicemail():
     """Task fetch, transcription and recording deletes, If-Match update."""
@@ -382,8 +452,14 @@ ENUMS = {"AssignmentStatus": ("canceled", "completed"),
          "MachineDetection": ("Enable", "DetectMessageEnd")}
 
 
-def check_values(pairs, where):
-    """The decoded values have the shapes of twilio-platform.md section 5."""
+QUERY_ENUMS = {"AssignmentStatus": ("pending", "reserved", "assigned",
+                                   "wrapping", "completed", "canceled")}
+
+
+def check_values(pairs, where, enums=None):
+    """The decoded values have the shapes of twilio-platform.md section 5
+    (enums: the allowed values, ENUMS for form bodies)."""
+    enums = ENUMS if enums is None else dict(ENUMS, **enums)
     for k, v in pairs:
         if k in INT_FIELDS:
             lo, hi = INT_FIELDS[k]
@@ -393,9 +469,9 @@ def check_values(pairs, where):
         elif k in SID_FIELDS:
             t.match(r"^%s[0-9a-fA-F]{32}$" % SID_FIELDS[k], v,
                     "%s: %s" % (where, k))
-        elif k in ENUMS:
-            t.ok(v in ENUMS[k], "%s: %s=%r not in %s" % (where, k, v,
-                                                           ENUMS[k]))
+        elif k in enums:
+            t.ok(v in enums[k], "%s: %s=%r not in %s" % (where, k, v,
+                                                           enums[k]))
         elif k in ("Attributes", "Configuration"):
             try:
                 obj = json.loads(v)
@@ -447,7 +523,7 @@ def replay_case(req, mocks):
         check_keys("query", {k for k, _ in qpairs},
                    EXPECTED_QUERY.get((method, tmpl)),
                    query_params(mock.doc, op), where)
-        check_values(qpairs, where)
+        check_values(qpairs, where, QUERY_ENUMS)
         # the replay itself
         hdrs = []
         for name in ("Content-Type", "Authorization", "If-Match", "Accept"):

@@ -456,6 +456,7 @@ class Emulator:
     ROUTES = [
         (AC + r"/Calls\.json", {"POST": "call_create"}),
         (AC + r"/Calls/(?P<sid>[^/]+)\.json", {"GET": "call_fetch", "POST": "call_update"}),
+        (AC + r"/Calls/(?P<sid>[^/]+)/Recordings\.json", {"GET": "call_recordings"}),
         (AC + r"/Queues/(?P<sid>[^/]+)\.json", {"GET": "queue_fetch"}),
         (AC + r"/Recordings/(?P<sid>[^/]+)\.(?P<ext>mp3|wav)", {"GET": "recording_media"}),
         (AC + r"/Recordings/(?P<sid>[^/]+)\.json", {"GET": "recording_fetch", "DELETE": "recording_delete"}),
@@ -1077,6 +1078,23 @@ class Emulator:
                                 "date_created": rfc2822(rec["_created"]),
                                 "uri": "/2010-04-01/Accounts/%s/Recordings/%s.json" % (ac, sid)})
 
+    def call_recordings(self, ctx, sid):
+        """The recordings of one call (first page only), newest first."""
+        ac = self.cfg.account_sid
+        with self.lock:
+            recs = [(r["_created"], rsid, r) for rsid, r in self.recordings.items()
+                    if r["call_sid"] == sid and not r["deleted"]]
+        recs.sort(key=lambda x: x[0], reverse=True)
+        uri = "/2010-04-01/Accounts/%s/Calls/%s/Recordings.json" % (ac, sid)
+        return json_reply(200, {"recordings": [
+            {"sid": rsid, "account_sid": ac, "call_sid": sid, "status": r.get("status", "completed"),
+             "duration": str(r["duration"]), "channels": 1, "source": "RecordVerb",
+             "date_created": rfc2822(r["_created"]),
+             "uri": "/2010-04-01/Accounts/%s/Recordings/%s.json" % (ac, rsid)} for _, rsid, r in recs],
+            "page": 0, "page_size": 50, "start": 0, "end": max(0, len(recs) - 1),
+            "first_page_uri": uri + "?PageSize=50&Page=0", "next_page_uri": None,
+            "previous_page_uri": None, "uri": uri + "?PageSize=50&Page=0"})
+
     def recording_delete(self, ctx, sid):
         self._recording(sid)["deleted"] = True
         return Reply(204)
@@ -1123,7 +1141,8 @@ class Emulator:
          "tokens": {"tok": {"status": 200, "body": {...} or "raw text"}},
          "recordings": {"RE...": {"base64": "..."} or {"size": 2400000},
                         optional "content_type", "redirects" (N storage hops),
-                        "call_sid", "duration", "transcription_sid"},
+                        "call_sid", "duration", "status" (default completed),
+                        "transcription_sid"},
          "transcriptions": ["TR...", ...] or {"TR...": {"recording_sid", "text"}},
          "calls": {"CA...": "in-progress"} (or {"status", "to", "from"}; re-seeding
                   an existing call changes its status),
@@ -1173,7 +1192,7 @@ class Emulator:
                                         "content_type": spec.get("content_type", "audio/mpeg"),
                                         "redirects": int(spec.get("redirects", 0)),
                                         "call_sid": spec.get("call_sid"), "duration": spec.get("duration", 10),
-                                        "_created": now}
+                                        "status": spec.get("status", "completed"), "_created": now}
                 if spec.get("transcription_sid"):
                     need_sid(spec["transcription_sid"], "TR", "recordings.transcription_sid")
                     self.transcriptions[spec["transcription_sid"]] = {"deleted": False, "recording_sid": sid,

@@ -1,0 +1,25 @@
+/*
+ * wait-experience - the hold loop of a queued caller, with the callback
+ * and voicemail menu (wait-experience.md).
+ */
+#include "fcgi.h"
+#include "wait.h"
+
+static const struct fh_route routes[] = {
+	{ FH_WAIT_PATH, FH_AUTH_TWILIO_SIG_BASIC,
+	    FH_ALLOW_GET | FH_ALLOW_POST, fh_handle_wait },
+};
+
+int
+main(void)
+{
+	struct fh_config	 cfg;
+	struct fh_ctx		 ctx;
+	int			 rc;
+
+	fh_ctx_init(&ctx, "wait-experience", &cfg, FH_NEED_REST |
+	    FH_NEED_SIGNATURE);
+	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
+	fh_ctx_release(&ctx);
+	return rc;
+}

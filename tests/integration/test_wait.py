@@ -1,0 +1,719 @@
+#!/usr/bin/env python3
+"""Integration tests of the wait experience through the real stack.
+
+A small Twilio-like call driver plays whole calls against nginx, the
+wait-experience FastCGI program and the Twilio emulator
+(wait-experience.md): it requests the waitUrl, walks the TwiML it gets
+back, follows every <Redirect>, answers <Gather> with scripted digits
+(None: no input, so Twilio falls through), and signs every request as
+Twilio does (the URL with the credentials it was given, form mode).  The
+tests assert on what the caller heard and on the emulator's tasks and
+request log: the lookup, the cancel (If-Match, Reason, abandoned
+"Follow-Up", the claim marker), the follow-up task and the marker's
+task_sid.
+
+Run by `deploy/local.sh test` (make check); exits 77 unless
+FLEXHOOKS_TEST_STACK=1.  Other scripts share the emulator, so nothing is
+reset: each test seeds its own call, queue and task and marks the request
+log first.
+"""
+
+import json
+import os
+import sys
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fhtest as t  # noqa: E402
+
+PATH = "/features/callback-and-voicemail/studio/wait-experience"
+ENV = t.ENV
+EMU = t.EMU
+P = {   # the default prompts (wait-experience.md section 2)
+    "greeting": "Please wait while we direct your call to the next "
+                "available representative.",
+    "unavailable": "The option to request a callback or leave a voicemail "
+                   "is not available at this time. Please continue to "
+                   "hold.",
+    "submitted": "Thank you. A callback has been requested. You will "
+                 "receive a call shortly. Goodbye.",
+    "agent": "A representative is about to take your call. Please "
+             "continue to hold.",
+    "invalid": "You have entered an invalid selection. Please try again.",
+    "record": "Please leave a message at the tone. When you are finished "
+              "recording, you may hang up, or press the star key.",
+    "recorded": "Your voicemail has been successfully recorded... Goodbye",
+}
+PROLOGUE = b'<?xml version="1.0" encoding="UTF-8"?><Response>'
+
+
+# --------------------------------------------------------------------------
+# the call driver
+# --------------------------------------------------------------------------
+
+
+class Call:
+    """One caller waiting in a TaskRouter queue."""
+
+    def __init__(self, caller=None, queue=True):
+        self.sid = t.sid("CA")
+        self.caller = caller or t.unique_number()
+        self.called = t.unique_number()
+        self.queue_sid = t.sid("QU") if queue else None
+        self.wf = t.sid("WW")   # the queue's workflow: a lookup of its own
+        self.heard = []         # ("say", text), ("play", url), ...
+        self.docs = []          # every TwiML body received
+
+    def params(self, extra=()):
+        p = [("AccountSid", ENV.account_sid), ("CallSid", self.sid),
+             ("Caller", self.caller), ("From", self.caller),
+             ("Called", self.called), ("To", self.called),
+             ("CallStatus", "in-progress"), ("Direction", "inbound")]
+        if self.queue_sid:
+            p += [("QueueSid", self.queue_sid), ("QueuePosition", "1")]
+        names = set(k for k, _ in extra)
+        return [kv for kv in p if kv[0] not in names] + list(extra)
+
+    def post(self, url, extra=()):
+        """POST to an absolute URL given to Twilio (with userinfo), signed
+        over that URL; answers the Resp."""
+        u = urllib.parse.urlsplit(url)
+        base = urllib.parse.urlsplit(ENV.public_url)
+        t.eq(u.hostname, base.hostname, "URL host")
+        t.ok(u.username is not None, "URL carries credentials: " + url)
+        user = urllib.parse.unquote(u.username)
+        pw = urllib.parse.unquote(u.password or "")
+        t.eq("%s:%s" % (user, pw), ENV.basic_auth, "URL credentials")
+        prefix = urllib.parse.urlsplit(ENV.public_url).path
+        t.ok(u.path.startswith(prefix), "URL path")
+        target = u.path[len(prefix):] + ("?" + u.query if u.query else "")
+        signed_base = "%s://%s@%s%s" % (base.scheme, u.netloc.split("@")[0],
+                                        base.netloc, prefix)
+        r = t.request("POST", target.split("?")[0],
+                      query=u.query or None, form=self.params(extra),
+                      auth=(user, pw), sign_base=signed_base)
+        return r
+
+    def start(self):
+        """The waitUrl as configured: no query string."""
+        r = t.request("POST", PATH, form=self.params())
+        return r
+
+    def walk(self, r, digits=(), max_docs=12, stop_on_gather=False):
+        """Walk TwiML from response r: answer Gathers from digits (a list
+        consumed in order; None = no input), follow Redirects.  Stops at
+        <Hangup/>, <Record>, <Pause> at the end of a document, when no
+        digits are left at a Gather and stop_on_gather, or after max_docs
+        documents.  Returns the last verb seen ("hangup", "record",
+        "pause", "gather", "end")."""
+        digits = list(digits)
+        for _ in range(max_docs):
+            t.eq(r.status, 200, "status of a TwiML answer")
+            t.eq(r.header("Content-Type"), "text/xml; charset=utf-8",
+                 "content type")
+            t.ok(r.body.startswith(PROLOGUE), "prologue: %r" % r.body[:80])
+            self.docs.append(r.body)
+            root = ET.fromstring(r.body)
+            nxt = None
+            for verb in root:
+                if verb.tag == "Say":
+                    self.heard.append(("say", "".join(verb.itertext())))
+                elif verb.tag == "Play":
+                    self.heard.append(("play", verb.text))
+                elif verb.tag == "Pause":
+                    self.heard.append(("pause", verb.get("length")))
+                elif verb.tag == "Hangup":
+                    self.heard.append(("hangup", None))
+                    return "hangup"
+                elif verb.tag == "Record":
+                    self.heard.append(("record", verb.get("action")))
+                    self.record = verb
+                    return "record"
+                elif verb.tag == "Gather":
+                    for sub in verb:
+                        self.heard.append((sub.tag.lower(),
+                                           "".join(sub.itertext())))
+                    if not digits:
+                        if stop_on_gather:
+                            self.gather = verb
+                            return "gather"
+                        continue
+                    d = digits.pop(0)
+                    if d is None:
+                        continue        # timeout: fall through
+                    self.heard.append(("press", d))
+                    nxt = self.post(verb.get("action"), [("Digits", d)])
+                    break
+                elif verb.tag == "Redirect":
+                    self.heard.append(("redirect", verb.text))
+                    if stop_on_gather and not digits and \
+                            "mode=main-wait-loop" in verb.text and \
+                            "skipGreeting=true" in verb.text:
+                        self.loop_url = verb.text
+                        return "loop"
+                    nxt = self.post(verb.text)
+                    break
+            if nxt is None:
+                return "pause" if self.heard and \
+                    self.heard[-1][0] == "pause" else "end"
+            r = nxt
+        return "max"
+
+    def said(self, text):
+        return ("say", text) in self.heard
+
+
+# --------------------------------------------------------------------------
+# seeding and reading back
+# --------------------------------------------------------------------------
+
+
+def seed_task(call, status="pending", created="2026-01-02T03:04:05Z",
+              wf=None):
+    wf = wf or call.wf
+    attrs = {"call_sid": call.sid, "from": call.caller, "name": call.caller,
+             "conversations": {"conversation_id": "keep-me"}}
+    task = {"workflow_sid": wf, "attributes": attrs,
+            "assignment_status": status, "priority": 7, "timeout": 3600}
+    if created:
+        task["date_created"] = created
+    out = EMU.seed({"queues": {call.queue_sid: wf} if call.queue_sid
+                    else {},
+                    "calls": {call.sid: {"status": "in-progress",
+                                         "to": call.called,
+                                         "from": call.caller}},
+                    "tasks": [task]})
+    return out["tasks"][0]
+
+
+def attrs_of(task):
+    a = task.get("attributes")
+    return json.loads(a) if isinstance(a, str) else a
+
+
+def callback_tasks(number):
+    out = []
+    for tk in EMU.tasks():
+        a = attrs_of(tk) or {}
+        cb = a.get("callBackData") or {}
+        if a.get("taskType") == "callback" and \
+                cb.get("numberToCall") == number:
+            out.append(tk)
+    return out
+
+
+def check_canceled(orig_sid, reason, reqs, kind="callback"):
+    tk = EMU.task(orig_sid)
+    t.ok(tk is not None, "canceled task still there")
+    t.eq(tk["assignment_status"], "canceled", "original task canceled")
+    t.eq(tk.get("reason"), reason, "cancel reason")
+    a = attrs_of(tk)
+    t.eq(a["conversations"]["abandoned"], "Follow-Up", "abandoned")
+    t.eq(a["conversations"]["conversation_id"], "keep-me",
+         "other conversations keys kept")
+    mk = a["flexhooks_followup"]
+    t.eq(mk["type"], kind, "marker type")
+    t.match(r"^[0-9a-f]{32}$", mk["claim"], "marker claim")
+    t.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", mk["at"], "marker at")
+    cancels = [r for r in reqs if r["method"] == "POST" and
+               r["path"].endswith("/Tasks/" + orig_sid) and
+               t.first(t.form_of(r), "AssignmentStatus") == "canceled"]
+    t.eq(len(cancels), 1, "one cancel request")
+    t.ok(t.header_of(cancels[0], "If-Match"), "cancel carries If-Match")
+    t.eq([k for k, _ in t.form_of(cancels[0])],
+         ["AssignmentStatus", "Reason", "Attributes"], "cancel fields")
+    return mk
+
+
+# --------------------------------------------------------------------------
+# journeys
+# --------------------------------------------------------------------------
+
+
+@t.test
+def hold_then_agent_answers():
+    """Lookup through the queue's workflow; the hold loop offers the menu;
+    the caller keeps holding (Gather times out) and nothing is canceled."""
+    call = Call()
+    wt = seed_task(call)
+    m = EMU.mark()
+    end = call.walk(call.start(), [None, None], stop_on_gather=True)
+    t.eq(end, "loop", "back to the hold loop")
+    reqs = EMU.requests(m)
+    qf = [r for r in reqs if r["path"].endswith(
+        "/Queues/%s.json" % call.queue_sid)]
+    t.eq(len(qf), 1, "one queue fetch")
+    lists = [r for r in reqs if r["method"] == "GET" and
+             r["path"] == ENV.tasks_path]
+    t.eq(len(lists), 1, "one task list")
+    q = urllib.parse.parse_qsl(lists[0]["query"])
+    t.eq(q, [("AssignmentStatus", "pending"),
+             ("AssignmentStatus", "reserved"),
+             ("WorkflowSid", call.wf),
+             ("Ordering", "DateCreated:desc"), ("PageSize", "50")],
+         "lookup query")
+    t.ok(call.said(P["greeting"]), "greeting")
+    t.ok(("play", ENV.public_url + "/assets/hold-music.wav") in call.heard,
+         "hold music")
+    t.ok(("enqueuedTaskSid=" + wt) in call.loop_url, "task in LOOP")
+    t.ok("skipGreeting=true" in call.loop_url, "skipGreeting in LOOP")
+    # the agent answers: TaskRouter bridges the call, no more wait requests
+    EMU.seed({"task_status": {wt: "assigned"}})
+    t.eq(EMU.task(wt)["assignment_status"], "assigned", "no cancel")
+    t.eq(callback_tasks(call.caller), [], "no callback task")
+
+
+@t.test
+def callback_same_number():
+    call = Call()
+    wt = seed_task(call)
+    m = EMU.mark()
+    end = call.walk(call.start(), ["*", "1", "1"])
+    t.eq(end, "hangup", "call ends")
+    t.ok(call.said(P["submitted"]), "callbackSubmitted said")
+    reqs = EMU.requests(m)
+    mk = check_canceled(wt, "Opted to request a callback", reqs)
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "one callback task")
+    cb = cbs[0]
+    t.eq(mk.get("task_sid"), cb["sid"], "marker task_sid")
+    a = attrs_of(cb)
+    t.eq(a["callBackData"]["numberToCallFrom"], call.called,
+         "numberToCallFrom = Called")
+    t.eq(a["conversations"]["conversation_id"], "keep-me",
+         "conversation kept")
+    t.ok("abandoned" not in a["conversations"], "abandoned not copied")
+    t.ok("flexhooks_followup" not in a, "marker not copied")
+    t.eq(cb["workflow_sid"], call.wf, "workflow kept")
+    t.eq(cb["priority"], 7, "priority kept")
+    t.eq(cb["timeout"], 3600, "timeout kept")
+    creates = t.task_creates(reqs, call.caller)
+    t.eq(len(creates), 1, "one create request")
+    t.eq(t.first(t.form_of(creates[0]), "VirtualStartTime"),
+         "2026-01-02T03:04:05Z", "VirtualStartTime = date_created")
+
+
+@t.test
+def callback_other_number():
+    call = Call()
+    wt = seed_task(call)
+    other = t.unique_number()
+    digits = other[1:]
+    end = call.walk(call.start(), ["*", "1", "2", "0123", digits, "1"])
+    t.eq(end, "hangup", "call ends")
+    t.ok(call.said(P["invalid"]), "invalid entry refused first")
+    t.ok(("say", "You entered " + digits) in call.heard,
+         "number read back")
+    t.ok(call.said(P["submitted"]), "callbackSubmitted said")
+    t.eq(len(callback_tasks(other)), 1, "callback to the other number")
+    t.eq(callback_tasks(call.caller), [], "none to the caller's number")
+    t.eq(EMU.task(wt)["assignment_status"], "canceled", "canceled")
+
+
+@t.test
+def lookup_fails_then_succeeds():
+    call = Call(queue=False)
+    m = EMU.mark()
+    end = call.walk(call.start(), [], stop_on_gather=True, max_docs=3)
+    t.eq(end, "loop", "hold loop without a task")
+    t.ok(call.said(P["unavailable"]), "menu unavailable")
+    t.ok("lookup=2" in call.loop_url, "lookup counted: " + call.loop_url)
+    reqs = EMU.requests(m)
+    lists = [r for r in reqs if r["path"] == ENV.tasks_path]
+    t.eq(len(lists), 2, "one lookup per document")
+    t.ok(all("WorkflowSid" not in r["query"] for r in lists),
+         "no QueueSid: no WorkflowSid filter")
+    # created now: the lookup without a workflow reads one page, newest
+    # first
+    wt = seed_task(call, created=None)
+    call.heard = []
+    end = call.walk(call.post(call.loop_url), [None], stop_on_gather=True)
+    t.eq(end, "loop", "back to the loop")
+    t.ok(("enqueuedTaskSid=" + wt) in call.loop_url, "task found later")
+    t.ok(any(k == "say" and "star key" in v for k, v in call.heard),
+         "menu offered now")
+    t.ok(not call.said(P["greeting"]), "no greeting after the first loop")
+
+
+@t.test
+def agent_accepts_during_menu():
+    call = Call()
+    wt = seed_task(call)
+    end = call.walk(call.start(), ["*", "1"], stop_on_gather=True)
+    t.eq(end, "gather", "at the callback choice")
+    EMU.seed({"task_status": {wt: "assigned"}})
+    m = EMU.mark()
+    r = call.post(call.gather.get("action"), [("Digits", "1")])
+    end = call.walk(r, [], stop_on_gather=True)
+    t.eq(end, "loop", "back to holding")
+    t.ok(call.said(P["agent"]), "agentConnecting said")
+    t.eq(EMU.task(wt)["assignment_status"], "assigned", "not canceled")
+    t.eq(callback_tasks(call.caller), [], "no callback task")
+    t.eq(t.task_creates(EMU.requests(m), call.caller), [], "no create")
+
+
+@t.test
+def same_webhook_twice():
+    call = Call()
+    wt = seed_task(call)
+    end = call.walk(call.start(), ["*", "1"], stop_on_gather=True)
+    t.eq(end, "gather", "at the callback choice")
+    r = call.post(call.gather.get("action"), [("Digits", "1")])
+    root = ET.fromstring(r.body)
+    submit = root.find("Redirect").text
+    t.ok("mode=submit-callback" in submit, "SUBMIT")
+    r1 = call.post(submit)
+    r2 = call.post(submit)
+    for r in (r1, r2):
+        t.eq(r.status, 200, "status")
+        t.ok(b"Thank you. A callback has been requested." in r.body,
+             "callbackSubmitted both times")
+    t.eq(len(callback_tasks(call.caller)), 1, "one callback task only")
+    # the caller presses keys twice: a second submit from the menu
+    r3 = call.post(submit)
+    t.ok(b"<Hangup/>" in r3.body, "hang up again")
+    t.eq(len(callback_tasks(call.caller)), 1, "still one")
+    t.eq(EMU.task(wt)["assignment_status"], "canceled", "canceled once")
+
+
+@t.test
+def voicemail_leaves_queue():
+    call = Call()
+    wt = seed_task(call)
+    m = EMU.mark()
+    end = call.walk(call.start(), ["*", "2", "1"])
+    t.eq(end, "pause", "wait document kept busy")
+    t.ok(("pause", "10") in call.heard, "Pause 10")
+    reqs = EMU.requests(m)
+    check_canceled(wt, "Opted to leave a voicemail", reqs, "voicemail")
+    ups = [r for r in reqs if r["method"] == "POST" and
+           r["path"].endswith("/Calls/%s.json" % call.sid)]
+    t.eq(len(ups), 1, "one call update")
+    f = t.form_of(ups[0])
+    t.eq([k for k, _ in f], ["Url", "Method", "StatusCallback",
+                             "StatusCallbackMethod"], "update fields")
+    url = t.first(f, "Url")
+    q = urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)
+    t.eq(q, [("mode", "record-voicemail"), ("enqueuedTaskSid", wt),
+             ("to", call.caller), ("calledNumber", call.called),
+             ("workflowSid", call.wf), ("taskTimeout", "3600"),
+             ("taskPriority", "7"), ("taskChannel", "voice"),
+             ("virtualStartTime", "2026-01-02T03:04:05Z")], "Url state")
+    t.ok("mode=voicemail-call-ended" in t.first(f, "StatusCallback"),
+         "StatusCallback")
+    # Twilio now requests the Url: the caller hears the record prompt
+    call.heard = []
+    end = call.walk(call.post(url), [])
+    t.eq(end, "record", "Record")
+    t.ok(call.said(P["record"]), "record prompt")
+    t.eq(call.record.get("maxLength"), "120", "maxLength")
+    t.eq(callback_tasks(call.caller), [], "no callback task yet")
+
+
+@t.test
+def voicemail_caller_gone():
+    """The call update is refused with 21220: a callback task instead."""
+    call = Call()
+    wt = seed_task(call)
+    end = call.walk(call.start(), ["*", "2"], stop_on_gather=True)
+    t.eq(end, "gather", "at the voicemail number choice")
+    EMU.seed({"calls": {call.sid: "completed"}})
+    r = call.post(call.gather.get("action"), [("Digits", "1")])
+    sub = ET.fromstring(r.body).find("Redirect").text
+    t.ok("mode=start-voicemail" in sub, "start-voicemail")
+    r = call.post(sub)
+    t.eq(r.body, PROLOGUE + b"<Hangup/></Response>", "just hang up")
+    t.eq(len(callback_tasks(call.caller)), 1, "callback task created")
+    t.eq(EMU.task(wt)["assignment_status"], "canceled", "canceled")
+
+
+@t.test
+def cancel_stale_etag():
+    """The cancel meets 412 once: fetch again, cancel again, one task."""
+    call = Call()
+    wt = seed_task(call)
+    end = call.walk(call.start(), ["*", "1"], stop_on_gather=True)
+    t.eq(end, "gather", "at the callback choice")
+    EMU.fault(method="POST", path=ENV.tasks_path + "/" + wt, exact=True,
+              status=412, times=1)
+    m = EMU.mark()
+    end = call.walk(call.post(call.gather.get("action"),
+                              [("Digits", "1")]), [])
+    t.eq(end, "hangup", "call ends")
+    t.ok(call.said(P["submitted"]), "callbackSubmitted")
+    reqs = EMU.requests(m)
+    cancels = [r for r in reqs if r["method"] == "POST" and
+               r["path"].endswith("/Tasks/" + wt) and
+               t.first(t.form_of(r), "AssignmentStatus") == "canceled"]
+    t.eq(len(cancels), 2, "cancel sent twice")
+    t.ok(all(t.header_of(r, "If-Match") for r in cancels), "If-Match")
+    fetches = [r for r in reqs if r["method"] == "GET" and
+               r["path"].endswith("/Tasks/" + wt)]
+    t.eq(len(fetches), 2, "fetched again after 412")
+    t.eq(len(callback_tasks(call.caller)), 1, "one callback task")
+
+
+@t.test
+def lookup_null_attributes():
+    """The list shows null attributes: one EvaluateTaskAttributes query."""
+    call = Call()
+    wf = t.sid("WW")
+    wt = seed_task(call, wf=wf)
+    EMU.fault(method="GET", path=ENV.tasks_path, exact=True, query=wf,
+              query_absent="EvaluateTaskAttributes",
+              null_list_attributes=True, times=1)
+    m = EMU.mark()
+    r = call.start()
+    t.ok(("enqueuedTaskSid=" + wt).encode() in r.body, "task found")
+    lists = [r for r in EMU.requests(m) if r["method"] == "GET" and
+             r["path"] == ENV.tasks_path]
+    t.eq(len(lists), 2, "list, then the fallback")
+    q = urllib.parse.parse_qsl(lists[1]["query"])
+    t.eq(q, [("AssignmentStatus", "pending"),
+             ("AssignmentStatus", "reserved"),
+             ("EvaluateTaskAttributes", 'call_sid == "%s"' % call.sid)],
+         "fallback query")
+
+
+@t.test
+def hold_music_asset():
+    """The default hold music: our own 30-second WAV, served without
+    credentials (Twilio fetches <Play> URLs without them)."""
+    r = t.request("GET", "/assets/hold-music.wav", auth=None, signature=None)
+    t.eq(r.status, 200, "status")
+    t.ok(r.header("Content-Type") in ("audio/wav", "audio/x-wav"),
+         "content type %r" % r.header("Content-Type"))
+    import io
+    import wave
+    with wave.open(io.BytesIO(r.body)) as w:
+        t.eq(w.getnchannels(), 1, "mono")
+        t.eq(w.getframerate(), 8000, "8 kHz")
+        t.eq(w.getnframes(), 30 * 8000, "30 seconds")
+    call = Call()
+    seed_task(call)
+    call.walk(call.start(), [None], stop_on_gather=True)
+    t.ok(("play", ENV.public_url + "/assets/hold-music.wav") in call.heard,
+         "the TwiML plays it")
+
+
+@t.test
+def incoming_call_then_wait():
+    """/incoming-call enqueues with the wait experience as waitUrl; the
+    enqueued call then holds with the menu (TaskRouter's part, creating
+    the task, is played by seeding it)."""
+    call = Call()
+    r = t.request("POST", "/incoming-call", form=call.params())
+    t.eq(r.status, 200, "status")
+    t.eq(r.header("Content-Type"), "text/xml; charset=utf-8", "type")
+    root = ET.fromstring(r.body)
+    enq = root.find("Enqueue")
+    t.ok(enq is not None, "Enqueue: %r" % r.body)
+    t.eq(enq.get("workflowSid"), ENV.workflow_sid, "workflow")
+    t.eq(enq.get("waitUrlMethod"), "POST", "waitUrlMethod")
+    attrs = json.loads(enq.find("Task").text)
+    t.eq(attrs, {"type": "inbound", "name": call.caller,
+                 "conversations": {"hang_up_by": "Customer"}},
+         "task attributes")
+    wait_url = enq.get("waitUrl")
+    t.ok("?" not in wait_url, "no query string")
+    call.wf = ENV.workflow_sid
+    seed_task(call, created=None)
+    end = call.walk(call.post(wait_url), [None], stop_on_gather=True)
+    t.eq(end, "loop", "holding")
+    t.ok(any(k == "say" and "star key" in v for k, v in call.heard),
+         "menu offered")
+    # unsigned or without credentials: refused before any TwiML
+    r = t.request("POST", "/incoming-call", form=call.params(),
+                  signature="AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+    t.eq(r.status, 403, "bad signature")
+    r = t.request("POST", "/incoming-call", form=call.params(), auth=None)
+    t.eq(r.status, 401, "no Basic credentials")
+
+
+def voicemail_tasks(rec_sid):
+    out = []
+    for tk in EMU.tasks():
+        a = attrs_of(tk) or {}
+        cb = a.get("callBackData") or {}
+        if a.get("taskType") == "voicemail" and \
+                cb.get("recordingSid") == rec_sid:
+            out.append(tk)
+    return out
+
+
+def to_voicemail(call):
+    """* 2 1: the call leaves the queue; answers the call update's Url and
+    StatusCallback."""
+    m = EMU.mark()
+    end = call.walk(call.start(), ["*", "2", "1"])
+    t.eq(end, "pause", "wait document kept busy")
+    ups = [r for r in EMU.requests(m) if r["method"] == "POST" and
+           r["path"].endswith("/Calls/%s.json" % call.sid)]
+    t.eq(len(ups), 1, "one call update")
+    f = t.form_of(ups[0])
+    return t.first(f, "Url"), t.first(f, "StatusCallback")
+
+
+def record(call, url, rec_sid):
+    """Twilio plays the Url and records: the Record action's answer."""
+    call.heard = []
+    t.eq(call.walk(call.post(url), []), "record", "Record")
+    EMU.seed({"recordings": {rec_sid: {"call_sid": call.sid,
+                                       "duration": 12}}})
+    rec_url = "https://api.twilio.com/2010-04-01/Accounts/%s/Recordings/%s" \
+        % (ENV.account_sid, rec_sid)
+    extra = [("RecordingSid", rec_sid), ("RecordingUrl", rec_url),
+             ("RecordingDuration", "12"), ("Digits", "hangup")]
+    return call.post(call.record.get("action"), extra), rec_url, extra
+
+
+@t.test
+def voicemail_with_transcription():
+    call = Call()
+    wt = seed_task(call)
+    url, status_cb = to_voicemail(call)
+    rec_sid = t.sid("RE")
+    r, rec_url, extra = record(call, url, rec_sid)
+    t.eq(r.body, PROLOGUE + b'<Say voice="Polly.Joanna">' +
+         P["recorded"].encode() + b"</Say><Hangup/></Response>",
+         "voicemailRecorded")
+    vms = voicemail_tasks(rec_sid)
+    t.eq(len(vms), 1, "one voicemail task")
+    vm = vms[0]
+    a = attrs_of(vm)
+    cb = a["callBackData"]
+    t.eq(cb["numberToCall"], call.caller, "numberToCall")
+    t.eq(cb["numberToCallFrom"], call.called, "numberToCallFrom")
+    t.eq(cb["recordingUrl"], rec_url, "recordingUrl")
+    t.ok("transcriptText" not in cb or not cb["transcriptText"],
+         "no transcript yet")
+    t.eq(a["conversations"]["conversation_id"], "keep-me", "conversation")
+    t.eq(vm["priority"], 7, "priority kept")
+    t.eq(attrs_of(EMU.task(wt))["flexhooks_followup"].get("task_sid"),
+         vm["sid"], "marker task_sid")
+    # the same Record action again: nothing new
+    r2 = call.post(call.record.get("action"), extra)
+    t.eq(r2.status, 200, "repeat answered")
+    t.eq(len(voicemail_tasks(rec_sid)), 1, "still one voicemail task")
+    # the transcription arrives: added to that task
+    tr_sid = t.sid("TR")
+    tcb = call.record.get("transcribeCallback")
+    r = call.post(tcb, [("RecordingSid", rec_sid), ("RecordingUrl",
+                                                     rec_url),
+                        ("TranscriptionSid", tr_sid),
+                        ("TranscriptionText", "please call me back"),
+                        ("TranscriptionStatus", "completed")])
+    t.eq(r.status, 204, "transcribeCallback answered 204")
+    vms = voicemail_tasks(rec_sid)
+    t.eq(len(vms), 1, "one voicemail task after the transcript")
+    cb = attrs_of(vms[0])["callBackData"]
+    t.eq(cb.get("transcriptText"), "please call me back", "transcript")
+    t.eq(cb.get("transcriptSid"), tr_sid, "transcriptSid")
+    # the call ends: the recording exists, so no callback task
+    r = call.post(status_cb, [("CallStatus", "completed")])
+    t.eq(r.status, 204, "status callback answered 204")
+    t.eq(callback_tasks(call.caller), [], "no callback task")
+
+
+@t.test
+def voicemail_without_transcription():
+    call = Call()
+    seed_task(call)
+    url, status_cb = to_voicemail(call)
+    rec_sid = t.sid("RE")
+    r, rec_url, _ = record(call, url, rec_sid)
+    t.ok(P["recorded"].encode() in r.body, "voicemailRecorded")
+    r = call.post(call.record.get("transcribeCallback"),
+                  [("RecordingSid", rec_sid), ("RecordingUrl", rec_url),
+                   ("TranscriptionSid", t.sid("TR")),
+                   ("TranscriptionStatus", "failed")])
+    t.eq(r.status, 204, "failed transcription answered 204")
+    vms = voicemail_tasks(rec_sid)
+    t.eq(len(vms), 1, "the voicemail task exists without a transcript")
+    t.ok(not attrs_of(vms[0])["callBackData"].get("transcriptText"),
+         "no transcript")
+    t.eq(call.post(status_cb, [("CallStatus", "completed")]).status, 204,
+         "call end")
+    t.eq(callback_tasks(call.caller), [], "no callback task")
+
+
+@t.test
+def transcription_before_recording_action():
+    """The transcribeCallback may come first: it creates the task, the
+    Record action then finds it."""
+    call = Call()
+    seed_task(call)
+    url, _ = to_voicemail(call)
+    call.heard = []
+    t.eq(call.walk(call.post(url), []), "record", "Record")
+    rec_sid = t.sid("RE")
+    rec_url = "https://api.twilio.com/2010-04-01/Accounts/%s/Recordings/%s" \
+        % (ENV.account_sid, rec_sid)
+    r = call.post(call.record.get("transcribeCallback"),
+                  [("RecordingSid", rec_sid), ("RecordingUrl", rec_url),
+                   ("TranscriptionSid", t.sid("TR")),
+                   ("TranscriptionText", "early"),
+                   ("TranscriptionStatus", "completed")])
+    t.eq(r.status, 204, "204")
+    r = call.post(call.record.get("action"), [("RecordingSid", rec_sid),
+                                              ("RecordingUrl", rec_url)])
+    t.ok(P["recorded"].encode() in r.body, "voicemailRecorded")
+    vms = voicemail_tasks(rec_sid)
+    t.eq(len(vms), 1, "one voicemail task")
+    t.eq(attrs_of(vms[0])["callBackData"].get("transcriptText"), "early",
+         "transcript kept")
+
+
+@t.test
+def hangup_before_recording():
+    call = Call()
+    wt = seed_task(call)
+    url, status_cb = to_voicemail(call)
+    call.heard = []
+    t.eq(call.walk(call.post(url), []), "record", "Record")
+    # the caller hangs up before the beep: no recording
+    r = call.post(status_cb, [("CallStatus", "completed")])
+    t.eq(r.status, 204, "status callback answered 204")
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "a callback task instead")
+    a = attrs_of(cbs[0])
+    t.eq(a["callBackData"]["numberToCallFrom"], call.called,
+         "numberToCallFrom")
+    t.eq(attrs_of(EMU.task(wt))["flexhooks_followup"].get("task_sid"),
+         cbs[0]["sid"], "marker task_sid")
+    # Twilio repeats the status callback: nothing new
+    t.eq(call.post(status_cb, [("CallStatus", "completed")]).status, 204,
+         "repeat")
+    t.eq(len(callback_tasks(call.caller)), 1, "still one callback task")
+
+
+@t.test
+def nothing_recorded_three_times():
+    call = Call()
+    seed_task(call)
+    url, _ = to_voicemail(call)
+    call.heard = []
+    end = call.walk(call.post(url), [])
+    t.eq(end, "record", "try 1")
+    # Twilio falls through the Record when nothing was recorded
+    seen = []
+    r = call.post(url)
+    for _ in range(4):
+        root = ET.fromstring(r.body)
+        red = root.find("Redirect")
+        if red is None:
+            break
+        seen.append(red.text)
+        r = call.post(red.text)
+    t.ok("try=2" in seen[0], "try 2")
+    t.ok("try=3" in seen[1], "try 3")
+    t.ok("mode=voicemail-recorded" in seen[2], "then voicemail-recorded")
+    t.eq(r.body, PROLOGUE + b'<Say voice="Polly.Joanna">' +
+         P["submitted"].encode() + b"</Say><Hangup/></Response>",
+         "callbackSubmitted, the call ends")
+
+
+if __name__ == "__main__":
+    t.require_stack()
+    t.main()

@@ -1,0 +1,224 @@
+/*
+ * check_incoming.c - /incoming-call: the TwiML of each case, compared byte
+ * for byte with tests/golden/incoming-call/<case>.xml.  Regenerate with
+ *	FH_REGEN_GOLDEN=1 tests/unit/check_incoming
+ * (run from the build directory; it writes into the source tree) and
+ * review the diff.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "fcgi.h"
+#include "fh_check.h"
+#include "incoming.h"
+
+#ifndef GOLDEN_DIR
+#define GOLDEN_DIR	"tests/golden/incoming-call"
+#endif
+
+#define WF	"WW0123456789abcdef0123456789abcdef"
+#define CALL	"CallSid=CA0123456789abcdef0123456789abcdef"
+
+static struct fh_config	 cfg;
+static struct fh_ctx	 ctx;
+
+static void
+setup(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&ctx, 0, sizeof(ctx));
+	cfg.public_url = (char *)"https://hooks.example.com";
+	cfg.inbound_workflow_sid = (char *)WF;
+	ctx.cfg = &cfg;
+	ctx.prog = "check_incoming";
+	fh_log_init(&ctx.log, "check_incoming", -1);	/* silent */
+}
+
+static enum fh_err
+run(const char *body, int authz, struct fh_resp *resp)
+{
+	struct fh_req	 req;
+	char		 m[] = "REQUEST_METHOD=POST";
+	char		 u[] = "REQUEST_URI=/incoming-call";
+	char		 ct[] = "CONTENT_TYPE=application/x-www-form-urlencoded";
+	char		 a[] = "HTTP_AUTHORIZATION=Basic dXNlcjpwYXNz";
+	char		*envp[5] = { m, u, ct, authz ? a : NULL, NULL };
+	enum fh_err	 err;
+
+	fh_req_init(&req);
+	fh_resp_init(resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	err = fh_handle_incoming_call(&ctx, &req, resp);
+	fh_req_release(&req);
+	return err;
+}
+
+struct gcase {
+	const char	*name;
+	const char	*body;
+	const char	*greeting;
+	int		 no_workflow;
+	int		 authz;
+};
+
+static const struct gcase golden[] = {
+	{ "default", CALL "&From=%2B15551234567&Caller=%2B15551234567", NULL,
+	    0, 1 },
+	{ "greeting", CALL "&From=%2B15551234567", "Thank you for calling.",
+	    0, 1 },
+	/* the caller ID is text: escaped in JSON, then in XML */
+	{ "withheld", CALL "&From=%22Anon%22+%3Cx%3E", NULL, 0, 1 },
+	{ "no-workflow", CALL "&From=%2B15551234567", NULL, 1, 1 },
+	{ "no-credentials", CALL "&From=%2B15551234567", NULL, 0, 0 },
+};
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE	*f = fopen(path, "rb");
+	char	*buf;
+	long	 n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf != NULL)
+		buf[n] = '\0';
+	*len = (size_t)n;
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_golden)
+{
+	const struct gcase	*c = &golden[_i];
+	struct fh_resp		 resp;
+	char			 path[512], *want;
+	const char		*regen = getenv("FH_REGEN_GOLDEN");
+	size_t			 len = 0;
+	FILE			*f;
+
+	cfg.inbound_greeting = (char *)c->greeting;
+	if (c->no_workflow)
+		cfg.inbound_workflow_sid = NULL;
+	ck_assert_int_eq(run(c->body, c->authz, &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(resp.content_type, "text/xml; charset=utf-8");
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s.xml", GOLDEN_DIR,
+	    c->name), (int)sizeof(path));
+	if (regen != NULL && strcmp(regen, "1") == 0) {
+		f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(resp.body.data, 1, resp.body.len, f),
+		    resp.body.len);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	want = slurp(path, &len);
+	ck_assert_msg(want != NULL, "missing golden file %s", path);
+	ck_assert_msg(len == resp.body.len &&
+	    memcmp(want, resp.body.data, len) == 0,
+	    "%s differs:\n got: %s\nwant: %s", c->name,
+	    fh_buf_cstr(&resp.body), want);
+	free(want);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* A control character in From reaches the document only JSON-escaped;
+ * a From that is not UTF-8 is not used at all. */
+START_TEST(test_bad_from)
+{
+	struct fh_resp	 resp;
+
+	ck_assert_int_eq(run(CALL "&From=%01", 1, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "&quot;name&quot;:&quot;\\u0001&quot;"));
+	ck_assert_ptr_null(memchr(resp.body.data, 0x01, resp.body.len));
+	fh_resp_release(&resp);
+	ck_assert_int_eq(run(CALL "&From=%FF&Caller=%2B15551234567", 1,
+	    &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "&quot;name&quot;:&quot;+15551234567&quot;"));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* FLEXHOOKS_INBOUND_GREETING: text, no control characters, 1000 bytes. */
+static const char	*greeting_env;
+
+static const char *
+greeting_getenv(const char *name)
+{
+	if (strcmp(name, "FLEXHOOKS_INBOUND_GREETING") == 0)
+		return greeting_env;
+	if (strcmp(name, "FLEXHOOKS_CONFIG") == 0)
+		return "/dev/null";
+	return NULL;
+}
+
+struct gtcase {
+	const char	*value;
+	enum fh_err	 want;
+};
+
+static char	 long_greeting[1002];
+
+static const struct gtcase gtcases[] = {
+	{ "Thank you for calling <Example & Co>.", FH_OK },
+	{ "Caf\xc3\xa9", FH_OK },
+	{ "bad\x01", FH_ECONFIG },
+	{ "line\nbreak", FH_ECONFIG },
+	{ "\xff", FH_ECONFIG },
+	{ long_greeting, FH_ECONFIG },
+};
+
+START_TEST(test_greeting_config)
+{
+	struct fh_config	 c;
+	char			 msg[128];
+
+	memset(long_greeting, 'a', 1001);
+	long_greeting[1001] = '\0';
+	greeting_env = gtcases[_i].value;
+	ck_assert_int_eq(fh_config_load(&c, greeting_getenv, msg,
+	    sizeof(msg)), gtcases[_i].want);
+	if (gtcases[_i].want == FH_OK) {
+		ck_assert_str_eq(c.inbound_greeting, gtcases[_i].value);
+		fh_config_release(&c);
+	} else
+		ck_assert_str_eq(msg,
+		    "invalid value for 'FLEXHOOKS_INBOUND_GREETING'");
+}
+END_TEST
+
+static Suite *
+incoming_suite(void)
+{
+	Suite	*s = suite_create("incoming");
+	TCase	*tc_core = tcase_create("core");
+	TCase	*tc_limits = tcase_create("limits");
+
+	tcase_add_checked_fixture(tc_core, setup, NULL);
+	tcase_add_checked_fixture(tc_limits, setup, NULL);
+	tcase_add_loop_test(tc_core, test_golden, 0, FH_NITEMS(golden));
+	tcase_add_test(tc_limits, test_bad_from);
+	tcase_add_loop_test(tc_limits, test_greeting_config, 0,
+	    FH_NITEMS(gtcases));
+	suite_add_tcase(s, tc_core);
+	suite_add_tcase(s, tc_limits);
+	return s;
+}
+
+FH_CHECK_MAIN(incoming_suite)

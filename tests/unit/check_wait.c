@@ -1,0 +1,495 @@
+/*
+ * check_wait.c - the wait experience: the TwiML of every mode, the prompts
+ * file and the state parameters.
+ *
+ * "golden" runs the handler on one request per mode with the default
+ * configuration and compares the whole body byte for byte with
+ * tests/golden/wait-experience/<case>.xml.  Twilio is a closed port, so
+ * every REST call fails at once (retries off) and the modes that need
+ * Twilio show their fallback.  Regenerate the files with
+ *	FH_REGEN_GOLDEN=1 tests/unit/check_wait
+ * (run from the build directory; it writes into the source tree) and
+ * review the diff.
+ * "limits" covers invalid state parameters, missing credentials, escaping
+ * of configured prompts and the prompts file parser.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "fcgi.h"
+#include "fh_check.h"
+#include "prompts.h"
+#include "rest.h"
+#include "wait.h"
+
+#ifndef GOLDEN_DIR
+#define GOLDEN_DIR	"tests/golden/wait-experience"
+#endif
+
+#define TASK		"WT0123456789abcdef0123456789abcdef"
+#define CALL		"CA0123456789abcdef0123456789abcdef"
+#define TW		"CallSid=" CALL "&Caller=%2B14155550100&Called=%2B18005550199"
+#define AUTHZ		"HTTP_AUTHORIZATION=Basic dXNlcjpwYXNz"	/* user:pass */
+
+static struct fh_config	 cfg;
+static struct fh_ctx	 ctx;
+static struct fh_rest	*rest;
+
+static void
+setup(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&ctx, 0, sizeof(ctx));
+	cfg.account_sid = (char *)"AC0123456789abcdef0123456789abcdef";
+	cfg.auth_token = (char *)"auth-token-not-real";
+	cfg.workspace_sid = (char *)"WS0123456789abcdef0123456789abcdef";
+	cfg.callback_workflow_sid = (char *)"WW0123456789abcdef0123456789abcdef";
+	cfg.main_timezone = (char *)"UTC";
+	cfg.public_url = (char *)"https://hooks.example.com";
+	cfg.hold_music_url = (char *)"https://hooks.example.com/assets/"
+	    "hold-music.wav";
+	cfg.api_url = cfg.taskrouter_url = cfg.iam_url =
+	    (char *)"http://127.0.0.1:1";
+	cfg.allow_alternate_number = 1;
+	cfg.allow_voicemail = 1;
+	cfg.task_lookup_page_size = 50;
+	cfg.voicemail_max_length = 120;
+	cfg.retry_limit = 0;
+	cfg.min_backoff_ms = 1;
+	cfg.max_backoff_ms = 2;
+	cfg.deadline_ms = 2000;
+	ctx.cfg = &cfg;
+	ctx.prog = "check_wait";
+	fh_log_init(&ctx.log, "check_wait", -1);	/* silent */
+	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &ctx.log), FH_OK);
+	ctx.rest = rest;
+}
+
+static void
+teardown(void)
+{
+	fh_rest_free(rest);
+	rest = NULL;
+}
+
+/* Run the handler on a form body (with Basic credentials when authz). */
+static enum fh_err
+run(const char *body, int authz, struct fh_resp *resp)
+{
+	struct fh_req	 req;
+	char		 m[] = "REQUEST_METHOD=POST";
+	char		 u[] = "REQUEST_URI=" FH_WAIT_PATH;
+	char		 ct[] = "CONTENT_TYPE=application/x-www-form-urlencoded";
+	char		 a[] = AUTHZ;
+	char		*envp[5] = { m, u, ct, authz ? a : NULL, NULL };
+	enum fh_err	 err;
+
+	fh_req_init(&req);
+	fh_resp_init(resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	fh_rest_set_deadline(rest, 2000);
+	err = fh_handle_wait(&ctx, &req, resp);
+	fh_req_release(&req);
+	return err;
+}
+
+/* ------------------------------------------------------------- golden */
+
+struct gcase {
+	const char	*name;
+	const char	*body;
+};
+
+static const struct gcase golden[] = {
+	{ "initialize", TW "&QueueSid=QU0123456789abcdef0123456789abcdef" },
+	{ "main-wait-loop", "mode=main-wait-loop&enqueuedTaskSid=" TASK "&"
+	    TW },
+	{ "main-wait-loop-skip", "mode=main-wait-loop&enqueuedTaskSid=" TASK
+	    "&skipGreeting=true&" TW },
+	{ "main-wait-loop-unknown", "mode=main-wait-loop&lookup=1&" TW },
+	{ "main-wait-loop-unknown-max", "mode=main-wait-loop&lookup=10&"
+	    "skipGreeting=true&" TW },
+	{ "handle-initial-choice", "mode=handle-initial-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=*&" TW },
+	{ "handle-initial-choice-other", "mode=handle-initial-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=5&" TW },
+	{ "handle-initial-choice-unknown", "mode=handle-initial-choice&"
+	    "lookup=3&Digits=*&" TW },
+	{ "handle-callback-or-voicemail-choice-1",
+	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	    "&Digits=1&" TW },
+	{ "handle-callback-or-voicemail-choice-2",
+	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	    "&Digits=2&" TW },
+	{ "handle-callback-or-voicemail-choice-other",
+	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	    "&Digits=9&" TW },
+	{ "handle-callback-or-voicemail-choice-withheld",
+	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	    "&Digits=2&CallSid=" CALL "&Caller=anonymous&From=anonymous" },
+	{ "handle-callback-choice-1", "mode=handle-callback-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=1&" TW },
+	{ "handle-callback-choice-voicemail-1", "mode=handle-callback-choice&"
+	    "enqueuedTaskSid=" TASK "&followUp=voicemail&Digits=1&" TW },
+	{ "handle-callback-choice-2", "mode=handle-callback-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=2&" TW },
+	{ "handle-callback-choice-other", "mode=handle-callback-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=3&" TW },
+	/* short names: a tar path keeps 99 bytes */
+	{ "other-number-confirmation-option",
+	    "mode=handle-callback-for-other-number-confirmation-option&"
+	    "enqueuedTaskSid=" TASK "&Digits=+4155550199+&" TW },
+	{ "other-number-confirmation-option-invalid",
+	    "mode=handle-callback-for-other-number-confirmation-option&"
+	    "enqueuedTaskSid=" TASK "&followUp=voicemail&Digits=0415&" TW },
+	{ "handle-callback-for-other-number-confirmation",
+	    "mode=handle-callback-for-other-number-confirmation&"
+	    "enqueuedTaskSid=" TASK "&updatedPhoneNumber=%2B4155550199&"
+	    "Digits=1&" TW },
+	{ "handle-callback-for-other-number-confirmation-2",
+	    "mode=handle-callback-for-other-number-confirmation&"
+	    "enqueuedTaskSid=" TASK "&updatedPhoneNumber=%2B4155550199&"
+	    "Digits=2&" TW },
+	{ "submit-callback-failed", "mode=submit-callback&enqueuedTaskSid="
+	    TASK "&to=%2B14155550100&" TW },
+	{ "submit-callback-missing", "mode=submit-callback&enqueuedTaskSid="
+	    TASK "&" TW },
+	{ "start-voicemail-failed", "mode=start-voicemail&enqueuedTaskSid="
+	    TASK "&to=%2B14155550100&" TW },
+	{ "record-voicemail", "mode=record-voicemail&enqueuedTaskSid=" TASK
+	    "&to=%2B14155550100&calledNumber=%2B18005550199&workflowSid="
+	    "WW0123456789abcdef0123456789abcdef&taskTimeout=3600&"
+	    "taskPriority=5&taskChannel=voice&virtualStartTime="
+	    "2026-01-02T03%3A04%3A05Z&" TW },
+	{ "record-voicemail-try3", "mode=record-voicemail&enqueuedTaskSid="
+	    TASK "&to=%2B14155550100&try=3&" TW },
+	{ "voicemail-recorded-none", "mode=voicemail-recorded&"
+	    "enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW },
+	{ "voicemail-recorded-failed", "mode=voicemail-recorded&"
+	    "enqueuedTaskSid=" TASK "&to=%2B14155550100&RecordingSid="
+	    "RE0123456789abcdef0123456789abcdef&RecordingUrl=https%3A%2F%2F"
+	    "api.twilio.com%2Frec&" TW },
+	{ "unknown-mode", "mode=no-such-mode&enqueuedTaskSid=" TASK "&" TW },
+};
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE	*f = fopen(path, "rb");
+	char	*buf;
+	long	 n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf != NULL)
+		buf[n] = '\0';
+	*len = (size_t)n;
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_golden)
+{
+	const struct gcase	*c = &golden[_i];
+	struct fh_resp		 resp;
+	char			 path[512], *want;
+	const char		*regen = getenv("FH_REGEN_GOLDEN");
+	size_t			 len = 0;
+	FILE			*f;
+
+	ck_assert_int_eq(run(c->body, 1, &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(resp.content_type, "text/xml; charset=utf-8");
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s.xml", GOLDEN_DIR,
+	    c->name), (int)sizeof(path));
+	if (regen != NULL && strcmp(regen, "1") == 0) {
+		f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(resp.body.data, 1, resp.body.len, f),
+		    resp.body.len);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	want = slurp(path, &len);
+	ck_assert_msg(want != NULL, "missing golden file %s", path);
+	ck_assert_msg(len == resp.body.len &&
+	    memcmp(want, resp.body.data, len) == 0,
+	    "%s differs:\n got: %s\nwant: %s", c->name,
+	    fh_buf_cstr(&resp.body), want);
+	free(want);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* ------------------------------------------------------------- limits */
+
+struct lcase {
+	const char	*body;
+	int		 authz;
+	const char	*want;	/* a substring of the body */
+	const char	*not;	/* must not appear, or NULL */
+};
+
+static const struct lcase limits[] = {
+	/* an invalid task SID counts as absent: no menu, a new lookup */
+	{ "mode=main-wait-loop&enqueuedTaskSid=WT123&" TW, 1,
+	    "lookup=1&amp;skipGreeting=true", "WT123" },
+	/* an out-of-range lookup counts as absent */
+	{ "mode=main-wait-loop&lookup=11&" TW, 1, "lookup=1&amp;", NULL },
+	/* no credentials at all: the fallback without any URL */
+	{ "mode=handle-initial-choice&enqueuedTaskSid=" TASK "&Digits=*&" TW,
+	    0, "<Say voice=\"Polly.Joanna\">Sorry, we were unable to perform "
+	    "this operation. Please remain on the line.</Say></Response>",
+	    "Redirect" },
+	/* 16 digits, too long */
+	{ "mode=handle-callback-for-other-number-confirmation-option&"
+	    "enqueuedTaskSid=" TASK "&Digits=4155550199012345&" TW, 1,
+	    "You have entered an invalid selection.", "say-as" },
+	/* 8 digits are enough */
+	{ "mode=handle-callback-for-other-number-confirmation-option&"
+	    "enqueuedTaskSid=" TASK "&Digits=41555501&" TW, 1,
+	    "updatedPhoneNumber=%2B41555501", NULL },
+	/* an invalid number awaiting confirmation goes back to entry */
+	{ "mode=handle-callback-for-other-number-confirmation&"
+	    "enqueuedTaskSid=" TASK "&updatedPhoneNumber=12&Digits=1&" TW, 1,
+	    "confirmation-option", "submit-callback" },
+	/* a mode that is not a plain name counts as absent: initialize */
+	{ "mode=main-wait-loop%26x%3D1&enqueuedTaskSid=" TASK "&" TW, 1,
+	    "mode=main-wait-loop&amp;lookup=1</Redirect></Response>", NULL },
+};
+
+START_TEST(test_limits)
+{
+	const struct lcase	*c = &limits[_i];
+	struct fh_resp		 resp;
+
+	ck_assert_int_eq(run(c->body, c->authz, &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_msg(strstr(fh_buf_cstr(&resp.body), c->want) != NULL,
+	    "case %d: %s", _i, fh_buf_cstr(&resp.body));
+	if (c->not != NULL)
+		ck_assert_msg(strstr(fh_buf_cstr(&resp.body), c->not) == NULL,
+		    "case %d: %s", _i, fh_buf_cstr(&resp.body));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* The callbacks Twilio ignores the body of: 204, nothing. */
+static const char *const no_content[] = {
+	"mode=submit-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
+	    "TranscriptionStatus=failed&" TW,
+	"mode=submit-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
+	    "RecordingSid=RE0123456789abcdef0123456789abcdef&"
+	    "TranscriptionStatus=completed&TranscriptionText=hi&" TW,
+	"mode=voicemail-call-ended&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
+	    "CallStatus=completed&" TW,
+	"mode=voicemail-call-ended&CallStatus=in-progress&" TW,
+};
+
+START_TEST(test_no_content)
+{
+	struct fh_resp	 resp;
+
+	ck_assert_int_eq(run(no_content[_i], 1, &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 204);
+	ck_assert_uint_eq(resp.body.len, 0);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* A configured prompt is escaped; voice, language and options apply. */
+START_TEST(test_config)
+{
+	struct fh_resp	 resp;
+	char		 txt[] = "Hold <b>on</b> & \"wait\"";
+
+	cfg.prompts[FH_PR_REPEATING_CB_ONLY] = txt;
+	cfg.say_voice = (char *)"alice";
+	cfg.say_language = (char *)"en-GB";
+	cfg.allow_voicemail = 0;
+	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
+	    "&skipGreeting=true&" TW, 1, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "<Say voice=\"alice\" language=\"en-GB\">Hold &lt;b&gt;on&lt;/b&gt;"
+	    " &amp; &quot;wait&quot;</Say>"));
+	fh_resp_release(&resp);
+	cfg.prompts[FH_PR_REPEATING_CB_ONLY] = NULL;
+
+	/* voicemail off: 2 holds on; alternate number off: straight submit */
+	ck_assert_int_eq(run("mode=handle-callback-or-voicemail-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=2&" TW, 1, &resp), FH_OK);
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "Gather"));
+	fh_resp_release(&resp);
+	cfg.allow_alternate_number = 0;
+	ck_assert_int_eq(run("mode=handle-callback-or-voicemail-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=1&" TW, 1, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "<Redirect>https://user:pass@hooks.example.com" FH_WAIT_PATH
+	    "?mode=submit-callback&amp;enqueuedTaskSid=" TASK
+	    "&amp;to=%2B14155550100</Redirect>"));
+	fh_resp_release(&resp);
+	/* withheld caller, alternate number off: unavailable */
+	ck_assert_int_eq(run("mode=handle-callback-or-voicemail-choice&"
+	    "enqueuedTaskSid=" TASK "&Digits=1&CallSid=" CALL
+	    "&From=client%3Aalice", 1, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "The option to request a callback"));
+	fh_resp_release(&resp);
+	/* FLEXHOOKS_BASIC_AUTH when the request has no credentials */
+	cfg.basic_auth = (char *)"twilio:s3cr%t";
+	ck_assert_int_eq(run("mode=handle-initial-choice&enqueuedTaskSid="
+	    TASK "&Digits=*&" TW, 0, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "https://twilio:s3cr%25t@hooks.example.com"));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+struct pcase {
+	const char	*text;
+	enum fh_err	 want;
+	size_t		 line;
+};
+
+static const struct pcase pcases[] = {
+	{ "", FH_OK, 0 },
+	{ "# comment\ninitialGreeting=Hello\n", FH_OK, 0 },
+	{ "initialGreeting=Hello\nnoSuchKey=x\n", FH_EINPUT, 2 },
+	{ "initialGreeting\n", FH_EINPUT, 1 },
+	{ "invalidInput=\n", FH_EINPUT, 1 },
+	{ "invalidInput=\xff\xfe\n", FH_EINPUT, 1 },
+};
+
+START_TEST(test_prompts)
+{
+	const struct pcase	*c = &pcases[_i];
+	char			*over[FH_PR__MAX];
+	size_t			 line = 0;
+
+	memset(over, 0, sizeof(over));
+	ck_assert_int_eq(fh_prompts_parse(c->text, strlen(c->text), over,
+	    &line), c->want);
+	if (c->want != FH_OK)
+		ck_assert_uint_eq(line, c->line);
+	if (_i == 1) {
+		ck_assert_str_eq(fh_prompt_text(over, FH_PR_INITIAL_GREETING),
+		    "Hello");
+		ck_assert_str_eq(fh_prompt_text(over, FH_PR_INVALID_INPUT),
+		    "You have entered an invalid selection. Please try "
+		    "again.");
+	}
+	fh_prompts_release(over);
+}
+END_TEST
+
+/* Every prompt has a key and a default; an overlong text is refused. */
+START_TEST(test_prompt_table)
+{
+	char	*over[FH_PR__MAX], text[1100];
+	size_t	 i, line;
+
+	for (i = 0; i < FH_PR__MAX; i++) {
+		ck_assert_ptr_nonnull(fh_prompt_key((enum fh_prompt)i));
+		ck_assert_ptr_nonnull(fh_prompt_text(NULL, (enum fh_prompt)i));
+		ck_assert_ptr_null(strstr(fh_prompt_text(NULL,
+		    (enum fh_prompt)i), "  "));
+	}
+	ck_assert_ptr_null(fh_prompt_key(FH_PR__MAX));
+	memset(over, 0, sizeof(over));
+	memcpy(text, "invalidInput=", 13);
+	memset(text + 13, 'a', 1001);
+	text[1014] = '\0';
+	ck_assert_int_eq(fh_prompts_parse(text, strlen(text), over, &line),
+	    FH_EINPUT);
+	text[1013] = '\0';	/* exactly 1000 bytes */
+	ck_assert_int_eq(fh_prompts_parse(text, strlen(text), over, &line),
+	    FH_OK);
+	ck_assert_uint_eq(strlen(fh_prompt_text(over, FH_PR_INVALID_INPUT)),
+	    1000);
+	fh_prompts_release(over);
+}
+END_TEST
+
+/* FLEXHOOKS_PROMPTS through fh_config_load(): loaded, or start-up fails
+ * naming the line. */
+static char	 prompts_path[64];
+
+static const char *
+prompts_getenv(const char *name)
+{
+	if (strcmp(name, "FLEXHOOKS_PROMPTS") == 0)
+		return prompts_path;
+	if (strcmp(name, "FLEXHOOKS_CONFIG") == 0)
+		return "/dev/null";
+	return NULL;
+}
+
+START_TEST(test_prompts_file)
+{
+	struct fh_config	 c;
+	char			 msg[128];
+	FILE			*f;
+	int			 fd;
+
+	memcpy(prompts_path, "/tmp/check_wait_XXXXXX", 23);
+	fd = mkstemp(prompts_path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("# ours\ninitialGreeting=Hi & welcome\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(fh_config_load(&c, prompts_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_str_eq(fh_prompt_text(c.prompts, FH_PR_INITIAL_GREETING),
+	    "Hi & welcome");
+	fh_config_release(&c);
+
+	f = fopen(prompts_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("initialGreeting=Hi\n\nrepeatingPromp=typo\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(fh_config_load(&c, prompts_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+	ck_assert_str_eq(msg, "invalid prompts file line 3");
+	ck_assert_int_eq(unlink(prompts_path), 0);
+	ck_assert_int_eq(fh_config_load(&c, prompts_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+}
+END_TEST
+
+static Suite *
+wait_suite(void)
+{
+	Suite	*s = suite_create("wait");
+	TCase	*tc_core = tcase_create("core");
+	TCase	*tc_limits = tcase_create("limits");
+
+	tcase_add_checked_fixture(tc_core, setup, teardown);
+	tcase_add_checked_fixture(tc_limits, setup, teardown);
+	tcase_set_timeout(tc_core, 30);
+	tcase_add_loop_test(tc_core, test_golden, 0, FH_NITEMS(golden));
+	tcase_add_test(tc_core, test_config);
+	tcase_add_loop_test(tc_core, test_no_content, 0, FH_NITEMS(no_content));
+	tcase_add_loop_test(tc_limits, test_limits, 0, FH_NITEMS(limits));
+	tcase_add_loop_test(tc_limits, test_prompts, 0, FH_NITEMS(pcases));
+	tcase_add_test(tc_limits, test_prompt_table);
+	tcase_add_test(tc_limits, test_prompts_file);
+	suite_add_tcase(s, tc_core);
+	suite_add_tcase(s, tc_limits);
+	return s;
+}
+
+FH_CHECK_MAIN(wait_suite)
