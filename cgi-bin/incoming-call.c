@@ -4,6 +4,7 @@
  */
 #include "fcgi.h"
 #include "incoming.h"
+#include "location.h"
 
 static const struct fh_route routes[] = {
 	{ "/incoming-call", FH_AUTH_TWILIO_SIG_BASIC,
@@ -18,7 +19,14 @@ main(void)
 	int			 rc;
 
 	fh_ctx_init(&ctx, "incoming-call", &cfg, FH_NEED_SIGNATURE);
+	if (cfg.inbound_add_location) {
+		fh_location_install_sighup();
+		if (fh_location_refresh(cfg.locations_file, &ctx.log) != FH_OK)
+			fh_log_warn(&ctx.log, "FLEXHOOKS_INBOUND_ADD_LOCATION "
+			    "is on but no locations are loaded");
+	}
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
+	fh_location_release();
 	fh_ctx_release(&ctx);
 	return rc;
 }

@@ -66,6 +66,8 @@ static const struct var vars[] = {
 	    1, FH_PROMPT_MAX_TEXT, NULL },
 	{ "FLEXHOOKS_INBOUND_WORKFLOW_SID", K_SID, S(inbound_workflow_sid),
 	    "WW", 0, 0, NULL },
+	{ "FLEXHOOKS_INBOUND_ADD_LOCATION", K_BOOL, S(inbound_add_location),
+	    NULL, 0, 0, "false" },
 	{ "FLEXHOOKS_MAIN_TIMEZONE", K_WORD, S(main_timezone),
 	    WORDCH "/_+-", 1, 64, NULL },
 	{ "TWILIO_REGION", K_WORD, S(region), WORDCH "-", 1, 32, NULL },

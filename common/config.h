@@ -31,6 +31,7 @@ struct fh_config {
 	char	*callback_workflow_sid;
 	char	*inbound_workflow_sid;	/* defaults to callback_workflow_sid */
 	char	*inbound_greeting;	/* /incoming-call <Say>, NULL: none */
+	int	 inbound_add_location;	/* location attributes on the task */
 	char	*main_timezone;		/* defaults to $TZ if IANA, else UTC */
 	char	*region;
 	char	*edge;

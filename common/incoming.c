@@ -8,6 +8,7 @@
 #include "form.h"
 #include "incoming.h"
 #include "json.h"
+#include "location.h"
 #include "twiml.h"
 #include "valid.h"
 #include "wait.h"
@@ -18,6 +19,7 @@ enum in_field {
 	IN_FROM,
 	IN_CALLER,
 	IN_CALL_SID,
+	IN_CALLED,
 	IN__MAX
 };
 
@@ -25,6 +27,7 @@ static const struct fh_field in_fields[IN__MAX] = {
 	[IN_FROM] =	{ "From", NULL, fh_valid_text256, 0 },
 	[IN_CALLER] =	{ "Caller", NULL, fh_valid_text256, 0 },
 	[IN_CALL_SID] =	{ "CallSid", NULL, fh_valid_sid_ca, 0 },
+	[IN_CALLED] =	{ "Called", NULL, fh_valid_text256, 0 },
 };
 
 static void
@@ -65,6 +68,83 @@ task_attributes(const char *from, struct json_object **out)
 	}
 	*out = a;
 	return FH_OK;
+}
+
+/* Set the string value at a dotted path of a ("a.b" is a["a"]["b"]),
+ * making the objects on the way.  A key on the way that holds something
+ * other than an object is an error (FH_EINPUT). */
+static enum fh_err
+set_path(struct json_object *a, const char *path, const char *value)
+{
+	struct json_object	*o = a, *next;
+	const char		*dot;
+	char			 key[64];
+	size_t			 n;
+	enum fh_err		 err;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		n = (size_t)(dot - path);
+		if (n == 0 || n >= sizeof(key))
+			return FH_EINPUT;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (!json_object_object_get_ex(o, key, &next)) {
+			if ((next = json_object_new_object()) == NULL)
+				return FH_ENOMEM;
+			if ((err = fh_json_add(o, key, next)) != FH_OK)
+				return err;
+		} else if (!json_object_is_type(next, json_type_object))
+			return FH_EINPUT;
+		o = next;
+		path = dot + 1;
+	}
+	if (*path == '\0')
+		return FH_EINPUT;
+	return fh_json_add_str(o, path, value);
+}
+
+/* FLEXHOOKS_INBOUND_ADD_LOCATION: the locations entry of the called line
+ * adds practice, the outbound To attribute (its locationPhone, when not
+ * empty) and the From attribute (the called number).  Without an entry
+ * the call is still enqueued, with a warning. */
+static enum fh_err
+add_location(struct fh_ctx *ctx, const char *called, struct json_object *a)
+{
+	const struct fh_config	*cfg = ctx->cfg;
+	struct json_object	*entry, *v;
+	const char		*phone;
+	enum fh_err		 err;
+
+	if (called == NULL) {
+		fh_log_warn(&ctx->log, "no location added: no Called");
+		return FH_OK;
+	}
+	if (fh_location_refresh(cfg->locations_file, &ctx->log) != FH_OK) {
+		fh_log_warn(&ctx->log, "no location added: %s",
+		    "no locations loaded (FLEXHOOKS_LOCATIONS)");
+		return FH_OK;
+	}
+	if ((entry = fh_location_get(called)) == NULL) {
+		fh_log_warn(&ctx->log, "no location added: %s",
+		    "called number not in FLEXHOOKS_LOCATIONS");
+		return FH_OK;
+	}
+	if (json_object_object_get_ex(entry, "location", &v) &&
+	    (err = fh_json_add_str(a, "practice",
+	    json_object_get_string(v))) != FH_OK)
+		return err;
+	if (json_object_object_get_ex(entry, "locationPhone", &v) &&
+	    (phone = json_object_get_string(v)) != NULL && *phone != '\0' &&
+	    (err = set_path(a, cfg->outbound_to_attribute, phone)) != FH_OK)
+		goto bad;
+	if ((err = set_path(a, cfg->outbound_from_attribute, called)) != FH_OK)
+		goto bad;
+	return FH_OK;
+bad:
+	if (err == FH_EINPUT)
+		fh_log_warn(&ctx->log, "no location added: %s",
+		    "outbound attribute path clashes with another attribute");
+	return err == FH_EINPUT ? FH_OK : err;
 }
 
 /* Validate each field on its own: an invalid one counts as absent. */
@@ -116,6 +196,9 @@ fh_handle_incoming_call(struct fh_ctx *ctx, const struct fh_req *req,
 	if (fh_wait_base_url(ctx, req, &wait) != FH_OK)
 		goto refuse;
 	if ((err = task_attributes(from, &attrs)) != FH_OK)
+		goto out;
+	if (cfg->inbound_add_location && (err = add_location(ctx,
+	    val[IN_CALLED].str, attrs)) != FH_OK)
 		goto out;
 	text = fh_json_text(attrs);
 	if (text == NULL) {

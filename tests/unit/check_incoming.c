@@ -14,9 +14,14 @@
 #include "fcgi.h"
 #include "fh_check.h"
 #include "incoming.h"
+#include "location.h"
 
 #ifndef GOLDEN_DIR
 #define GOLDEN_DIR	"tests/golden/incoming-call"
+#endif
+
+#ifndef FIXTURE_DIR
+#define FIXTURE_DIR	"tests/fixtures"
 #endif
 
 #define WF	"WW0123456789abcdef0123456789abcdef"
@@ -155,6 +160,81 @@ START_TEST(test_bad_from)
 }
 END_TEST
 
+/* FLEXHOOKS_INBOUND_ADD_LOCATION: the entry of the called line adds
+ * practice and the outbound To and From attributes (dotted paths make
+ * nested objects); without an entry, or with a clashing path, the call is
+ * still enqueued with the plain attributes. */
+struct lcase {
+	const char	*called;	/* form-encoded */
+	const char	*to_attr, *from_attr;
+	const char	*file;		/* under FIXTURE_DIR, NULL: unset */
+	const char	*want;		/* the <Task> text, XML-escaped */
+};
+
+#define PLAIN	"{&quot;type&quot;:&quot;inbound&quot;,&quot;name&quot;:" \
+	"&quot;+15551234567&quot;,&quot;conversations&quot;:{&quot;" \
+	"hang_up_by&quot;:&quot;Customer&quot;}"
+
+static const struct lcase lcases[] = {
+	{ "%2B14155550100", "practicePhone", "callerID", "locations.json",
+	    PLAIN ",&quot;practice&quot;:&quot;Pacific Health&quot;,"
+	    "&quot;practicePhone&quot;:&quot;+14158786346&quot;,"
+	    "&quot;callerID&quot;:&quot;+14155550100&quot;}" },
+	/* a number that is not in the file */
+	{ "%2B14155550101", "practicePhone", "callerID", "locations.json",
+	    PLAIN "}" },
+	/* empty locationPhone: no To attribute; markup escaped twice */
+	{ "%2B14155550199", "practicePhone", "callerID", "locations.json",
+	    PLAIN ",&quot;practice&quot;:&quot;Bay &lt;Clinic&gt; &amp; "
+	    "\\&quot;Co\\&quot;&quot;,&quot;callerID&quot;:&quot;"
+	    "+14155550199&quot;}" },
+	{ "%2B14155550100", "outbound.to", "outbound.from", "locations.json",
+	    PLAIN ",&quot;practice&quot;:&quot;Pacific Health&quot;,"
+	    "&quot;outbound&quot;:{&quot;to&quot;:&quot;+14158786346&quot;,"
+	    "&quot;from&quot;:&quot;+14155550100&quot;}}" },
+	/* "type" is a string: the path cannot go through it */
+	{ "%2B14155550100", "type.to", "callerID", "locations.json",
+	    PLAIN ",&quot;practice&quot;:&quot;Pacific Health&quot;}" },
+	{ "%2B14155550100", "practicePhone", "callerID", NULL, PLAIN "}" },
+	{ "%2B14155550100", "practicePhone", "callerID", "missing.json",
+	    PLAIN "}" },
+	{ NULL, "practicePhone", "callerID", "locations.json", PLAIN "}" },
+};
+
+START_TEST(test_add_location)
+{
+	const struct lcase	*c = &lcases[_i];
+	struct fh_resp		 resp;
+	char			 body[256], file[512], want[1024];
+	const char		*doc, *task, *end;
+
+	ck_assert_int_lt(snprintf(file, sizeof(file), "%s/%s", FIXTURE_DIR,
+	    c->file != NULL ? c->file : ""), (int)sizeof(file));
+	cfg.inbound_add_location = 1;
+	cfg.locations_file = c->file != NULL ? file : NULL;
+	cfg.outbound_to_attribute = (char *)c->to_attr;
+	cfg.outbound_from_attribute = (char *)c->from_attr;
+	ck_assert_int_lt(snprintf(body, sizeof(body), "%s&From=%%2B15551234567"
+	    "%s%s", CALL, c->called != NULL ? "&Called=" : "",
+	    c->called != NULL ? c->called : ""), (int)sizeof(body));
+	ck_assert_int_eq(run(body, 1, &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	doc = fh_buf_cstr(&resp.body);
+	task = strstr(doc, "<Task>");
+	end = strstr(doc, "</Task>");
+	ck_assert_ptr_nonnull(task);
+	ck_assert_ptr_nonnull(end);
+	task += strlen("<Task>");
+	ck_assert_int_lt(snprintf(want, sizeof(want), "%s", c->want),
+	    (int)sizeof(want));
+	ck_assert_msg((size_t)(end - task) == strlen(want) &&
+	    memcmp(task, want, strlen(want)) == 0, "case %d:\n got: %.*s\n"
+	    "want: %s", _i, (int)(end - task), task, want);
+	fh_resp_release(&resp);
+	fh_location_release();
+}
+END_TEST
+
 /* FLEXHOOKS_INBOUND_GREETING: text, no control characters, 1000 bytes. */
 static const char	*greeting_env;
 
@@ -214,6 +294,7 @@ incoming_suite(void)
 	tcase_add_checked_fixture(tc_limits, setup, NULL);
 	tcase_add_loop_test(tc_core, test_golden, 0, FH_NITEMS(golden));
 	tcase_add_test(tc_limits, test_bad_from);
+	tcase_add_loop_test(tc_core, test_add_location, 0, FH_NITEMS(lcases));
 	tcase_add_loop_test(tc_limits, test_greeting_config, 0,
 	    FH_NITEMS(gtcases));
 	suite_add_tcase(s, tc_core);
