@@ -426,17 +426,30 @@ file_set(const char *key, const char *value, void *arg)
 	return fh_form_push(f, key, strlen(key), value, strlen(value));
 }
 
+/* Read a file into out.  With private set, a regular file that other
+ * users can read or write is refused (*exposed set): it holds secrets. */
 static enum fh_err
-read_file(const char *path, int must_exist, struct fh_buf *out)
+read_file(const char *path, int must_exist, int private, int *exposed,
+    struct fh_buf *out)
 {
-	char	 chunk[4096];
-	ssize_t	 n;
-	int	 fd;
-	enum fh_err err = FH_OK;
+	char		 chunk[4096];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd;
+	enum fh_err	 err = FH_OK;
 
+	if (exposed != NULL)
+		*exposed = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return (errno == ENOENT && !must_exist) ? FH_OK : FH_ECONFIG;
+	if (private && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+		if (exposed != NULL)
+			*exposed = 1;
+		close(fd);
+		return FH_ECONFIG;
+	}
 	while (err == FH_OK && (n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -491,6 +504,7 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	const struct fh_pair	*p;
 	const char		*path, *val, *tz;
 	size_t			 i, lineno;
+	int			 exposed = 0;
 	enum fh_err		 err = FH_OK;
 	char			 hold[1100];
 
@@ -507,7 +521,14 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	path = getenv_fn("FLEXHOOKS_CONFIG");
 	err = read_file(path != NULL && path[0] != '\0' ? path :
 	    "/etc/flexhooks/flexhooks.env", path != NULL && path[0] != '\0',
-	    &text);
+	    1, &exposed, &text);
+	if (err != FH_OK && exposed) {
+		set_err(errmsg, errlen, "configuration file '%s' is readable "
+		    "or writable by other users (it holds secrets: chmod 0640)",
+		    path != NULL && path[0] != '\0' ? path :
+		    "/etc/flexhooks/flexhooks.env");
+		goto out;
+	}
 	if (err != FH_OK) {
 		set_err(errmsg, errlen, "cannot read configuration file '%s'",
 		    path != NULL ? path : "");
@@ -608,7 +629,7 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	}
 	if (cfg->prompts_file != NULL) {
 		fh_buf_reset(&text);
-		err = read_file(cfg->prompts_file, 1, &text);
+		err = read_file(cfg->prompts_file, 1, 0, NULL, &text);
 		if (err != FH_OK) {
 			set_err(errmsg, errlen, "cannot read prompts file '%s'",
 			    cfg->prompts_file);

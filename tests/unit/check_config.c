@@ -1,6 +1,8 @@
 /*
  * check_config.c - configuration loading and validation.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +133,23 @@ START_TEST(test_file_and_env)
 	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
 	    FH_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(msg, "line 1"));
+
+	/* the file holds secrets: group may read it, other users may not */
+	f = fopen(path, "w");
+	fputs("AUTH_TOKEN=abc\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	fh_config_release(&cfg);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(msg, "other users"));
+	ck_assert_ptr_null(strstr(msg, "abc"));
+	ck_assert_int_eq(chmod(path, 0602), 0);
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
 	unlink(path);
 	/* a named file that does not exist is an error */
 	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
