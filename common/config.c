@@ -131,6 +131,7 @@ static const struct var vars[] = {
 	{ "FLEXHOOKS_BASIC_AUTH", K_USERPASS, S(basic_auth), NULL, 0, 0,
 	    NULL },
 	{ "FLEXHOOKS_PORT", K_INT, S(port), NULL, 1, 65535, "8080" },
+	{ "FLEXHOOKS_PROCESSES", K_INT, S(processes), NULL, 1, 256, "4" },
 	{ "FLEXHOOKS_LOG_LEVEL", K_LEVEL, S(log_level), NULL, 0, 0, "info" },
 	{ "FLEXHOOKS_HEALTH_SOCKETS", K_PATH, S(health_sockets), NULL, 0, 0,
 	    NULL },

@@ -71,6 +71,7 @@ struct fh_config {
 	char	*htpasswd;
 	char	*basic_auth;		/* secret: user:password */
 	long long port;
+	long long processes;		/* FastCGI processes per program, 1..256 */
 	int	 log_level;		/* enum fh_log_level */
 	char	*health_sockets;	/* healthz: colon-separated sockets */
 };

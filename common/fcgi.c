@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
 #include <fcgiapp.h>
 #include <json-c/json.h>
@@ -733,6 +737,12 @@ on_signal(int sig)
 	FCGX_ShutdownPending();
 }
 
+static void
+on_signal_child(int sig)
+{
+	(void)sig;
+}
+
 /* Read the body: CONTENT_LENGTH is checked against the cap before any byte
  * is read, so an oversized upload costs nothing. */
 static enum fh_err
@@ -761,9 +771,8 @@ read_body(FCGX_Request *r, struct fh_buf *body)
 	return err;
 }
 
-int
-fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
-    size_t nroutes)
+static int
+serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 {
 	FCGX_Request		 r;
 	struct sigaction	 sa;
@@ -831,4 +840,171 @@ fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
 	fh_log_info(&ctx->log, "%s stopping", ctx->prog);
 	FCGX_Free(&r, 1);
 	return 0;
+}
+
+/*
+ * FLEXHOOKS_PROCESSES > 1: this process supervises that many children,
+ * which share the listening socket (fd 0) and each run the accept loop.
+ * A child that dies is started again, after a delay that doubles (100 ms
+ * up to 5 s) while children die within a second of their start.  SIGHUP
+ * is passed on to the children; SIGTERM/SIGINT stop them (SIGKILL after
+ * 5 s) and end the supervisor.  Signals are taken synchronously with
+ * sigtimedwait(), so none is lost between two checks.
+ */
+#define SUP_MIN_DELAY_MS	100
+#define SUP_MAX_DELAY_MS	5000
+#define SUP_STABLE_MS		1000
+#define SUP_KILL_AFTER_MS	5000
+
+struct child {
+	pid_t	 pid;		/* 0: not running */
+	int64_t	 started;	/* ms */
+	int64_t	 due;		/* ms: start again at (when pid == 0) */
+};
+
+/* fork(); in the child, restore the signal set-up of the program. */
+static pid_t
+start_child(const sigset_t *old)
+{
+	pid_t	 pid;
+
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, old, NULL);
+	}
+	return pid;
+}
+
+static void
+stop_children(struct fh_ctx *ctx, struct child *kids, size_t n)
+{
+	int64_t	 until = fh_now_ms() + SUP_KILL_AFTER_MS;
+	size_t	 i, left;
+	pid_t	 pid;
+	int	 st;
+
+	for (i = 0; i < n; i++)
+		if (kids[i].pid > 0)
+			kill(kids[i].pid, SIGTERM);
+	for (;;) {
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			for (i = 0; i < n; i++)
+				if (kids[i].pid == pid)
+					kids[i].pid = 0;
+		for (left = 0, i = 0; i < n; i++)
+			left += kids[i].pid > 0;
+		if (left == 0)
+			return;
+		if (fh_now_ms() >= until) {
+			fh_log_warn(&ctx->log, "%zu children did not stop: "
+			    "killed", left);
+			for (i = 0; i < n; i++)
+				if (kids[i].pid > 0)
+					kill(kids[i].pid, SIGKILL);
+			until = fh_now_ms() + SUP_KILL_AFTER_MS;
+		}
+		usleep(20 * 1000);
+	}
+}
+
+static int
+supervise(struct fh_ctx *ctx, const struct fh_route *routes,
+    size_t nroutes, size_t n)
+{
+	struct child	*kids;
+	sigset_t	 set, old;
+	siginfo_t	 info;
+	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
+	int64_t		 now, delay = SUP_MIN_DELAY_MS;
+	size_t		 i;
+	pid_t		 pid;
+	int		 sig, st;
+
+	if ((kids = calloc(n, sizeof(*kids))) == NULL) {
+		fh_log_error(&ctx->log, "cannot supervise: %s",
+		    fh_err_name(FH_ENOMEM));
+		return 1;
+	}
+	/* a handler (not SIG_IGN), so that SIGCHLD is kept pending */
+	signal(SIGCHLD, on_signal_child);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	fh_log_info(&ctx->log, "%s supervising %zu processes", ctx->prog, n);
+	for (;;) {
+		now = fh_now_ms();
+		for (i = 0; i < n; i++) {
+			if (kids[i].pid != 0 || now < kids[i].due)
+				continue;
+			pid = start_child(&old);
+			if (pid == 0) {
+				/* the child: serve, then return to main()
+				 * like a single process, which cleans up */
+				free(kids);
+				return serve(ctx, routes, nroutes);
+			}
+			if (pid < 0) {
+				fh_log_error(&ctx->log, "cannot fork: %s",
+				    strerror(errno));
+				kids[i].due = now + SUP_MAX_DELAY_MS;
+				continue;
+			}
+			kids[i].pid = pid;
+			kids[i].started = now;
+		}
+		sig = sigtimedwait(&set, &info, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP)
+			for (i = 0; i < n; i++)
+				if (kids[i].pid > 0)
+					kill(kids[i].pid, SIGHUP);
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			now = fh_now_ms();
+			for (i = 0; i < n; i++) {
+				if (kids[i].pid != pid)
+					continue;
+				if (WIFSIGNALED(st))
+					fh_log_error(&ctx->log, "process %ld "
+					    "killed by signal %d", (long)pid,
+					    WTERMSIG(st));
+				else
+					fh_log_error(&ctx->log, "process %ld "
+					    "exited with status %d", (long)pid,
+					    WEXITSTATUS(st));
+				if (now - kids[i].started < SUP_STABLE_MS)
+					delay = delay * 2 > SUP_MAX_DELAY_MS ?
+					    SUP_MAX_DELAY_MS : delay * 2;
+				else
+					delay = SUP_MIN_DELAY_MS;
+				kids[i].pid = 0;
+				kids[i].due = now + delay;
+			}
+		}
+	}
+	fh_log_info(&ctx->log, "%s stopping %zu processes", ctx->prog, n);
+	stop_children(ctx, kids, n);
+	free(kids);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+int
+fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
+    size_t nroutes)
+{
+	struct sigaction	 cur;
+
+	/* SIGHUP reloads where a program asks for it (locations), and is
+	 * harmless everywhere else */
+	if (sigaction(SIGHUP, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL)
+		signal(SIGHUP, SIG_IGN);
+	if (ctx->cfg->processes > 1)
+		return supervise(ctx, routes, nroutes,
+		    (size_t)ctx->cfg->processes);
+	return serve(ctx, routes, nroutes);
 }

@@ -197,7 +197,11 @@ void		 fh_ctx_init(struct fh_ctx *ctx, const char *prog,
 		    struct fh_config *cfg, unsigned need);
 void		 fh_ctx_release(struct fh_ctx *ctx);
 
-/* The accept loop of a FastCGI program: runs until SIGTERM/SIGINT. */
+/* The accept loop of a FastCGI program: runs until SIGTERM/SIGINT.  With
+ * FLEXHOOKS_PROCESSES > 1 the calling process supervises that many
+ * children running the loop on the same socket (restarted when they die,
+ * SIGHUP passed on); the function returns in each of them too when it
+ * stops, so the caller's clean-up runs in every process. */
 int		 fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
 		    size_t nroutes);
 

@@ -1010,7 +1010,7 @@ run_phase() {
 }
 
 # What the route tests of tests/integration/test_tr_routes.py expect in
-# the test stack (each can be overridden from the environment): the
+# the test stack (and one process per program, below) (each can be overridden from the environment): the
 # locations fixture, two redirect rules (so that a request without queue is
 # ambiguous) and the hangup-on-machine policy of /dial-queue.
 TEST_FORWARD_RULES="WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1=+6591234567,\
@@ -1020,6 +1020,11 @@ export_test_settings() {
 	export FLEXHOOKS_LOCATIONS=${FLEXHOOKS_LOCATIONS:-$ROOT/tests/fixtures/locations.json}
 	export FLEXHOOKS_FORWARD_RULES=${FLEXHOOKS_FORWARD_RULES:-$TEST_FORWARD_RULES}
 	export FLEXHOOKS_AMD_POLICY=${FLEXHOOKS_AMD_POLICY:-hangup-on-machine}
+	# One process per program: some tests count per-process cache hits
+	# (one IAM call for a repeated Flex token, status-callback's stale
+	# flag).  tests/integration/test_processes.py covers the supervisor,
+	# tests/load and bench/ run several.
+	export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-1}
 }
 
 cmd_test() {
