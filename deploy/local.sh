@@ -18,7 +18,8 @@
 # AUTH_TOKEN, TWILIO_FLEX_WORKSPACE_SID and TWILIO_FLEX_CALLBACK_WORKFLOW_SID as
 # its identity), CONFIGURE_FLAGS (e.g. --enable-sanitizers), FLEXHOOKS_CACHE
 # (npm cache for Prism, default ~/.cache/flexhooks), FLEXHOOKS_TEST_SANITIZERS
-# (1/0: force the extra test phases on/off).  Every other FLEXHOOKS_*,
+# (1/0: force the extra test phases on/off), FLEXHOOKS_TESTS (a space-separated
+# subset of make check's TESTS, e.g. tests/integration/test_wait.py).  Every other FLEXHOOKS_*,
 # TWILIO_*, API_KEY and API_SECRET variable is passed to the programs through
 # .local/flexhooks.env.  State lives in .local/ at the project root.
 set -euo pipefail
@@ -67,7 +68,7 @@ FAKE_WORKFLOW_SID=WWf1e8c0de000000000000000000000001
 LOCAL_ONLY_VARS="FLEXHOOKS_EMULATOR FLEXHOOKS_EMULATOR_URL FLEXHOOKS_CACHE
 FLEXHOOKS_PRISM FLEXHOOKS_ROOT FLEXHOOKS_LOG_DIR FLEXHOOKS_BUILD_DIR
 FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
-FLEXHOOKS_HEALTH_SOCKETS"
+FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -897,7 +898,11 @@ check_against_stack() {
 	(
 		export_test_env "$build"
 		cd "$build"
-		make check VERBOSE=1
+		if [ -n "${FLEXHOOKS_TESTS:-}" ]; then
+			make check VERBOSE=1 TESTS="$FLEXHOOKS_TESTS"
+		else
+			make check VERBOSE=1
+		fi
 	) || rc=$?
 	stop_all quiet
 	return "$rc"
