@@ -36,6 +36,7 @@ enum kind {
 	K_ORIGINS,	/* '*' or a comma list of origins */
 	K_USERPASS,	/* user:password, URL-unreserved characters only */
 	K_AMD_POLICY,	/* bridge or hangup-on-machine */
+	K_REDIRECT_MODE, /* twiml or url */
 	K_TEXT,		/* UTF-8 without control characters, 1..max bytes */
 	K__MAX
 };
@@ -120,6 +121,8 @@ static const struct var vars[] = {
 	    600, NULL },
 	{ "FLEXHOOKS_REDIRECT_ACTION", K_URL, S(redirect_action), NULL, 0, 0,
 	    NULL },
+	{ "FLEXHOOKS_REDIRECT_MODE", K_REDIRECT_MODE, S(redirect_mode_url),
+	    NULL, 0, 0, "twiml" },
 	{ "FLEXHOOKS_AMD_POLICY", K_AMD_POLICY, S(amd_hangup_on_machine), NULL,
 	    0, 0, "bridge" },
 	{ "FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE", K_BOOL,
@@ -310,6 +313,11 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 		    strcmp(val, "hangup-on-machine") != 0)
 			return FH_EINPUT;
 		*bp = strcmp(val, "hangup-on-machine") == 0;
+		return FH_OK;
+	case K_REDIRECT_MODE:
+		if (strcmp(val, "twiml") != 0 && strcmp(val, "url") != 0)
+			return FH_EINPUT;
+		*bp = strcmp(val, "url") == 0;
 		return FH_OK;
 	case K_LEVEL:
 		lvl = fh_log_level_parse(val);
@@ -693,6 +701,7 @@ fh_config_release(struct fh_config *cfg)
 		case K_BOOL:
 		case K_LEVEL:
 		case K_AMD_POLICY:
+		case K_REDIRECT_MODE:
 			continue;
 		default:
 			break;

@@ -63,6 +63,9 @@ struct fh_config {
 	char	*redirect_caller_id;	/* <Dial callerId>, E.164 */
 	long long redirect_timeout;	/* <Dial timeout>, 5..600; 0 = unset */
 	char	*redirect_action;	/* <Dial action>, absolute https URL */
+	int	 redirect_mode_url;	/* FLEXHOOKS_REDIRECT_MODE: 0 twiml
+					 * (inline Twiml), 1 url (Url and
+					 * Method=GET) */
 	int	 amd_hangup_on_machine;	/* FLEXHOOKS_AMD_POLICY: 0 bridge,
 					 * 1 hangup-on-machine */
 	int	 outbound_reject_on_failure;

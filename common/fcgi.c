@@ -652,6 +652,17 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 			fh_resp_empty(resp, 500);
 		return err;
 	}
+	/* a form-only route: a body of another kind cannot be signed as a
+	 * form, so it is a 400 (a too large body is still 413) */
+	if ((rt->methods & FH_ROUTE_FORM_ONLY) &&
+	    req->parse_err != FH_ETOOBIG && req->parse_err != FH_ENOMEM &&
+	    (req->parse_err == FH_EMEDIA || req->body_kind != FH_BODY_FORM)) {
+		err = FH_EINPUT;
+		if (fh_resp_error(resp, err, "body is not a form", NULL) !=
+		    FH_OK)
+			fh_resp_empty(resp, 500);
+		return err;
+	}
 	/* framing problems first: they need no secret to detect */
 	if (req->parse_err == FH_ETOOBIG || req->parse_err == FH_EMEDIA ||
 	    req->parse_err == FH_ENOMEM) {

@@ -47,6 +47,11 @@ enum fh_method {
 #define FH_ALLOW_GET	(1u << FH_M_GET)
 #define FH_ALLOW_POST	(1u << FH_M_POST)
 #define FH_ALLOW_OPTIONS (1u << FH_M_OPTIONS)
+/* Not a method: a route flag in the same mask.  The body must be
+ * application/x-www-form-urlencoded; any other body (JSON, another type,
+ * none) cannot be authenticated and answers 400 before the security
+ * check (taskrouter-events.md section 2.1). */
+#define FH_ROUTE_FORM_ONLY (1u << 16)
 
 enum fh_body_kind {
 	FH_BODY_NONE = 0,

@@ -208,6 +208,82 @@ out:
 }
 
 enum fh_err
+fh_task_finish(struct fh_ctx *ctx, const char *sid, const char *status,
+    const char *reason, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct fh_buf		 form;
+	char			 path[128];
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	fh_buf_init(&form, 4096);
+	err = task_path(ctx, sid, path, sizeof(path));
+	if (err == FH_OK)
+		err = fh_form_add(&form, "AssignmentStatus", status);
+	if (err == FH_OK)
+		err = fh_form_add(&form, "Reason", reason);
+	if (err != FH_OK)
+		goto out;
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = fh_buf_cstr(&form);
+	rq.body_len = form.len;
+	rq.idempotent = 1;	/* a final status: a repeat changes nothing */
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err == FH_ENOTFOUND)
+		err = FH_ETASK404;
+out:
+	fh_buf_release(&form);
+	return err;
+}
+
+enum fh_err
+fh_call_create(struct fh_ctx *ctx, const char *form, size_t len, char *sid,
+    size_t sidlen, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	struct json_object	*call = NULL;
+	const char		*s;
+	char			 path[160];
+	int			 w;
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	if (sidlen > 0)
+		sid[0] = '\0';
+	w = snprintf(path, sizeof(path), "/2010-04-01/Accounts/%s/Calls.json",
+	    ctx->cfg->account_sid);
+	if (w < 0 || (size_t)w >= sizeof(path))
+		return FH_EINTERNAL;
+	rq.base = FH_REST_API;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = form;
+	rq.body_len = len;
+	rq.idempotent = 0;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	if (err != FH_OK)
+		return err;
+	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &call) !=
+	    FH_OK) {
+		fh_log_error(&ctx->log, "cannot read call create answer: %s",
+		    "invalid JSON");
+		return FH_EUPSTREAM;
+	}
+	s = fh_json_str(call, "sid");
+	if (s == NULL || !fh_is_sid(s, strlen(s), "CA") || sidlen < 35) {
+		fh_log_error(&ctx->log, "cannot read call create answer: %s",
+		    "no call sid");
+		err = FH_EUPSTREAM;
+	} else
+		memcpy(sid, s, 35);
+	json_object_put(call);
+	return err;
+}
+
+enum fh_err
 fh_call_update(struct fh_ctx *ctx, const char *sid, const char *form,
     size_t len, struct fh_rest_resp *resp)
 {

@@ -73,6 +73,25 @@ enum fh_err	 fh_task_cancel(struct fh_ctx *ctx, const char *sid,
 		    const char *etag, struct fh_rest_resp *resp)
 		    FH_MUST_CHECK;
 
+/* End a task: POST AssignmentStatus=status ("canceled" or "completed")
+ * and Reason=reason, without If-Match.  Setting a final status is
+ * idempotent (twilio-platform.md section 7), so the client retries it on
+ * 5xx and timeouts.  All arguments are borrowed.  FH_ETASK404 on 404;
+ * FH_ETWILIO with resp->status 400 when the task cannot take that status
+ * (already ended, or assigned); resp->resent says an earlier attempt may
+ * have landed.  resp is initialised here and released by the caller. */
+enum fh_err	 fh_task_finish(struct fh_ctx *ctx, const char *sid,
+		    const char *status, const char *reason,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+/* POST a call create with the form body form[0..len) (Calls.json).  Not
+ * idempotent: retried only on 429 or when no connection was made.  On
+ * FH_OK the new call's SID (34 characters + NUL) is in sid (sidlen bytes,
+ * at least 35).  resp is initialised here and released by the caller. */
+enum fh_err	 fh_call_create(struct fh_ctx *ctx, const char *form,
+		    size_t len, char *sid, size_t sidlen,
+		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
 /* POST a call update (sid: a CA SID) with the form body form[0..len).
  * Not idempotent (a repeat would restart the call's TwiML).  FH_ETWILIO
  * with resp->twerr.code 21220 when the call has ended. */

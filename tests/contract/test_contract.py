@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -412,6 +413,102 @@ def drive_dial_queue_reject():
     t.ok(b"<Hangup/>" in r.body, "dial-queue hangs up: %r" % r.body)
 
 
+# taskrouter-events: the no-agent redirect (claim read and write, call
+# update, cancel) and the outbound dialer (claim, Calls.json, wrap-up
+# complete; reject when FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE=true)
+EVENTS = "/tr-event-callback"
+SYNTHESIZED = []  # requests built here, not read back (see below)
+
+
+def tr_event(etype, task, attrs, **extra):
+    form = [("EventType", etype), ("AccountSid", ENV.account_sid),
+            ("WorkspaceSid", ENV.workspace_sid), ("Sid", t.sid("EV")),
+            ("TaskSid", task), ("TaskAttributes", t.dumps_plain(attrs))]
+    form.extend(extra.items())
+    r = t.request("POST", EVENTS, form=form)
+    t.eq(r.status, 204, "event status (body %r)" % r.body[:200])
+
+
+def redirect_rule():
+    raw = os.environ.get("FLEXHOOKS_FORWARD_RULES") or ""
+    rules = [x.split("=", 1) for x in raw.split(",") if "=" in x]
+    if not rules:
+        t.skip("no redirect rules in the stack")
+    return rules[0]
+
+
+@t.test(tags=("events",))
+def drive_events_redirect():
+    """Claim (fetch, If-Match write), call update (Twiml), cancel; and the
+    caller-gone case (21220, then the cancel)."""
+    queue, number = redirect_rule()
+    for call_status in ("in-progress", "completed"):
+        call = t.sid("CA")
+        attrs = {"call_sid": call, "from": t.unique_number()}
+        out = EMU.seed({"calls": {call: call_status},
+                        "tasks": [{"workflow_sid": ENV.workflow_sid,
+                                   "attributes": attrs,
+                                   "assignment_status": "pending",
+                                   "timeout": 3600, "priority": 1,
+                                   "task_channel": "voice"}]})
+        task = out["tasks"][0]
+        remember(task, call)
+        tr_event("task-queue.entered", task, attrs, TaskQueueSid=queue)
+    # mode url (FLEXHOOKS_REDIRECT_MODE=url) is not the stack's mode: its
+    # call update, as check_events asserts it byte for byte, is replayed
+    # as built here
+    body = "Url=%s&Method=GET" % urllib.parse.quote(
+        "%s/twiml-redirect-call?queue=%s" % (ENV.public_url, queue), safe="")
+    SYNTHESIZED.append({
+        "method": "POST", "seq": 0,
+        "path": "/2010-04-01/Accounts/%s/Calls/%s.json" % (
+            ENV.account_sid, t.sid("CA")),
+        "query": "", "body": body,
+        "form": [["Url", "%s/twiml-redirect-call?queue=%s" % (
+            ENV.public_url, queue)], ["Method", "GET"]],
+        "headers": {"Content-Type": "application/x-www-form-urlencoded",
+                    "Authorization": ENV.twilio_basic(),
+                    "Accept": "application/json"}})
+    t.ok(number, "rule number")
+
+
+@t.test(tags=("events",))
+def drive_events_outbound():
+    """Claim by reservation, Calls.json create, wrap-up complete."""
+    to, frm = t.unique_number(), t.unique_number()
+    remember(to, frm)
+    attrs = {"practicePhone": to, "callerID": frm}
+    out = EMU.seed({"tasks": [{"workflow_sid": ENV.workflow_sid,
+                               "attributes": attrs,
+                               "assignment_status": "reserved",
+                               "timeout": 3600, "priority": 1,
+                               "task_channel": "voice"}]})
+    task, res = out["tasks"][0], t.sid("WR")
+    remember(task, res)
+    tr_event("reservation.created", task, attrs, ReservationSid=res)
+    EMU.seed({"task_status": {task: "wrapping"}})
+    tr_event("reservation.wrapup", task, attrs, ReservationSid=res)
+
+
+@t.test(tags=("events",))
+def drive_events_reject():
+    """A 4xx to Calls.json rejects the reservation, when configured."""
+    if os.environ.get("FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE") != "true":
+        t.skip("FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE is not true")
+    to, frm = t.unique_number(), t.unique_number()
+    remember(to, frm)
+    attrs = {"practicePhone": to, "callerID": frm}
+    out = EMU.seed({"tasks": [{"workflow_sid": ENV.workflow_sid,
+                               "attributes": attrs,
+                               "assignment_status": "reserved"}]})
+    task, res = out["tasks"][0], t.sid("WR")
+    remember(task, res)
+    calls = "/2010-04-01/Accounts/%s/Calls.json" % ENV.account_sid
+    EMU.fault(method="POST", path=calls, exact=True, status=400,
+              code=21211, times=1)
+    tr_event("reservation.created", task, attrs, ReservationSid=res)
+
+
 # --------------------------------------------------------------------------
 # replay
 # --------------------------------------------------------------------------
@@ -602,7 +699,7 @@ def main():
             mocks["taskrouter"].port, mocks["api"].port))
         passed += 1
 
-        reqs = [r for r in EMU.requests(mark) if mine(r)]
+        reqs = [r for r in EMU.requests(mark) if mine(r)] + SYNTHESIZED
         cases = [(c.__name__, c, ()) for c in
                  (replay_case(r, mocks) for r in reqs)]
 

@@ -51,6 +51,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.task_lookup_page_size, 50);
 	ck_assert_int_eq(cfg.allow_voicemail, 1);
 	ck_assert_int_eq(cfg.amd_speech_threshold, 1000);
+	ck_assert_int_eq(cfg.redirect_mode_url, 0);
+	ck_assert_str_eq(cfg.outbound_to_attribute, "practicePhone");
+	ck_assert_str_eq(cfg.outbound_from_attribute, "callerID");
 	ck_assert_str_eq(cfg.say_voice, "Polly.Joanna");
 	ck_assert_str_eq(cfg.cors_origins, "*");
 	ck_assert_str_eq(cfg.main_timezone, "America/Chicago");
@@ -81,6 +84,10 @@ static const struct bad bad[] = {
 	{ "FLEXHOOKS_LOG_LEVEL", "loud" },
 	{ "FLEXHOOKS_AMD_SPEECH_THRESHOLD", "999" },
 	{ "FLEXHOOKS_CORS_ORIGINS", "flex.twilio.com" },
+	{ "FLEXHOOKS_REDIRECT_MODE", "URL" },
+	{ "FLEXHOOKS_REDIRECT_MODE", "redirect" },
+	{ "FLEXHOOKS_EVENT_DEADLINE_MS", "12001" },
+	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", "practice Phone" },
 	{ "AUTH_TOKEN", "has space" },
 };
 

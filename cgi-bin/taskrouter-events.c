@@ -1,0 +1,29 @@
+/*
+ * taskrouter-events - the workspace event callback: no-agent redirect and
+ * outbound dialer (taskrouter-events.md section 2).  A workspace has one
+ * EventCallbackUrl, so one program serves both paths.
+ */
+#include "events.h"
+#include "fcgi.h"
+
+static const struct fh_route routes[] = {
+	{ "/tr-event-callback", FH_AUTH_TWILIO_SIG_BASIC,
+	    FH_ALLOW_POST | FH_ROUTE_FORM_ONLY, fh_handle_tr_event },
+	{ "/tr-event-handler", FH_AUTH_TWILIO_SIG_BASIC,
+	    FH_ALLOW_POST | FH_ROUTE_FORM_ONLY, fh_handle_tr_event },
+};
+
+int
+main(void)
+{
+	struct fh_config	 cfg;
+	struct fh_ctx		 ctx;
+	int			 rc;
+
+	fh_ctx_init(&ctx, "taskrouter-events", &cfg, FH_NEED_SIGNATURE |
+	    FH_NEED_REST);
+	ctx.deadline_ms = cfg.event_deadline_ms;
+	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
+	fh_ctx_release(&ctx);
+	return rc;
+}
