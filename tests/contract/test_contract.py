@@ -70,7 +70,36 @@ EXPECTED_FORM = {
                                          {"Url", "Method", "StatusCallback",
                                           "StatusCallbackMethod"}],
 }
+# flexhooks-provision (taskrouter-events.md section 10)
+WS = "/v1/Workspaces/{Sid}"
+EXPECTED_FORM.update({
+    ("POST", TR + "/TaskQueues"): [{"FriendlyName", "TargetWorkers"}],
+    ("POST", TR + "/TaskQueues/{Sid}"): [{"TargetWorkers"}],
+    ("POST", TR + "/Workflows"): [
+        {"FriendlyName", "Configuration"},
+        {"FriendlyName", "Configuration", "TaskReservationTimeout"}],
+    ("POST", TR + "/Workflows/{Sid}"): [
+        {"Configuration"}, {"TaskReservationTimeout"},
+        {"Configuration", "TaskReservationTimeout"}],
+    ("POST", TR + "/Workers"): [{"FriendlyName", "Attributes",
+                                 "ActivitySid"}],
+    ("POST", TR + "/Workers/{Sid}"): [{"Attributes"}, {"ActivitySid"},
+                                      {"Attributes", "ActivitySid"}],
+    ("POST", WS): [{"EventCallbackUrl", "EventsFilter"},
+                   {"EventCallbackUrl"}, {"EventsFilter"}],
+})
+LIST_QUERY = [{"FriendlyName", "PageSize"},
+              {"FriendlyName", "PageSize", "Page"}]
 EXPECTED_QUERY = {
+    ("GET", WS): [set()],
+    ("GET", "/v1/Workspaces"): LIST_QUERY,
+    ("GET", TR + "/TaskQueues"): LIST_QUERY + [
+        {"EvaluateWorkerAttributes", "PageSize"},
+        {"EvaluateWorkerAttributes", "PageSize", "Page"}],
+    ("GET", TR + "/Workflows"): LIST_QUERY + [{"PageSize"},
+                                              {"PageSize", "Page"}],
+    ("GET", TR + "/Workers"): LIST_QUERY,
+    ("GET", TR + "/Activities"): LIST_QUERY,
     ("GET", TR + "/Tasks"): [
         {"EvaluateTaskAttributes", "Ordering", "PageSize"},
         {"AssignmentStatus", "WorkflowSid", "Ordering", "PageSize"},
@@ -507,6 +536,43 @@ def drive_events_reject():
     EMU.fault(method="POST", path=calls, exact=True, status=400,
               code=21211, times=1)
     tr_event("reservation.created", task, attrs, ReservationSid=res)
+@t.test(tags=("provision",))
+def drive_provision():
+    """flexhooks-provision on a fresh workspace: every look-up (FriendlyName,
+    all workflows over two pages, EvaluateWorkerAttributes), every create,
+    then updates of a queue, a workflow, the worker and the workspace."""
+    if not os.access(t.provision_binary(), os.X_OK):
+        t.skip("flexhooks-provision is not built")
+    ws = t.fresh_workspace(event_callback_url="https://x.example.com/old")
+    remember(ws)
+    EMU.seed({"workspace_sid": ws, "workflows": [
+        {"friendly_name": "filler %d" % i, "configuration": {}}
+        for i in range(55)]})
+    r = t.run_provision(ws, "--outbound-demo", "--replace-event-callback")
+    t.eq(r.rc, 0, "first run: %s" % r.err[-1500:])
+    st = EMU.state()["workspaces"][ws]
+    queue = [q for q in st["task_queues"]
+             if q["friendly_name"] == "[TR Call Redirection] Sales"][0]
+    wf = [w for w in st["workflows"]
+          if w["friendly_name"] == "Call Router Workflow"][0]
+    worker = st["workers"][0]
+    offline = [a for a in st["activities"]
+               if a["friendly_name"] == "Offline"][0]
+    base = "/v1/Workspaces/%s/" % ws
+    for path, form in (
+            ("TaskQueues/" + queue["sid"], [("TargetWorkers", "1==2")]),
+            ("Workflows/" + wf["sid"], [("TaskReservationTimeout", "30")]),
+            ("Workers/" + worker["sid"], [("ActivitySid", offline["sid"]),
+                                          ("Attributes", "{}")])):
+        body = t.form_encode(form)
+        resp = t.http_raw("POST", EMU.host, EMU.port, base + path, [
+            ("Authorization", ENV.twilio_basic()),
+            ("Content-Type", "application/x-www-form-urlencoded")], body)
+        t.eq(resp.status, 200, "changing %s" % path)
+    r = t.run_provision(ws, "--outbound-demo", config={
+        "FLEXHOOKS_BASIC_AUTH": "other:Passw0rd"})
+    t.eq(r.rc, 0, "second run: %s" % r.err[-1500:])
+    t.eq(len(r.posts), 4, "four updates")
 
 
 # --------------------------------------------------------------------------
@@ -539,9 +605,10 @@ def pick_mock(path, mocks):
 
 
 INT_FIELDS = {"Timeout": (1, 1209600), "Priority": (0, 2147483647),
-              "PageSize": (1, 1000),
+              "PageSize": (1, 1000), "Page": (0, 1 << 30),
+              "TaskReservationTimeout": (1, 86400),
               "MachineDetectionSpeechThreshold": (1000, 6000)}
-SID_FIELDS = {"WorkflowSid": "WW"}
+SID_FIELDS = {"WorkflowSid": "WW", "ActivitySid": "WA"}
 ENUMS = {"AssignmentStatus": ("canceled", "completed"),
          "ReservationStatus": ("rejected",), "Status": ("completed",),
          "Method": ("GET", "POST"), "StatusCallbackMethod": ("POST",),
@@ -569,7 +636,16 @@ def check_values(pairs, where, enums=None):
         elif k in enums:
             t.ok(v in enums[k], "%s: %s=%r not in %s" % (where, k, v,
                                                            enums[k]))
-        elif k in ("Attributes", "Configuration"):
+        elif k == "EventsFilter":
+            t.ok(set(v.split(",")) <= {"task-queue.entered",
+                                       "reservation.created",
+                                       "reservation.wrapup"},
+                 "%s: EventsFilter=%r" % (where, v))
+        elif k == "EventCallbackUrl":
+            t.match(r"^https?://[^:@/]+:[^@/]+@[^/]+/tr-event-callback$", v,
+                    "%s: EventCallbackUrl" % where)
+        elif k in ("Attributes", "Configuration",
+                   "EvaluateWorkerAttributes"):
             try:
                 obj = json.loads(v)
             except ValueError:

@@ -23,6 +23,8 @@ What is here:
 - Emulator: the Twilio emulator's control API (request read-back since a
   mark, state, faults);
 - program log helpers (the JSON lines in FLEXHOOKS_LOG_DIR/<prog>.log);
+- run_provision(): flexhooks-provision against a fresh emulator workspace
+  (fresh_workspace()), with its output and the requests it made;
 - a tiny runner: @test registers a function; main() runs each, prints
   "ok NAME" / "FAIL NAME: reason" / "skip NAME: reason" and the final line
   "N passed, M failed[, K skipped]", and exits 0 (all passed), 1 (any
@@ -43,7 +45,9 @@ import os
 import random
 import re
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import urllib.parse
@@ -652,6 +656,95 @@ def error_body(message, code=None, more_info=None):
                                     ("message", message),
                                     ("code", code),
                                     ("more_info", more_info)])).encode()
+
+
+# --------------------------------------------------------------------------
+# flexhooks-provision (taskrouter-events.md section 10)
+# --------------------------------------------------------------------------
+
+# the sanitizers' settings of an ASan build pass through, nothing else
+PROVISION_ENV = ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+
+
+def provision_binary():
+    """The built program: FLEXHOOKS_BUILD_DIR/deploy/flexhooks-provision."""
+    build = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
+    return os.path.join(build, "deploy", "flexhooks-provision")
+
+
+def provision_event_url():
+    """The EventCallbackUrl provisioning must set: <public-auth> +
+    /tr-event-callback."""
+    u = urllib.parse.urlsplit(ENV.public_url)
+    return "%s://%s@%s%s/tr-event-callback" % (u.scheme, ENV.basic_auth,
+                                               u.netloc, u.path)
+
+
+def fresh_workspace(everyone=True, **ws):
+    """A new workspace in the emulator (Offline and Available activities,
+    and Flex's 'Everyone' queue unless everyone is False); ws adds seed
+    fields (event_callback_url, events_filter)."""
+    spec = {"friendly_name": "provision test " + unique_hex(8)}
+    spec.update(ws)
+    sid = EMU.seed({"workspaces": [spec]})["workspaces"][0]
+    if everyone:
+        EMU.seed({"workspace_sid": sid, "task_queues": [
+            {"friendly_name": "Everyone", "target_workers": "1==1"}]})
+    return sid
+
+
+class ProvisionRun:
+    """One run: exit status, stdout, stderr, and the emulator requests
+    that name its workspace."""
+
+    def __init__(self, rc, out, err, reqs):
+        self.rc, self.out, self.err, self.reqs = rc, out, err, reqs
+
+    @property
+    def posts(self):
+        return [r for r in self.reqs if r["method"] == "POST"]
+
+    def lines(self):
+        return [ln for ln in self.err.splitlines() if ln.strip()]
+
+
+def run_provision(ws, *args, config=None, drop=()):
+    """Run flexhooks-provision for workspace ws with a clean environment
+    and a --config file pointing it at the emulator; config adds or
+    replaces lines of that file, drop leaves keys out.  Asserts that no
+    output holds the webhook password or a sanitizer report."""
+    cfg = {"ACCOUNT_SID": ENV.account_sid, "AUTH_TOKEN": ENV.auth_token,
+           "TWILIO_FLEX_WORKSPACE_SID": ws,
+           "FLEXHOOKS_TASKROUTER_URL": ENV.emulator_url,
+           "FLEXHOOKS_TWILIO_API_URL": ENV.emulator_url,
+           "FLEXHOOKS_IAM_URL": ENV.emulator_url,
+           "FLEXHOOKS_PUBLIC_URL": ENV.public_url,
+           "FLEXHOOKS_BASIC_AUTH": ENV.basic_auth}
+    cfg.update(config or {})
+    env = {k: os.environ[k] for k in PROVISION_ENV if k in os.environ}
+    with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as f:
+        for k, v in cfg.items():
+            if k not in drop and v is not None:
+                f.write("%s=%s\n" % (k, v))
+        path = f.name
+    mark = EMU.mark()
+    try:
+        p = subprocess.run([provision_binary(), "--config", path] +
+                           list(args), env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.unlink(path)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    # only what this run sent for its workspace (other scripts run too)
+    reqs = [r for r in EMU.requests(mark)
+            if ws in r["path"] or ws in (r.get("query") or "")]
+    for text in (out, err):
+        ok(ENV.basic_password not in text,
+           "the webhook password was printed:\n" + text)
+        ok("Sanitizer" not in text and "runtime error" not in text,
+           "sanitizer report:\n" + text)
+    return ProvisionRun(p.returncode, out, err, reqs)
 
 
 # --------------------------------------------------------------------------

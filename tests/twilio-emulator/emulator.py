@@ -231,6 +231,20 @@ def _same(actual, lit):
     return type(actual) is type(lit) and actual == lit
 
 
+def target_matches(text, attrs):
+    """TaskQueue TargetWorkers against worker attributes (the list filter
+    EvaluateWorkerAttributes): constant comparisons such as `1==1` and
+    `1==2`, else `key == "value"` conditions; anything else matches no
+    worker."""
+    m = re.fullmatch(r"\s*(-?\d+)\s*(==|!=)\s*(-?\d+)\s*", text)
+    if m:
+        return (int(m.group(1)) == int(m.group(3))) == (m.group(2) == "==")
+    try:
+        return expression_matches(compile_expression(text), attrs)
+    except ValueError:
+        return False
+
+
 def expression_matches(conds, attrs):
     for parts, negate, lit in conds:
         cur, found = attrs, True
@@ -820,8 +834,9 @@ class Emulator:
             return raw
         raise AssertionError(ftype)
 
-    def _apply_fields(self, kind, box, item, form, creating):
-        """Validate the form fields of `kind`, then apply them to item."""
+    def _apply_fields(self, kind, box, item, form, creating, unique=True):
+        """Validate the form fields of `kind`, then apply them to item
+        (unique=False lets a seed create two objects with one name)."""
         changes = {}
         for fname, key, ftype, default, required in FIELD_SPECS[kind]:
             if not form.has(fname):
@@ -837,17 +852,17 @@ class Emulator:
         if kind == "Workers" and creating and changes.get("activity_sid") is None:
             changes["activity_sid"] = box["ws"]["default_activity_sid"]
         name = changes.get("friendly_name")
-        if kind != "Workspaces" and name is not None:
+        if kind != "Workspaces" and name is not None and unique:
             for other in box[kind].values():
                 if other["friendly_name"] == name and other["sid"] != item.get("sid"):
                     raise bad("%s with FriendlyName %r already exists" % (kind[:-1], name))
         item.update(changes)
 
-    def _create_item(self, kind, box, form, sid=None):
+    def _create_item(self, kind, box, form, sid=None, unique=True):
         now = time.time()
         item = {"sid": sid or new_sid(KIND_PREFIX[kind]), "_created": now, "_updated": now,
                 "_seq": self._next_seq()}
-        self._apply_fields(kind, box, item, form, creating=True)
+        self._apply_fields(kind, box, item, form, creating=True, unique=unique)
         box[kind][item["sid"]] = item
         return item
 
@@ -881,6 +896,9 @@ class Emulator:
     def _filter_items(self, kind, items, q):
         name = q.get("FriendlyName")
         available = q.get("Available")
+        worker = None
+        if kind == "TaskQueues" and q.get("EvaluateWorkerAttributes") is not None:
+            worker = parse_json_object(q.get("EvaluateWorkerAttributes"), "EvaluateWorkerAttributes")
         out = []
         for item in items:
             if name is not None and item["friendly_name"] != name:
@@ -890,6 +908,9 @@ class Emulator:
             if kind == "Workers":
                 if q.get("ActivitySid") is not None and item["activity_sid"] != q.get("ActivitySid"):
                     continue
+            if kind == "TaskQueues" and worker is not None and \
+                    not target_matches(item.get("target_workers") or "1==1", worker):
+                continue
             out.append(item)
         return sorted(out, key=lambda i: i["_seq"])
 
@@ -1146,9 +1167,13 @@ class Emulator:
          "transcriptions": ["TR...", ...] or {"TR...": {"recording_sid", "text"}},
          "calls": {"CA...": "in-progress"} (or {"status", "to", "from"}; re-seeding
                   an existing call changes its status),
+         "workspaces": [{"friendly_name", optional "sid", "event_callback_url", "events_filter"}]
+                  (new workspaces, each with Offline and Available activities),
+         "workspace_sid": "WS..." (the workspace the keys below go to; default: the configured one),
          "workspace": {"event_callback_url": ..., "events_filter": ...},
          "task_queues" / "workflows" / "workers" / "activities":
-                  [{"friendly_name": ..., other snake_case fields, optional "sid"}],
+                  [{"friendly_name": ..., other snake_case fields, optional "sid",
+                    optional "duplicate_name": true (skip the FriendlyName uniqueness check)}],
          "tasks": [{"sid" (optional), "workflow_sid", "attributes": {...} or "text",
                     "assignment_status", "priority", "timeout", "task_channel",
                     "task_queue_sid", "reason", "date_created" (ISO)}],
@@ -1170,9 +1195,23 @@ class Emulator:
             return value
 
         out = {}
-        box = self.workspaces[self.cfg.workspace_sid]
         now = time.time()
         with self.lock:
+            out["workspaces"] = []
+            for spec in data.get("workspaces", []):
+                if spec.get("sid"):
+                    need_sid(spec["sid"], "WS", "workspaces")
+                    if spec["sid"] in self.workspaces:
+                        raise ValueError("workspaces: %s exists" % spec["sid"])
+                new_box = self._new_workspace(spec.get("sid") or new_sid("WS"),
+                                              spec.get("friendly_name") or "Seeded Workspace")
+                self._apply_fields("Workspaces", new_box, new_box["ws"], self._seed_form("Workspaces", spec),
+                                   creating=False)
+                out["workspaces"].append(new_box["ws"]["sid"])
+            target = data.get("workspace_sid") or self.cfg.workspace_sid
+            if target not in self.workspaces:
+                raise ValueError("workspace_sid: unknown workspace %r" % target)
+            box = self.workspaces[target]
             for sid, spec in mapping("queues").items():
                 need_sid(sid, "QU", "queues")
                 name = spec.get("friendly_name") if isinstance(spec, dict) else spec
@@ -1228,7 +1267,8 @@ class Emulator:
                 for spec in data[key]:
                     if spec.get("sid"):
                         need_sid(spec["sid"], KIND_PREFIX[kind], key)
-                    item = self._create_item(kind, box, self._seed_form(kind, spec), spec.get("sid"))
+                    item = self._create_item(kind, box, self._seed_form(kind, spec), spec.get("sid"),
+                                             unique=not spec.get("duplicate_name"))
                     out[key].append(item["sid"])
             out["tasks"] = []
             for spec in data.get("tasks", []):

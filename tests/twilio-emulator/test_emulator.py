@@ -367,6 +367,33 @@ class TestApi(Base):
         self.assertEqual(code, 201)
         self.assertEqual(len(EMU.request("GET", "/v1/Workspaces/%s/Activities" % ws2["sid"])[2]["activities"]), 2)
 
+    def test_seeded_workspace_duplicates_and_evaluate_worker_attributes(self):
+        status, out = EMU.control("POST", "seed", {"workspaces": [{"friendly_name": "Fresh"}]})
+        self.assertEqual(status, 200, out)
+        ws = out["workspaces"][0]
+        self.assertTrue(re.fullmatch(r"WS[0-9a-f]{32}", ws))
+        status, out = EMU.control("POST", "seed", {"workspace_sid": ws, "task_queues": [
+            {"friendly_name": "Twin", "target_workers": "1==1"},
+            {"friendly_name": "Twin", "target_workers": "1==2", "duplicate_name": True},
+            {"friendly_name": "Pacific", "target_workers": 'practice=="Pacific Health"'},
+            {"friendly_name": "Odd", "target_workers": "skills HAS 'x'"}]})
+        self.assertEqual((status, len(out["task_queues"])), (200, 4), out)
+        status, _ = EMU.control("POST", "seed", {"workspace_sid": ws, "task_queues": [
+            {"friendly_name": "Twin"}]})
+        self.assertEqual(status, 400)
+        self.assertEqual(EMU.control("POST", "seed", {"workspace_sid": "WS" + "0" * 32})[0], 400)
+        base = "/v1/Workspaces/%s/TaskQueues" % ws
+        _, _, body = EMU.request("GET", base + "?FriendlyName=Twin")
+        self.assertEqual(len(body["task_queues"]), 2)
+        q = quote(json.dumps({"practice": "Pacific Health"}))
+        _, _, body = EMU.request("GET", base + "?EvaluateWorkerAttributes=" + q)
+        self.assertEqual(sorted(x["friendly_name"] for x in body["task_queues"]), ["Pacific", "Twin"])
+        code, _, body = EMU.request("GET", base + "?EvaluateWorkerAttributes=" + quote("[1]"))
+        self.assertEqual(code, 400)
+        _, state = EMU.control("GET", "state")
+        self.assertEqual(len(state["workspaces"][ws]["task_queues"]), 4)
+        self.assertEqual(len(state["workspaces"][WS]["task_queues"]), 0)
+
 
 class TestFaultsAndLog(Base):
     def test_429_then_normal_and_no_state_change(self):
