@@ -19,7 +19,10 @@
 # its identity), CONFIGURE_FLAGS (e.g. --enable-sanitizers), FLEXHOOKS_CACHE
 # (npm cache for Prism, default ~/.cache/flexhooks), FLEXHOOKS_TEST_SANITIZERS
 # (1/0: force the extra test phases on/off), FLEXHOOKS_TESTS (a space-separated
-# subset of make check's TESTS, e.g. tests/integration/test_wait.py).  Every other FLEXHOOKS_*,
+# subset of make check's TESTS, e.g. tests/integration/test_wait.py),
+# FLEXHOOKS_EMULATOR_LATENCY_MS (the emulator waits this long before every
+# Twilio answer; default 0), FLEXHOOKS_EMULATOR_REQUEST_LOG=0 (the emulator
+# keeps no request read-back, for load tests; default 1).  Every other FLEXHOOKS_*,
 # TWILIO_*, API_KEY and API_SECRET variable is passed to the programs through
 # .local/flexhooks.env.  State lives in .local/ at the project root.
 set -euo pipefail
@@ -68,7 +71,8 @@ FAKE_WORKFLOW_SID=WWf1e8c0de000000000000000000000001
 LOCAL_ONLY_VARS="FLEXHOOKS_EMULATOR FLEXHOOKS_EMULATOR_URL FLEXHOOKS_CACHE
 FLEXHOOKS_PRISM FLEXHOOKS_ROOT FLEXHOOKS_LOG_DIR FLEXHOOKS_BUILD_DIR
 FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
-FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS"
+FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_EMULATOR_LATENCY_MS
+FLEXHOOKS_EMULATOR_REQUEST_LOG"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -513,19 +517,33 @@ rotate_logs() {
 
 start_emulator() {
 	local log=$LOG_DIR/emulator.log i
-	local -a key_args=()
+	local latency=${FLEXHOOKS_EMULATOR_LATENCY_MS:-0}
+	local -a key_args=() opt_args=()
 	if [ -n "$EMU_API_KEY" ]; then
 		key_args=(--api-key "$EMU_API_KEY" --api-secret "$API_SECRET")
 	fi
+	case $latency in
+	'' | *[!0-9]*) die "FLEXHOOKS_EMULATOR_LATENCY_MS '$latency' is not a number of milliseconds" ;;
+	esac
+	opt_args+=(--latency-ms "$latency")
+	case ${FLEXHOOKS_EMULATOR_REQUEST_LOG:-1} in
+	1) ;;
+	0) opt_args+=(--no-request-log) ;;
+	*) die "FLEXHOOKS_EMULATOR_REQUEST_LOG must be 1 or 0" ;;
+	esac
 	[ -f "$EMULATOR" ] || die "'$EMULATOR' not found"
 	if port_in_use "$EMU_PORT"; then
 		die "port $EMU_PORT (emulator) is in use; pick another FLEXHOOKS_PORT"
 	fi
-	say "starting the Twilio emulator on $EMU_URL"
+	if [ "$latency" -gt 0 ]; then
+		say "starting the Twilio emulator on $EMU_URL ($latency ms latency)"
+	else
+		say "starting the Twilio emulator on $EMU_URL"
+	fi
 	launch "$log" python3 "$EMULATOR" --host 127.0.0.1 --port "$EMU_PORT" \
 	    --account-sid "$ACCOUNT_SID" --auth-token "$AUTH_TOKEN" \
 	    --workspace-sid "$TWILIO_FLEX_WORKSPACE_SID" "${key_args[@]}" \
-	    --pid-file "$RUN_DIR/emulator.pid"
+	    "${opt_args[@]}" --pid-file "$RUN_DIR/emulator.pid"
 	local bg=$LAUNCHED
 	for ((i = 0; i < 100; i++)); do
 		if grep -q 'emulator listening on' "$log" 2>/dev/null &&

@@ -9,7 +9,11 @@ in memory and can inject faults.  Python 3.11, standard library only.
     emulator.py --host 127.0.0.1 --port PORT --account-sid AC... \\
         --auth-token TOKEN --workspace-sid WS... [--api-key SK... \\
         --api-secret SECRET] [--pid-file PATH] [--latency-ms N] \\
-        [--deletion-delay-s 300]
+        [--deletion-delay-s 300] [--no-request-log]
+
+--no-request-log keeps no request read-back (for load tests, whose log would
+grow by every request): /__emulator/requests then answers an empty list with
+"next" still counting every request and "disabled": true.
 
 When ready it prints "emulator listening on http://HOST:PORT" on stdout
 (--port 0 picks a free port and prints it).  One short line per request goes
@@ -36,6 +40,7 @@ import hashlib
 import heapq
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -329,7 +334,9 @@ class Emulator:
             self.deletions = []         # heap of (delete_at, WS, WT)
             self.faults = []
             self.fault_id = 0
+            self.fault_rngs = {}        # fault id -> random.Random (probability)
             self.log = []               # request read-back
+            self.log_count = 0          # requests received (also without a log)
             self._new_workspace(self.cfg.workspace_sid, "Flex Task Assignment")
 
     def _next_seq(self):
@@ -343,7 +350,9 @@ class Emulator:
               "default_activity_sid": None, "timeout_activity_sid": None,
               "multi_task_enabled": True, "prioritize_queue_order": "FIFO",
               "_created": now, "_updated": now, "_seq": self._next_seq()}
-        box = {"ws": ws, "tasks": {}, "reservations": {}, "TaskQueues": {},
+        # by_workflow indexes tasks (WW -> {WT: task}): a list filtered by
+        # WorkflowSid reads only those, not every task of the run.
+        box = {"ws": ws, "tasks": {}, "by_workflow": {}, "reservations": {}, "TaskQueues": {},
                "Workflows": {}, "Workers": {}, "Activities": {}}
         self.workspaces[sid] = box
         for act_name, available in (("Offline", False), ("Available", True)):
@@ -361,7 +370,7 @@ class Emulator:
             box = self.workspaces.get(ws)
             task = box and box["tasks"].get(sid)
             if task and task["_delete_at"] is not None and task["_delete_at"] <= now:
-                del box["tasks"][sid]
+                self._drop_task(box, task)
                 for rsid in [r for r, res in box["reservations"].items() if res["task_sid"] == sid]:
                     del box["reservations"][rsid]
 
@@ -380,6 +389,15 @@ class Emulator:
         else:
             task["_delete_at"] = None
 
+    @staticmethod
+    def _drop_task(box, task):
+        del box["tasks"][task["sid"]]
+        same = box["by_workflow"].get(task["workflow_sid"])
+        if same is not None:
+            same.pop(task["sid"], None)
+            if not same:
+                del box["by_workflow"][task["workflow_sid"]]
+
     def _touch(self, item):
         item["_updated"] = time.time()
         if "_version" in item:
@@ -388,9 +406,12 @@ class Emulator:
     # ------------------------------------------------------------ request log and faults
 
     def record(self, entry):
+        """Append entry (or, with --no-request-log, only count it); -> seq."""
         with self.lock:
-            entry["seq"] = len(self.log)
-            self.log.append(entry)
+            entry["seq"] = self.log_count
+            self.log_count += 1
+            if self.cfg.request_log:
+                self.log.append(entry)
             return entry["seq"]
 
     def add_faults(self, data):
@@ -407,6 +428,14 @@ class Emulator:
           {"drop":true}                     close the connection, no response
           {"malformed_json":true}           answer "status" (default 200) with broken JSON
           {"null_list_attributes":true}     task lists show "attributes": null
+        Optional "probability" (a number, 0 to 1): a matching request gets
+        the fault only with that probability, drawn from the fault's own
+        random.Random seeded with "seed" (an integer, default 0), so a run
+        with the same requests in the same order draws the same faults.
+        A request that is spared is not counted in "times" or "hits" (only
+        in "matched", which counts every draw) and goes on to the next
+        fault.  E.g. 1% 429s on everything, for good:
+          {"path":"/","status":429,"retry_after":"1","times":0,"probability":0.01}
         """
         if isinstance(data, dict) and isinstance(data.get("faults"), list):
             data = data["faults"]
@@ -422,6 +451,13 @@ class Emulator:
                 raise ValueError("null_list_attributes cannot be combined with other actions")
             if f.get("status") is not None and not (isinstance(f["status"], int) and 100 <= f["status"] <= 599):
                 raise ValueError("bad status %r" % (f["status"],))
+            prob = f.get("probability")
+            if prob is not None and (isinstance(prob, bool) or not isinstance(prob, (int, float))
+                                     or not 0 <= prob <= 1):
+                raise ValueError("bad probability %r (a number from 0 to 1)" % (prob,))
+            seed = f.get("seed", 0)
+            if isinstance(seed, bool) or not isinstance(seed, int):
+                raise ValueError("bad seed %r (an integer)" % (seed,))
             times = f.get("times", None if f.get("null_list_attributes") else 1)
             if times is not None and (not isinstance(times, int) or times < 0):
                 raise ValueError("bad times %r" % (times,))
@@ -435,6 +471,9 @@ class Emulator:
                 self.fault_id += 1
                 fault["id"] = self.fault_id
                 fault["hits"] = 0
+                if fault.get("probability") is not None:
+                    fault["matched"] = 0
+                    self.fault_rngs[fault["id"]] = random.Random(fault.get("seed", 0))
                 self.faults.append(fault)
             return list(self.faults)
 
@@ -454,6 +493,10 @@ class Emulator:
         with self.lock:
             for f in self.faults:
                 if f["modifier"] == modifier and self._fault_matches(f, method, path, query):
+                    if f.get("probability") is not None:
+                        f["matched"] += 1
+                        if self.fault_rngs[f["id"]].random() >= f["probability"]:
+                            continue
                     f["hits"] += 1
                     if f["times"] is not None:
                         f["times"] -= 1
@@ -610,7 +653,11 @@ class Emulator:
                 "_created": kw.get("created", now), "_updated": now,
                 "_vst": kw.get("vst") or kw.get("created", now),
                 "_seq": self._next_seq(), "_version": 0, "_delete_at": None}
+        old = box["tasks"].get(sid)
+        if old is not None:             # a seed that reuses a SID replaces the task
+            self._drop_task(box, old)
         box["tasks"][sid] = task
+        box["by_workflow"].setdefault(workflow_sid, {})[sid] = task
         status = kw.get("status", "pending")
         if status != "pending":
             self._set_task_status(box, task, status, kw.get("reason"))
@@ -695,7 +742,7 @@ class Emulator:
     def task_delete(self, ctx, box, sid):
         task = self._task(box, sid)
         self._check_if_match(ctx, task)
-        del box["tasks"][sid]
+        self._drop_task(box, task)
         return Reply(204)
 
     def task_list(self, ctx, box):
@@ -720,7 +767,11 @@ class Emulator:
                    "task_channel_unique_name": q.get("TaskChannel")}
         wf_name, tq_name = q.get("WorkflowName"), q.get("TaskQueueName")
         items = []
-        for t in box["tasks"].values():
+        if filters["workflow_sid"] is not None:
+            candidates = box["by_workflow"].get(filters["workflow_sid"], {}).values()
+        else:
+            candidates = box["tasks"].values()
+        for t in candidates:
             if statuses and t["assignment_status"] not in statuses:
                 continue
             if any(v is not None and t[k] != v for k, v in filters.items()):
@@ -1339,7 +1390,7 @@ class Emulator:
             self._purge()
             dump = {"workspaces": {}, "calls": {}, "recordings": {}, "transcriptions": {},
                     "queues": {k: v["friendly_name"] for k, v in self.queues.items()},
-                    "tokens": sorted(self.tokens), "faults": self.faults, "requests": len(self.log)}
+                    "tokens": sorted(self.tokens), "faults": self.faults, "requests": self.log_count}
             for ws, box in self.workspaces.items():
                 tasks = []
                 for t in sorted(box["tasks"].values(), key=lambda t: t["_seq"]):
@@ -1387,6 +1438,7 @@ class Emulator:
                 if method == "DELETE":
                     with self.lock:
                         self.faults = []
+                        self.fault_rngs = {}
                     return json_reply(200, {"faults": []})
                 if method == "GET":
                     with self.lock:
@@ -1394,6 +1446,8 @@ class Emulator:
             if name == "requests" and method == "GET":
                 since = int(Params(parse_qsl(query)).get("since", "0"))
                 with self.lock:
+                    if not self.cfg.request_log:
+                        return json_reply(200, {"requests": [], "next": self.log_count, "disabled": True})
                     return json_reply(200, {"requests": self.log[max(since, 0):], "next": len(self.log)})
             if name == "state" and method == "GET":
                 return json_reply(200, self.state(base))
@@ -1519,9 +1573,12 @@ class Handler(BaseHTTPRequestHandler):
             text = body.decode("latin-1")
         form = parse_qsl(text, keep_blank_values=True) if ctype == "application/x-www-form-urlencoded" else []
         query_pairs = parse_qsl(query, keep_blank_values=True)
-        emu.record({"method": self.command, "path": path, "query": query,
-                    "query_params": [list(p) for p in query_pairs], "headers": headers,
-                    "body": text, "form": [list(p) for p in form], "ts": time.time()})
+        if emu.cfg.request_log:
+            emu.record({"method": self.command, "path": path, "query": query,
+                        "query_params": [list(p) for p in query_pairs], "headers": headers,
+                        "body": text, "form": [list(p) for p in form], "ts": time.time()})
+        else:
+            emu.record({})
         if emu.cfg.latency_ms:
             time.sleep(emu.cfg.latency_ms / 1000.0)
 
@@ -1577,6 +1634,8 @@ def main(argv=None):
     ap.add_argument("--pid-file")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--deletion-delay-s", type=float, default=300.0)
+    ap.add_argument("--no-request-log", dest="request_log", action="store_false",
+                    help="keep no request read-back (load tests)")
     cfg = ap.parse_args(argv)
     if not is_sid(cfg.account_sid, "AC"):
         ap.error("--account-sid must be AC + 32 lowercase hex digits")

@@ -214,6 +214,28 @@ class TestTasks(Base):
         status, _, body = EMU.request("GET", tasks_path("?EvaluateTaskAttributes=" + quote("garbage(")))
         self.assertTwilioError(status, body, 400, 20001)
 
+    def test_workflow_list_after_delete_and_purge(self):
+        # WorkflowSid lists read an index: deleted and purged tasks leave it
+        a, _, _ = create_task({"n": 1})
+        b, _, _ = create_task({"n": 2})
+        c, _, _ = create_task({"n": 3}, workflow=WW2)
+
+        def listing(wf):
+            status, _, body = EMU.request("GET", tasks_path("?Ordering=DateCreated:asc&WorkflowSid=" + wf))
+            self.assertEqual(status, 200, body)
+            return [t["sid"] for t in body["tasks"]]
+
+        self.assertEqual(listing(WW), [a, b])
+        self.assertEqual(EMU.request("DELETE", tasks_path("/" + a))[0], 204)
+        self.assertEqual(listing(WW), [b])
+        code, _, body = EMU.request("POST", tasks_path("/" + b), form=[("AssignmentStatus", "canceled")])
+        self.assertEqual(code, 200, body)
+        self.assertEqual(listing(WW), [b])      # canceled, not yet deleted
+        time.sleep(1.2)                         # the shared emulator's deletion delay is 1 s
+        self.assertEqual(listing(WW), [])
+        self.assertEqual(listing(WW2), [c])
+        self.assertEqual(listing("WW" + "0" * 32), [])
+
     def test_update_if_match(self):
         sid, etag, _ = create_task({"n": 1})
         status, headers, body = EMU.request("POST", tasks_path("/" + sid), form=[("Attributes", '{"n":2}')],
@@ -410,6 +432,34 @@ class TestFaultsAndLog(Base):
         _, log = EMU.control("GET", "requests")
         self.assertEqual(len(log["requests"]), 3)
 
+    def test_probability_faults(self):
+        fault = {"method": "GET", "path": tasks_path(), "status": 429, "retry_after": "1",
+                 "times": 0, "probability": 0.3, "seed": 7}
+
+        def play(n=200):
+            return [EMU.request("GET", tasks_path())[0] for _ in range(n)]
+
+        self.assertEqual(EMU.control("POST", "faults", fault)[0], 200)
+        first = play()
+        self.assertEqual(set(first), {200, 429})
+        hit = first.count(429)
+        self.assertTrue(30 <= hit <= 90, hit)
+        _, body = EMU.control("GET", "faults")
+        self.assertEqual((body["faults"][0]["hits"], body["faults"][0]["matched"]), (hit, 200))
+        self.assertEqual(EMU.request("POST", tasks_path(), form=[("WorkflowSid", WW)])[0], 201)  # GET only
+        # the same seed draws the same faults; a spared request goes on to the next fault
+        EMU.control("POST", "reset")
+        EMU.control("POST", "faults", [fault, {"path": tasks_path(), "status": 503, "times": 0}])
+        self.assertEqual(play(), [429 if c == 429 else 503 for c in first])
+        EMU.control("POST", "reset")
+        EMU.control("POST", "faults", dict(fault, probability=0))
+        self.assertEqual(set(play(20)), {200})
+        EMU.control("POST", "faults", dict(fault, probability=1, times=2))
+        self.assertEqual(play(4), [429, 429, 200, 200])
+        for bad_fault in (dict(fault, probability=1.5), dict(fault, probability="0.5"),
+                          dict(fault, probability=True), dict(fault, seed="x")):
+            self.assertEqual(EMU.control("POST", "faults", bad_fault)[0], 400, bad_fault)
+
     def test_503_method_filter_and_clear(self):
         EMU.control("POST", "faults", [{"method": "GET", "path": "/v1/", "status": 503, "times": 5}])
         self.assertEqual(EMU.request("POST", tasks_path(), form=[("WorkflowSid", WW)])[0], 201)
@@ -536,6 +586,17 @@ class TestProcess(unittest.TestCase):
             rc = emu.stop()
         self.assertEqual(rc, 0)
         self.assertFalse(os.path.exists(emu.pid_file))
+
+    def test_no_request_log(self):
+        emu = Emu("--no-request-log")
+        try:
+            for _ in range(3):
+                self.assertEqual(emu.request("GET", tasks_path())[0], 200)
+            status, body = emu.control("GET", "requests?since=0")
+            self.assertEqual((status, body), (200, {"requests": [], "next": 3, "disabled": True}))
+            self.assertEqual(emu.control("GET", "state")[1]["requests"], 3)
+        finally:
+            self.assertEqual(emu.stop(), 0)
 
 
 def main():
