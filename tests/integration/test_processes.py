@@ -130,7 +130,7 @@ def main():
     try:
         p, sock = start(tmp, 3)
         kids = wait_for(lambda: len(children(p.pid)) == 3 and
-                        children(p.pid), 5) or []
+                        children(p.pid), 15) or []
         check("three processes started", len(kids) == 3, repr(kids))
         wait_for(lambda: os.path.exists(sock), 5)
         answers = [fcgi_get(sock, "/healthz") for _ in range(9)]
@@ -141,7 +141,7 @@ def main():
         os.kill(kids[0], signal.SIGKILL)
         again = wait_for(lambda: len(children(p.pid)) == 3 and
                          kids[0] not in children(p.pid) and
-                         children(p.pid), 5) or []
+                         children(p.pid), 15) or []
         check("a killed process is replaced", len(again) == 3 and
               kids[0] not in again, repr(again))
         check("the socket still serves",
