@@ -234,11 +234,13 @@ fh_tr_e164(struct json_object *v, char *out, size_t outlen)
 		return 0;
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
-	while (n > 0 && strchr(" \t\r\n", s[0]) != NULL) {
+	/* whitespace only: strchr() would also match the NUL */
+	while (n > 0 && s[0] != '\0' && strchr(" \t\r\n", s[0]) != NULL) {
 		s++;
 		n--;
 	}
-	while (n > 0 && strchr(" \t\r\n", s[n - 1]) != NULL)
+	while (n > 0 && s[n - 1] != '\0' && strchr(" \t\r\n", s[n - 1]) !=
+	    NULL)
 		n--;
 	if (n < 3 || n > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' ||
 	    strspn(s + 1, "0123456789") < n - 1 || n >= outlen)
@@ -372,7 +374,8 @@ merge_outbound(struct json_object *old, const char *key,
 			goto out;
 		}
 		json_object_object_foreach(old, name, val) {
-			if (strcmp(name, key) == 0)
+			/* a null entry is no claim: dropped */
+			if (strcmp(name, key) == 0 || val == NULL)
 				continue;
 			s = fh_json_str(val, "at");
 			memset(&at, 0, sizeof(at));
@@ -709,6 +712,7 @@ claim_work(struct fh_ctx *ctx, struct claim *c)
 	const char		*key;
 	char			 etag[128];
 	int			 round;
+	long			 last = 0;
 	enum fh_err		 err;
 
 	memset(&rr, 0, sizeof(rr));
@@ -758,6 +762,7 @@ claim_work(struct fh_ctx *ctx, struct claim *c)
 			fh_log_info(&ctx->log, "task '%s' claim not written "
 			    "(status %ld, round %d): reading it again",
 			    c->task, rr.status, round + 1);
+			last = rr.status;
 			fh_rest_resp_release(&rr);
 			continue;
 		}
@@ -767,8 +772,17 @@ claim_work(struct fh_ctx *ctx, struct claim *c)
 		res = CL_FAILED;
 		goto out;
 	}
-	fh_log_error(&ctx->log, "cannot claim task '%s': still changing after "
-	    "%d rounds", c->task, FH_TR_ROUNDS);
+	/* the last write may have landed although it failed for us (a 5xx
+	 * after applying it, or a retry that met our own change as a 412):
+	 * one more read tells, or the work would be lost for good */
+	res = read_task(ctx, c, &task, &attrs, etag, sizeof(etag));
+	if (res != CL_CLAIMED)
+		goto out;
+	if (fh_tr_marker_state(attrs, c->feat, key, c->claim) ==
+	    FH_TR_MARK_OURS)
+		goto out;
+	fh_log_error(&ctx->log, "cannot claim task '%s': claim not written "
+	    "in %d rounds (last status %ld)", c->task, FH_TR_ROUNDS, last);
 	if (c->err == FH_OK)
 		c->err = FH_EUPSTREAM;
 	res = CL_FAILED;
@@ -1115,7 +1129,10 @@ outbound(struct fh_ctx *ctx, const struct fh_tr_event *ev)
 	    rr.status, rr.twerr.code);
 	/* a 4xx placed nothing: the task may go to the next line now; a
 	 * 5xx or a timeout may have placed it, and the marker stays */
-	if (rr.status >= 400 && rr.status <= 499 &&
+	/* (not after 429, which is retried, nor 401/403: the reject would
+	 * fail the same way with our credentials) */
+	if (rr.status >= 400 && rr.status <= 499 && rr.status != 429 &&
+	    rr.status != 401 && rr.status != 403 &&
 	    ctx->cfg->outbound_reject_on_failure)
 		reject(ctx, ev->task_sid, ev->reservation_sid);
 out:

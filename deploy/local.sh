@@ -71,7 +71,8 @@ FAKE_WORKFLOW_SID=WWf1e8c0de000000000000000000000001
 LOCAL_ONLY_VARS="FLEXHOOKS_EMULATOR FLEXHOOKS_EMULATOR_URL FLEXHOOKS_CACHE
 FLEXHOOKS_PRISM FLEXHOOKS_ROOT FLEXHOOKS_LOG_DIR FLEXHOOKS_BUILD_DIR
 FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
-FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_EMULATOR_LATENCY_MS
+FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_PROGRAM_PROCESSES
+FLEXHOOKS_EMULATOR_LATENCY_MS
 FLEXHOOKS_EMULATOR_REQUEST_LOG"
 
 say() { printf 'local.sh: %s\n' "$*"; }
@@ -577,11 +578,20 @@ spawn_programs() {
 	fi
 	# spawn-fcgi -n binds the socket and execs the program in place (the
 	# forking mode would send the program's stderr to /dev/null).
+	# FLEXHOOKS_PROGRAM_PROCESSES="name=N ...": FLEXHOOKS_PROCESSES for one
+	# program (the environment wins over the config file).
+	local rule
+	local -a penv
 	for p in $BUILT; do
 		sock=$RUN_DIR/$p.sock
 		rm -f "$sock"
+		penv=("${env_args[@]}")
+		for rule in ${FLEXHOOKS_PROGRAM_PROCESSES:-}; do
+			[ "${rule%%=*}" = "$p" ] &&
+			    penv+=("FLEXHOOKS_PROCESSES=${rule#*=}")
+		done
 		launch "$LOG_DIR/$p.log" spawn-fcgi -n -s "$sock" \
-		    "${owner_args[@]}" -- /usr/bin/env -i "${env_args[@]}" \
+		    "${owner_args[@]}" -- /usr/bin/env -i "${penv[@]}" \
 		    "$build/cgi-bin/$p"
 		printf '%s\n' "$LAUNCHED" >"$RUN_DIR/$p.pid"
 	done
@@ -1048,6 +1058,9 @@ export_test_settings() {
 	# flag).  tests/integration/test_processes.py covers the supervisor,
 	# tests/load and bench/ run several.
 	export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-1}
+	# ... but several where copies of one request must race for real
+	# (test_events.py: claims with If-Match across processes)
+	export FLEXHOOKS_PROGRAM_PROCESSES=${FLEXHOOKS_PROGRAM_PROCESSES:-taskrouter-events=4}
 }
 
 cmd_test() {

@@ -438,15 +438,32 @@ def concurrently(n, fn):
     t.eq(len(answers), n, "answers")
 
 
+def same_etag_race(task, n):
+    """Hold the first n reads of the task for a moment, so that n copies
+    handled by several processes all read the same ETag before any of
+    them writes: only If-Match keeps them from all claiming.  The test
+    stack runs taskrouter-events with several processes (local.sh)."""
+    EMU.fault(method="GET", path=task_path(task), exact=True, delay_ms=400,
+              times=n)
+
+
+def claim_writes(reqs, task):
+    return [k for k in kinds(reqs, task) if k == "CLAIM"]
+
+
 @t.test
 def concurrent_copies_one_call_update():
     queue = placeholder()[0]
     task, call, attrs = seed_redirect()
     mark = EMU.mark()
     ev_sid = t.sid("EV")
-    concurrently(6, lambda: event("task-queue.entered", task, attrs,
+    same_etag_race(task, 3)
+    concurrently(3, lambda: event("task-queue.entered", task, attrs,
                                   TaskQueueSid=queue, Sid=ev_sid))
     reqs = EMU.requests(mark)
+    t.ok(len(claim_writes(reqs, task)) >= 2,
+         "copies raced on one ETag (claim writes: %d)" %
+         len(claim_writes(reqs, task)))
     t.eq(len(call_updates(reqs, call)), 1, "exactly one call update")
     t.eq(EMU.task(task)["assignment_status"], "canceled", "canceled")
 
@@ -575,12 +592,24 @@ def outbound_repeated_and_concurrent_one_call():
     concurrently(5, lambda: event("reservation.created", task, attrs,
                                   ReservationSid=res, Sid=ev_sid))
     t.eq(len(call_creates(EMU.requests(mark), task)), 1, "one call")
-    # a new reservation of the same task is new work: one more call
+    # copies that all read the same ETag: If-Match lets one through
     task2, attrs2 = seed_dialer()
+    res2 = t.sid("WR")
     mark = EMU.mark()
-    concurrently(4, lambda: event("reservation.created", task2, attrs2,
-                                  ReservationSid=res))
-    t.eq(len(call_creates(EMU.requests(mark), task2)), 1, "one call")
+    same_etag_race(task2, 3)
+    concurrently(3, lambda: event("reservation.created", task2, attrs2,
+                                  ReservationSid=res2))
+    reqs = EMU.requests(mark)
+    t.ok(len(claim_writes(reqs, task2)) >= 2,
+         "copies raced on one ETag (claim writes: %d)" %
+         len(claim_writes(reqs, task2)))
+    t.eq(len(call_creates(reqs, task2)), 1, "one call")
+    # a new reservation of the same task is new work: one more call
+    mark = EMU.mark()
+    is_204(event("reservation.created", task2, attrs2,
+                 ReservationSid=t.sid("WR")))
+    t.eq(len(call_creates(EMU.requests(mark), task2)), 1,
+         "one more call for a new reservation")
 
 
 @t.test

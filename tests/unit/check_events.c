@@ -296,6 +296,10 @@ static const struct ecase ecases[] = {
 	{ "\"\"", NULL }, { "\"   \"", NULL }, { "14158786346", NULL },
 	{ "false", NULL }, { "[\"+14158786346\"]", NULL },
 	{ "\"sip:a@b\"", NULL }, { "\"client:x\"", NULL },
+	/* NUL is not whitespace: never trimmed, never dialled */
+	{ "\"\\u0000+14158786346\"", NULL },
+	{ "\"+14158786346\\u0000\"", NULL },
+	{ "\"\\u0000+14158786346\\u0000\"", NULL },
 };
 
 START_TEST(test_e164)
@@ -494,6 +498,17 @@ START_TEST(test_marker_merge_outbound)
 	    "\"2025-01-02T03:04:05Z\"}}"));
 	json_object_put(o);
 	fh_buf_release(&b);
+
+	/* a null entry (no claim) is dropped, not an error */
+	o = parse("{\"flexhooks_outbound\":{\"WRx\":null,\"WRy\":{\"claim\":"
+	    "\"c\",\"at\":\"2025-01-01T00:00:00Z\"}}}");
+	ck_assert_int_eq(fh_tr_marker_add(o, FH_TR_FEAT_OUTBOUND, &m), FH_OK);
+	ck_assert(json_object_object_get_ex(o, FH_TR_OUTBOUND_MARKER, &mk));
+	ck_assert(!json_object_object_get_ex(mk, "WRx", NULL));
+	ck_assert(json_object_object_get_ex(mk, "WRy", NULL));
+	ck_assert_int_eq(fh_tr_marker_state(o, FH_TR_FEAT_OUTBOUND, WR,
+	    OURS), FH_TR_MARK_OURS);
+	json_object_put(o);
 
 	/* a marker that is not an object is replaced; a first entry */
 	o = parse("{\"flexhooks_outbound\":\"x\"}");
