@@ -35,7 +35,7 @@ def check(name, cond, detail=""):
 
 
 def children(ppid):
-    """PIDs whose parent is ppid (from /proc)."""
+    """Live PIDs whose parent is ppid (from /proc)."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -45,11 +45,18 @@ def children(ppid):
                 stat = f.read()
         except OSError:
             continue
-        # pid (comm) state ppid ...: comm may hold spaces
+        # pid (comm) state ppid ...: comm may hold spaces; a zombie (a
+        # child not reaped yet) does not count
         rest = stat[stat.rfind(")") + 2:].split()
-        if len(rest) > 1 and int(rest[1]) == ppid:
+        if len(rest) > 1 and int(rest[1]) == ppid and rest[0] != "Z":
             out.append(int(d))
     return sorted(out)
+
+
+def three(pids, gone=None):
+    """pids when they are three and gone is not among them, else None
+    (one reading of /proc, so the checks agree)."""
+    return pids if len(pids) == 3 and gone not in pids else None
 
 
 def wait_for(pred, timeout):
@@ -129,8 +136,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="fhproc")
     try:
         p, sock = start(tmp, 3)
-        kids = wait_for(lambda: len(children(p.pid)) == 3 and
-                        children(p.pid), 15) or []
+        kids = wait_for(lambda: three(children(p.pid)), 15) or []
         check("three processes started", len(kids) == 3, repr(kids))
         wait_for(lambda: os.path.exists(sock), 5)
         answers = [fcgi_get(sock, "/healthz") for _ in range(9)]
@@ -139,9 +145,7 @@ def main():
               repr(answers[:2]))
 
         os.kill(kids[0], signal.SIGKILL)
-        again = wait_for(lambda: len(children(p.pid)) == 3 and
-                         kids[0] not in children(p.pid) and
-                         children(p.pid), 15) or []
+        again = wait_for(lambda: three(children(p.pid), kids[0]), 15) or []
         check("a killed process is replaced", len(again) == 3 and
               kids[0] not in again, repr(again))
         check("the socket still serves",
