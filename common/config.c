@@ -473,6 +473,17 @@ read_file(const char *path, int must_exist, int private, int *exposed,
 	return err;
 }
 
+/* An attribute path: names joined by dots, none empty ("a.b", not ".a",
+ * "a..b" or "a."), which would never match an attribute. */
+static int
+dotted_path(const char *p)
+{
+	if (p == NULL)
+		return 1;
+	return p[0] != '.' && p[0] != '\0' && p[strlen(p) - 1] != '.' &&
+	    strstr(p, "..") == NULL;
+}
+
 /* An IANA zone name such as America/Chicago (not a POSIX TZ rule). */
 static int
 iana_zone(const char *tz)
@@ -599,6 +610,15 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	if (!rules_consistent(cfg)) {
 		set_err(errmsg, errlen, "invalid value for '%s'",
 		    "FLEXHOOKS_FORWARD_RULES");
+		err = FH_ECONFIG;
+		goto out;
+	}
+	if (!dotted_path(cfg->outbound_to_attribute) ||
+	    !dotted_path(cfg->outbound_from_attribute)) {
+		set_err(errmsg, errlen, "invalid value for '%s'",
+		    !dotted_path(cfg->outbound_to_attribute) ?
+		    "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE" :
+		    "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE");
 		err = FH_ECONFIG;
 		goto out;
 	}

@@ -88,6 +88,9 @@ static const struct bad bad[] = {
 	{ "FLEXHOOKS_REDIRECT_MODE", "redirect" },
 	{ "FLEXHOOKS_EVENT_DEADLINE_MS", "12001" },
 	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", "practice Phone" },
+	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", ".practicePhone" },
+	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", "a..b" },
+	{ "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE", "callerID." },
 	{ "AUTH_TOKEN", "has space" },
 };
 
