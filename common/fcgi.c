@@ -180,6 +180,15 @@ merge(struct fh_form *dst, const struct fh_form *src)
 	return err;
 }
 
+/* The body's size was checked before parsing: a form that passes a pair,
+ * name or value cap inside it is malformed input (400), not a body too
+ * large (413). */
+static enum fh_err
+form_err(enum fh_err err)
+{
+	return err == FH_ETOOBIG ? FH_EINPUT : err;
+}
+
 static enum fh_err
 parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 {
@@ -241,7 +250,7 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 	if (req->query_string != NULL &&
 	    (err = fh_form_parse(&req->query, req->query_string,
 	    strlen(req->query_string))) != FH_OK)
-		return err;
+		return form_err(err);
 
 	media_type(req->content_type, mt, sizeof(mt));
 	if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
@@ -253,7 +262,7 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 	} else if (len > 0)
 		err = FH_EMEDIA;
 	if (err != FH_OK)
-		return err;
+		return form_err(err);
 	/* body first, so that the body wins in fh_form_get() */
 	if ((err = merge(&req->params, &req->form)) != FH_OK)
 		return err;

@@ -14,8 +14,6 @@ fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
     char *sid, size_t sidlen, struct fh_rest_resp *resp)
 {
 	struct fh_rest_req	 rq;
-	struct json_object	*task = NULL;
-	const char		*s;
 	char			 path[128];
 	enum fh_err		 err;
 
@@ -34,21 +32,138 @@ fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
 		err = FH_EUPSTREAM;	/* our workspace, not the client's SID */
 	if (err != FH_OK)
 		return err;
-	err = fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &task);
-	if (err != FH_OK) {
+	err = fh_task_parse_sid(fh_buf_cstr(&resp->body), resp->body.len, sid,
+	    sidlen);
+	if (err != FH_OK)
 		fh_log_error(&ctx->log, "cannot read task create answer: %s",
-		    "invalid JSON");
-		return FH_EUPSTREAM;
-	}
+		    "invalid JSON or no task sid");
+	return err;
+}
+
+enum fh_err
+fh_task_parse_sid(const char *body, size_t len, char *sid, size_t sidlen)
+{
+	struct json_object	*task = NULL;
+	const char		*s;
+	enum fh_err		 err = FH_EUPSTREAM;
+
+	if (sidlen > 0)
+		sid[0] = '\0';
+	if (fh_json_parse(body, len, &task) != FH_OK)
+		goto out;
 	s = fh_json_str(task, "sid");
-	if (s == NULL || !fh_is_sid(s, strlen(s), "WT") || sidlen < 35) {
-		fh_log_error(&ctx->log, "cannot read task create answer: %s",
-		    "no task sid");
-		err = FH_EUPSTREAM;
-	} else
-		memcpy(sid, s, 35);
+	if (s == NULL || !fh_is_sid(s, strlen(s), "WT") || sidlen < 35)
+		goto out;
+	memcpy(sid, s, 35);
+	err = FH_OK;
+out:
 	json_object_put(task);
 	return err;
+}
+
+enum fh_err
+fh_task_parse(const char *body, size_t len, struct json_object **task)
+{
+	*task = NULL;
+	if (fh_json_parse(body, len, task) != FH_OK ||
+	    !json_object_is_type(*task, json_type_object)) {
+		json_object_put(*task);
+		*task = NULL;
+		return FH_EUPSTREAM;
+	}
+	return FH_OK;
+}
+
+enum fh_err
+fh_page_parse(const char *body, size_t len, const char *key,
+    struct json_object **items)
+{
+	struct json_object	*page = NULL, *arr;
+
+	*items = NULL;
+	if (fh_json_parse(body, len, &page) != FH_OK ||
+	    !json_object_object_get_ex(page, key, &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		json_object_put(page);
+		return FH_EUPSTREAM;
+	}
+	*items = json_object_get(arr);
+	json_object_put(page);
+	return FH_OK;
+}
+
+enum fh_err
+fh_queue_parse_name(const char *body, size_t len, char *name, size_t namelen)
+{
+	struct json_object	*q = NULL;
+	const char		*fn;
+
+	if (namelen > 0)
+		name[0] = '\0';
+	if (fh_json_parse(body, len, &q) != FH_OK)
+		return FH_EUPSTREAM;
+	fn = fh_json_str(q, "friendly_name");
+	if (fn != NULL && strlen(fn) < namelen)
+		memcpy(name, fn, strlen(fn) + 1);
+	json_object_put(q);
+	return FH_OK;
+}
+
+int
+fh_tasks_find_call(struct json_object *tasks, const char *call_sid,
+    char *sid, int *unreadable)
+{
+	struct json_object	*t, *a, *attrs;
+	const char		*cs, *ts;
+	size_t			 i;
+	int			 found = 0;
+
+	if (!json_object_is_type(tasks, json_type_array))
+		return 0;
+	for (i = 0; !found && i < json_object_array_length(tasks); i++) {
+		t = json_object_array_get_idx(tasks, i);
+		if (!json_object_object_get_ex(t, "attributes", &a) ||
+		    !json_object_is_type(a, json_type_string)) {
+			*unreadable = 1;
+			continue;
+		}
+		attrs = NULL;
+		if (fh_json_parse(json_object_get_string(a),
+		    (size_t)json_object_get_string_len(a), &attrs) != FH_OK ||
+		    !json_object_is_type(attrs, json_type_object)) {
+			*unreadable = 1;
+			json_object_put(attrs);
+			continue;
+		}
+		cs = fh_json_str(attrs, "call_sid");
+		ts = fh_json_str(t, "sid");
+		if (cs != NULL && strcmp(cs, call_sid) == 0 && ts != NULL &&
+		    fh_is_sid(ts, strlen(ts), "WT")) {
+			memcpy(sid, ts, 35);
+			found = 1;
+		}
+		json_object_put(attrs);
+	}
+	return found;
+}
+
+int
+fh_recordings_live(struct json_object *recs)
+{
+	static const char *const live[] = { "in-progress", "paused",
+	    "processing", "completed" };
+	const char	*st;
+	size_t		 i, j;
+
+	if (!json_object_is_type(recs, json_type_array))
+		return 0;
+	for (i = 0; i < json_object_array_length(recs); i++) {
+		st = fh_json_str(json_object_array_get_idx(recs, i), "status");
+		for (j = 0; st != NULL && j < FH_NITEMS(live); j++)
+			if (strcmp(st, live[j]) == 0)
+				return 1;
+	}
+	return 0;
 }
 
 /* Fill path with the workspace's task path, plus "/sid" when sid is set. */
@@ -85,10 +200,8 @@ fh_task_fetch(struct fh_ctx *ctx, const char *sid, struct json_object **task,
 		return FH_ETASK404;
 	if (err != FH_OK)
 		return err;
-	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, task) !=
-	    FH_OK || !json_object_is_type(*task, json_type_object)) {
-		json_object_put(*task);
-		*task = NULL;
+	if (fh_task_parse(fh_buf_cstr(&resp->body), resp->body.len, task) !=
+	    FH_OK) {
 		fh_log_error(&ctx->log, "cannot read task '%s': %s", sid,
 		    "invalid JSON");
 		return FH_EUPSTREAM;
@@ -103,7 +216,6 @@ fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
     struct fh_rest_resp *resp)
 {
 	struct fh_rest_req	 rq;
-	struct json_object	*page = NULL, *arr;
 	char			 path[128];
 	enum fh_err		 err;
 
@@ -119,17 +231,12 @@ fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	if (err != FH_OK)
 		return err;
-	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &page) !=
-	    FH_OK || !json_object_object_get_ex(page, "tasks", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		json_object_put(page);
+	err = fh_page_parse(fh_buf_cstr(&resp->body), resp->body.len, "tasks",
+	    tasks);
+	if (err != FH_OK)
 		fh_log_error(&ctx->log, "cannot read task list: %s",
 		    "invalid JSON");
-		return FH_EUPSTREAM;
-	}
-	*tasks = json_object_get(arr);
-	json_object_put(page);
-	return FH_OK;
+	return err;
 }
 
 enum fh_err
@@ -310,8 +417,6 @@ fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name,
     size_t namelen, struct fh_rest_resp *resp)
 {
 	struct fh_rest_req	 rq;
-	struct json_object	*q = NULL;
-	const char		*fn;
 	char			 path[160];
 	int			 w;
 	enum fh_err		 err;
@@ -330,17 +435,12 @@ fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name,
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	if (err != FH_OK)
 		return err;
-	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &q) !=
-	    FH_OK) {
+	err = fh_queue_parse_name(fh_buf_cstr(&resp->body), resp->body.len,
+	    name, namelen);
+	if (err != FH_OK)
 		fh_log_error(&ctx->log, "cannot read queue '%s': %s", sid,
 		    "invalid JSON");
-		return FH_EUPSTREAM;
-	}
-	fn = fh_json_str(q, "friendly_name");
-	if (fn != NULL && strlen(fn) < namelen)
-		memcpy(name, fn, strlen(fn) + 1);
-	json_object_put(q);
-	return FH_OK;
+	return err;
 }
 
 enum fh_err
@@ -348,7 +448,6 @@ fh_call_recordings(struct fh_ctx *ctx, const char *sid,
     struct json_object **recs, struct fh_rest_resp *resp)
 {
 	struct fh_rest_req	 rq;
-	struct json_object	*page = NULL, *arr;
 	char			 path[192];
 	int			 w;
 	enum fh_err		 err;
@@ -367,17 +466,12 @@ fh_call_recordings(struct fh_ctx *ctx, const char *sid,
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	if (err != FH_OK)
 		return err;
-	if (fh_json_parse(fh_buf_cstr(&resp->body), resp->body.len, &page) !=
-	    FH_OK || !json_object_object_get_ex(page, "recordings", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		json_object_put(page);
+	err = fh_page_parse(fh_buf_cstr(&resp->body), resp->body.len,
+	    "recordings", recs);
+	if (err != FH_OK)
 		fh_log_error(&ctx->log, "cannot read recordings of '%s': %s",
 		    sid, "invalid JSON");
-		return FH_EUPSTREAM;
-	}
-	*recs = json_object_get(arr);
-	json_object_put(page);
-	return FH_OK;
+	return err;
 }
 
 /* DELETE an API resource ("Transcriptions" or "Recordings") by SID; a 404

@@ -4,6 +4,11 @@
  * Thin wrappers that know the paths and the idempotency of each task
  * request (twilio-platform.md sections 5 and 7).  Results that carry
  * Twilio's error detail leave it in the caller's fh_rest_resp.
+ *
+ * The readers of Twilio's answers (fh_task_parse() and the rest of the
+ * second group) need no network: the requests call them on the body, and
+ * tests/fuzz/fuzz_twilio.c calls them on anything.  They borrow the body
+ * and keep no pointer into it.
  */
 #ifndef FH_TASKS_H
 #define FH_TASKS_H
@@ -21,7 +26,6 @@
 enum fh_err	 fh_task_create(struct fh_ctx *ctx, const char *form,
 		    size_t form_len, char *sid, size_t sidlen,
 		    struct fh_rest_resp *resp) FH_MUST_CHECK;
-
 
 
 /* GET one task: *task (the caller puts it) and its ETag into etag
@@ -110,5 +114,40 @@ enum fh_err	 fh_queue_fetch(struct fh_ctx *ctx, const char *sid,
 enum fh_err	 fh_call_recordings(struct fh_ctx *ctx, const char *sid,
 		    struct json_object **recs, struct fh_rest_resp *resp)
 		    FH_MUST_CHECK;
+
+/* The answer to a task create, body[0..len): the task's "sid", which must
+ * be a WT SID, into sid (sidlen bytes, at least 35; "" on failure).
+ * FH_EUPSTREAM for anything else. */
+enum fh_err	 fh_task_parse_sid(const char *body, size_t len, char *sid,
+		    size_t sidlen) FH_MUST_CHECK;
+
+/* A task as fetched: *task is the JSON object (the caller puts it), NULL
+ * with FH_EUPSTREAM when body is not one. */
+enum fh_err	 fh_task_parse(const char *body, size_t len,
+		    struct json_object **task) FH_MUST_CHECK;
+
+/* The first page of a list ({"tasks":[...],"meta":{...}}): *items is the
+ * array under key (the caller puts it), NULL with FH_EUPSTREAM when the
+ * body is not JSON or key is not an array.  Only the first page is read:
+ * meta (paging) is left alone. */
+enum fh_err	 fh_page_parse(const char *body, size_t len, const char *key,
+		    struct json_object **items) FH_MUST_CHECK;
+
+/* A queue as fetched: its friendly_name into name (namelen bytes; "" when
+ * absent, not a string or too long).  FH_EUPSTREAM when body is not
+ * JSON. */
+enum fh_err	 fh_queue_parse_name(const char *body, size_t len, char *name,
+		    size_t namelen) FH_MUST_CHECK;
+
+/* The first task of the array tasks (borrowed) whose attributes, a JSON
+ * string, hold call_sid == call_sid, and whose own sid is a WT SID: that
+ * SID into sid (35 bytes) and 1; else 0.  *unreadable is set when some
+ * task's attributes were missing, null or not a JSON object. */
+int		 fh_tasks_find_call(struct json_object *tasks,
+		    const char *call_sid, char *sid, int *unreadable);
+
+/* 1 when the recordings array recs (borrowed) has one being made or made
+ * (status in-progress, paused, processing or completed). */
+int		 fh_recordings_live(struct json_object *recs);
 
 #endif

@@ -59,6 +59,8 @@ static const char *const attrs[FH_TA__MAX] = {
 	[FH_TA_INTERPRET_AS] = "interpret-as",
 };
 
+_Static_assert(FH_TA__MAX <= 32, "attrs_set has one bit per attribute");
+
 const char *
 fh_twiml_elem_name(enum fh_tw_elem elem)
 {
@@ -71,13 +73,21 @@ fh_twiml_attr_name(enum fh_tw_attr attr)
 	return (unsigned)attr < FH_TA__MAX ? attrs[attr] : NULL;
 }
 
+/*
+ * Escape for both text and attribute values.  Tab, newline and carriage
+ * return become character references: a parser normalises them when they
+ * are literal (CR LF to LF in text, each to a space in an attribute), and
+ * the value must come back unchanged.  U+FFFE and U+FFFF, valid UTF-8 but
+ * not XML characters, are refused like the C0 controls.
+ */
 enum fh_err
 fh_xml_escape(struct fh_buf *out, const char *s)
 {
-	const char	*p, *rep;
-	enum fh_err	 err = FH_OK;
+	const unsigned char	*p;
+	const char		*rep;
+	enum fh_err		 err = FH_OK;
 
-	for (p = s; err == FH_OK && *p != '\0'; p++) {
+	for (p = (const unsigned char *)s; err == FH_OK && *p != '\0'; p++) {
 		switch (*p) {
 		case '&':
 			rep = "&amp;";
@@ -94,12 +104,23 @@ fh_xml_escape(struct fh_buf *out, const char *s)
 		case '\'':
 			rep = "&apos;";
 			break;
+		case '\t':
+			rep = "&#9;";
+			break;
+		case '\n':
+			rep = "&#10;";
+			break;
+		case '\r':
+			rep = "&#13;";
+			break;
 		default:
-			/* XML 1.0 forbids most control characters */
-			if ((unsigned char)*p < 0x20 && *p != '\t' &&
-			    *p != '\n' && *p != '\r')
+			/* XML 1.0 forbids the other C0 controls */
+			if (*p < 0x20)
 				return FH_EINPUT;
-			err = fh_buf_addch(out, *p);
+			if (p[0] == 0xef && p[1] == 0xbf &&
+			    (p[2] == 0xbe || p[2] == 0xbf))
+				return FH_EINPUT;
+			err = fh_buf_addch(out, (char)*p);
 			continue;
 		}
 		err = fh_buf_addstr(out, rep);
@@ -154,11 +175,14 @@ fh_twiml_open(struct fh_twiml *tw, enum fh_tw_elem elem)
 	put(tw, elems[elem].name);
 	tw->stack[tw->depth++] = elem;
 	tw->tag_open = 1;
+	tw->attrs_set = 0;
 }
 
 void
 fh_twiml_attr(struct fh_twiml *tw, enum fh_tw_attr attr, const char *value)
 {
+	unsigned	 i;
+
 	if (tw->err != FH_OK)
 		return;
 	if ((unsigned)attr >= FH_TA__MAX || !tw->tag_open || value == NULL ||
@@ -167,6 +191,15 @@ fh_twiml_attr(struct fh_twiml *tw, enum fh_tw_attr attr, const char *value)
 		    !tw->tag_open ? FH_EINTERNAL : FH_EINPUT;
 		return;
 	}
+	/* a repeated attribute (two enum values share "timeout") would make
+	 * the document ill-formed */
+	for (i = 0; i < FH_TA__MAX; i++)
+		if ((tw->attrs_set & (1u << i)) &&
+		    strcmp(attrs[i], attrs[attr]) == 0) {
+			tw->err = FH_EINTERNAL;
+			return;
+		}
+	tw->attrs_set |= 1u << attr;
 	put(tw, " ");
 	put(tw, attrs[attr]);
 	put(tw, "=\"");
@@ -180,8 +213,12 @@ fh_twiml_text(struct fh_twiml *tw, const char *text)
 {
 	if (tw->err != FH_OK)
 		return;
-	if (text == NULL || !fh_utf8_valid(text, strlen(text))) {
-		tw->err = text == NULL ? FH_EINTERNAL : FH_EINPUT;
+	if (text == NULL || tw->depth == 0) {
+		tw->err = FH_EINTERNAL;	/* no element left to hold it */
+		return;
+	}
+	if (!fh_utf8_valid(text, strlen(text))) {
+		tw->err = FH_EINPUT;
 		return;
 	}
 	end_tag(tw);

@@ -6,8 +6,8 @@
  * strings; every text and attribute value is escaped (& < > " ').  The
  * writer checks nesting against TwiML's rules (a <Task> only inside
  * <Enqueue>, a <Queue> or <Number> only inside <Dial>, <Say>/<Play>/<Pause>
- * inside <Response> or <Gather>), attributes only before content, and a
- * fixed stack depth.  The first error is kept and every later call is a
+ * inside <Response> or <Gather>), attributes only before content and at
+ * most once per element, and a fixed stack depth.  The first error is kept and every later call is a
  * no-op; fh_twiml_finish() closes what is open and returns that error.
  * The writer borrows the response for its life and writes its body.
  */
@@ -72,6 +72,7 @@ struct fh_twiml {
 	enum fh_tw_elem	 stack[FH_TWIML_MAX_DEPTH];
 	size_t		 depth;
 	int		 tag_open;	/* "<Name ..." written, '>' not yet */
+	unsigned	 attrs_set;	/* bit per enum fh_tw_attr on that tag */
 	enum fh_err	 err;
 };
 
@@ -90,7 +91,11 @@ enum fh_err	 fh_twiml_finish(struct fh_twiml *tw) FH_MUST_CHECK;
 const char	*fh_twiml_elem_name(enum fh_tw_elem elem);
 const char	*fh_twiml_attr_name(enum fh_tw_attr attr);
 
-/* Append s escaped for XML text and attributes to out. */
+/* Append s (NUL-terminated, valid UTF-8) escaped for XML text and
+ * attribute values to out: & < > " ' as named entities, tab, LF and CR as
+ * character references, so that a parser gives back exactly s.  FH_EINPUT
+ * for a character XML 1.0 does not allow (other C0 controls, U+FFFE,
+ * U+FFFF), with out holding part of s; FH_ENOMEM. */
 enum fh_err	 fh_xml_escape(struct fh_buf *out, const char *s)
 		    FH_MUST_CHECK;
 

@@ -488,45 +488,6 @@ say_hangup(struct wx *w, enum fh_prompt p)
 
 /* ------------------------------------------------- the pending-task lookup */
 
-/* The first task in tasks whose attributes' call_sid is call_sid, into sid
- * (35 bytes); *unreadable is set when some task had null or unparsable
- * attributes. */
-static int
-match_task(struct json_object *tasks, const char *call_sid, char *sid,
-    int *unreadable)
-{
-	struct json_object	*t, *a, *attrs;
-	const char		*cs, *ts;
-	size_t			 i;
-	int			 found = 0;
-
-	for (i = 0; !found && i < json_object_array_length(tasks); i++) {
-		t = json_object_array_get_idx(tasks, i);
-		if (!json_object_object_get_ex(t, "attributes", &a) ||
-		    !json_object_is_type(a, json_type_string)) {
-			*unreadable = 1;
-			continue;
-		}
-		attrs = NULL;
-		if (fh_json_parse(json_object_get_string(a),
-		    (size_t)json_object_get_string_len(a), &attrs) != FH_OK ||
-		    !json_object_is_type(attrs, json_type_object)) {
-			*unreadable = 1;
-			json_object_put(attrs);
-			continue;
-		}
-		cs = fh_json_str(attrs, "call_sid");
-		ts = fh_json_str(t, "sid");
-		if (cs != NULL && strcmp(cs, call_sid) == 0 && ts != NULL &&
-		    fh_is_sid(ts, strlen(ts), "WT")) {
-			memcpy(sid, ts, 35);
-			found = 1;
-		}
-		json_object_put(attrs);
-	}
-	return found;
-}
-
 /* One list request with query q; 1 when the caller's task was found. */
 static int
 list_and_match(struct wx *w, const char *q, char *sid, int *unreadable)
@@ -543,7 +504,7 @@ list_and_match(struct wx *w, const char *q, char *sid, int *unreadable)
 		    "(status %ld code %d)", fh_err_name(err), rr.status,
 		    rr.twerr.code);
 	else
-		found = match_task(tasks, param(w, W_CALL_SID), sid,
+		found = fh_tasks_find_call(tasks, param(w, W_CALL_SID), sid,
 		    unreadable);
 	json_object_put(tasks);
 	fh_rest_resp_release(&rr);
@@ -1538,24 +1499,6 @@ mode_submit_voicemail(struct wx *w)
 		    param(w, W_TR_SID) : "", param(w, W_REC_SID));
 }
 
-/* A recording that (k) owns: being made or made. */
-static int
-recording_live(struct json_object *recs)
-{
-	static const char *const live[] = { "in-progress", "paused",
-	    "processing", "completed" };
-	const char	*st;
-	size_t		 i, j;
-
-	for (i = 0; i < json_object_array_length(recs); i++) {
-		st = fh_json_str(json_object_array_get_idx(recs, i), "status");
-		for (j = 0; st != NULL && j < FH_NITEMS(live); j++)
-			if (strcmp(st, live[j]) == 0)
-				return 1;
-	}
-	return 0;
-}
-
 /* The call's StatusCallback after it left the queue: answered with 204. */
 static void
 mode_voicemail_call_ended(struct wx *w)
@@ -1581,7 +1524,7 @@ mode_voicemail_call_ended(struct wx *w)
 	if (err != FH_OK)
 		fh_log_warn(&w->ctx->log, "cannot list recordings of '%s': %s",
 		    param(w, W_CALL_SID), fh_err_name(err));
-	else if (recording_live(recs))
+	else if (fh_recordings_live(recs))
 		goto out;	/* voicemail-recorded owns the voicemail */
 	canceled_task(w, &orig, done);
 	if (done[0] != '\0')

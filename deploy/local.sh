@@ -8,8 +8,10 @@
 #   deploy/local.sh status   one line per component; exit 0 only if all run
 #   deploy/local.sh run      start, follow the logs, stop on Ctrl-C / SIGTERM
 #   deploy/local.sh test     start with the emulator, run `make check`, stop;
-#                            with CI=true or FLEXHOOKS_TEST_SANITIZERS=1 also an
-#                            ASan+UBSan run, valgrind on the unit tests and
+#                            then each libFuzzer target for FUZZ_SECONDS
+#                            (`make fuzz`, clang); with CI=true or
+#                            FLEXHOOKS_TEST_SANITIZERS=1 also an ASan+UBSan
+#                            run, valgrind on the unit tests and
 #                            `make distcheck`
 #
 # Environment: FLEXHOOKS_PORT (nginx, default 8080; the emulator uses PORT+1),
@@ -22,7 +24,8 @@
 # subset of make check's TESTS, e.g. tests/integration/test_wait.py),
 # FLEXHOOKS_EMULATOR_LATENCY_MS (the emulator waits this long before every
 # Twilio answer; default 0), FLEXHOOKS_EMULATOR_REQUEST_LOG=0 (the emulator
-# keeps no request read-back, for load tests; default 1).  Every other FLEXHOOKS_*,
+# keeps no request read-back, for load tests; default 1), FUZZ_SECONDS (seconds
+# per fuzz target in `test`, default 10; 0 skips the fuzz phase).  Every other FLEXHOOKS_*,
 # TWILIO_*, API_KEY and API_SECRET variable is passed to the programs through
 # .local/flexhooks.env.  State lives in .local/ at the project root.
 set -euo pipefail
@@ -1063,9 +1066,19 @@ export_test_settings() {
 	export FLEXHOOKS_PROGRAM_PROCESSES=${FLEXHOOKS_PROGRAM_PROCESSES:-taskrouter-events=4}
 }
 
+# Build every libFuzzer target with clang and run each for FUZZ_SECONDS
+# from its seeds; a crash, sanitizer report, leak or timeout fails.
+phase_fuzz() {
+	local t0 t1
+	t0=$(date +%s)
+	make -C "$ROOT" fuzz FUZZ_SECONDS="$FUZZ_SECS"
+	t1=$(date +%s)
+	say "fuzz phase: $((t1 - t0)) s (build included)"
+}
+
 cmd_test() {
 	local -a flags
-	local extra=0 rc=0 r nphases=1 names=() results=()
+	local extra=0 rc=0 r nphases=1 n=1 fuzz=1 names=() results=()
 	export FLEXHOOKS_EMULATOR=1
 	export_test_settings
 	check_port_setting
@@ -1074,7 +1087,13 @@ cmd_test() {
 	0) extra=0 ;;
 	*) if [ "${CI:-}" = true ]; then extra=1; fi ;;
 	esac
+	FUZZ_SECS=${FUZZ_SECONDS:-10}
+	case $FUZZ_SECS in
+	'' | *[!0-9]*) die "FUZZ_SECONDS '$FUZZ_SECS' is not a number" ;;
+	esac
+	[ "$FUZZ_SECS" -gt 0 ] || fuzz=0
 	[ "$extra" -eq 0 ] || nphases=4
+	nphases=$((nphases + fuzz))
 	ensure_packages
 	# shellcheck disable=SC2086 # word list
 	ensure_optional_packages $TEST_PACKAGES
@@ -1085,19 +1104,28 @@ cmd_test() {
 	trap 'exit 130' INT	# so that the EXIT trap runs
 	trap 'exit 143' TERM
 
-	phase "phase 1/$nphases: make check against the local stack (emulator)"
+	phase "phase $n/$nphases: make check against the local stack (emulator)"
 	run_phase check_against_stack "$ROOT" 0
 	names+=("make check") results+=("$PHASE_RC")
+	if [ "$fuzz" -eq 1 ]; then
+		n=$((n + 1))
+		phase "phase $n/$nphases: libFuzzer, $FUZZ_SECS s per target"
+		run_phase phase_fuzz
+		names+=("fuzz") results+=("$PHASE_RC")
+	fi
 	if [ "$extra" -eq 1 ]; then
-		phase "phase 2/4: ASan+UBSan build, make check against its stack"
+		n=$((n + 1))
+		phase "phase $n/$nphases: ASan+UBSan build, make check against its stack"
 		run_phase phase_sanitizers
 		names+=("ASan+UBSan") results+=("$PHASE_RC")
 
-		phase "phase 3/4: unit tests under valgrind"
+		n=$((n + 1))
+		phase "phase $n/$nphases: unit tests under valgrind"
 		run_phase phase_valgrind
 		names+=("valgrind") results+=("$PHASE_RC")
 
-		phase "phase 4/4: make distcheck"
+		n=$((n + 1))
+		phase "phase $n/$nphases: make distcheck"
 		run_phase phase_distcheck
 		names+=("distcheck") results+=("$PHASE_RC")
 	fi

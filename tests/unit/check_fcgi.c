@@ -199,9 +199,49 @@ START_TEST(test_body_cap)
 	ck_assert_str_eq(req.path, "/echo");
 	fh_req_release(&req);
 	fh_req_init(&req);
+	/* within the body cap, a 64 KiB name passes the name cap: that is
+	 * malformed input (400), not a body too large (413) */
 	ck_assert_int_eq(fh_req_parse(&req, envp, big, sizeof(big) - 1),
-	    FH_ETOOBIG);	/* a 64 KiB name passes the name cap */
+	    FH_EINPUT);
 	fh_req_release(&req);
+}
+END_TEST
+
+/* Found by tests/integration/test_bad_input.py: a small body with more
+ * pairs than FH_FORM_MAX_PAIRS was answered 413 "request body too large". */
+START_TEST(test_too_many_pairs)
+{
+	struct fh_req	 req;
+	struct fh_buf	 b, q;
+	char		 post[] = "REQUEST_METHOD=POST";
+	char		 get[] = "REQUEST_METHOD=GET";
+	char		 u[] = "REQUEST_URI=/echo";
+	char		 ct[] = "CONTENT_TYPE=application/x-www-form-urlencoded";
+	char		*envp[5] = { post, u, ct, NULL, NULL };
+	int		 i, n = FH_FORM_MAX_PAIRS + _i;
+	enum fh_err	 want = _i == 0 ? FH_OK : FH_EINPUT;
+
+	fh_buf_init(&b, FH_REQ_MAX_BODY);
+	fh_buf_init(&q, FH_REQ_MAX_QUERY);
+	ck_assert_int_eq(fh_buf_addstr(&q, "QUERY_STRING="), FH_OK);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(fh_buf_printf(&b, "%sp%d=v", i ? "&" : "", i),
+		    FH_OK);
+		ck_assert_int_eq(fh_buf_printf(&q, "%sp%d=v", i ? "&" : "", i),
+		    FH_OK);
+	}
+	fh_req_init(&req);
+	ck_assert_int_eq(fh_req_parse(&req, envp, fh_buf_cstr(&b), b.len),
+	    want);
+	fh_req_release(&req);
+	/* the same pairs in the query string of a GET */
+	envp[0] = get;
+	envp[3] = (char *)fh_buf_cstr(&q);
+	fh_req_init(&req);
+	ck_assert_int_eq(fh_req_parse(&req, envp, "", 0), want);
+	fh_req_release(&req);
+	fh_buf_release(&b);
+	fh_buf_release(&q);
 }
 END_TEST
 
@@ -246,6 +286,7 @@ suite(void)
 	tcase_add_test(core, test_cors_list);
 	tcase_add_test(core, test_format);
 	tcase_add_test(limits, test_body_cap);
+	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

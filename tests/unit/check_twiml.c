@@ -122,6 +122,73 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* White space a parser would normalise goes out as references. */
+START_TEST(test_whitespace_escaped)
+{
+	struct fh_resp	 resp;
+	struct fh_twiml	 tw;
+
+	fh_resp_init(&resp);
+	fh_twiml_init(&tw, &resp);
+	fh_twiml_open(&tw, FH_TW_SAY);
+	fh_twiml_attr(&tw, FH_TA_LANGUAGE, "a\tb\nc\r");
+	fh_twiml_text(&tw, "1\r\n2\r3\n");
+	ck_assert_int_eq(fh_twiml_finish(&tw), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), DECL "<Response><Say "
+	    "language=\"a&#9;b&#10;c&#13;\">1&#13;&#10;2&#13;3&#10;</Say>"
+	    "</Response>");
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* Found by fuzz_twiml: each of these used to give ill-formed XML. */
+struct illformed {
+	const char	*what;
+	enum fh_err	 want;
+};
+static const struct illformed illformed[] = {
+	{ "U+FFFE", FH_EINPUT },
+	{ "U+FFFF", FH_EINPUT },
+	{ "repeated attribute", FH_EINTERNAL },
+	{ "same name, other enum", FH_EINTERNAL },
+	{ "text after </Response>", FH_EINTERNAL },
+};
+
+START_TEST(test_illformed)
+{
+	struct fh_resp	 resp;
+	struct fh_twiml	 tw;
+
+	fh_resp_init(&resp);
+	fh_twiml_init(&tw, &resp);
+	switch (_i) {
+	case 0:
+	case 1:
+		fh_twiml_open(&tw, FH_TW_SAY);
+		fh_twiml_text(&tw, _i == 0 ? "x\xef\xbf\xbe" : "\xef\xbf\xbf");
+		break;
+	case 2:
+		fh_twiml_open(&tw, FH_TW_SAY);
+		fh_twiml_attr(&tw, FH_TA_VOICE, "a");
+		fh_twiml_attr(&tw, FH_TA_VOICE, "b");
+		break;
+	case 3:
+		fh_twiml_open(&tw, FH_TW_ENQUEUE);
+		fh_twiml_open(&tw, FH_TW_TASK);
+		fh_twiml_attr(&tw, FH_TA_TIMEOUT, "1");
+		fh_twiml_attr(&tw, FH_TA_TIMEOUT_TASK, "2");
+		break;
+	default:
+		fh_twiml_close(&tw);
+		fh_twiml_text(&tw, "late");
+		break;
+	}
+	ck_assert_msg(fh_twiml_finish(&tw) == illformed[_i].want, "%s",
+	    illformed[_i].what);
+	fh_resp_release(&resp);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	int	 i;
@@ -142,9 +209,12 @@ suite(void)
 	tcase_add_test(core, test_say_escaped);
 	tcase_add_test(core, test_nesting);
 	tcase_add_test(core, test_names);
+	tcase_add_test(core, test_whitespace_escaped);
 	tcase_add_loop_test(limits, test_bad_nesting, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(limits, test_limits);
+	tcase_add_loop_test(limits, test_illformed, 0,
+	    (int)FH_NITEMS(illformed));
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;
