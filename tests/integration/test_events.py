@@ -439,11 +439,11 @@ def concurrently(n, fn):
 
 
 def same_etag_race(task, n):
-    """Hold the first n reads of the task for a moment, so that n copies
+    """Hold the first n reads of the task for 1.5 s, so that n copies
     handled by several processes all read the same ETag before any of
     them writes: only If-Match keeps them from all claiming.  The test
     stack runs taskrouter-events with several processes (local.sh)."""
-    EMU.fault(method="GET", path=task_path(task), exact=True, delay_ms=400,
+    EMU.fault(method="GET", path=task_path(task), exact=True, delay_ms=1500,
               times=n)
 
 
