@@ -439,12 +439,13 @@ def concurrently(n, fn):
 
 
 def same_etag_race(task, n):
-    """Hold the first n reads of the task for 1.5 s, so that n copies
-    handled by several processes all read the same ETag before any of
-    them writes: only If-Match keeps them from all claiming.  The test
-    stack runs taskrouter-events with several processes (local.sh)."""
-    EMU.fault(method="GET", path=task_path(task), exact=True, delay_ms=1500,
-              times=n)
+    """Hold the answers to the first n reads of the task for 1.5 s (the
+    state is read when each request arrives), so that n copies handled by
+    several processes all get the same ETag before any of them writes:
+    only If-Match keeps them from all claiming.  The test stack runs
+    taskrouter-events with several processes (local.sh)."""
+    EMU.fault(method="GET", path=task_path(task), exact=True,
+              answer_delay_ms=1500, times=n)
 
 
 def claim_writes(reqs, task):

@@ -424,6 +424,9 @@ class Emulator:
         null or 0 means unlimited) and one action:
           {"status":429,"retry_after":"1"}  Twilio error body (+ "code", "message")
           {"delay_ms":3000}                 wait, then answer normally
+          {"answer_delay_ms":1500}          answer normally (state read now),
+                                            but send it only after the wait:
+                                            concurrent readers see one state
                                             (may be combined with status/drop)
           {"drop":true}                     close the connection, no response
           {"malformed_json":true}           answer "status" (default 200) with broken JSON
@@ -444,7 +447,8 @@ class Emulator:
         for f in items:
             if not isinstance(f, dict) or not isinstance(f.get("path"), str) or not f["path"].startswith("/"):
                 raise ValueError("each fault needs a \"path\" prefix starting with /")
-            actions = [k for k in ("status", "delay_ms", "drop", "malformed_json", "null_list_attributes") if f.get(k)]
+            actions = [k for k in ("status", "delay_ms", "answer_delay_ms", "drop", "malformed_json",
+                                   "null_list_attributes") if f.get(k)]
             if not actions:
                 raise ValueError("fault has no action: %r" % (f,))
             if "null_list_attributes" in actions and len(actions) > 1:
@@ -1609,6 +1613,8 @@ class Handler(BaseHTTPRequestHandler):
             except Exception as e:      # a bug here must not kill the connection silently
                 sys.stderr.write("internal error: %r\n" % (e,))
                 reply = error_reply(500, 20500, "Internal emulator error")
+        if fault is not None and fault.get("answer_delay_ms"):
+            time.sleep(fault["answer_delay_ms"] / 1000.0)
         self._send(reply)
         self._log(path, reply.status, t0, note)
 

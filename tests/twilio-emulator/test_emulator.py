@@ -486,6 +486,24 @@ class TestFaultsAndLog(Base):
         self.assertEqual(EMU.request("GET", tasks_path())[0], 200)
         self.assertLess(time.monotonic() - t0, 0.4)
 
+    def test_answer_delay_reads_state_first(self):
+        """answer_delay_ms: the answer is computed on arrival and sent late,
+        so a write made meanwhile is not in it."""
+        sid = create_task({"a": 1})[0]
+        path = tasks_path("/" + sid)
+        EMU.control("POST", "faults", {"path": path, "exact": True, "method": "GET",
+                                       "answer_delay_ms": 700})
+        out = {}
+        th = threading.Thread(target=lambda: out.update(r=EMU.request("GET", path)))
+        t0 = time.monotonic()
+        th.start()
+        time.sleep(0.3)
+        self.assertEqual(EMU.request("POST", path, form=[("Attributes", '{"a": 2}')])[0], 200)
+        th.join(5)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.65)
+        self.assertEqual(json.loads(out["r"][2]["attributes"]), {"a": 1})
+        self.assertEqual(json.loads(EMU.request("GET", path)[2]["attributes"]), {"a": 2})
+
     def test_null_list_attributes_and_malformed(self):
         create_task({"a": 1})
         EMU.control("POST", "faults", {"path": tasks_path(), "null_list_attributes": True,
