@@ -25,7 +25,9 @@
 # FLEXHOOKS_EMULATOR_LATENCY_MS (the emulator waits this long before every
 # Twilio answer; default 0), FLEXHOOKS_EMULATOR_REQUEST_LOG=0 (the emulator
 # keeps no request read-back, for load tests; default 1), FUZZ_SECONDS (seconds
-# per fuzz target in `test`, default 10; 0 skips the fuzz phase).  Every other FLEXHOOKS_*,
+# per fuzz target in `test`, default 10; 0 skips the fuzz phase),
+# FLEXHOOKS_BENCH=1 (bench/run.sh: nginx also serves the "# @bench" blocks
+# of the template).  Every other FLEXHOOKS_*,
 # TWILIO_*, API_KEY and API_SECRET variable is passed to the programs through
 # .local/flexhooks.env.  State lives in .local/ at the project root.
 set -euo pipefail
@@ -75,8 +77,7 @@ LOCAL_ONLY_VARS="FLEXHOOKS_EMULATOR FLEXHOOKS_EMULATOR_URL FLEXHOOKS_CACHE
 FLEXHOOKS_PRISM FLEXHOOKS_ROOT FLEXHOOKS_LOG_DIR FLEXHOOKS_BUILD_DIR
 FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
 FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_PROGRAM_PROCESSES
-FLEXHOOKS_EMULATOR_LATENCY_MS
-FLEXHOOKS_EMULATOR_REQUEST_LOG"
+FLEXHOOKS_EMULATOR_LATENCY_MS FLEXHOOKS_EMULATOR_REQUEST_LOG FLEXHOOKS_BENCH"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -628,6 +629,12 @@ render_nginx_conf() {
 				esac
 				continue
 			fi
+			# "# @bench" blocks: only for bench/run.sh
+			if [[ $line =~ ^[[:space:]]*#\ @bench([[:space:]]|$) ]]; then
+				keep=0
+				[ "${FLEXHOOKS_BENCH:-}" != 1 ] || keep=1
+				continue
+			fi
 			if [[ $line =~ ^[[:space:]]*#\ @end ]]; then
 				keep=1
 				continue
@@ -676,6 +683,7 @@ http_code() {
 # Routes of the generated config: "PATH basic|optional|no" per line.
 routes() {
 	awk '
+	/^[ \t]*location = \/__bench\// { next }	# bench/run.sh only
 	/^[ \t]*location = \// { path = $3; auth = "no"; inloc = 1; next }
 	inloc && /auth_basic "flexhooks"/ { auth = "basic" }
 	inloc && /auth_basic \$fh_lookup_realm/ { auth = "optional" }

@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# bench/run.sh: the flexhooks benchmark (README.md "Benchmark"; `make bench`).
+#
+# Starts its own local stack (deploy/local.sh start with FLEXHOOKS_BENCH=1,
+# on FLEXHOOKS_PORT, default 58080; the emulator on PORT+1), then measures
+# each route with wrk at a fixed concurrency: a warm-up, then BENCH_RUNS
+# runs, of which it prints the medians: requests/s, p50, p99, errors
+# (status >= 400 and socket errors, summed over the runs), the ratio to
+# nginx answering a fixed TwiML body itself (/__bench/baseline), the largest
+# resident set (VmRSS) of any process of the route's program during the
+# runs, and the instructions per request of the whole in-process request
+# path (bench/handler_loop under callgrind).  Routes that call Twilio also
+# get an emulator-only row: wrk straight against the emulator with the very
+# requests (same paths, same auth) one webhook made, and the ceiling that
+# implies (emulator requests/s divided by the calls per webhook).
+# Everything goes to 127.0.0.1; everything started here is stopped on exit.
+#
+# Environment (defaults in brackets):
+#   FLEXHOOKS_PORT [58080]        nginx; the emulator listens on PORT+1
+#   FLEXHOOKS_PROCESSES [2]       FastCGI processes per program
+#   BENCH_CONNECTIONS [32]        wrk connections
+#   BENCH_THREADS [2]             wrk threads
+#   BENCH_DURATION [10]           seconds per measured run
+#   BENCH_WARMUP [2]              seconds of warm-up per route
+#   BENCH_RUNS [3]                measured runs per route (medians)
+#   BENCH_EMULATOR_DURATION [3]   seconds per emulator-only run
+#   BENCH_ROUTES [all]            subset of: baseline wait-loop dial-queue
+#                                 redirect wait-init create-callback tr-event
+#   BENCH_CALLGRIND [1]           0 skips the instruction counts
+#   BENCH_CALLGRIND_N [200]       iterations per pure-TwiML handler
+#   BENCH_CALLGRIND_N_REST [20]   iterations per Twilio-calling handler
+#   BENCH_OUT [.local/bench]      where the scripts and raw results go
+set -euo pipefail
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+BENCH=$ROOT/bench
+LOCAL_SH=$ROOT/deploy/local.sh
+PORT=${FLEXHOOKS_PORT:-58080}
+CONNS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+RUNS=${BENCH_RUNS:-3}
+EMU_DURATION=${BENCH_EMULATOR_DURATION:-3}
+ROUTES=${BENCH_ROUTES:-baseline wait-loop dial-queue redirect wait-init create-callback tr-event}
+CALLGRIND=${BENCH_CALLGRIND:-1}
+CG_N=${BENCH_CALLGRIND_N:-200}
+CG_N_REST=${BENCH_CALLGRIND_N_REST:-20}
+OUT=${BENCH_OUT:-$ROOT/.local/bench}
+BASE=http://127.0.0.1:$PORT
+EMU=http://127.0.0.1:$((PORT + 1))
+T_START=$(date +%s)
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+case $PORT in '' | *[!0-9]*) die "FLEXHOOKS_PORT '$PORT' is not a port" ;; esac
+
+# ------------------------------------------------------------- the stack
+
+# A clean, fake identity: never real Twilio, never a public URL.
+unset ACCOUNT_SID AUTH_TOKEN API_KEY API_SECRET TWILIO_REGION TWILIO_EDGE \
+    FLEXHOOKS_PUBLIC_URL FLEXHOOKS_TWILIO_API_URL FLEXHOOKS_TASKROUTER_URL \
+    FLEXHOOKS_IAM_URL FLEXHOOKS_CONFIG FLEXHOOKS_HTPASSWD
+export FLEXHOOKS_PORT=$PORT FLEXHOOKS_BENCH=1 FLEXHOOKS_EMULATOR=1
+export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-2}
+export FLEXHOOKS_BASIC_AUTH=${FLEXHOOKS_BASIC_AUTH:-bench:$(openssl rand -hex 12)}
+# the redirect rules of the test stack (tests/integration/test_tr_routes.py)
+export FLEXHOOKS_FORWARD_RULES=${FLEXHOOKS_FORWARD_RULES:-WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1=+6591234567,WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2=+15551230000}
+
+if ! command -v wrk >/dev/null 2>&1; then
+	if [ "$(id -u)" -ne 0 ]; then
+		die "wrk is missing; as root, run: apt-get update && apt-get install -y wrk"
+	fi
+	say "installing wrk"
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >&2
+fi
+if [ "$CALLGRIND" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
+	say "valgrind not found: no instruction counts"
+	CALLGRIND=0
+fi
+
+SAMPLER=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "$SAMPLER" ]; then
+		kill -TERM "$SAMPLER" 2>/dev/null || true
+		wait "$SAMPLER" 2>/dev/null || true
+	fi
+	FLEXHOOKS_PORT=$PORT "$LOCAL_SH" stop >/dev/null 2>&1 || true
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.lua "$OUT"/*.req "$OUT"/*.info "$OUT"/*.out "$OUT"/*.rss \
+    "$OUT"/cg.*
+say "starting the stack on $BASE (FLEXHOOKS_PROCESSES=$FLEXHOOKS_PROCESSES)"
+# 58080 is inside Linux's ephemeral port range: a client socket of some
+# other test can hold it for a moment, and nginx's bind() then fails.
+for try in 1 2 3; do
+	if "$LOCAL_SH" start >"$OUT/start.log" 2>&1; then
+		break
+	fi
+	if [ "$try" -eq 3 ] || ! grep -q 'Address already in use' \
+	    "$OUT/start.log"; then
+		tail -n 30 "$OUT/start.log" >&2
+		die "deploy/local.sh start failed"
+	fi
+	say "port $PORT busy for a moment; starting again"
+	sleep 2
+done
+make -C "$ROOT" -s bench/handler_loop >"$OUT/make.log" 2>&1 ||
+    { cat "$OUT/make.log" >&2; die "cannot build bench/handler_loop"; }
+
+# The identity local.sh wrote for the programs, for signing.
+ENV_FILE=$ROOT/.local/flexhooks.env
+envval() { sed -n "s/^$1=//p" "$ENV_FILE" | head -n 1; }
+export ACCOUNT_SID AUTH_TOKEN TWILIO_FLEX_WORKSPACE_SID \
+    TWILIO_FLEX_CALLBACK_WORKFLOW_SID FLEXHOOKS_PUBLIC_URL
+ACCOUNT_SID=$(envval ACCOUNT_SID)
+AUTH_TOKEN=$(envval AUTH_TOKEN)
+TWILIO_FLEX_WORKSPACE_SID=$(envval TWILIO_FLEX_WORKSPACE_SID)
+TWILIO_FLEX_CALLBACK_WORKFLOW_SID=$(envval TWILIO_FLEX_CALLBACK_WORKFLOW_SID)
+FLEXHOOKS_PUBLIC_URL=$(envval FLEXHOOKS_PUBLIC_URL)
+export FLEXHOOKS_EMULATOR_URL=$EMU
+case $FLEXHOOKS_PUBLIC_URL in
+http://127.0.0.1:*) ;;
+*) die "public URL '$FLEXHOOKS_PUBLIC_URL' is not on 127.0.0.1" ;;
+esac
+
+REQ=(python3 "$BENCH/requests.py")
+"${REQ[@]}" write "$OUT"
+
+# ------------------------------------------------------------- measuring
+
+load1() { cut -d ' ' -f 1 /proc/loadavg; }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# wrk_runs URL LUA DURATION TAG [KINDS]: warm-up, then RUNS runs; sets
+# M_RPS M_P50 M_P99 M_ERR (medians; the errors of KINDS summed).
+wrk_runs() {
+	local url=$1 lua=$2 dur=$3 tag=$4 kinds=${5:-}
+	local i line
+	local -a rps=() p50=() p99=()
+	M_ERR=0 M_N=0
+	wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$lua" "$url" \
+	    >"$OUT/$tag.warmup.out" 2>&1 || true
+	CPU0=$("${REQ[@]}" cpu "$ROOT/.local/run" "$CPU_PROG")
+	for ((i = 1; i <= RUNS; i++)); do
+		wrk -t"$THREADS" -c"$CONNS" -d"${dur}s" -s "$lua" "$url" \
+		    >"$OUT/$tag.run$i.out" 2>&1 || true
+		line=$("${REQ[@]}" wrkout "$OUT/$tag.run$i.out" ${kinds:+"$kinds"})
+		set -- $line
+		rps+=("$1") p50+=("$2") p99+=("$3")
+		M_N=$((M_N + $5))
+		if [ "$4" -lt 0 ]; then
+			M_ERR=fail
+		elif [ "$M_ERR" != fail ]; then
+			M_ERR=$((M_ERR + $4))
+		fi
+	done
+	CPU1=$("${REQ[@]}" cpu "$ROOT/.local/run" "$CPU_PROG")
+	M_RPS=$(median "${rps[@]}")
+	M_P50=$(median "${p50[@]}")
+	M_P99=$(median "${p99[@]}")
+}
+
+# The largest VmRSS (MB) of PROG's worker processes, and of its
+# supervisor, while wrk ran.
+rss_start() {
+	SAMPLER=
+	[ -f "$ROOT/.local/run/$1.pid" ] || return 0
+	"${REQ[@]}" rss "$ROOT/.local/run/$1.pid" "$OUT/$2.rss" &
+	SAMPLER=$!
+}
+rss_stop() {
+	RSS=-
+	[ -n "$SAMPLER" ] || return 0
+	kill -TERM "$SAMPLER" 2>/dev/null || true
+	wait "$SAMPLER" 2>/dev/null || true
+	SAMPLER=
+	# "largest worker/supervisor"; one process serves alone when
+	# FLEXHOOKS_PROCESSES=1 and then counts as the worker
+	RSS=$(awk -v n="$FLEXHOOKS_PROCESSES" '
+	    n == 1 || $3 == "child" { if ($2 > w) w = $2; next }
+	    { if ($2 > s) s = $2 }
+	    END {
+		printf "%s/%s", w ? sprintf("%.1f", w / 1024) : "-",
+		    s ? sprintf("%.1f", s / 1024) : "-"
+	    }' "$OUT/$1.rss" 2>/dev/null || echo -)
+}
+
+# Instructions per request of the in-process request path.
+irs() {
+	local name=$1 n=$2 f=$OUT/cg.$1.out tot
+	IR=-
+	[ "$CALLGRIND" = 1 ] && [ -f "$OUT/$name.req" ] || return 0
+	if ! FLEXHOOKS_CONFIG=$ENV_FILE valgrind --tool=callgrind \
+	    --toggle-collect=serve_one --callgrind-out-file="$f" \
+	    "$ROOT/bench/handler_loop" "$OUT/$name.req" "$n" \
+	    >"$OUT/cg.$name.stdout" 2>"$OUT/cg.$name.stderr"; then
+		say "$name: handler_loop did not answer as expected (see $OUT/cg.$name.*)"
+		IR=fail
+		return 0
+	fi
+	tot=$(awk '/^(summary|totals):/ { print $2; exit }' "$f")
+	[ -n "$tot" ] && IR=$((tot / n))
+}
+
+# CPU microseconds per request of the program, nginx and the emulator
+# over the measured runs: "prog/nginx/emulator".
+cpu_per_req() {
+	local a b
+	read -r -a a <<<"$CPU0"
+	read -r -a b <<<"$CPU1"
+	awk -v n="$M_N" -v hz="${b[3]}" -v p=$((b[0] - a[0])) \
+	    -v g=$((b[1] - a[1])) -v e=$((b[2] - a[2])) 'BEGIN {
+		if (n <= 0) { print "-"; exit }
+		f = 1e6 / hz / n
+		printf "%.0f/%.0f/%.0f", p * f, g * f, e * f
+	}'
+}
+
+ROWS=()
+BASE_RPS=
+row() {	# label rps p50 p99 errors ratio rss ir cpu load
+	ROWS+=("$(printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %9s | %7s | %11s | %4s |' "$@")")
+}
+ratio() {
+	if [ -n "$BASE_RPS" ] && [ "$1" != - ]; then
+		awk -v a="$1" -v b="$BASE_RPS" 'BEGIN { printf "%.0f%%", 100 * a / b }'
+	else
+		echo -
+	fi
+}
+
+for name in $ROUTES; do
+	[ -f "$OUT/$name.info" ] || die "unknown route '$name'"
+	IFS=$'\t' read -r _ prog want label <"$OUT/$name.info"
+	ld=$(load1)
+	calls=0
+	"${REQ[@]}" seed "$name"
+	if ! status=$("${REQ[@]}" preflight "$name" 2>"$OUT/$name.preflight"); then
+		if [ "$status" = 404 ]; then
+			say "$name: 404 (program not built): n/a"
+			row "$label" n/a n/a n/a n/a n/a n/a n/a n/a "$ld"
+		else
+			say "$name: answered ${status:-nothing}, not $want: $(cat "$OUT/$name.preflight")"
+			row "$label" "FAIL $status" - - - - - - - "$ld"
+		fi
+		continue
+	fi
+	# the Twilio requests of that one webhook (the emulator was just
+	# reset): the emulator-only script
+	calls=$("${REQ[@]}" capture "$name" "$OUT")
+	[ "$calls" -eq 0 ] || "${REQ[@]}" seed "$name"
+	say "$name: load average $ld; ${WARMUP}s warm-up, $RUNS x ${DURATION}s at $CONNS connections"
+	CPU_PROG=$prog
+	[ "$prog" = - ] || rss_start "$prog" "$name"
+	# (the script sets method, path, headers and body)
+	wrk_runs "$BASE/" "$OUT/$name.lua" "$DURATION" "$name"
+	rss_stop "$name"
+	[ "$name" != baseline ] || BASE_RPS=$M_RPS
+	case $name in
+	baseline | tr-event)	# not in bench/handler_loop's route table
+		IR=- ;;
+	*)
+		n=$CG_N
+		[ "$calls" -eq 0 ] || n=$CG_N_REST
+		"${REQ[@]}" seed "$name"
+		irs "$name" "$n"
+		;;
+	esac
+	row "$label" "$M_RPS" "$M_P50" "$M_P99" "$M_ERR" "$(ratio "$M_RPS")" \
+	    "$RSS" "$IR" "$(cpu_per_req)" "$ld"
+	if [ "$calls" -gt 0 ]; then
+		ld=$(load1)
+		"${REQ[@]}" seed "$name"
+		say "$name: emulator only ($calls Twilio calls per webhook), load average $ld"
+		# the emulator closes the create connections (as flexhooks
+		# asks): wrk counts each as a read error, so only status,
+		# connect and timeout errors count here
+		wrk_runs "$EMU/" "$OUT/$name-emulator.lua" "$EMU_DURATION" \
+		    "$name-emulator" "connect status timeout"
+		row "  emulator alone ($calls calls/webhook)" "$M_RPS" "$M_P50" \
+		    "$M_P99" "$M_ERR" - - - "$(cpu_per_req)" "$ld"
+		row "  = emulator ceiling (req/s / $calls)" \
+		    "$(awk -v a="$M_RPS" -v c="$calls" 'BEGIN { printf "%.1f", a / c }')" \
+		    - - - - - - - "$ld"
+	fi
+done
+
+# ------------------------------------------------------------- the table
+
+{
+	printf '\nflexhooks benchmark: %s connections, %s wrk threads, %s x %ss runs (medians), %s FastCGI processes per program, %s CPUs, %s\n\n' \
+	    "$CONNS" "$THREADS" "$RUNS" "$DURATION" "$FLEXHOOKS_PROCESSES" \
+	    "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)"
+	printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %9s | %7s | %11s | %4s |\n' \
+	    route req/s 'p50 ms' 'p99 ms' errors 'vs nginx' 'RSS MB' 'Ir/req' \
+	    'CPU us/req' load
+	printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
+	    "$(printf -- '-%.0s' {1..40})" ---------: -------: -------: \
+	    -------: --------: ----------: --------: ------------: -----:
+	printf '%s\n' "${ROWS[@]}"
+	cat <<EOF
+
+errors: status >= 400 plus socket errors, summed over the runs (emulator
+rows: no read errors, see above).  RSS MB: the largest VmRSS of the route's
+worker processes / of its supervisor during the runs (the supervisor's is
+mostly shared library pages touched at start-up; a forked worker counts
+only the pages it touches itself).  Ir/req: instructions per request of
+parse + auth + handler + head + access line, in-process (bench/handler_loop
+under callgrind, after one warm-up request; for the Twilio-calling routes
+this includes curl and the JSON parsing, not the emulator).  CPU us/req: CPU
+time per request of the program's processes / nginx / the emulator during
+the measured runs.  load: 1-minute load average before the route.  Total
+time $(($(date +%s) - T_START)) s.
+EOF
+} | tee "$OUT/table.md"
