@@ -107,6 +107,13 @@ fh_buf_addstr(struct fh_buf *b, const char *s)
 enum fh_err
 fh_buf_addch(struct fh_buf *b, char c)
 {
+	/* the common case without grow(): room for c and the NUL (cap never
+	 * exceeds max + 1, so this also keeps len within max) */
+	if (b->data != NULL && b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return FH_OK;
+	}
 	return fh_buf_add(b, &c, 1);
 }
 

@@ -78,7 +78,7 @@ enum fh_err
 fh_url_decode(struct fh_buf *out, const char *s, size_t len,
     int plus_is_space)
 {
-	size_t		 i;
+	size_t		 i, run;
 	int		 hi, lo;
 	char		 c;
 	enum fh_err	 err;
@@ -86,6 +86,15 @@ fh_url_decode(struct fh_buf *out, const char *s, size_t len,
 	fh_buf_reset(out);
 	err = fh_buf_add(out, NULL, 0);	/* make data non-NULL */
 	for (i = 0; err == FH_OK && i < len; i++) {
+		/* a run of bytes that stand for themselves, in one piece */
+		run = i;
+		while (i < len && s[i] != '%' &&
+		    (s[i] != '+' || !plus_is_space))
+			i++;
+		if (i > run)
+			err = fh_buf_add(out, s + run, i - run);
+		if (err != FH_OK || i == len)
+			break;
 		c = s[i];
 		if (c == '%') {
 			if (len - i < 3)
@@ -149,23 +158,32 @@ fh_form_get(const struct fh_form *f, const char *name)
 	return NULL;
 }
 
+static int
+unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
 enum fh_err
 fh_url_encode(struct fh_buf *out, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	unsigned char		 c;
 	char			 esc[3];
-	size_t			 i;
+	size_t			 i, run;
 	enum fh_err		 err = FH_OK;
 
 	for (i = 0; err == FH_OK && i < len; i++) {
+		/* a run of unreserved bytes, in one piece */
+		for (run = i; i < len && unreserved((unsigned char)s[i]); i++)
+			;
+		if (i > run)
+			err = fh_buf_add(out, s + run, i - run);
+		if (err != FH_OK || i == len)
+			break;
 		c = (unsigned char)s[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~') {
-			err = fh_buf_addch(out, (char)c);
-			continue;
-		}
 		esc[0] = '%';
 		esc[1] = hex[c >> 4];
 		esc[2] = hex[c & 15];

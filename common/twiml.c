@@ -83,11 +83,13 @@ fh_twiml_attr_name(enum fh_tw_attr attr)
 enum fh_err
 fh_xml_escape(struct fh_buf *out, const char *s)
 {
-	const unsigned char	*p;
+	const unsigned char	*p, *run;
 	const char		*rep;
 	enum fh_err		 err = FH_OK;
 
-	for (p = (const unsigned char *)s; err == FH_OK && *p != '\0'; p++) {
+	/* runs of bytes that need no escape are appended in one piece */
+	for (p = run = (const unsigned char *)s; err == FH_OK && *p != '\0';
+	    p++) {
 		switch (*p) {
 		case '&':
 			rep = "&amp;";
@@ -114,17 +116,23 @@ fh_xml_escape(struct fh_buf *out, const char *s)
 			rep = "&#13;";
 			break;
 		default:
-			/* XML 1.0 forbids the other C0 controls */
-			if (*p < 0x20)
-				return FH_EINPUT;
-			if (p[0] == 0xef && p[1] == 0xbf &&
-			    (p[2] == 0xbe || p[2] == 0xbf))
-				return FH_EINPUT;
-			err = fh_buf_addch(out, (char)*p);
+			/* XML 1.0 forbids the other C0 controls, and
+			 * U+FFFE and U+FFFF */
+			if (*p < 0x20 || (p[0] == 0xef && p[1] == 0xbf &&
+			    (p[2] == 0xbe || p[2] == 0xbf))) {
+				err = fh_buf_add(out, (const char *)run,
+				    (size_t)(p - run));
+				return err != FH_OK ? err : FH_EINPUT;
+			}
 			continue;
 		}
-		err = fh_buf_addstr(out, rep);
+		err = fh_buf_add(out, (const char *)run, (size_t)(p - run));
+		if (err == FH_OK)
+			err = fh_buf_addstr(out, rep);
+		run = p + 1;
 	}
+	if (err == FH_OK)
+		err = fh_buf_add(out, (const char *)run, (size_t)(p - run));
 	return err;
 }
 
