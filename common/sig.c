@@ -12,9 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include "sig.h"
@@ -165,13 +166,39 @@ pair_same(const struct fh_pair *a, const struct fh_pair *b)
 	    memcmp(a->value, b->value, a->vlen) == 0;
 }
 
+/* The pairs of params sorted by (name, value) into *out (the caller frees
+ * it with free()), which groups the names and sorts each group; duplicates
+ * end up adjacent.  *out stays NULL when there are no pairs. */
+static enum fh_err
+sort_pairs(const struct fh_form *params, const struct fh_pair ***out,
+    size_t *n)
+{
+	const struct fh_pair	**sorted;
+	size_t			  i;
+
+	*out = NULL;
+	*n = params != NULL ? params->n : 0;
+	if (*n == 0)
+		return FH_OK;
+	if (*n > SIZE_MAX / sizeof(*sorted))
+		return FH_ENOMEM;
+	sorted = malloc(*n * sizeof(*sorted));
+	if (sorted == NULL)
+		return FH_ENOMEM;
+	for (i = 0; i < *n; i++)
+		sorted[i] = &params->pairs[i];
+	qsort(sorted, *n, sizeof(*sorted), pair_cmp);
+	*out = sorted;
+	return FH_OK;
+}
+
 enum fh_err
 fh_sig_message(struct fh_buf *out, const char *url,
     const struct fh_form *params)
 {
 	const struct fh_pair	**sorted = NULL;
 	const struct fh_pair	 *prev = NULL;
-	size_t			  i, n;
+	size_t			  i, n = 0;
 	enum fh_err		  err;
 
 	if (url == NULL) {
@@ -179,22 +206,8 @@ fh_sig_message(struct fh_buf *out, const char *url,
 		goto out;
 	}
 	err = fh_buf_addstr(out, url);
-	if (err != FH_OK || params == NULL || params->n == 0)
-		goto out;
-	n = params->n;
-	if (n > SIZE_MAX / sizeof(*sorted)) {
-		err = FH_ENOMEM;
-		goto out;
-	}
-	sorted = malloc(n * sizeof(*sorted));
-	if (sorted == NULL) {
-		err = FH_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		sorted[i] = &params->pairs[i];
-	/* sorting by (name, value) groups the names and sorts each group */
-	qsort(sorted, n, sizeof(*sorted), pair_cmp);
+	if (err == FH_OK)
+		err = sort_pairs(params, &sorted, &n);
 	for (i = 0; err == FH_OK && i < n; i++) {
 		if (prev != NULL && pair_same(prev, sorted[i]))
 			continue;	/* duplicates are adjacent */
@@ -209,18 +222,126 @@ out:
 	return err;
 }
 
+/*
+ * HMAC-SHA1 keyed with a token.  OpenSSL 3's one-shot HMAC() fetches the
+ * algorithm and hashes the key on every call; here the algorithm is
+ * fetched once per process and each token's keyed context is kept, so a
+ * signature costs one context copy and the hash of the message.  A process
+ * signs with at most two tokens (AUTH_TOKEN and the secondary one); a third
+ * token takes the oldest slot, whose key copy is zeroed.  The slots live
+ * until the process ends.
+ */
+#define MAC_SLOTS	2
+
+struct mac_slot {
+	char		*key;
+	size_t		 len;
+	EVP_MAC_CTX	*ctx;
+};
+
+static EVP_MAC		*mac_alg;
+static struct mac_slot	 mac_slots[MAC_SLOTS];
+static size_t		 mac_next;
+
+static void
+mac_slot_clear(struct mac_slot *s)
+{
+	EVP_MAC_CTX_free(s->ctx);
+	if (s->key != NULL)
+		fh_bzero(s->key, s->len);
+	free(s->key);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A fresh context keyed with token[0..len), to be freed with
+ * EVP_MAC_CTX_free(); NULL when OpenSSL or malloc fails. */
+static EVP_MAC_CTX *
+mac_new(const char *token, size_t len)
+{
+	OSSL_PARAM	 params[2];
+	struct mac_slot	*s;
+	size_t		 i;
+
+	for (i = 0; i < MAC_SLOTS; i++) {
+		s = &mac_slots[i];
+		if (s->ctx != NULL && fh_sig_equal(s->key, s->len, token, len))
+			return EVP_MAC_CTX_dup(s->ctx);
+	}
+	if (mac_alg == NULL)
+		mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (mac_alg == NULL)
+		return NULL;
+	s = &mac_slots[mac_next];
+	mac_next = (mac_next + 1) % MAC_SLOTS;
+	mac_slot_clear(s);
+	s->ctx = EVP_MAC_CTX_new(mac_alg);
+	s->key = malloc(len);
+	if (s->ctx == NULL || s->key == NULL) {
+		mac_slot_clear(s);
+		return NULL;
+	}
+	memcpy(s->key, token, len);
+	s->len = len;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA1", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(s->ctx, (const unsigned char *)token, len,
+	    params) != 1) {
+		mac_slot_clear(s);
+		return NULL;
+	}
+	return EVP_MAC_CTX_dup(s->ctx);
+}
+
+/* Feed what fh_sig_message() would build to mac, without building it. */
+static enum fh_err
+mac_message(EVP_MAC_CTX *mac, const char *url, const struct fh_form *params)
+{
+	const struct fh_pair	**sorted = NULL;
+	const struct fh_pair	 *prev = NULL;
+	size_t			  i, n = 0, total;
+	enum fh_err		  err;
+
+	if (url == NULL)
+		return FH_EINPUT;
+	total = strlen(url);
+	if (total > MSG_MAX)
+		return FH_ETOOBIG;
+	if (EVP_MAC_update(mac, (const unsigned char *)url, total) != 1)
+		return FH_EINTERNAL;
+	err = sort_pairs(params, &sorted, &n);
+	for (i = 0; err == FH_OK && i < n; i++) {
+		if (prev != NULL && pair_same(prev, sorted[i]))
+			continue;	/* duplicates are adjacent */
+		prev = sorted[i];
+		/* the cap of the message fh_sig_message() would build */
+		if (sorted[i]->nlen > MSG_MAX - total ||
+		    sorted[i]->vlen > MSG_MAX - total - sorted[i]->nlen) {
+			err = FH_ETOOBIG;
+			break;
+		}
+		total += sorted[i]->nlen + sorted[i]->vlen;
+		if (EVP_MAC_update(mac, (const unsigned char *)
+		    sorted[i]->name, sorted[i]->nlen) != 1 ||
+		    EVP_MAC_update(mac, (const unsigned char *)
+		    sorted[i]->value, sorted[i]->vlen) != 1)
+			err = FH_EINTERNAL;
+	}
+	free(sorted);
+	return err;
+}
+
 enum fh_err
 fh_sig_compute(const char *url, const struct fh_form *params,
     const char *token, char *out)
 {
-	struct fh_buf	 msg, b64;
+	struct fh_buf	 b64;
+	EVP_MAC_CTX	*mac = NULL;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	size_t		 mdlen = 0;
 	size_t		 tlen;
 	enum fh_err	 err;
 
-	fh_buf_init(&msg, MSG_MAX);
-	msg.secret = 1;		/* the URL may carry Basic credentials */
 	fh_buf_init(&b64, FH_SIG_LEN);
 	b64.secret = 1;
 	out[0] = '\0';
@@ -233,12 +354,19 @@ fh_sig_compute(const char *url, const struct fh_form *params,
 		err = FH_EINPUT;
 		goto out;
 	}
-	err = fh_sig_message(&msg, url, params);
+	if (url == NULL) {
+		err = FH_EINPUT;
+		goto out;
+	}
+	mac = mac_new(token, tlen);
+	if (mac == NULL) {
+		err = FH_EINTERNAL;
+		goto out;
+	}
+	err = mac_message(mac, url, params);
 	if (err != FH_OK)
 		goto out;
-	if (HMAC(EVP_sha1(), token, (int)tlen,
-	    (const unsigned char *)fh_buf_cstr(&msg), msg.len, md,
-	    &mdlen) == NULL || mdlen != 20) {
+	if (EVP_MAC_final(mac, md, &mdlen, sizeof(md)) != 1 || mdlen != 20) {
 		err = FH_EINTERNAL;
 		goto out;
 	}
@@ -251,8 +379,8 @@ fh_sig_compute(const char *url, const struct fh_form *params,
 	}
 	memcpy(out, fh_buf_cstr(&b64), FH_SIG_LEN + 1);
 out:
+	EVP_MAC_CTX_free(mac);
 	fh_bzero(md, sizeof(md));
-	fh_buf_release(&msg);
 	fh_buf_release(&b64);
 	return err;
 }
@@ -641,10 +769,13 @@ fh_sig_check(const struct fh_sig_input *in)
 		params = NULL;
 	else
 		goto out;	/* e.g. a JSON POST without bodySHA256 */
-	cands[ncand++] = fh_buf_cstr(&url);
+	/* with Basic credentials, Twilio had them from the configured URL and
+	 * signed that URL: try it first (the order never changes the
+	 * answer, only how many HMACs a valid request costs) */
 	if (fh_sig_basic_creds(in->authorization, &cred) == FH_OK &&
 	    add_userinfo(&withcred, fh_buf_cstr(&url), &cred) == FH_OK)
 		cands[ncand++] = fh_buf_cstr(&withcred);
+	cands[ncand++] = fh_buf_cstr(&url);
 	tokens[ntok++] = in->token;
 	if (in->token2 != NULL && in->token2[0] != '\0')
 		tokens[ntok++] = in->token2;
