@@ -17,7 +17,7 @@
 #
 # Environment (defaults in brackets):
 #   FLEXHOOKS_PORT [58080]        nginx; the emulator listens on PORT+1
-#   FLEXHOOKS_PROCESSES [2]       FastCGI processes per program
+#   FLEXHOOKS_PROCESSES [4]       FastCGI processes per program
 #   BENCH_CONNECTIONS [32]        wrk connections
 #   BENCH_THREADS [2]             wrk threads
 #   BENCH_DURATION [10]           seconds per measured run
@@ -64,7 +64,10 @@ unset ACCOUNT_SID AUTH_TOKEN API_KEY API_SECRET TWILIO_REGION TWILIO_EDGE \
     FLEXHOOKS_PUBLIC_URL FLEXHOOKS_TWILIO_API_URL FLEXHOOKS_TASKROUTER_URL \
     FLEXHOOKS_IAM_URL FLEXHOOKS_CONFIG FLEXHOOKS_HTPASSWD
 export FLEXHOOKS_PORT=$PORT FLEXHOOKS_BENCH=1 FLEXHOOKS_EMULATOR=1
-export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-2}
+# 4 per program on 2 cores: the pure-TwiML routes need one per core; the
+# Twilio-calling ones wait on Twilio and gain from more; 8 gained nothing
+# more and costs twice the memory (README.md "Benchmark")
+export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-4}
 export FLEXHOOKS_BASIC_AUTH=${FLEXHOOKS_BASIC_AUTH:-bench:$(openssl rand -hex 12)}
 # the redirect rules of the test stack (tests/integration/test_tr_routes.py)
 export FLEXHOOKS_FORWARD_RULES=${FLEXHOOKS_FORWARD_RULES:-WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1=+6591234567,WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2=+15551230000}
