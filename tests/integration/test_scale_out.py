@@ -1,0 +1,658 @@
+#!/usr/bin/env python3
+"""Scaling out: two complete flexhooks "hosts" behind one nginx upstream.
+
+flexhooks keeps no state between requests apart from per-process caches
+(the Flex token cache, status-callback's stale flag, the locations file):
+duplicate protection lives in Twilio's task state (If-Match claims and
+markers).  So any number of hosts can serve one account behind a load
+balancer.  This test shows it on the loopback without disturbing the
+shared test stack:
+
+- it starts two sets of every built FastCGI program ("host a" and "host
+  b") under spawn-fcgi from FLEXHOOKS_BUILD_DIR, each in its own
+  directory with its own sockets and logs, and both with a copy of the
+  test stack's configuration (same Twilio emulator, same public URL, same
+  Basic credentials: what a second server gets);
+- it starts a private nginx on a free port from the real template
+  (nginx/flexhooks.conf.in), with each program's fastcgi_pass turned into
+  an upstream of the two sockets, one worker (so the round robin is
+  exact) and `fastcgi_next_upstream error timeout` (nginx's default,
+  spelled out): a request moves to the other host only when it could not
+  be sent, because `non_idempotent` stays unset, so a POST that reached a
+  program is never sent twice;
+- requests are signed over FLEXHOOKS_PUBLIC_URL, as Twilio signs them,
+  whichever host answers.
+
+It checks that (a) requests are spread over both hosts (their logs),
+(b) one webhook delivered to both hosts at once gives exactly one task or
+call in the emulator (copies made to read the same ETag, so only If-Match
+separates them), and a voicemail's callbacks on different hosts give one
+task, (c) when one host dies with requests in flight, its requests answer
+502 and are not replayed on the other, and everything after that is
+served by the surviving host.
+
+Everything it starts runs in its own session and is killed, and its
+directory removed, on exit.  Exits 77 unless FLEXHOOKS_TEST_STACK=1 or
+without spawn-fcgi/nginx.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fhtest as t  # noqa: E402
+
+t.require_stack()
+import test_wait as w  # noqa: E402  (its call driver; its tests do not run)
+
+ENV = t.ENV
+EMU = t.EMU
+STUDIO = "/features/callback-and-voicemail/studio/create-callback"
+WAIT = "/features/callback-and-voicemail/studio/wait-experience"
+EVENTS = "/tr-event-callback"
+CALLS = "/2010-04-01/Accounts/%s/Calls.json" % ENV.account_sid
+HOSTS = ("a", "b")
+PROCESSES = 2           # per program and host
+BUILD = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
+TEMPLATE = os.path.join(ENV.root, "nginx", "flexhooks.conf.in")
+PASS_RE = re.compile(r"fastcgi_pass unix:@RUN_DIR@/([a-z-]+)\.sock;")
+
+
+# --------------------------------------------------------------------------
+# the two hosts and the balancer
+# --------------------------------------------------------------------------
+
+
+class Farm:
+    """Two program sets and one nginx, all under one temporary directory."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="fhscale", dir="/tmp")
+        self.groups = {}        # name -> Popen (each leads its session)
+        self.programs = []
+        self.port = None
+        self.conf = ""
+
+    # ---- helpers
+
+    def dir(self, host):
+        return os.path.join(self.tmp, host)
+
+    def sock(self, host, prog):
+        return os.path.join(self.dir(host), prog + ".sock")
+
+    def log(self, host, prog):
+        return os.path.join(self.dir(host), prog + ".log")
+
+    def launch(self, name, argv, log):
+        with open(log, "ab") as out:
+            self.groups[name] = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                start_new_session=True)
+
+    # ---- start
+
+    def stack_config(self):
+        """The test stack's KEY=VALUE file (what every host would get),
+        without the settings that are per host."""
+        path = os.path.join(os.path.dirname(ENV.log_dir), "flexhooks.env")
+        lines = read_text(path).splitlines()
+        drop = ("FLEXHOOKS_HEALTH_SOCKETS=", "FLEXHOOKS_PROCESSES=")
+        return [ln for ln in lines if not ln.startswith(drop)]
+
+    def start(self):
+        names = re.findall(r"^\s*# @program ([a-z-]+)\s*$",
+                           read_text(TEMPLATE), re.M)
+        self.programs = [p for p in names if os.access(
+            os.path.join(BUILD, "cgi-bin", p), os.X_OK)]
+        t.ok("healthz" in self.programs, "healthz is built")
+        base = self.stack_config()
+        for host in HOSTS:
+            os.mkdir(self.dir(host), 0o700)
+            conf = os.path.join(self.dir(host), "flexhooks.env")
+            health = ":".join(self.sock(host, p) for p in self.programs
+                              if p != "healthz")
+            with open(conf, "w") as f:
+                os.fchmod(f.fileno(), 0o600)
+                f.write("\n".join(base + [
+                    "FLEXHOOKS_HEALTH_SOCKETS=" + health,
+                    "FLEXHOOKS_PROCESSES=%d" % PROCESSES]) + "\n")
+            env = ["PATH=/usr/bin:/bin", "FLEXHOOKS_CONFIG=" + conf]
+            env += ["%s=%s" % (k, os.environ[k]) for k in
+                    ("ASAN_OPTIONS", "UBSAN_OPTIONS") if k in os.environ]
+            for p in self.programs:
+                self.launch("%s/%s" % (host, p), [
+                    "spawn-fcgi", "-n", "-s", self.sock(host, p),
+                    "-M", "0600", "--", "/usr/bin/env", "-i"] + env +
+                    [os.path.join(BUILD, "cgi-bin", p)], self.log(host, p))
+        self.port = free_port()
+        self.conf = self.render()
+        path = os.path.join(self.tmp, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(self.conf)
+        os.mkdir(os.path.join(self.tmp, "temp"))
+        argv = ["nginx", "-p", self.tmp + "/", "-c", path,
+                "-e", os.path.join(self.tmp, "nginx-error.log")]
+        chk = subprocess.run(argv + ["-t", "-q"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        t.eq(chk.returncode, 0, "nginx -t: %s" % chk.stdout.decode())
+        end = time.monotonic() + 10
+        while not all(os.path.exists(self.sock(h, p)) for h in HOSTS
+                      for p in self.programs):
+            dead = [n for n, g in self.groups.items() if g.poll() is not None]
+            t.ok(not dead, "programs exited at start: %s" % dead)
+            t.ok(time.monotonic() < end, "sockets not there after 10 s")
+            time.sleep(0.05)
+        self.launch("nginx", argv + ["-g", "daemon off;"],
+                    os.path.join(self.tmp, "nginx-stderr.log"))
+        end = time.monotonic() + 10
+        while True:
+            try:
+                if self.get("/healthz").status == 200:
+                    break
+            except OSError:
+                pass
+            t.ok(time.monotonic() < end, "/healthz not 200 after 10 s")
+            time.sleep(0.05)
+
+    def render(self):
+        """nginx/flexhooks.conf.in as deploy/local.sh renders it, but with
+        an upstream of both hosts' sockets behind every fastcgi_pass."""
+        out, keep = [], True
+        user = "user root root;" if os.geteuid() == 0 else ""
+        for line in read_text(TEMPLATE).splitlines():
+            m = re.match(r"^\s*# @program ([a-z-]+)", line)
+            if m:
+                keep = m.group(1) in self.programs
+                continue
+            if re.match(r"^\s*# @end", line):
+                keep = True
+                continue
+            if not keep or re.match(r"^\s*#", line):
+                continue
+            line = PASS_RE.sub(lambda m: "fastcgi_pass fh_%s;" %
+                               m.group(1).replace("-", "_"), line)
+            for k, v in (("USER", user),
+                         ("PID_FILE", self.tmp + "/nginx.pid"),
+                         ("ERROR_LOG", self.tmp + "/nginx-error.log"),
+                         ("ACCESS_LOG", self.tmp + "/nginx-access.log"),
+                         ("TEMP_DIR", self.tmp + "/temp"),
+                         ("PORT", str(self.port)),
+                         ("HTPASSWD", htpasswd()),
+                         ("ASSETS_DIR", ENV.root + "/assets/"),
+                         ("NGINX_CONF_DIR", "/etc/nginx")):
+                line = line.replace("@%s@" % k, v)
+            line = re.sub(r"^(\s*worker_processes) \d+;", r"\1 1;", line)
+            out.append(line)
+            if line.strip() == "http {":
+                out += self.upstreams()
+        conf = "\n".join(out) + "\n"
+        t.ok(not re.search(r"@[A-Z_]+@", conf), "unreplaced token")
+        t.ok("fastcgi_pass fh_" in conf and "fastcgi_pass unix:" not in conf,
+             "every fastcgi_pass goes to an upstream of both hosts")
+        return conf
+
+    def upstreams(self):
+        lines = [
+            "\t# Move a request to the other host only when it could",
+            "\t# not be sent (no non_idempotent: a POST that reached",
+            "\t# a program is never sent twice).",
+            "\tfastcgi_next_upstream error timeout;",
+            "\tfastcgi_next_upstream_tries 2;"]
+        for p in self.programs:
+            lines.append("\tupstream fh_%s {" % p.replace("-", "_"))
+            for host in HOSTS:
+                lines.append("\t\tserver unix:%s max_fails=1 "
+                             "fail_timeout=10s;" % self.sock(host, p))
+            lines.append("\t}")
+        return lines
+
+    # ---- requests and logs
+
+    def get(self, path):
+        return t.http_raw("GET", "127.0.0.1", self.port, path, timeout=10)
+
+    def access(self, host, prog, path=None):
+        """The program's access lines on one host (path: only those)."""
+        old = ENV.log_dir
+        ENV.log_dir = self.dir(host)
+        try:
+            _, objs = t.log_since(0, prog)
+        finally:
+            ENV.log_dir = old
+        return t.access_lines(objs, path)
+
+    def counts(self, prog, since, pred=lambda o: True):
+        """{host: access lines added since the counts `since` (a dict from
+        an earlier marks()) that satisfy pred}."""
+        return {h: len([o for o in self.access(h, prog)[since[h]:]
+                        if pred(o)]) for h in HOSTS}
+
+    def marks(self, prog):
+        return {h: len(self.access(h, prog)) for h in HOSTS}
+
+    def wait_lines(self, prog, since, n, pred=lambda o: True):
+        """Poll until n access lines (both hosts) satisfy pred; programs
+        write theirs just after answering."""
+        end = time.monotonic() + 5
+        while True:
+            c = self.counts(prog, since, pred)
+            if sum(c.values()) >= n or time.monotonic() > end:
+                return c
+            time.sleep(0.05)
+
+    def nginx_errors(self):
+        try:
+            with open(os.path.join(self.tmp, "nginx-error.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # ---- stop
+
+    def kill_host(self, host, sig=signal.SIGKILL):
+        """Kill every process of a host (supervisors and their children:
+        each program leads its own session, so its process group)."""
+        for name, g in self.groups.items():
+            if name.startswith(host + "/"):
+                kill_group(g, sig)
+        for name, g in self.groups.items():
+            if name.startswith(host + "/"):
+                try:
+                    g.wait(5)
+                except subprocess.TimeoutExpired:
+                    kill_group(g, signal.SIGKILL)
+
+    def stop(self):
+        """Everything this test started, then its directory.  nginx
+        first, so that nothing new reaches a stopping program."""
+        order = ["nginx"] + [n for n in self.groups if n != "nginx"]
+        for name in order:
+            g = self.groups.get(name)
+            if g is not None:
+                kill_group(g, signal.SIGQUIT if name == "nginx"
+                           else signal.SIGTERM)
+        end = time.monotonic() + 5
+        for name in order:
+            g = self.groups.get(name)
+            if g is None:
+                continue
+            try:
+                g.wait(max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            kill_group(g, signal.SIGKILL)    # stragglers of the group
+            try:
+                g.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def sanitizer_reports(self):
+        out = []
+        for host in HOSTS:
+            for p in self.programs:
+                try:
+                    with open(self.log(host, p), "rb") as f:
+                        text = f.read()
+                except OSError:
+                    continue
+                if b"Sanitizer" in text or b"runtime error:" in text:
+                    out.append("%s/%s" % (host, p))
+        return out
+
+
+def read_text(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def kill_group(g, sig):
+    try:
+        os.killpg(g.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def htpasswd():
+    """The test stack's htpasswd file (FLEXHOOKS_HTPASSWD in its config)."""
+    for ln in FARM.stack_config():
+        if ln.startswith("FLEXHOOKS_HTPASSWD="):
+            return ln.split("=", 1)[1]
+    t.skip("the test stack's configuration names no htpasswd file")
+
+
+def concurrently(fns):
+    """Run each function in its own thread at once; returns their results
+    in order (an exception is returned, not raised)."""
+    out = [None] * len(fns)
+
+    def run(i):
+        try:
+            out[i] = fns[i]()
+        except Exception as e:  # noqa: BLE001 - the caller checks
+            out[i] = e
+    th = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(60)
+    return out
+
+
+def same_etag(task, n):
+    """Make n copies of a webhook (n processes on two hosts) read the task
+    in the same state: the emulator holds the first n reads of the task
+    for 1.5 s, and the first n writes (each copy's claim) for 1.5 s more,
+    so that every copy has read before any write lands.  Only If-Match
+    then keeps them from all going on."""
+    path = "%s/%s" % (ENV.tasks_path, task)
+    EMU.fault(method="GET", path=path, exact=True, delay_ms=1500, times=n)
+    EMU.fault(method="POST", path=path, exact=True, delay_ms=1500, times=n)
+
+
+def both(c, what):
+    t.ok(all(c[h] >= 1 for h in HOSTS), "%s reached both hosts: %r" %
+         (what, c))
+
+
+def task_sid_of(r):
+    t.eq(r.status, 200, "status (body %r)" % r.body[:200])
+    b = r.json()
+    t.eq(b.get("success"), True, "success")
+    return b["taskSid"]
+
+
+FARM = Farm()
+TESTS = []
+
+
+def test(fn):
+    TESTS.append((fn.__name__, fn, ()))
+    return fn
+
+
+# --------------------------------------------------------------------------
+# tests
+# --------------------------------------------------------------------------
+
+
+@test
+def only_unsent_requests_move_to_the_other_host():
+    """The balancer's retry policy, and that no nginx file of the project
+    turns on retries of non-idempotent requests."""
+    t.ok(re.search(r"^\s*fastcgi_next_upstream error timeout;$", FARM.conf,
+                   re.M), "fastcgi_next_upstream error timeout")
+    d = os.path.join(ENV.root, "nginx")
+    for name in sorted(os.listdir(d)):
+        for ln in read_text(os.path.join(d, name)).split("\n"):
+            t.ok("non_idempotent" not in ln.split("#", 1)[0],
+                 "non_idempotent in nginx/%s" % name)
+    t.ok(all("non_idempotent" not in ln.split("#", 1)[0]
+             for ln in FARM.conf.split("\n")), "non_idempotent in the farm")
+
+
+@test
+def requests_spread_over_both_hosts():
+    n = 10
+    since = FARM.marks("create-callback")
+    hsince = FARM.marks("healthz")
+    numbers = []
+    for _ in range(n):
+        num = t.unique_number()
+        numbers.append(num)
+        task_sid_of(t.request("POST", STUDIO, form=[
+            ("numberToCall", num), ("numberToCallFrom", t.unique_number())]))
+    for _ in range(4):
+        t.eq(FARM.get("/healthz").status, 200, "/healthz")
+    c = FARM.wait_lines("create-callback", since, n,
+                        lambda o: o.get("path") == STUDIO)
+    h = FARM.wait_lines("healthz", hsince, 4)
+    print("# create-callback requests per host: %r, /healthz: %r" % (c, h))
+    t.eq(sum(c.values()), n, "access lines")
+    t.eq(c, {"a": n // 2, "b": n // 2}, "round robin (one nginx worker)")
+    both(h, "/healthz")
+    stored = {}
+    for tk in EMU.tasks():
+        a = w.attrs_of(tk) or {}
+        num = (a.get("callBackData") or {}).get("numberToCall")
+        if num in numbers:
+            stored[num] = stored.get(num, 0) + 1
+    t.eq(stored, {num: 1 for num in numbers}, "one task per request")
+
+
+@test
+def voicemail_callbacks_on_both_hosts_one_task():
+    """The recording callback on one host, the transcription callback on
+    the other: the second finds the first's task in Twilio."""
+    since = FARM.marks("create-callback")
+    re_sid, tr_sid = t.sid("RE"), t.sid("TR")
+    num, frm = t.unique_number(), t.unique_number()
+    url = "https://api.twilio.com/2010-04-01/Accounts/%s/Recordings/%s" % (
+        ENV.account_sid, re_sid)
+    mark = EMU.mark()
+    first = task_sid_of(t.request("POST", STUDIO, form=[
+        ("numberToCall", num), ("numberToCallFrom", frm),
+        ("RecordingSid", re_sid), ("RecordingUrl", url),
+        ("RecordingStatus", "completed")]))
+    second = task_sid_of(t.request("POST", STUDIO, form=[
+        ("numberToCall", num), ("numberToCallFrom", frm),
+        ("RecordingSid", re_sid), ("TranscriptionSid", tr_sid),
+        ("TranscriptionText", "call me"),
+        ("TranscriptionStatus", "completed")]))
+    both(FARM.wait_lines("create-callback", since, 2), "the two callbacks")
+    t.eq(second, first, "the second callback answers the first task")
+    t.eq(len(t.task_creates(EMU.requests(mark), num)), 1, "task creates")
+    cbd = w.attrs_of(EMU.task(first))["callBackData"]
+    t.eq((cbd.get("recordingSid"), cbd.get("transcriptSid")),
+         (re_sid, tr_sid), "one task with both callbacks' data")
+
+
+@test
+def reservation_on_both_hosts_one_call():
+    """Four copies of one reservation.created, two per host, all reading
+    the task's same ETag: the If-Match claim lets one place the call."""
+    attrs = {"type": "inbound", "practicePhone": t.unique_number(),
+             "callerID": t.unique_number(), "call_sid": t.sid("CA")}
+    task = EMU.seed({"tasks": [{"workflow_sid": t.sid("WW"),
+                                "attributes": attrs,
+                                "assignment_status": "reserved",
+                                "task_channel": "voice"}]})["tasks"][0]
+    res, ev = t.sid("WR"), t.sid("EV")
+    form = [("EventType", "reservation.created"),
+            ("AccountSid", ENV.account_sid),
+            ("WorkspaceSid", ENV.workspace_sid), ("Sid", ev),
+            ("ResourceType", "reservation"), ("Timestamp", "1767225600"),
+            ("TaskSid", task), ("TaskAttributes", t.dumps_plain(attrs)),
+            ("ReservationSid", res)]
+    since = FARM.marks("taskrouter-events")
+    mark = EMU.mark()
+    same_etag(task, 4)
+    answers = concurrently([lambda: t.request("POST", EVENTS, form=form)] * 4)
+    for r in answers:
+        t.ok(isinstance(r, t.Resp), "request failed: %r" % (r,))
+        t.eq(r.status, 204, "status (body %r)" % r.body[:200])
+    c = FARM.wait_lines("taskrouter-events", since, 4,
+                        lambda o: o.get("task_sid") == task)
+    print("# reservation.created copies per host: %r" % c)
+    both(c, "the copies")
+    reqs = EMU.requests(mark)
+    claims = [r for r in reqs if r["method"] == "POST" and
+              r["path"] == "%s/%s" % (ENV.tasks_path, task) and
+              t.header_of(r, "If-Match")]
+    creates = [r for r in reqs if r["method"] == "POST" and
+               r["path"] == CALLS and t.mentions(r, task)]
+    print("# claim writes %d, calls placed %d" % (len(claims),
+                                                   len(creates)))
+    t.ok(len(claims) >= 2, "copies raced on one ETag (claim writes: %d)" %
+         len(claims))
+    t.eq(len(creates), 1, "calls placed")
+
+
+@test
+def submit_callback_on_both_hosts_one_task():
+    """A caller's submit-callback delivered to both hosts at once: the
+    cancel with If-Match lets one create the callback."""
+    call = w.Call()
+    wt = w.seed_task(call)
+    since = FARM.marks("wait-experience")
+    end = call.walk(call.start(), ["*", "1"], stop_on_gather=True)
+    t.eq(end, "gather", "at the callback choice")
+    hops = FARM.wait_lines("wait-experience", since, 4,
+                           lambda o: o.get("call_sid") == call.sid)
+    print("# one call's webhooks per host: %r" % hops)
+    both(hops, "one call's successive webhooks")
+    r = call.post(call.gather.get("action"), [("Digits", "1")])
+    submit = ET.fromstring(r.body).find("Redirect").text
+    t.ok("mode=submit-callback" in submit, "submit-callback")
+    since = FARM.marks("wait-experience")
+    mark = EMU.mark()
+    same_etag(wt, 2)
+    answers = concurrently([lambda: call.post(submit)] * 2)
+    for r in answers:
+        t.ok(isinstance(r, t.Resp), "request failed: %r" % (r,))
+        t.eq(r.status, 200, "status")
+        t.ok(w.P["submitted"].encode() in r.body,
+             "callbackSubmitted: %r" % r.body)
+    both(FARM.wait_lines("wait-experience", since, 2,
+                         lambda o: o.get("call_sid") == call.sid),
+         "the two copies")
+    reqs = EMU.requests(mark)
+    cancels = [r for r in reqs if r["method"] == "POST" and
+               r["path"].endswith("/Tasks/" + wt) and
+               t.first(t.form_of(r), "AssignmentStatus") == "canceled"]
+    print("# cancel writes %d, callback tasks %d" % (
+        len(cancels), len(w.callback_tasks(call.caller))))
+    t.eq(len(cancels), 2, "cancel writes (one per copy: both read the "
+         "same ETag, one got 412)")
+    t.eq(len(w.callback_tasks(call.caller)), 1, "callback tasks")
+    t.eq(EMU.task(wt)["assignment_status"], "canceled", "original")
+
+
+@test
+def host_down_in_flight_then_failover():
+    """Host b dies while each host holds one request: b's answers 502
+    and is not sent again to a (it was a POST that reached b); every
+    later request is served by a."""
+    calls = [w.Call(), w.Call()]
+    queues = []
+    for c in calls:
+        w.seed_task(c)
+        q = "/2010-04-01/Accounts/%s/Queues/%s.json" % (ENV.account_sid,
+                                                         c.queue_sid)
+        queues.append(q)
+        EMU.fault(method="GET", path=q, exact=True, delay_ms=3000, times=1)
+    since = FARM.marks("wait-experience")
+    mark = EMU.mark()
+    box = []
+    th = threading.Thread(target=lambda: box.append(concurrently(
+        [c.start for c in calls])))
+    th.start()
+    end = time.monotonic() + 10
+    while True:     # both requests are in a program, waiting for Twilio
+        paths = [r["path"] for r in EMU.requests(mark)]
+        if all(q in paths for q in queues) or time.monotonic() > end:
+            break
+        time.sleep(0.05)
+    t.ok(all(q in paths for q in queues), "both requests in flight")
+    FARM.kill_host("b")
+    th.join(30)
+    answers = box[0]
+    for r in answers:
+        t.ok(isinstance(r, t.Resp), "request failed: %r" % (r,))
+    t.eq(sorted(r.status for r in answers), [200, 502], "answers")
+    bad = [r for r in answers if r.status == 502][0]
+    t.is_json_error(bad, 502, "service unavailable")
+    reqs = EMU.requests(mark)
+    for q in queues:
+        t.eq(len([r for r in reqs if r["path"] == q]), 1,
+             "queue fetches of one call (a replay would fetch again)")
+    served = FARM.counts("wait-experience", since,
+                         lambda o: o.get("path") == WAIT)
+    t.eq(served, {"a": 1, "b": 0}, "access lines of the two starts")
+    t.ok("prematurely closed" in FARM.nginx_errors(),
+         "nginx logged the lost upstream")
+
+    # every later request goes to a: nginx finds b's sockets refusing
+    # connections (nothing was sent), marks b down and moves on
+    since = FARM.marks("create-callback")
+    n = 6
+    numbers = [t.unique_number() for _ in range(n)]
+    mark = EMU.mark()
+    for num in numbers:
+        task_sid_of(t.request("POST", STUDIO, form=[
+            ("numberToCall", num), ("numberToCallFrom", t.unique_number())]))
+    for _ in range(3):
+        t.eq(FARM.get("/healthz").status, 200, "/healthz")
+    c = FARM.wait_lines("create-callback", since, n)
+    print("# after host b died: create-callback per host %r" % c)
+    t.eq(c, {"a": n, "b": 0}, "all served by host a")
+    reqs = EMU.requests(mark)
+    for num in numbers:
+        t.eq(len(t.task_creates(reqs, num)), 1, "creates for one request")
+    t.ok(re.search(r"connect\(\) to unix:\S+/b/\S+ failed \(111",
+                   FARM.nginx_errors()), "nginx logged the refused connect")
+    call = w.Call()
+    w.seed_task(call)
+    t.eq(call.walk(call.start(), [None], stop_on_gather=True), "loop",
+         "a call holds on host a")
+
+
+def main():
+    for tool in ("spawn-fcgi", "nginx"):
+        if shutil.which(tool) is None:
+            print("SKIP: %s not installed" % tool)
+            sys.exit(t.SKIP_EXIT)
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    t0 = time.monotonic()
+    passed = failed = skipped = 0
+    try:
+        try:
+            FARM.start()
+        except AssertionError as e:
+            print("FAIL start: %s" % e)
+            for d, _, files in os.walk(FARM.tmp):
+                for f in sorted(files):
+                    if f.endswith(".log"):
+                        print("# %s: %s" % (f, read_text(
+                            os.path.join(d, f))[-400:]))
+            raise SystemExit(1)
+        ENV.port = FARM.port    # every fhtest request goes to the farm
+        print("# two hosts x %d programs x %d processes behind "
+              "127.0.0.1:%d (%.1f s to start)" % (
+                  len(FARM.programs), PROCESSES, FARM.port,
+                  time.monotonic() - t0))
+        passed, failed, skipped = t.run(TESTS)
+        reports = FARM.sanitizer_reports()
+        if reports:
+            print("FAIL sanitizer reports in: %s" % ", ".join(reports))
+            failed += 1
+    finally:
+        FARM.stop()
+    print("# %.1f s" % (time.monotonic() - t0))
+    t.finish(passed, failed, skipped)
+
+
+if __name__ == "__main__":
+    main()
