@@ -27,7 +27,11 @@
 # keeps no request read-back, for load tests; default 1), FUZZ_SECONDS (seconds
 # per fuzz target in `test`, default 10; 0 skips the fuzz phase),
 # FLEXHOOKS_BENCH=1 (bench/run.sh: nginx also serves the "# @bench" blocks
-# of the template).  Every other FLEXHOOKS_*,
+# of the template), FLEXHOOKS_TEST_DEB (1/0: the Debian package phase of
+# `test`; root only, on by default with CI=true: builds the .deb, runs
+# lintian, installs it, serves a signed request through the system nginx on
+# FLEXHOOKS_DEB_HTTPS_PORT (9443; http on FLEXHOOKS_DEB_HTTP_PORT, 9080; the
+# emulator on that + 1), purges it).  Every other FLEXHOOKS_*,
 # TWILIO_*, API_KEY and API_SECRET variable is passed to the programs through
 # .local/flexhooks.env.  State lives in .local/ at the project root.
 set -euo pipefail
@@ -77,7 +81,8 @@ LOCAL_ONLY_VARS="FLEXHOOKS_EMULATOR FLEXHOOKS_EMULATOR_URL FLEXHOOKS_CACHE
 FLEXHOOKS_PRISM FLEXHOOKS_ROOT FLEXHOOKS_LOG_DIR FLEXHOOKS_BUILD_DIR
 FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
 FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_PROGRAM_PROCESSES
-FLEXHOOKS_EMULATOR_LATENCY_MS FLEXHOOKS_EMULATOR_REQUEST_LOG FLEXHOOKS_BENCH"
+FLEXHOOKS_EMULATOR_LATENCY_MS FLEXHOOKS_EMULATOR_REQUEST_LOG FLEXHOOKS_BENCH
+FLEXHOOKS_TEST_DEB FLEXHOOKS_DEB_HTTPS_PORT FLEXHOOKS_DEB_HTTP_PORT"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -241,6 +246,7 @@ expect_of() {
 	case $1 in
 	nginx) printf '%s' "$NGINX_CONF" ;;
 	emulator) printf '%s' "emulator.py" ;;
+	deb-*) printf '%s' "/usr/libexec/flexhooks/${1#deb-}" ;;
 	*) printf '%s' "cgi-bin/$1" ;;
 	esac
 }
@@ -1052,6 +1058,420 @@ phase_distcheck() {
 	)
 }
 
+# ---------------------------------------------------------------- Debian package
+
+# The package test (phase "Debian package"): as root only, because it
+# installs and purges flexhooks system-wide and uses the system nginx.
+# Ports: FLEXHOOKS_DEB_HTTPS_PORT (9443) and FLEXHOOKS_DEB_HTTP_PORT (9080)
+# for the site on the system nginx, the emulator on HTTP_PORT+1.
+DEB_PACKAGES="dpkg-dev debhelper lintian fakeroot build-essential"
+DEB_DIR=$LOCAL/deb
+DEB_RUN=$DEB_DIR/run
+DEB_UNIT_DIR=/lib/systemd/system
+DEB_SITE=/etc/nginx/sites-available/flexhooks
+DEB_SITE_LINK=/etc/nginx/sites-enabled/flexhooks
+DEB_CONF=/etc/flexhooks/flexhooks.env
+DEB_APT_OPTS=(-y -q -o DPkg::Lock::Timeout=600)
+
+# deb_check NAME CMD...: run CMD quietly; one PASS/FAIL line per check.
+deb_check() {
+	local name=$1
+	shift
+	if "$@" >>"$LOG_DIR/deb-checks.log" 2>&1; then
+		printf '  deb: %-58s PASS\n' "$name"
+	else
+		printf '  deb: %-58s FAIL\n' "$name"
+		DEB_FAILS=$((DEB_FAILS + 1))
+	fi
+}
+
+deb_installed() {
+	dpkg-query -W -f='${db:Status-Abbrev}' flexhooks 2>/dev/null |
+	    grep -q '^[ih]i'
+}
+deb_known() {	# installed, or removed with its configuration left
+	dpkg-query -W -f='${db:Status-Abbrev}' flexhooks 2>/dev/null |
+	    grep -q '^.[ic]'
+}
+systemd_running() { [ -d /run/systemd/system ]; }
+sys_nginx_pid() {
+	local pid
+	[ -s /run/nginx.pid ] || return 1
+	pid=$(tr -dc '0-9' </run/nginx.pid)
+	[ -n "$pid" ] && alive "$pid" && printf '%s' "$pid"
+}
+mode_is() { [ "$(stat -c '%a %U:%G' "$1" 2>/dev/null)" = "$2" ]; }
+absent() { local f; for f; do [ ! -e "$f" ] && [ ! -L "$f" ] || return 1; done; }
+no_unit_files() { ! compgen -G "$DEB_UNIT_DIR/flexhooks*" >/dev/null; }
+no_flexhooks_processes() { ! pgrep -f '^/usr/libexec/flexhooks/' >/dev/null; }
+
+not() { ! "$@"; }
+deb_apt() {
+	DEBIAN_FRONTEND=noninteractive apt-get "$1" "${DEB_APT_OPTS[@]}" \
+	    "${@:2}" >>"$LOG_DIR/deb-apt.log" 2>&1
+}
+deb_reinstall_keeps() {
+	deb_apt install --reinstall "$1" &&
+	    grep -q '^# changed by the test' "$DEB_CONF" &&
+	    mode_is "$DEB_CONF" "640 root:flexhooks"
+}
+deb_all_active() {
+	local p
+	for p in $DEB_PROGS; do
+		systemctl is-active --quiet "flexhooks@$p.service" || return 1
+	done
+}
+deb_sockets_ok() {
+	local p
+	[ -n "$DEB_PROGS" ] || return 1
+	for p in $DEB_PROGS; do
+		mode_is "/run/flexhooks/$p.sock" "660 flexhooks:www-data" ||
+		    return 1
+	done
+}
+
+# The programs as systemd would run them, when systemd is not PID 1 (a
+# container): ExecStart, User, Group and Environment of the installed
+# flexhooks@.service, the socket's path, owner, group and mode from
+# flexhooks@.socket, and the program list from flexhooks.target.
+# spawn-fcgi binds the socket and execs the program with it as fd 0,
+# which is what StandardInput=socket with Accept=no gives it.
+deb_unit_value() {	# FILE KEY: the last KEY= value
+	sed -n "s/^$2=//p" "$1" | tail -n 1
+}
+deb_spawn_like_systemd() {
+	local svc=$DEB_UNIT_DIR/flexhooks@.service sock=$DEB_UNIT_DIR/flexhooks@.socket
+	local p listen exe i
+	local -a envs
+	read -r -a envs <<<"$(sed -n 's/^Environment=//p' "$svc" | tr '\n' ' ')"
+	DEB_PROGS=$(grep -o 'flexhooks@[a-z-]*\.socket' \
+	    "$DEB_UNIT_DIR/flexhooks.target" | sed 's/^flexhooks@//; s/\.socket$//')
+	mkdir -p "$DEB_RUN"
+	for p in $DEB_PROGS; do
+		listen=$(deb_unit_value "$sock" ListenStream)
+		listen=${listen//%i/$p}
+		exe=$(deb_unit_value "$svc" ExecStart)
+		exe=${exe//%i/$p}
+		mkdir -p "$(dirname "$listen")"
+		chmod "$(deb_unit_value "$sock" DirectoryMode)" "$(dirname "$listen")"
+		rm -f "$listen"
+		launch "$LOG_DIR/deb-$p.log" spawn-fcgi -n -s "$listen" \
+		    -u "$(deb_unit_value "$svc" User)" \
+		    -g "$(deb_unit_value "$svc" Group)" \
+		    -U "$(deb_unit_value "$sock" SocketUser)" \
+		    -G "$(deb_unit_value "$sock" SocketGroup)" \
+		    -M "$(deb_unit_value "$sock" SocketMode)" \
+		    -- /usr/bin/env -i PATH=/usr/bin:/bin "${envs[@]}" "$exe"
+		printf '%s\n' "$LAUNCHED" >"$DEB_RUN/deb-$p.pid"
+	done
+	for p in $DEB_PROGS; do
+		for ((i = 0; i < 50; i++)); do
+			[ -S "/run/flexhooks/$p.sock" ] && break
+			sleep 0.1
+		done
+	done
+}
+
+deb_stop_programs() {
+	local f
+	local -a names=()
+	if [ "${DEB_SYSTEMD:-0}" -eq 1 ]; then
+		systemctl stop flexhooks.target 'flexhooks@*.socket' \
+		    'flexhooks@*.service' 2>/dev/null || true
+		return 0
+	fi
+	for f in "$DEB_RUN"/deb-*.pid; do
+		[ -f "$f" ] && names+=("$(basename "$f" .pid)")
+	done
+	[ "${#names[@]}" -eq 0 ] || QUIET=1 RUN_DIR=$DEB_RUN signal_stop "${names[@]}"
+}
+
+deb_nginx_reload() {
+	if systemd_running; then
+		systemctl reload nginx
+	else
+		nginx -s reload
+	fi
+	sleep 0.5
+}
+
+# Undo whatever is left (also after a failed check): programs, emulator,
+# the site link, the package, the nginx we started.
+deb_cleanup() {
+	deb_stop_programs
+	[ ! -f "$DEB_RUN/emulator.pid" ] ||
+	    QUIET=1 RUN_DIR=$DEB_RUN signal_stop emulator
+	if [ -L "$DEB_SITE_LINK" ] && [ "${DEB_LINKED:-0}" -eq 1 ]; then
+		rm -f "$DEB_SITE_LINK"
+		if [ -n "$(sys_nginx_pid)" ]; then
+			deb_nginx_reload 2>/dev/null || true
+		fi
+	fi
+	if [ "${DEB_INSTALLED_HERE:-0}" -eq 1 ] && deb_known; then
+		DEBIAN_FRONTEND=noninteractive apt-get purge "${DEB_APT_OPTS[@]}" \
+		    flexhooks >>"$LOG_DIR/deb-apt.log" 2>&1 || true
+	fi
+	if [ "${DEB_NGINX_STARTED:-0}" -eq 1 ] && [ -n "$(sys_nginx_pid)" ]; then
+		if systemd_running; then
+			systemctl stop nginx || true
+		else
+			nginx -s quit 2>/dev/null || true
+		fi
+	fi
+	rm -rf "$DEB_DIR/tls"
+}
+
+# deb_request METHOD URL [BASIC]: signed like Twilio (form body from
+# DEB_FORM, "k=v&..."), over https without certificate checks; prints
+# "STATUS BODY".
+deb_request() {
+	python3 - "$@" <<'PY'
+import base64, hashlib, hmac, os, ssl, sys, urllib.error, urllib.parse, urllib.request
+method, url = sys.argv[1], sys.argv[2]
+basic = sys.argv[3] if len(sys.argv) > 3 else ""
+params = urllib.parse.parse_qsl(os.environ.get("DEB_FORM", ""))
+token = os.environ["DEB_AUTH_TOKEN"]
+msg = url + "".join(k + v for k, v in sorted(params))
+sig = base64.b64encode(hmac.new(token.encode(), msg.encode(), hashlib.sha1).digest()).decode()
+headers = {"X-Twilio-Signature": sig,
+           "Content-Type": "application/x-www-form-urlencoded"}
+if basic:
+    headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
+req = urllib.request.Request(url, urllib.parse.urlencode(params).encode(), headers, method=method)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+try:
+    with urllib.request.urlopen(req, context=ctx, timeout=15) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+
+phase_deb() {
+	local https_port=${FLEXHOOKS_DEB_HTTPS_PORT:-9443}
+	local http_port=${FLEXHOOKS_DEB_HTTP_PORT:-9080}
+	local emu_port emu_url pub deb missing out basic token p t0 t1 code
+	local user_existed=0
+	emu_port=$((http_port + 1))
+	emu_url=http://127.0.0.1:$emu_port
+	pub=https://127.0.0.1:$https_port
+	DEB_FAILS=0 DEB_SYSTEMD=0 DEB_LINKED=0 DEB_INSTALLED_HERE=0
+	DEB_NGINX_STARTED=0
+	t0=$(date +%s)
+	if ! is_root; then
+		say "SKIP: the Debian package test needs root (it installs and purges flexhooks system-wide)"
+		return 77
+	fi
+	if deb_known; then
+		say "SKIP: a flexhooks package is already on this system; the test would purge it"
+		return 77
+	fi
+	if [ -e "$DEB_SITE_LINK" ] || [ -L "$DEB_SITE_LINK" ]; then
+		say "SKIP: $DEB_SITE_LINK exists; not touching the system nginx"
+		return 77
+	fi
+	for p in "$https_port" "$http_port" "$emu_port"; do
+		if port_in_use "$p"; then
+			warn "port $p is in use: set FLEXHOOKS_DEB_HTTP_PORT/FLEXHOOKS_DEB_HTTPS_PORT"
+			return 1
+		fi
+	done
+	: >"$LOG_DIR/deb-checks.log"
+	trap deb_cleanup EXIT
+	if systemd_running; then
+		DEB_SYSTEMD=1
+		say "systemd is PID 1: the units run for real"
+	else
+		say "systemd is not running (PID 1: $(ps -p 1 -o comm= 2>/dev/null || echo '?')):" \
+		    "the programs are started as the installed units describe (spawn-fcgi, socket on fd 0)"
+	fi
+
+	# build tools (as local.sh installs its own packages)
+	# shellcheck disable=SC2086 # word list
+	missing=$(missing_packages $DEB_PACKAGES | tr '\n' ' ')
+	if [ -n "${missing// /}" ]; then
+		say "installing Debian packages: $missing"
+		# shellcheck disable=SC2086 # word list
+		DEBIAN_FRONTEND=noninteractive apt-get install "${DEB_APT_OPTS[@]}" \
+		    --no-install-recommends $missing >"$LOG_DIR/deb-apt.log" 2>&1 ||
+		    { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+		    DEBIAN_FRONTEND=noninteractive apt-get install "${DEB_APT_OPTS[@]}" \
+		    --no-install-recommends $missing; } >>"$LOG_DIR/deb-apt.log" 2>&1
+	fi
+
+	# 1. build in a copy of the tree (dh_autoreconf must not touch it)
+	rm -rf "$DEB_DIR/src"
+	mkdir -p "$DEB_DIR/src/flexhooks"
+	(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+	    tar --null -T - --ignore-failed-read -cf - 2>/dev/null) |
+	    tar -xpf - -C "$DEB_DIR/src/flexhooks"
+	say "dpkg-buildpackage -us -uc -b (log: $LOG_DIR/deb-build.log)"
+	deb_check "dpkg-buildpackage -us -uc -b" sh -c \
+	    "cd '$DEB_DIR/src/flexhooks' && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b >'$LOG_DIR/deb-build.log' 2>&1"
+	deb=$(compgen -G "$DEB_DIR/src/flexhooks_*_$(dpkg --print-architecture).deb" | head -n 1) ||
+	    { tail -n 30 "$LOG_DIR/deb-build.log" >&2; return 1; }
+	lintian --pedantic --tag-display-limit 0 "$DEB_DIR"/src/flexhooks_*.changes \
+	    >"$LOG_DIR/deb-lintian.log" 2>&1 || true
+	deb_check "lintian: no errors ($(grep -c '^E:' "$LOG_DIR/deb-lintian.log") E, $(grep -c '^W:' "$LOG_DIR/deb-lintian.log") W)" \
+	    sh -c "! grep '^E:' '$LOG_DIR/deb-lintian.log'"
+	grep -E '^[EW]:' "$LOG_DIR/deb-lintian.log" | sed 's/^/    lintian /' || true
+
+	# 2. install
+	getent passwd flexhooks >/dev/null && user_existed=1
+	DEB_INSTALLED_HERE=1
+	deb_check "apt-get install ./$(basename "$deb")" deb_apt install \
+	    --no-install-recommends "$deb"
+	deb_installed || { tail -n 30 "$LOG_DIR/deb-apt.log" >&2; return 1; }
+	deb_check "system user and group flexhooks" sh -c \
+	    'getent passwd flexhooks && getent group flexhooks'
+	deb_check "$DEB_CONF from the sample, 0640 root:flexhooks" mode_is "$DEB_CONF" "640 root:flexhooks"
+	deb_check "programs in /usr/libexec/flexhooks, provision in /usr/sbin" sh -c \
+	    "test -x /usr/libexec/flexhooks/create-callback && test -x /usr/sbin/flexhooks-provision"
+	deb_check "units and hold music installed" test -f "$DEB_UNIT_DIR/flexhooks@.socket" \
+	    -a -f "$DEB_UNIT_DIR/flexhooks@.service" -a -f "$DEB_UNIT_DIR/flexhooks.target" \
+	    -a -f /usr/share/flexhooks/assets/hold-music.wav
+	if command -v systemd-analyze >/dev/null 2>&1; then
+		deb_check "systemd-analyze verify (target, socket, service)" \
+		    systemd-analyze verify "$DEB_UNIT_DIR/flexhooks.target" \
+		    "$DEB_UNIT_DIR/flexhooks@healthz.socket" \
+		    "$DEB_UNIT_DIR/flexhooks@healthz.service"
+	fi
+	deb_check "nginx site in sites-available, not enabled" sh -c \
+	    "test -f '$DEB_SITE' && test ! -e '$DEB_SITE_LINK'"
+	printf '# changed by the test\n' >>"$DEB_CONF"
+	deb_check "reinstall keeps a changed configuration" deb_reinstall_keeps "$deb"
+
+	# 3. configure against the emulator: the sample plus test settings
+	token=$(openssl rand -hex 16)
+	basic=flexhooks:$(openssl rand -hex 12)
+	{
+		grep -v '^FLEXHOOKS_PROCESSES=' /usr/share/flexhooks/flexhooks.env.sample
+		printf 'ACCOUNT_SID=%s\nAUTH_TOKEN=%s\n' "$FAKE_ACCOUNT_SID" "$token"
+		printf 'TWILIO_FLEX_WORKSPACE_SID=%s\n' "$FAKE_WORKSPACE_SID"
+		printf 'TWILIO_FLEX_CALLBACK_WORKFLOW_SID=%s\n' "$FAKE_WORKFLOW_SID"
+		printf 'FLEXHOOKS_PUBLIC_URL=%s\nFLEXHOOKS_BASIC_AUTH=%s\n' "$pub" "$basic"
+		printf 'FLEXHOOKS_TWILIO_API_URL=%s\n' "$emu_url"
+		printf 'FLEXHOOKS_TASKROUTER_URL=%s\nFLEXHOOKS_IAM_URL=%s\n' "$emu_url" "$emu_url"
+		printf 'FLEXHOOKS_PROCESSES=2\n'
+	} >"$DEB_CONF.new"
+	chown root:flexhooks "$DEB_CONF.new"
+	chmod 0640 "$DEB_CONF.new"
+	mv -f "$DEB_CONF.new" "$DEB_CONF"
+	printf '%s:%s\n' "${basic%%:*}" \
+	    "$(printf '%s\n' "${basic#*:}" | openssl passwd -apr1 -stdin)" \
+	    >/etc/flexhooks/htpasswd
+	chown root:www-data /etc/flexhooks/htpasswd
+	chmod 0640 /etc/flexhooks/htpasswd
+
+	mkdir -p "$DEB_RUN"
+	launch "$LOG_DIR/deb-emulator.log" python3 "$EMULATOR" --host 127.0.0.1 \
+	    --port "$emu_port" --account-sid "$FAKE_ACCOUNT_SID" \
+	    --auth-token "$token" --workspace-sid "$FAKE_WORKSPACE_SID" \
+	    --pid-file "$DEB_RUN/emulator.pid"
+	for ((p = 0; p < 100; p++)); do
+		[ "$(http_code "$emu_url/__emulator/health")" = 200 ] && break
+		sleep 0.1
+	done
+	[ -s "$DEB_RUN/emulator.pid" ] || printf '%s\n' "$LAUNCHED" >"$DEB_RUN/emulator.pid"
+
+	# 4. start the programs
+	if [ "$DEB_SYSTEMD" -eq 1 ]; then
+		deb_check "systemctl start flexhooks.target" systemctl start flexhooks.target
+		DEB_PROGS=$(grep -o 'flexhooks@[a-z-]*\.socket' \
+		    "$DEB_UNIT_DIR/flexhooks.target" | sed 's/^flexhooks@//; s/\.socket$//')
+		sleep 1
+		deb_check "every flexhooks@ service active" deb_all_active
+	else
+		deb_spawn_like_systemd
+	fi
+	deb_check "sockets /run/flexhooks/*.sock flexhooks:www-data 0660" deb_sockets_ok
+	deb_check "programs run as flexhooks" sh -c \
+	    "u=\$(ps -o user= -p \"\$(pgrep -f '^/usr/libexec/flexhooks/' | tr '\n' ',' | sed 's/,\$//')\" | sort -u); test \"\$u\" = flexhooks"
+
+	# 5. the site on the system nginx: test ports, self-signed certificate
+	mkdir -p "$DEB_DIR/tls"
+	(umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj /CN=127.0.0.1 -keyout "$DEB_DIR/tls/key.pem" \
+	    -out "$DEB_DIR/tls/cert.pem" 2>/dev/null)
+	sed -i -e "s/^\([[:space:]]*\)listen 443 ssl;/\1listen 127.0.0.1:$https_port ssl;/" \
+	    -e "s/^\([[:space:]]*\)listen 80;/\1listen 127.0.0.1:$http_port;/" \
+	    -e '/^[[:space:]]*listen \[::\]/d' \
+	    -e "s#/etc/letsencrypt/live/flexhooks.example.com/fullchain.pem#$DEB_DIR/tls/cert.pem#" \
+	    -e "s#/etc/letsencrypt/live/flexhooks.example.com/privkey.pem#$DEB_DIR/tls/key.pem#" \
+	    "$DEB_SITE"
+	ln -s ../sites-available/flexhooks "$DEB_SITE_LINK"
+	DEB_LINKED=1
+	deb_check "nginx -t with the site enabled" nginx -t -q
+	if [ -n "$(sys_nginx_pid)" ]; then
+		deb_check "reload the running system nginx" deb_nginx_reload
+	else
+		DEB_NGINX_STARTED=1
+		if systemd_running; then
+			deb_check "start the system nginx" systemctl start nginx
+		else
+			deb_check "start the system nginx" sh -c 'nginx </dev/null >/dev/null 2>&1'
+		fi
+	fi
+	for ((p = 0; p < 50; p++)); do
+		port_in_use "$https_port" && break
+		sleep 0.1
+	done
+
+	# 6. requests through the system nginx
+	export DEB_AUTH_TOKEN=$token
+	deb_check "GET /healthz over https: 200 (every socket answers)" sh -c \
+	    "test \"\$(curl -sk -o /dev/null -w '%{http_code}' --max-time 10 $pub/healthz)\" = 200"
+	deb_check "http: 301 to https, except /.well-known/acme-challenge/" sh -c \
+	    "curl -s -D - -o /dev/null http://127.0.0.1:$http_port/healthz | grep -qi '^location: https://' &&
+	     test \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$http_port/.well-known/acme-challenge/none)\" = 404"
+	deb_check "hold music: GET /assets/hold-music.wav 200 audio/wav" sh -c \
+	    "curl -sk -o /dev/null -w '%{http_code} %{content_type}' $pub/assets/hold-music.wav | grep -q '^200 audio/wav'"
+	export DEB_FORM="numberToCall=+15555550123&numberToCallFrom=+18005550100"
+	out=$(deb_request POST "$pub/features/callback-and-voicemail/studio/create-callback")
+	deb_check "studio create-callback without Basic auth: 401" test "${out%% *}" = 401
+	out=$(deb_request POST "$pub/features/callback-and-voicemail/studio/create-callback" "$basic")
+	printf '    %s\n' "$out"
+	deb_check "signed studio create-callback + Basic: 200 with taskSid" \
+	    grep -q '^200 .*"taskSid":"WT' <<<"$out"
+	deb_check "the emulator got the task create" sh -c \
+	    "curl -s '$emu_url/__emulator/requests' | python3 -c 'import json, sys; sys.exit(not any(r[\"method\"] == \"POST\" and r[\"path\"] == \"/v1/Workspaces/$FAKE_WORKSPACE_SID/Tasks\" for r in json.load(sys.stdin)[\"requests\"]))'"
+
+	# 7. stop, purge, check that nothing is left
+	deb_stop_programs
+	QUIET=1 RUN_DIR=$DEB_RUN signal_stop emulator
+	deb_check "apt-get purge -y flexhooks" deb_apt purge flexhooks
+	deb_check "package gone (dpkg)" not deb_known
+	deb_check "site link removed by postrm, site file gone" absent "$DEB_SITE_LINK" "$DEB_SITE"
+	deb_check "system nginx still passes nginx -t" nginx -t -q
+	deb_check "files gone (/etc/flexhooks, /usr/libexec/flexhooks, provision)" \
+	    absent /etc/flexhooks /usr/libexec/flexhooks /usr/sbin/flexhooks-provision \
+	    /usr/share/flexhooks /var/lib/flexhooks
+	deb_check "unit files gone" no_unit_files
+	deb_check "sockets gone (/run/flexhooks), no program running" sh -c \
+	    "test ! -e /run/flexhooks && ! pgrep -f '^/usr/libexec/flexhooks/'"
+	if [ "$DEB_SYSTEMD" -eq 1 ]; then
+		deb_check "no flexhooks unit loaded" sh -c \
+		    "! systemctl list-units --all --plain --no-legend 'flexhooks*' | grep -q ."
+	fi
+	if [ "$user_existed" -eq 1 ]; then
+		deb_check "user flexhooks (made before, e.g. by local.sh) kept" \
+		    getent passwd flexhooks
+	else
+		deb_check "user and group flexhooks removed" sh -c \
+		    '! getent passwd flexhooks && ! getent group flexhooks'
+	fi
+	DEB_LINKED=0 DEB_INSTALLED_HERE=0
+	deb_cleanup
+	trap - EXIT
+	deb_check "system nginx as before ($([ "$DEB_NGINX_STARTED" -eq 1 ] && echo stopped again || echo still running))" \
+	    sh -c "test $DEB_NGINX_STARTED -eq 0 || test ! -s /run/nginx.pid || ! kill -0 \$(cat /run/nginx.pid)"
+	t1=$(date +%s)
+	say "Debian package phase: $((t1 - t0)) s, $DEB_FAILS failed check(s)"
+	[ "$DEB_FAILS" -eq 0 ]
+}
+
 # run_phase FUNC ARGS...: run it in a subshell with errexit on (a failure
 # there, even an exit, ends only that phase); its status goes to PHASE_RC.
 run_phase() {
@@ -1097,7 +1517,7 @@ phase_fuzz() {
 
 cmd_test() {
 	local -a flags
-	local extra=0 rc=0 r nphases=1 n=1 fuzz=1 names=() results=()
+	local extra=0 rc=0 r nphases=1 n=1 fuzz=1 deb=0 names=() results=()
 	export FLEXHOOKS_EMULATOR=1
 	export_test_settings
 	check_port_setting
@@ -1113,6 +1533,17 @@ cmd_test() {
 	[ "$FUZZ_SECS" -gt 0 ] || fuzz=0
 	[ "$extra" -eq 0 ] || nphases=4
 	nphases=$((nphases + fuzz))
+	# The package phase installs and purges flexhooks system-wide: only
+	# as root, in CI or when asked (FLEXHOOKS_TEST_DEB=1; 0 turns it off).
+	case ${FLEXHOOKS_TEST_DEB:-} in
+	1) deb=1 ;;
+	0) deb=0 ;;
+	*) if [ "${CI:-}" = true ]; then deb=1; fi ;;
+	esac
+	if [ "$deb" -eq 1 ] && ! is_root; then
+		say "the Debian package phase needs root: it will SKIP"
+	fi
+	nphases=$((nphases + deb))
 	ensure_packages
 	# shellcheck disable=SC2086 # word list
 	ensure_optional_packages $TEST_PACKAGES
@@ -1148,11 +1579,19 @@ cmd_test() {
 		run_phase phase_distcheck
 		names+=("distcheck") results+=("$PHASE_RC")
 	fi
+	if [ "$deb" -eq 1 ]; then
+		n=$((n + 1))
+		phase "phase $n/$nphases: Debian package: build, lintian, install, serve through the system nginx, purge"
+		run_phase phase_deb
+		names+=("deb package") results+=("$PHASE_RC")
+	fi
 
 	phase "summary"
 	for r in "${!names[@]}"; do
 		if [ "${results[$r]}" -eq 0 ]; then
 			printf '  %-12s PASS\n' "${names[$r]}"
+		elif [ "${results[$r]}" -eq 77 ]; then
+			printf '  %-12s SKIP (see the phase output)\n' "${names[$r]}"
 		else
 			printf '  %-12s FAIL (%s)\n' "${names[$r]}" "${results[$r]}"
 			rc=1
