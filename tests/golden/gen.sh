@@ -8,7 +8,8 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top}
 tests="tests/unit/check_redirect tests/unit/check_dial_queue
-tests/unit/check_status_callback tests/unit/check_location"
+tests/unit/check_status_callback tests/unit/check_location
+tests/unit/check_wait tests/unit/check_incoming"
 cd "$build"
 # shellcheck disable=SC2086 # word list
 make $tests >/dev/null

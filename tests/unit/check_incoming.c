@@ -1,9 +1,7 @@
 /*
  * check_incoming.c - /incoming-call: the TwiML of each case, compared byte
  * for byte with tests/golden/incoming-call/<case>.xml.  Regenerate with
- *	FH_REGEN_GOLDEN=1 tests/unit/check_incoming
- * (run from the build directory; it writes into the source tree) and
- * review the diff.
+ * tests/golden/gen.sh and review the diff.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +11,10 @@
 
 #include "fcgi.h"
 #include "fh_check.h"
+#include "fh_golden.h"
 #include "incoming.h"
 #include "location.h"
 
-#ifndef GOLDEN_DIR
-#define GOLDEN_DIR	"tests/golden/incoming-call"
-#endif
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR	"tests/fixtures"
@@ -80,40 +76,11 @@ static const struct gcase golden[] = {
 	{ "no-credentials", CALL "&From=%2B15551234567", NULL, 0, 0 },
 };
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*buf;
-	long	 n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return NULL;
-	}
-	buf = malloc((size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf != NULL)
-		buf[n] = '\0';
-	*len = (size_t)n;
-	fclose(f);
-	return buf;
-}
-
 START_TEST(test_golden)
 {
 	const struct gcase	*c = &golden[_i];
 	struct fh_resp		 resp;
-	char			 path[512], *want;
-	const char		*regen = getenv("FH_REGEN_GOLDEN");
-	size_t			 len = 0;
-	FILE			*f;
+	char			 name[128];
 
 	cfg.inbound_greeting = (char *)c->greeting;
 	if (c->no_workflow)
@@ -121,22 +88,9 @@ START_TEST(test_golden)
 	ck_assert_int_eq(run(c->body, c->authz, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(resp.content_type, "text/xml; charset=utf-8");
-	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s.xml", GOLDEN_DIR,
-	    c->name), (int)sizeof(path));
-	if (regen != NULL && strcmp(regen, "1") == 0) {
-		f = fopen(path, "wb");
-		ck_assert_ptr_nonnull(f);
-		ck_assert_uint_eq(fwrite(resp.body.data, 1, resp.body.len, f),
-		    resp.body.len);
-		ck_assert_int_eq(fclose(f), 0);
-	}
-	want = slurp(path, &len);
-	ck_assert_msg(want != NULL, "missing golden file %s", path);
-	ck_assert_msg(len == resp.body.len &&
-	    memcmp(want, resp.body.data, len) == 0,
-	    "%s differs:\n got: %s\nwant: %s", c->name,
-	    fh_buf_cstr(&resp.body), want);
-	free(want);
+	ck_assert_int_lt(snprintf(name, sizeof(name), "%s.xml", c->name),
+	    (int)sizeof(name));
+	fh_test_golden("incoming-call", name, resp.body.data, resp.body.len);
 	fh_resp_release(&resp);
 }
 END_TEST

@@ -6,9 +6,7 @@
  * configuration and compares the whole body byte for byte with
  * tests/golden/wait-experience/<case>.xml.  Twilio is a closed port, so
  * every REST call fails at once (retries off) and the modes that need
- * Twilio show their fallback.  Regenerate the files with
- *	FH_REGEN_GOLDEN=1 tests/unit/check_wait
- * (run from the build directory; it writes into the source tree) and
+ * Twilio show their fallback.  Regenerate with tests/golden/gen.sh and
  * review the diff.
  * "limits" covers invalid state parameters, missing credentials, escaping
  * of configured prompts and the prompts file parser.
@@ -22,13 +20,11 @@
 
 #include "fcgi.h"
 #include "fh_check.h"
+#include "fh_golden.h"
 #include "prompts.h"
 #include "rest.h"
 #include "wait.h"
 
-#ifndef GOLDEN_DIR
-#define GOLDEN_DIR	"tests/golden/wait-experience"
-#endif
 
 #define TASK		"WT0123456789abcdef0123456789abcdef"
 #define CALL		"CA0123456789abcdef0123456789abcdef"
@@ -176,60 +172,18 @@ static const struct gcase golden[] = {
 	{ "unknown-mode", "mode=no-such-mode&enqueuedTaskSid=" TASK "&" TW },
 };
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*buf;
-	long	 n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return NULL;
-	}
-	buf = malloc((size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf != NULL)
-		buf[n] = '\0';
-	*len = (size_t)n;
-	fclose(f);
-	return buf;
-}
-
 START_TEST(test_golden)
 {
 	const struct gcase	*c = &golden[_i];
 	struct fh_resp		 resp;
-	char			 path[512], *want;
-	const char		*regen = getenv("FH_REGEN_GOLDEN");
-	size_t			 len = 0;
-	FILE			*f;
+	char			 name[128];
 
 	ck_assert_int_eq(run(c->body, 1, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(resp.content_type, "text/xml; charset=utf-8");
-	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s.xml", GOLDEN_DIR,
-	    c->name), (int)sizeof(path));
-	if (regen != NULL && strcmp(regen, "1") == 0) {
-		f = fopen(path, "wb");
-		ck_assert_ptr_nonnull(f);
-		ck_assert_uint_eq(fwrite(resp.body.data, 1, resp.body.len, f),
-		    resp.body.len);
-		ck_assert_int_eq(fclose(f), 0);
-	}
-	want = slurp(path, &len);
-	ck_assert_msg(want != NULL, "missing golden file %s", path);
-	ck_assert_msg(len == resp.body.len &&
-	    memcmp(want, resp.body.data, len) == 0,
-	    "%s differs:\n got: %s\nwant: %s", c->name,
-	    fh_buf_cstr(&resp.body), want);
-	free(want);
+	ck_assert_int_lt(snprintf(name, sizeof(name), "%s.xml", c->name),
+	    (int)sizeof(name));
+	fh_test_golden("wait-experience", name, resp.body.data, resp.body.len);
 	fh_resp_release(&resp);
 }
 END_TEST

@@ -24,7 +24,7 @@
 
 /* Parse a request: method, URI (path and query), content type (may be
  * NULL) and body (may be NULL); extra is one more "KEY=VALUE" (or NULL). */
-static void
+static inline void
 fh_test_req(struct fh_req *req, const char *method, const char *uri,
     const char *ctype, const char *body, const char *extra)
 {
@@ -51,7 +51,7 @@ fh_test_req(struct fh_req *req, const char *method, const char *uri,
 }
 
 /* Compare (or, when updating, write) got[0..len) with the golden file. */
-static void
+static inline void
 fh_test_golden(const char *prog, const char *name, const char *got,
     size_t len)
 {
