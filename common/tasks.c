@@ -239,16 +239,36 @@ fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
 	return err;
 }
 
+/* POST form to the task's instance URL (path): conditional with If-Match
+ * when etag is not empty, which also makes it safe to retry; idempotent
+ * says so for an unconditional one.  404 answers FH_ETASK404. */
+static enum fh_err
+task_post(struct fh_ctx *ctx, const char *path, struct fh_buf *form,
+    const char *etag, int idempotent, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req	 rq;
+	enum fh_err		 err;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.base = FH_REST_TASKROUTER;
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = fh_buf_cstr(form);
+	rq.body_len = form->len;
+	rq.if_match = etag != NULL && etag[0] != '\0' ? etag : NULL;
+	rq.idempotent = idempotent || rq.if_match != NULL;
+	err = fh_rest_do(ctx->rest, &rq, resp);
+	return err == FH_ENOTFOUND ? FH_ETASK404 : err;
+}
+
 enum fh_err
 fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
     struct json_object *attrs, const char *etag, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
 	struct fh_buf		 form;
 	char			 path[128];
 	enum fh_err		 err;
 
-	memset(&rq, 0, sizeof(rq));
 	fh_buf_init(&form, 256 * 1024);
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
 		goto out;
@@ -259,16 +279,7 @@ fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
 	if ((err = fh_form_add(&form, "Attributes", fh_json_text(attrs))) !=
 	    FH_OK)
 		goto out;
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "POST";
-	rq.path = path;
-	rq.body = fh_buf_cstr(&form);
-	rq.body_len = form.len;
-	rq.if_match = etag != NULL && etag[0] != '\0' ? etag : NULL;
-	rq.idempotent = rq.if_match != NULL;
-	err = fh_rest_do(ctx->rest, &rq, resp);
-	if (err == FH_ENOTFOUND)
-		err = FH_ETASK404;
+	err = task_post(ctx, path, &form, etag, 0, resp);
 out:
 	fh_buf_release(&form);
 	return err;
@@ -278,12 +289,10 @@ enum fh_err
 fh_task_cancel(struct fh_ctx *ctx, const char *sid, const char *reason,
     struct json_object *attrs, const char *etag, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
 	struct fh_buf		 form;
 	char			 path[128];
 	enum fh_err		 err;
 
-	memset(&rq, 0, sizeof(rq));
 	fh_buf_init(&form, 256 * 1024);
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
 		goto out;
@@ -299,16 +308,7 @@ fh_task_cancel(struct fh_ctx *ctx, const char *sid, const char *reason,
 		if (err != FH_OK)
 			goto out;
 	}
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "POST";
-	rq.path = path;
-	rq.body = fh_buf_cstr(&form);
-	rq.body_len = form.len;
-	rq.if_match = etag != NULL && etag[0] != '\0' ? etag : NULL;
-	rq.idempotent = rq.if_match != NULL;
-	err = fh_rest_do(ctx->rest, &rq, resp);
-	if (err == FH_ENOTFOUND)
-		err = FH_ETASK404;
+	err = task_post(ctx, path, &form, etag, 0, resp);
 out:
 	fh_buf_release(&form);
 	return err;
@@ -318,12 +318,10 @@ enum fh_err
 fh_task_finish(struct fh_ctx *ctx, const char *sid, const char *status,
     const char *reason, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
 	struct fh_buf		 form;
 	char			 path[128];
 	enum fh_err		 err;
 
-	memset(&rq, 0, sizeof(rq));
 	fh_buf_init(&form, 4096);
 	err = task_path(ctx, sid, path, sizeof(path));
 	if (err == FH_OK)
@@ -332,15 +330,8 @@ fh_task_finish(struct fh_ctx *ctx, const char *sid, const char *status,
 		err = fh_form_add(&form, "Reason", reason);
 	if (err != FH_OK)
 		goto out;
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "POST";
-	rq.path = path;
-	rq.body = fh_buf_cstr(&form);
-	rq.body_len = form.len;
-	rq.idempotent = 1;	/* a final status: a repeat changes nothing */
-	err = fh_rest_do(ctx->rest, &rq, resp);
-	if (err == FH_ENOTFOUND)
-		err = FH_ETASK404;
+	/* a final status: a repeat changes nothing */
+	err = task_post(ctx, path, &form, NULL, 1, resp);
 out:
 	fh_buf_release(&form);
 	return err;
