@@ -988,16 +988,69 @@ clash(struct fh_prov *p, const char *what, struct json_object *arr)
 	return FH_ECONFLICT;
 }
 
+/* ASCII case-insensitive "callback" anywhere in s. */
+static int
+names_callback(const char *s)
+{
+	static const char	 word[] = "callback";
+	size_t			 i, n = strlen(s);
+
+	for (i = 0; i + sizeof(word) - 1 <= n; i++)
+		if (strncasecmp(s + i, word, sizeof(word) - 1) == 0)
+			return 1;
+	return 0;
+}
+
+/* Predicates of pick() on a friendly name. */
+static int
+name_is(const char *fn, const char *name)
+{
+	return strcmp(fn, name) == 0;
+}
+
+static int
+name_has_callback(const char *fn, const char *unused)
+{
+	(void)unused;
+	return names_callback(fn);
+}
+
+/* *out: a new array of the objects of arr (references) that have a SID of
+ * kind and a friendly name match() accepts (with arg). */
+static enum fh_err
+pick(struct json_object *arr, enum fh_prov_kind kind,
+    int (*match)(const char *, const char *), const char *arg,
+    struct json_object **out)
+{
+	struct json_object	*v;
+	const char		*fn;
+	size_t			 i, n;
+
+	if ((*out = json_object_new_array()) == NULL)
+		return FH_ENOMEM;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(arr, i);
+		fn = fh_json_str(v, "friendly_name");
+		if (fn == NULL || !match(fn, arg) || sid_of(v, kind) == NULL)
+			continue;
+		if (json_object_array_add(*out, json_object_get(v)) != 0) {
+			json_object_put(v);
+			return FH_ENOMEM;
+		}
+	}
+	return FH_OK;
+}
+
 /* Look objects of kind up by FriendlyName (exactly name): *found is the one
  * found (a new reference) or NULL; two or more are a clash. */
 static enum fh_err
 lookup(struct fh_prov *p, enum fh_prov_kind kind, const char *name,
     struct json_object **found)
 {
-	struct json_object	*arr = NULL, *same = NULL, *v;
-	const char		*fn;
+	struct json_object	*arr = NULL, *same = NULL;
 	char			 path[MAX_PATH], what[FH_PROV_MAX_NAME + 64];
-	size_t			 i, n;
+	size_t			 n;
 	enum fh_err		 err;
 
 	*found = NULL;
@@ -1010,25 +1063,9 @@ lookup(struct fh_prov *p, enum fh_prov_kind kind, const char *name,
 		    name, fh_strerror(err));
 		goto out;
 	}
-	same = json_object_new_array();
-	if (same == NULL) {
-		err = FH_ENOMEM;
-		goto out;
-	}
 	/* the filter is Twilio's; the exact match is ours */
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		v = json_object_array_get_idx(arr, i);
-		fn = fh_json_str(v, "friendly_name");
-		if (fn == NULL || strcmp(fn, name) != 0 ||
-		    sid_of(v, kind) == NULL)
-			continue;
-		if (json_object_array_add(same, json_object_get(v)) != 0) {
-			json_object_put(v);
-			err = FH_ENOMEM;
-			goto out;
-		}
-	}
+	if ((err = pick(arr, kind, name_is, name, &same)) != FH_OK)
+		goto out;
 	n = json_object_array_length(same);
 	if (n > 1) {
 		if (snprintf(what, sizeof(what), "%ss are named '%s'",
@@ -1228,19 +1265,6 @@ plan_redirect(struct fh_prov *p)
 	return plan_obj(p, wf);
 }
 
-/* ASCII case-insensitive "callback" anywhere in s. */
-static int
-names_callback(const char *s)
-{
-	static const char	 word[] = "callback";
-	size_t			 i, n = strlen(s);
-
-	for (i = 0; i + sizeof(word) - 1 <= n; i++)
-		if (strncasecmp(s + i, word, sizeof(word) - 1) == 0)
-			return 1;
-	return 0;
-}
-
 static enum fh_err
 plan_callback_queue(struct fh_prov *p, int *idx)
 {
@@ -1281,9 +1305,8 @@ plan_callback(struct fh_prov *p)
 {
 	struct json_object	*arr = NULL, *same = NULL, *v;
 	struct fh_prov_obj	*o;
-	const char		*fn;
 	char			 path[MAX_PATH];
-	size_t			 i, n;
+	size_t			 n;
 	enum fh_err		 err;
 	int			 q;
 
@@ -1303,24 +1326,9 @@ plan_callback(struct fh_prov *p)
 		    fh_strerror(err));
 		goto out;
 	}
-	same = json_object_new_array();
-	if (same == NULL) {
-		err = FH_ENOMEM;
+	if ((err = pick(arr, FH_PROV_WORKFLOW, name_has_callback, NULL,
+	    &same)) != FH_OK)
 		goto out;
-	}
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		v = json_object_array_get_idx(arr, i);
-		fn = fh_json_str(v, "friendly_name");
-		if (fn == NULL || !names_callback(fn) ||
-		    sid_of(v, FH_PROV_WORKFLOW) == NULL)
-			continue;
-		if (json_object_array_add(same, json_object_get(v)) != 0) {
-			json_object_put(v);
-			err = FH_ENOMEM;
-			goto out;
-		}
-	}
 	n = json_object_array_length(same);
 	if (n > 1) {
 		err = clash(p, "Workflows have 'callback' in their names",
