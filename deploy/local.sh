@@ -27,7 +27,9 @@
 # keeps no request read-back, for load tests; default 1), FUZZ_SECONDS (seconds
 # per fuzz target in `test`, default 10; 0 skips the fuzz phase),
 # FLEXHOOKS_BENCH=1 (bench/run.sh: nginx also serves the "# @bench" blocks
-# of the template), FLEXHOOKS_TEST_DEB (1/0: the Debian package phase of
+# of the template), FLEXHOOKS_NGINX_BASIC_RATE (nginx's limit on Basic-auth
+# requests per client address, default 100r/s as in production; the bench
+# raises it), FLEXHOOKS_TEST_DEB (1/0: the Debian package phase of
 # `test`; root only, on by default with CI=true: builds the .deb, runs
 # lintian, installs it, serves a signed request through the system nginx on
 # FLEXHOOKS_DEB_HTTPS_PORT (9443; http on FLEXHOOKS_DEB_HTTP_PORT, 9080; the
@@ -83,7 +85,7 @@ FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
 FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_PROGRAM_PROCESSES
 FLEXHOOKS_EMULATOR_LATENCY_MS FLEXHOOKS_EMULATOR_REQUEST_LOG FLEXHOOKS_BENCH
 FLEXHOOKS_TEST_DEB FLEXHOOKS_DEB_HTTPS_PORT FLEXHOOKS_DEB_HTTP_PORT
-FLEXHOOKS_DEB_SYSTEMD"
+FLEXHOOKS_DEB_SYSTEMD FLEXHOOKS_NGINX_BASIC_RATE"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -632,7 +634,9 @@ spawn_programs() {
 # Write NGINX_CONF from the template: keep the "# @program NAME" blocks of
 # built programs only and substitute the @TOKENS@.
 render_nginx_conf() {
-	local line keep=1 prog user_line=
+	local line keep=1 prog user_line= rate=${FLEXHOOKS_NGINX_BASIC_RATE:-100r/s}
+	[[ $rate =~ ^[1-9][0-9]{0,6}r/[sm]$ ]] ||
+	    die "FLEXHOOKS_NGINX_BASIC_RATE '$rate' is not a rate like 100r/s"
 	is_root && user_line="user $WEB_USER $WEB_GROUP;"
 	[ -f "$TEMPLATE" ] || die "'$TEMPLATE' not found"
 	{
@@ -669,6 +673,7 @@ render_nginx_conf() {
 			line=${line//@HTPASSWD@/$HTPASSWD}
 			line=${line//@ASSETS_DIR@/$ROOT/assets/}
 			line=${line//@NGINX_CONF_DIR@/$NGINX_CONF_DIR}
+			line=${line//@BASIC_RATE@/$rate}
 			printf '%s\n' "$line"
 		done <"$TEMPLATE"
 	} >"$NGINX_CONF"
