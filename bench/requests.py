@@ -58,6 +58,7 @@ WORKFLOW = "WW" + "b" * 32
 CALLER = "+14155550100"
 CALLED = "+18005550199"
 BASELINE_PATH = "/__bench/baseline"
+FLOOR_PATH = "/__bench/fcgi-floor"
 
 
 def twilio_call_params(extra=()):
@@ -85,6 +86,14 @@ def routes():
     return [
         ("baseline", "GET", BASELINE_PATH, None, None, False, False,
          200, None, "nginx static TwiML (baseline)"),
+        # the same request as /dial-queue's, to a responder that does
+        # nothing (bench/fcgi_floor)
+        ("floor", "POST", FLOOR_PATH,
+         [("queue", "WR" + "6" * 32), ("from", "+15005550006"),
+          ("task", TASK)],
+         [("CallSid", CALL), ("AccountSid", ENV.account_sid),
+          ("AnsweredBy", "human")], False, None, 200, "bench-floor",
+         "FastCGI floor (fixed answer)"),
         ("wait-loop", "POST", WAIT,
          [("mode", "main-wait-loop"), ("enqueuedTaskSid", TASK),
           ("skipGreeting", "true")], twilio_call_params(), True,

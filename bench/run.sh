@@ -24,8 +24,9 @@
 #   BENCH_WARMUP [2]              seconds of warm-up per route
 #   BENCH_RUNS [3]                measured runs per route (medians)
 #   BENCH_EMULATOR_DURATION [3]   seconds per emulator-only run
-#   BENCH_ROUTES [all]            subset of: baseline wait-loop dial-queue
-#                                 redirect wait-init create-callback tr-event
+#   BENCH_ROUTES [all]            subset of: baseline floor wait-loop
+#                                 dial-queue redirect wait-init
+#                                 create-callback tr-event
 #   BENCH_CALLGRIND [1]           0 skips the instruction counts
 #   BENCH_CALLGRIND_N [200]       iterations per pure-TwiML handler
 #   BENCH_CALLGRIND_N_REST [20]   iterations per Twilio-calling handler
@@ -43,7 +44,7 @@ DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
 EMU_DURATION=${BENCH_EMULATOR_DURATION:-3}
-ROUTES=${BENCH_ROUTES:-baseline wait-loop dial-queue redirect wait-init create-callback tr-event}
+ROUTES=${BENCH_ROUTES:-baseline floor wait-loop dial-queue redirect wait-init create-callback tr-event}
 CALLGRIND=${BENCH_CALLGRIND:-1}
 CG_N=${BENCH_CALLGRIND_N:-200}
 CG_N_REST=${BENCH_CALLGRIND_N_REST:-20}
@@ -90,12 +91,19 @@ if [ "$CALLGRIND" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
 fi
 
 SAMPLER=
+FLOOR_PID=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	if [ -n "$SAMPLER" ]; then
 		kill -TERM "$SAMPLER" 2>/dev/null || true
 		wait "$SAMPLER" 2>/dev/null || true
+	fi
+	if [ -n "$FLOOR_PID" ]; then
+		# its forked copies are in its session (setsid)
+		pkill -TERM -s "$FLOOR_PID" 2>/dev/null || true
+		rm -f "$ROOT/.local/run/bench-floor.sock" \
+		    "$ROOT/.local/run/bench-floor.pid"
 	fi
 	FLEXHOOKS_PORT=$PORT "$LOCAL_SH" stop >/dev/null 2>&1 || true
 	exit "$rc"
@@ -122,8 +130,27 @@ for try in 1 2 3; do
 	say "port $PORT busy for a moment; starting again"
 	sleep 2
 done
-make -C "$ROOT" -s bench/handler_loop >"$OUT/make.log" 2>&1 ||
-    { cat "$OUT/make.log" >&2; die "cannot build bench/handler_loop"; }
+make -C "$ROOT" -s bench/handler_loop bench/fcgi_floor >"$OUT/make.log" 2>&1 ||
+    { cat "$OUT/make.log" >&2; die "cannot build bench/handler_loop and bench/fcgi_floor"; }
+
+# The FastCGI floor: the baseline's own document, answered by a program that
+# does nothing else, with as many processes as each program has.
+RUN_DIR=$ROOT/.local/run
+curl -sf -o "$OUT/baseline.xml" "$BASE/__bench/baseline" ||
+    die "cannot fetch $BASE/__bench/baseline"
+rm -f "$RUN_DIR/bench-floor.sock"
+(
+	exec setsid spawn-fcgi -n -s "$RUN_DIR/bench-floor.sock" -M 0666 -- \
+	    "$ROOT/bench/fcgi_floor" "$OUT/baseline.xml" "$FLEXHOOKS_PROCESSES" \
+	    </dev/null >"$OUT/floor.log" 2>&1
+) &
+FLOOR_PID=$!
+printf '%s\n' "$FLOOR_PID" >"$RUN_DIR/bench-floor.pid"
+for _ in $(seq 50); do
+	[ -S "$RUN_DIR/bench-floor.sock" ] && break
+	sleep 0.1
+done
+[ -S "$RUN_DIR/bench-floor.sock" ] || die "bench/fcgi_floor did not start (see $OUT/floor.log)"
 
 # The identity local.sh wrote for the programs, for signing.
 ENV_FILE=$ROOT/.local/flexhooks.env
@@ -237,12 +264,14 @@ cpu_per_req() {
 
 ROWS=()
 BASE_RPS=
-row() {	# label rps p50 p99 errors ratio rss ir cpu load
-	ROWS+=("$(printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %9s | %7s | %11s | %4s |' "$@")")
+FLOOR_RPS=
+row() {	# label rps p50 p99 errors ratio floor-ratio rss ir cpu load
+	ROWS+=("$(printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %7s | %9s | %7s | %11s | %4s |' "$@")")
 }
-ratio() {
-	if [ -n "$BASE_RPS" ] && [ "$1" != - ]; then
-		awk -v a="$1" -v b="$BASE_RPS" 'BEGIN { printf "%.0f%%", 100 * a / b }'
+ratio() {	# RPS [OF]: RPS as a share of OF (default: the baseline)
+	local of=${2-$BASE_RPS}
+	if [ -n "$of" ] && [ "$1" != - ]; then
+		awk -v a="$1" -v b="$of" 'BEGIN { printf "%.0f%%", 100 * a / b }'
 	else
 		echo -
 	fi
@@ -257,10 +286,10 @@ for name in $ROUTES; do
 	if ! status=$("${REQ[@]}" preflight "$name" 2>"$OUT/$name.preflight"); then
 		if [ "$status" = 404 ]; then
 			say "$name: 404 (program not built): n/a"
-			row "$label" n/a n/a n/a n/a n/a n/a n/a n/a "$ld"
+			row "$label" n/a n/a n/a n/a n/a n/a n/a n/a n/a "$ld"
 		else
 			say "$name: answered ${status:-nothing}, not $want: $(cat "$OUT/$name.preflight")"
-			row "$label" "FAIL $status" - - - - - - - "$ld"
+			row "$label" "FAIL $status" - - - - - - - - "$ld"
 		fi
 		continue
 	fi
@@ -279,8 +308,9 @@ for name in $ROUTES; do
 		say "warning: $name: $M_ERR errors in the measured runs (see $OUT/$name.run*.out); its req/s is not the route's"
 	fi
 	[ "$name" != baseline ] || BASE_RPS=$M_RPS
+	[ "$name" != floor ] || FLOOR_RPS=$M_RPS
 	case $name in
-	baseline | tr-event)	# not in bench/handler_loop's route table
+	baseline | floor | tr-event)	# not in bench/handler_loop's table
 		IR=- ;;
 	*)
 		n=$CG_N
@@ -290,6 +320,7 @@ for name in $ROUTES; do
 		;;
 	esac
 	row "$label" "$M_RPS" "$M_P50" "$M_P99" "$M_ERR" "$(ratio "$M_RPS")" \
+	    "$(if [ "$name" = baseline ]; then echo -; else ratio "$M_RPS" "$FLOOR_RPS"; fi)" \
 	    "$RSS" "$IR" "$(cpu_per_req)" "$ld"
 	if [ "$calls" -gt 0 ]; then
 		ld=$(load1)
@@ -301,10 +332,10 @@ for name in $ROUTES; do
 		wrk_runs "$EMU/" "$OUT/$name-emulator.lua" "$EMU_DURATION" \
 		    "$name-emulator" "connect status timeout"
 		row "  emulator alone ($calls calls/webhook)" "$M_RPS" "$M_P50" \
-		    "$M_P99" "$M_ERR" - - - "$(cpu_per_req)" "$ld"
+		    "$M_P99" "$M_ERR" - - - - "$(cpu_per_req)" "$ld"
 		row "  = emulator ceiling (req/s / $calls)" \
 		    "$(awk -v a="$M_RPS" -v c="$calls" 'BEGIN { printf "%.1f", a / c }')" \
-		    - - - - - - - "$ld"
+		    - - - - - - - - "$ld"
 	fi
 done
 
@@ -314,17 +345,21 @@ done
 	printf '\nflexhooks benchmark: %s connections, %s wrk threads, %s x %ss runs (medians), %s FastCGI processes per program, %s CPUs, %s\n\n' \
 	    "$CONNS" "$THREADS" "$RUNS" "$DURATION" "$FLEXHOOKS_PROCESSES" \
 	    "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)"
-	printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %9s | %7s | %11s | %4s |\n' \
-	    route req/s 'p50 ms' 'p99 ms' errors 'vs nginx' 'RSS MB' 'Ir/req' \
-	    'CPU us/req' load
-	printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
+	printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %7s | %9s | %7s | %11s | %4s |\n' \
+	    route req/s 'p50 ms' 'p99 ms' errors 'vs nginx' 'vs floor' \
+	    'RSS MB' 'Ir/req' 'CPU us/req' load
+	printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
 	    "$(printf -- '-%.0s' {1..40})" ---------: -------: -------: \
-	    -------: --------: ----------: --------: ------------: -----:
+	    -------: --------: --------: ----------: --------: ------------: \
+	    -----:
 	printf '%s\n' "${ROWS[@]}"
 	cat <<EOF
 
 errors: status >= 400 plus socket errors, summed over the runs (emulator
-rows: no read errors, see above).  RSS MB: the largest VmRSS of the route's
+rows: no read errors, see above).  vs nginx: req/s as a share of nginx's
+own "return 200" of the same document; vs floor: as a share of the FastCGI
+floor (bench/fcgi_floor answering that document through the same nginx and
+fastcgi_params, doing nothing else: the most a FastCGI route can do here).  RSS MB: the largest VmRSS of the route's
 worker processes / of its supervisor during the runs (the supervisor's is
 mostly shared library pages touched at start-up; a forked worker counts
 only the pages it touches itself).  Ir/req: instructions per request of
