@@ -18,10 +18,10 @@ fh_form_release(struct fh_form *f)
 	size_t	 i;
 
 	for (i = 0; i < f->n; i++) {
-		free(f->pairs[i].name);
-		/* values may be secrets (a Flex token) */
+		/* one block holds the name and the value, which may be a
+		 * secret (a Flex token) */
 		fh_bzero(f->pairs[i].value, f->pairs[i].vlen);
-		free(f->pairs[i].value);
+		free(f->pairs[i].name);
 	}
 	free(f->pairs);
 	memset(f, 0, sizeof(*f));
@@ -46,16 +46,19 @@ fh_form_push(struct fh_form *f, const char *name, size_t nlen,
 		f->pairs = np;
 		f->cap = ncap;
 	}
+	/* name and value in one allocation: "name\0value\0" (the caps keep
+	 * the sum far from overflowing) */
 	p = &f->pairs[f->n];
-	p->name = fh_strndup(name, nlen);
-	p->value = fh_strndup(value, vlen);
-	if (p->name == NULL || p->value == NULL) {
-		free(p->name);
-		if (p->value != NULL)
-			fh_bzero(p->value, vlen);
-		free(p->value);
+	p->name = malloc(nlen + vlen + 2);
+	if (p->name == NULL)
 		return FH_ENOMEM;
-	}
+	if (nlen > 0)
+		memcpy(p->name, name, nlen);
+	p->name[nlen] = '\0';
+	p->value = p->name + nlen + 1;
+	if (vlen > 0)
+		memcpy(p->value, value, vlen);
+	p->value[vlen] = '\0';
 	p->nlen = nlen;
 	p->vlen = vlen;
 	f->n++;

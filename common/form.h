@@ -30,6 +30,8 @@
 						 * validator says otherwise */
 #define FH_FORM_MAX_NAME	256		/* bytes per decoded name */
 
+/* name and value are one allocation, owned by the form: name is the block
+ * (freed by fh_form_release()), value points inside it. */
 struct fh_pair {
 	char	*name;
 	size_t	 nlen;
