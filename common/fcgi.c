@@ -745,6 +745,7 @@ fh_ctx_release(struct fh_ctx *ctx)
 	fh_rest_free(ctx->rest);
 	ctx->rest = NULL;
 	fh_config_release((struct fh_config *)ctx->cfg);
+	fh_log_release(&ctx->log);
 }
 
 static volatile sig_atomic_t stopping;

@@ -6,6 +6,7 @@
  * programs sharing a log file do not interleave.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -31,6 +32,14 @@ fh_log_init(struct fh_log *log, const char *prog, int level)
 	log->level = level;
 	log->out = stderr;
 	log->rid[0] = '-';
+	log->ts_sec = -1;
+}
+
+void
+fh_log_release(struct fh_log *log)
+{
+	json_object_put(log->access);
+	log->access = NULL;
 }
 
 int
@@ -90,27 +99,40 @@ add_str(struct json_object *o, const char *key, const char *val)
 	    val != NULL ? json_object_new_string(val) : NULL);
 }
 
+/* The time now as "YYYY-MM-DDTHH:MM:SS.mmmZ" into ts (48 bytes); the part
+ * up to the seconds is formatted once a second. */
+static void
+timestamp(struct fh_log *log, char *ts, size_t tslen)
+{
+	struct timeval	 tv;
+	struct tm	 tm;
+	time_t		 t;
+
+	gettimeofday(&tv, NULL);
+	if ((long long)tv.tv_sec != log->ts_sec) {
+		t = tv.tv_sec;
+		gmtime_r(&t, &tm);
+		if (strftime(log->ts, sizeof(log->ts), "%Y-%m-%dT%H:%M:%S",
+		    &tm) == 0)
+			log->ts[0] = '\0';
+		log->ts_sec = (long long)tv.tv_sec;
+	}
+	if (snprintf(ts, tslen, "%s.%03dZ", log->ts,
+	    (int)(tv.tv_usec / 1000)) < 0)
+		ts[0] = '\0';
+}
+
 /* Start a line with ts, level, prog and rid. */
 static struct json_object *
-line_new(const struct fh_log *log, int level)
+line_new(struct fh_log *log, int level)
 {
 	struct json_object	*o;
-	struct timeval		 tv;
-	struct tm		 tm;
 	char			 ts[48];
-	size_t			 n;
-	time_t			 t;
 
 	o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
-	gettimeofday(&tv, NULL);
-	t = tv.tv_sec;
-	gmtime_r(&t, &tm);
-	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (snprintf(ts + n, sizeof(ts) - n, ".%03dZ",
-	    (int)(tv.tv_usec / 1000)) < 0)
-		ts[n] = '\0';
+	timestamp(log, ts, sizeof(ts));
 	add_str(o, "ts", ts);
 	add_str(o, "level", level_names[level]);
 	add_str(o, "prog", log->prog != NULL ? log->prog : "-");
@@ -118,8 +140,9 @@ line_new(const struct fh_log *log, int level)
 	return o;
 }
 
+/* Write o as one line; o stays the caller's. */
 static void
-line_write(const struct fh_log *log, struct json_object *o)
+line_print(const struct fh_log *log, struct json_object *o)
 {
 	const char	*s;
 	FILE		*f = log->out != NULL ? log->out : stderr;
@@ -142,6 +165,13 @@ line_write(const struct fh_log *log, struct json_object *o)
 		}
 		fflush(f);
 	}
+}
+
+/* Write o as one line and free it. */
+static void
+line_write(const struct fh_log *log, struct json_object *o)
+{
+	line_print(log, o);
 	json_object_put(o);
 }
 
@@ -181,31 +211,84 @@ FH_LOG_FN(fh_log_warn, FH_LOG_WARN)
 FH_LOG_FN(fh_log_info, FH_LOG_INFO)
 FH_LOG_FN(fh_log_debug, FH_LOG_DEBUG)
 
+/* Set key of o to the string val (NULL: null), in place when it already
+ * holds a string.  Returns 0, or -1 when out of memory. */
+static int
+set_str(struct json_object *o, const char *key, const char *val)
+{
+	struct json_object	*cur = NULL;
+
+	if (val != NULL && json_object_object_get_ex(o, key, &cur) &&
+	    json_object_is_type(cur, json_type_string))
+		return json_object_set_string(cur, val) ? 0 : -1;
+	if (val == NULL) {
+		if (json_object_object_get_ex(o, key, &cur) && cur == NULL)
+			return 0;
+		return json_object_object_add(o, key, NULL);
+	}
+	if ((cur = json_object_new_string(val)) == NULL)
+		return -1;
+	return json_object_object_add(o, key, cur);
+}
+
+/* Set key of o to the integer val, in place when it already holds one. */
+static int
+set_int(struct json_object *o, const char *key, int64_t val)
+{
+	struct json_object	*cur = NULL;
+
+	if (json_object_object_get_ex(o, key, &cur) &&
+	    json_object_is_type(cur, json_type_int))
+		return json_object_set_int64(cur, val) ? 0 : -1;
+	if ((cur = json_object_new_int64(val)) == NULL)
+		return -1;
+	return json_object_object_add(o, key, cur);
+}
+
+/*
+ * The access line is the same object every time: its keys are made once
+ * (in the order of the line) and each request sets their values in place,
+ * so a request costs no allocation here but for call_sid and task_sid,
+ * which are only on the lines that have them.
+ */
 void
 fh_log_request(struct fh_log *log, const char *method, const char *path,
     int status, long ms, const char *auth, const char *err_name)
 {
 	struct json_object	*o;
-	int			 level;
+	char			 ts[48];
+	int			 level, rc = 0;
 
 	level = status >= 500 ? FH_LOG_ERROR :
 	    status >= 400 ? FH_LOG_WARN : FH_LOG_INFO;
-	o = line_new(log, level);
-	if (o == NULL)
+	if (log->access == NULL &&
+	    (log->access = json_object_new_object()) == NULL)
 		return;
-	add_str(o, "method", method != NULL ? method : "-");
-	add_str(o, "path", path != NULL ? path : "-");
-	json_object_object_add(o, "status", json_object_new_int(status));
-	json_object_object_add(o, "ms", json_object_new_int64(ms));
-	add_str(o, "auth", auth != NULL ? auth : "none");
-	add_str(o, "err", err_name);
-	json_object_object_add(o, "rest",
-	    json_object_new_int((int)log->rest_attempts));
+	o = log->access;
+	json_object_object_del(o, "call_sid");
+	json_object_object_del(o, "task_sid");
+	timestamp(log, ts, sizeof(ts));
+	rc |= set_str(o, "ts", ts);
+	rc |= set_str(o, "level", level_names[level]);
+	rc |= set_str(o, "prog", log->prog != NULL ? log->prog : "-");
+	rc |= set_str(o, "rid", log->rid);
+	rc |= set_str(o, "method", method != NULL ? method : "-");
+	rc |= set_str(o, "path", path != NULL ? path : "-");
+	rc |= set_int(o, "status", status);
+	rc |= set_int(o, "ms", ms);
+	rc |= set_str(o, "auth", auth != NULL ? auth : "none");
+	rc |= set_str(o, "err", err_name);
+	rc |= set_int(o, "rest", (int64_t)log->rest_attempts);
 	if (log->call_sid[0] != '\0')
-		add_str(o, "call_sid", log->call_sid);
+		rc |= set_str(o, "call_sid", log->call_sid);
 	if (log->task_sid[0] != '\0')
-		add_str(o, "task_sid", log->task_sid);
-	line_write(log, o);
+		rc |= set_str(o, "task_sid", log->task_sid);
+	if (rc != 0) {
+		/* a half-updated object: start afresh next time */
+		fh_log_release(log);
+		return;
+	}
+	line_print(log, o);
 }
 
 void
