@@ -1,9 +1,12 @@
 /*
  * log.c - one JSON object per line on stderr.
  *
- * Lines are built with json-c so that any text (a path, a message) is
- * escaped; the buffer is written with one fputs() so lines from several
- * programs sharing a log file do not interleave.
+ * Lines are json-c objects so that any text (a path, a message) is
+ * escaped; each line is written with one fwrite() so lines from several
+ * programs sharing a log file do not interleave.  The objects are made
+ * once (the access line's per log, the diagnostic lines' per process) and
+ * their values set in place, so a line allocates nothing in the common
+ * case.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,6 +19,10 @@
 
 #include "log.h"
 #include "valid.h"
+
+/* The object of the diagnostic lines (one process, one thread): reachable
+ * until fh_log_release() frees it. */
+static struct json_object *diag;
 
 static const char *const level_names[FH_LOG__MAX] = {
 	[FH_LOG_ERROR] = "error",
@@ -40,6 +47,8 @@ fh_log_release(struct fh_log *log)
 {
 	json_object_put(log->access);
 	log->access = NULL;
+	json_object_put(diag);
+	diag = NULL;
 }
 
 int
@@ -92,13 +101,6 @@ fh_log_set_task(struct fh_log *log, const char *sid)
 	set_sid(log->task_sid, sizeof(log->task_sid), sid, "WT");
 }
 
-static void
-add_str(struct json_object *o, const char *key, const char *val)
-{
-	json_object_object_add(o, key,
-	    val != NULL ? json_object_new_string(val) : NULL);
-}
-
 /* The time now as "YYYY-MM-DDTHH:MM:SS.mmmZ" into ts (48 bytes); the part
  * up to the seconds is formatted once a second. */
 static void
@@ -120,24 +122,6 @@ timestamp(struct fh_log *log, char *ts, size_t tslen)
 	if (snprintf(ts, tslen, "%s.%03dZ", log->ts,
 	    (int)(tv.tv_usec / 1000)) < 0)
 		ts[0] = '\0';
-}
-
-/* Start a line with ts, level, prog and rid. */
-static struct json_object *
-line_new(struct fh_log *log, int level)
-{
-	struct json_object	*o;
-	char			 ts[48];
-
-	o = json_object_new_object();
-	if (o == NULL)
-		return NULL;
-	timestamp(log, ts, sizeof(ts));
-	add_str(o, "ts", ts);
-	add_str(o, "level", level_names[level]);
-	add_str(o, "prog", log->prog != NULL ? log->prog : "-");
-	add_str(o, "rid", log->rid);
-	return o;
 }
 
 /* Write o as one line; o stays the caller's. */
@@ -167,49 +151,6 @@ line_print(const struct fh_log *log, struct json_object *o)
 	}
 }
 
-/* Write o as one line and free it. */
-static void
-line_write(const struct fh_log *log, struct json_object *o)
-{
-	line_print(log, o);
-	json_object_put(o);
-}
-
-static void vlog(struct fh_log *, int, const char *, va_list)
-    __attribute__((format(printf, 3, 0)));
-
-static void
-vlog(struct fh_log *log, int level, const char *fmt, va_list ap)
-{
-	struct json_object	*o;
-	char			 msg[1024];
-
-	if (level > log->level)
-		return;
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		return;
-	o = line_new(log, level);
-	if (o == NULL)
-		return;
-	add_str(o, "msg", msg);
-	line_write(log, o);
-}
-
-#define FH_LOG_FN(name, level)					\
-void								\
-name(struct fh_log *log, const char *fmt, ...)			\
-{								\
-	va_list	 ap;						\
-								\
-	va_start(ap, fmt);					\
-	vlog(log, level, fmt, ap);				\
-	va_end(ap);						\
-}
-
-FH_LOG_FN(fh_log_error, FH_LOG_ERROR)
-FH_LOG_FN(fh_log_warn, FH_LOG_WARN)
-FH_LOG_FN(fh_log_info, FH_LOG_INFO)
-FH_LOG_FN(fh_log_debug, FH_LOG_DEBUG)
 
 /* Set key of o to the string val (NULL: null), in place when it already
  * holds a string.  Returns 0, or -1 when out of memory. */
@@ -244,6 +185,55 @@ set_int(struct json_object *o, const char *key, int64_t val)
 		return -1;
 	return json_object_object_add(o, key, cur);
 }
+
+static void vlog(struct fh_log *, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
+static void
+vlog(struct fh_log *log, int level, const char *fmt, va_list ap)
+{
+	struct json_object	*o;
+	char			 msg[1024], ts[48];
+	int			 rc = 0;
+
+	if (level > log->level)
+		return;
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		return;
+	/* one object for every diagnostic line of the process, its values
+	 * set in place, as for the access line */
+	if (diag == NULL && (diag = json_object_new_object()) == NULL)
+		return;
+	o = diag;
+	timestamp(log, ts, sizeof(ts));
+	rc |= set_str(o, "ts", ts);
+	rc |= set_str(o, "level", level_names[level]);
+	rc |= set_str(o, "prog", log->prog != NULL ? log->prog : "-");
+	rc |= set_str(o, "rid", log->rid);
+	rc |= set_str(o, "msg", msg);
+	if (rc != 0) {
+		json_object_put(diag);
+		diag = NULL;
+		return;
+	}
+	line_print(log, o);
+}
+
+#define FH_LOG_FN(name, level)					\
+void								\
+name(struct fh_log *log, const char *fmt, ...)			\
+{								\
+	va_list	 ap;						\
+								\
+	va_start(ap, fmt);					\
+	vlog(log, level, fmt, ap);				\
+	va_end(ap);						\
+}
+
+FH_LOG_FN(fh_log_error, FH_LOG_ERROR)
+FH_LOG_FN(fh_log_warn, FH_LOG_WARN)
+FH_LOG_FN(fh_log_info, FH_LOG_INFO)
+FH_LOG_FN(fh_log_debug, FH_LOG_DEBUG)
 
 /*
  * The access line is the same object every time: its keys are made once
