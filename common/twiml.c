@@ -80,6 +80,15 @@ fh_twiml_attr_name(enum fh_tw_attr attr)
  * the value must come back unchanged.  U+FFFE and U+FFFF, valid UTF-8 but
  * not XML characters, are refused like the C0 controls.
  */
+/* 1: a byte that stands for itself in text and attribute values (0xEF
+ * starts U+FFFE and U+FFFF, so it is looked at). */
+static const unsigned char xml_plain[256] = {
+	[' '] = 1, ['!'] = 1,		/* not '"' */
+	['#' ... '%'] = 1,		/* not '&' or '\'' */
+	['(' ... ';'] = 1, ['='] = 1,	/* not '<' or '>' */
+	['?' ... 0xee] = 1, [0xf0 ... 0xff] = 1,
+};
+
 enum fh_err
 fh_xml_escape(struct fh_buf *out, const char *s)
 {
@@ -88,8 +97,11 @@ fh_xml_escape(struct fh_buf *out, const char *s)
 	enum fh_err		 err = FH_OK;
 
 	/* runs of bytes that need no escape are appended in one piece */
-	for (p = run = (const unsigned char *)s; err == FH_OK && *p != '\0';
-	    p++) {
+	for (p = run = (const unsigned char *)s; err == FH_OK; p++) {
+		while (xml_plain[*p])
+			p++;
+		if (*p == '\0')
+			break;
 		switch (*p) {
 		case '&':
 			rep = "&amp;";
