@@ -22,7 +22,7 @@
 # (the system's apply), and the template's "listen" is replaced by port 443
 # with TLS plus a port-80 server that redirects to https except for
 # /.well-known/acme-challenge/ (certbot --webroot).  Every program's
-# locations are kept.
+# locations are kept; the "# @bench" blocks (bench/run.sh's) are not.
 set -eu
 
 template=${1:-$(dirname "$0")/flexhooks.conf.in}
@@ -107,6 +107,16 @@ BEGIN { state = 0; ng = 0; nh = 0; ns = 0; np = 0; blk = "" }
 		next
 	}
 	if (state == 2) {
+		# the "# @bench" blocks exist for bench/run.sh only
+		if (line ~ /^[ \t]*# @bench([ \t]|$)/) {
+			inbench = 1
+			next
+		}
+		if (inbench) {
+			if (line ~ /^[ \t]*# @end/)
+				inbench = 0
+			next
+		}
 		if (line ~ /^\t}/) {
 			state = 3
 			next

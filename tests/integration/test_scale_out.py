@@ -174,6 +174,9 @@ class Farm:
             if m:
                 keep = m.group(1) in self.programs
                 continue
+            if re.match(r"^\s*# @bench(\s|$)", line):
+                keep = False    # bench/run.sh's locations only
+                continue
             if re.match(r"^\s*# @end", line):
                 keep = True
                 continue
@@ -189,7 +192,8 @@ class Farm:
                          ("PORT", str(self.port)),
                          ("HTPASSWD", htpasswd()),
                          ("ASSETS_DIR", ENV.root + "/assets/"),
-                         ("NGINX_CONF_DIR", "/etc/nginx")):
+                         ("NGINX_CONF_DIR", "/etc/nginx"),
+                         ("BASIC_RATE", "100r/s")):
                 line = line.replace("@%s@" % k, v)
             line = re.sub(r"^(\s*worker_processes) \d+;", r"\1 1;", line)
             out.append(line)

@@ -16,14 +16,24 @@ else
 	bad "make-site.sh"
 fi
 
+# the template without its "# @bench" blocks, which the site leaves out
+awk '/^[[:space:]]*# @bench([[:space:]]|$)/ { b = 1; next }
+    b && /^[[:space:]]*# @end/ { b = 0; next }
+    !b' "$tpl" >"$tmp/tpl"
+if grep -q '__bench' "$tmp/site.conf"; then
+	bad "the site serves a bench location"
+else
+	ok "no bench location in the site"
+fi
+
 # the same location lines and security directives, in the same order
 for re in '^[[:space:]]*location ' 'auth_basic' 'FLEXHOOKS_BASIC_VERIFIED' \
     'fastcgi_pass' 'limit_req ' 'error_page' 'return [0-9]'; do
-	grep -v '^[[:space:]]*#' "$tpl" | grep -E "$re" | sed 's/^[[:space:]]*//; s/@RUN_DIR@/\/run\/flexhooks/; s/@HTPASSWD@/\/etc\/flexhooks\/htpasswd/; s/@[A-Z_]*@//g' >"$tmp/a"
+	grep -v '^[[:space:]]*#' "$tmp/tpl" | grep -E "$re" | sed 's/^[[:space:]]*//; s/@RUN_DIR@/\/run\/flexhooks/; s/@HTPASSWD@/\/etc\/flexhooks\/htpasswd/; s/@[A-Z_]*@//g' >"$tmp/a"
 	grep -v '^[[:space:]]*#' "$tmp/site.conf" | grep -E "$re" | sed 's/^[[:space:]]*//; s/\/etc\/nginx//g; s/\/usr\/share\/flexhooks\/assets\///g' |
 	    grep -v -e 'acme-challenge' -e '^location / {$' -e 'return 301' >"$tmp/b"
 	# the port-80 server adds "location / {"; the template has one too
-	grep -E "$re" "$tpl" | grep -q 'location / {' &&
+	grep -E "$re" "$tmp/tpl" | grep -q 'location / {' &&
 	    printf 'location / {\n' >>"$tmp/b"
 	if [ "$(sort "$tmp/a")" = "$(sort "$tmp/b")" ]; then
 		ok "site keeps every '$re' line ($(wc -l <"$tmp/a"))"
