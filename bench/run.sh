@@ -20,7 +20,7 @@
 #   FLEXHOOKS_PROCESSES [4]       FastCGI processes per program
 #   BENCH_CONNECTIONS [32]        wrk connections
 #   BENCH_THREADS [2]             wrk threads
-#   BENCH_DURATION [10]           seconds per measured run
+#   BENCH_DURATION [7]            seconds per measured run
 #   BENCH_WARMUP [2]              seconds of warm-up per route
 #   BENCH_RUNS [3]                measured runs per route (medians)
 #   BENCH_EMULATOR_DURATION [3]   seconds per emulator-only run
@@ -40,7 +40,7 @@ LOCAL_SH=$ROOT/deploy/local.sh
 PORT=${FLEXHOOKS_PORT:-58080}
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-7}
 WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
 EMU_DURATION=${BENCH_EMULATOR_DURATION:-3}
@@ -53,7 +53,7 @@ BASE=http://127.0.0.1:$PORT
 EMU=http://127.0.0.1:$((PORT + 1))
 T_START=$(date +%s)
 
-say() { printf 'bench: %s\n' "$*" >&2; }
+say() { printf 'bench: [%3ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 case $PORT in '' | *[!0-9]*) die "FLEXHOOKS_PORT '$PORT' is not a port" ;; esac
