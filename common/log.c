@@ -284,14 +284,15 @@ fh_log_request(struct fh_log *log, const char *method, const char *path,
 void
 fh_log_mask_phone(const char *num, char *out, size_t outlen)
 {
-	size_t	 n, i;
+	size_t	 len, n, i;
 
 	if (outlen == 0)
 		return;
-	n = num != NULL ? strlen(num) : 0;
+	len = n = num != NULL ? strlen(num) : 0;
 	if (n >= outlen)
 		n = outlen - 1;
+	/* a copy cut short still ends with the number's own last four */
 	for (i = 0; i < n; i++)
-		out[i] = i + 4 < n ? '*' : num[i];
+		out[i] = i + 4 < n ? '*' : num[len - n + i];
 	out[n] = '\0';
 }
