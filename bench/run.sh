@@ -51,7 +51,6 @@ CG_N_REST=${BENCH_CALLGRIND_N_REST:-20}
 OUT=${BENCH_OUT:-$ROOT/.local/bench}
 BASE=http://127.0.0.1:$PORT
 EMU=http://127.0.0.1:$((PORT + 1))
-T_START=$(date +%s)
 
 say() { printf 'bench: [%3ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -368,6 +367,6 @@ under callgrind, after one warm-up request; for the Twilio-calling routes
 this includes curl and the JSON parsing, not the emulator).  CPU us/req: CPU
 time per request of the program's processes / nginx / the emulator during
 the measured runs.  load: 1-minute load average before the route.  Total
-time $(($(date +%s) - T_START)) s.
+time $SECONDS s.
 EOF
 } | tee "$OUT/table.md"
