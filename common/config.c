@@ -502,6 +502,68 @@ iana_zone(const char *tz)
 static void set_err(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * How many bits of guessing the password of a user:password pair is worth:
+ * length x log2(alphabet), the alphabet being the union of the character
+ * classes the password uses (26 lower, 26 upper, 10 digits, the 4 of
+ * "-._~"), with log2 rounded down, so the estimate errs low.  It is what a
+ * random string of that shape would be worth; a word with digits tacked on
+ * is worth far less, which is why weak_password() also asks for length and
+ * variety.  *len gets the password's length, *distinct its number of
+ * different characters.
+ */
+static unsigned
+password_bits(const char *userpass, size_t *len, size_t *distinct)
+{
+	const unsigned char	*pw;
+	unsigned char		 seen[256] = { 0 };
+	unsigned		 pool, cls = 0, l2 = 0;
+	size_t			 i;
+
+	pw = (const unsigned char *)strchr(userpass, ':');
+	pw = pw != NULL ? pw + 1 : (const unsigned char *)userpass;
+	*len = strlen((const char *)pw);
+	*distinct = 0;
+	for (i = 0; i < *len; i++) {
+		if (seen[pw[i]] == 0)
+			(*distinct)++;
+		seen[pw[i]] = 1;
+		if (pw[i] >= 'a' && pw[i] <= 'z')
+			cls |= 1;
+		else if (pw[i] >= 'A' && pw[i] <= 'Z')
+			cls |= 2;
+		else if (pw[i] >= '0' && pw[i] <= '9')
+			cls |= 4;
+		else
+			cls |= 8;
+	}
+	pool = ((cls & 1) ? 26 : 0) + ((cls & 2) ? 26 : 0) +
+	    ((cls & 4) ? 10 : 0) + ((cls & 8) ? 4 : 0);
+	for (; pool >= 2; pool /= 2)
+		l2++;
+	return (unsigned)(l2 * *len);
+}
+
+/*
+ * FLEXHOOKS_BASIC_AUTH guards the Twilio-facing routes, which nginx does
+ * not rate-limit (a limit keyed by client address throttles Twilio's own
+ * webhooks, which come from a shared pool of addresses).  The defence
+ * against guessing is therefore the password itself: at least
+ * FH_CONFIG_MIN_PASSWORD characters, FH_CONFIG_MIN_PASSWORD_BITS bits by
+ * password_bits() and 8 different characters.  'openssl rand -hex 16'
+ * gives 32 characters worth 160 bits by this estimate (128 in truth): at
+ * a million guesses a second, longer than the age of the universe.
+ */
+static int
+weak_password(const char *userpass, size_t *len, unsigned *bits)
+{
+	size_t	 distinct;
+
+	*bits = password_bits(userpass, len, &distinct);
+	return *len < FH_CONFIG_MIN_PASSWORD ||
+	    *bits < FH_CONFIG_MIN_PASSWORD_BITS || distinct < 8;
+}
+
 static void
 set_err(char *errmsg, size_t errlen, const char *fmt, ...)
 {
@@ -523,7 +585,8 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	struct fh_buf		 text;
 	const struct fh_pair	*p;
 	const char		*path, *val, *tz;
-	size_t			 i, lineno;
+	size_t			 i, lineno, pwlen;
+	unsigned		 pwbits;
 	int			 exposed = 0;
 	enum fh_err		 err = FH_OK;
 	char			 hold[1100];
@@ -587,6 +650,17 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 			err = FH_ECONFIG;
 			goto out;
 		}
+	}
+
+	if (cfg->basic_auth != NULL &&
+	    weak_password(cfg->basic_auth, &pwlen, &pwbits)) {
+		set_err(errmsg, errlen, "weak password in 'FLEXHOOKS_BASIC_AUTH'"
+		    " (%zu characters, about %u bits; want %d characters, %d "
+		    "bits, 8 different): make one with 'openssl rand -hex 16'",
+		    pwlen, pwbits, FH_CONFIG_MIN_PASSWORD,
+		    FH_CONFIG_MIN_PASSWORD_BITS);
+		err = FH_ECONFIG;
+		goto out;
 	}
 
 	/* derived defaults */

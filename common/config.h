@@ -6,7 +6,10 @@
  * FLEXHOOKS_CONFIG (default /etc/flexhooks/flexhooks.env; a missing default
  * file is fine, a missing named file is not).  The environment wins.  Every
  * value is validated; the first bad one fails the load with a message that
- * names the key (never the value: it may be a secret).  Strings in the
+ * names the key (never the value: it may be a secret).  A weak
+ * FLEXHOOKS_BASIC_AUTH password (shorter than FH_CONFIG_MIN_PASSWORD, under
+ * FH_CONFIG_MIN_PASSWORD_BITS, fewer than 8 different characters) fails
+ * the load too: nothing else stops a password guesser.  Strings in the
  * struct are owned by it and freed by fh_config_release(), which zeroes the
  * secrets first.  A NULL string means unset.
  */
@@ -20,6 +23,9 @@
 
 #define FH_CONFIG_MAX_LINE	4096	/* bytes per line of the file */
 #define FH_CONFIG_MAX_FILE	(256 * 1024)
+/* FLEXHOOKS_BASIC_AUTH's password: the load fails below these */
+#define FH_CONFIG_MIN_PASSWORD		16	/* characters */
+#define FH_CONFIG_MIN_PASSWORD_BITS	80	/* length x log2(alphabet) */
 
 struct fh_config {
 	char	*account_sid;

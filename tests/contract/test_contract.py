@@ -570,7 +570,7 @@ def drive_provision():
             ("Content-Type", "application/x-www-form-urlencoded")], body)
         t.eq(resp.status, 200, "changing %s" % path)
     r = t.run_provision(ws, "--outbound-demo", config={
-        "FLEXHOOKS_BASIC_AUTH": "other:Passw0rd"})
+        "FLEXHOOKS_BASIC_AUTH": "other:Q7d2Lm9xW4pZ8kR3"})
     t.eq(r.rc, 0, "second run: %s" % r.err[-1500:])
     t.eq(len(r.posts), 4, "four updates")
 

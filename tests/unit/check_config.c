@@ -193,6 +193,57 @@ START_TEST(test_require)
 }
 END_TEST
 
+/*
+ * FLEXHOOKS_BASIC_AUTH's password strength: nginx does not rate-limit the
+ * Twilio-facing routes, so a guessable password must not start.
+ */
+struct pw {
+	const char	*userpass;
+	int		 ok;
+};
+static const struct pw pws[] = {
+	/* what local.sh, bench and the deb phase generate */
+	{ "flexhooks:0f3a9c1d7e5b2a8046c1d9e7f3b5a2c8", 1 },	/* rand -hex 16 */
+	{ "flexhooks:Qm7ZxR2pLk9WvT4nBc8YdE1s", 1 },	/* 24 alphanumerics */
+	{ "bench:5d1c9a7f3e2b8d4c6a0f9e1b", 1 },	/* rand -hex 12 */
+	{ "u:a1b2c3d4e5f6g7h8", 1 },	/* 16 chars, 36-letter pool: 80 bits */
+	{ "u:Aa0-Bb1.Cc2_Dd3~", 1 },
+	/* weak */
+	{ "other:Passw0rd", 0 },		/* short */
+	{ "flexhooks:change-me", 0 },		/* the old sample's */
+	{ "u:abcdefghijklmnop", 0 },		/* 16 lower: 64 bits */
+	{ "u:a1b2c3d4e5f6g7h", 0 },		/* 15 characters */
+	{ "u:aaaaaaaabbbbbbbb1111111122222222", 0 },	/* 4 different */
+	{ "u:1234567890123456789012", 0 },	/* digits: 3 x 22 = 66 bits */
+};
+
+START_TEST(test_password_strength)
+{
+	const char		*env[] = { BASE, "FLEXHOOKS_BASIC_AUTH",
+	    pws[_i].userpass, NULL };
+	const char		*pw = strchr(pws[_i].userpass, ':') + 1;
+	struct fh_config	 cfg;
+	char			 msg[256];
+	enum fh_err		 err;
+
+	fake_env = env;
+	err = fh_config_load(&cfg, fake_getenv, msg, sizeof(msg));
+	if (pws[_i].ok) {
+		ck_assert_msg(err == FH_OK, "'%s' refused: %s",
+		    pws[_i].userpass, msg);
+		ck_assert_str_eq(cfg.basic_auth, pws[_i].userpass);
+		fh_config_release(&cfg);
+		return;
+	}
+	ck_assert_int_eq(err, FH_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(msg, "weak password in "
+	    "'FLEXHOOKS_BASIC_AUTH'"));
+	ck_assert_ptr_nonnull(strstr(msg, "openssl rand -hex 16"));
+	/* the password itself never appears in the message */
+	ck_assert_ptr_null(strstr(msg, pw));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -202,6 +253,8 @@ suite(void)
 	tcase_add_test(core, test_defaults);
 	tcase_add_test(core, test_file_and_env);
 	tcase_add_test(core, test_require);
+	tcase_add_loop_test(limits, test_password_strength, 0,
+	    (int)(sizeof(pws) / sizeof(pws[0])));
 	tcase_add_loop_test(limits, test_bad_value, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	suite_add_tcase(s, core);
