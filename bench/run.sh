@@ -64,10 +64,10 @@ unset ACCOUNT_SID AUTH_TOKEN API_KEY API_SECRET TWILIO_REGION TWILIO_EDGE \
     FLEXHOOKS_PUBLIC_URL FLEXHOOKS_TWILIO_API_URL FLEXHOOKS_TASKROUTER_URL \
     FLEXHOOKS_IAM_URL FLEXHOOKS_CONFIG FLEXHOOKS_HTPASSWD
 export FLEXHOOKS_PORT=$PORT FLEXHOOKS_BENCH=1 FLEXHOOKS_EMULATOR=1
-# all of wrk's requests come from 127.0.0.1: nginx's Basic-auth limit per
-# client address (100r/s, burst 400) would answer nearly all of them 429
+# all of wrk's requests come from 127.0.0.1: nginx's Flex-token limit per
+# client address (20r/s, burst 100) would answer nearly all of them 429
 # (the limit_req check itself still runs, as in production)
-export FLEXHOOKS_NGINX_BASIC_RATE=1000000r/s
+export FLEXHOOKS_NGINX_FLEX_RATE=1000000r/s
 # 4 per program on 2 cores: the pure-TwiML routes need one per core; the
 # Twilio-calling ones wait on Twilio and gain from more; 8 gained nothing
 # more and costs twice the memory (README.md "Benchmark")

@@ -42,7 +42,7 @@ function subst(s) {
 	gsub(/@HTPASSWD@/, htpasswd, s)
 	gsub(/@ASSETS_DIR@/, assets, s)
 	gsub(/@NGINX_CONF_DIR@/, conf_dir, s)
-	gsub(/@BASIC_RATE@/, "100r/s", s)
+	gsub(/@FLEX_RATE@/, "20r/s", s)
 	gsub(/@ACCESS_LOG@/, log_dir "/flexhooks-access.log", s)
 	gsub(/@ERROR_LOG@/, log_dir "/flexhooks-error.log", s)
 	return s

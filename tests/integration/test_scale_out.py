@@ -193,7 +193,7 @@ class Farm:
                          ("HTPASSWD", htpasswd()),
                          ("ASSETS_DIR", ENV.root + "/assets/"),
                          ("NGINX_CONF_DIR", "/etc/nginx"),
-                         ("BASIC_RATE", "100r/s")):
+                         ("FLEX_RATE", "20r/s")):
                 line = line.replace("@%s@" % k, v)
             line = re.sub(r"^(\s*worker_processes) \d+;", r"\1 1;", line)
             out.append(line)
