@@ -26,10 +26,12 @@
 # Twilio answer; default 0), FLEXHOOKS_EMULATOR_REQUEST_LOG=0 (the emulator
 # keeps no request read-back, for load tests; default 1), FUZZ_SECONDS (seconds
 # per fuzz target in `test`, default 10; 0 skips the fuzz phase),
+# FLEXHOOKS_LOAD_JOURNEYS (journeys of the short load test in `test`,
+# default 2000; 0 skips the load phase),
 # FLEXHOOKS_BENCH=1 (bench/run.sh: nginx also serves the "# @bench" blocks
-# of the template), FLEXHOOKS_NGINX_BASIC_RATE (nginx's limit on Basic-auth
-# requests per client address, default 100r/s as in production; the bench
-# raises it), FLEXHOOKS_TEST_DEB (1/0: the Debian package phase of
+# of the template), FLEXHOOKS_NGINX_FLEX_RATE (nginx's limit on the
+# Flex-token routes per client address, default 20r/s as in production; the
+# bench raises it), FLEXHOOKS_TEST_DEB (1/0: the Debian package phase of
 # `test`; root only, on by default with CI=true: builds the .deb, runs
 # lintian, installs it, serves a signed request through the system nginx on
 # FLEXHOOKS_DEB_HTTPS_PORT (9443; http on FLEXHOOKS_DEB_HTTP_PORT, 9080; the
@@ -85,7 +87,7 @@ FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
 FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_PROGRAM_PROCESSES
 FLEXHOOKS_EMULATOR_LATENCY_MS FLEXHOOKS_EMULATOR_REQUEST_LOG FLEXHOOKS_BENCH
 FLEXHOOKS_TEST_DEB FLEXHOOKS_DEB_HTTPS_PORT FLEXHOOKS_DEB_HTTP_PORT
-FLEXHOOKS_DEB_SYSTEMD FLEXHOOKS_NGINX_BASIC_RATE"
+FLEXHOOKS_DEB_SYSTEMD FLEXHOOKS_NGINX_FLEX_RATE FLEXHOOKS_LOAD_JOURNEYS"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -634,9 +636,9 @@ spawn_programs() {
 # Write NGINX_CONF from the template: keep the "# @program NAME" blocks of
 # built programs only and substitute the @TOKENS@.
 render_nginx_conf() {
-	local line keep=1 prog user_line= rate=${FLEXHOOKS_NGINX_BASIC_RATE:-100r/s}
+	local line keep=1 prog user_line= rate=${FLEXHOOKS_NGINX_FLEX_RATE:-20r/s}
 	[[ $rate =~ ^[1-9][0-9]{0,6}r/[sm]$ ]] ||
-	    die "FLEXHOOKS_NGINX_BASIC_RATE '$rate' is not a rate like 100r/s"
+	    die "FLEXHOOKS_NGINX_FLEX_RATE '$rate' is not a rate like 20r/s"
 	is_root && user_line="user $WEB_USER $WEB_GROUP;"
 	[ -f "$TEMPLATE" ] || die "'$TEMPLATE' not found"
 	{
@@ -673,7 +675,7 @@ render_nginx_conf() {
 			line=${line//@HTPASSWD@/$HTPASSWD}
 			line=${line//@ASSETS_DIR@/$ROOT/assets/}
 			line=${line//@NGINX_CONF_DIR@/$NGINX_CONF_DIR}
-			line=${line//@BASIC_RATE@/$rate}
+			line=${line//@FLEX_RATE@/$rate}
 			printf '%s\n' "$line"
 		done <"$TEMPLATE"
 	} >"$NGINX_CONF"
@@ -1526,9 +1528,23 @@ phase_fuzz() {
 	say "fuzz phase: $((t1 - t0)) s (build included)"
 }
 
+# The short load test (README.md "Load test"): tests/load/run.sh on its own
+# stack with the full run's faults (50 ms Twilio latency, 1% 429s) and
+# FLEXHOOKS_LOAD_JOURNEYS journeys (default 2000) at 100/s.  It fails on
+# any lost or duplicated task and on any webhook that flexhooks itself
+# answered 429.
+phase_load() {
+	local t0 t1
+	t0=$(date +%s)
+	LOAD_TIMEOUT=${LOAD_TIMEOUT:-900} "$ROOT/tests/load/run.sh" \
+	    --journeys "$LOAD_JOURNEYS" --rate 100 --latency-ms 50 --p429 0.01
+	t1=$(date +%s)
+	say "load phase: $((t1 - t0)) s ($LOAD_JOURNEYS journeys)"
+}
+
 cmd_test() {
 	local -a flags
-	local extra=0 rc=0 r nphases=1 n=1 fuzz=1 deb=0 names=() results=()
+	local extra=0 rc=0 r nphases=1 n=1 fuzz=1 deb=0 load=1 names=() results=()
 	export FLEXHOOKS_EMULATOR=1
 	export_test_settings
 	check_port_setting
@@ -1542,8 +1558,13 @@ cmd_test() {
 	'' | *[!0-9]*) die "FUZZ_SECONDS '$FUZZ_SECS' is not a number" ;;
 	esac
 	[ "$FUZZ_SECS" -gt 0 ] || fuzz=0
+	LOAD_JOURNEYS=${FLEXHOOKS_LOAD_JOURNEYS:-2000}
+	case $LOAD_JOURNEYS in
+	'' | *[!0-9]*) die "FLEXHOOKS_LOAD_JOURNEYS '$LOAD_JOURNEYS' is not a number" ;;
+	esac
+	[ "$LOAD_JOURNEYS" -gt 0 ] || load=0
 	[ "$extra" -eq 0 ] || nphases=4
-	nphases=$((nphases + fuzz))
+	nphases=$((nphases + fuzz + load))
 	# The package phase installs and purges flexhooks system-wide: only
 	# as root, in CI or when asked (FLEXHOOKS_TEST_DEB=1; 0 turns it off).
 	case ${FLEXHOOKS_TEST_DEB:-} in
@@ -1568,6 +1589,12 @@ cmd_test() {
 	phase "phase $n/$nphases: make check against the local stack (emulator)"
 	run_phase check_against_stack "$ROOT" 0
 	names+=("make check") results+=("$PHASE_RC")
+	if [ "$load" -eq 1 ]; then
+		n=$((n + 1))
+		phase "phase $n/$nphases: load test, $LOAD_JOURNEYS journeys at 100/s (50 ms Twilio latency, 1% 429s)"
+		run_phase phase_load
+		names+=("load test") results+=("$PHASE_RC")
+	fi
 	if [ "$fuzz" -eq 1 ]; then
 		n=$((n + 1))
 		phase "phase $n/$nphases: libFuzzer, $FUZZ_SECS s per target"

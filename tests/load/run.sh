@@ -15,7 +15,8 @@
 # "*", callback to the same number) and half studio create-callback; 50 ms
 # latency; 1% of the Twilio requests answered 429 (Retry-After: 1);
 # 32 processes per program.  load.py --help lists the other options.
-# Exit status: load.py's (1 when a task was lost or duplicated), or 1 when
+# Exit status: load.py's (1 when a task was lost or duplicated or a webhook
+# was answered 429 by flexhooks), or 1 when
 # the stack did not start.  LOAD_TIMEOUT (seconds, default 3600) bounds the
 # whole driver run.
 set -euo pipefail
