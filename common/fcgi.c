@@ -545,6 +545,7 @@ check_auth(struct fh_ctx *ctx, const struct fh_route *rt,
 	in.body = fh_buf_cstr(&req->body);
 	in.body_len = req->body.len;
 	in.authorization = req->authorization;
+	in.basic_auth = cfg->basic_auth;
 	in.signature = req->signature;
 	in.token = cfg->auth_token;
 	in.token2 = cfg->auth_token2;

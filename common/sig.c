@@ -769,10 +769,15 @@ fh_sig_check(const struct fh_sig_input *in)
 		params = NULL;
 	else
 		goto out;	/* e.g. a JSON POST without bodySHA256 */
-	/* with Basic credentials, Twilio had them from the configured URL and
-	 * signed that URL: try it first (the order never changes the
-	 * answer, only how many HMACs a valid request costs) */
-	if (fh_sig_basic_creds(in->authorization, &cred) == FH_OK &&
+	/* with our Basic credentials, Twilio had them from the configured URL
+	 * and signed that URL: try it first (the order never changes the
+	 * answer, only how many HMACs a valid request costs).  Only ours:
+	 * with credentials of the client's choosing, "user:pass@" could
+	 * splice a URL that Twilio signed for another route. */
+	if (in->basic_auth != NULL &&
+	    fh_sig_basic_creds(in->authorization, &cred) == FH_OK &&
+	    fh_sig_equal(cred.data, cred.len, in->basic_auth,
+	    strlen(in->basic_auth)) &&
 	    add_userinfo(&withcred, fh_buf_cstr(&url), &cred) == FH_OK)
 		cands[ncand++] = fh_buf_cstr(&withcred);
 	cands[ncand++] = fh_buf_cstr(&url);

@@ -30,12 +30,18 @@ struct fh_sig_input {
 	const char		*body;		/* raw body bytes */
 	size_t			 body_len;
 	const char		*authorization;	/* header or NULL */
+	const char		*basic_auth;	/* FLEXHOOKS_BASIC_AUTH or NULL */
 	const char		*signature;	/* header or NULL */
 	const char		*token;		/* AUTH_TOKEN */
 	const char		*token2;	/* secondary token or NULL */
 };
 
-/* Decide whether the request in in carries a valid signature. */
+/* Decide whether the request in in carries a valid signature.  The URL
+ * with userinfo (Twilio signs the URL it was given, credentials included)
+ * is a candidate only when the request's Basic credentials equal
+ * in->basic_auth, compared in constant time: credentials the client
+ * chose would let it turn a signature made for one route into one for
+ * another (scheme + "user:pass@host" + URI can spell another URL). */
 enum fh_err	 fh_sig_check(const struct fh_sig_input *in) FH_MUST_CHECK;
 
 /* Validate signature for one URL as given (the test vectors' "URL given to

@@ -63,6 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.body = body;
 	in.body_len = body_len;
 	in.authorization = field[4][0] != '\0' ? field[4] : NULL;
+	in.basic_auth = "user:pass";
 	in.signature = field[5];
 	in.token = "12345";
 	in.token2 = field[6];

@@ -730,6 +730,41 @@ def nginx_errors_are_json():
         t.eq(body, t.error_body("bad request"), "raw %r body" % raw[:30])
 
 
+# ------------------------------------------------- signatures across routes
+
+@t.test
+def signature_not_moved_to_another_route():
+    # Twilio signed a GET of /location-lookup whose query happens to end in
+    # "@HOST/dial-queue".  An attacker who saw it sends POST /dial-queue (and
+    # /status-callback) with no parameters and Basic credentials of its own
+    # choosing, "HOST-part:rest-of-the-signed-URL", so that the userinfo
+    # candidate scheme + creds + "@" + HOST + URI spells exactly the string
+    # Twilio signed.  Only FLEXHOOKS_BASIC_AUTH may make a userinfo
+    # candidate: both must be 403, and nothing reaches Twilio.
+    u = urllib.parse.urlsplit(ENV.public_url)
+    if u.username is not None or u.path not in ("", "/"):
+        t.skip("public URL %s has userinfo or a path" % ENV.public_url)
+    for route in ("/dial-queue", "/status-callback"):
+        signed = "%s://%s/location-lookup?to=@%s%s" % (
+            u.scheme, u.netloc, u.netloc, route)
+        sig = t.sign(signed, None)
+        creds = signed[len(u.scheme) + 3:-len("@" + u.netloc + route)]
+        user, _, pw = creds.partition(":")
+        t.eq("%s://%s:%s@%s%s" % (u.scheme, user, pw, u.netloc, route),
+             signed, "the forged candidate spells the signed string")
+        mark = EMU.mark()
+        r = t.request("POST", route, form=[], signature=sig,
+                      auth=(user, pw))
+        t.is_json_error(r, 403, "invalid signature")
+        nothing_sent(mark, "forged %s" % route)
+        # the same request, signed for that route with our credentials as
+        # Twilio would, passes the check (so the 403 above is the forgery's)
+        good = t.request("POST", route, form=[], sign_base="%s://%s@%s" % (
+            u.scheme, ENV.basic_auth, u.netloc))
+        t.ok(good.status != 403, "%s signed with our credentials: %d %r" % (
+            route, good.status, good.body[:120]))
+
+
 # ------------------------------------------------------ rate limits
 
 def from_addr(src, method, path, auth, headers=None):

@@ -326,16 +326,17 @@ END_TEST
  * V7-V9 through the full request path, and what must break them.
  */
 enum req_mut { RQ_NONE, RQ_TOKEN, RQ_PARAM, RQ_NOAUTH, RQ_BADAUTH,
-    RQ__MAX };
+    RQ_NOTOURS, RQ_NOCONFIG, RQ__MAX };
 
 static const struct {
 	const char	*id;
 	const char	*authz;
 	const char	*sig;
+	const char	*ours;		/* FLEXHOOKS_BASIC_AUTH */
 } v789[] = {
-	{ "V7", BASIC_UP, V7_SIG },
-	{ "V8", BASIC_U, "2YRLlVAflCqxaNicjMpJcSTgzSs=" },
-	{ "V9", BASIC_UP, "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=" },
+	{ "V7", BASIC_UP, V7_SIG, "user:pass" },
+	{ "V8", BASIC_U, "2YRLlVAflCqxaNicjMpJcSTgzSs=", "user:" },
+	{ "V9", BASIC_UP, "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=", "user:pass" },
 };
 
 START_TEST(test_check_v789)
@@ -352,6 +353,7 @@ START_TEST(test_check_v789)
 	in.content_type = FORM_CT;
 	in.body_form = &f;
 	in.authorization = v789[_i / RQ__MAX].authz;
+	in.basic_auth = v789[_i / RQ__MAX].ours;
 	in.signature = v789[_i / RQ__MAX].sig;
 	in.token = TOKEN;
 	switch (m) {
@@ -369,6 +371,14 @@ START_TEST(test_check_v789)
 	case RQ_BADAUTH:
 		/* user:pass2 */
 		in.authorization = "Basic dXNlcjpwYXNzMg==";
+		in.basic_auth = "user:pass2";
+		break;
+	case RQ_NOTOURS:
+		/* the client's credentials, not ours: no userinfo URL */
+		in.basic_auth = "user:pass2";
+		break;
+	case RQ_NOCONFIG:
+		in.basic_auth = NULL;
 		break;
 	default:
 		ck_abort();
@@ -503,6 +513,7 @@ run_check(const struct check_case *c)
 	in.body = c->body;
 	in.body_len = c->body != NULL ? strlen(c->body) : 0;
 	in.authorization = c->authz;
+	in.basic_auth = "user:pass";
 	in.signature = c->sig;
 	if (c->signed_str != NULL) {
 		oracle(c->signed_str, strlen(c->signed_str), TOKEN, sig);
