@@ -984,6 +984,7 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 	struct curl_slist	*hdrs = NULL;
 	struct fh_buf		 url;
 	struct xfer		 x;
+	unsigned		 n429 = 0;
 	enum attempt_class	 cls;
 	enum fh_err		 err;
 	CURL			*c = NULL;
@@ -1050,6 +1051,9 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 		    what, sizeof(what));
 		if (cls == ATTEMPT_FINAL || n > limit ||
 		    (cls == ATTEMPT_RETRY_IDEMPOTENT && !req->idempotent))
+			break;
+		if (resp->status == 429 && req->max_429_retries > 0 &&
+		    ++n429 > req->max_429_retries)
 			break;
 
 		/* Retry-After replaces the backoff, for 429 only */

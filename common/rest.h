@@ -80,6 +80,9 @@ struct fh_rest_req {
 	int			 follow_redirects; /* media: at most 3, https
 					 * only, no credentials to another
 					 * host */
+	unsigned		 max_429_retries; /* 0: TWILIO_SERVICE_RETRY_LIMIT
+					 * applies to 429s too; N: at most N
+					 * retries after a 429 */
 };
 
 struct fh_rest;

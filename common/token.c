@@ -8,6 +8,18 @@
  * wall-clock expiry; never the token.  Programs are single-threaded, so
  * the table needs no lock.  Expiry uses the wall clock because IAM's
  * "expiration" is a calendar time.
+ *
+ * Each unknown token costs a call to IAM, counted against our account, so
+ * a client without a valid token must not be able to multiply them: IAM's
+ * "valid: false" is remembered for FH_TOKEN_REJECT_MS in a second table
+ * (apart, so that a flood of random tokens never evicts an agent's), an
+ * IAM 429 is retried at most once, and after a 429 that outlasted the
+ * retry this process asks IAM nothing for the Retry-After it sent (1 s
+ * when none, FH_TOKEN_COOL_MAX_MS at most): tokens in the cache are still
+ * accepted, others get 503 at once.  With IAM answering 429 a process
+ * makes at most 2 IAM calls per cool-down.  Other failures (5xx, no
+ * connection) follow the REST client's retry policy and leave no
+ * cool-down: they say nothing about our rate.
  */
 #include <stdint.h>
 #include <string.h>
@@ -36,6 +48,14 @@ struct cache_entry {
 
 static struct cache_entry cache[FH_TOKEN_CACHE_SIZE];
 
+struct reject_entry {
+	char	 hash[HASH_LEN + 1];	/* "" when free */
+	int64_t	 mono_until;		/* monotonic, ms */
+};
+
+static struct reject_entry rejected[FH_TOKEN_REJECT_SIZE];
+static int64_t iam_cool_until;		/* monotonic ms: ask IAM after */
+
 /* Wall clock in ms since the epoch (0 if the clock cannot be read: the
  * caller then skips the cache and asks IAM). */
 static int64_t
@@ -52,6 +72,49 @@ void
 fh_token_cache_clear(void)
 {
 	fh_bzero(cache, sizeof(cache));
+	fh_bzero(rejected, sizeof(rejected));
+	iam_cool_until = 0;
+}
+
+/* 1 when IAM rejected hash less than FH_TOKEN_REJECT_MS ago. */
+static int
+rejected_find(const char *hash, int64_t mono)
+{
+	size_t	 i;
+
+	for (i = 0; i < FH_TOKEN_REJECT_SIZE; i++) {
+		if (rejected[i].hash[0] == '\0')
+			continue;
+		if (rejected[i].mono_until <= mono) {
+			fh_bzero(&rejected[i], sizeof(rejected[i]));
+			continue;
+		}
+		if (fh_sig_equal(rejected[i].hash, HASH_LEN, hash, HASH_LEN))
+			return 1;
+	}
+	return 0;
+}
+
+/* Remember a rejection: in a free or expired slot, else in place of the
+ * one that expires first. */
+static void
+rejected_put(const char *hash, int64_t mono)
+{
+	struct reject_entry	*victim = NULL;
+	size_t			 i;
+
+	for (i = 0; i < FH_TOKEN_REJECT_SIZE; i++) {
+		if (rejected[i].hash[0] == '\0' ||
+		    rejected[i].mono_until <= mono) {
+			victim = &rejected[i];
+			break;
+		}
+		if (victim == NULL ||
+		    rejected[i].mono_until < victim->mono_until)
+			victim = &rejected[i];
+	}
+	memcpy(victim->hash, hash, HASH_LEN + 1);
+	victim->mono_until = mono + FH_TOKEN_REJECT_MS;
 }
 
 static void
@@ -245,7 +308,8 @@ token_chars_ok(const char *s, size_t n)
  * FH_ENOMEM, with *status the final HTTP status (0 when none came). */
 static enum fh_err
 ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
-    struct fh_token_info *info, long long *exp_ms, long *status)
+    struct fh_token_info *info, long long *exp_ms, long *status,
+    long *retry_after_ms)
 {
 	struct json_object	*obj = NULL, *str = NULL;
 	struct fh_rest_req	 rq;
@@ -255,6 +319,7 @@ ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
 	enum fh_err		 err;
 
 	*status = 0;
+	*retry_after_ms = -1;
 	memset(&rr, 0, sizeof(rr));
 	fh_buf_init(&rr.body, 1);
 	fh_buf_init(&path, 256);
@@ -299,9 +364,12 @@ ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
 	rq.body_len = strlen(body);
 	rq.content_type = "application/json";
 	rq.idempotent = 1;	/* validation changes nothing */
+	rq.max_429_retries = 1;	/* a flood must not multiply IAM calls */
 	fh_rest_resp_release(&rr);
 	err = fh_rest_do(ctx->rest, &rq, &rr);
 	*status = rr.status;
+	if (rr.status == 429 && rr.twerr.retry_after[0] != '\0')
+		*retry_after_ms = fh_rest_retry_after_ms(rr.twerr.retry_after);
 	if (err == FH_ENOMEM)
 		goto out;
 	/* the body decides whatever the status (valid:false at any status);
@@ -328,8 +396,8 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	struct cache_entry	*e;
 	char			 hash[HASH_LEN + 1];
 	long long		 exp_ms = 0;
-	int64_t			 now, until;
-	long			 status = 0;
+	int64_t			 now, until, mono;
+	long			 status = 0, cool;
 	enum fh_err		 err;
 
 	memset(&ctx->token, 0, sizeof(ctx->token));
@@ -359,7 +427,25 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		goto out;
 	}
 
-	err = ask_iam(ctx, p->value, p->vlen, &info, &exp_ms, &status);
+	mono = fh_now_ms();
+	if (rejected_find(hash, mono)) {
+		ctx->auth_used = "denied:invalid-token";
+		fh_log_info(&ctx->log, "flex token %.*s rejected: IAM rejected "
+		    "it less than %d s ago", LOG_HASH_LEN, hash,
+		    FH_TOKEN_REJECT_MS / 1000);
+		err = FH_ETOKEN;
+		goto out;
+	}
+	if (mono < iam_cool_until) {
+		ctx->auth_used = "denied:iam-cooling-down";
+		fh_log_warn(&ctx->log, "cannot check flex token %.*s: IAM "
+		    "answered 429 lately; asking again in %lld ms",
+		    LOG_HASH_LEN, hash, (long long)(iam_cool_until - mono));
+		err = FH_EUNAVAIL;
+		goto out;
+	}
+
+	err = ask_iam(ctx, p->value, p->vlen, &info, &exp_ms, &status, &cool);
 	switch (err) {
 	case FH_OK:
 		ctx->token = info;
@@ -378,6 +464,7 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		    exp_ms > now ? "" : "; not cached: no future expiration");
 		break;
 	case FH_ETOKEN:
+		rejected_put(hash, fh_now_ms());
 		ctx->auth_used = "denied:invalid-token";
 		fh_log_info(&ctx->log, "flex token %.*s rejected by IAM: %ld",
 		    LOG_HASH_LEN, hash, status);
@@ -388,8 +475,20 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	default:
 		err = FH_EUNAVAIL;
 		ctx->auth_used = "denied:iam-unavailable";
+		if (status != 429) {
+			fh_log_warn(&ctx->log, "cannot check flex token %.*s: "
+			    "IAM gave no usable answer (%ld)", LOG_HASH_LEN,
+			    hash, status);
+			break;
+		}
+		if (cool < FH_TOKEN_COOL_MIN_MS)
+			cool = FH_TOKEN_COOL_MIN_MS;
+		if (cool > FH_TOKEN_COOL_MAX_MS)
+			cool = FH_TOKEN_COOL_MAX_MS;
+		iam_cool_until = fh_now_ms() + cool;
 		fh_log_warn(&ctx->log, "cannot check flex token %.*s: IAM "
-		    "gave no usable answer (%ld)", LOG_HASH_LEN, hash, status);
+		    "answered 429; not asking it for %ld ms", LOG_HASH_LEN,
+		    hash, cool);
 		break;
 	}
 out:

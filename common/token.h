@@ -5,9 +5,14 @@
  * string: tokens must not reach access logs).  It is checked with Twilio
  * IAM; accepted results are cached per process, keyed by the hex SHA-256
  * of the token (the token itself is never stored or logged), until the
- * earlier of its expiration and 5 minutes.  Negative results are never
- * cached.  The cache has FH_TOKEN_CACHE_SIZE entries; when full, the entry
- * that expires first goes.
+ * earlier of its expiration and 5 minutes.  The cache has
+ * FH_TOKEN_CACHE_SIZE entries; when full, the entry that expires first
+ * goes.  So that a client without a valid token cannot multiply IAM calls:
+ * IAM's rejections are remembered (by hash) for FH_TOKEN_REJECT_MS in a
+ * table of their own, an IAM 429 is retried once at most, and after a
+ * 429 the process does not ask IAM again for its Retry-After
+ * (FH_TOKEN_COOL_MIN_MS to FH_TOKEN_COOL_MAX_MS), answering 503 for
+ * tokens it does not have cached.
  */
 #ifndef FH_TOKEN_H
 #define FH_TOKEN_H
@@ -18,6 +23,10 @@
 #define FH_TOKEN_CACHE_SIZE	256
 #define FH_TOKEN_CACHE_MAX_MS	(5 * 60 * 1000)
 #define FH_TOKEN_MAX_LEN	8192
+#define FH_TOKEN_REJECT_SIZE	256
+#define FH_TOKEN_REJECT_MS	(60 * 1000)
+#define FH_TOKEN_COOL_MIN_MS	1000
+#define FH_TOKEN_COOL_MAX_MS	(30 * 1000)
 
 /* The FH_AUTH_FLEX_TOKEN check, installed as ctx->token_check.  On FH_OK
  * ctx->token holds the identity, worker SID and roles.  FH_ETOKEN (403)

@@ -761,8 +761,9 @@ START_TEST(test_json_body)
 }
 END_TEST
 
-/* Negative answers are never cached: a second try asks again. */
-START_TEST(test_invalid_not_cached)
+/* IAM's rejections are remembered for FH_TOKEN_REJECT_MS, apart from the
+ * accepted tokens: the same bad token again costs no IAM call. */
+START_TEST(test_invalid_cached)
 {
 	step_raw(0, 200, "{\"valid\":false,\"code\":20101,\"message\":"
 	    "\"Invalid Access Token\"}");
@@ -773,11 +774,49 @@ START_TEST(test_invalid_not_cached)
 	ck_assert_str_eq(ctx.auth_used, "denied:invalid-token");
 	ck_assert_str_eq(ctx.token.identity, "");
 	ck_assert_int_eq(check_form("Token=tok-a"), FH_ETOKEN);
+	ck_assert_str_eq(ctx.auth_used, "denied:invalid-token");
+	ck_assert_uint_eq(server_count(), 1);	/* remembered */
+	ck_assert_int_eq(check_form("Token=tok-b"), FH_ETOKEN);
 	ck_assert_uint_eq(server_count(), 2);	/* a 401 is not retried */
+	/* forgotten (as after FH_TOKEN_REJECT_MS): IAM is asked again */
+	fh_token_cache_clear();
 	ck_assert_int_eq(check_form("Token=tok-a"), FH_OK);
 	ck_assert_str_eq(ctx.token.identity, "later");
 	ck_assert_uint_eq(server_count(), 3);
 	ck_assert_ptr_null(strstr(log_text(), "Invalid Access Token"));
+}
+END_TEST
+
+/* IAM answering 429: one retry at most, then no IAM call for a second
+ * (the Retry-After, 1 s when absent): other tokens get 503 at once, a
+ * cached one is still accepted. */
+START_TEST(test_iam_429_cools_down)
+{
+	struct timespec	 ts = { 1, 100 * 1000000L };
+
+	step_valid(0, "known", 3600 * 1000LL);
+	step_raw(1, 429, "{\"code\":20429,\"status\":429}");
+	step_raw(2, 429, "{\"code\":20429,\"status\":429}");
+	step_raw(3, 429, "{\"code\":20429,\"status\":429}");
+	step_valid(4, "after", 3600 * 1000LL);
+	server_start();
+	ck_assert_int_eq(check_form("Token=known"), FH_OK);
+	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
+	ck_assert_str_eq(ctx.auth_used, "denied:iam-unavailable");
+	/* retry_limit 2 would make 3 attempts: a 429 is retried once */
+	ck_assert_uint_eq(server_count(), 3);
+	ck_assert_int_eq(check_form("Token=t2"), FH_EUNAVAIL);
+	ck_assert_str_eq(ctx.auth_used, "denied:iam-cooling-down");
+	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
+	ck_assert_uint_eq(server_count(), 3);
+	ck_assert_int_eq(check_form("Token=known"), FH_OK);
+	ck_assert_str_eq(ctx.token.identity, "known");
+	ck_assert_uint_eq(server_count(), 3);
+	/* a second later IAM is asked again: 429, and the one retry works */
+	nanosleep(&ts, NULL);
+	ck_assert_int_eq(check_form("Token=t2"), FH_OK);
+	ck_assert_str_eq(ctx.token.identity, "after");
+	ck_assert_uint_eq(server_count(), 5);
 }
 END_TEST
 
@@ -1022,7 +1061,8 @@ suite(void)
 	tcase_set_timeout(iam, 120);	/* valgrind is slow */
 	tcase_add_test(iam, test_accept_then_cache);
 	tcase_add_test(iam, test_json_body);
-	tcase_add_test(iam, test_invalid_not_cached);
+	tcase_add_test(iam, test_invalid_cached);
+	tcase_add_test(iam, test_iam_429_cools_down);
 	tcase_add_test(iam, test_no_future_expiration);
 	tcase_add_test(iam, test_cache_until_expiration);
 	tcase_add_test(iam, test_unavailable);
