@@ -177,7 +177,13 @@ fh_followup_routes_to_placeholder(struct fh_ctx *ctx, const char *wf,
 			err = fh_followup_workflow_placeholder(ctx->cfg, w,
 			    yes, queue);
 	}
-	if (err != FH_OK)
+	if (err == FH_ENOTFOUND) {
+		/* not in this workspace: it routes nowhere, and the task
+		 * create answers for it; not cached (it may be made) */
+		fh_log_info(&ctx->log, "no workflow '%s' in the workspace",
+		    wf);
+		err = FH_OK;
+	} else if (err != FH_OK)
 		fh_log_warn(&ctx->log, "cannot read workflow '%s': %s "
 		    "(status %ld code %d)", wf, fh_err_name(err), rr.status,
 		    rr.twerr.code);

@@ -61,7 +61,9 @@ enum fh_err	 fh_followup_workflow_placeholder(const struct fh_config *cfg,
 
 /* Whether the workflow wf (a WW SID, borrowed) routes to a placeholder,
  * from the cache or one GET Workflow: FH_OK with *yes (and the queue in
- * queue, 35 bytes), or the REST error (logged). */
+ * queue, 35 bytes), or the REST error (logged).  A workflow the workspace
+ * does not have (404) routes nowhere: FH_OK with *yes = 0, not cached
+ * (the task create answers for it). */
 enum fh_err	 fh_followup_routes_to_placeholder(struct fh_ctx *ctx,
 		    const char *wf, int *yes, char *queue) FH_MUST_CHECK;
 
