@@ -2,6 +2,7 @@
  * attr.c - the task builder.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -167,6 +168,170 @@ drop_markers(struct json_object *attrs)
 	} while (n > 0);
 }
 
+static const char *const cb_names[FH_ATTR_STYLE__MAX][FH_CB__MAX] = {
+	[FH_ATTR_STYLE_TEMPLATE] = {
+		[FH_CB_REC_SID] = "recordingSid",
+		[FH_CB_REC_URL] = "recordingUrl",
+		[FH_CB_TR_SID] = "transcriptSid",
+		[FH_CB_TR_TEXT] = "transcriptText",
+	},
+	[FH_ATTR_STYLE_PLUGIN_LIBRARY] = {
+		[FH_CB_REC_SID] = "RecordingSid",
+		[FH_CB_REC_URL] = "RecordingUrl",
+		[FH_CB_TR_SID] = "TranscriptionSid",
+		[FH_CB_TR_TEXT] = "TranscriptionText",
+	},
+};
+
+const char *
+fh_attr_cb_name(enum fh_attr_style style, enum fh_cb_key k)
+{
+	if ((unsigned)style >= FH_ATTR_STYLE__MAX || (unsigned)k >= FH_CB__MAX)
+		return NULL;
+	return cb_names[style][k];
+}
+
+const char *
+fh_attr_cb_get(struct json_object *cb, enum fh_cb_key k)
+{
+	const char	*t, *p;
+
+	if ((unsigned)k >= FH_CB__MAX)
+		return NULL;
+	t = str_at(cb, cb_names[FH_ATTR_STYLE_TEMPLATE][k]);
+	p = str_at(cb, cb_names[FH_ATTR_STYLE_PLUGIN_LIBRARY][k]);
+	if (t != NULL && t[0] != '\0')
+		return t;
+	if (p != NULL && p[0] != '\0')
+		return p;
+	return t != NULL ? t : p;
+}
+
+enum fh_attr_style
+fh_attr_cb_style(struct json_object *cb, enum fh_attr_style def)
+{
+	int	 k, tmpl = 0, plib = 0;
+
+	for (k = 0; k < FH_CB__MAX; k++) {
+		tmpl |= member(cb, cb_names[FH_ATTR_STYLE_TEMPLATE][k]) != NULL;
+		plib |= member(cb,
+		    cb_names[FH_ATTR_STYLE_PLUGIN_LIBRARY][k]) != NULL;
+	}
+	if (tmpl)
+		return FH_ATTR_STYLE_TEMPLATE;
+	return plib ? FH_ATTR_STYLE_PLUGIN_LIBRARY : def;
+}
+
+void
+fh_attr_del_path(struct json_object *attrs, const char *path)
+{
+	struct json_object	*o = attrs;
+	const char		*dot;
+	char			 key[128];
+	size_t			 n;
+
+	if (path == NULL)
+		return;
+	while ((dot = strchr(path, '.')) != NULL) {
+		n = (size_t)(dot - path);
+		if (n == 0 || n >= sizeof(key))
+			return;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		o = member(o, key);
+		if (o == NULL || !json_object_is_type(o, json_type_object))
+			return;
+		path = dot + 1;
+	}
+	if (member(o, path) != NULL)
+		json_object_object_del(o, path);
+}
+
+/* Write the media keys of callBackData cb in the shape style: each value
+ * is the override when given, else what cb holds under either name; the
+ * other shape's name is removed (a task converted from it keeps its data
+ * under the names its new readers expect).  A key that stays keeps its
+ * place. */
+static enum fh_err
+set_media(struct json_object *cb, const struct fh_task_in *in,
+    enum fh_attr_style style)
+{
+	const char		*over[FH_CB__MAX];
+	struct json_object	*v;
+	const char		*val;
+	char			*copy = NULL;
+	enum fh_attr_style	 other;
+	enum fh_err		 err = FH_OK;
+	int			 k;
+
+	over[FH_CB_REC_SID] = in->recording_sid;
+	over[FH_CB_REC_URL] = in->recording_url;
+	over[FH_CB_TR_SID] = in->transcript_sid;
+	over[FH_CB_TR_TEXT] = in->transcript_text;
+	other = style == FH_ATTR_STYLE_TEMPLATE ?
+	    FH_ATTR_STYLE_PLUGIN_LIBRARY : FH_ATTR_STYLE_TEMPLATE;
+	for (k = 0; k < FH_CB__MAX && err == FH_OK; k++) {
+		val = over[k] != NULL ? over[k] : fh_attr_cb_get(cb, k);
+		free(copy);
+		copy = NULL;
+		if (val != NULL && (copy = strdup(val)) == NULL)
+			return FH_ENOMEM;	/* val may live in cb */
+		v = member(cb, cb_names[other][k]);
+		if (v != NULL)
+			json_object_object_del(cb, cb_names[other][k]);
+		err = set_str(cb, cb_names[style][k], copy);
+	}
+	free(copy);
+	return err;
+}
+
+/* The template's attributes 1-3: from, name, flow_execution_sid,
+ * taskType. */
+static enum fh_err
+head_template(struct json_object *attrs, const struct fh_task_in *in,
+    const char *to_call, int voicemail)
+{
+	enum fh_err	 err;
+
+	if ((err = set_str(attrs, "from", to_call)) != FH_OK ||
+	    (err = set_str(attrs, "name", to_call)) != FH_OK ||
+	    (err = set_str(attrs, "flow_execution_sid",
+	    in->flex_flow_sid)) != FH_OK)
+		return err;
+	return set_str(attrs, "taskType", voicemail ? "voicemail" : "callback");
+}
+
+/* The plugin library's: taskType, name "Callback (+1...)", flow_execution_
+ * sid, message (null unless given or already there). */
+static enum fh_err
+head_plugin(struct json_object *attrs, const struct fh_task_in *in,
+    const char *to_call, int voicemail)
+{
+	char		 name[96];
+	enum fh_err	 err;
+
+	if ((err = set_str(attrs, "taskType",
+	    voicemail ? "voicemail" : "callback")) != FH_OK)
+		return err;
+	if (to_call != NULL) {
+		if (snprintf(name, sizeof(name), "%s (%s)", voicemail ?
+		    "Voicemail" : "Callback", to_call) >= (int)sizeof(name))
+			return FH_EINPUT;
+		if ((err = set_str(attrs, "name", name)) != FH_OK)
+			return err;
+	}
+	if ((err = set_str(attrs, "flow_execution_sid",
+	    in->flex_flow_sid)) != FH_OK)
+		return err;
+	if (in->message != NULL)
+		return set_str(attrs, "message", in->message);
+	/* JSON null, as the functions wrote "message || null" */
+	if (!json_object_object_get_ex(attrs, "message", NULL) &&
+	    json_object_object_add(attrs, "message", NULL) != 0)
+		return FH_ENOMEM;
+	return FH_OK;
+}
+
 enum fh_err
 fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 {
@@ -175,10 +340,11 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	const char		*to_call, *tz, *received, *conv_id, *rec;
 	char			 nowbuf[40];
 	long long		 attempts = 0;
-	int			 deleted = 0;
+	int			 deleted = 0, plib, i;
 	enum fh_err		 err;
 
 	*out = NULL;
+	plib = in->style == FH_ATTR_STYLE_PLUGIN_LIBRARY;
 	if (in->orig != NULL) {
 		err = fh_attr_parse_task(in->orig, &orig_attrs);
 		if (err != FH_OK)
@@ -204,7 +370,9 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	else
 		attempts = 0;
 	rec = in->recording_sid != NULL ? in->recording_sid :
-	    str_at(ocb, "recordingSid");
+	    fh_attr_cb_get(ocb, FH_CB_REC_SID);
+	if (rec != NULL && rec[0] == '\0')
+		rec = NULL;
 	tz = str_at(ocb, "mainTimeZone");
 	if (tz == NULL)
 		tz = in->main_timezone != NULL ? in->main_timezone : "UTC";
@@ -220,13 +388,10 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	else if (!read_bool(member(ocb, "isDeleted"), &deleted))
 		deleted = 0;
 
-	/* 1-3: from, name, flow_execution_sid, taskType */
-	if ((err = set_str(attrs, "from", to_call)) != FH_OK ||
-	    (err = set_str(attrs, "name", to_call)) != FH_OK ||
-	    (err = set_str(attrs, "flow_execution_sid",
-	    in->flex_flow_sid)) != FH_OK ||
-	    (err = set_str(attrs, "taskType",
-	    rec != NULL ? "voicemail" : "callback")) != FH_OK)
+	/* 1-3: the head of the task, in the order its shape has it */
+	err = plib ? head_plugin(attrs, in, to_call, rec != NULL) :
+	    head_template(attrs, in, to_call, rec != NULL);
+	if (err != FH_OK)
 		goto out;
 
 	/* 4: callBackData */
@@ -234,17 +399,22 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 		goto out;
 	if ((err = set_str(cb, "numberToCall", to_call)) != FH_OK ||
 	    (err = set_str(cb, "numberToCallFrom",
-	    in->number_to_call_from)) != FH_OK ||
-	    (err = set_str(cb, "recordingSid", in->recording_sid)) != FH_OK ||
-	    (err = set_str(cb, "recordingUrl", in->recording_url)) != FH_OK ||
-	    (err = set_str(cb, "transcriptSid", in->transcript_sid)) != FH_OK ||
-	    (err = set_str(cb, "transcriptText",
-	    in->transcript_text)) != FH_OK ||
+	    in->number_to_call_from)) != FH_OK)
+		goto out;
+	if (plib && ((err = fh_json_add(cb, "attempts",
+	    json_object_new_int64(attempts))) != FH_OK ||
 	    (err = set_str(cb, "mainTimeZone", tz)) != FH_OK ||
-	    (err = set_str(cb, "utcDateTimeReceived", received)) != FH_OK ||
-	    (err = fh_json_add(cb, "isDeleted",
-	    json_object_new_boolean(deleted))) != FH_OK ||
-	    (err = fh_json_add(cb, "attempts",
+	    (err = set_str(cb, "utcDateTimeReceived", received)) != FH_OK))
+		goto out;
+	if ((err = set_media(cb, in, in->style)) != FH_OK)
+		goto out;
+	if (!plib && ((err = set_str(cb, "mainTimeZone", tz)) != FH_OK ||
+	    (err = set_str(cb, "utcDateTimeReceived", received)) != FH_OK))
+		goto out;
+	if ((err = fh_json_add(cb, "isDeleted",
+	    json_object_new_boolean(deleted))) != FH_OK)
+		goto out;
+	if (!plib && (err = fh_json_add(cb, "attempts",
 	    json_object_new_int64(attempts))) != FH_OK)
 		goto out;
 	err = fh_json_add(attrs, "callBackData", cb);
@@ -272,10 +442,13 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	if (err != FH_OK)
 		goto out;
 
-	/* never copied: live-call keys and this project's claim markers */
+	/* never copied: live-call keys, the outbound dialer's To and From
+	 * (no caller waits for a follow-up) and this project's markers */
 	json_object_object_del(attrs, "call_sid");
 	json_object_object_del(attrs, "reservation_attributes");
 	json_object_object_del(attrs, "conference");
+	for (i = 0; i < FH_ATTR_MAX_DROP; i++)
+		fh_attr_del_path(attrs, in->drop_paths[i]);
 	drop_markers(attrs);
 	*out = attrs;
 	attrs = NULL;

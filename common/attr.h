@@ -8,6 +8,15 @@
  * TaskChannel, WorkflowSid, Attributes and, when given, VirtualStartTime,
  * in that order.  Attribute types are fixed: attempts is an integer,
  * isDeleted a boolean, every other callBackData value a string.
+ *
+ * Two shapes (FLEXHOOKS_ATTRIBUTE_STYLE): the template's, with camelCase
+ * media keys (callBackData.recordingSid/recordingUrl/transcriptSid/
+ * transcriptText), and the flex-plugin-library-callback-and-voicemail
+ * functions', with PascalCase ones (RecordingSid/RecordingUrl/
+ * TranscriptionSid/TranscriptionText), name "Callback (+1...)" or
+ * "Voicemail (+1...)" and message.  The builder writes the configured
+ * shape; every reader (fh_attr_cb_get()) accepts both, so that tasks made
+ * before a change of style are still understood.
  */
 #ifndef FH_ATTR_H
 #define FH_ATTR_H
@@ -16,6 +25,24 @@
 
 #include "buf.h"
 #include "err.h"
+
+enum fh_attr_style {
+	FH_ATTR_STYLE_TEMPLATE = 0,	/* flex-project-template */
+	FH_ATTR_STYLE_PLUGIN_LIBRARY,	/* the plugin library's functions */
+	FH_ATTR_STYLE__MAX
+};
+
+/* The callBackData keys whose names differ between the two shapes. */
+enum fh_cb_key {
+	FH_CB_REC_SID = 0,
+	FH_CB_REC_URL,
+	FH_CB_TR_SID,
+	FH_CB_TR_TEXT,
+	FH_CB__MAX
+};
+
+/* Outbound dialer attribute paths a follow-up never carries. */
+#define FH_ATTR_MAX_DROP	2
 
 struct fh_task_in {
 	/* the original task as TaskRouter returned it (borrowed), or NULL */
@@ -32,6 +59,7 @@ struct fh_task_in {
 	const char	*recording_url;
 	const char	*transcript_sid;
 	const char	*transcript_text;
+	const char	*message;	/* the plugin library's message */
 	long long	 virtual_start;	/* epoch seconds, 0 = not given */
 	long long	 timeout;
 	long long	 priority;
@@ -41,6 +69,9 @@ struct fh_task_in {
 	/* configuration */
 	const char	*main_timezone;		/* default mainTimeZone */
 	const char	*default_workflow;	/* callback workflow */
+	enum fh_attr_style style;		/* the shape to write */
+	/* dotted attribute paths removed from the result (NULL: none) */
+	const char	*drop_paths[FH_ATTR_MAX_DROP];
 	long long	 now_ms;	/* wall clock in ms, 0 = read it */
 };
 
@@ -59,6 +90,26 @@ enum fh_err	 fh_attr_attributes(const struct fh_task_in *in,
  * object; anything that is not a JSON object text is FH_EINPUT. */
 enum fh_err	 fh_attr_parse_task(struct json_object *task,
 		    struct json_object **out) FH_MUST_CHECK;
+
+/* The wire name of key k in the shape style ("recordingSid" or
+ * "RecordingSid"...); NULL when either is out of range.  Static. */
+const char	*fh_attr_cb_name(enum fh_attr_style style, enum fh_cb_key k);
+
+/* The value of key k in the callBackData object cb (borrowed; NULL is
+ * fine), whichever shape wrote it: a non-empty string under either name
+ * (the template's first), else an empty one, else NULL.  Borrowed from
+ * cb. */
+const char	*fh_attr_cb_get(struct json_object *cb, enum fh_cb_key k);
+
+/* The shape of the callBackData object cb: the plugin library's when it
+ * holds a PascalCase media key and no camelCase one, the template's when
+ * it holds a camelCase one, else def. */
+enum fh_attr_style fh_attr_cb_style(struct json_object *cb,
+		    enum fh_attr_style def);
+
+/* Remove the member at the dotted path ("a.b.c") from attrs, when it is
+ * there; objects on the way are left in place. */
+void		 fh_attr_del_path(struct json_object *attrs, const char *path);
 
 /* Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (out: 32 bytes) */
 void		 fh_attr_format_ms(long long ms, char *out, size_t outlen);

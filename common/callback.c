@@ -9,6 +9,7 @@
 
 #include "attr.h"
 #include "callback.h"
+#include "followup.h"
 #include "form.h"
 #include "json.h"
 #include "tasks.h"
@@ -32,6 +33,7 @@ enum cb_field {
 	CB_TR_STATUS,
 	CB_REC_STATUS,
 	CB_IS_DELETED,
+	CB_MESSAGE,
 	CB__MAX
 };
 
@@ -57,6 +59,7 @@ static const struct fh_field cb_fields[CB__MAX] = {
 	[CB_TR_STATUS] = { "TranscriptionStatus", NULL, fh_valid_any, 0 },
 	[CB_REC_STATUS] = { "RecordingStatus", NULL, fh_valid_any, 0 },
 	[CB_IS_DELETED] = { "isDeleted", NULL, fh_valid_bool, 0 },
+	[CB_MESSAGE] =	{ "message", NULL, fh_valid_text8k, 0 },
 };
 
 enum fh_err
@@ -116,24 +119,28 @@ is_true(struct json_object *v)
 	    strcasecmp(json_object_get_string(v), "true") == 0;
 }
 
-/* Set cb[key] = val when val is given and cb lacks it (or has ""). */
+/* Set key k of cb (under its name in style st) to val when val is given
+ * and cb lacks it under both names (or has ""). */
 static enum fh_err
-fill(struct json_object *cb, const char *key, const char *val, int *changed)
+fill(struct json_object *cb, enum fh_attr_style st, enum fh_cb_key k,
+    const char *val, int *changed)
 {
 	const char	*have;
 
 	if (val == NULL)
 		return FH_OK;
-	have = fh_json_str(cb, key);
+	have = fh_attr_cb_get(cb, k);
 	if (have != NULL && have[0] != '\0')
 		return FH_OK;
 	*changed = 1;
-	return fh_json_add(cb, key, json_object_new_string(val));
+	return fh_json_add(cb, fh_attr_cb_name(st, k),
+	    json_object_new_string(val));
 }
 
 /* The SID of the newest voicemail task for in->recording_sid, found with
- * one EvaluateTaskAttributes list; "" when none or when the lookup failed
- * (a duplicate is better than a lost voicemail). */
+ * one EvaluateTaskAttributes list that matches either attribute shape
+ * (attr.h); "" when none or when the lookup failed (a duplicate is better
+ * than a lost voicemail). */
 static void
 find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
 {
@@ -148,7 +155,11 @@ find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
 	fh_buf_init(&q, 1024);
 	fh_buf_init(&expr, 256);
 	memset(&rr, 0, sizeof(rr));
-	err = fh_buf_printf(&expr, "callBackData.recordingSid == \"%s\"",
+	err = fh_buf_printf(&expr, "callBackData.%s == \"%s\" OR "
+	    "callBackData.%s == \"%s\"",
+	    fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE, FH_CB_REC_SID),
+	    in->recording_sid,
+	    fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_REC_SID),
 	    in->recording_sid);
 	if (err == FH_OK)
 		err = fh_form_add(&q, "EvaluateTaskAttributes",
@@ -173,7 +184,7 @@ find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
 		    &attrs) != FH_OK)
 			continue;
 		ts = fh_json_str(attrs, "taskType");
-		rs = fh_json_str(cb_data(attrs), "recordingSid");
+		rs = fh_attr_cb_get(cb_data(attrs), FH_CB_REC_SID);
 		if (ts == NULL || rs == NULL || strcmp(ts, "voicemail") != 0 ||
 		    strcmp(rs, in->recording_sid) != 0)
 			continue;
@@ -203,6 +214,7 @@ merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
 {
 	struct fh_rest_resp	 rr;
 	struct json_object	*task = NULL, *attrs = NULL, *cb;
+	enum fh_attr_style	 st;
 	char			 etag[128];
 	int			 round, changed, deleted;
 	enum fh_err		 err = FH_OK;
@@ -241,12 +253,14 @@ merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
 			}
 			goto out;
 		}
+		/* in the names of the task's own shape: its readers' */
 		changed = 0;
-		if ((err = fill(cb, "recordingUrl", in->recording_url,
+		st = fh_attr_cb_style(cb, in->style);
+		if ((err = fill(cb, st, FH_CB_REC_URL, in->recording_url,
 		    &changed)) != FH_OK ||
-		    (err = fill(cb, "transcriptSid", in->transcript_sid,
+		    (err = fill(cb, st, FH_CB_TR_SID, in->transcript_sid,
 		    &changed)) != FH_OK ||
-		    (err = fill(cb, "transcriptText", in->transcript_text,
+		    (err = fill(cb, st, FH_CB_TR_TEXT, in->transcript_text,
 		    &changed)) != FH_OK)
 			goto out;
 		if (!changed)
@@ -362,8 +376,9 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 		in.transcript_sid = opt(&val[CB_TR_SID]);
 		in.transcript_text = opt(&val[CB_TR_TEXT]);
 	}
-	in.main_timezone = ctx->cfg->main_timezone;
-	in.default_workflow = ctx->cfg->callback_workflow_sid;
+	in.message = opt(&val[CB_MESSAGE]);
+	/* shape, workflow (never a placeholder's), dropped attributes */
+	fh_followup_prepare(ctx, &in);
 
 	/* one voicemail task per recording (section 6) */
 	if (in.recording_sid != NULL) {

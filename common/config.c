@@ -38,6 +38,7 @@ enum kind {
 	K_AMD_POLICY,	/* bridge or hangup-on-machine */
 	K_REDIRECT_MODE, /* twiml or url */
 	K_TEXT,		/* UTF-8 without control characters, 1..max bytes */
+	K_CHOICE,	/* arg: the words, '|'-separated; stores the index */
 	K__MAX
 };
 
@@ -109,6 +110,10 @@ static const struct var vars[] = {
 	    NULL },
 	{ "FLEXHOOKS_FORWARD_RULES", K_RULES, S(forward_rules), NULL, 0, 0,
 	    NULL },
+	{ "FLEXHOOKS_ATTRIBUTE_STYLE", K_CHOICE, S(attribute_style),
+	    "template|plugin-library", 0, 0, "template" },
+	{ "FLEXHOOKS_FOLLOWUP_WORKFLOW", K_CHOICE, S(followup_workflow),
+	    "original|callback", 0, 0, "original" },
 	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", K_WORD, S(outbound_to_attribute),
 	    WORDCH "_.", 1, 64, "practicePhone" },
 	{ "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE", K_WORD,
@@ -286,6 +291,25 @@ valid_origins(const char *s)
 	return 1;
 }
 
+/* The index of val among the '|'-separated words of list, or -1. */
+static int
+choice(const char *list, const char *val)
+{
+	const char	*p = list, *bar;
+	size_t		 n, len = strlen(val);
+	int		 i;
+
+	for (i = 0;; i++) {
+		bar = strchr(p, '|');
+		n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (n == len && memcmp(p, val, n) == 0)
+			return i;
+		if (bar == NULL)
+			return -1;
+		p = bar + 1;
+	}
+}
+
 static enum fh_err
 apply(struct fh_config *cfg, const struct var *v, const char *val)
 {
@@ -318,6 +342,12 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 		if (strcmp(val, "twiml") != 0 && strcmp(val, "url") != 0)
 			return FH_EINPUT;
 		*bp = strcmp(val, "url") == 0;
+		return FH_OK;
+	case K_CHOICE:
+		lvl = choice(v->arg, val);
+		if (lvl < 0)
+			return FH_EINPUT;
+		*bp = lvl;
 		return FH_OK;
 	case K_LEVEL:
 		lvl = fh_log_level_parse(val);
@@ -644,6 +674,13 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 		if (val == NULL)
 			continue;
 		err = apply(cfg, &vars[i], val);
+		if (err != FH_OK && vars[i].kind == K_CHOICE) {
+			/* the words are no secret: name them */
+			set_err(errmsg, errlen, "invalid value for '%s' (one "
+			    "of: %s)", vars[i].name, vars[i].arg);
+			err = FH_ECONFIG;
+			goto out;
+		}
 		if (err != FH_OK) {
 			set_err(errmsg, errlen, "invalid value for '%s'",
 			    vars[i].name);
@@ -796,6 +833,7 @@ fh_config_release(struct fh_config *cfg)
 		case K_LEVEL:
 		case K_AMD_POLICY:
 		case K_REDIRECT_MODE:
+		case K_CHOICE:
 			continue;
 		default:
 			break;

@@ -63,6 +63,11 @@ struct fh_config {
 	char	*forward_queue_sid;
 	char	*forward_to_number;
 	char	*forward_rules;
+	int	 attribute_style;	/* FLEXHOOKS_ATTRIBUTE_STYLE: enum
+					 * fh_attr_style (0 template, 1
+					 * plugin-library) */
+	int	 followup_workflow;	/* FLEXHOOKS_FOLLOWUP_WORKFLOW: 0
+					 * original, 1 callback */
 	char	*outbound_to_attribute;
 	char	*outbound_from_attribute;
 	long long amd_speech_threshold;	/* 0 = not sent */

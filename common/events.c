@@ -39,6 +39,7 @@ enum ev_field {
 	EV_WORKER_NAME,
 	EV_DESCRIPTION,
 	EV_TIMESTAMP,
+	EV_WORKFLOW,
 	EV__MAX
 };
 
@@ -63,6 +64,7 @@ static const struct fh_field ev_fields[EV__MAX] = {
 	[EV_DESCRIPTION] =	{ "EventDescription", NULL, fh_valid_text256,
 				    0 },
 	[EV_TIMESTAMP] =	{ "Timestamp", NULL, fh_valid_text256, 0 },
+	[EV_WORKFLOW] =		{ "WorkflowSid", NULL, fh_valid_text256, 0 },
 };
 
 static const char *const action_names[FH_TR__MAX] = {
@@ -132,6 +134,21 @@ fh_tr_event_parse(const struct fh_form *form, struct fh_tr_event *ev)
 	ev->worker_name = v[EV_WORKER_NAME];
 	ev->description = v[EV_DESCRIPTION];
 	ev->timestamp = v[EV_TIMESTAMP];
+	ev->workflow_sid = v[EV_WORKFLOW];
+}
+
+int
+fh_tr_is_followup(struct json_object *attrs)
+{
+	static const char *const types[] = { "callback", "voicemail",
+	    "callback-outbound" };
+	const char	*t = fh_json_str(attrs, "taskType");
+	size_t		 i;
+
+	for (i = 0; t != NULL && i < FH_NITEMS(types); i++)
+		if (strcmp(t, types[i]) == 0)
+			return 1;
+	return 0;
 }
 
 static int
@@ -887,6 +904,33 @@ claim_result_word(enum claim_result r)
 	}
 }
 
+/* A callback or voicemail follow-up entered a placeholder queue: its
+ * workflow routes there, which is a configuration error (the follow-up
+ * waits for its timeout).  One error line naming the workflow, read from
+ * the task when the event does not carry it. */
+static void
+misrouted_followup(struct fh_ctx *ctx, const struct fh_tr_event *ev,
+    struct json_object *attrs)
+{
+	struct fh_rest_resp	 rr;
+	struct json_object	*task = NULL;
+	const char		*wf = ev->workflow_sid;
+	char			 etag[128];
+
+	memset(&rr, 0, sizeof(rr));
+	if ((wf == NULL || !fh_is_sid(wf, strlen(wf), "WW")) &&
+	    ctx->rest != NULL && fh_task_fetch(ctx, ev->task_sid, &task, etag,
+	    sizeof(etag), &rr) == FH_OK)
+		wf = fh_json_str(task, "workflow_sid");
+	fh_log_error(&ctx->log, "configuration error: %s task '%s' entered "
+	    "placeholder queue '%s' through workflow '%s'; follow-ups belong "
+	    "in TWILIO_FLEX_CALLBACK_WORKFLOW_SID (left alone, not canceled)",
+	    fh_json_str(attrs, "taskType"), ev->task_sid, ev->queue_sid,
+	    wf != NULL && fh_is_sid(wf, strlen(wf), "WW") ? wf : "-");
+	fh_rest_resp_release(&rr);
+	json_object_put(task);
+}
+
 /* Section 3.2. */
 static enum fh_err
 redirect(struct fh_ctx *ctx, const struct fh_tr_event *ev)
@@ -922,6 +966,10 @@ redirect(struct fh_ctx *ctx, const struct fh_tr_event *ev)
 	if (err != FH_OK) {
 		bad_attributes(ctx, ev);
 		goto out;
+	}
+	if (fh_tr_is_followup(attrs)) {
+		misrouted_followup(ctx, ev, attrs);
+		goto out;	/* never canceled: an agent can still take it */
 	}
 	call = fh_json_str(attrs, "call_sid");
 	if (call == NULL || !fh_is_sid(call, strlen(call), "CA")) {
@@ -1035,6 +1083,13 @@ dialer_numbers(struct fh_ctx *ctx, const struct fh_tr_event *ev,
 	if (fh_tr_attr_get(attrs, cfg->outbound_to_attribute) == NULL) {
 		fh_log_debug(&ctx->log, "event ignored: task '%s' has no %s",
 		    task, cfg->outbound_to_attribute);
+		return 0;
+	}
+	if (fh_tr_is_followup(attrs)) {
+		/* only a live call waiting in a queue is dialed for */
+		fh_log_info(&ctx->log, "outbound skipped: task '%s' is a %s "
+		    "follow-up, no caller waits", task,
+		    fh_json_str(attrs, "taskType"));
 		return 0;
 	}
 	if (!fh_tr_e164(fh_tr_attr_get(attrs, cfg->outbound_to_attribute),
@@ -1159,6 +1214,13 @@ wrapup(struct fh_ctx *ctx, const struct fh_tr_event *ev)
 		fh_log_debug(&ctx->log, "event ignored: task '%s' has no %s",
 		    sid_or_dash(ev->task_sid, "WT"),
 		    ctx->cfg->outbound_to_attribute);
+		goto out;
+	}
+	if (fh_tr_is_followup(attrs)) {
+		/* an agent's wrap-up of a follow-up is the agent's */
+		fh_log_debug(&ctx->log, "event ignored: task '%s' is a %s "
+		    "follow-up", sid_or_dash(ev->task_sid, "WT"),
+		    fh_json_str(attrs, "taskType"));
 		goto out;
 	}
 	if (ev->task_sid == NULL || !fh_is_sid(ev->task_sid,

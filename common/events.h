@@ -63,7 +63,14 @@ struct fh_tr_event {
 	const char	*worker_name;
 	const char	*description;	/* EventDescription */
 	const char	*timestamp;
+	const char	*workflow_sid;	/* WorkflowSid, logged */
 };
+
+/* 1 when attrs (borrowed) belong to a callback or voicemail follow-up:
+ * taskType "callback", "voicemail" or "callback-outbound".  No caller
+ * waits in a queue for such a task: the dialer never calls for it and the
+ * no-agent redirect never cancels it. */
+int		 fh_tr_is_followup(struct json_object *attrs);
 
 /* What an event asks for (section 2.2). */
 enum fh_tr_action {

@@ -15,9 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "followup.h"
 #include "form.h"
 #include "json.h"
 #include "provision.h"
+#include "redirect.h"
 #include "valid.h"
 
 #define EVENT_PATH	"/tr-event-callback"
@@ -90,7 +92,7 @@ static const struct {
 };
 
 static const char usage[] =
-"usage: flexhooks-provision [--dry-run] [--config FILE]\n"
+"usage: flexhooks-provision [--dry-run | --check] [--config FILE]\n"
 "           [--redirect-queues WQ...,WQ...,WQ...] [--callback-queue WQ...]\n"
 "           [--outbound-demo] [--replace-event-callback]\n"
 "           [--only redirect|callback|outbound|events]...\n"
@@ -100,6 +102,9 @@ static const char usage[] =
 "Assignment'), then prints the settings for the config file on stdout.\n"
 "\n"
 "  --dry-run                 only read; print the plan\n"
+"  --check                   only read; print one line per problem that\n"
+"                            would strand or mis-route work (exit 1 when\n"
+"                            there is any, 0 when none)\n"
 "  --config FILE             the KEY=VALUE file (FLEXHOOKS_CONFIG)\n"
 "  --redirect-queues A,B,C   use these Sales, Support and Everyone queues\n"
 "  --callback-queue WQ...    queue of a new callback workflow\n"
@@ -202,7 +207,8 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 		nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
 #define IS(name) (nlen == sizeof(name) - 1 && memcmp(a, name, nlen) == 0)
 		if (IS("--dry-run") || IS("--outbound-demo") ||
-		    IS("--replace-event-callback") || IS("--help")) {
+		    IS("--replace-event-callback") || IS("--help") ||
+		    IS("--check")) {
 			if (eq != NULL)
 				return opt_err(errmsg, errlen,
 				    "option takes no value:", a);
@@ -212,6 +218,8 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 				o->outbound_demo = 1;
 			else if (IS("--help"))
 				o->help = 1;
+			else if (IS("--check"))
+				o->check = 1;
 			else
 				o->replace_event_callback = 1;
 			continue;
@@ -1687,5 +1695,310 @@ fh_prov_run(struct fh_prov *p)
 	if (p->opts->dry_run)
 		say(p, "dry run: nothing was changed");
 	fh_prov_print_config(p);
+	return FH_OK;
+}
+
+/* ------------------------------------------------------------ --check */
+
+/* One problem: a line on the output stream, counted. */
+static void
+problem(struct fh_prov *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+problem(struct fh_prov *p, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	p->problems++;
+	(void)fputs("problem: ", p->out);
+	va_start(ap, fmt);
+	(void)vfprintf(p->out, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', p->out);
+	(void)fflush(p->out);
+}
+
+/* GET one object of kind; FH_ENOTFOUND and other errors are the caller's
+ * to report. */
+static enum fh_err
+fetch_obj(struct fh_prov *p, enum fh_prov_kind kind, const char *sid,
+    struct json_object **out)
+{
+	char		 path[MAX_PATH];
+	enum fh_err	 err;
+
+	*out = NULL;
+	err = instance_path(p, kind, sid, path, sizeof(path));
+	if (err != FH_OK)
+		return err;
+	return p->io->fetch(p->io->arg, path, out);
+}
+
+/* TargetWorkers that no worker can match ("1==2", spaces aside). */
+static int
+matches_nobody(const char *tw)
+{
+	char	 buf[16];
+	size_t	 n = 0;
+
+	for (; tw != NULL && *tw != '\0'; tw++) {
+		if (isspace((unsigned char)*tw))
+			continue;
+		if (n + 1 >= sizeof(buf))
+			return 0;
+		buf[n++] = *tw;
+	}
+	buf[n] = '\0';
+	return n > 0 && strcmp(buf, "1==2") == 0;
+}
+
+/* Collect the distinct "queue" SIDs of a workflow configuration (at most
+ * max) into qs. */
+static size_t
+conf_queues(struct json_object *o, int depth, char (*qs)[FH_PROV_SID_LEN + 1],
+    size_t n, size_t max)
+{
+	struct json_object_iterator	 it, end;
+	struct json_object		*v;
+	const char			*s;
+	size_t				 i;
+
+	if (o == NULL || depth > FH_JSON_MAX_DEPTH)
+		return n;
+	if (json_object_is_type(o, json_type_array)) {
+		for (i = 0; i < json_object_array_length(o); i++)
+			n = conf_queues(json_object_array_get_idx(o, i),
+			    depth + 1, qs, n, max);
+		return n;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return n;
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end);
+	    json_object_iter_next(&it)) {
+		v = json_object_iter_peek_value(&it);
+		if (strcmp(json_object_iter_peek_name(&it), "queue") != 0 ||
+		    !json_object_is_type(v, json_type_string)) {
+			n = conf_queues(v, depth + 1, qs, n, max);
+			continue;
+		}
+		s = json_object_get_string(v);
+		if (!is_sid(s, strlen(s), "WQ"))
+			continue;
+		for (i = 0; i < n && strcmp(qs[i], s) != 0; i++)
+			;
+		if (i == n && n < max)
+			copy(qs[n++], sizeof(qs[0]), s);
+	}
+	return n;
+}
+
+/* One workflow (what names it: the setting) and every queue it targets. */
+static void
+check_workflow(struct fh_prov *p, const char *setting, const char *sid,
+    int is_callback)
+{
+	struct json_object	*wf = NULL, *conf = NULL, *q = NULL, *c;
+	char			 qs[FH_PROV_MAX_OBJ][FH_PROV_SID_LEN + 1];
+	char			 number[24], place[40];
+	size_t			 i, n;
+	int			 yes = 0;
+	enum fh_err		 err;
+
+	err = fetch_obj(p, FH_PROV_WORKFLOW, sid, &wf);
+	if (err == FH_ENOTFOUND) {
+		problem(p, "%s names workflow %s, which does not exist in "
+		    "workspace %s", setting, sid, p->ws);
+		goto out;
+	}
+	if (err != FH_OK) {
+		problem(p, "cannot read workflow %s (%s): %s", sid, setting,
+		    fh_strerror(err));
+		goto out;
+	}
+	if (fh_followup_workflow_placeholder(p->cfg, wf, &yes, place) !=
+	    FH_OK || !json_object_object_get_ex(wf, "configuration", &c) ||
+	    fh_json_parse(json_object_get_string(c),
+	    (size_t)json_object_get_string_len(c), &conf) != FH_OK) {
+		problem(p, "workflow %s (%s) has no readable configuration",
+		    sid, setting);
+		goto out;
+	}
+	if (yes && is_callback)
+		problem(p, "callback workflow %s (%s) routes to redirect "
+		    "placeholder queue %s: a callback or voicemail there is "
+		    "never redirected and waits until its timeout", sid,
+		    setting, place);
+	n = conf_queues(conf, 0, qs, 0, FH_NITEMS(qs));
+	for (i = 0; i < n; i++) {
+		json_object_put(q);
+		q = NULL;
+		err = fetch_obj(p, FH_PROV_QUEUE, qs[i], &q);
+		if (err == FH_ENOTFOUND) {
+			problem(p, "workflow %s (%s) targets queue %s, which "
+			    "does not exist", sid, setting, qs[i]);
+			continue;
+		}
+		if (err != FH_OK) {
+			problem(p, "cannot read queue %s of workflow %s: %s",
+			    qs[i], sid, fh_strerror(err));
+			continue;
+		}
+		if (matches_nobody(fh_json_str(q, "target_workers")) &&
+		    fh_redirect_lookup(p->cfg, qs[i], number,
+		    sizeof(number)) != FH_OK)
+			problem(p, "workflow %s (%s) targets queue %s, which no "
+			    "worker matches (TargetWorkers %s) and no "
+			    "FORWARD_CALL_TASK_QUEUE_SID or FLEXHOOKS_FORWARD_"
+			    "RULES entry redirects from: its tasks wait until "
+			    "their timeout", sid, setting, qs[i],
+			    fh_json_str(q, "target_workers"));
+	}
+out:
+	json_object_put(q);
+	json_object_put(conf);
+	json_object_put(wf);
+}
+
+/* Every placeholder queue of the redirect rules exists. */
+static void
+check_placeholders(struct fh_prov *p)
+{
+	struct json_object	*q = NULL;
+	const char		*r = p->cfg->forward_rules, *comma;
+	char			 sid[FH_PROV_SID_LEN + 1];
+	enum fh_err		 err;
+	int			 first = 1;
+
+	for (;;) {
+		if (first && p->cfg->forward_queue_sid != NULL)
+			copy(sid, sizeof(sid), p->cfg->forward_queue_sid);
+		else if (r != NULL && *r != '\0') {
+			/* "WQ...=+E164,...", validated at load */
+			copy(sid, sizeof(sid), r);
+			comma = strchr(r, ',');
+			r = comma != NULL ? comma + 1 : r + strlen(r);
+		} else
+			break;
+		first = 0;
+		json_object_put(q);
+		q = NULL;
+		err = fetch_obj(p, FH_PROV_QUEUE, sid, &q);
+		if (err == FH_ENOTFOUND)
+			problem(p, "redirect placeholder queue %s (FORWARD_"
+			    "CALL_TASK_QUEUE_SID or FLEXHOOKS_FORWARD_RULES) "
+			    "does not exist", sid);
+		else if (err != FH_OK)
+			problem(p, "cannot read queue %s: %s", sid,
+			    fh_strerror(err));
+	}
+	json_object_put(q);
+}
+
+/* The workspace sends flexhooks the events it acts on: to one of the
+ * paths of taskrouter-events (the password aside), with a filter that is
+ * empty (every event) or lists them. */
+static void
+check_events(struct fh_prov *p)
+{
+	static const char *const paths[] = { EVENT_PATH, "/tr-event-handler" };
+	struct json_object	*ws = NULL;
+	const char		*url, *filter, *ev, *comma;
+	char			 have[2048], want[2048], shown[2048];
+	char			 name[64], missing[128], path[MAX_PATH];
+	size_t			 i, n;
+	enum fh_err		 err;
+	int			 w, ours = 0;
+
+	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s", p->ws);
+	if (w < 0 || (size_t)w >= sizeof(path))
+		return;
+	err = p->io->fetch(p->io->arg, path, &ws);
+	if (err != FH_OK) {
+		problem(p, "cannot read workspace %s: %s", p->ws,
+		    fh_strerror(err));
+		return;
+	}
+	url = fh_json_str(ws, "event_callback_url");
+	if (url == NULL || url[0] == '\0')
+		problem(p, "workspace %s has no event callback URL: the "
+		    "no-agent redirect and the outbound dialer never run "
+		    "(flexhooks-provision --only events)", p->ws);
+	else if (p->cfg->public_url == NULL)
+		problem(p, "FLEXHOOKS_PUBLIC_URL is not set: the event "
+		    "callback URL cannot be checked");
+	else {
+		for (i = 0; i < FH_NITEMS(paths) && !ours; i++) {
+			w = snprintf(want, sizeof(want), "%s%s",
+			    p->cfg->public_url, paths[i]);
+			ours = w >= 0 && (size_t)w < sizeof(want) &&
+			    strip_userinfo(url, have, sizeof(have)) &&
+			    strcmp(have, want) == 0;
+		}
+		fh_prov_mask_url(url, shown, sizeof(shown));
+		if (!ours)
+			problem(p, "workspace %s sends its events to '%s', not "
+			    "to %s%s: the no-agent redirect and the outbound "
+			    "dialer never run", p->ws, shown,
+			    p->cfg->public_url, EVENT_PATH);
+	}
+	filter = fh_json_str(ws, "events_filter");
+	missing[0] = '\0';
+	for (ev = EVENTS_FILTER; filter != NULL && filter[0] != '\0' &&
+	    *ev != '\0'; ev = *comma != '\0' ? comma + 1 : comma) {
+		comma = strchr(ev, ',');
+		if (comma == NULL)
+			comma = ev + strlen(ev);
+		n = (size_t)(comma - ev);
+		if (n >= sizeof(name))
+			continue;
+		memcpy(name, ev, n);
+		name[n] = '\0';
+		if (!subset(name, filter) && snprintf(missing +
+		    strlen(missing), sizeof(missing) - strlen(missing),
+		    "%s%s", missing[0] != '\0' ? "," : "", name) < 0)
+			missing[0] = '\0';
+	}
+	if (missing[0] != '\0')
+		problem(p, "workspace %s's events filter lacks %s: flexhooks "
+		    "never hears of them", p->ws, missing);
+	json_object_put(ws);
+}
+
+enum fh_err
+fh_prov_check(struct fh_prov *p)
+{
+	const struct fh_config	*cfg = p->cfg;
+	enum fh_err		 err;
+
+	p->problems = 0;
+	if (cfg->account_sid == NULL || (cfg->auth_token == NULL &&
+	    (cfg->api_key == NULL || cfg->api_secret == NULL))) {
+		say(p, "error: missing ACCOUNT_SID and AUTH_TOKEN (or API_KEY "
+		    "and API_SECRET)");
+		return FH_ECONFIG;
+	}
+	err = find_workspace(p);
+	if (err != FH_OK)
+		return err;
+	say(p, "checking workspace %s '%s'", p->ws, p->ws_name);
+	if (cfg->callback_workflow_sid == NULL)
+		problem(p, "TWILIO_FLEX_CALLBACK_WORKFLOW_SID is not set: no "
+		    "callback or voicemail task can be made");
+	else
+		check_workflow(p, "TWILIO_FLEX_CALLBACK_WORKFLOW_SID",
+		    cfg->callback_workflow_sid, 1);
+	if (cfg->inbound_workflow_sid != NULL &&
+	    (cfg->callback_workflow_sid == NULL ||
+	    strcmp(cfg->inbound_workflow_sid, cfg->callback_workflow_sid) !=
+	    0))
+		check_workflow(p, "FLEXHOOKS_INBOUND_WORKFLOW_SID",
+		    cfg->inbound_workflow_sid, 0);
+	check_placeholders(p);
+	check_events(p);
+	say(p, "%u problem%s found", p->problems, p->problems == 1 ? "" :
+	    "s");
 	return FH_OK;
 }

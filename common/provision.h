@@ -96,6 +96,7 @@ struct fh_prov_opts {
 	int		 outbound_demo;
 	int		 replace_event_callback;
 	int		 help;
+	int		 check;		/* --check: report, change nothing */
 	const char	*config;	/* --config FILE, borrowed from argv */
 	int		 have_redirect_queues;
 	char		 redirect_queues[3][FH_PROV_SID_LEN + 1];
@@ -168,6 +169,7 @@ struct fh_prov {
 	size_t				 n;
 	int				 role[FH_PROV_ROLE__MAX]; /* -1 */
 	unsigned			 posts;	/* POSTs sent */
+	unsigned			 problems; /* --check's findings */
 };
 
 /* Parse argv[1..argc) into o (which it clears first); argv is borrowed for
@@ -233,6 +235,17 @@ void		 fh_prov_print_config(struct fh_prov *p);
 
 /* Plan, apply, print the config lines. */
 enum fh_err	 fh_prov_run(struct fh_prov *p) FH_MUST_CHECK;
+
+/* --check: read the configuration and the workspace (GETs only) and
+ * print to p->out one line per problem that would strand or mis-route
+ * work: a callback workflow that routes to a redirect placeholder queue, an
+ * inbound or callback workflow that routes to a queue no worker matches
+ * and no rule redirects from, a missing workflow or queue, an event
+ * callback URL that is not flexhooks' or an events filter without the
+ * events it acts on.  p->problems counts them (a Twilio error on the way
+ * counts as one).  FH_OK unless the check cannot start (FH_ECONFIG: no
+ * credentials or no workspace). */
+enum fh_err	 fh_prov_check(struct fh_prov *p) FH_MUST_CHECK;
 
 /* Free what p owns (the wanted settings, zeroed first). */
 void		 fh_prov_release(struct fh_prov *p);

@@ -11,6 +11,7 @@
 
 #include "attr.h"
 #include "callback.h"
+#include "followup.h"
 #include "form.h"
 #include "json.h"
 #include "requeue.h"
@@ -424,8 +425,7 @@ fh_handle_requeue_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	/* step 5: the same routing, attempts + 1, no VirtualStartTime */
 	memset(&in, 0, sizeof(in));
 	in.orig = rq.task;
-	in.main_timezone = ctx->cfg->main_timezone;
-	in.default_workflow = ctx->cfg->callback_workflow_sid;
+	fh_followup_prepare(ctx, &in);
 	err = fh_attr_build(&in, &form);
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot build task from '%s': %s",

@@ -389,11 +389,11 @@ fh_voicemail_task_sids(struct json_object *attrs, const char **rec,
 	if (cb == NULL)
 		return FH_ECONFLICT;
 	/* the SID goes into a DELETE path: only a well-formed one will do */
-	s = fh_json_str(cb, "recordingSid");
+	s = fh_attr_cb_get(cb, FH_CB_REC_SID);	/* either shape */
 	if (s == NULL || !fh_is_sid(s, strlen(s), "RE"))
 		return FH_ECONFLICT;
 	*rec = s;
-	s = fh_json_str(cb, "transcriptSid");
+	s = fh_attr_cb_get(cb, FH_CB_TR_SID);
 	if (s != NULL && fh_is_sid(s, strlen(s), "TR"))
 		*tr = s;
 	return FH_OK;
@@ -411,7 +411,10 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 	if (json_object_object_get_ex(cb, "isDeleted", &v) && is_true(v))
 		return FH_OK;
 	/* the text is part of what is deleted */
-	json_object_object_del(cb, "transcriptText");
+	json_object_object_del(cb, fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE,
+	    FH_CB_TR_TEXT));
+	json_object_object_del(cb,
+	    fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_TR_TEXT));
 	/* an existing key keeps its place and takes the new value */
 	if (fh_json_add(cb, "isDeleted", json_object_new_boolean(1)) != FH_OK)
 		return FH_ENOMEM;

@@ -11,6 +11,7 @@
 
 #include "attr.h"
 #include "callback.h"
+#include "followup.h"
 #include "form.h"
 #include "json.h"
 #include "prompts.h"
@@ -1086,8 +1087,6 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 	in.recording_url = fu->rec_url;
 	in.transcript_sid = fu->tr_sid;
 	in.transcript_text = fu->tr_text;
-	in.main_timezone = w->ctx->cfg->main_timezone;
-	in.default_workflow = w->ctx->cfg->callback_workflow_sid;
 	if (orig != NULL)
 		in.virtual_start = date_created(orig);
 	else {
@@ -1101,6 +1100,8 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 		in.virtual_start = param(w, W_VSTART) != NULL ?
 		    w->val[W_VSTART].num : 0;
 	}
+	/* shape, workflow (never a placeholder's), dropped attributes */
+	fh_followup_prepare(w->ctx, &in);
 	fh_log_mask_phone(to, masked, sizeof(masked));
 	if (in.recording_sid != NULL) {
 		err = fh_voicemail_dedupe(w->ctx, &in, sid, existed);

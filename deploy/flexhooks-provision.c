@@ -4,7 +4,9 @@
  * workflow, the callback workflow, the outbound demo, and the workspace's
  * event callback.  The plan and progress go to stderr, the lines for the
  * config file to stdout.  Exit: 0 done, 1 Twilio or network error, 2 usage
- * or configuration error, 3 refused.
+ * or configuration error, 3 refused.  With --check it only reads, and
+ * prints one line per problem on stdout: exit 0 when there is none, 1
+ * when there is any.
  *
  * The work is in common/provision.c; this is the command line, the
  * configuration and the REST client around it.
@@ -30,6 +32,7 @@ main(int argc, char *argv[])
 	struct fh_rest		*rest = NULL;
 	char			 msg[512];
 	enum fh_err		 err;
+	unsigned		 problems = 0;
 	int			 have_cfg = 0, code;
 
 	err = fh_prov_parse_args(argc, argv, &opts, msg, sizeof(msg));
@@ -64,10 +67,16 @@ main(int argc, char *argv[])
 	}
 	fh_prov_rest_io(&io, rest);
 	fh_prov_init(&prov, &cfg, &opts, &io, stderr, stdout);
-	err = fh_prov_run(&prov);
+	if (opts.check)
+		err = fh_prov_check(&prov);
+	else
+		err = fh_prov_run(&prov);
+	problems = prov.problems;
 	fh_prov_release(&prov);
 out:
 	code = fh_prov_exit_code(err);
+	if (code == 0 && problems > 0)
+		code = 1;	/* --check found something */
 	fh_rest_free(rest);
 	if (have_cfg)
 		fh_config_release(&cfg);

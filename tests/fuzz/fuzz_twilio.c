@@ -2,7 +2,8 @@
  * fuzz_twilio.c - Twilio's REST answers, read as every shape flexhooks
  * expects: an error body (both shapes), a task create answer, a fetched
  * task (and then its attributes through requeue, voicemail and the task
- * builder), a task list page (the wait experience's pending-task match,
+ * builder in both attribute shapes), a fetched workflow (does it route to
+ * a redirect placeholder), a task list page (the wait experience's pending-task match,
  * the voicemail lookup), a recordings list and a queue.
  *
  * Beyond "no crash, no leak" (the sanitizers), it checks what the callers
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "attr.h"
+#include "config.h"
+#include "followup.h"
 #include "fuzz.h"
 #include "json.h"
 #include "requeue.h"
@@ -64,7 +67,7 @@ attributes(struct json_object *task)
 	const char		*rec, *tr;
 	char			 sid[40];
 	enum fh_rq_marker	 m;
-	int			 changed;
+	int			 changed, style;
 
 	if (fh_attr_parse_task(task, &attrs) != FH_OK) {
 		if (attrs != NULL)
@@ -88,15 +91,37 @@ attributes(struct json_object *task)
 	}
 	json_object_put(attrs);
 
-	/* the task as the original of a follow-up */
-	memset(&in, 0, sizeof(in));
-	in.orig = task;
-	in.default_workflow = "WW0123456789abcdef0123456789abcdef";
-	in.now_ms = 1;
-	fh_buf_init(&form, 1 << 22);
-	if (fh_attr_build(&in, &form) == FH_OK && form.len == 0)
-		abort();
-	fh_buf_release(&form);
+	/* the task as the original of a follow-up, in both shapes */
+	for (style = 0; style < FH_ATTR_STYLE__MAX; style++) {
+		memset(&in, 0, sizeof(in));
+		in.orig = task;
+		in.default_workflow = "WW0123456789abcdef0123456789abcdef";
+		in.now_ms = 1;
+		in.style = (enum fh_attr_style)style;
+		in.drop_paths[0] = "practicePhone";
+		in.drop_paths[1] = "a.b.callerID";
+		fh_buf_init(&form, 1 << 22);
+		if (fh_attr_build(&in, &form) == FH_OK && form.len == 0)
+			abort();
+		fh_buf_release(&form);
+	}
+}
+
+/* The body as a fetched workflow: its configuration's queues. */
+static void
+workflow(struct json_object *wf)
+{
+	static char		 rules[] = "WQ0123456789abcdef0123456789abcd01="
+	    "+15551230000";
+	struct fh_config	 cfg;
+	char			 queue[40];
+	int			 yes = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.forward_rules = rules;
+	if (fh_followup_workflow_placeholder(&cfg, wf, &yes, queue) == FH_OK &&
+	    yes)
+		check_sid(queue, "WQ");
 }
 
 static void
@@ -118,6 +143,7 @@ one_task(const char *body, size_t len)
 	if (s != NULL)
 		(void)fh_valid_datetime(s, strlen(s), &v);
 	attributes(task);
+	workflow(task);
 	json_object_put(task);
 }
 

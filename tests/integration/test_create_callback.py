@@ -1211,8 +1211,11 @@ def check_lookup(reqs, re_sid):
     t.ok(found, "no voicemail lookup (GET Tasks?EvaluateTaskAttributes=…) "
          "for %s" % re_sid)
     r, q = found[0]
+    # both attribute shapes (FLEXHOOKS_ATTRIBUTE_STYLE), whichever wrote
+    # the task
     t.eq(t.first(q, "EvaluateTaskAttributes"),
-         'callBackData.recordingSid == "%s"' % re_sid,
+         'callBackData.recordingSid == "%s" OR '
+         'callBackData.RecordingSid == "%s"' % (re_sid, re_sid),
          "EvaluateTaskAttributes")
     t.eq(t.first(q, "Ordering"), "DateCreated:desc", "Ordering")
     t.eq(t.first(q, "PageSize"), "20", "PageSize")

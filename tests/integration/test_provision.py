@@ -299,6 +299,57 @@ def twilio_errors_exit_1_and_retries():
     t.eq(len(r.posts), 5, "a re-run finishes the job")
 
 
+
+@t.test
+def check_reads_only_and_names_each_problem():
+    """--check: GETs only; 0 on the workspace flexhooks-provision left,
+    configured with the lines it printed; 1 with one line per problem
+    when the callback workflow is the redirect one, a rule's queue is
+    missing, and the event callback went elsewhere."""
+    ws = fresh_workspace()
+    r = run(ws)
+    expect_rc(r, 0)
+    lines = dict(ln.split("=", 1) for ln in r.out.splitlines()
+                 if ln and not ln.startswith("#"))
+    conf = {"FORWARD_CALL_TASK_QUEUE_SID":
+            lines["FORWARD_CALL_TASK_QUEUE_SID"],
+            "FORWARD_TO_NUMBER": "+6591234567",
+            "FLEXHOOKS_INBOUND_WORKFLOW_SID":
+            lines["FLEXHOOKS_INBOUND_WORKFLOW_SID"],
+            "TWILIO_FLEX_CALLBACK_WORKFLOW_SID":
+            lines["TWILIO_FLEX_CALLBACK_WORKFLOW_SID"]}
+    c = run(ws, "--check", config=conf)
+    expect_rc(c, 0)
+    t.eq(c.out, "", "no problem line")
+    t.eq(c.posts, [], "no POST")
+    t.ok("0 problems found" in c.err, "summary: " + c.err)
+
+    # the mistakes of issue 16: callbacks sent to the redirect workflow
+    bad = dict(conf)
+    bad["TWILIO_FLEX_CALLBACK_WORKFLOW_SID"] = \
+        lines["FLEXHOOKS_INBOUND_WORKFLOW_SID"]
+    bad["FLEXHOOKS_FORWARD_RULES"] = "WQ%s=+15551230000" % ("0" * 32)
+    EMU.seed({"workspace_sid": ws, "workspace": {
+        "event_callback_url": "https://elsewhere.example.com/events",
+        "events_filter": "task-queue.entered"}})
+    c = run(ws, "--check", config=bad)
+    expect_rc(c, 1)
+    t.eq(c.posts, [], "no POST")
+    probs = c.out.splitlines()
+    t.ok(all(ln.startswith("problem: ") for ln in probs), c.out)
+    want = [
+        "callback workflow %s (TWILIO_FLEX_CALLBACK_WORKFLOW_SID) routes "
+        "to redirect placeholder queue %s" % (
+            lines["FLEXHOOKS_INBOUND_WORKFLOW_SID"],
+            lines["FORWARD_CALL_TASK_QUEUE_SID"]),
+        "redirect placeholder queue WQ%s" % ("0" * 32),
+        "sends its events to 'https://elsewhere.example.com/events'",
+        "events filter lacks reservation.created,reservation.wrapup"]
+    for w in want:
+        t.ok(any(w in ln for ln in probs), "no %r in:\n%s" % (w, c.out))
+    t.eq(len(probs), len(want), "one line per problem:\n" + c.out)
+
+
 if __name__ == "__main__":
     t.require_stack()
     if not os.access(binary(), os.X_OK):

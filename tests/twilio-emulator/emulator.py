@@ -189,20 +189,23 @@ def parse_json_object(text, name):
 
 # --------------------------------------------------------------------------
 # EvaluateTaskAttributes: `key == "value"` conditions (dotted keys) joined
-# with AND; `!=`, numbers, true/false/null and single quotes are accepted too.
+# with AND and OR (AND binds tighter, no parentheses); `!=`, numbers,
+# true/false/null and single quotes are accepted too.
 
 _COND_RE = re.compile(
     r"""\s*(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*(?P<op>==|!=|=)\s*"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|-?\d+(?:\.\d+)?|true|false|null)\s*""",
     re.IGNORECASE)
 _AND_RE = re.compile(r"(?:and|&&)\s*", re.IGNORECASE)
+_OR_RE = re.compile(r"(?:or|\|\|)\s*", re.IGNORECASE)
 
 
 def compile_expression(text):
-    """-> list of (path parts, negate, literal); ValueError when unsupported."""
+    """-> list of groups (OR), each a list of (path parts, negate,
+    literal) conditions (AND); ValueError when unsupported."""
     if re.fullmatch(r"\s*1\s*==\s*1\s*", text):
-        return []
-    conds, pos = [], 0
+        return [[]]
+    groups, conds, pos = [], [], 0
     while True:
         m = _COND_RE.match(text, pos)
         if not m:
@@ -221,10 +224,15 @@ def compile_expression(text):
         conds.append((m.group("key").split("."), m.group("op") == "!=", lit))
         pos = m.end()
         if pos == len(text):
-            return conds
+            groups.append(conds)
+            return groups
         m = _AND_RE.match(text, pos)
         if not m:
-            raise ValueError(text)
+            m = _OR_RE.match(text, pos)
+            if not m:
+                raise ValueError(text)
+            groups.append(conds)
+            conds = []
         pos = m.end()
 
 
@@ -250,7 +258,11 @@ def target_matches(text, attrs):
         return False
 
 
-def expression_matches(conds, attrs):
+def expression_matches(groups, attrs):
+    return any(_group_matches(conds, attrs) for conds in groups)
+
+
+def _group_matches(conds, attrs):
     for parts, negate, lit in conds:
         cur, found = attrs, True
         for part in parts:

@@ -202,6 +202,13 @@ class TestTasks(Base):
         self.assertEqual(listing("EvaluateTaskAttributes=" + expr)[0], [b])
         self.assertEqual(listing("EvaluateTaskAttributes=" + quote('call_sid == "CA4"'))[0], [d])
         self.assertEqual(listing("EvaluateTaskAttributes=" + quote('nope.deeper == "x"'))[0], [])
+        # OR (flexhooks' voicemail lookup over both attribute shapes); AND binds tighter
+        expr = quote('callBackData.recordingSid == "RE2" OR call_sid == "CA4"')
+        self.assertEqual(listing("EvaluateTaskAttributes=" + expr)[0], [b, d])
+        expr = quote('call_sid == "CA3" and call_sid == "CA4" || call_sid == "CA1"')
+        self.assertEqual(listing("EvaluateTaskAttributes=" + expr)[0], [a])
+        status, _, body = EMU.request("GET", tasks_path("?EvaluateTaskAttributes=" + quote('a == 1 OR')))
+        self.assertTwilioError(status, body, 400, 20001)
         sids, body = listing("PageSize=2&Ordering=DateCreated:desc")
         self.assertEqual(sids, [d, c])
         meta = body["meta"]

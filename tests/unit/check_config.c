@@ -92,6 +92,11 @@ static const struct bad bad[] = {
 	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", "a..b" },
 	{ "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE", "callerID." },
 	{ "AUTH_TOKEN", "has space" },
+	{ "FLEXHOOKS_ATTRIBUTE_STYLE", "Template" },
+	{ "FLEXHOOKS_ATTRIBUTE_STYLE", "plugin_library" },
+	{ "FLEXHOOKS_ATTRIBUTE_STYLE", "template " },
+	{ "FLEXHOOKS_FOLLOWUP_WORKFLOW", "both" },
+	{ "FLEXHOOKS_FOLLOWUP_WORKFLOW", "callbacks" },
 };
 
 START_TEST(test_bad_value)
@@ -107,6 +112,40 @@ START_TEST(test_bad_value)
 	ck_assert_ptr_nonnull(strstr(msg, bad[_i].key));
 	/* the value itself never appears: it may be a secret */
 	ck_assert_ptr_null(strstr(msg, bad[_i].value));
+}
+END_TEST
+
+/* FLEXHOOKS_ATTRIBUTE_STYLE and FLEXHOOKS_FOLLOWUP_WORKFLOW: the words,
+ * their defaults, and a refusal that lists the words. */
+START_TEST(test_choices)
+{
+	const char		*env[] = { BASE, "FLEXHOOKS_ATTRIBUTE_STYLE",
+	    "plugin-library", "FLEXHOOKS_FOLLOWUP_WORKFLOW", "callback",
+	    NULL };
+	const char		*dflt[] = { BASE, "FLEXHOOKS_ATTRIBUTE_STYLE",
+	    "", NULL };
+	const char		*bad_env[] = { BASE, "FLEXHOOKS_ATTRIBUTE_STYLE",
+	    "library", NULL };
+	struct fh_config	 cfg;
+	char			 msg[128];
+
+	fake_env = env;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_int_eq(cfg.attribute_style, 1);
+	ck_assert_int_eq(cfg.followup_workflow, 1);
+	fh_config_release(&cfg);
+	fake_env = dflt;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_int_eq(cfg.attribute_style, 0);
+	ck_assert_int_eq(cfg.followup_workflow, 0);
+	fh_config_release(&cfg);
+	fake_env = bad_env;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+	ck_assert_str_eq(msg, "invalid value for 'FLEXHOOKS_ATTRIBUTE_STYLE' "
+	    "(one of: template|plugin-library)");
 }
 END_TEST
 
@@ -251,6 +290,7 @@ suite(void)
 	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
 
 	tcase_add_test(core, test_defaults);
+	tcase_add_test(core, test_choices);
 	tcase_add_test(core, test_file_and_env);
 	tcase_add_test(core, test_require);
 	tcase_add_loop_test(limits, test_password_strength, 0,

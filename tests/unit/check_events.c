@@ -733,6 +733,13 @@ struct tcase {
 	"&TaskAttributes=%7B%22practicePhone%22%3A%22%2B14158786346%22%2C" \
 	"%22callerID%22%3A%22%2B15005550006%22%7D"
 
+/* a follow-up of taskType t that still has the dialer's To and From */
+#define ATTR_FOLLOWUP(t) \
+	"&TaskAttributes=%7B%22taskType%22%3A%22" t "%22%2C%22practicePhone" \
+	"%22%3A%22%2B14158786346%22%2C%22callerID%22%3A%22%2B15005550006" \
+	"%22%2C%22call_sid%22%3A%22" CA "%22%7D"
+#define WW	"WW0123456789abcdef0123456789abcdef"
+
 static const struct tcase tcases[] = {
 	/* transport (section 2.1) */
 	{ { "GET", RCB, NULL, "", 1, 0 }, 405, FH_EMETHOD, NULL, NULL },
@@ -816,6 +823,34 @@ static const struct tcase tcases[] = {
 	    1, 1 }, 204, FH_OK, "has no practicePhone", NULL },
 	{ { "POST", RCB, FORM, "EventType=reservation.wrapup&" IDS
 	    "&TaskSid=" WT ATTR_DIALER, 1, 1 }, 204, FH_ECONFIG, NULL, NULL },
+	/* follow-ups: the dialer never calls for them, even when they still
+	 * carry the To and From (made before they were dropped) */
+	{ { "POST", RCB, FORM, "EventType=reservation.created&" IDS
+	    "&TaskSid=" WT "&ReservationSid=" WR ATTR_FOLLOWUP("callback"), 1,
+	    1 }, 204, FH_OK, "outbound skipped: task '" WT "' is a callback "
+	    "follow-up", NULL },
+	{ { "POST", RCB, FORM, "EventType=reservation.created&" IDS
+	    "&TaskSid=" WT "&ReservationSid=" WR ATTR_FOLLOWUP("voicemail"), 1,
+	    1 }, 204, FH_OK, "is a voicemail follow-up", NULL },
+	{ { "POST", RCB, FORM, "EventType=reservation.created&" IDS
+	    "&TaskSid=" WT "&ReservationSid=" WR
+	    ATTR_FOLLOWUP("callback-outbound"), 1, 1 }, 204, FH_OK,
+	    "is a callback-outbound follow-up", NULL },
+	{ { "POST", RCB, FORM, "EventType=reservation.wrapup&" IDS
+	    "&TaskSid=" WT ATTR_FOLLOWUP("callback"), 1, 1 }, 204, FH_OK,
+	    "is a callback follow-up", NULL },
+	/* a follow-up in a placeholder: a configuration error naming the
+	 * workflow, never a redirect or a cancel */
+	{ { "POST", RCB, FORM, "EventType=task-queue.entered&" IDS
+	    "&TaskQueueSid=" WQ1 "&TaskSid=" WT "&WorkflowSid=" WW
+	    ATTR_FOLLOWUP("callback"), 1, 1 }, 204, FH_OK,
+	    "configuration error: callback task '" WT "' entered placeholder "
+	    "queue '" WQ1 "' through workflow '" WW "'", "redirect" },
+	{ { "POST", RCB, FORM, "EventType=task-queue.entered&" IDS
+	    "&TaskQueueSid=" WQ2 "&TaskSid=" WT
+	    "&TaskAttributes=%7B%22taskType%22%3A%22voicemail%22%7D", 1, 1 },
+	    204, FH_OK, "configuration error: voicemail task '" WT "' entered "
+	    "placeholder queue '" WQ2 "' through workflow '-'", "redirect" },
 };
 
 START_TEST(test_handler)

@@ -154,6 +154,8 @@ static const struct acase acases[] = {
 	{ { "--dry-run", "--config", "/x.env", NULL }, FH_OK, ALL3, 1, 0, 0,
 	    "/x.env" },
 	{ { "--config=/y.env", NULL }, FH_OK, ALL3, 0, 0, 0, "/y.env" },
+	{ { "--check", "--config", "/z.env", NULL }, FH_OK, ALL3, 0, 0, 0,
+	    "/z.env" },
 	{ { "--outbound-demo", NULL }, FH_OK, ALL3 | 1u << FH_PROV_OUTBOUND,
 	    0, 0, 0, NULL },
 	{ { "--only", "events", "--only=redirect", NULL }, FH_OK,
@@ -177,6 +179,7 @@ static const struct acase acases[] = {
 	    "0033", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 	{ { "--callback-queue", "WQ123", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 	{ { "--dry-run=yes", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
+	{ { "--check=1", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 	{ { "--frobnicate", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 	{ { "stray", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 	{ { "--", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
@@ -204,6 +207,8 @@ START_TEST(test_args)
 	}
 	ck_assert_uint_eq(fh_prov_steps(&o), c->steps);
 	ck_assert_int_eq(o.dry_run, c->dry);
+	ck_assert_int_eq(o.check, c->argv[0] != NULL &&
+	    strcmp(c->argv[0], "--check") == 0);
 	ck_assert_int_eq(o.replace_event_callback, c->replace);
 	ck_assert_int_eq(o.have_redirect_queues, c->nq == 3);
 	if (c->nq == 3) {
@@ -867,6 +872,162 @@ START_TEST(test_run_config_missing)
 }
 END_TEST
 
+/* --check: one run of fh_prov_check(); no POST ever. */
+static enum fh_err
+check_once(struct run *r, unsigned *problems)
+{
+	struct fh_prov	 p;
+	FILE		*plan, *out;
+	size_t		 pn, on;
+
+	free(r->plan);
+	free(r->out);
+	r->plan = r->out = NULL;
+	plan = open_memstream(&r->plan, &pn);
+	out = open_memstream(&r->out, &on);
+	ck_assert_ptr_nonnull(plan);
+	ck_assert_ptr_nonnull(out);
+	r->fk.posts = 0;
+	r->opts.check = 1;
+	fh_prov_init(&p, &r->cfg, &r->opts, &r->io, plan, out);
+	r->err = fh_prov_check(&p);
+	*problems = p.problems;
+	fh_prov_release(&p);
+	fclose(plan);
+	fclose(out);
+	ck_assert_uint_eq(r->fk.posts, 0);
+	ck_assert_ptr_null(strstr(r->out, "Sup3rSecretPw"));
+	ck_assert_msg(*r->out == '\0' || lines_start(r->out, "problem: ",
+	    NULL), "out:\n%s", r->out);
+	return r->err;
+}
+
+/* Remove the object sid from the fake's list. */
+static void
+fake_del(struct fake *fk, const char *list, const char *sid)
+{
+	struct json_object	*arr;
+	char			 path[256];
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "/v1/Workspaces/" WS1 "/%s", list);
+	arr = fake_arr(fk, path);
+	for (i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(fh_json_str(json_object_array_get_idx(arr, i),
+		    "sid"), sid) == 0) {
+			json_object_array_del_idx(arr, i, 1);
+			return;
+		}
+}
+
+START_TEST(test_check)
+{
+	struct run		 r;
+	struct json_object	*ph, *rwf, *cwf, *w;
+	char			 phs[40], rws[40], cws[40], rules[80];
+	char			 fwd[] = "+6591234567";
+	unsigned		 n;
+
+	/* a workspace as flexhooks-provision leaves it, configured as its
+	 * config lines say */
+	run_init(&r);
+	ck_assert_int_eq(run_once(&r), FH_OK);
+	ph = fake_get(&r.fk, "TaskQueues", "[TR Call Redirection] Call "
+	    "Redirection");
+	rwf = fake_get(&r.fk, "Workflows", "[TR Call Redirection] Call "
+	    "Redirection Workflow");
+	cwf = fake_get(&r.fk, "Workflows", "Template Example Callback");
+	snprintf(phs, sizeof(phs), "%s", fh_json_str(ph, "sid"));
+	snprintf(rws, sizeof(rws), "%s", fh_json_str(rwf, "sid"));
+	snprintf(cws, sizeof(cws), "%s", fh_json_str(cwf, "sid"));
+	r.cfg.forward_queue_sid = phs;
+	r.cfg.forward_to_number = fwd;
+	r.cfg.inbound_workflow_sid = rws;
+	r.cfg.callback_workflow_sid = cws;
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_msg(n == 0, "out:\n%s", r.out);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_ptr_nonnull(strstr(r.plan, "0 problems found"));
+
+	/* the callback workflow is the redirect one: callbacks strand */
+	r.cfg.callback_workflow_sid = rws;
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_nonnull(strstr(r.out, "problem: callback workflow "));
+	ck_assert_ptr_nonnull(strstr(r.out, "routes to redirect placeholder "
+	    "queue "));
+	ck_assert_ptr_nonnull(strstr(r.out, phs));
+	r.cfg.callback_workflow_sid = cws;
+
+	/* no rule for the placeholder: inbound callers would wait there */
+	r.cfg.forward_queue_sid = r.cfg.forward_to_number = NULL;
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_nonnull(strstr(r.out, "which no worker matches "
+	    "(TargetWorkers 1==2)"));
+	/* ... the rule may be FLEXHOOKS_FORWARD_RULES' */
+	snprintf(rules, sizeof(rules), "%s=+15551230000", phs);
+	r.cfg.forward_rules = rules;
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_msg(n == 0, "out:\n%s", r.out);
+
+	/* a rule's queue that does not exist; a workflow's missing queue */
+	r.cfg.forward_queue_sid = (char *)Q3;
+	r.cfg.forward_to_number = fwd;
+	fake_del(&r.fk, "TaskQueues", WQE);
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_ptr_nonnull(strstr(r.out, "redirect placeholder queue " Q3
+	    " (FORWARD_CALL_TASK_QUEUE_SID or FLEXHOOKS_FORWARD_RULES) does "
+	    "not exist"));
+	ck_assert_ptr_nonnull(strstr(r.out, "targets queue " WQE ", which "
+	    "does not exist"));
+	ck_assert_msg(n == 2, "out:\n%s", r.out);
+	fake_add(&r.fk, "TaskQueues", WQE, "Everyone", "target_workers",
+	    "1==1");
+	r.cfg.forward_queue_sid = phs;
+
+	/* a missing workflow; the event callback elsewhere, a short filter */
+	r.cfg.inbound_workflow_sid = (char *)"WW00000000000000000000000000000099";
+	w = json_object_array_get_idx(fake_arr(&r.fk, "/v1/Workspaces"), 0);
+	json_object_object_add(w, "event_callback_url", json_object_new_string(
+	    "https://u:Sup3rSecretPw@other.example.com/events"));
+	json_object_object_add(w, "events_filter", json_object_new_string(
+	    "task-queue.entered, reservation.accepted"));
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_ptr_nonnull(strstr(r.out, "FLEXHOOKS_INBOUND_WORKFLOW_SID "
+	    "names workflow WW00000000000000000000000000000099, which does "
+	    "not exist"));
+	ck_assert_ptr_nonnull(strstr(r.out, "sends its events to "
+	    "'https://u:***@other.example.com/events', not to "
+	    "https://hooks.example.com/tr-event-callback"));
+	ck_assert_ptr_nonnull(strstr(r.out, "events filter lacks "
+	    "reservation.created,reservation.wrapup"));
+
+	/* the other path, other credentials, an empty filter: fine; no URL
+	 * at all is a problem */
+	r.cfg.inbound_workflow_sid = rws;
+	json_object_object_add(w, "event_callback_url", json_object_new_string(
+	    "https://a:b@hooks.example.com/tr-event-handler"));
+	json_object_object_add(w, "events_filter", json_object_new_string(""));
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_msg(n == 0, "out:\n%s", r.out);
+	json_object_object_add(w, "event_callback_url", NULL);
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_nonnull(strstr(r.out, "has no event callback URL"));
+
+	/* no callback workflow at all; no credentials: cannot start */
+	r.cfg.callback_workflow_sid = NULL;
+	ck_assert_int_eq(check_once(&r, &n), FH_OK);
+	ck_assert_ptr_nonnull(strstr(r.out, "TWILIO_FLEX_CALLBACK_WORKFLOW_SID "
+	    "is not set"));
+	r.cfg.auth_token = NULL;
+	ck_assert_int_eq(check_once(&r, &n), FH_ECONFIG);
+	run_release(&r);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -891,6 +1052,7 @@ suite(void)
 	tcase_add_test(limits, test_run_given_redirect_queues);
 	tcase_add_test(limits, test_run_workspace_discovery);
 	tcase_add_test(limits, test_run_config_missing);
+	tcase_add_test(core, test_check);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;
