@@ -320,6 +320,7 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
     struct fh_resp *resp)
 {
 	struct fh_val		 val[CB__MAX];
+	const struct fh_pair	*p;
 	struct fh_task_in	 in;
 	struct fh_rest_resp	 rr;
 	struct fh_buf		 form;
@@ -330,6 +331,16 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 
 	fh_buf_init(&form, 64 * 1024);
 	memset(&rr, 0, sizeof(rr));
+	/* Twilio's stand-in for a withheld number cannot be called back */
+	p = fh_form_get(&req->params, cb_fields[CB_TO_CALL].name);
+	if (p != NULL && fh_is_withheld_caller(p->value, p->vlen)) {
+		fh_log_info(&ctx->log, "rejected request: %s",
+		    "caller ID withheld");
+		if (fh_resp_error(resp, FH_EINPUT, "caller ID withheld",
+		    NULL) != FH_OK)
+			fh_resp_empty(resp, 500);
+		return FH_EINPUT;
+	}
 	err = fh_form_validate(&req->params, cb_fields, CB__MAX, val, &bad,
 	    &missing);
 	if (err != FH_OK)

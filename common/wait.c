@@ -225,7 +225,8 @@ as_e164(const char *s, char *own, size_t ownlen)
 	return own;
 }
 
-/* Caller (else From) when E.164; Called (else To) when E.164 or sip:. */
+/* Caller (else From) when E.164 and not withheld; Called (else To) when
+ * E.164 or sip:. */
 static void
 read_numbers(struct wx *w)
 {
@@ -234,7 +235,9 @@ read_numbers(struct wx *w)
 
 	s = param(w, W_CALLER) != NULL ? param(w, W_CALLER) :
 	    param(w, W_FROM);
-	w->caller = as_e164(s, w->caller_own, sizeof(w->caller_own));
+	/* Twilio's stand-ins for a withheld number look like E.164 */
+	w->caller = s == NULL || fh_is_withheld_caller(s, strlen(s)) ? NULL :
+	    as_e164(s, w->caller_own, sizeof(w->caller_own));
 	s = param(w, W_CALLED) != NULL ? param(w, W_CALLED) :
 	    param(w, W_TO_TW);
 	w->called = NULL;
