@@ -43,6 +43,11 @@ struct rq {
 	char			 etag[128];	/* of the last read or write */
 	char			 claim[FH_REQUEUE_CLAIM_LEN + 1];
 	char			 done[40];	/* task_sid of a finished one */
+	int			 lenient;	/* create-callback: a missing
+						 * task or another type is no
+						 * error */
+	int			 skip;		/* lenient, and the task is no
+						 * callback or voicemail */
 };
 
 const char *
@@ -57,7 +62,7 @@ enum fh_rq_marker
 fh_requeue_marker(struct json_object *attrs, const char *claim,
     long long now_ms, char *sid, size_t sidlen)
 {
-	struct json_object	*mk;
+	struct json_object	*mk, *f;
 	struct fh_val		 at;
 	const char		*s;
 	long long		 age;
@@ -77,6 +82,11 @@ fh_requeue_marker(struct json_object *attrs, const char *claim,
 			memcpy(sid, s, 35);
 		return FH_RQ_DONE;
 	}
+	/* a request that failed gave its claim up */
+	if (json_object_object_get_ex(mk, "failed", &f) &&
+	    json_object_is_type(f, json_type_boolean) &&
+	    json_object_get_boolean(f))
+		return FH_RQ_STALE;
 	s = fh_json_str(mk, "claim");
 	if (claim != NULL && claim[0] != '\0' && s != NULL &&
 	    strcmp(s, claim) == 0)
@@ -184,6 +194,13 @@ fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 	memset(&rr, 0, sizeof(rr));
 	err = fh_task_fetch(ctx, rq->sid, &rq->task, rq->etag,
 	    sizeof(rq->etag), &rr);
+	if (err == FH_ETASK404 && rq->lenient) {
+		fh_log_info(&ctx->log, "task '%s' not found: no claim",
+		    rq->sid);
+		rq->skip = 1;
+		err = FH_OK;
+		goto out;
+	}
 	if (err != FH_OK) {
 		if (err == FH_ETASK404)
 			fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
@@ -195,14 +212,26 @@ fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 		fh_resp_rest_error(resp, err, &rr);
 		goto out;
 	}
-	if (fh_attr_parse_task(rq->task, &rq->attrs) != FH_OK) {
+	if (fh_attr_parse_task(rq->task, &rq->attrs) != FH_OK &&
+	    rq->lenient) {
+		fh_log_info(&ctx->log, "task '%s' has no readable "
+		    "attributes: no claim", rq->sid);
+		rq->skip = 1;
+		goto out;
+	}
+	if (rq->attrs == NULL) {
 		fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
 		    rq->sid, "attributes are not a JSON object");
 		err = answer_error(resp, FH_ECONFLICT);
 		goto out;
 	}
 	type = fh_json_str(rq->attrs, "taskType");
-	if (type == NULL || (strcmp(type, "callback") != 0 &&
+	if ((type == NULL || (strcmp(type, "callback") != 0 &&
+	    strcmp(type, "voicemail") != 0)) && rq->lenient) {
+		fh_log_info(&ctx->log, "task '%s' is no callback or voicemail "
+		    "task: no claim", rq->sid);
+		rq->skip = 1;
+	} else if (type == NULL || (strcmp(type, "callback") != 0 &&
 	    strcmp(type, "voicemail") != 0)) {
 		fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
 		    rq->sid, "not a callback or voicemail task");
@@ -257,7 +286,7 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 
 	memset(&rr, 0, sizeof(rr));
 	for (round = 0; round < FH_REQUEUE_ROUNDS; round++) {
-		if ((err = fetch(ctx, rq, resp)) != FH_OK)
+		if ((err = fetch(ctx, rq, resp)) != FH_OK || rq->skip)
 			return err;
 		now = wall_ms();
 		m = fh_requeue_marker(rq->attrs, rq->claim, now, rq->done,
@@ -325,12 +354,14 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 }
 
 /*
- * Step 6, best effort: add task_sid to our marker with If-Match, one retry
- * on 412 (after a fresh read, and only while the marker is still ours).
- * Failures are logged only: the new task exists either way.
+ * Best effort: set key to val (stolen) in our marker with If-Match, one
+ * retry on 412 (after a fresh read, and only while the marker is still
+ * ours).  Failures are logged only.  Step 6 records the new task's SID
+ * this way; a failed request marks its claim "failed".
  */
 static void
-record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
+mark(struct fh_ctx *ctx, struct rq *rq, const char *key,
+    struct json_object *val)
 {
 	struct fh_rest_resp	 rr;
 	struct json_object	*task = NULL, *attrs = NULL, *mk;
@@ -368,7 +399,7 @@ record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
 			why = "claim replaced";
 			break;
 		}
-		err = fh_json_add_str(mk, "task_sid", new_sid);
+		err = fh_json_add(mk, key, json_object_get(val));
 		if (err == FH_OK)
 			err = fh_task_update_attrs(ctx, rq->sid, attrs, etag,
 			    &rr);
@@ -378,14 +409,95 @@ record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
 	}
 	if (why != NULL)
 		fh_log_warn(&ctx->log, "cannot record '%s' on task '%s': %s",
-		    new_sid, rq->sid, why);
+		    key, rq->sid, why);
 	else if (err != FH_OK)
 		fh_log_warn(&ctx->log, "cannot record '%s' on task '%s': %s "
-		    "(status %ld code %d)", new_sid, rq->sid,
+		    "(status %ld code %d)", key, rq->sid,
 		    fh_err_name(err), rr.status, rr.twerr.code);
 	fh_rest_resp_release(&rr);
 	json_object_put(task);
 	json_object_put(attrs);
+	json_object_put(val);
+}
+
+/* Step 6: the new task's SID into our marker. */
+static void
+record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
+{
+	mark(ctx, rq, "task_sid", json_object_new_string(new_sid));
+}
+
+/*
+ * The request failed after its claim: mark the claim "failed" so that a
+ * retry claims over it at once instead of answering 409 until it is
+ * stale.  The REST deadline may have passed (that can be the failure), so
+ * the release gets FH_REQUEUE_RELEASE_MS of its own.
+ */
+static void
+release(struct fh_ctx *ctx, struct rq *rq)
+{
+	if (fh_rest_remaining(ctx->rest) < FH_REQUEUE_RELEASE_MS)
+		fh_rest_set_deadline(ctx->rest, FH_REQUEUE_RELEASE_MS);
+	mark(ctx, rq, "failed", json_object_new_boolean(1));
+	fh_log_info(&ctx->log, "released the claim on task '%s'", rq->sid);
+}
+
+/* Create the follow-up of the claimed rq from form and answer it; on
+ * failure release the claim and answer the REST error. */
+static enum fh_err
+create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form,
+    size_t len, const char *kind, struct fh_resp *resp)
+{
+	struct fh_rest_resp	 rr;
+	char			 sid[40];
+	enum fh_err		 err;
+
+	memset(&rr, 0, sizeof(rr));
+	err = fh_task_create(ctx, form, len, sid, sizeof(sid), &rr);
+	if (err != FH_OK) {
+		fh_log_error(&ctx->log, "cannot create %s task for '%s': "
+		    "status %ld code %d", kind, rq->sid, rr.status,
+		    rr.twerr.code);
+		release(ctx, rq);
+		fh_resp_rest_error(resp, err, &rr);
+		goto out;
+	}
+	fh_log_set_task(&ctx->log, sid);
+	fh_log_info(&ctx->log, "requeued task '%s' as %s task '%s'", rq->sid,
+	    kind, sid);
+	record_sid(ctx, rq, sid);
+	err = answer_sid(resp, sid);
+out:
+	fh_rest_resp_release(&rr);
+	return err;
+}
+
+enum fh_err
+fh_requeue_create(struct fh_ctx *ctx, const char *orig_sid,
+    const char *form, size_t len, const char *kind, struct fh_resp *resp,
+    int *handled)
+{
+	struct rq	 rq;
+	enum fh_err	 err;
+
+	*handled = 0;
+	memset(&rq, 0, sizeof(rq));
+	rq.sid = orig_sid;
+	rq.lenient = 1;
+	err = claim(ctx, &rq, resp);
+	if (err == FH_OK && rq.skip)
+		goto out;
+	*handled = 1;
+	if (err != FH_OK)
+		goto out;
+	if (rq.done[0] != '\0')
+		err = answer_sid(resp, rq.done);
+	else
+		err = create_claimed(ctx, &rq, form, len, kind, resp);
+out:
+	json_object_put(rq.task);
+	json_object_put(rq.attrs);
+	return err;
 }
 
 enum fh_err
@@ -394,16 +506,14 @@ fh_handle_requeue_callback(struct fh_ctx *ctx, const struct fh_req *req,
 {
 	struct fh_val		 val[RQ__MAX];
 	struct fh_task_in	 in;
-	struct fh_rest_resp	 rr;
 	struct fh_buf		 form;
 	struct rq		 rq;
-	char			 sid[40];
+	const char		*type;
 	size_t			 bad = 0;
 	int			 missing = 0;
 	enum fh_err		 err;
 
 	fh_buf_init(&form, 256 * 1024);
-	memset(&rr, 0, sizeof(rr));
 	memset(&rq, 0, sizeof(rq));
 	err = fh_form_validate(&req->params, rq_fields, RQ__MAX, val, &bad,
 	    &missing);
@@ -430,25 +540,15 @@ fh_handle_requeue_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot build task from '%s': %s",
 		    rq.sid, fh_strerror(err));
+		release(ctx, &rq);
 		answer_error(resp, err);
 		goto out;
 	}
-	err = fh_task_create(ctx, fh_buf_cstr(&form), form.len, sid,
-	    sizeof(sid), &rr);
-	if (err != FH_OK) {
-		fh_log_error(&ctx->log, "cannot create requeued task for "
-		    "'%s': status %ld code %d", rq.sid, rr.status,
-		    rr.twerr.code);
-		fh_resp_rest_error(resp, err, &rr);
-		goto out;
-	}
-	fh_log_info(&ctx->log, "requeued task '%s' as '%s'", rq.sid, sid);
-
-	/* step 6: remember the result on the original, best effort */
-	record_sid(ctx, &rq, sid);
-	err = answer_sid(resp, sid);
+	/* steps 6 and 7, or the claim released */
+	type = fh_json_str(rq.attrs, "taskType");
+	err = create_claimed(ctx, &rq, fh_buf_cstr(&form), form.len,
+	    type != NULL ? type : "callback", resp);
 out:
-	fh_rest_resp_release(&rr);
 	fh_buf_release(&form);
 	json_object_put(rq.task);
 	json_object_put(rq.attrs);
