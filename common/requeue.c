@@ -462,7 +462,10 @@ create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form,
 		fh_resp_rest_error(resp, err, &rr);
 		goto out;
 	}
-	fh_log_set_task(&ctx->log, sid);
+	/* the access line names the task the route is about: requeue's
+	 * original, create-callback's new one */
+	if (rq->lenient)
+		fh_log_set_task(&ctx->log, sid);
 	fh_log_info(&ctx->log, "requeued task '%s' as %s task '%s'", rq->sid,
 	    kind, sid);
 	record_sid(ctx, rq, sid);
