@@ -442,14 +442,108 @@ release(struct fh_ctx *ctx, struct rq *rq)
 	fh_log_info(&ctx->log, "released the claim on task '%s'", rq->sid);
 }
 
+/* The conversations.conversation_id of the Attributes in the create body
+ * form[0..len), into out (outlen bytes); 0 when there is none usable in a
+ * TaskRouter expression. */
+static int
+form_conversation(const char *form, size_t len, char *out, size_t outlen)
+{
+	struct fh_form		 f;
+	const struct fh_pair	*p;
+	struct json_object	*a = NULL, *conv;
+	const char		*s = NULL;
+	int			 ok = 0;
+
+	fh_form_init(&f);
+	if (fh_form_parse(&f, form, len) != FH_OK ||
+	    (p = fh_form_get(&f, "Attributes")) == NULL ||
+	    fh_json_parse(p->value, p->vlen, &a) != FH_OK)
+		goto out;
+	if (json_object_object_get_ex(a, "conversations", &conv))
+		s = fh_json_str(conv, "conversation_id");
+	if (s != NULL && s[0] != '\0' && strpbrk(s, "\"\\") == NULL &&
+	    snprintf(out, outlen, "%s", s) > 0 && strlen(s) < outlen)
+		ok = 1;
+out:
+	json_object_put(a);
+	fh_form_release(&f);
+	return ok;
+}
+
+/*
+ * The create's answer was lost (the deadline, a dropped connection): it may
+ * have made the task.  Look for a task of the same conversation created
+ * since our claim: 1 with its SID in sid (40 bytes), 0 when there is none,
+ * -1 when it cannot be told.
+ */
+static int
+find_created(struct fh_ctx *ctx, struct rq *rq, const char *form,
+    size_t len, char *sid)
+{
+	struct fh_rest_resp	 rr;
+	struct fh_buf		 q, expr;
+	struct json_object	*tasks = NULL, *mk, *t;
+	struct fh_val		 at, created;
+	char			 conv[260];
+	const char		*s;
+	size_t			 i;
+	int			 res = -1;
+
+	memset(&rr, 0, sizeof(rr));
+	fh_buf_init(&q, 1024);
+	fh_buf_init(&expr, 512);
+	memset(&at, 0, sizeof(at));
+	if (!form_conversation(form, len, conv, sizeof(conv)) ||
+	    !json_object_object_get_ex(rq->attrs, FH_REQUEUE_MARKER, &mk) ||
+	    (s = fh_json_str(mk, "at")) == NULL ||
+	    fh_valid_datetime(s, strlen(s), &at) != FH_OK)
+		goto out;
+	if (fh_buf_printf(&expr, "conversations.conversation_id == \"%s\"",
+	    conv) != FH_OK ||
+	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
+	    FH_OK ||
+	    fh_form_add(&q, "Ordering", "DateCreated:desc") != FH_OK ||
+	    fh_form_add(&q, "PageSize", "20") != FH_OK ||
+	    fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr) != FH_OK)
+		goto out;
+	res = 0;
+	for (i = 0; i < json_object_array_length(tasks); i++) {
+		t = json_object_array_get_idx(tasks, i);
+		s = fh_json_str(t, "date_created");
+		memset(&created, 0, sizeof(created));
+		if (s == NULL || fh_valid_datetime(s, strlen(s), &created) !=
+		    FH_OK || created.num < at.num)
+			continue;
+		s = fh_json_str(t, "sid");
+		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||
+		    strcmp(s, rq->sid) == 0)
+			continue;
+		memcpy(sid, s, 35);
+		res = 1;
+		break;
+	}
+out:
+	if (res < 0)
+		fh_log_warn(&ctx->log, "cannot tell whether a task was created "
+		    "for '%s' (status %ld)", rq->sid, rr.status);
+	json_object_put(tasks);
+	fh_rest_resp_release(&rr);
+	fh_buf_release(&expr);
+	fh_buf_release(&q);
+	return res;
+}
+
 /* Create the follow-up of the claimed rq from form and answer it; on
- * failure release the claim and answer the REST error. */
+ * failure release the claim and answer the REST error.  When the create's
+ * answer was lost, a task it made is found and answered instead, and a
+ * claim whose outcome cannot be told is kept (it goes stale in 30 s). */
 static enum fh_err
 create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form,
     size_t len, const char *kind, struct fh_resp *resp)
 {
 	struct fh_rest_resp	 rr;
 	char			 sid[40];
+	int			 found;
 	enum fh_err		 err;
 
 	memset(&rr, 0, sizeof(rr));
@@ -458,9 +552,26 @@ create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form,
 		fh_log_error(&ctx->log, "cannot create %s task for '%s': "
 		    "status %ld code %d", kind, rq->sid, rr.status,
 		    rr.twerr.code);
-		release(ctx, rq);
-		fh_resp_rest_error(resp, err, &rr);
-		goto out;
+		found = 0;
+		if (rr.status == 0 &&
+		    (err == FH_ETIMEOUT || err == FH_EUPSTREAM)) {
+			/* sent, perhaps, but no answer: look first */
+			if (fh_rest_remaining(ctx->rest) <
+			    FH_REQUEUE_RELEASE_MS)
+				fh_rest_set_deadline(ctx->rest,
+				    FH_REQUEUE_RELEASE_MS);
+			found = find_created(ctx, rq, form, len, sid);
+		}
+		if (found == 1) {
+			fh_log_warn(&ctx->log, "the lost create made task "
+			    "'%s'", sid);
+			err = FH_OK;
+		} else {
+			if (found == 0)
+				release(ctx, rq);
+			fh_resp_rest_error(resp, err, &rr);
+			goto out;
+		}
 	}
 	/* the access line names the task the route is about: requeue's
 	 * original, create-callback's new one */

@@ -184,6 +184,9 @@ struct wx {
 	char			 caller_own[48];
 	char			 called_own[300];
 	int			 hangup_fallback; /* the call left the queue */
+	int			 create_unsure;	/* the last create got no
+						 * answer: it may have made
+						 * the task */
 };
 
 static const char *
@@ -1129,10 +1132,18 @@ mark_done(struct wx *w, struct claim *c, const char *new_sid)
 /* The follow-up could not be made: mark our claim "failed" so that a
  * repeat of this request does the work instead of answering success.  The
  * deadline may be what failed, so this write gets a little time of its
- * own. */
+ * own.  A create that got no answer at all may have made the task: that
+ * claim is kept, and a repeat takes it over only once it is stale. */
 static void
 mark_failed(struct wx *w, struct claim *c)
 {
+	if (w->create_unsure) {
+		/* a repeat could make a second task: let the claim go
+		 * stale instead */
+		fh_log_warn(&w->ctx->log, "claim on task '%s' kept: the "
+		    "create got no answer", c->sid);
+		return;
+	}
 	if (fh_rest_remaining(w->ctx->rest) < FH_WAIT_RELEASE_MS)
 		fh_rest_set_deadline(w->ctx->rest, FH_WAIT_RELEASE_MS);
 	mark_key(w, c->sid, c->attrs, c->etag, "failed",
@@ -1234,6 +1245,8 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 	if (err == FH_OK)
 		err = fh_task_create(w->ctx, fh_buf_cstr(&form), form.len,
 		    sid, 40, &rr);
+	w->create_unsure = err != FH_OK && rr.status == 0 &&
+	    (err == FH_ETIMEOUT || err == FH_EUPSTREAM);
 	if (err != FH_OK)
 		fh_log_error(&w->ctx->log, "cannot create %s task for '%s' "
 		    "after canceling '%s'%s%s: %s (status %ld code %d)", kind,

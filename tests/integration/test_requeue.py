@@ -745,6 +745,31 @@ def requeue_429_then_retry_creates_one():
     t.eq(made_from(sid), [new], "still one")
 
 
+@t.test
+def requeue_create_answer_lost_finds_its_task():
+    """Twilio makes the task but its answer comes after the deadline: the
+    request looks before giving its claim up, finds the task and answers
+    it, so a retry gets the same task (no duplicate)."""
+    orig = callback_attrs()
+    sid, wf = seed_task(orig)
+    EMU.fault(method="POST", path=ENV.tasks_path, exact=True,
+              answer_delay_ms=ENV.deadline_ms + 2500, times=1)
+    try:
+        r = requeue(sid)
+    finally:
+        left = EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path
+                                 and f.get("answer_delay_ms"))
+    t.eq(left, 0, "the delay fault was used")
+    made = made_from(sid)
+    t.eq(len(made), 1, "tasks created")
+    t.eq(check_success(r), made[0], "the lost create's task answered")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER].get("task_sid"), made[0], "task_sid recorded")
+    t.ok("failed" not in o[MARKER], "not marked failed")
+    t.eq(check_success(requeue(sid)), made[0], "the retry's taskSid")
+    t.eq(made_from(sid), made, "still one")
+
+
 # --------------------------------------------------------------------------
 # create-callback as a requeue: the older template plugin's Retry later
 # --------------------------------------------------------------------------
