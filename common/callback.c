@@ -12,6 +12,7 @@
 #include "followup.h"
 #include "form.h"
 #include "json.h"
+#include "requeue.h"
 #include "tasks.h"
 #include "valid.h"
 
@@ -334,16 +335,29 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
     struct fh_resp *resp)
 {
 	struct fh_val		 val[CB__MAX];
+	const struct fh_pair	*p;
 	struct fh_task_in	 in;
 	struct fh_rest_resp	 rr;
 	struct fh_buf		 form;
 	char			 sid[40], masked[32];
+	const char		*kind;
 	size_t			 bad = 0;
 	int			 missing = 0, rr_used = 0, gone = 0;
+	int			 requeue, handled = 0;
 	enum fh_err		 err;
 
 	fh_buf_init(&form, 64 * 1024);
 	memset(&rr, 0, sizeof(rr));
+	/* Twilio's stand-in for a withheld number cannot be called back */
+	p = fh_form_get(&req->params, cb_fields[CB_TO_CALL].name);
+	if (p != NULL && fh_is_withheld_caller(p->value, p->vlen)) {
+		fh_log_info(&ctx->log, "rejected request: %s",
+		    "caller ID withheld");
+		if (fh_resp_error(resp, FH_EINPUT, "caller ID withheld",
+		    NULL) != FH_OK)
+			fh_resp_empty(resp, 500);
+		return FH_EINPUT;
+	}
 	err = fh_form_validate(&req->params, cb_fields, CB__MAX, val, &bad,
 	    &missing);
 	if (err != FH_OK)
@@ -380,8 +394,31 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	/* shape, workflow (never a placeholder's), dropped attributes */
 	fh_followup_prepare(ctx, &in);
 
-	/* one voicemail task per recording (section 6) */
-	if (in.recording_sid != NULL) {
+	/* A requeue (the older template plugin's "Retry later": attempts
+	 * from 1, conversation_id the task being retried) makes one new task
+	 * whatever its recording: claimed on that task when it is a callback
+	 * or voicemail task, so that a double click gets the same one. */
+	kind = in.recording_sid != NULL ? "voicemail" : "callback";
+	requeue = in.has_attempts && in.attempts >= 1;
+	if (in.conversation_id != NULL &&
+	    fh_is_sid(in.conversation_id, strlen(in.conversation_id), "WT")) {
+		err = fh_attr_build(&in, &form);
+		if (err != FH_OK) {
+			fh_log_error(&ctx->log, "cannot build task: %s",
+			    fh_strerror(err));
+			goto out;
+		}
+		err = fh_requeue_create(ctx, in.conversation_id,
+		    fh_buf_cstr(&form), form.len, kind, resp, &handled);
+		if (handled)
+			goto out;
+		if (err != FH_OK)
+			goto out;
+	}
+
+	/* one voicemail task per recording (section 6), for the Record
+	 * widget's own repeated callbacks */
+	if (in.recording_sid != NULL && !requeue) {
 		find_voicemail(ctx, &in, sid);
 		if (sid[0] != '\0') {
 			err = merge_voicemail(ctx, &in, sid, &gone, resp);
@@ -398,7 +435,8 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 		}
 	}
 
-	err = fh_attr_build(&in, &form);
+	if (form.len == 0)
+		err = fh_attr_build(&in, &form);
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot build task: %s",
 		    fh_strerror(err));
@@ -410,15 +448,14 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	fh_log_mask_phone(in.number_to_call, masked, sizeof(masked));
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot create %s task for '%s': "
-		    "status %ld code %d", in.recording_sid != NULL ?
-		    "voicemail" : "callback", masked, rr.status,
+		    "status %ld code %d", kind, masked, rr.status,
 		    rr.twerr.code);
 		fh_resp_rest_error(resp, err, &rr);
 		goto out;
 	}
 	fh_log_set_task(&ctx->log, sid);
-	fh_log_info(&ctx->log, "created %s task '%s' for '%s'",
-	    in.recording_sid != NULL ? "voicemail" : "callback", sid, masked);
+	fh_log_info(&ctx->log, "created %s task '%s' for '%s'", kind, sid,
+	    masked);
 
 	err = answer_sid(resp, sid);
 out:

@@ -211,6 +211,16 @@ fh_form_add(struct fh_buf *out, const char *name, const char *value)
 	return err;
 }
 
+/* Empty, or the text a JavaScript client sends for a value it does not
+ * have: String(undefined) and String(null). */
+static int
+absent(const struct fh_pair *p)
+{
+	return p == NULL || p->vlen == 0 ||
+	    (p->vlen == 9 && memcmp(p->value, "undefined", 9) == 0) ||
+	    (p->vlen == 4 && memcmp(p->value, "null", 4) == 0);
+}
+
 enum fh_err
 fh_form_validate(const struct fh_form *f, const struct fh_field *table,
     size_t n, struct fh_val *val, size_t *bad, int *missing)
@@ -221,9 +231,9 @@ fh_form_validate(const struct fh_form *f, const struct fh_field *table,
 	for (i = 0; i < n; i++) {
 		memset(&val[i], 0, sizeof(val[i]));
 		p = fh_form_get(f, table[i].name);
-		if ((p == NULL || p->vlen == 0) && table[i].alias != NULL)
+		if (absent(p) && table[i].alias != NULL)
 			p = fh_form_get(f, table[i].alias);
-		if (p == NULL || p->vlen == 0) {
+		if (absent(p)) {
 			if (table[i].flags & FH_REQUIRED) {
 				*bad = i;
 				*missing = 1;

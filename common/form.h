@@ -80,7 +80,10 @@ enum fh_err	 fh_form_add(struct fh_buf *out, const char *name,
  * Declared fields.  A handler describes what it accepts in a static table
  * indexed by its own enum; fh_form_validate() looks each name up (then its
  * alias), runs the validator on the value, and stops at the first failure
- * in table order.  An empty value counts as absent.
+ * in table order.  An empty value counts as absent, and so do the exact
+ * (lower-case) values "undefined" and "null": that is what a JavaScript
+ * client sends for a property it does not have (String(undefined)), so an
+ * optional field is then left out and a required one is "missing".
  */
 struct fh_val {
 	const char	*str;	/* the accepted value, NULL when absent */

@@ -44,6 +44,11 @@ struct rq {
 	char			 etag[128];	/* of the last read or write */
 	char			 claim[FH_REQUEUE_CLAIM_LEN + 1];
 	char			 done[40];	/* task_sid of a finished one */
+	int			 lenient;	/* create-callback: a missing
+						 * task or another type is no
+						 * error */
+	int			 skip;		/* lenient, and the task is no
+						 * callback or voicemail */
 };
 
 const char *
@@ -58,7 +63,7 @@ enum fh_rq_marker
 fh_requeue_marker(struct json_object *attrs, const char *claim,
     long long now_ms, char *sid, size_t sidlen)
 {
-	struct json_object	*mk;
+	struct json_object	*mk, *f;
 	struct fh_val		 at;
 	const char		*s;
 	long long		 age;
@@ -78,6 +83,11 @@ fh_requeue_marker(struct json_object *attrs, const char *claim,
 			memcpy(sid, s, 35);
 		return FH_RQ_DONE;
 	}
+	/* a request that failed gave its claim up */
+	if (json_object_object_get_ex(mk, "failed", &f) &&
+	    json_object_is_type(f, json_type_boolean) &&
+	    json_object_get_boolean(f))
+		return FH_RQ_STALE;
 	s = fh_json_str(mk, "claim");
 	if (claim != NULL && claim[0] != '\0' && s != NULL &&
 	    strcmp(s, claim) == 0)
@@ -185,6 +195,13 @@ fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 	memset(&rr, 0, sizeof(rr));
 	err = fh_task_fetch(ctx, rq->sid, &rq->task, rq->etag,
 	    sizeof(rq->etag), &rr);
+	if (err == FH_ETASK404 && rq->lenient) {
+		fh_log_info(&ctx->log, "task '%s' not found: no claim",
+		    rq->sid);
+		rq->skip = 1;
+		err = FH_OK;
+		goto out;
+	}
 	if (err != FH_OK) {
 		if (err == FH_ETASK404)
 			fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
@@ -196,14 +213,26 @@ fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 		fh_resp_rest_error(resp, err, &rr);
 		goto out;
 	}
-	if (fh_attr_parse_task(rq->task, &rq->attrs) != FH_OK) {
+	if (fh_attr_parse_task(rq->task, &rq->attrs) != FH_OK &&
+	    rq->lenient) {
+		fh_log_info(&ctx->log, "task '%s' has no readable "
+		    "attributes: no claim", rq->sid);
+		rq->skip = 1;
+		goto out;
+	}
+	if (rq->attrs == NULL) {
 		fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
 		    rq->sid, "attributes are not a JSON object");
 		err = answer_error(resp, FH_ECONFLICT);
 		goto out;
 	}
 	type = fh_json_str(rq->attrs, "taskType");
-	if (type == NULL || (strcmp(type, "callback") != 0 &&
+	if ((type == NULL || (strcmp(type, "callback") != 0 &&
+	    strcmp(type, "voicemail") != 0)) && rq->lenient) {
+		fh_log_info(&ctx->log, "task '%s' is no callback or voicemail "
+		    "task: no claim", rq->sid);
+		rq->skip = 1;
+	} else if (type == NULL || (strcmp(type, "callback") != 0 &&
 	    strcmp(type, "voicemail") != 0)) {
 		fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
 		    rq->sid, "not a callback or voicemail task");
@@ -258,7 +287,7 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 
 	memset(&rr, 0, sizeof(rr));
 	for (round = 0; round < FH_REQUEUE_ROUNDS; round++) {
-		if ((err = fetch(ctx, rq, resp)) != FH_OK)
+		if ((err = fetch(ctx, rq, resp)) != FH_OK || rq->skip)
 			return err;
 		now = wall_ms();
 		m = fh_requeue_marker(rq->attrs, rq->claim, now, rq->done,
@@ -326,12 +355,14 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 }
 
 /*
- * Step 6, best effort: add task_sid to our marker with If-Match, one retry
- * on 412 (after a fresh read, and only while the marker is still ours).
- * Failures are logged only: the new task exists either way.
+ * Best effort: set key to val (stolen) in our marker with If-Match, one
+ * retry on 412 (after a fresh read, and only while the marker is still
+ * ours).  Failures are logged only.  Step 6 records the new task's SID
+ * this way; a failed request marks its claim "failed".
  */
 static void
-record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
+mark(struct fh_ctx *ctx, struct rq *rq, const char *key,
+    struct json_object *val)
 {
 	struct fh_rest_resp	 rr;
 	struct json_object	*task = NULL, *attrs = NULL, *mk;
@@ -369,7 +400,7 @@ record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
 			why = "claim replaced";
 			break;
 		}
-		err = fh_json_add_str(mk, "task_sid", new_sid);
+		err = fh_json_add(mk, key, json_object_get(val));
 		if (err == FH_OK)
 			err = fh_task_update_attrs(ctx, rq->sid, attrs, etag,
 			    &rr);
@@ -379,14 +410,209 @@ record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
 	}
 	if (why != NULL)
 		fh_log_warn(&ctx->log, "cannot record '%s' on task '%s': %s",
-		    new_sid, rq->sid, why);
+		    key, rq->sid, why);
 	else if (err != FH_OK)
 		fh_log_warn(&ctx->log, "cannot record '%s' on task '%s': %s "
-		    "(status %ld code %d)", new_sid, rq->sid,
+		    "(status %ld code %d)", key, rq->sid,
 		    fh_err_name(err), rr.status, rr.twerr.code);
 	fh_rest_resp_release(&rr);
 	json_object_put(task);
 	json_object_put(attrs);
+	json_object_put(val);
+}
+
+/* Step 6: the new task's SID into our marker. */
+static void
+record_sid(struct fh_ctx *ctx, struct rq *rq, const char *new_sid)
+{
+	mark(ctx, rq, "task_sid", json_object_new_string(new_sid));
+}
+
+/*
+ * The request failed after its claim: mark the claim "failed" so that a
+ * retry claims over it at once instead of answering 409 until it is
+ * stale.  The REST deadline may have passed (that can be the failure), so
+ * the release gets FH_REQUEUE_RELEASE_MS of its own.
+ */
+static void
+release(struct fh_ctx *ctx, struct rq *rq)
+{
+	if (fh_rest_remaining(ctx->rest) < FH_REQUEUE_RELEASE_MS)
+		fh_rest_set_deadline(ctx->rest, FH_REQUEUE_RELEASE_MS);
+	mark(ctx, rq, "failed", json_object_new_boolean(1));
+	fh_log_info(&ctx->log, "released the claim on task '%s'", rq->sid);
+}
+
+/* The conversations.conversation_id of the Attributes in the create body
+ * form[0..len), into out (outlen bytes); 0 when there is none usable in a
+ * TaskRouter expression. */
+static int
+form_conversation(const char *form, size_t len, char *out, size_t outlen)
+{
+	struct fh_form		 f;
+	const struct fh_pair	*p;
+	struct json_object	*a = NULL, *conv;
+	const char		*s = NULL;
+	int			 ok = 0;
+
+	fh_form_init(&f);
+	if (fh_form_parse(&f, form, len) != FH_OK ||
+	    (p = fh_form_get(&f, "Attributes")) == NULL ||
+	    fh_json_parse(p->value, p->vlen, &a) != FH_OK)
+		goto out;
+	if (json_object_object_get_ex(a, "conversations", &conv))
+		s = fh_json_str(conv, "conversation_id");
+	if (s != NULL && s[0] != '\0' && strpbrk(s, "\"\\") == NULL &&
+	    snprintf(out, outlen, "%s", s) > 0 && strlen(s) < outlen)
+		ok = 1;
+out:
+	json_object_put(a);
+	fh_form_release(&f);
+	return ok;
+}
+
+/*
+ * The create's answer was lost (the deadline, a dropped connection): it may
+ * have made the task.  Look for a task of the same conversation created
+ * since our claim: 1 with its SID in sid (40 bytes), 0 when there is none,
+ * -1 when it cannot be told.
+ */
+static int
+find_created(struct fh_ctx *ctx, struct rq *rq, const char *form,
+    size_t len, char *sid)
+{
+	struct fh_rest_resp	 rr;
+	struct fh_buf		 q, expr;
+	struct json_object	*tasks = NULL, *mk, *t;
+	struct fh_val		 at, created;
+	char			 conv[260];
+	const char		*s;
+	size_t			 i;
+	int			 res = -1;
+
+	memset(&rr, 0, sizeof(rr));
+	fh_buf_init(&q, 1024);
+	fh_buf_init(&expr, 512);
+	memset(&at, 0, sizeof(at));
+	if (!form_conversation(form, len, conv, sizeof(conv)) ||
+	    !json_object_object_get_ex(rq->attrs, FH_REQUEUE_MARKER, &mk) ||
+	    (s = fh_json_str(mk, "at")) == NULL ||
+	    fh_valid_datetime(s, strlen(s), &at) != FH_OK)
+		goto out;
+	if (fh_buf_printf(&expr, "conversations.conversation_id == \"%s\"",
+	    conv) != FH_OK ||
+	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
+	    FH_OK ||
+	    fh_form_add(&q, "Ordering", "DateCreated:desc") != FH_OK ||
+	    fh_form_add(&q, "PageSize", "20") != FH_OK ||
+	    fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr) != FH_OK)
+		goto out;
+	res = 0;
+	for (i = 0; i < json_object_array_length(tasks); i++) {
+		t = json_object_array_get_idx(tasks, i);
+		s = fh_json_str(t, "date_created");
+		memset(&created, 0, sizeof(created));
+		if (s == NULL || fh_valid_datetime(s, strlen(s), &created) !=
+		    FH_OK || created.num < at.num)
+			continue;
+		s = fh_json_str(t, "sid");
+		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||
+		    strcmp(s, rq->sid) == 0)
+			continue;
+		memcpy(sid, s, 35);
+		res = 1;
+		break;
+	}
+out:
+	if (res < 0)
+		fh_log_warn(&ctx->log, "cannot tell whether a task was created "
+		    "for '%s' (status %ld)", rq->sid, rr.status);
+	json_object_put(tasks);
+	fh_rest_resp_release(&rr);
+	fh_buf_release(&expr);
+	fh_buf_release(&q);
+	return res;
+}
+
+/* Create the follow-up of the claimed rq from form and answer it; on
+ * failure release the claim and answer the REST error.  When the create's
+ * answer was lost, a task it made is found and answered instead, and a
+ * claim whose outcome cannot be told is kept (it goes stale in 30 s). */
+static enum fh_err
+create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form,
+    size_t len, const char *kind, struct fh_resp *resp)
+{
+	struct fh_rest_resp	 rr;
+	char			 sid[40];
+	int			 found;
+	enum fh_err		 err;
+
+	memset(&rr, 0, sizeof(rr));
+	err = fh_task_create(ctx, form, len, sid, sizeof(sid), &rr);
+	if (err != FH_OK) {
+		fh_log_error(&ctx->log, "cannot create %s task for '%s': "
+		    "status %ld code %d", kind, rq->sid, rr.status,
+		    rr.twerr.code);
+		found = 0;
+		if (rr.status == 0 &&
+		    (err == FH_ETIMEOUT || err == FH_EUPSTREAM)) {
+			/* sent, perhaps, but no answer: look first */
+			if (fh_rest_remaining(ctx->rest) <
+			    FH_REQUEUE_RELEASE_MS)
+				fh_rest_set_deadline(ctx->rest,
+				    FH_REQUEUE_RELEASE_MS);
+			found = find_created(ctx, rq, form, len, sid);
+		}
+		if (found == 1) {
+			fh_log_warn(&ctx->log, "the lost create made task "
+			    "'%s'", sid);
+			err = FH_OK;
+		} else {
+			if (found == 0)
+				release(ctx, rq);
+			fh_resp_rest_error(resp, err, &rr);
+			goto out;
+		}
+	}
+	/* the access line names the task the route is about: requeue's
+	 * original, create-callback's new one */
+	if (rq->lenient)
+		fh_log_set_task(&ctx->log, sid);
+	fh_log_info(&ctx->log, "requeued task '%s' as %s task '%s'", rq->sid,
+	    kind, sid);
+	record_sid(ctx, rq, sid);
+	err = answer_sid(resp, sid);
+out:
+	fh_rest_resp_release(&rr);
+	return err;
+}
+
+enum fh_err
+fh_requeue_create(struct fh_ctx *ctx, const char *orig_sid,
+    const char *form, size_t len, const char *kind, struct fh_resp *resp,
+    int *handled)
+{
+	struct rq	 rq;
+	enum fh_err	 err;
+
+	*handled = 0;
+	memset(&rq, 0, sizeof(rq));
+	rq.sid = orig_sid;
+	rq.lenient = 1;
+	err = claim(ctx, &rq, resp);
+	if (err == FH_OK && rq.skip)
+		goto out;
+	*handled = 1;
+	if (err != FH_OK)
+		goto out;
+	if (rq.done[0] != '\0')
+		err = answer_sid(resp, rq.done);
+	else
+		err = create_claimed(ctx, &rq, form, len, kind, resp);
+out:
+	json_object_put(rq.task);
+	json_object_put(rq.attrs);
+	return err;
 }
 
 enum fh_err
@@ -395,16 +621,14 @@ fh_handle_requeue_callback(struct fh_ctx *ctx, const struct fh_req *req,
 {
 	struct fh_val		 val[RQ__MAX];
 	struct fh_task_in	 in;
-	struct fh_rest_resp	 rr;
 	struct fh_buf		 form;
 	struct rq		 rq;
-	char			 sid[40];
+	const char		*type;
 	size_t			 bad = 0;
 	int			 missing = 0;
 	enum fh_err		 err;
 
 	fh_buf_init(&form, 256 * 1024);
-	memset(&rr, 0, sizeof(rr));
 	memset(&rq, 0, sizeof(rq));
 	err = fh_form_validate(&req->params, rq_fields, RQ__MAX, val, &bad,
 	    &missing);
@@ -430,25 +654,15 @@ fh_handle_requeue_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot build task from '%s': %s",
 		    rq.sid, fh_strerror(err));
+		release(ctx, &rq);
 		answer_error(resp, err);
 		goto out;
 	}
-	err = fh_task_create(ctx, fh_buf_cstr(&form), form.len, sid,
-	    sizeof(sid), &rr);
-	if (err != FH_OK) {
-		fh_log_error(&ctx->log, "cannot create requeued task for "
-		    "'%s': status %ld code %d", rq.sid, rr.status,
-		    rr.twerr.code);
-		fh_resp_rest_error(resp, err, &rr);
-		goto out;
-	}
-	fh_log_info(&ctx->log, "requeued task '%s' as '%s'", rq.sid, sid);
-
-	/* step 6: remember the result on the original, best effort */
-	record_sid(ctx, &rq, sid);
-	err = answer_sid(resp, sid);
+	/* steps 6 and 7, or the claim released */
+	type = fh_json_str(rq.attrs, "taskType");
+	err = create_claimed(ctx, &rq, fh_buf_cstr(&form), form.len,
+	    type != NULL ? type : "callback", resp);
 out:
-	fh_rest_resp_release(&rr);
 	fh_buf_release(&form);
 	json_object_put(rq.task);
 	json_object_put(rq.attrs);

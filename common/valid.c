@@ -204,6 +204,43 @@ ieq(const char *s, size_t len, const char *word)
 	return 1;
 }
 
+/* Twilio's stand-ins for a caller ID it cannot give ("anonymous",
+ * "restricted", "blocked", "unavailable"), and the words some
+ * carriers and SIP trunks send instead. */
+static const char *const withheld_numbers[] = {
+	"266696687",	/* ANONYMOUS */
+	"7378742833",	/* RESTRICTED */
+	"2562533",	/* BLOCKED */
+	"86282452253",	/* UNAVAILABLE */
+};
+static const char *const withheld_words[] = {
+	"anonymous", "restricted", "unknown", "blocked", "private",
+};
+
+int
+fh_is_withheld_caller(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (s == NULL || len == 0 || has_nul(s, len))
+		return 0;
+	for (i = 0; i < sizeof(withheld_words) / sizeof(withheld_words[0]);
+	    i++)
+		if (ieq(s, len, withheld_words[i]))
+			return 1;
+	/* "+266696687", or " 266696687" from an unencoded '+' */
+	if (s[0] != '+' && s[0] != ' ')
+		return 0;
+	s++;
+	len--;
+	for (i = 0; i < sizeof(withheld_numbers) /
+	    sizeof(withheld_numbers[0]); i++)
+		if (strlen(withheld_numbers[i]) == len &&
+		    memcmp(s, withheld_numbers[i], len) == 0)
+			return 1;
+	return 0;
+}
+
 enum fh_err
 fh_valid_bool(const char *s, size_t len, struct fh_val *out)
 {

@@ -55,5 +55,12 @@ enum fh_err	fh_valid_any(const char *s, size_t len, struct fh_val *out);
 /* Helpers shared with other modules. */
 int		fh_is_sid(const char *s, size_t len, const char *prefix);
 int		fh_utf8_valid(const char *s, size_t len);
+/* 1 when s[0..len) is one of the caller IDs Twilio sends for a withheld
+ * number: "+266696687" (anonymous), "+7378742833" (restricted),
+ * "+2562533" (blocked), "+86282452253" (unavailable), each with '+' or
+ * the space an unencoded '+' decodes to, or one of the words anonymous,
+ * restricted, unknown, blocked, private in any case.  Such a caller cannot
+ * be called back on that number.  NULL reads as 0. */
+int		fh_is_withheld_caller(const char *s, size_t len);
 
 #endif

@@ -185,6 +185,9 @@ struct wx {
 	char			 caller_own[48];
 	char			 called_own[300];
 	int			 hangup_fallback; /* the call left the queue */
+	int			 create_unsure;	/* the last create got no
+						 * answer: it may have made
+						 * the task */
 };
 
 static const char *
@@ -226,7 +229,8 @@ as_e164(const char *s, char *own, size_t ownlen)
 	return own;
 }
 
-/* Caller (else From) when E.164; Called (else To) when E.164 or sip:. */
+/* Caller (else From) when E.164 and not withheld; Called (else To) when
+ * E.164 or sip:. */
 static void
 read_numbers(struct wx *w)
 {
@@ -235,7 +239,9 @@ read_numbers(struct wx *w)
 
 	s = param(w, W_CALLER) != NULL ? param(w, W_CALLER) :
 	    param(w, W_FROM);
-	w->caller = as_e164(s, w->caller_own, sizeof(w->caller_own));
+	/* Twilio's stand-ins for a withheld number look like E.164 */
+	w->caller = s == NULL || fh_is_withheld_caller(s, strlen(s)) ? NULL :
+	    as_e164(s, w->caller_own, sizeof(w->caller_own));
 	s = param(w, W_CALLED) != NULL ? param(w, W_CALLED) :
 	    param(w, W_TO_TW);
 	w->called = NULL;
@@ -771,9 +777,19 @@ mode_other_number_confirm(struct wx *w)
 
 enum claim_res {
 	CL_OURS,	/* canceled by us: create the follow-up now */
-	CL_REPEAT,	/* an earlier request claimed it: answer success */
+	CL_REPEAT,	/* an earlier request did it: answer success */
+	CL_BUSY,	/* another request's fresh claim, no follow-up yet */
 	CL_AGENT,	/* an agent has the call */
 	CL_ERROR	/* processingError */
+};
+
+/* What judge() makes of a task. */
+enum judged {
+	JG_CANCEL,	/* no marker: cancel and claim it */
+	JG_OURS,	/* our own claim: the write landed */
+	JG_TAKEOVER,	/* canceled, but its claim failed or went stale:
+			 * claim it again (no cancel) and do the work */
+	JG_OTHER	/* *res says */
 };
 
 /* 32 hex digits from the system's random source into out (33 bytes). */
@@ -862,43 +878,103 @@ out:
 	return err;
 }
 
-/* Steps 2 to 4 on a fetched task: CL_OURS here means "go on", and
- * *ours is set when the marker carries our own claim. */
-static enum claim_res
-judge(struct wx *w, struct claim *c, struct json_object *attrs, int *ours)
+/* Seconds since the marker's "at", or -1 when it has none readable. */
+static long long
+marker_age(struct json_object *mk)
+{
+	struct fh_val	 v;
+	const char	*at = fh_json_str(mk, "at");
+
+	memset(&v, 0, sizeof(v));
+	if (at == NULL || fh_valid_datetime(at, strlen(at), &v) != FH_OK)
+		return -1;
+	return (long long)time(NULL) - v.num;
+}
+
+/*
+ * Another request's marker mk: its follow-up exists (a task_sid: a repeat),
+ * its claim failed or went stale (take it over), or it is still at work.
+ * A voicemail claim stays live while the caller records (the call has left
+ * the queue, and the task_sid comes with the recording), so only a failed
+ * one is taken over.
+ */
+static enum judged
+judge_marker(struct wx *w, struct claim *c, struct json_object *mk,
+    enum claim_res *res)
+{
+	struct json_object	*f;
+	const char		*ts, *type;
+	long long		 age;
+
+	ts = fh_json_str(mk, "task_sid");
+	if (ts != NULL && fh_is_sid(ts, strlen(ts), "WT")) {
+		fh_log_info(&w->ctx->log, "task '%s' already followed up as "
+		    "'%s': repeat", c->sid, ts);
+		*res = CL_REPEAT;
+		return JG_OTHER;
+	}
+	if (json_object_object_get_ex(mk, "failed", &f) &&
+	    json_object_is_type(f, json_type_boolean) &&
+	    json_object_get_boolean(f)) {
+		fh_log_info(&w->ctx->log, "task '%s': failed claim taken "
+		    "over", c->sid);
+		return JG_TAKEOVER;
+	}
+	type = fh_json_str(mk, "type");
+	if (type == NULL || strcmp(type, "callback") != 0) {
+		fh_log_info(&w->ctx->log, "task '%s' already has a follow-up "
+		    "claim: repeat", c->sid);
+		*res = CL_REPEAT;
+		return JG_OTHER;
+	}
+	age = marker_age(mk);
+	if (age < 0 || age * 1000 >= FH_WAIT_CLAIM_FRESH_MS ||
+	    age * 1000 <= -FH_WAIT_CLAIM_FRESH_MS) {
+		fh_log_info(&w->ctx->log, "task '%s': stale claim taken over",
+		    c->sid);
+		return JG_TAKEOVER;
+	}
+	fh_log_info(&w->ctx->log, "task '%s': another request holds a fresh "
+	    "claim", c->sid);
+	*res = CL_BUSY;
+	return JG_OTHER;
+}
+
+/* Steps 2 to 4 on a fetched task. */
+static enum judged
+judge(struct wx *w, struct claim *c, struct json_object *attrs,
+    enum claim_res *res)
 {
 	struct json_object	*mk;
 	const char		*cs, *st, *cl;
 
-	*ours = 0;
+	*res = CL_ERROR;
 	cs = fh_json_str(attrs, "call_sid");
 	if (cs == NULL || param(w, W_CALL_SID) == NULL ||
 	    strcmp(cs, param(w, W_CALL_SID)) != 0) {
 		fh_log_warn(&w->ctx->log, "task '%s' is not this call's",
 		    c->sid);
-		return CL_ERROR;
+		return JG_OTHER;
 	}
 	if (json_object_object_get_ex(attrs, "flexhooks_followup", &mk) &&
 	    json_object_is_type(mk, json_type_object)) {
 		cl = fh_json_str(mk, "claim");
-		if (cl != NULL && strcmp(cl, c->claim) == 0) {
-			*ours = 1;
-			return CL_OURS;
-		}
-		fh_log_info(&w->ctx->log, "task '%s' already has a follow-up "
-		    "claim: repeat", c->sid);
-		return CL_REPEAT;
+		if (cl != NULL && strcmp(cl, c->claim) == 0)
+			return JG_OURS;
+		return judge_marker(w, c, mk, res);
 	}
 	st = fh_json_str(c->task, "assignment_status");
 	if (st == NULL)
-		return CL_ERROR;
+		return JG_OTHER;
 	if (strcmp(st, "assigned") == 0 || strcmp(st, "wrapping") == 0 ||
-	    strcmp(st, "completed") == 0)
-		return CL_AGENT;
+	    strcmp(st, "completed") == 0) {
+		*res = CL_AGENT;
+		return JG_OTHER;
+	}
 	if (strcmp(st, "pending") == 0 || strcmp(st, "reserved") == 0)
-		return CL_OURS;
+		return JG_CANCEL;
 	fh_log_warn(&w->ctx->log, "task '%s' is '%s'", c->sid, st);
-	return CL_ERROR;
+	return JG_OTHER;
 }
 
 /* Section 4.2, steps 1 to 6. */
@@ -908,8 +984,9 @@ cancel_and_claim(struct wx *w, struct claim *c)
 	struct fh_rest_resp	 rr;
 	struct json_object	*attrs = NULL, *send = NULL;
 	char			 etag[128];
-	int			 round, ours, last = 0;
+	int			 round, last = 0;
 	enum claim_res		 res = CL_ERROR;
+	enum judged		 jg;
 	enum fh_err		 err;
 
 	memset(&rr, 0, sizeof(rr));
@@ -935,19 +1012,28 @@ cancel_and_claim(struct wx *w, struct claim *c)
 			res = CL_ERROR;
 			break;
 		}
-		res = judge(w, c, attrs, &ours);
-		if (res != CL_OURS || ours)
+		jg = judge(w, c, attrs, &res);
+		if (jg == JG_OURS) {
+			res = CL_OURS;
+			break;
+		}
+		if (jg == JG_OTHER)
 			break;
 		if (last || round == FH_WAIT_CLAIM_ROUNDS) {
-			res = CL_ERROR;	/* still cancelable, yet refused */
+			res = CL_ERROR;	/* still claimable, yet refused */
 			break;
 		}
 		if (cancel_attrs(c, attrs, &send) != FH_OK) {
 			res = CL_ERROR;
 			break;
 		}
-		err = fh_task_cancel(w->ctx, c->sid, c->reason, send, etag,
-		    &rr);
+		/* a task canceled before only needs the new claim */
+		if (jg == JG_TAKEOVER)
+			err = fh_task_update_attrs(w->ctx, c->sid, send, etag,
+			    &rr);
+		else
+			err = fh_task_cancel(w->ctx, c->sid, c->reason, send,
+			    etag, &rr);
 		if (err == FH_OK) {
 			if (snprintf(c->etag, sizeof(c->etag), "%s",
 			    rr.etag) < 0)
@@ -976,12 +1062,12 @@ cancel_and_claim(struct wx *w, struct claim *c)
 	return res;
 }
 
-/* Step 7: add "task_sid" to the marker on the canceled task sid (best
+/* Set key to val (stolen) in the marker on the canceled task sid (best
  * effort; one retry on 412).  attrs0 and etag0 are those of the cancel
  * when known (borrowed), else NULL: the task is fetched first. */
 static void
-mark_task_sid(struct wx *w, const char *sid, struct json_object *attrs0,
-    const char *etag0, const char *new_sid)
+mark_key(struct wx *w, const char *sid, struct json_object *attrs0,
+    const char *etag0, const char *key, struct json_object *val)
 {
 	struct fh_rest_resp	 rr;
 	struct json_object	*task = NULL, *attrs, *mk;
@@ -1011,7 +1097,8 @@ mark_task_sid(struct wx *w, const char *sid, struct json_object *attrs0,
 			err = FH_EINPUT;
 			break;
 		}
-		if ((err = fh_json_add_str(mk, "task_sid", new_sid)) != FH_OK)
+		if ((err = fh_json_add(mk, key, json_object_get(val))) !=
+		    FH_OK)
 			break;
 		err = fh_task_update_attrs(w->ctx, sid, attrs, etag, &rr);
 		fh_rest_resp_release(&rr);
@@ -1021,16 +1108,58 @@ mark_task_sid(struct wx *w, const char *sid, struct json_object *attrs0,
 		attrs = NULL;
 	}
 	if (err != FH_OK)
-		fh_log_warn(&w->ctx->log, "cannot mark task '%s' with its "
-		    "follow-up '%s': %s", sid, new_sid, fh_err_name(err));
+		fh_log_warn(&w->ctx->log, "cannot mark task '%s' with '%s': "
+		    "%s", sid, key, fh_err_name(err));
 	json_object_put(attrs);
 	json_object_put(task);
+	json_object_put(val);
+}
+
+/* Step 7: add "task_sid" to the marker on the canceled task sid. */
+static void
+mark_task_sid(struct wx *w, const char *sid, struct json_object *attrs0,
+    const char *etag0, const char *new_sid)
+{
+	mark_key(w, sid, attrs0, etag0, "task_sid",
+	    json_object_new_string(new_sid));
 }
 
 static void
 mark_done(struct wx *w, struct claim *c, const char *new_sid)
 {
 	mark_task_sid(w, c->sid, c->attrs, c->etag, new_sid);
+}
+
+/* The follow-up could not be made: mark our claim "failed" so that a
+ * repeat of this request does the work instead of answering success.  The
+ * deadline may be what failed, so this write gets a little time of its
+ * own.  A create that got no answer at all may have made the task: that
+ * claim is kept, and a repeat takes it over only once it is stale. */
+static void
+mark_failed(struct wx *w, struct claim *c)
+{
+	if (w->create_unsure) {
+		/* a repeat could make a second task: let the claim go
+		 * stale instead */
+		fh_log_warn(&w->ctx->log, "claim on task '%s' kept: the "
+		    "create got no answer", c->sid);
+		return;
+	}
+	if (fh_rest_remaining(w->ctx->rest) < FH_WAIT_RELEASE_MS)
+		fh_rest_set_deadline(w->ctx->rest, FH_WAIT_RELEASE_MS);
+	mark_key(w, c->sid, c->attrs, c->etag, "failed",
+	    json_object_new_boolean(1));
+}
+
+/* Another request is at work on this follow-up: answer nothing yet, come
+ * back in a moment (its claim goes stale after FH_WAIT_CLAIM_FRESH_MS). */
+static void
+busy(struct wx *w, const char *task, int voicemail, const char *to)
+{
+	fh_twiml_open(&w->tw, FH_TW_PAUSE);
+	fh_twiml_attr(&w->tw, FH_TA_LENGTH, "2");
+	fh_twiml_close(&w->tw);
+	submit(w, task, voicemail, to);
 }
 
 /* ----------------------------------------------- creating the follow-up */
@@ -1117,6 +1246,8 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 	if (err == FH_OK)
 		err = fh_task_create(w->ctx, fh_buf_cstr(&form), form.len,
 		    sid, 40, &rr);
+	w->create_unsure = err != FH_OK && rr.status == 0 &&
+	    (err == FH_ETIMEOUT || err == FH_EUPSTREAM);
 	if (err != FH_OK)
 		fh_log_error(&w->ctx->log, "cannot create %s task for '%s' "
 		    "after canceling '%s'%s%s: %s (status %ld code %d)", kind,
@@ -1167,6 +1298,9 @@ mode_submit_callback(struct wx *w)
 	case CL_REPEAT:
 		say_hangup(w, FH_PR_CB_SUBMITTED);
 		break;
+	case CL_BUSY:
+		busy(w, task, 0, to);
+		break;
 	case CL_AGENT:
 		say_loop(w, FH_PR_AGENT_CONNECTING, task);
 		break;
@@ -1175,6 +1309,7 @@ mode_submit_callback(struct wx *w)
 		break;
 	case CL_OURS:
 		if (create_callback(w, c.task, to, sid) != FH_OK) {
+			mark_failed(w, &c);
 			say_hangup(w, FH_PR_FOLLOWUP_FAILED);
 			break;
 		}
@@ -1321,6 +1456,9 @@ mode_start_voicemail(struct wx *w)
 		fh_twiml_attr(&w->tw, FH_TA_LENGTH, "10");
 		fh_twiml_close(&w->tw);
 		break;
+	case CL_BUSY:
+		busy(w, task, 1, to);
+		break;
 	case CL_AGENT:
 		say_loop(w, FH_PR_AGENT_CONNECTING, task);
 		break;
@@ -1346,8 +1484,10 @@ mode_start_voicemail(struct wx *w)
 				hangup(w);
 			else
 				say_hangup(w, FH_PR_VM_FAILED_CB);
-		} else
+		} else {
+			mark_failed(w, &c);
 			say_hangup(w, FH_PR_FOLLOWUP_FAILED);
+		}
 		fh_rest_resp_release(&rr);
 		break;
 	}

@@ -19,6 +19,11 @@
 #define FH_WAIT_PATH	"/features/callback-and-voicemail/studio/wait-experience"
 #define FH_WAIT_MAX_LOOKUPS	10
 #define FH_WAIT_CLAIM_ROUNDS	3
+#define FH_WAIT_CLAIM_FRESH_MS	30000	/* a callback claim younger than
+					 * this, without its task_sid, is
+					 * another request at work */
+#define FH_WAIT_RELEASE_MS	3000	/* the least time left to mark a
+					 * failed follow-up's claim */
 
 /* Answer one wait-experience request (mode from the merged params).
  * Borrows ctx and req; resp owns what is written to it until

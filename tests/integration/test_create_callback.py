@@ -1464,6 +1464,63 @@ for _n, _fields, _msg in VOICEMAIL_BAD:
     t.test(_vm_bad_case(_n, _fields, _msg), tags=("voicemail",))
 
 
+# --------------------------------------------------------------------------
+# issue 16: JavaScript's "undefined", withheld callers
+# --------------------------------------------------------------------------
+
+
+def no_task_writes(mark):
+    return [r for r in EMU.requests(mark)
+            if r.get("method") == "POST" and
+            (r.get("path") or "").startswith(ENV.tasks_path)]
+
+
+@t.test
+def js_undefined_optional_is_absent():
+    n, f, pairs = happy([("flexFlowSid", "undefined"),
+                         ("workflowSid", "null"), ("timeout", "undefined"),
+                         ("recordingSid", "undefined"),
+                         ("isDeleted", "false"), ("attempts", "0")])
+    mark = EMU.mark()
+    sid = check_success(post(pairs))
+    raw = check_create_request(the_create(EMU.requests(mark), n))
+    check_attrs(raw, minimal_attrs(n, f, None), now_window=120)
+    check_stored(sid, raw)
+
+
+@t.test
+def js_undefined_required_creates_nothing():
+    f = t.unique_number()
+    for pairs, msg in (
+            ([("numberToCall", "undefined"), ("numberToCallFrom", f)],
+             "missing numberToCall"),
+            ([("numberToCall", "null"), ("numberToCallFrom", f)],
+             "missing numberToCall"),
+            ([("numberToCall", t.unique_number()),
+              ("numberToCallFrom", "undefined")],
+             "missing numberToCallFrom")):
+        mark = EMU.mark()
+        check_error(post(pairs), 400, msg)
+        t.eq(no_task_writes(mark), [], "task writes for %r" % (pairs,))
+
+
+@t.test
+def withheld_caller_400():
+    f = t.unique_number()
+    for n in ("+266696687", "+7378742833", "+2562533", "+86282452253",
+              "anonymous", "Restricted", "UNKNOWN", "blocked", "private"):
+        mark = EMU.mark()
+        check_error(post([("numberToCall", n), ("numberToCallFrom", f)]),
+                    400, "caller ID withheld")
+        t.eq(no_task_writes(mark), [], "task writes for %s" % n)
+        t.eq(stored_with(f), [], "tasks stored")
+    # a Studio query string, with an unencoded '+'
+    mark = EMU.mark()
+    check_error(get("numberToCall=+266696687&numberToCallFrom=%s" %
+                    f.replace("+", "%2B")), 400, "caller ID withheld")
+    t.eq(no_task_writes(mark), [], "task writes")
+
+
 if __name__ == "__main__":
     t.require_stack()
     t.main()

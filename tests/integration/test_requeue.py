@@ -685,12 +685,223 @@ def create_fails_nothing_recorded():
         r = requeue(sid)
     check_error(r, 400, "Twilio rejected the request", 20001,
                 "https://www.twilio.com/docs/errors/20001")
-    t.eq(kinds(EMU.requests(mark), sid), ["GET", "UPDATE", "CREATE"],
-         "Twilio requests")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET", "UPDATE", "CREATE",
+                                          "UPDATE"], "Twilio requests")
     o, _ = stored_attrs(sid)
     t.ok("task_sid" not in o[MARKER], "task_sid recorded without a task")
-    # the claim is fresh: a retry now is refused, not duplicated
-    check_error(requeue(sid), 409, "requeue in progress")
+    t.eq(o[MARKER].get("failed"), True, "claim marked failed")
+    # the claim was given up: a retry now does the work, once
+    new = check_success(requeue(sid))
+    t.eq(check_success(requeue(sid)), new, "a second retry's taskSid")
+    t.eq([x["sid"] for x in EMU.tasks()
+          if sid in (x.get("attributes") or "")], [new], "tasks created")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER]["task_sid"], new, "task_sid recorded")
+    t.ok("failed" not in o[MARKER], "the new claim is not failed")
+
+
+# --------------------------------------------------------------------------
+# claims that outlive a failure (issue 16)
+# --------------------------------------------------------------------------
+
+
+class rate_limited:
+    """Twilio answers 429 to every task create until the REST client's
+    retries run out (TWILIO_SERVICE_RETRY_LIMIT + 1 tries)."""
+
+    def __enter__(self):
+        EMU.fault(method="POST", path=ENV.tasks_path, exact=True,
+                  status=429, retry_after="1", times=ENV.retry_limit + 1)
+        return self
+
+    def __exit__(self, *exc):
+        left = EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path
+                                 and f.get("status") == 429)
+        if left and exc[0] is None:
+            raise AssertionError("the 429 fault was not used up")
+        return False
+
+
+def made_from(sid):
+    return [x["sid"] for x in EMU.tasks()
+            if sid in (x.get("attributes") or "") and x["sid"] != sid]
+
+
+@t.test
+def requeue_429_then_retry_creates_one():
+    """Retry later while TaskRouter answers 429: the client gets 429 with
+    Retry-After, the claim is given up, and the plugin's retry right after
+    creates exactly one task (it used to get 409 for 30 s)."""
+    orig = callback_attrs()
+    sid, wf = seed_task(orig)
+    with rate_limited():
+        r = requeue(sid)
+    check_error(r, 429, "Twilio rate limit", 20429,
+                "https://www.twilio.com/docs/errors/20429")
+    t.eq(r.header("Retry-After"), "1", "Retry-After")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER].get("failed"), True, "claim marked failed")
+    t.eq(made_from(sid), [], "tasks created")
+    new = check_success(requeue(sid))
+    t.eq(made_from(sid), [new], "tasks created by the retry")
+    t.eq(check_success(requeue(sid)), new, "a double click after it")
+    t.eq(made_from(sid), [new], "still one")
+
+
+@t.test
+def requeue_create_answer_lost_finds_its_task():
+    """Twilio makes the task but its answer comes after the deadline: the
+    request looks before giving its claim up, finds the task and answers
+    it, so a retry gets the same task (no duplicate)."""
+    orig = callback_attrs()
+    sid, wf = seed_task(orig)
+    EMU.fault(method="POST", path=ENV.tasks_path, exact=True,
+              answer_delay_ms=ENV.deadline_ms + 2500, times=1)
+    try:
+        r = requeue(sid)
+    finally:
+        left = EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path
+                                 and f.get("answer_delay_ms"))
+    t.eq(left, 0, "the delay fault was used")
+    made = made_from(sid)
+    t.eq(len(made), 1, "tasks created")
+    t.eq(check_success(r), made[0], "the lost create's task answered")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER].get("task_sid"), made[0], "task_sid recorded")
+    t.ok("failed" not in o[MARKER], "not marked failed")
+    t.eq(check_success(requeue(sid)), made[0], "the retry's taskSid")
+    t.eq(made_from(sid), made, "still one")
+
+
+# --------------------------------------------------------------------------
+# create-callback as a requeue: the older template plugin's Retry later
+# --------------------------------------------------------------------------
+
+CREATE = "/features/callback-and-voicemail/flex/create-callback"
+
+
+def create_callback(pairs, token=None):
+    return t.request("POST", CREATE, form=[("Token", TOKEN if token is None
+                                            else token)] + list(pairs),
+                     auth=None, signature=None)
+
+
+def retry_later_form(sid, attrs, wf, flow=None):
+    """What flex-project-template@1bdf516's CallbackService.requeueCallback
+    posts for task sid: flexFlowSid is the text "undefined" when the task
+    has no flow_execution_sid, attempts the old value + 1."""
+    cb = attrs["callBackData"]
+    pairs = [("numberToCall", cb["numberToCall"]),
+             ("numberToCallFrom", cb["numberToCallFrom"]),
+             ("flexFlowSid", flow or "undefined"), ("workflowSid", wf),
+             ("timeout", "3600"), ("priority", "5"),
+             ("attempts", str(int(cb.get("attempts") or 0) + 1)),
+             ("conversation_id", sid),
+             ("utcDateTimeReceived", cb["utcDateTimeReceived"])]
+    for k in ("recordingSid", "recordingUrl", "transcriptSid",
+              "transcriptText"):
+        if cb.get(k):
+            pairs.append((k, cb[k]))
+    return pairs
+
+
+def voicemail_attrs():
+    a = callback_attrs(taskType="voicemail")
+    re_sid = t.sid("RE")
+    a["callBackData"]["recordingSid"] = re_sid
+    a["callBackData"]["recordingUrl"] = (
+        "https://api.twilio.com/2010-04-01/Accounts/%s/Recordings/%s" %
+        (ENV.account_sid, re_sid))
+    return a
+
+
+@t.test
+def old_plugin_retry_voicemail_makes_a_new_task():
+    """The voicemail's recordingSid matches the original task, which must
+    not be answered instead of a new one (the plugin wraps it up)."""
+    orig = voicemail_attrs()
+    sid, wf = seed_task(orig)
+    form = retry_later_form(sid, orig, wf)
+    new = check_success(create_callback(form))
+    t.ok(new != sid, "answered the original task's SID")
+    a, task = stored_attrs(new)
+    t.eq(a["taskType"], "voicemail", "taskType")
+    t.eq(a["callBackData"]["recordingSid"],
+         orig["callBackData"]["recordingSid"], "recordingSid")
+    t.eq(a["callBackData"]["attempts"], 1, "attempts")
+    t.ok("flow_execution_sid" not in a, "flexFlowSid=undefined is absent")
+    t.eq(task["workflow_sid"], wf, "workflow")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER]["task_sid"], new, "task_sid on the original")
+    t.eq(o[MARKER]["type"], "requeue", "marker type")
+    # a double click, a retried request: the same new task
+    t.eq(check_success(create_callback(form)), new, "second taskSid")
+    rec = orig["callBackData"]["recordingSid"]
+    t.eq(sorted(x["sid"] for x in EMU.tasks()
+                if rec in (x.get("attributes") or "")),
+         sorted([sid, new]), "tasks with the recording")
+
+
+@t.test
+def old_plugin_retry_callback_flexflowsid_undefined():
+    orig = callback_attrs(attempts=2)
+    sid, wf = seed_task(orig)
+    form = retry_later_form(sid, orig, wf)
+    t.eq(t.first(form, "flexFlowSid"), "undefined", "what the plugin sends")
+    new = check_success(create_callback(form))
+    a, _ = stored_attrs(new)
+    t.eq(a["taskType"], "callback", "taskType")
+    t.eq(a["callBackData"]["attempts"], 3, "attempts")
+    t.ok("flow_execution_sid" not in a, "no flow_execution_sid")
+    t.eq(a["conversations"]["conversation_id"], sid, "conversation_id")
+    t.eq(made_from(sid), [new], "tasks created")
+    t.eq(check_success(create_callback(form)), new, "double click")
+    t.eq(made_from(sid), [new], "still one")
+
+
+@t.test
+def old_plugin_retry_429_then_retry_creates_one():
+    orig = voicemail_attrs()
+    sid, wf = seed_task(orig)
+    form = retry_later_form(sid, orig, wf)
+    with rate_limited():
+        r = create_callback(form)
+    check_error(r, 429, "Twilio rate limit", 20429,
+                "https://www.twilio.com/docs/errors/20429")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER].get("failed"), True, "claim marked failed")
+    t.eq(made_from(sid), [], "tasks created")
+    new = check_success(create_callback(form))
+    t.eq(made_from(sid), [new], "tasks created by the retry")
+    t.eq(check_success(create_callback(form)), new, "and again")
+
+
+@t.test
+def old_plugin_retry_while_requeue_in_progress():
+    """A fresh claim by another request: 409, nothing created."""
+    orig = callback_attrs()
+    orig[MARKER] = od(("type", "requeue"), ("claim", t.unique_hex(32)),
+                      ("at", utc(now_utc())))
+    sid, wf = seed_task(orig)
+    check_error(create_callback(retry_later_form(sid, orig, wf)), 409,
+                "requeue in progress")
+    t.eq(made_from(sid), [], "tasks created")
+
+
+@t.test
+def create_callback_undefined_required_creates_nothing():
+    orig = callback_attrs()
+    sid, wf = seed_task(orig)
+    form = [(k, "undefined" if k == "numberToCall" else v)
+            for k, v in retry_later_form(sid, orig, wf)]
+    mark = EMU.mark()
+    check_error(create_callback(form), 400, "missing numberToCall")
+    t.eq(no_task_requests(mark), [], "task requests")
+    form = [(k, "null" if k == "numberToCallFrom" else v)
+            for k, v in retry_later_form(sid, orig, wf)]
+    check_error(create_callback(form), 400, "missing numberToCallFrom")
+    t.eq(no_task_requests(mark), [], "task requests")
+    t.eq(made_from(sid), [], "tasks created")
 
 
 if __name__ == "__main__":

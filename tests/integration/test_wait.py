@@ -714,6 +714,142 @@ def nothing_recorded_three_times():
          "callbackSubmitted, the call ends")
 
 
+# --------------------------------------------------------------------------
+# withheld callers and claims that outlive a failure (issue 16)
+# --------------------------------------------------------------------------
+
+
+@t.test
+def withheld_callers_get_no_same_number():
+    """Twilio's stand-ins for a withheld number look like E.164: none of
+    them is offered a callback to "the same number"."""
+    same = "To request a callback to the same number"
+    for caller in ("+266696687", "+7378742833", "+2562533",
+                   "+86282452253", "anonymous", "Restricted"):
+        for digit in ("1", "2"):
+            call = Call(caller=caller)
+            seed_task(call)
+            end = call.walk(call.start(), ["*", digit], stop_on_gather=True)
+            t.eq(end, "gather", "%s %s: a Gather" % (caller, digit))
+            t.ok("mode=handle-callback-for-other-number-confirmation-option"
+                 in call.gather.get("action"), "%s %s: number entry, got %s"
+                 % (caller, digit, call.gather.get("action")))
+            t.ok(not any(same in x for _, x in call.heard if x),
+                 "%s %s: same-number choice offered" % (caller, digit))
+            t.ok(not any(b"submit-callback" in d or b"start-voicemail" in d
+                         for d in call.docs), "%s: submitted" % caller)
+    # and a real number still gets it
+    call = Call()
+    seed_task(call)
+    call.walk(call.start(), ["*", "1"], stop_on_gather=True)
+    t.ok(any(same in x for _, x in call.heard if x), "same-number choice")
+
+
+def submit_url(call):
+    """The submit-callback URL the menu gives a caller who presses * 1 1
+    (nothing is canceled yet)."""
+    end = call.walk(call.start(), ["*", "1"], stop_on_gather=True)
+    t.eq(end, "gather", "at the callback choice")
+    r = call.post(call.gather.get("action"), [("Digits", "1")])
+    url = ET.fromstring(r.body).find("Redirect").text
+    t.ok("mode=submit-callback" in url, "SUBMIT")
+    return url
+
+
+FAILED = ("Sorry, we were unable to complete your request. Please call "
+          "again later. Goodbye.")
+
+
+@t.test
+def submit_429_then_repeat_creates_one():
+    """The create meets 429 until the retries run out: the caller hears
+    followUpFailed (not "submitted"), the claim is marked failed, and a
+    repeat of the request (Twilio's retry) creates the callback once."""
+    call = Call()
+    wt = seed_task(call)
+    url = submit_url(call)
+    limit = ENV.retry_limit + 1
+    EMU.fault(method="POST", path=ENV.tasks_path, exact=True, status=429,
+              retry_after="1", times=limit)
+    try:
+        r1 = call.post(url)
+    finally:
+        left = EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path
+                                 and f.get("status") == 429)
+    t.eq(left, 0, "the 429 fault was used up")
+    t.eq(r1.status, 200, "status")
+    t.ok(FAILED.encode() in r1.body, "followUpFailed: %r" % r1.body)
+    t.ok(b"A callback has been requested" not in r1.body, "no submitted")
+    t.eq(callback_tasks(call.caller), [], "no callback task yet")
+    tk = EMU.task(wt)
+    t.eq(tk["assignment_status"], "canceled", "canceled")
+    mk = attrs_of(tk)["flexhooks_followup"]
+    t.eq(mk.get("failed"), True, "claim marked failed")
+    t.ok("task_sid" not in mk, "no task_sid")
+    # the repeat does the work
+    r2 = call.post(url)
+    t.ok(P["submitted"].encode() in r2.body, "submitted: %r" % r2.body)
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "one callback task")
+    mk2 = attrs_of(EMU.task(wt))["flexhooks_followup"]
+    t.eq(mk2.get("task_sid"), cbs[0]["sid"], "marker task_sid")
+    t.ok("failed" not in mk2, "the new claim is not failed")
+    t.ok(mk2["claim"] != mk["claim"], "a new claim")
+    # a third time: a repeat, nothing more
+    r3 = call.post(url)
+    t.ok(P["submitted"].encode() in r3.body, "submitted again")
+    t.eq(len(callback_tasks(call.caller)), 1, "still one")
+
+
+def with_marker(wt, call, **mk):
+    a = {"call_sid": call.sid, "from": call.caller, "name": call.caller,
+         "conversations": {"conversation_id": "keep-me",
+                           "abandoned": "Follow-Up"},
+         "flexhooks_followup": dict(mk)}
+    EMU.seed({"task_status": {wt: {"assignment_status": "canceled",
+                                   "reason": "Opted to request a callback",
+                                   "attributes": a}}})
+
+
+def utc_ago(seconds):
+    import datetime
+    d = datetime.datetime.now(datetime.timezone.utc) - \
+        datetime.timedelta(seconds=seconds)
+    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@t.test
+def foreign_claim_without_task_never_says_submitted():
+    """Another request's fresh claim without its task: come back shortly
+    (Pause, Redirect), never "submitted"; once stale, take it over."""
+    call = Call()
+    wt = seed_task(call)
+    url = submit_url(call)
+    with_marker(wt, call, type="callback", claim="a" * 32, at=utc_ago(0))
+    m = EMU.mark()
+    r = call.post(url)
+    t.eq(r.status, 200, "status")
+    root = ET.fromstring(r.body)
+    t.eq([v.tag for v in root], ["Pause", "Redirect"], "Pause, Redirect")
+    t.eq(root.find("Pause").get("length"), "2", "pause length")
+    t.ok("mode=submit-callback" in root.find("Redirect").text, "back to "
+         "submit-callback")
+    t.eq(t.task_creates(EMU.requests(m), call.caller), [], "no create")
+    # the claim went stale (its process died): the next request does it
+    with_marker(wt, call, type="callback", claim="a" * 32,
+                at=utc_ago(120))
+    r = call.post(url)
+    t.ok(P["submitted"].encode() in r.body, "submitted: %r" % r.body)
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "one callback task")
+    mk = attrs_of(EMU.task(wt))["flexhooks_followup"]
+    t.eq(mk.get("task_sid"), cbs[0]["sid"], "marker task_sid")
+    # and a finished marker is a repeat
+    r = call.post(url)
+    t.ok(P["submitted"].encode() in r.body, "repeat")
+    t.eq(len(callback_tasks(call.caller)), 1, "still one")
+
+
 if __name__ == "__main__":
     t.require_stack()
     t.main()

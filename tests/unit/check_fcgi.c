@@ -89,6 +89,43 @@ static const struct dcase dcases[] = {
 	    "invalid numberToCall" },
 	{ "POST", "/cb", "application/x-www-form-urlencoded",
 	    "numberToCall=%2B15555550123", 400, "missing numberToCallFrom" },
+	/* what JavaScript sends for a value it lacks: absent */
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=undefined&numberToCallFrom=%2B18005550100", 400,
+	    "{\"success\":false,\"message\":\"missing numberToCall\","
+	    "\"code\":null,\"more_info\":null}" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B15555550123&numberToCallFrom=null", 400,
+	    "missing numberToCallFrom" },
+	{ "POST", "/cb", "application/json",
+	    "{\"numberToCall\":\"+15555550123\",\"numberToCallFrom\":"
+	    "\"undefined\"}", 400, "missing numberToCallFrom" },
+	{ "POST", "/cb", "application/json",
+	    "{\"numberToCall\":\"+15555550123\",\"numberToCallFrom\":null}",
+	    400, "missing numberToCallFrom" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B15555550123&numberToCallFrom=%2B18005550100&"
+	    "flexFlowSid=undefined&timeout=abc", 400, "invalid timeout" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B15555550123&numberToCallFrom=%2B18005550100&"
+	    "flexFlowSid=null&workflowSid=undefined&attempts=x", 400,
+	    "invalid attempts" },
+	/* a withheld caller cannot be called back */
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B266696687&numberToCallFrom=%2B18005550100", 400,
+	    "{\"success\":false,\"message\":\"caller ID withheld\","
+	    "\"code\":null,\"more_info\":null}" },
+	{ "GET", "/cb?numberToCall=+7378742833&numberToCallFrom=%2B1800555"
+	    "0100", NULL, "", 400, "caller ID withheld" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=%2B2562533&numberToCallFrom=%2B18005550100", 400,
+	    "caller ID withheld" },
+	{ "POST", "/cb", "application/json",
+	    "{\"numberToCall\":\"+86282452253\"}", 400,
+	    "caller ID withheld" },
+	{ "POST", "/cb", "application/x-www-form-urlencoded",
+	    "numberToCall=Anonymous&numberToCallFrom=%2B18005550100", 400,
+	    "caller ID withheld" },
 	{ "GET", "/cb?numberToCall=%2B15555550123&numberToCallFrom="
 	    "%2B18005550100&timeout=0", NULL, "", 400, "invalid timeout" },
 	{ "POST", "/cb?numberToCall=bad", "application/x-www-form-urlencoded",

@@ -132,6 +132,63 @@ START_TEST(test_validate)
 }
 END_TEST
 
+/* What a JavaScript client sends for a value it does not have. */
+struct jcase {
+	const char	*in;
+	enum fh_err	 want;
+	size_t		 bad;		/* when want is FH_EINPUT */
+	int		 missing;
+	const char	*b;		/* recordingSid read, or NULL */
+};
+
+#define RE_SID	"RE0123456789abcdef0123456789abcdef"
+static const struct jcase jcases[] = {
+	/* optional: absent, the alias is read instead */
+	{ "numberToCall=%2B15555550123&recordingSid=undefined", FH_OK, 0, 0,
+	    NULL },
+	{ "numberToCall=%2B15555550123&recordingSid=null", FH_OK, 0, 0, NULL },
+	{ "numberToCall=%2B15555550123&recordingSid=undefined&RecordingSid="
+	    RE_SID, FH_OK, 0, 0, RE_SID },
+	{ "numberToCall=%2B15555550123&recordingSid=&RecordingSid=null",
+	    FH_OK, 0, 0, NULL },
+	/* required: missing, not invalid */
+	{ "numberToCall=undefined", FH_EINPUT, F_A, 1, NULL },
+	{ "numberToCall=null&recordingSid=" RE_SID, FH_EINPUT, F_A, 1, NULL },
+	/* only the exact lower-case words */
+	{ "numberToCall=%2B15555550123&recordingSid=Undefined", FH_EINPUT,
+	    F_B, 0, NULL },
+	{ "numberToCall=%2B15555550123&recordingSid=NULL", FH_EINPUT, F_B, 0,
+	    NULL },
+	{ "numberToCall=%2B15555550123&recordingSid=undefined%00", FH_EINPUT,
+	    F_B, 0, NULL },
+	{ "numberToCall=%2B15555550123&recordingSid=nul", FH_EINPUT, F_B, 0,
+	    NULL },
+	{ "numberToCall=undefine", FH_EINPUT, F_A, 0, NULL },
+};
+
+START_TEST(test_js_absent)
+{
+	const struct jcase	*c = &jcases[_i];
+	struct fh_form		 f;
+	struct fh_val		 v[F__MAX];
+	size_t			 bad = 99;
+	int			 missing = -1;
+
+	fh_form_init(&f);
+	ck_assert_int_eq(fh_form_parse(&f, c->in, strlen(c->in)), FH_OK);
+	ck_assert_int_eq(fh_form_validate(&f, fields, F__MAX, v, &bad,
+	    &missing), c->want);
+	if (c->want != FH_OK) {
+		ck_assert_uint_eq(bad, c->bad);
+		ck_assert_int_eq(missing, c->missing);
+	} else if (c->b == NULL)
+		ck_assert_ptr_null(v[F_B].str);
+	else
+		ck_assert_str_eq(v[F_B].str, c->b);
+	fh_form_release(&f);
+}
+END_TEST
+
 START_TEST(test_too_many_pairs)
 {
 	struct fh_buf	 b;
@@ -199,6 +256,8 @@ suite(void)
 	tcase_add_test(core, test_repeated_order);
 	tcase_add_test(core, test_encode);
 	tcase_add_test(core, test_validate);
+	tcase_add_loop_test(limits, test_js_absent, 0,
+	    (int)(sizeof(jcases) / sizeof(jcases[0])));
 	tcase_add_test(limits, test_nul_kept);
 	tcase_add_test(limits, test_too_many_pairs);
 	tcase_add_test(limits, test_value_cap);

@@ -85,6 +85,16 @@ static const struct mcase mcore[] = {
 	    OUR_CLAIM, FH_RQ_OURS, "" },
 	{ MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2026-01-01T00:00:00Z\"}}",
 	    NULL, FH_RQ_BUSY, "" },
+	/* a claim its request gave up is claimed over at once */
+	{ MK "{\"type\":\"requeue\",\"claim\":\"aa\",\"at\":"
+	    "\"2026-01-01T00:00:00Z\",\"failed\":true}}", NULL, FH_RQ_STALE,
+	    "" },
+	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	    "\"failed\":true}}", OUR_CLAIM, FH_RQ_STALE, "" },
+	/* but one that finished stays finished */
+	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	    "\"failed\":true,\"task_sid\":\"" DONE_SID "\"}}", NULL,
+	    FH_RQ_DONE, DONE_SID },
 };
 
 static const struct mcase mlimits[] = {
@@ -122,6 +132,13 @@ static const struct mcase mlimits[] = {
 	    FH_RQ_STALE, "" },
 	{ MK "{\"claim\":12,\"at\":\"2020-01-01T00:00:00Z\"}}", "12",
 	    FH_RQ_STALE, "" },
+	/* only a JSON true marks a claim failed */
+	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	    "\"failed\":false}}", NULL, FH_RQ_BUSY, "" },
+	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	    "\"failed\":\"true\"}}", NULL, FH_RQ_BUSY, "" },
+	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	    "\"failed\":1}}", NULL, FH_RQ_BUSY, "" },
 };
 
 static void
@@ -595,6 +612,8 @@ claimed_body(const char *at)
 #define TW_404	"{\"code\":20404,\"message\":\"The requested resource was " \
 		"not found\",\"more_info\":\"https://www.twilio.com/docs/" \
 		"errors/20404\",\"status\":404}"
+#define TW_429	"{\"code\":20429,\"message\":\"Too Many Requests\"," \
+		"\"more_info\":null,\"status\":429}"
 #define TW_412	"{\"code\":null,\"message\":\"Precondition Failed\"," \
 		"\"more_info\":null,\"status\":412}"
 #define OK_NEW	"{\"taskSid\":\"" NEW_SID "\",\"success\":true}"
@@ -924,14 +943,17 @@ END_TEST
 
 START_TEST(test_create_fails)
 {
-	struct fh_resp	 resp;
-	const char	*seen;
+	struct fh_resp		 resp;
+	struct json_object	*a, *b, *mk1, *mk2;
+	const char		*seen, **l;
+	size_t			 n;
 
 	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
 	add_step(200, "\"2\"", dup_text("{}"));
 	add_step(400, NULL, dup_text("{\"code\":20001,\"message\":\"bad\","
 	    "\"more_info\":\"https://www.twilio.com/docs/errors/20001\","
 	    "\"status\":400}"));
+	add_step(200, "\"3\"", dup_text("{}"));	/* the release */
 	server_start();
 	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_ETWILIO);
 	ck_assert_int_eq(resp.status, 400);
@@ -940,7 +962,189 @@ START_TEST(test_create_fails)
 	    "\"more_info\":\"https://www.twilio.com/docs/errors/20001\"}");
 	seen = server_stop();
 	ck_assert_int_eq(count_lines(seen, "POST " TASK_PATH " "), 1);
-	ck_assert_int_eq(count_lines(seen, "POST "), 2);
+	/* the claim, and its release: "failed" added after the claim's
+	 * ETag, the same claim kept */
+	ck_assert_int_eq(count_lines(seen, "POST "), 3);
+	l = lines_of(seen, &n);
+	ck_assert_uint_eq(n, 4);
+	check_claim(l[3], "\"2\"");
+	a = attrs_in(l[1]);
+	b = attrs_in(l[3]);
+	mk1 = json_object_object_get(a, FH_REQUEUE_MARKER);
+	mk2 = json_object_object_get(b, FH_REQUEUE_MARKER);
+	ck_assert_str_eq(fh_json_str(mk1, "claim"), fh_json_str(mk2, "claim"));
+	ck_assert(!json_object_object_get_ex(mk1, "failed", NULL));
+	ck_assert(json_object_get_boolean(json_object_object_get(mk2,
+	    "failed")));
+	ck_assert_ptr_null(fh_json_str(mk2, "task_sid"));
+	json_object_put(a);
+	json_object_put(b);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+START_TEST(test_create_429_released)
+{
+	struct fh_resp	 resp;
+	const char	**l;
+	size_t		 n;
+
+	/* Twilio's 429 outlasts the retries: 429 to the client, the claim
+	 * marked failed first, and the next request claims over it */
+	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
+	add_step(200, "\"2\"", dup_text("{}"));
+	add_step(429, NULL, dup_text(TW_429));
+	add_step(429, NULL, dup_text(TW_429));
+	add_step(200, "\"3\"", dup_text("{}"));
+	server_start();
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp),
+	    FH_ERATELIMIT);
+	ck_assert_int_eq(resp.status, 429);
+	l = lines_of(server_stop(), &n);
+	ck_assert_uint_eq(n, 5);
+	check_claim(l[4], "\"2\"");
+	ck_assert_ptr_nonnull(strstr(l[4], "%22failed%22%3Atrue"));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+START_TEST(test_failed_claimed_over)
+{
+	struct fh_resp	 resp;
+	const char	**l;
+	size_t		 n;
+
+	/* a claim marked failed is taken over at once, however fresh */
+	add_step(200, "\"3\"", task_body(attrs_of("{\"taskType\":"
+	    "\"callback\",\"flexhooks_followup\":{\"type\":\"requeue\","
+	    "\"claim\":\"aa\",\"at\":\"2099-01-01T00:00:00Z\","
+	    "\"failed\":true}}")));
+	add_step(200, "\"4\"", dup_text("{}"));
+	add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
+	add_step(200, "\"5\"", dup_text("{}"));
+	server_start();
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
+	l = lines_of(server_stop(), &n);
+	ck_assert_uint_eq(n, 4);
+	check_claim(l[1], "\"3\"");
+	ck_assert_ptr_null(strstr(l[1], "failed"));
+	ck_assert_ptr_nonnull(strstr(l[3], "%22task_sid%22%3A%22" NEW_SID));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+#define FORM	"Timeout=60&Attributes=%7B%7D"
+
+/* fh_requeue_create() with the scripted server: its result, *handled. */
+static enum fh_err
+run_create(struct fh_resp *resp, int *handled)
+{
+	enum fh_err	 err;
+
+	fh_resp_init(resp);
+	*handled = -1;
+	err = fh_requeue_create(&ctx, OLD_SID, FORM, strlen(FORM),
+	    "voicemail", resp, handled);
+	return err;
+}
+
+START_TEST(test_requeue_create_not_found)
+{
+	struct fh_resp	 resp;
+	int		 handled;
+
+	/* no such task: the caller creates it, nothing answered here */
+	add_step(404, NULL, dup_text(TW_404));
+	server_start();
+	ck_assert_int_eq(run_create(&resp, &handled), FH_OK);
+	ck_assert_int_eq(handled, 0);
+	ck_assert_int_eq(resp.status, 0);
+	ck_assert_str_eq(server_stop(), GET_OLD);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+START_TEST(test_requeue_create_other_type)
+{
+	struct fh_resp	 resp;
+	int		 handled;
+
+	add_step(200, "\"7\"", task_body(attrs_of("{\"taskType\":\"chat\"}")));
+	server_start();
+	ck_assert_int_eq(run_create(&resp, &handled), FH_OK);
+	ck_assert_int_eq(handled, 0);
+	ck_assert_int_eq(resp.status, 0);
+	ck_assert_str_eq(server_stop(), GET_OLD);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+START_TEST(test_requeue_create_claimed)
+{
+	struct fh_resp	 resp;
+	const char	**l;
+	size_t		 n;
+	int		 handled;
+
+	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
+	add_step(200, "\"2\"", dup_text("{}"));
+	add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
+	add_step(200, "\"3\"", dup_text("{}"));
+	server_start();
+	ck_assert_int_eq(run_create(&resp, &handled), FH_OK);
+	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
+	l = lines_of(server_stop(), &n);
+	ck_assert_uint_eq(n, 4);
+	check_claim(l[1], "\"1\"");
+	/* the caller's form, as given */
+	ck_assert_str_eq(l[2], "POST " TASK_PATH " - " FORM);
+	ck_assert_ptr_nonnull(strstr(l[3], "%22task_sid%22%3A%22" NEW_SID));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+START_TEST(test_requeue_create_repeat)
+{
+	struct fh_resp	 resp;
+	int		 handled;
+
+	add_step(200, "\"9\"", task_body(attrs_of("{\"taskType\":\"voicemail\","
+	    "\"flexhooks_followup\":{\"type\":\"requeue\",\"claim\":\"aa\","
+	    "\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":\"" DONE_SID
+	    "\"}}")));
+	server_start();
+	ck_assert_int_eq(run_create(&resp, &handled), FH_OK);
+	ck_assert_int_eq(handled, 1);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"taskSid\":\"" DONE_SID
+	    "\",\"success\":true}");
+	ck_assert_str_eq(server_stop(), GET_OLD);
+	fh_resp_release(&resp);
+}
+END_TEST
+
+START_TEST(test_requeue_create_fails)
+{
+	struct fh_resp	 resp;
+	const char	**l;
+	size_t		 n;
+	int		 handled;
+
+	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
+	add_step(200, "\"2\"", dup_text("{}"));
+	add_step(503, NULL, dup_text("{\"code\":20503,\"message\":\"x\","
+	    "\"more_info\":null,\"status\":503}"));
+	add_step(200, "\"3\"", dup_text("{}"));
+	server_start();
+	ck_assert_int_eq(run_create(&resp, &handled), FH_EUPSTREAM);
+	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(resp.status, 502);
+	l = lines_of(server_stop(), &n);
+	ck_assert_uint_eq(n, 4);
+	check_claim(l[3], "\"2\"");
+	ck_assert_ptr_nonnull(strstr(l[3], "%22failed%22%3Atrue"));
 	fh_resp_release(&resp);
 }
 END_TEST
@@ -1078,6 +1282,13 @@ requeue_suite(void)
 	tcase_add_test(tc_handler, test_412_three_rounds);
 	tcase_add_test(tc_handler, test_record_fails);
 	tcase_add_test(tc_handler, test_create_fails);
+	tcase_add_test(tc_handler, test_create_429_released);
+	tcase_add_test(tc_handler, test_failed_claimed_over);
+	tcase_add_test(tc_handler, test_requeue_create_not_found);
+	tcase_add_test(tc_handler, test_requeue_create_other_type);
+	tcase_add_test(tc_handler, test_requeue_create_claimed);
+	tcase_add_test(tc_handler, test_requeue_create_repeat);
+	tcase_add_test(tc_handler, test_requeue_create_fails);
 	tcase_add_test(tc_handler, test_no_etag);
 	tcase_add_test(tc_handler, test_claim_landed);
 	tcase_add_test(tc_handler, test_record_412_retry);

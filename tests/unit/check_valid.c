@@ -124,6 +124,49 @@ START_TEST(test_text_limits)
 }
 END_TEST
 
+struct wcase {
+	const char	*in;
+	size_t		 len;	/* 0: strlen(in) */
+	int		 want;
+};
+
+static const struct wcase wcases[] = {
+	{ "+266696687", 0, 1 },
+	{ " 266696687", 0, 1 },
+	{ "+7378742833", 0, 1 },
+	{ "+2562533", 0, 1 },
+	{ "+86282452253", 0, 1 },
+	{ "anonymous", 0, 1 },
+	{ "Anonymous", 0, 1 },
+	{ "RESTRICTED", 0, 1 },
+	{ "unknown", 0, 1 },
+	{ "blocked", 0, 1 },
+	{ "Private", 0, 1 },
+	{ "266696687", 0, 0 },		/* no '+': not what Twilio sends */
+	{ "+2666966870", 0, 0 },
+	{ "+26669668", 0, 0 },
+	{ "+15555550123", 0, 0 },
+	{ "+", 0, 0 },
+	{ "", 0, 0 },
+	{ "anonymous ", 0, 0 },
+	{ "anonymou", 0, 0 },
+	{ "anonymous\0", 10, 0 },
+	{ "+266696687\0", 11, 0 },
+	{ "client:anonymous", 0, 0 },
+	{ "sip:anonymous@example.com", 0, 0 },
+};
+
+START_TEST(test_withheld)
+{
+	const struct wcase	*c = &wcases[_i];
+	size_t			 len = c->len != 0 ? c->len : strlen(c->in);
+
+	ck_assert_msg(fh_is_withheld_caller(c->in, len) == c->want,
+	    "case %d '%s'", _i, c->in);
+	ck_assert_int_eq(fh_is_withheld_caller(NULL, 0), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -133,6 +176,8 @@ suite(void)
 	tcase_add_loop_test(core, test_validator, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(limits, test_text_limits);
+	tcase_add_loop_test(core, test_withheld, 0,
+	    (int)(sizeof(wcases) / sizeof(wcases[0])));
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -127,6 +127,14 @@ static const struct gcase golden[] = {
 	{ "handle-callback-or-voicemail-choice-withheld",
 	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
 	    "&Digits=2&CallSid=" CALL "&Caller=anonymous&From=anonymous" },
+	{ "handle-callback-or-voicemail-choice-withheld-1",
+	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	    "&Digits=1&CallSid=" CALL "&Caller=%2B266696687&From=%2B266696687"
+	    "&Called=%2B18005550199" },
+	{ "handle-callback-choice-withheld",
+	    "mode=handle-callback-choice&enqueuedTaskSid=" TASK
+	    "&Digits=1&CallSid=" CALL "&Caller=%2B7378742833"
+	    "&Called=%2B18005550199" },
 	{ "handle-callback-choice-1", "mode=handle-callback-choice&"
 	    "enqueuedTaskSid=" TASK "&Digits=1&" TW },
 	{ "handle-callback-choice-voicemail-1", "mode=handle-callback-choice&"
@@ -424,6 +432,47 @@ START_TEST(test_prompts_file)
 }
 END_TEST
 
+/* Every withheld caller ID, on 1 (callback) and 2 (voicemail): the
+ * number-entry Gather, never the same-number choice or a submit. */
+static const char *const withheld[] = {
+	"%2B266696687", "%2B7378742833", "%2B2562533", "%2B86282452253",
+	"+266696687", "anonymous", "Restricted", "UNKNOWN", "blocked",
+	"private",
+};
+
+START_TEST(test_withheld)
+{
+	struct fh_resp	 resp;
+	char		 body[512];
+	const char	*out;
+	int		 digit;
+
+	for (digit = 1; digit <= 2; digit++) {
+		ck_assert_int_lt(snprintf(body, sizeof(body),
+		    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid="
+		    TASK "&Digits=%d&CallSid=" CALL "&Caller=%s&From=%s"
+		    "&Called=%%2B18005550199", digit, withheld[_i],
+		    withheld[_i]), (int)sizeof(body));
+		ck_assert_int_eq(run(body, 1, &resp), FH_OK);
+		out = fh_buf_cstr(&resp.body);
+		ck_assert_msg(strstr(out, "mode=handle-callback-for-other-"
+		    "number-confirmation-option") != NULL, "%s: %s",
+		    withheld[_i], out);
+		ck_assert_ptr_null(strstr(out, "mode=handle-callback-choice"));
+		ck_assert_ptr_null(strstr(out, "to=%2B"));
+		fh_resp_release(&resp);
+	}
+	/* and 1 at the same-number choice never submits that number */
+	ck_assert_int_lt(snprintf(body, sizeof(body),
+	    "mode=handle-callback-choice&enqueuedTaskSid=" TASK "&Digits=1"
+	    "&CallSid=" CALL "&Caller=%s&Called=%%2B18005550199",
+	    withheld[_i]), (int)sizeof(body));
+	ck_assert_int_eq(run(body, 1, &resp), FH_OK);
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "submit-callback"));
+	fh_resp_release(&resp);
+}
+END_TEST
+
 static Suite *
 wait_suite(void)
 {
@@ -436,6 +485,7 @@ wait_suite(void)
 	tcase_set_timeout(tc_core, 30);
 	tcase_add_loop_test(tc_core, test_golden, 0, FH_NITEMS(golden));
 	tcase_add_test(tc_core, test_config);
+	tcase_add_loop_test(tc_core, test_withheld, 0, FH_NITEMS(withheld));
 	tcase_add_loop_test(tc_core, test_no_content, 0, FH_NITEMS(no_content));
 	tcase_add_loop_test(tc_limits, test_limits, 0, FH_NITEMS(limits));
 	tcase_add_loop_test(tc_limits, test_prompts, 0, FH_NITEMS(pcases));
