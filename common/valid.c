@@ -270,50 +270,118 @@ digits(const char *s, size_t n, int *v)
 	return 1;
 }
 
+/* The parts of a date and time, before they are checked and normalised. */
+struct when {
+	int	 y, mo, d, h, mi, sec, ms, oh, om, sign;
+};
+
+/* ISO 8601: "YYYY-MM-DDTHH:MM:SS[.fff]" and "Z" or "+hh:mm". */
+static int
+parse_iso(const char *s, size_t len, struct when *w)
+{
+	size_t	 i, start, k = 0;
+
+	if (len < 20 || len > 40 ||
+	    !digits(s, 4, &w->y) || s[4] != '-' || !digits(s + 5, 2, &w->mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &w->d) || s[10] != 'T' ||
+	    !digits(s + 11, 2, &w->h) || s[13] != ':' ||
+	    !digits(s + 14, 2, &w->mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &w->sec))
+		return 0;
+	i = 19;
+	if (s[i] == '.') {
+		/* keep milliseconds, ignore finer digits */
+		start = ++i;
+		while (i < len && is_digit(s[i])) {
+			if (k < 3)
+				w->ms = w->ms * 10 + (s[i] - '0');
+			k++;
+			i++;
+		}
+		if (i == start || k > 9)
+			return 0;
+		for (; k < 3; k++)
+			w->ms *= 10;
+	}
+	if (i == len - 1 && s[i] == 'Z') {
+		w->sign = 1;
+		return 1;
+	}
+	if (len - i == 6 && (s[i] == '+' || s[i] == '-') &&
+	    digits(s + i + 1, 2, &w->oh) && s[i + 3] == ':' &&
+	    digits(s + i + 4, 2, &w->om)) {
+		w->sign = s[i] == '-' ? -1 : 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * What JavaScript's Date.prototype.toString() writes, which the older Flex
+ * template plugin sends as utcDateTimeReceived when a task has none:
+ * "Sun Dec 06 2026 14:00:00 GMT+0100 (Central European Standard Time)".
+ * The weekday is not checked against the date; the zone name in
+ * parentheses (printable ASCII) is ignored.
+ */
+static int
+parse_js_date(const char *s, size_t len, struct when *w)
+{
+	static const char	 months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const char	 days[] = "SunMonTueWedThuFriSat";
+	size_t			 i;
+
+	if (len < 33 || len > 120 || s[3] != ' ' || s[7] != ' ' ||
+	    s[10] != ' ' || s[15] != ' ' || s[18] != ':' || s[21] != ':' ||
+	    s[24] != ' ' || memcmp(s + 25, "GMT", 3) != 0 ||
+	    (s[28] != '+' && s[28] != '-'))
+		return 0;
+	for (i = 0; i < 7; i++)
+		if (memcmp(s, days + 3 * i, 3) == 0)
+			break;
+	if (i == 7)
+		return 0;
+	for (i = 0; i < 12; i++)
+		if (memcmp(s + 4, months + 3 * i, 3) == 0)
+			break;
+	if (i == 12)
+		return 0;
+	w->mo = (int)i + 1;
+	if (!digits(s + 8, 2, &w->d) || !digits(s + 11, 4, &w->y) ||
+	    !digits(s + 16, 2, &w->h) || !digits(s + 19, 2, &w->mi) ||
+	    !digits(s + 22, 2, &w->sec) || !digits(s + 29, 2, &w->oh) ||
+	    !digits(s + 31, 2, &w->om))
+		return 0;
+	w->sign = s[28] == '-' ? -1 : 1;
+	if (len == 33)
+		return 1;
+	if (len < 36 || s[33] != ' ' || s[34] != '(' || s[len - 1] != ')')
+		return 0;
+	for (i = 35; i < len - 1; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '(' || s[i] == ')')
+			return 0;
+	return 1;
+}
+
 enum fh_err
 fh_valid_datetime(const char *s, size_t len, struct fh_val *out)
 {
 	struct tm	 tm;
-	int		 y, mo, d, h, mi, sec, ms = 0, oh, om, sign, mdays;
+	struct when	 w;
+	int		 y, mo, d, h, mi, sec, ms, oh, om, sign, mdays;
 	size_t		 i;
 	time_t		 t;
 	static const int dim[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
 	    30, 31 };
 
-	if (has_nul(s, len) || len < 20 || len > 40)
+	memset(&w, 0, sizeof(w));
+	if (has_nul(s, len) || len == 0)
 		return FH_EINPUT;
-	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' ||
-	    !digits(s + 11, 2, &h) || s[13] != ':' ||
-	    !digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    !digits(s + 17, 2, &sec))
+	if (is_digit(s[0]) ? !parse_iso(s, len, &w) :
+	    !parse_js_date(s, len, &w))
 		return FH_EINPUT;
-	i = 19;
-	if (s[i] == '.') {
-		/* keep milliseconds, ignore finer digits */
-		size_t	 start = ++i, k = 0;
-
-		while (i < len && is_digit(s[i])) {
-			if (k < 3)
-				ms = ms * 10 + (s[i] - '0');
-			k++;
-			i++;
-		}
-		if (i == start || k > 9)
-			return FH_EINPUT;
-		for (; k < 3; k++)
-			ms *= 10;
-	}
-	if (i == len - 1 && s[i] == 'Z') {
-		oh = om = 0;
-		sign = 1;
-	} else if (len - i == 6 && (s[i] == '+' || s[i] == '-') &&
-	    digits(s + i + 1, 2, &oh) && s[i + 3] == ':' &&
-	    digits(s + i + 4, 2, &om)) {
-		sign = s[i] == '-' ? -1 : 1;
-		if (oh > 23 || om > 59)
-			return FH_EINPUT;
-	} else
+	y = w.y, mo = w.mo, d = w.d, h = w.h, mi = w.mi, sec = w.sec;
+	ms = w.ms, oh = w.oh, om = w.om, sign = w.sign;
+	if (oh > 23 || om > 59)
 		return FH_EINPUT;
 	if (y < 1970 || y > 9998 || mo < 1 || mo > 12 || d < 1 || h > 23 ||
 	    mi > 59 || sec > 60)

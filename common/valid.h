@@ -40,7 +40,9 @@ enum fh_err	fh_valid_attempts(const char *s, size_t len, struct fh_val *out);
 enum fh_err	fh_valid_channel(const char *s, size_t len, struct fh_val *out);
 /* true/false (any case), 1/0 */
 enum fh_err	fh_valid_bool(const char *s, size_t len, struct fh_val *out);
-/* ISO 8601 with seconds and Z or +-hh:mm, optional fraction; normalised to
+/* ISO 8601 with seconds and Z or +-hh:mm, optional fraction, or what
+ * JavaScript's Date.toString() writes ("Sun Dec 06 2026 14:00:00 GMT+0100
+ * (Central European Standard Time)", the older Flex plugin's); normalised to
  * UTC "YYYY-MM-DDTHH:MM:SS.mmmZ" in own, seconds since the epoch in num. */
 enum fh_err	fh_valid_datetime(const char *s, size_t len, struct fh_val *out);
 /* https:// URL, at most 1024 bytes, printable ASCII without spaces. */
