@@ -6,11 +6,31 @@
 #include "fcgi.h"
 #include "token.h"
 
+/*
+ * The paths of every plugin and template version (README.md "Migrating
+ * from Twilio Functions"), each with the security of its main route:
+ * the plugin library's /callback/..., the template's older
+ * /features/callbacks/... (its Record widget's transcription callback
+ * sends the same fields as the studio route).
+ */
 static const struct fh_route routes[] = {
 	{ "/features/callback-and-voicemail/studio/create-callback",
 	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
 	{ "/features/callback-and-voicemail/flex/create-callback",
+	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
+	{ "/callback/studio/create-callback",
+	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	    fh_handle_create_callback },
+	{ "/callback/flex/create-callback",
+	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
+	{ "/features/callbacks/studio/create-callback",
+	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	    fh_handle_create_callback },
+	{ "/features/callbacks/studio/voicemail-transcription-callback",
+	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	    fh_handle_create_callback },
+	{ "/features/callbacks/flex/create-callback",
 	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
 };
 

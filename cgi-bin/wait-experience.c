@@ -5,9 +5,14 @@
 #include "fcgi.h"
 #include "wait.h"
 
+/* The template's older Hold Music URL is an alias; the TwiML it answers
+ * links back to FH_WAIT_PATH, which has the same security. */
 static const struct fh_route routes[] = {
 	{ FH_WAIT_PATH, FH_AUTH_TWILIO_SIG_BASIC,
 	    FH_ALLOW_GET | FH_ALLOW_POST, fh_handle_wait },
+	{ "/features/callback-and-voicemail/studio/wait-url/wait-experience",
+	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	    fh_handle_wait },
 };
 
 int

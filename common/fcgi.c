@@ -23,8 +23,6 @@
 #include "sig.h"
 #include "valid.h"
 
-#define FLEX_PREFIX	"/features/callback-and-voicemail/flex/"
-
 static const char *const method_names[FH_M__MAX] = {
 	[FH_M_UNKNOWN] = "",
 	[FH_M_GET] = "GET",
@@ -639,7 +637,10 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 		err = FH_ENOTFOUND;
 		goto fail;
 	}
-	flex = strncmp(rt->path, FLEX_PREFIX, strlen(FLEX_PREFIX)) == 0;
+	/* every Flex-token route is called from the browser, whatever its
+	 * path (/features/callback-and-voicemail/flex/..., the plugin
+	 * library's /callback/flex/..., the older /features/callbacks/...) */
+	flex = rt->auth == FH_AUTH_FLEX_TOKEN;
 	if (flex && !cors(ctx, req, resp)) {
 		ctx->auth_used = "denied:origin";
 		err = FH_EAUTH;

@@ -188,7 +188,8 @@ enum fh_err	 fh_resp_format_head(const struct fh_resp *resp,
 		    struct fh_buf *out) FH_MUST_CHECK;
 
 /* Route one parsed request: find the route (404), check the method (405
- * with Allow; OPTIONS on flex routes answers the CORS preflight), check
+ * with Allow; the Flex-token routes get the CORS headers and OPTIONS
+ * answers their preflight), check
  * security (403/503), run the handler, and turn a handler error into the
  * JSON error answer.  Returns the error that decided the answer. */
 enum fh_err	 fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,

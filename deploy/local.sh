@@ -48,6 +48,12 @@ status-callback location-lookup"
 
 PRISM_VERSIONS="5.16.0 5.14.2"	# pinned; the second is the fallback
 
+# The real-client test (tests/integration/test_clients.py) bundles the Flex
+# plugins' own code from ../shared/clients with esbuild and renders the
+# plugin library's panel with React; the plugins' own libraries come too.
+CLIENT_PACKAGES="esbuild@0.25.9 react@17.0.2 react-dom@17.0.2 luxon@3.5.0
+lodash@4.17.21 semver@7.6.3"
+
 # Debian packages: "package" or "package=command" (satisfied when the command
 # exists, whichever package provides it: nginx flavours conflict, and node may
 # come from NodeSource).
@@ -87,7 +93,8 @@ FLEXHOOKS_CONFIG FLEXHOOKS_TEST_STACK FLEXHOOKS_TEST_SANITIZERS
 FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_PROGRAM_PROCESSES
 FLEXHOOKS_EMULATOR_LATENCY_MS FLEXHOOKS_EMULATOR_REQUEST_LOG FLEXHOOKS_BENCH
 FLEXHOOKS_TEST_DEB FLEXHOOKS_DEB_HTTPS_PORT FLEXHOOKS_DEB_HTTP_PORT
-FLEXHOOKS_DEB_SYSTEMD FLEXHOOKS_NGINX_FLEX_RATE FLEXHOOKS_LOAD_JOURNEYS"
+FLEXHOOKS_DEB_SYSTEMD FLEXHOOKS_NGINX_FLEX_RATE FLEXHOOKS_LOAD_JOURNEYS
+FLEXHOOKS_CLIENT_MODULES"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -947,6 +954,42 @@ setup_prism() {
 	say "no working Prism: the contract tests will SKIP"
 }
 
+# Install the real-client test's npm packages into the cache (outside the
+# tree) and export FLEXHOOKS_CLIENT_MODULES (their node_modules); without
+# node/npm, or when npm fails, export nothing: that test SKIPs.
+setup_clients() {
+	local dir want have
+	unset FLEXHOOKS_CLIENT_MODULES
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		say "node/npm not found: the real-client test will SKIP"
+		return 0
+	fi
+	dir=${FLEXHOOKS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/flexhooks}/clients
+	want=$(printf '%s ' $CLIENT_PACKAGES)
+	have=$(cat "$dir/installed" 2>/dev/null || true)
+	if [ "$have" != "$want" ]; then
+		say "installing $want into $dir"
+		mkdir -p "$dir"
+		rm -f "$dir/installed"
+		# shellcheck disable=SC2086 # word list
+		if ! npm install --prefix "$dir" --no-audit --no-fund \
+		    --loglevel=error $CLIENT_PACKAGES >&2; then
+			warn "npm install of the real-client test's packages failed"
+			say "the real-client test will SKIP"
+			return 0
+		fi
+		printf '%s' "$want" >"$dir/installed"
+	fi
+	if ! (cd "$dir" && node -e 'require("esbuild").transformSync("1")') \
+	    >/dev/null 2>&1; then
+		warn "esbuild does not run"
+		say "the real-client test will SKIP"
+		return 0
+	fi
+	export FLEXHOOKS_CLIENT_MODULES=$dir/node_modules
+	say "real-client test packages: $FLEXHOOKS_CLIENT_MODULES"
+}
+
 export_test_env() {
 	export FLEXHOOKS_TEST_STACK=1 FLEXHOOKS_PORT=$PORT
 	export FLEXHOOKS_PUBLIC_URL=$PUBLIC_URL FLEXHOOKS_BASIC_AUTH=$BASIC_AUTH
@@ -1582,6 +1625,7 @@ cmd_test() {
 	mapfile -t flags < <(configure_flags)
 	build_tree "$ROOT" "${flags[@]}"
 	setup_prism
+	setup_clients
 	trap 'stop_all quiet' EXIT
 	trap 'exit 130' INT	# so that the EXIT trap runs
 	trap 'exit 143' TERM

@@ -42,6 +42,10 @@ static const struct fh_route routes[] = {
 	{ "/signed", FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_POST, h_echo },
 	{ "/features/callback-and-voicemail/flex/x", FH_AUTH_FLEX_TOKEN,
 	    FH_ALLOW_POST, h_echo },
+	/* a plugin library alias: CORS follows the security, not the path */
+	{ "/callback/flex/x", FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, h_echo },
+	{ "/callback/studio/x", FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_POST,
+	    h_echo },
 	{ "/cb", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
 };
@@ -80,6 +84,12 @@ static const struct dcase dcases[] = {
 	    "invalid or missing Flex token" },
 	{ "OPTIONS", "/features/callback-and-voicemail/flex/x", NULL, "", 204,
 	    NULL },
+	{ "POST", "/callback/flex/x", "application/x-www-form-urlencoded",
+	    "Token=x", 403, "invalid or missing Flex token" },
+	{ "OPTIONS", "/callback/flex/x", NULL, "", 204, NULL },
+	{ "GET", "/callback/flex/x", NULL, "", 405, "method not allowed" },
+	{ "OPTIONS", "/callback/studio/x", NULL, "", 405,
+	    "method not allowed" },
 	{ "POST", "/cb", "application/x-www-form-urlencoded",
 	    "numberToCallFrom=%2B18005550100", 400,
 	    "{\"success\":false,\"message\":\"missing numberToCall\","
@@ -173,13 +183,16 @@ START_TEST(test_dispatch)
 		    NULL, "case %d: body %s", _i, fh_buf_cstr(&resp.body));
 	if (c->status == 405)
 		ck_assert_str_eq(fh_resp_get_header(&resp, "Allow"),
-		    "GET, POST");
+		    strstr(c->uri, "/flex/") != NULL ? "POST, OPTIONS" :
+		    strstr(c->uri, "/studio/") != NULL ? "POST" : "GET, POST");
 	if (strstr(c->uri, "/flex/") != NULL) {
 		ck_assert_str_eq(fh_resp_get_header(&resp,
 		    "Access-Control-Allow-Origin"), "*");
 		ck_assert_str_eq(fh_resp_get_header(&resp,
 		    "Access-Control-Allow-Methods"), "POST, OPTIONS");
-	}
+	} else
+		ck_assert_ptr_null(fh_resp_get_header(&resp,
+		    "Access-Control-Allow-Origin"));
 	fh_resp_release(&resp);
 	fh_req_release(&req);
 }
