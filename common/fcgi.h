@@ -47,6 +47,7 @@ enum fh_method {
 #define FH_ALLOW_GET	(1u << FH_M_GET)
 #define FH_ALLOW_POST	(1u << FH_M_POST)
 #define FH_ALLOW_OPTIONS (1u << FH_M_OPTIONS)
+#define FH_ALLOW_HEAD	(1u << FH_M_HEAD)	/* nginx drops the body */
 /* Not a method: a route flag in the same mask.  The body must be
  * application/x-www-form-urlencoded; any other body (JSON, another type,
  * none) cannot be authenticated and answers 400 before the security

@@ -186,7 +186,7 @@ END {
 	print "\tssl_session_timeout 1d;"
 	print "\tssl_session_tickets off;"
 	print "\tadd_header Strict-Transport-Security \"max-age=31536000\" always;"
-	print "\terror_log " log_dir "/flexhooks-error.log warn;"
+	print "\terror_log " log_dir "/flexhooks-error.log crit;	# no request lines: see the template"
 	print ""
 	print "\t# ---- the template'"'"'s http-level settings, for this server only"
 	for (i = 0; i < nh; i++)

@@ -72,7 +72,7 @@ ROUTES = {
     "dial-queue": ("/dial-queue", "sig", "POST", "twiml"),
     "status": ("/status-callback", "sig", "POST", "empty"),
     "location": ("/location-lookup", "sig|basic", "GET, POST", "json"),
-    "healthz": ("/healthz", "public", "GET", "health"),
+    "healthz": ("/healthz", "public", "GET, HEAD", "health"),
     # taskrouter-events: skipped while nginx answers its fallback 404
     "tr-event": ("/tr-event-callback", "sig+basic", "POST", "tr"),
 }
@@ -728,6 +728,43 @@ def nginx_errors_are_json():
         t.ok(head.startswith(b"HTTP/1.1 400 "), "raw %r: %r" % (raw[:30],
                                                               head[:40]))
         t.eq(body, t.error_body("bad request"), "raw %r body" % raw[:30])
+    # the other statuses nginx answers itself: JSON too
+    for raw, status, message in (
+            (b"TRACE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405,
+             "method not allowed"),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+             b"Transfer-Encoding: gzip\r\n\r\n", 501, "not implemented"),
+            (b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505,
+             "HTTP version not supported")):
+        r = raw_exchange(raw)
+        head, _, body = r.partition(b"\r\n\r\n")
+        t.ok(head.startswith(b"HTTP/1.1 %d " % status), "raw %r: %r" % (
+            raw[:30], head[:40]))
+        t.ok(b"\r\nContent-Type: application/json\r\n" in head + b"\r\n",
+             "raw %r: %r" % (raw[:30], head))
+        t.eq(body, t.error_body(message), "raw %r body" % raw[:30])
+    # load balancers probe with HEAD
+    r = raw_exchange(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n"
+                     b"Connection: close\r\n\r\n")
+    head, _, body = r.partition(b"\r\n\r\n")
+    t.ok(head.startswith(b"HTTP/1.1 200 "), "HEAD /healthz: %r" % head[:40])
+    t.eq(body, b"", "HEAD /healthz body")
+
+
+def raw_exchange(raw):
+    """Send raw bytes, read until the server closes: the whole answer."""
+    s = socket.create_connection((ENV.host, ENV.port), timeout=5)
+    try:
+        s.sendall(raw)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return data
 
 
 # ------------------------------------------------- signatures across routes
@@ -846,6 +883,55 @@ def flex_token_routes_limited_per_address():
     st, _, _ = from_addr(src, "OPTIONS", path, None, hdrs)
     t.ok(st != 429, "still throttled after the window: %d" % st)
     print("  429 after %d requests" % first_429)
+
+
+# ------------------------------------------------------------ secrets in logs
+
+@t.test
+def no_number_or_token_in_logs():
+    # nginx writes the whole request line, query string included, into its
+    # error log on a 413, a limit_req or an upstream error.  Provoke the
+    # first two with a number and a token in the query string, then no log
+    # but the emulator's (it stands for Twilio) may hold any number or
+    # token this script sent: the programs mask numbers, and nginx's error
+    # log records "crit" and worse only.
+    num, tok = t.unique_number(), token()
+    q = [("numberToCall", num), ("Token", tok)]
+    r = t.request("POST", F + "studio/create-callback", query=q,
+                  body=b"x" * (256 * 1024),
+                  content_type="application/x-www-form-urlencoded",
+                  signature=None)
+    t.eq(r.status, 413, "oversized body")
+    src = flood_addr()
+    for _ in range(130):
+        st, _, _ = from_addr(src, "POST", F + "flex/requeue-callback?" +
+                             urllib.parse.urlencode(q), None)
+        if st == 429:
+            break
+    t.eq(st, 429, "flood on a Flex-token route")
+    time.sleep(0.5)     # the programs write their line after answering
+    numbers = set(t._used)
+    tokens = set(_token) | {tok}
+    needles = set()
+    for n in numbers:
+        needles.update((n, urllib.parse.quote(n, safe=""), n[1:]))
+    needles.update(tokens)
+    needles.update(x.split(".")[0] for x in tokens)
+    logdir = os.environ.get("FLEXHOOKS_LOG_DIR")
+    if not logdir or not os.path.isdir(logdir):
+        t.skip("no FLEXHOOKS_LOG_DIR")
+    found = []
+    for name in sorted(os.listdir(logdir)):
+        path = os.path.join(logdir, name)
+        if name.startswith("emulator") or not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        for needle in needles:
+            if needle and needle in text:
+                found.append("%s: %s" % (name, needle[:24]))
+    t.eq(found, [], "numbers or tokens written to logs (of %d numbers, "
+         "%d tokens sent)" % (len(numbers), len(tokens)))
 
 
 @t.test

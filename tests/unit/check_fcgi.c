@@ -48,6 +48,8 @@ static const struct fh_route routes[] = {
 	    h_echo },
 	{ "/cb", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
+	/* healthz's: load balancers probe with HEAD */
+	{ "/probe", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_HEAD, h_echo },
 };
 
 struct dcase {
@@ -73,6 +75,8 @@ static const struct dcase dcases[] = {
 	{ "GET", "/echo?a=%2", NULL, "", 400, NULL },
 	{ "GET", "/nope", NULL, "", 404, "not found" },
 	{ "PUT", "/echo", NULL, "", 405, "method not allowed" },
+	{ "HEAD", "/probe?a=h", NULL, "", 200, "h" },
+	{ "HEAD", "/echo?a=h", NULL, "", 405, "method not allowed" },
 	{ "GET", "/deny", NULL, "", 403, NULL },
 	{ "POST", "/signed", "application/x-www-form-urlencoded", "a=1", 403,
 	    "authentication required" },
