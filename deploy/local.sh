@@ -1585,6 +1585,16 @@ phase_load() {
 	say "load phase: $((t1 - t0)) s ($LOAD_JOURNEYS journeys)"
 }
 
+# tests/integration/test_clients.py against a stack started with
+# FLEXHOOKS_ATTRIBUTE_STYLE=plugin-library: its plugin-library scenarios
+# (create, panel, Retry later through the plugin library's paths) need
+# tasks written in that shape, and SKIP on the default stack.
+phase_library_style() {
+	FLEXHOOKS_ATTRIBUTE_STYLE=plugin-library \
+	    FLEXHOOKS_TESTS=tests/integration/test_clients.py \
+	    check_against_stack "$ROOT" 0
+}
+
 cmd_test() {
 	local -a flags
 	local extra=0 rc=0 r nphases=1 n=1 fuzz=1 deb=0 load=1 names=() results=()
@@ -1608,6 +1618,10 @@ cmd_test() {
 	[ "$LOAD_JOURNEYS" -gt 0 ] || load=0
 	[ "$extra" -eq 0 ] || nphases=4
 	nphases=$((nphases + fuzz + load))
+	if [ -z "${FLEXHOOKS_TESTS:-}" ] &&
+	    [ "${FLEXHOOKS_ATTRIBUTE_STYLE:-template}" = template ]; then
+		nphases=$((nphases + 1))
+	fi
 	# The package phase installs and purges flexhooks system-wide: only
 	# as root, in CI or when asked (FLEXHOOKS_TEST_DEB=1; 0 turns it off).
 	case ${FLEXHOOKS_TEST_DEB:-} in
@@ -1633,6 +1647,15 @@ cmd_test() {
 	phase "phase $n/$nphases: make check against the local stack (emulator)"
 	run_phase check_against_stack "$ROOT" 0
 	names+=("make check") results+=("$PHASE_RC")
+	# the plugin library's own client code needs tasks in its shape: the
+	# same script against a stack that writes them
+	if [ -z "${FLEXHOOKS_TESTS:-}" ] &&
+	    [ "${FLEXHOOKS_ATTRIBUTE_STYLE:-template}" = template ]; then
+		n=$((n + 1))
+		phase "phase $n/$nphases: the plugins' client code, FLEXHOOKS_ATTRIBUTE_STYLE=plugin-library"
+		run_phase phase_library_style
+		names+=("library style") results+=("$PHASE_RC")
+	fi
 	if [ "$load" -eq 1 ]; then
 		n=$((n + 1))
 		phase "phase $n/$nphases: load test, $LOAD_JOURNEYS journeys at 100/s (50 ms Twilio latency, 1% 429s)"
