@@ -1,37 +1,31 @@
 /*
- * create-callback - create callback and voicemail tasks
- * (callbacks-and-voicemail.md sections 5.1 and 5.2).
+ * create-callback - create callback and voicemail tasks for Twilio
+ * (Studio, the Record widget's callbacks).  The Flex plugin's paths are
+ * flex-create-callback's: a pool of processes of their own, so that
+ * browsers (or anyone) sending Flex tokens can never keep these busy.
  */
 #include "callback.h"
 #include "fcgi.h"
-#include "token.h"
 
 /*
- * The paths of every plugin and template version (README.md "Migrating
- * from Twilio Functions"), each with the security of its main route:
- * the plugin library's /callback/..., the template's older
- * /features/callbacks/... (its Record widget's transcription callback
- * sends the same fields as the studio route).
+ * The paths of every template and plugin version (README.md "Migrating
+ * from Twilio Functions"): the plugin library's /callback/..., the
+ * template's older /features/callbacks/... (its Record widget's
+ * transcription callback sends the same fields as the studio route).
  */
 static const struct fh_route routes[] = {
 	{ "/features/callback-and-voicemail/studio/create-callback",
 	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
-	{ "/features/callback-and-voicemail/flex/create-callback",
-	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
 	{ "/callback/studio/create-callback",
 	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
-	{ "/callback/flex/create-callback",
-	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
 	{ "/features/callbacks/studio/create-callback",
 	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
 	{ "/features/callbacks/studio/voicemail-transcription-callback",
 	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	    fh_handle_create_callback },
-	{ "/features/callbacks/flex/create-callback",
-	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
 };
 
 int
@@ -43,7 +37,6 @@ main(void)
 
 	fh_ctx_init(&ctx, "create-callback", &cfg, FH_NEED_REST |
 	    FH_NEED_SIGNATURE | FH_NEED_CALLBACK_WF);
-	ctx.token_check = fh_token_check;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);
 	return rc;

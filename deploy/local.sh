@@ -42,7 +42,7 @@ set -euo pipefail
 
 # The FastCGI programs (cgi-bin/NAME).  Only those that are built are started;
 # nginx gets locations only for them (nginx/flexhooks.conf.in "# @program").
-PROGRAMS="healthz create-callback requeue-callback fetch-voicemail
+PROGRAMS="healthz create-callback flex-create-callback requeue-callback fetch-voicemail
 wait-experience incoming-call taskrouter-events twiml-redirect-call dial-queue
 status-callback location-lookup"
 
