@@ -61,6 +61,7 @@ add_features(const struct fh_config *cfg, struct json_object *o)
 	struct json_object	*feat, *nc, *ws;
 	const char		*v, *p;
 	size_t			 i, n;
+	int			 flex;
 	enum fh_err		 err;
 
 	feat = json_object_new_object();
@@ -81,11 +82,12 @@ add_features(const struct fh_config *cfg, struct json_object *o)
 	p = cfg->event_workspaces != NULL ? cfg->event_workspaces : "";
 	for (; err == FH_OK && *p != '\0'; p += n) {
 		n = strcspn(p, ",");
-		if (cfg->workspace_sid == NULL || n != strlen(cfg->workspace_sid)
-		    || memcmp(p, cfg->workspace_sid, n) != 0)
-			if (json_object_array_add(ws,
-			    json_object_new_string_len(p, (int)n)) != 0)
-				err = FH_ENOMEM;
+		flex = cfg->workspace_sid != NULL &&
+		    n == strlen(cfg->workspace_sid) &&
+		    memcmp(p, cfg->workspace_sid, n) == 0;
+		if (!flex && json_object_array_add(ws,
+		    json_object_new_string_len(p, (int)n)) != 0)
+			err = FH_ENOMEM;
 		if (p[n] == ',')
 			n++;
 	}
