@@ -525,9 +525,13 @@ fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
 
 	memset(&rq, 0, sizeof(rq));
 	fh_buf_init(&form, 256);
-	w = fh_ctx_workspace(ctx) == NULL ? -1 : snprintf(path, sizeof(path),
-	    "/v1/Workspaces/%s/Tasks/%s/Reservations/%s",
-	    fh_ctx_workspace(ctx), task_sid, reservation_sid);
+	if (fh_ctx_workspace(ctx) == NULL) {
+		err = FH_ECONFIG;	/* no workspace configured */
+		goto out;
+	}
+	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks/%s/"
+	    "Reservations/%s", fh_ctx_workspace(ctx), task_sid,
+	    reservation_sid);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		err = FH_EINTERNAL;
 		goto out;
