@@ -36,7 +36,7 @@ main(void)
 	int			 rc;
 
 	fh_ctx_init(&ctx, "create-callback", &cfg, FH_NEED_REST |
-	    FH_NEED_SIGNATURE | FH_NEED_CALLBACK_WF);
+	    FH_NEED_SIGNATURE | FH_NEED_FLEX | FH_NEED_CALLBACK_WF);
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);
 	return rc;

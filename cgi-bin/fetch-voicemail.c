@@ -34,7 +34,8 @@ main(void)
 #ifdef M_MMAP_THRESHOLD
 	(void)mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 #endif
-	fh_ctx_init(&ctx, "fetch-voicemail", &cfg, FH_NEED_REST);
+	fh_ctx_init(&ctx, "fetch-voicemail", &cfg, FH_NEED_REST |
+	    FH_NEED_FLEX);
 	ctx.token_check = fh_token_check;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);

@@ -26,7 +26,7 @@ main(void)
 	int			 rc;
 
 	fh_ctx_init(&ctx, "flex-create-callback", &cfg, FH_NEED_REST |
-	    FH_NEED_CALLBACK_WF);
+	    FH_NEED_FLEX | FH_NEED_CALLBACK_WF);
 	ctx.token_check = fh_token_check;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);

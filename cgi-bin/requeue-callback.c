@@ -19,7 +19,8 @@ main(void)
 	struct fh_ctx		 ctx;
 	int			 rc;
 
-	fh_ctx_init(&ctx, "requeue-callback", &cfg, FH_NEED_REST);
+	fh_ctx_init(&ctx, "requeue-callback", &cfg, FH_NEED_REST |
+	    FH_NEED_FLEX);
 	ctx.token_check = fh_token_check;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);

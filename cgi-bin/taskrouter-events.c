@@ -21,7 +21,7 @@ main(void)
 	int			 rc;
 
 	fh_ctx_init(&ctx, "taskrouter-events", &cfg, FH_NEED_SIGNATURE |
-	    FH_NEED_REST);
+	    FH_NEED_REST | FH_NEED_WORKSPACE);
 	ctx.deadline_ms = cfg.event_deadline_ms;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);

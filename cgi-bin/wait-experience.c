@@ -23,7 +23,7 @@ main(void)
 	int			 rc;
 
 	fh_ctx_init(&ctx, "wait-experience", &cfg, FH_NEED_REST |
-	    FH_NEED_SIGNATURE);
+	    FH_NEED_SIGNATURE | FH_NEED_FLEX);
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);
 	return rc;

@@ -39,6 +39,7 @@ enum kind {
 	K_REDIRECT_MODE, /* twiml or url */
 	K_TEXT,		/* UTF-8 without control characters, 1..max bytes */
 	K_CHOICE,	/* arg: the words, '|'-separated; stores the index */
+	K_SIDS,		/* arg: the prefix; a comma list of SIDs */
 	K__MAX
 };
 
@@ -143,6 +144,8 @@ static const struct var vars[] = {
 	{ "FLEXHOOKS_LOG_LEVEL", K_LEVEL, S(log_level), NULL, 0, 0, "info" },
 	{ "FLEXHOOKS_HEALTH_SOCKETS", K_PATH, S(health_sockets), NULL, 0, 0,
 	    NULL },
+	{ "FLEXHOOKS_EVENT_WORKSPACES", K_SIDS, S(event_workspaces), "WS", 0,
+	    FH_CONFIG_MAX_WORKSPACES, NULL },
 };
 #undef S
 
@@ -291,6 +294,27 @@ valid_origins(const char *s)
 	return 1;
 }
 
+/* A comma list of 1..max SIDs with the prefix, each once, no spaces. */
+static int
+valid_sids(const char *s, const char *prefix, size_t max)
+{
+	const char	*p = s, *comma, *q;
+	size_t		 n, count = 0;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (!fh_is_sid(p, n, prefix) || ++count > max)
+			return 0;
+		for (q = s; q < p; q += 35)	/* the earlier ones, 34 + ',' */
+			if (memcmp(q, p, n) == 0)
+				return 0;
+		if (comma == NULL)
+			return 1;
+		p = comma + 1;
+	}
+}
+
 /* The index of val among the '|'-separated words of list, or -1. */
 static int
 choice(const char *list, const char *val)
@@ -394,6 +418,10 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 		if (len > 256 || strchr(val, ':') == NULL || val[0] == ':' ||
 		    strspn(val, WORDCH "-._~:") != len ||
 		    strchr(strchr(val, ':') + 1, ':') != NULL)
+			return FH_EINPUT;
+		break;
+	case K_SIDS:
+		if (!valid_sids(val, v->arg, (size_t)v->max))
 			return FH_EINPUT;
 		break;
 	case K_TEXT:
@@ -733,6 +761,10 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 		err = FH_ECONFIG;
 		goto out;
 	}
+	if (cfg->event_workspaces != NULL) {
+		memcpy(cfg->event_workspace1, cfg->event_workspaces, 34);
+		cfg->event_workspace1[34] = '\0';
+	}
 	if (cfg->inbound_workflow_sid == NULL &&
 	    cfg->callback_workflow_sid != NULL) {
 		cfg->inbound_workflow_sid = strdup(cfg->callback_workflow_sid);
@@ -805,19 +837,60 @@ fh_config_require(const struct fh_config *cfg, unsigned need, char *errmsg,
 	else if ((need & FH_NEED_REST) && cfg->auth_token == NULL &&
 	    (cfg->api_key == NULL || cfg->api_secret == NULL))
 		missing = "AUTH_TOKEN";
-	else if ((need & FH_NEED_REST) && cfg->workspace_sid == NULL)
-		missing = "TWILIO_FLEX_WORKSPACE_SID";
 	else if ((need & FH_NEED_SIGNATURE) && cfg->auth_token == NULL)
 		missing = "AUTH_TOKEN";
 	else if ((need & FH_NEED_SIGNATURE) && cfg->public_url == NULL)
 		missing = "FLEXHOOKS_PUBLIC_URL";
-	else if ((need & FH_NEED_CALLBACK_WF) &&
-	    cfg->callback_workflow_sid == NULL)
-		missing = "TWILIO_FLEX_CALLBACK_WORKFLOW_SID";
+	else
+		missing = fh_config_unconfigured(cfg, need);
 	if (missing == NULL)
 		return FH_OK;
 	set_err(errmsg, errlen, "missing required setting '%s'", missing);
 	return FH_ECONFIG;
+}
+
+const char *
+fh_config_unconfigured(const struct fh_config *cfg, unsigned need)
+{
+	if ((need & FH_NEED_FLEX) && cfg->workspace_sid == NULL)
+		return "TWILIO_FLEX_WORKSPACE_SID";
+	if ((need & FH_NEED_WORKSPACE) && cfg->workspace_sid == NULL &&
+	    cfg->event_workspaces == NULL)
+		return "FLEXHOOKS_EVENT_WORKSPACES";
+	if ((need & FH_NEED_CALLBACK_WF) && cfg->callback_workflow_sid == NULL)
+		return "TWILIO_FLEX_CALLBACK_WORKFLOW_SID";
+	return NULL;
+}
+
+int
+fh_config_workspace_ok(const struct fh_config *cfg, const char *ws)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (ws == NULL || strlen(ws) != 34)
+		return 0;
+	if (cfg->workspace_sid != NULL && strcmp(cfg->workspace_sid, ws) == 0)
+		return 1;
+	/* validated at load: 34-character SIDs joined by ',' */
+	for (p = cfg->event_workspaces; p != NULL && *p != '\0'; p += n) {
+		n = strcspn(p, ",");
+		if (n == 34 && memcmp(p, ws, 34) == 0)
+			return 1;
+		if (p[n] == ',')
+			n++;
+	}
+	return 0;
+}
+
+const char *
+fh_config_default_workspace(const struct fh_config *cfg)
+{
+	if (cfg->workspace_sid != NULL)
+		return cfg->workspace_sid;
+	if (cfg->event_workspace1[0] == '\0')
+		return NULL;
+	return cfg->event_workspace1;
 }
 
 void

@@ -26,6 +26,7 @@
 /* FLEXHOOKS_BASIC_AUTH's password: the load fails below these */
 #define FH_CONFIG_MIN_PASSWORD		16	/* characters */
 #define FH_CONFIG_MIN_PASSWORD_BITS	80	/* length x log2(alphabet) */
+#define FH_CONFIG_MAX_WORKSPACES	16	/* FLEXHOOKS_EVENT_WORKSPACES */
 
 struct fh_config {
 	char	*account_sid;
@@ -88,6 +89,9 @@ struct fh_config {
 	long long processes;		/* FastCGI processes per program, 1..256 */
 	int	 log_level;		/* enum fh_log_level */
 	char	*health_sockets;	/* healthz: colon-separated sockets */
+	char	*event_workspaces;	/* FLEXHOOKS_EVENT_WORKSPACES: WS SIDs,
+					 * comma-separated, each once */
+	char	 event_workspace1[35];	/* the first of them, "" if none */
 };
 
 /* Load the configuration into cfg (which the caller provides).  On failure
@@ -110,12 +114,37 @@ enum fh_err	 fh_config_parse_file(const char *text, size_t len,
 void		 fh_config_release(struct fh_config *cfg);
 
 /* Check that the settings a program needs are present: the signature key
- * when it serves a signature route, the callback workflow for
+ * when it serves a signature route, the REST credentials, the Flex
+ * workspace, a workspace to serve, the callback workflow for
  * create-callback.  Message in errmsg. */
 #define FH_NEED_SIGNATURE	0x1
-#define FH_NEED_CALLBACK_WF	0x2
-#define FH_NEED_REST		0x4
+#define FH_NEED_CALLBACK_WF	0x2	/* TWILIO_FLEX_CALLBACK_WORKFLOW_SID */
+#define FH_NEED_REST		0x4	/* ACCOUNT_SID and a secret */
+#define FH_NEED_FLEX		0x8	/* TWILIO_FLEX_WORKSPACE_SID */
+#define FH_NEED_WORKSPACE	0x10	/* the Flex workspace or
+					 * FLEXHOOKS_EVENT_WORKSPACES */
+/* The needs a program can start without: it answers 503 "not configured:
+ * <variable>" instead (fh_config_unconfigured()). */
+#define FH_NEED_FEATURES	(FH_NEED_CALLBACK_WF | FH_NEED_FLEX | \
+				    FH_NEED_WORKSPACE)
 enum fh_err	 fh_config_require(const struct fh_config *cfg, unsigned need,
 		    char *errmsg, size_t errlen) FH_MUST_CHECK;
+
+/* The first variable of the FH_NEED_FEATURES needs in need that cfg
+ * lacks ("TWILIO_FLEX_WORKSPACE_SID"), or NULL when none is missing.
+ * Static string. */
+const char	*fh_config_unconfigured(const struct fh_config *cfg,
+		    unsigned need);
+
+/* 1 when ws is a workspace whose events and REST calls flexhooks serves:
+ * TWILIO_FLEX_WORKSPACE_SID or one of FLEXHOOKS_EVENT_WORKSPACES.  NULL
+ * is 0. */
+int		 fh_config_workspace_ok(const struct fh_config *cfg,
+		    const char *ws);
+
+/* The workspace of a request that names none: the Flex workspace, else
+ * the first of FLEXHOOKS_EVENT_WORKSPACES, else NULL.  Borrowed from
+ * cfg. */
+const char	*fh_config_default_workspace(const struct fh_config *cfg);
 
 #endif

@@ -18,6 +18,7 @@ enum dq_field {
 	DQ_CALL_SID,
 	DQ_ANSWERED_BY,
 	DQ_MD_DURATION,
+	DQ_WORKSPACE,
 	DQ__MAX
 };
 
@@ -31,6 +32,7 @@ static const struct fh_field dq_fields[DQ__MAX] = {
 	[DQ_ANSWERED_BY] =	{ "AnsweredBy", NULL, fh_valid_text256, 0 },
 	[DQ_MD_DURATION] =	{ "MachineDetectionDuration", NULL,
 				    fh_valid_text256, 0 },
+	[DQ_WORKSPACE] =	{ "workspace", NULL, fh_valid_text256, 0 },
 };
 
 static const char *const decision_names[FH_DQ__MAX] = {
@@ -118,7 +120,7 @@ fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
 {
 	struct fh_val		 val[DQ__MAX];
 	struct fh_twiml		 tw;
-	const char		*queue, *from, *task, *call, *by, *md;
+	const char		*queue, *from, *task, *call, *by, *md, *ws;
 	enum fh_dq_decision	 d;
 	char			 masked[24];
 
@@ -128,6 +130,7 @@ fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
 	call = field(&req->params, DQ_CALL_SID, &val[DQ_CALL_SID]);
 	by = field(&req->params, DQ_ANSWERED_BY, &val[DQ_ANSWERED_BY]);
 	md = field(&req->params, DQ_MD_DURATION, &val[DQ_MD_DURATION]);
+	ws = field(&req->params, DQ_WORKSPACE, &val[DQ_WORKSPACE]);
 	if (call != NULL && !fh_is_sid(call, strlen(call), "CA"))
 		call = NULL;
 	if (task != NULL && !fh_is_sid(task, strlen(task), "WT")) {
@@ -158,8 +161,16 @@ fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
 	} else {
 		d = fh_dial_queue_decide(ctx->cfg->amd_hangup_on_machine, by);
 		if (d == FH_DQ_HANGUP) {
-			if (task != NULL && ctx->rest != NULL)
+			if (ws != NULL && !fh_config_workspace_ok(ctx->cfg,
+			    ws))
+				fh_log_warn(&ctx->log, "workspace '%s' is not "
+				    "served here: reservation left alone",
+				    word(ws));
+			else if (task != NULL && ctx->rest != NULL) {
+				ctx->workspace = ws;	/* NULL: the default */
 				reject(ctx, task, queue);
+				ctx->workspace = NULL;
+			}
 			fh_twiml_open(&tw, FH_TW_HANGUP);
 			fh_twiml_close(&tw);
 		} else {

@@ -163,7 +163,7 @@ fh_tr_classify(const struct fh_config *cfg, const struct fh_tr_event *ev)
 	char	 number[24];
 
 	if (!same(ev->account_sid, cfg->account_sid) ||
-	    !same(ev->workspace_sid, cfg->workspace_sid))
+	    !fh_config_workspace_ok(cfg, ev->workspace_sid))
 		return FH_TR_FOREIGN;
 	if (ev->type == NULL)
 		return FH_TR_IGNORE;
@@ -541,15 +541,23 @@ fh_tr_redirect_form(const struct fh_config *cfg, const char *queue,
 enum fh_err
 fh_tr_outbound_form(const struct fh_config *cfg, const char *to,
     const char *from, const char *reservation, const char *task,
-    struct fh_buf *out)
+    const char *workspace, struct fh_buf *out)
 {
 	struct fh_buf		 url, cb;
-	const char *const	 dq[] = { "queue", reservation, "from", from,
-	    "task", task, NULL };
-	const char *const	 sc[] = { "reservation", reservation, "task",
-	    task, NULL };
+	const char		*dq[] = { "queue", reservation, "from", from,
+	    "task", task, NULL, NULL, NULL };
+	const char		*sc[] = { "reservation", reservation, "task",
+	    task, NULL, NULL, NULL };
 	char			 thr[24];
 	enum fh_err		 err;
+
+	/* the workspace only when it is not the one a request without it
+	 * goes to: the default workspace's URLs stay as section 5.1 shows */
+	if (workspace != NULL && !same(workspace,
+	    fh_config_default_workspace(cfg))) {
+		dq[6] = sc[4] = "workspace";
+		dq[7] = sc[5] = workspace;
+	}
 
 	fh_buf_init(&url, 4096);
 	fh_buf_init(&cb, 4096);
@@ -1167,7 +1175,7 @@ outbound(struct fh_ctx *ctx, const struct fh_tr_event *ev)
 
 	/* steps 4 and 5: the call, never retried but on 429 */
 	err = fh_tr_outbound_form(ctx->cfg, to, from, ev->reservation_sid,
-	    ev->task_sid, &form);
+	    ev->task_sid, ev->workspace_sid, &form);
 	if (err == FH_OK)
 		err = fh_call_create(ctx, fh_buf_cstr(&form), form.len, call,
 		    sizeof(call), &rr);
@@ -1269,11 +1277,17 @@ fh_handle_tr_event(struct fh_ctx *ctx, const struct fh_req *req,
 	    ev.worker_name != NULL ? ev.worker_name : "-", word(ev.timestamp),
 	    ev.description != NULL ? ev.description : "-");
 	a = fh_tr_classify(ctx->cfg, &ev);
+	/* every REST call of the event goes to its own workspace, one that
+	 * classification found listed */
+	if (a != FH_TR_FOREIGN)
+		ctx->workspace = ev.workspace_sid;
 	switch (a) {
 	case FH_TR_FOREIGN:
 		fh_log_warn(&ctx->log, "event ignored: '%s' (EventType '%s') "
-		    "is not from this account and workspace",
-		    sid_or_dash(ev.sid, "EV"), word(ev.type));
+		    "is not from this account and workspace (WorkspaceSid "
+		    "'%s' is neither TWILIO_FLEX_WORKSPACE_SID nor in "
+		    "FLEXHOOKS_EVENT_WORKSPACES)", sid_or_dash(ev.sid, "EV"),
+		    word(ev.type), sid_or_dash(ev.workspace_sid, "WS"));
 		break;
 	case FH_TR_OTHER_QUEUE:
 		fh_log_debug(&ctx->log, "event ignored: '%s' queue '%s' is "
@@ -1295,5 +1309,6 @@ fh_handle_tr_event(struct fh_ctx *ctx, const struct fh_req *req,
 		    word(ev.type), sid_or_dash(ev.sid, "EV"));
 		break;
 	}
+	ctx->workspace = NULL;	/* borrowed from this request's form */
 	return err;
 }

@@ -116,9 +116,11 @@ struct fh_tr_marker {
 void		 fh_tr_event_parse(const struct fh_form *form,
 		    struct fh_tr_event *ev);
 
-/* Decide what ev asks for under cfg: the account and workspace first,
- * then EventType, then (for task-queue.entered) the redirect rules.  The
- * outbound actions still depend on the task attributes. */
+/* Decide what ev asks for under cfg: the account and workspace first
+ * (TWILIO_FLEX_WORKSPACE_SID or one of FLEXHOOKS_EVENT_WORKSPACES, else
+ * FH_TR_FOREIGN), then EventType, then (for task-queue.entered) the
+ * redirect rules.  The outbound actions still depend on the task
+ * attributes. */
 enum fh_tr_action fh_tr_classify(const struct fh_config *cfg,
 		    const struct fh_tr_event *ev);
 
@@ -183,13 +185,17 @@ enum fh_err	 fh_tr_redirect_form(const struct fh_config *cfg,
  * this order: To, From, Url (<public>/dial-queue?queue=WR&from=<from,
  * URL-encoded>&task=WT), Method=POST, StatusCallback (<public>/status-
  * callback?reservation=WR&task=WT), StatusCallbackMethod=POST,
+ * (both URLs end with &workspace=WS when workspace, the event's, is not
+ * NULL and not fh_config_default_workspace(): /dial-queue and
+ * /status-callback then address that workspace's reservation),
  * StatusCallbackEvent=answered, StatusCallbackEvent=completed,
  * MachineDetection=Enable and MachineDetectionSpeechThreshold (left out
  * when cfg->amd_speech_threshold is 0).  Arguments are validated by the
  * caller and borrowed. */
 enum fh_err	 fh_tr_outbound_form(const struct fh_config *cfg,
 		    const char *to, const char *from, const char *reservation,
-		    const char *task, struct fh_buf *out) FH_MUST_CHECK;
+		    const char *task, const char *workspace,
+		    struct fh_buf *out) FH_MUST_CHECK;
 
 /* POST /tr-event-callback or /tr-event-handler.  Borrows ctx and req;
  * resp owns what is written to it.  Always answers 204 with Content-Type

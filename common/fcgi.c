@@ -687,6 +687,16 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 			fh_resp_empty(resp, 500);
 		return err;
 	}
+	if (ctx->unconfigured != NULL) {
+		char	 msg[96];
+
+		(void)snprintf(msg, sizeof(msg), "not configured: %s",
+		    ctx->unconfigured);
+		err = FH_EUNAVAIL;
+		if (fh_resp_error(resp, err, msg, NULL) != FH_OK)
+			fh_resp_empty(resp, 500);
+		return err;
+	}
 	err = check_auth(ctx, rt, req);
 	if (err == FH_EAUTH && strcmp(ctx->auth_used,
 	    "denied:bad-signature") != 0 && strcmp(ctx->auth_used,
@@ -724,12 +734,17 @@ fh_ctx_init(struct fh_ctx *ctx, const char *prog, struct fh_config *cfg,
 	fh_log_init(&ctx->log, prog, FH_LOG_INFO);
 	err = fh_config_load(cfg, NULL, msg, sizeof(msg));
 	if (err == FH_OK)
-		err = fh_config_require(cfg, need, msg, sizeof(msg));
+		err = fh_config_require(cfg, need & ~FH_NEED_FEATURES, msg,
+		    sizeof(msg));
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot start: %s", msg);
 		exit(1);
 	}
 	ctx->log.level = cfg->log_level;
+	ctx->unconfigured = fh_config_unconfigured(cfg, need);
+	if (ctx->unconfigured != NULL)
+		fh_log_warn(&ctx->log, "not configured: %s (every request "
+		    "answers 503)", ctx->unconfigured);
 	ctx->deadline_ms = cfg->deadline_ms;
 	if (need & FH_NEED_REST) {
 		err = fh_rest_new(&ctx->rest, cfg, &ctx->log);

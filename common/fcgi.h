@@ -113,6 +113,13 @@ struct fh_ctx {
 	enum fh_err		(*token_check)(struct fh_ctx *,
 				    const struct fh_req *);
 	struct fh_token_info	 token;		/* valid after the check */
+	/* a setting of a feature the program needs but lacks
+	 * (fh_config_unconfigured()): every route answers 503 "not
+	 * configured: <variable>"; NULL when all is set */
+	const char		*unconfigured;
+	/* the workspace of the current request's TaskRouter calls (an event's
+	 * own, borrowed for the request); NULL: fh_config_default_workspace() */
+	const char		*workspace;
 };
 
 enum fh_auth {
@@ -199,7 +206,8 @@ enum fh_err	 fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 
 /* Set up a program's context: load the configuration (exits the process
  * with status 1 and a log line naming the bad key on failure), check the
- * settings it needs (need: FH_NEED_*), create the REST client. */
+ * settings it needs (need: FH_NEED_*; a missing FH_NEED_FEATURES one only
+ * sets ctx->unconfigured), create the REST client. */
 void		 fh_ctx_init(struct fh_ctx *ctx, const char *prog,
 		    struct fh_config *cfg, unsigned need);
 void		 fh_ctx_release(struct fh_ctx *ctx);

@@ -193,7 +193,10 @@ fh_handle_incoming_call(struct fh_ctx *ctx, const struct fh_req *req,
 		    "TWILIO_FLEX_CALLBACK_WORKFLOW_SID");
 		goto refuse;
 	}
-	if (fh_wait_base_url(ctx, req, &wait) != FH_OK)
+	/* without Flex there is no wait experience (it answers 503): the
+	 * caller hears Twilio's default hold music */
+	if (cfg->workspace_sid != NULL &&
+	    fh_wait_base_url(ctx, req, &wait) != FH_OK)
 		goto refuse;
 	if ((err = task_attributes(from, &attrs)) != FH_OK)
 		goto out;
@@ -209,8 +212,10 @@ fh_handle_incoming_call(struct fh_ctx *ctx, const struct fh_req *req,
 		say(&tw, cfg, cfg->inbound_greeting);
 	fh_twiml_open(&tw, FH_TW_ENQUEUE);
 	fh_twiml_attr(&tw, FH_TA_WORKFLOW_SID, cfg->inbound_workflow_sid);
-	fh_twiml_attr(&tw, FH_TA_WAIT_URL, fh_buf_cstr(&wait));
-	fh_twiml_attr(&tw, FH_TA_WAIT_URL_METHOD, "POST");
+	if (cfg->workspace_sid != NULL) {
+		fh_twiml_attr(&tw, FH_TA_WAIT_URL, fh_buf_cstr(&wait));
+		fh_twiml_attr(&tw, FH_TA_WAIT_URL_METHOD, "POST");
+	}
 	fh_twiml_open(&tw, FH_TW_TASK);
 	fh_twiml_text(&tw, text);
 	err = fh_twiml_finish(&tw);

@@ -52,6 +52,7 @@ static const struct pfield {
 	[FH_PF_EVENT_CALLBACK_URL] = { "EventCallbackUrl",
 	    "event_callback_url", CMP_EXACT },
 	[FH_PF_EVENTS_FILTER] = { "EventsFilter", "events_filter", CMP_SET },
+	[FH_PF_AVAILABLE] = { "Available", "available", CMP_EXACT },
 };
 
 static const struct kind {
@@ -95,11 +96,14 @@ static const char usage[] =
 "usage: flexhooks-provision [--dry-run | --check] [--config FILE]\n"
 "           [--redirect-queues WQ...,WQ...,WQ...] [--callback-queue WQ...]\n"
 "           [--outbound-demo] [--replace-event-callback]\n"
-"           [--only redirect|callback|outbound|events]...\n"
+"           [--workspace NAME] [--only redirect|callback|outbound|events]...\n"
 "\n"
 "Creates or updates the Twilio objects flexhooks needs in the Flex\n"
 "workspace (TWILIO_FLEX_WORKSPACE_SID, else the one named 'Flex Task\n"
 "Assignment'), then prints the settings for the config file on stdout.\n"
+"With --workspace NAME it works in the workspace of that name instead,\n"
+"creating it when there is none (no Flex needed): --outbound-demo\n"
+"--workspace 'Call Router' builds the Outbound Calling Example's.\n"
 "\n"
 "  --dry-run                 only read; print the plan\n"
 "  --check                   only read; print one line per problem that\n"
@@ -111,6 +115,9 @@ static const char usage[] =
 "                            (default: the workspace's 'Everyone')\n"
 "  --outbound-demo           also set up the outbound dialer demo\n"
 "  --replace-event-callback  take over another system's event callback\n"
+"  --workspace NAME          the workspace of that name (created when\n"
+"                            missing); steps: events, and outbound with\n"
+"                            --outbound-demo\n"
 "  --only STEP               only this step (repeatable)\n"
 "  --help                    this text\n"
 "\n"
@@ -137,6 +144,16 @@ static int
 is_sid(const char *s, size_t n, const char *prefix)
 {
 	return n == FH_PROV_SID_LEN && fh_is_sid(s, n, prefix);
+}
+
+/* A C0 control character or DEL in s. */
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
 }
 
 static enum fh_err
@@ -225,7 +242,8 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 			continue;
 		}
 		if (!IS("--config") && !IS("--redirect-queues") &&
-		    !IS("--callback-queue") && !IS("--only"))
+		    !IS("--callback-queue") && !IS("--only") &&
+		    !IS("--workspace"))
 			return opt_err(errmsg, errlen, "unknown option", a);
 		if (eq != NULL)
 			val = eq + 1;
@@ -239,6 +257,15 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 				return opt_err(errmsg, errlen,
 				    "--config needs a file name, not", val);
 			o->config = val;
+			err = FH_OK;
+		} else if (IS("--workspace")) {
+			if (val[0] == '\0' || strlen(val) >= FH_PROV_MAX_NAME ||
+			    !fh_utf8_valid(val, strlen(val)) ||
+			    has_control(val))
+				return opt_err(errmsg, errlen, "--workspace needs "
+				    "a workspace name (1 to 255 bytes of text), "
+				    "not", val);
+			o->workspace = val;
 			err = FH_OK;
 		} else if (IS("--redirect-queues"))
 			err = set_redirect_queues(o, val, errmsg, errlen);
@@ -264,8 +291,9 @@ fh_prov_steps(const struct fh_prov_opts *o)
 
 	if (o->only != 0)
 		return o->only;
-	s = 1u << FH_PROV_REDIRECT | 1u << FH_PROV_CALLBACK |
-	    1u << FH_PROV_EVENTS;
+	s = 1u << FH_PROV_EVENTS;
+	if (o->workspace == NULL)
+		s |= 1u << FH_PROV_REDIRECT | 1u << FH_PROV_CALLBACK;
 	if (o->outbound_demo)
 		s |= 1u << FH_PROV_OUTBOUND;
 	return s;
@@ -1062,6 +1090,8 @@ lookup(struct fh_prov *p, enum fh_prov_kind kind, const char *name,
 	enum fh_err		 err;
 
 	*found = NULL;
+	if (kind != FH_PROV_WORKSPACE && p->ws[0] == '\0')
+		return FH_OK;	/* a workspace still to be created is empty */
 	err = list_path(p, kind, path, sizeof(path));
 	if (err == FH_OK)
 		err = p->io->list(p->io->arg, path, kinds[kind].key,
@@ -1175,6 +1205,33 @@ out:
 	return err;
 }
 
+/* --workspace NAME: the one workspace of that name, adopted, or a new
+ * one planned first (everything else goes into it). */
+static enum fh_err
+named_workspace(struct fh_prov *p)
+{
+	struct json_object	*found = NULL;
+	struct fh_prov_obj	*o;
+	enum fh_err		 err;
+
+	copy(p->ws_name, sizeof(p->ws_name), p->opts->workspace);
+	err = lookup(p, FH_PROV_WORKSPACE, p->opts->workspace, &found);
+	if (err != FH_OK)
+		return err;
+	if (found != NULL) {
+		copy(p->ws, sizeof(p->ws), fh_json_str(found, "sid"));
+		json_object_put(found);
+		return FH_OK;
+	}
+	o = new_obj(p, FH_PROV_WORKSPACE, p->opts->workspace,
+	    FH_PROV_R_WORKSPACE);
+	if (o == NULL)
+		return FH_EINTERNAL;
+	o->action = FH_PROV_CREATE;
+	print_obj(p, o, "create");
+	return FH_OK;
+}
+
 static enum fh_err
 find_workspace(struct fh_prov *p)
 {
@@ -1185,6 +1242,8 @@ find_workspace(struct fh_prov *p)
 	enum fh_err		 err;
 	int			 w;
 
+	if (p->opts->workspace != NULL)
+		return named_workspace(p);
 	if (p->cfg->workspace_sid != NULL) {
 		copy(p->ws, sizeof(p->ws), p->cfg->workspace_sid);
 		w = snprintf(path, sizeof(path), "/v1/Workspaces/%s", p->ws);
@@ -1408,7 +1467,8 @@ plan_outbound(struct fh_prov *p)
 	err = lookup(p, FH_PROV_ACTIVITY, "Available", &found);
 	if (err != FH_OK)
 		return err;
-	if (found == NULL) {
+	if (found == NULL && p->ws[0] != '\0' && p->opts->workspace == NULL) {
+		/* Flex makes it: its absence is someone's doing */
 		say(p, "error: workspace %s has no Activity named 'Available' "
 		    "for the demo worker", p->ws);
 		return FH_ECONFIG;
@@ -1418,16 +1478,26 @@ plan_outbound(struct fh_prov *p)
 		json_object_put(found);
 		return FH_EINTERNAL;
 	}
-	copy(act->sid, sizeof(act->sid), fh_json_str(found, "sid"));
-	json_object_put(found);
-	print_obj(p, act, "ok");
+	if (found != NULL) {
+		copy(act->sid, sizeof(act->sid), fh_json_str(found, "sid"));
+		json_object_put(found);
+		print_obj(p, act, "ok");
+	} else {
+		/* a new workspace comes with one (apply looks again) */
+		err = want(act, FH_PF_AVAILABLE, "true");
+		if (err != FH_OK)
+			return err;
+		act->action = FH_PROV_CREATE;
+		print_obj(p, act, "create");
+	}
 
 	wk = new_obj(p, FH_PROV_WORKER, OUTBOUND_WORKER, FH_PROV_R_WORKER);
 	if (wk == NULL)
 		return FH_EINTERNAL;
+	wk->ref[0] = (int)(act - p->obj);
 	err = want(wk, FH_PF_ATTRIBUTES, OUTBOUND_ATTRS);
 	if (err == FH_OK)
-		err = want(wk, FH_PF_ACTIVITY_SID, act->sid);
+		err = want(wk, FH_PF_ACTIVITY_SID, sid_or_new(p, wk->ref[0]));
 	if (err == FH_OK)
 		err = plan_obj(p, wk);
 	return err;
@@ -1446,7 +1516,11 @@ plan_events(struct fh_prov *p)
 
 	fh_buf_init(&url, 2048);
 	url.secret = 1;
-	o = new_obj(p, FH_PROV_WORKSPACE, p->ws_name, FH_PROV_R_WORKSPACE);
+	if (p->ws[0] == '\0')	/* planned by named_workspace() */
+		o = &p->obj[p->role[FH_PROV_R_WORKSPACE]];
+	else
+		o = new_obj(p, FH_PROV_WORKSPACE, p->ws_name,
+		    FH_PROV_R_WORKSPACE);
 	if (o == NULL)
 		return FH_EINTERNAL;
 	copy(o->sid, sizeof(o->sid), p->ws);
@@ -1457,6 +1531,12 @@ plan_events(struct fh_prov *p)
 		err = want(o, FH_PF_EVENTS_FILTER, EVENTS_FILTER);
 	if (err != FH_OK)
 		goto out;
+	if (o->action == FH_PROV_CREATE) {
+		/* created with them: its plan line is printed already */
+		o->diff = 1u << FH_PF_EVENT_CALLBACK_URL |
+		    1u << FH_PF_EVENTS_FILTER;
+		goto show;
+	}
 	/* read again: the lookup and the decision use one answer */
 	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s", p->ws);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
@@ -1489,6 +1569,7 @@ plan_events(struct fh_prov *p)
 		say(p, "warning: replacing the event callback '%s'", shown);
 	}
 	print_obj(p, o, action_names[o->action]);
+show:
 	if (o->diff & (1u << FH_PF_EVENT_CALLBACK_URL)) {
 		fh_prov_mask_url(o->want[FH_PF_EVENT_CALLBACK_URL], shown,
 		    sizeof(shown));
@@ -1524,8 +1605,8 @@ fh_prov_plan(struct fh_prov *p)
 	if (err != FH_OK)
 		return err;
 	if (p->opts->dry_run)
-		say(p, "dry run: the plan for workspace %s '%s'", p->ws,
-		    p->ws_name);
+		say(p, "dry run: the plan for workspace %s '%s'",
+		    p->ws[0] != '\0' ? p->ws : FH_PROV_NEW, p->ws_name);
 	/* in the order the objects must be written */
 	if (has(p, FH_PROV_REDIRECT))
 		err = plan_redirect(p);
@@ -1552,6 +1633,24 @@ apply_obj(struct fh_prov *p, struct fh_prov_obj *o)
 
 	fh_buf_init(&form, 64 * 1024);
 	form.secret = 1;	/* EventCallbackUrl carries the password */
+	if (o->kind == FH_PROV_ACTIVITY && o->action == FH_PROV_CREATE) {
+		/* a workspace made in this run came with its activities */
+		err = lookup(p, o->kind, o->name, &ans);
+		if (err != FH_OK || ans != NULL) {
+			if (ans != NULL) {
+				copy(o->sid, sizeof(o->sid),
+				    fh_json_str(ans, "sid"));
+				print_obj(p, o, "found");
+			}
+			goto out;
+		}
+	}
+	if (o->kind == FH_PROV_WORKER && o->ref[0] >= 0) {
+		/* its activity has its SID now */
+		err = want(o, FH_PF_ACTIVITY_SID, sid_or_new(p, o->ref[0]));
+		if (err != FH_OK)
+			goto out;
+	}
 	if (o->tmpl != FH_PROV_TMPL_NONE) {
 		/* the queues it targets have their SIDs now */
 		err = build_config(p, o);
@@ -1587,6 +1686,8 @@ apply_obj(struct fh_prov *p, struct fh_prov_obj *o)
 			goto out;
 		}
 		copy(o->sid, sizeof(o->sid), sid);
+		if (o->kind == FH_PROV_WORKSPACE)	/* the rest goes in it */
+			copy(p->ws, sizeof(p->ws), sid);
 	}
 	print_obj(p, o, o->action == FH_PROV_CREATE ? "created" : "updated");
 out:
@@ -1606,6 +1707,8 @@ check_worker_queues(struct fh_prov *p)
 	size_t			 i, n;
 	enum fh_err		 err;
 
+	if (p->ws[0] == '\0')
+		return FH_OK;	/* a dry run's new workspace */
 	err = list_path(p, FH_PROV_QUEUE, path, sizeof(path));
 	if (err == FH_OK)
 		err = p->io->list(p->io->arg, path, "task_queues",
@@ -1662,9 +1765,44 @@ config_line(struct fh_prov *p, const char *key, enum fh_prov_role role)
 	    "# " : "", key, sid);
 }
 
+/* --workspace: FLEXHOOKS_EVENT_WORKSPACES with the workspace added to
+ * the configured list (the Flex workspace is always served), and the
+ * outbound workflow as /incoming-call's when nothing else is. */
+static void
+print_named(struct fh_prov *p)
+{
+	const struct fh_config	*cfg = p->cfg;
+	const char		*ws = p->ws[0] != '\0' ? p->ws : FH_PROV_NEW;
+	int			 listed;
+
+	listed = fh_config_workspace_ok(cfg, ws);
+	if (cfg->event_workspaces != NULL)
+		(void)fprintf(p->out, "%sFLEXHOOKS_EVENT_WORKSPACES=%s%s%s\n",
+		    p->ws[0] == '\0' ? "# " : "", cfg->event_workspaces,
+		    listed ? "" : ",", listed ? "" : ws);
+	else if (cfg->workspace_sid == NULL ||
+	    strcmp(cfg->workspace_sid, ws) != 0)
+		(void)fprintf(p->out, "%sFLEXHOOKS_EVENT_WORKSPACES=%s\n",
+		    p->ws[0] == '\0' ? "# " : "", ws);
+	if (p->role[FH_PROV_R_OUTBOUND_WF] < 0)
+		return;
+	(void)fprintf(p->out, "# outbound demo workflow (enqueue dialer "
+	    "callers here): %s\n", sid_or_new(p,
+	    p->role[FH_PROV_R_OUTBOUND_WF]));
+	/* /incoming-call's, unless Flex or the operator has one */
+	(void)fprintf(p->out, "%sFLEXHOOKS_INBOUND_WORKFLOW_SID=%s\n",
+	    cfg->inbound_workflow_sid != NULL || p->ws[0] == '\0' ? "# " :
+	    "", sid_or_new(p, p->role[FH_PROV_R_OUTBOUND_WF]));
+}
+
 void
 fh_prov_print_config(struct fh_prov *p)
 {
+	if (p->opts->workspace != NULL) {
+		print_named(p);
+		(void)fflush(p->out);
+		return;
+	}
 	(void)fprintf(p->out, "TWILIO_FLEX_WORKSPACE_SID=%s\n", p->ws);
 	config_line(p, "FORWARD_CALL_TASK_QUEUE_SID", FH_PROV_R_PLACEHOLDER);
 	config_line(p, "FLEXHOOKS_INBOUND_WORKFLOW_SID", FH_PROV_R_REDIRECT_WF);

@@ -78,6 +78,7 @@ enum fh_prov_field {
 	FH_PF_ACTIVITY_SID,		/* exact */
 	FH_PF_EVENT_CALLBACK_URL,	/* exact */
 	FH_PF_EVENTS_FILTER,		/* sets of comma-separated names */
+	FH_PF_AVAILABLE,		/* an Activity's: exact ("true") */
 	FH_PF__MAX
 };
 
@@ -98,6 +99,8 @@ struct fh_prov_opts {
 	int		 help;
 	int		 check;		/* --check: report, change nothing */
 	const char	*config;	/* --config FILE, borrowed from argv */
+	const char	*workspace;	/* --workspace NAME, borrowed; NULL:
+					 * the Flex workspace */
 	int		 have_redirect_queues;
 	char		 redirect_queues[3][FH_PROV_SID_LEN + 1];
 	char		 callback_queue[FH_PROV_SID_LEN + 1];	/* "" unset */
@@ -163,7 +166,8 @@ struct fh_prov {
 	FILE				*plan;	/* stderr in the program */
 	FILE				*out;	/* stdout in the program */
 	unsigned			 steps;	/* 1 << enum fh_prov_step */
-	char				 ws[FH_PROV_SID_LEN + 1];
+	char				 ws[FH_PROV_SID_LEN + 1]; /* ""
+						 * while it is to be created */
 	char				 ws_name[FH_PROV_MAX_NAME];
 	struct fh_prov_obj		 obj[FH_PROV_MAX_OBJ];
 	size_t				 n;
@@ -183,7 +187,8 @@ enum fh_err	 fh_prov_parse_args(int argc, char *const argv[],
 const char	*fh_prov_usage(void);
 
 /* The steps o selects, as 1 << enum fh_prov_step: the --only ones, else
- * redirect, callback and events, plus outbound with --outbound-demo. */
+ * redirect, callback and events (only events with --workspace: the other
+ * two are Flex's), plus outbound with --outbound-demo. */
 unsigned	 fh_prov_steps(const struct fh_prov_opts *o);
 
 /* 1 when have (what Twilio has; NULL reads as "") equals want under

@@ -22,6 +22,7 @@ enum sc_field {
 	SC_TIMESTAMP,
 	SC_RESERVATION,
 	SC_TASK,
+	SC_WORKSPACE,
 	SC__MAX
 };
 
@@ -29,6 +30,16 @@ static enum fh_err
 valid_sid_wr(const char *s, size_t len, struct fh_val *out)
 {
 	if (strlen(s) != len || !fh_is_sid(s, len, "WR"))
+		return FH_EINPUT;
+	out->str = s;
+	out->len = len;
+	return FH_OK;
+}
+
+static enum fh_err
+valid_sid_ws(const char *s, size_t len, struct fh_val *out)
+{
+	if (strlen(s) != len || !fh_is_sid(s, len, "WS"))
 		return FH_EINPUT;
 	out->str = s;
 	out->len = len;
@@ -71,6 +82,7 @@ static const struct fh_field sc_fields[SC__MAX] = {
 	[SC_TIMESTAMP] =	{ "Timestamp", NULL, fh_valid_text256, 0 },
 	[SC_RESERVATION] =	{ "reservation", NULL, valid_sid_wr, 0 },
 	[SC_TASK] =		{ "task", NULL, fh_valid_sid_wt, 0 },
+	[SC_WORKSPACE] =	{ "workspace", NULL, valid_sid_ws, 0 },
 };
 
 /* Fields logged as integers. */
@@ -184,7 +196,7 @@ fh_handle_status_callback(struct fh_ctx *ctx, const struct fh_req *req,
 {
 	struct json_object	*line = NULL;
 	struct fh_val		 v[SC__MAX];
-	const char		*call, *status, *res, *task;
+	const char		*call, *status, *res, *task, *ws;
 	int			 stale = 0;
 	enum fh_err		 err;
 
@@ -214,9 +226,16 @@ fh_handle_status_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	if (ctx->cfg->outbound_reject_on_failure && status != NULL &&
 	    (strcmp(status, "busy") == 0 || strcmp(status, "no-answer") == 0 ||
 	    strcmp(status, "failed") == 0)) {
-		if (res != NULL && task != NULL && ctx->rest != NULL)
+		ws = field(&req->params, SC_WORKSPACE, &v[SC_WORKSPACE]);
+		if (ws != NULL && !fh_config_workspace_ok(ctx->cfg, ws))
+			fh_log_warn(&ctx->log, "call ended %s: workspace '%s' "
+			    "is not served here, reservation left alone",
+			    status, ws);
+		else if (res != NULL && task != NULL && ctx->rest != NULL) {
+			ctx->workspace = ws;	/* NULL: the default one */
 			reject(ctx, task, res);
-		else
+			ctx->workspace = NULL;
+		} else
 			fh_log_info(&ctx->log, "call ended %s: no reservation "
 			    "to reject", status);
 	}

@@ -9,6 +9,14 @@
 #include "tasks.h"
 #include "valid.h"
 
+const char *
+fh_ctx_workspace(const struct fh_ctx *ctx)
+{
+	if (ctx->workspace != NULL)
+		return ctx->workspace;
+	return fh_config_default_workspace(ctx->cfg);
+}
+
 enum fh_err
 fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
     char *sid, size_t sidlen, struct fh_rest_resp *resp)
@@ -18,8 +26,9 @@ fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
 	enum fh_err		 err;
 
 	memset(&rq, 0, sizeof(rq));
-	if (snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks",
-	    ctx->cfg->workspace_sid) >= (int)sizeof(path))
+	if (fh_ctx_workspace(ctx) == NULL ||
+	    snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks",
+	    fh_ctx_workspace(ctx)) >= (int)sizeof(path))
 		return FH_ECONFIG;
 	rq.base = FH_REST_TASKROUTER;
 	rq.method = "POST";
@@ -170,12 +179,13 @@ fh_recordings_live(struct json_object *recs)
 static enum fh_err
 task_path(const struct fh_ctx *ctx, const char *sid, char *path, size_t n)
 {
-	int	 w;
+	const char	*ws = fh_ctx_workspace(ctx);
+	int		 w;
 
+	if (ws == NULL)
+		return FH_ECONFIG;
 	w = sid != NULL ? snprintf(path, n, "/v1/Workspaces/%s/Tasks/%s",
-	    ctx->cfg->workspace_sid, sid) :
-	    snprintf(path, n, "/v1/Workspaces/%s/Tasks",
-	    ctx->cfg->workspace_sid);
+	    ws, sid) : snprintf(path, n, "/v1/Workspaces/%s/Tasks", ws);
 	return w > 0 && (size_t)w < n ? FH_OK : FH_ECONFIG;
 }
 
@@ -515,8 +525,12 @@ fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
 
 	memset(&rq, 0, sizeof(rq));
 	fh_buf_init(&form, 256);
+	if (fh_ctx_workspace(ctx) == NULL) {
+		err = FH_ECONFIG;	/* no workspace configured */
+		goto out;
+	}
 	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks/%s/"
-	    "Reservations/%s", ctx->cfg->workspace_sid, task_sid,
+	    "Reservations/%s", fh_ctx_workspace(ctx), task_sid,
 	    reservation_sid);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		err = FH_EINTERNAL;

@@ -19,6 +19,11 @@
 #include "fcgi.h"
 #include "rest.h"
 
+/* The workspace of ctx's TaskRouter requests: ctx->workspace (an event's
+ * own) when set, else fh_config_default_workspace(); NULL when there is
+ * none (the requests then fail with FH_ECONFIG). */
+const char	*fh_ctx_workspace(const struct fh_ctx *ctx);
+
 /* Create a task from the form body (fh_attr_build()).  Not idempotent: the
  * client retries it only on 429 or when no connection was made.  On FH_OK
  * the new SID (34 characters + NUL) is in sid.  resp is initialised here

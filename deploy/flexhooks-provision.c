@@ -2,7 +2,8 @@
  * flexhooks-provision - create or update the Twilio objects flexhooks needs
  * (taskrouter-events.md section 10): the no-agent redirect queues and
  * workflow, the callback workflow, the outbound demo, and the workspace's
- * event callback.  The plan and progress go to stderr, the lines for the
+ * event callback; with --workspace NAME in (or as) a workspace of that
+ * name, e.g. the Outbound Calling Example's "Call Router", without Flex.  The plan and progress go to stderr, the lines for the
  * config file to stdout.  Exit: 0 done, 1 Twilio or network error, 2 usage
  * or configuration error, 3 refused.  With --check it only reads, and
  * prints one line per problem on stdout: exit 0 when there is none, 1

@@ -85,6 +85,9 @@ SAN_DIR=$LOCAL/build-san
 FAKE_ACCOUNT_SID=ACf1e8c0de000000000000000000000001
 FAKE_WORKSPACE_SID=WSf1e8c0de000000000000000000000001
 FAKE_WORKFLOW_SID=WWf1e8c0de000000000000000000000001
+# The test stack's second workspace, the dialer's "Call Router"
+# (tests/integration/test_dialer_workspaces.py seeds it in the emulator).
+FAKE_DIALER_WORKSPACE_SID=WSf1e8c0de000000000000000000000002
 
 # Variables of this script (or of the tests) that are not program settings.
 LOCAL_ONLY_VARS="FLEXHOOKS_EMULATOR FLEXHOOKS_EMULATOR_URL FLEXHOOKS_CACHE
@@ -416,13 +419,21 @@ setup_identity() {
 		fi
 		ACCOUNT_SID=${ACCOUNT_SID:-$FAKE_ACCOUNT_SID}
 		AUTH_TOKEN=${AUTH_TOKEN:-$(openssl rand -hex 16)}
-		TWILIO_FLEX_WORKSPACE_SID=${TWILIO_FLEX_WORKSPACE_SID:-$FAKE_WORKSPACE_SID}
-		TWILIO_FLEX_CALLBACK_WORKFLOW_SID=${TWILIO_FLEX_CALLBACK_WORKFLOW_SID:-$FAKE_WORKFLOW_SID}
+		# set but empty (TWILIO_FLEX_WORKSPACE_SID=): a stack
+		# without Flex, whose dialer serves the emulator's workspace
+		TWILIO_FLEX_WORKSPACE_SID=${TWILIO_FLEX_WORKSPACE_SID-$FAKE_WORKSPACE_SID}
+		TWILIO_FLEX_CALLBACK_WORKFLOW_SID=${TWILIO_FLEX_CALLBACK_WORKFLOW_SID-$FAKE_WORKFLOW_SID}
+		EMU_WORKSPACE_SID=${TWILIO_FLEX_WORKSPACE_SID:-$FAKE_WORKSPACE_SID}
+		if [ -z "$TWILIO_FLEX_WORKSPACE_SID" ] &&
+		    [ -z "${FLEXHOOKS_EVENT_WORKSPACES:-}" ]; then
+			export FLEXHOOKS_EVENT_WORKSPACES=$EMU_WORKSPACE_SID
+		fi
 	else
 		[ -n "${AUTH_TOKEN:-}" ] ||
 		    warn "AUTH_TOKEN is not set: programs serving signature routes will refuse to start"
 		[ -n "${TWILIO_FLEX_WORKSPACE_SID:-}" ] ||
-		    warn "TWILIO_FLEX_WORKSPACE_SID is not set"
+		    [ -n "${FLEXHOOKS_EVENT_WORKSPACES:-}" ] ||
+		    warn "neither TWILIO_FLEX_WORKSPACE_SID nor FLEXHOOKS_EVENT_WORKSPACES is set"
 	fi
 	PUBLIC_URL=${FLEXHOOKS_PUBLIC_URL:-http://127.0.0.1:$PORT}
 	PUBLIC_URL=${PUBLIC_URL%/}
@@ -576,7 +587,7 @@ start_emulator() {
 	fi
 	launch "$log" python3 "$EMULATOR" --host 127.0.0.1 --port "$EMU_PORT" \
 	    --account-sid "$ACCOUNT_SID" --auth-token "$AUTH_TOKEN" \
-	    --workspace-sid "$TWILIO_FLEX_WORKSPACE_SID" "${key_args[@]}" \
+	    --workspace-sid "$EMU_WORKSPACE_SID" "${key_args[@]}" \
 	    "${opt_args[@]}" --pid-file "$RUN_DIR/emulator.pid"
 	local bg=$LAUNCHED
 	for ((i = 0; i < 100; i++)); do
@@ -786,11 +797,15 @@ print_summary() {
 		printf '  Twilio emulator     %s\n' "$EMU_URL"
 		printf '  ACCOUNT_SID         %s\n' "$ACCOUNT_SID"
 		printf '  AUTH_TOKEN          %s   (signs X-Twilio-Signature)\n' "$AUTH_TOKEN"
-		printf '  workspace SID       %s\n' "$TWILIO_FLEX_WORKSPACE_SID"
-		printf '  callback workflow   %s\n' "$TWILIO_FLEX_CALLBACK_WORKFLOW_SID"
+		printf '  workspace SID       %s\n' "${TWILIO_FLEX_WORKSPACE_SID:-(no Flex)}"
+		printf '  callback workflow   %s\n' "${TWILIO_FLEX_CALLBACK_WORKFLOW_SID:-(none)}"
 	else
 		printf '  Twilio              real account %s\n' "$ACCOUNT_SID"
 	fi
+	[ -z "${FLEXHOOKS_EVENT_WORKSPACES:-}" ] ||
+	    printf '  dialer workspaces   %s\n' "$FLEXHOOKS_EVENT_WORKSPACES"
+	[ -z "${FLEXHOOKS_LOCATIONS:-}" ] ||
+	    printf '  locations file      %s\n' "$FLEXHOOKS_LOCATIONS"
 	[ -z "$NOT_BUILT" ] ||
 	    printf '\nNot built (their routes answer 404): %s\n' "$NOT_BUILT"
 	printf '\nLogs: %s/   Stop: deploy/local.sh stop\n' "$LOG_DIR"
@@ -854,6 +869,9 @@ start_stack() {
 cmd_start() {
 	local -a flags
 	check_port_setting
+	# /location-lookup answers from the example the package ships until
+	# FLEXHOOKS_LOCATIONS names the operator's own file
+	export FLEXHOOKS_LOCATIONS=${FLEXHOOKS_LOCATIONS:-$ROOT/deploy/locations.example.json}
 	ensure_packages
 	mapfile -t flags < <(configure_flags)
 	build_tree "$ROOT" "${flags[@]}"
@@ -1551,6 +1569,8 @@ export_test_settings() {
 	export FLEXHOOKS_LOCATIONS=${FLEXHOOKS_LOCATIONS:-$ROOT/tests/fixtures/locations.json}
 	export FLEXHOOKS_FORWARD_RULES=${FLEXHOOKS_FORWARD_RULES:-$TEST_FORWARD_RULES}
 	export FLEXHOOKS_AMD_POLICY=${FLEXHOOKS_AMD_POLICY:-hangup-on-machine}
+	# the dialer in a workspace of its own beside the Flex one
+	export FLEXHOOKS_EVENT_WORKSPACES=${FLEXHOOKS_EVENT_WORKSPACES:-$FAKE_DIALER_WORKSPACE_SID}
 	# One process per program: some tests count per-process cache hits
 	# (one IAM call for a repeated Flex token, status-callback's stale
 	# flag).  tests/integration/test_processes.py covers the supervisor,

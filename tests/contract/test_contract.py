@@ -87,6 +87,9 @@ EXPECTED_FORM.update({
                                       {"Attributes", "ActivitySid"}],
     ("POST", WS): [{"EventCallbackUrl", "EventsFilter"},
                    {"EventCallbackUrl"}, {"EventsFilter"}],
+    # --workspace NAME: a workspace of its own, with its event callback
+    ("POST", "/v1/Workspaces"): [{"FriendlyName", "EventCallbackUrl",
+                                  "EventsFilter"}, {"FriendlyName"}],
 })
 LIST_QUERY = [{"FriendlyName", "PageSize"},
               {"FriendlyName", "PageSize", "Page"}]
@@ -573,6 +576,24 @@ def drive_provision():
         "FLEXHOOKS_BASIC_AUTH": "other:Q7d2Lm9xW4pZ8kR3"})
     t.eq(r.rc, 0, "second run: %s" % r.err[-1500:])
     t.eq(len(r.posts), 4, "four updates")
+
+
+@t.test(tags=("provision",))
+def drive_provision_named_workspace():
+    """--outbound-demo --workspace NAME without Flex settings: the
+    workspace create (FriendlyName, EventCallbackUrl, EventsFilter), then
+    the example's objects in it."""
+    if not os.access(t.provision_binary(), os.X_OK):
+        t.skip("flexhooks-provision is not built")
+    name = "Call Router " + t.unique_hex(8)
+    remember(name)
+    r = t.run_provision("-", "--outbound-demo", "--workspace", name,
+                        drop=("TWILIO_FLEX_WORKSPACE_SID",))
+    t.eq(r.rc, 0, "run: %s" % r.err[-1500:])
+    ws = [w for w, box in EMU.state()["workspaces"].items()
+          if box["workspace"]["friendly_name"] == name]
+    t.eq(len(ws), 1, "the workspace")
+    remember(ws[0])
 
 
 # --------------------------------------------------------------------------

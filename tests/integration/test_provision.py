@@ -213,6 +213,57 @@ def foreign_event_callback_refused_then_replaced():
 
 
 @t.test
+def named_workspace_without_flex():
+    """--outbound-demo --workspace NAME with no Flex settings: the
+    workspace is created with its event callback, then the example's queue,
+    workflow and worker in it (Available: the activity the new workspace
+    came with); a dry run before sends no POST, a second run neither."""
+    name = "Call Router " + t.unique_hex(8)
+    drop = ("TWILIO_FLEX_WORKSPACE_SID",)
+    mark = EMU.mark()
+    r = run("-", "--outbound-demo", "--workspace", name, "--dry-run",
+            drop=drop)
+    expect_rc(r, 0)
+    t.ok("create Workspace '%s' <new>" % name in r.err, r.err)
+    t.ok("# FLEXHOOKS_EVENT_WORKSPACES=<new>" in r.out, r.out)
+    t.eq([x for x in EMU.requests(mark) if x["method"] == "POST" and
+          (t.mentions(x, name) or x["path"] == "/v1/Workspaces")], [],
+         "dry run POSTs")
+
+    r = run("-", "--outbound-demo", "--workspace", name, drop=drop)
+    expect_rc(r, 0)
+    made = [w for w, box in EMU.state()["workspaces"].items()
+            if box["workspace"]["friendly_name"] == name]
+    t.eq(len(made), 1, "one workspace named %r" % name)
+    ws = made[0]
+    st = space(ws)
+    t.eq(st["workspace"]["event_callback_url"], event_url(), "callback")
+    t.eq(st["workspace"]["events_filter"], FILTER, "EventsFilter")
+    queue = by_name(st["task_queues"], "Pacific Health")
+    t.eq(queue["target_workers"], 'practice=="Pacific Health"', "queue")
+    wf = by_name(st["workflows"], "Call Router Workflow")
+    worker = by_name(st["workers"], "Pacific Health Main")
+    avail = by_name(st["activities"], "Available")
+    t.eq(worker["activity_sid"], avail["sid"], "worker available")
+    t.eq(len([a for a in st["activities"]
+              if a["friendly_name"] == "Available"]), 1, "one Available")
+    t.ok(r.out.startswith("FLEXHOOKS_EVENT_WORKSPACES=%s\n" % ws), r.out)
+    t.ok("FLEXHOOKS_INBOUND_WORKFLOW_SID=%s\n" % wf["sid"] in r.out, r.out)
+    t.ok("TWILIO_FLEX_WORKSPACE_SID" not in r.out, r.out)
+    posts = [x for x in EMU.requests(mark) if x["method"] == "POST" and
+             (x["path"] == "/v1/Workspaces" or ws in x["path"])]
+    t.eq(sorted(x["path"].replace(ws, "WS") for x in posts), sorted([
+        "/v1/Workspaces", "/v1/Workspaces/WS/TaskQueues",
+        "/v1/Workspaces/WS/Workflows", "/v1/Workspaces/WS/Workers"]),
+        "the creates")
+
+    r = run(ws, "--outbound-demo", "--workspace", name, drop=drop)
+    expect_rc(r, 0)
+    t.eq(r.posts, [], "second run POSTs")
+    t.ok(all(ln.startswith("ok ") for ln in r.lines()), r.err)
+
+
+@t.test
 def outbound_demo_warns_about_other_queues():
     ws = fresh_workspace()
     everyone = by_name(space(ws)["task_queues"], "Everyone")["sid"]

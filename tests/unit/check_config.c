@@ -70,6 +70,16 @@ struct bad {
 static const struct bad bad[] = {
 	{ "ACCOUNT_SID", "AC123" },
 	{ "TWILIO_FLEX_WORKSPACE_SID", "WW0123456789abcdef0123456789abcdef" },
+	/* FLEXHOOKS_EVENT_WORKSPACES: WS SIDs, comma-separated, each once */
+	{ "FLEXHOOKS_EVENT_WORKSPACES", "WW0123456789abcdef0123456789abcdef" },
+	{ "FLEXHOOKS_EVENT_WORKSPACES", "WS0123456789abcdef0123456789abcdef," },
+	{ "FLEXHOOKS_EVENT_WORKSPACES", ",WS0123456789abcdef0123456789abcdef" },
+	{ "FLEXHOOKS_EVENT_WORKSPACES", "WS0123456789abcdef0123456789abcdef, "
+	    "WSffffffffffffffffffffffffffffffff" },
+	{ "FLEXHOOKS_EVENT_WORKSPACES", "WS0123456789abcdef0123456789abcdef,"
+	    "WS0123456789abcdef0123456789abcdef" },
+	{ "FLEXHOOKS_EVENT_WORKSPACES", "WS0123456789abcdef0123456789abcde" },
+	{ "FLEXHOOKS_EVENT_WORKSPACES", "Call Router" },
 	{ "FLEXHOOKS_DEADLINE_MS", "999" },
 	{ "FLEXHOOKS_DEADLINE_MS", "12001" },
 	{ "FLEXHOOKS_DEADLINE_MS", "8000ms" },
@@ -283,6 +293,79 @@ START_TEST(test_password_strength)
 }
 END_TEST
 
+/* FLEXHOOKS_EVENT_WORKSPACES and the needs a program can start without. */
+#define WSA	"WS0123456789abcdef0123456789abcdef"
+#define WSB	"WSffffffffffffffffffffffffffffffff"
+#define WSC	"WSeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+START_TEST(test_event_workspaces)
+{
+	static const char *const flex[] = { BASE,
+		"ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef",
+		"AUTH_TOKEN", "tok",
+		"TWILIO_FLEX_WORKSPACE_SID", WSA,
+		"FLEXHOOKS_EVENT_WORKSPACES", WSB "," WSA,
+		NULL };
+	static const char *const noflex[] = { BASE,
+		"ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef",
+		"AUTH_TOKEN", "tok",
+		"FLEXHOOKS_EVENT_WORKSPACES", WSB "," WSC,
+		NULL };
+	static const char *const none[] = { BASE,
+		"ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef",
+		"AUTH_TOKEN", "tok",
+		NULL };
+	struct fh_config	 cfg;
+	char			 msg[128];
+
+	fake_env = flex;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_str_eq(cfg.event_workspaces, WSB "," WSA);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, WSA), 1);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, WSB), 1);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, WSC), 0);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, NULL), 0);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, WSB "," WSA), 0);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, "WSffff"), 0);
+	/* the Flex workspace is the default one */
+	ck_assert_str_eq(fh_config_default_workspace(&cfg), WSA);
+	ck_assert_ptr_null(fh_config_unconfigured(&cfg, FH_NEED_FLEX |
+	    FH_NEED_WORKSPACE));
+	ck_assert_str_eq(fh_config_unconfigured(&cfg, FH_NEED_FLEX |
+	    FH_NEED_CALLBACK_WF), "TWILIO_FLEX_CALLBACK_WORKFLOW_SID");
+	fh_config_release(&cfg);
+
+	/* without Flex: the dialer's workspaces only */
+	fake_env = noflex;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, WSC), 1);
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, WSA), 0);
+	ck_assert_str_eq(fh_config_default_workspace(&cfg), WSB);
+	ck_assert_str_eq(fh_config_unconfigured(&cfg, FH_NEED_REST |
+	    FH_NEED_FLEX), "TWILIO_FLEX_WORKSPACE_SID");
+	ck_assert_ptr_null(fh_config_unconfigured(&cfg, FH_NEED_REST |
+	    FH_NEED_WORKSPACE | FH_NEED_SIGNATURE));
+	/* the credentials are no feature: still required */
+	ck_assert_int_eq(fh_config_require(&cfg, FH_NEED_REST, msg,
+	    sizeof(msg)), FH_OK);
+	ck_assert_int_eq(fh_config_require(&cfg, FH_NEED_REST | FH_NEED_FLEX,
+	    msg, sizeof(msg)), FH_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(msg, "TWILIO_FLEX_WORKSPACE_SID"));
+	fh_config_release(&cfg);
+
+	/* no workspace at all */
+	fake_env = none;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_ptr_null(fh_config_default_workspace(&cfg));
+	ck_assert_int_eq(fh_config_workspace_ok(&cfg, WSA), 0);
+	ck_assert_str_eq(fh_config_unconfigured(&cfg, FH_NEED_WORKSPACE),
+	    "FLEXHOOKS_EVENT_WORKSPACES");
+	fh_config_release(&cfg);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -293,6 +376,7 @@ suite(void)
 	tcase_add_test(core, test_choices);
 	tcase_add_test(core, test_file_and_env);
 	tcase_add_test(core, test_require);
+	tcase_add_test(core, test_event_workspaces);
 	tcase_add_loop_test(limits, test_password_strength, 0,
 	    (int)(sizeof(pws) / sizeof(pws[0])));
 	tcase_add_loop_test(limits, test_bad_value, 0,

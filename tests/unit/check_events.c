@@ -190,6 +190,77 @@ START_TEST(test_classify)
 }
 END_TEST
 
+/* FLEXHOOKS_EVENT_WORKSPACES: the listed workspaces' events are handled
+ * too, with or without the Flex workspace; others are foreign. */
+#define WS3	"WSeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+START_TEST(test_classify_workspaces)
+{
+	struct fh_tr_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = "reservation.created";
+	ev.account_sid = AC;
+	ev.workspace_sid = WS2;
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_FOREIGN);
+	cfg.event_workspaces = (char *)WS2;
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_OUTBOUND);
+	ev.workspace_sid = WS;		/* the Flex one is always included */
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_OUTBOUND);
+	ev.workspace_sid = WS3;
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_FOREIGN);
+	/* without Flex */
+	cfg.workspace_sid = NULL;
+	cfg.event_workspaces = (char *)WS3 "," WS2;
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_OUTBOUND);
+	ev.workspace_sid = WS2;
+	ev.type = "reservation.wrapup";
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_WRAPUP);
+	ev.workspace_sid = WS;
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_FOREIGN);
+	ev.workspace_sid = NULL;
+	ck_assert_int_eq(fh_tr_classify(&cfg, &ev), FH_TR_FOREIGN);
+}
+END_TEST
+
+/* Another workspace's dialer: /dial-queue and /status-callback are told
+ * which one; the default workspace's URLs stay as section 5.1 shows. */
+START_TEST(test_outbound_form_workspace)
+{
+	struct fh_buf		 b;
+	struct fh_form		 f;
+
+	cfg.event_workspaces = (char *)WS2;
+	fh_buf_init(&b, 1 << 16);
+	ck_assert_int_eq(fh_tr_outbound_form(&cfg, "+14158786346",
+	    "+15005550006", WR, WT, WS2, &b), FH_OK);
+	fh_form_init(&f);
+	ck_assert_int_eq(fh_form_parse(&f, b.data, b.len), FH_OK);
+	ck_assert_str_eq(fh_form_get(&f, "Url")->value, PUBLIC
+	    "/dial-queue?queue=" WR "&from=%2B15005550006&task=" WT
+	    "&workspace=" WS2);
+	ck_assert_str_eq(fh_form_get(&f, "StatusCallback")->value, PUBLIC
+	    "/status-callback?reservation=" WR "&task=" WT "&workspace=" WS2);
+	fh_form_release(&f);
+	fh_buf_release(&b);
+
+	fh_buf_init(&b, 1 << 16);
+	ck_assert_int_eq(fh_tr_outbound_form(&cfg, "+14158786346",
+	    "+15005550006", WR, WT, WS, &b), FH_OK);
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&b), "workspace"));
+	fh_buf_release(&b);
+
+	/* without Flex the first listed workspace is the default (the
+	 * loader keeps it apart) */
+	cfg.workspace_sid = NULL;
+	memcpy(cfg.event_workspace1, WS2, sizeof(WS2));
+	fh_buf_init(&b, 1 << 16);
+	ck_assert_int_eq(fh_tr_outbound_form(&cfg, "+14158786346",
+	    "+15005550006", WR, WT, WS2, &b), FH_OK);
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&b), "workspace"));
+	fh_buf_release(&b);
+}
+END_TEST
+
 START_TEST(test_no_rules)
 {
 	struct fh_tr_event	 ev;
@@ -542,7 +613,7 @@ START_TEST(test_outbound_form)
 
 	fh_buf_init(&b, 1 << 16);
 	ck_assert_int_eq(fh_tr_outbound_form(&cfg, "+14158786346",
-	    "+15005550006", WR, WT, &b), FH_OK);
+	    "+15005550006", WR, WT, NULL, &b), FH_OK);
 	ck_assert_str_eq(fh_buf_cstr(&b),
 	    "To=%2B14158786346&From=%2B15005550006"
 	    "&Url=https%3A%2F%2Fhooks.example.com%2Fdial-queue%3Fqueue%3D" WR
@@ -559,7 +630,7 @@ START_TEST(test_outbound_form)
 	cfg.public_url = (char *)"https://h.example.com:8443/prefix";
 	fh_buf_init(&b, 1 << 16);
 	ck_assert_int_eq(fh_tr_outbound_form(&cfg, "+442071230000",
-	    "+15005550006", WR, WT, &b), FH_OK);
+	    "+15005550006", WR, WT, NULL, &b), FH_OK);
 	ck_assert_str_eq(fh_buf_cstr(&b),
 	    "To=%2B442071230000&From=%2B15005550006"
 	    "&Url=https%3A%2F%2Fh.example.com%3A8443%2Fprefix%2Fdial-queue%3F"
@@ -574,7 +645,7 @@ START_TEST(test_outbound_form)
 	cfg.public_url = NULL;
 	fh_buf_init(&b, 1 << 16);
 	ck_assert_int_eq(fh_tr_outbound_form(&cfg, "+1555", "+1555", WR, WT,
-	    &b), FH_ECONFIG);
+	    NULL, &b), FH_ECONFIG);
 	fh_buf_release(&b);
 }
 END_TEST
@@ -589,7 +660,7 @@ START_TEST(test_url_encoding)
 
 	fh_buf_init(&b, 1 << 16);
 	ck_assert_int_eq(fh_tr_outbound_form(&cfg, "+14158786346",
-	    "+1 &=?%/#", WR, WT, &b), FH_OK);
+	    "+1 &=?%/#", WR, WT, NULL, &b), FH_OK);
 	fh_form_init(&f);
 	ck_assert_int_eq(fh_form_parse(&f, b.data, b.len), FH_OK);
 	ck_assert_str_eq(fh_form_get(&f, "From")->value, "+1 &=?%/#");
@@ -923,6 +994,8 @@ suite(void)
 	tcase_add_test(core, test_marker_merge_outbound);
 	tcase_add_test(core, test_new_claim);
 	tcase_add_test(core, test_outbound_form);
+	tcase_add_test(core, test_classify_workspaces);
+	tcase_add_test(core, test_outbound_form_workspace);
 	tcase_add_test(core, test_url_encoding);
 	tcase_add_test(core, test_redirect_form);
 	tcase_add_test(limits, test_parse_limits);

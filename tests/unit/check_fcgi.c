@@ -202,6 +202,45 @@ START_TEST(test_dispatch)
 }
 END_TEST
 
+/* A program that lacks a feature's setting runs and answers every
+ * request of its routes 503 "not configured: <variable>" (a 404 and a 405
+ * stay what they are); the CORS preflight of a Flex route still works. */
+START_TEST(test_unconfigured)
+{
+	static const struct dcase	 cases[] = {
+		{ "GET", "/echo?a=q", NULL, "", 503, "{\"success\":false,"
+		    "\"message\":\"not configured: TWILIO_FLEX_WORKSPACE_SID\","
+		    "\"code\":null,\"more_info\":null}" },
+		{ "POST", "/features/callback-and-voicemail/flex/x",
+		    "application/x-www-form-urlencoded", "Token=x", 503,
+		    "not configured: TWILIO_FLEX_WORKSPACE_SID" },
+		{ "POST", "/signed", "application/x-www-form-urlencoded",
+		    "a=1", 503, "not configured" },
+		{ "OPTIONS", "/features/callback-and-voicemail/flex/x", NULL,
+		    "", 204, NULL },
+		{ "GET", "/nope", NULL, "", 404, "not found" },
+		{ "PUT", "/echo", NULL, "", 405, NULL },
+	};
+	struct fh_req		 req;
+	struct fh_resp		 resp;
+	size_t			 i;
+
+	ctx.unconfigured = "TWILIO_FLEX_WORKSPACE_SID";
+	for (i = 0; i < FH_NITEMS(cases); i++) {
+		run(&cases[i], &resp, &req);
+		ck_assert_msg(resp.status == cases[i].status, "case %zu: "
+		    "status %d", i, resp.status);
+		if (cases[i].want_body != NULL)
+			ck_assert_msg(strstr(fh_buf_cstr(&resp.body),
+			    cases[i].want_body) != NULL, "case %zu: body %s",
+			    i, fh_buf_cstr(&resp.body));
+		fh_resp_release(&resp);
+		fh_req_release(&req);
+	}
+	ctx.unconfigured = NULL;
+}
+END_TEST
+
 START_TEST(test_cors_list)
 {
 	struct fh_req	 req;
@@ -338,6 +377,7 @@ suite(void)
 	tcase_add_loop_test(core, test_dispatch, 0,
 	    (int)(sizeof(dcases) / sizeof(dcases[0])));
 	tcase_add_test(core, test_cors_list);
+	tcase_add_test(core, test_unconfigured);
 	tcase_add_test(core, test_format);
 	tcase_add_test(limits, test_body_cap);
 	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);

@@ -22,6 +22,7 @@
 
 #define WF	"WW0123456789abcdef0123456789abcdef"
 #define CALL	"CallSid=CA0123456789abcdef0123456789abcdef"
+#define WS	"WS0123456789abcdef0123456789abcdef"
 
 static struct fh_config	 cfg;
 static struct fh_ctx	 ctx;
@@ -33,6 +34,7 @@ setup(void)
 	memset(&ctx, 0, sizeof(ctx));
 	cfg.public_url = (char *)"https://hooks.example.com";
 	cfg.inbound_workflow_sid = (char *)WF;
+	cfg.workspace_sid = (char *)WS;
 	ctx.cfg = &cfg;
 	ctx.prog = "check_incoming";
 	fh_log_init(&ctx.log, "check_incoming", -1);	/* silent */
@@ -63,17 +65,20 @@ struct gcase {
 	const char	*greeting;
 	int		 no_workflow;
 	int		 authz;
+	int		 no_flex;	/* no TWILIO_FLEX_WORKSPACE_SID */
 };
 
 static const struct gcase golden[] = {
 	{ "default", CALL "&From=%2B15551234567&Caller=%2B15551234567", NULL,
-	    0, 1 },
+	    0, 1, 0 },
 	{ "greeting", CALL "&From=%2B15551234567", "Thank you for calling.",
-	    0, 1 },
+	    0, 1, 0 },
 	/* the caller ID is text: escaped in JSON, then in XML */
-	{ "withheld", CALL "&From=%22Anon%22+%3Cx%3E", NULL, 0, 1 },
-	{ "no-workflow", CALL "&From=%2B15551234567", NULL, 1, 1 },
-	{ "no-credentials", CALL "&From=%2B15551234567", NULL, 0, 0 },
+	{ "withheld", CALL "&From=%22Anon%22+%3Cx%3E", NULL, 0, 1, 0 },
+	{ "no-workflow", CALL "&From=%2B15551234567", NULL, 1, 1, 0 },
+	{ "no-credentials", CALL "&From=%2B15551234567", NULL, 0, 0, 0 },
+	/* without Flex: no wait experience, Twilio's hold music */
+	{ "no-flex", CALL "&From=%2B15551234567", NULL, 0, 1, 1 },
 };
 
 START_TEST(test_golden)
@@ -85,6 +90,8 @@ START_TEST(test_golden)
 	cfg.inbound_greeting = (char *)c->greeting;
 	if (c->no_workflow)
 		cfg.inbound_workflow_sid = NULL;
+	if (c->no_flex)
+		cfg.workspace_sid = NULL;
 	ck_assert_int_eq(run(c->body, c->authz, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(resp.content_type, "text/xml; charset=utf-8");

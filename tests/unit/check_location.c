@@ -89,6 +89,36 @@ START_TEST(test_golden)
 }
 END_TEST
 
+#ifndef EXAMPLE_LOCATIONS
+#define EXAMPLE_LOCATIONS	"deploy/locations.example.json"
+#endif
+
+/* The example the package ships (deploy/local.sh run uses it) loads and
+ * answers for its line and its name. */
+START_TEST(test_example_file)
+{
+	struct fh_req	 req;
+	struct fh_resp	 resp;
+	const char	*uris[] = { "/location-lookup?Called=%2B14155550100",
+	    "/location-lookup?location=pacific-health" };
+	size_t		 i;
+
+	cfg.locations_file = (char *)EXAMPLE_LOCATIONS;
+	for (i = 0; i < FH_NITEMS(uris); i++) {
+		fh_test_req(&req, "GET", uris[i], NULL, NULL, NULL);
+		fh_resp_init(&resp);
+		ck_assert_int_eq(fh_handle_location_lookup(&ctx, &req, &resp),
+		    FH_OK);
+		ck_assert_int_eq(resp.status, 200);
+		ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"location\":"
+		    "\"Pacific Health\",\"locationId\":\"12345\","
+		    "\"locationPhone\":\"+14155550123\"}");
+		fh_resp_release(&resp);
+		fh_req_release(&req);
+	}
+}
+END_TEST
+
 /* Unset, missing and invalid files answer 503 with the fixed body. */
 static const char *const unavailable[] = {
 	NULL, FIXTURE_DIR "/no-such-file.json", FIXTURE_DIR,
@@ -246,6 +276,7 @@ suite(void)
 	tcase_add_loop_test(core, test_golden, 0, FH_NITEMS(hcases));
 	tcase_add_test(core, test_parse_order);
 	tcase_add_test(core, test_reload);
+	tcase_add_test(core, test_example_file);
 	tcase_add_loop_test(limits, test_unavailable, 0,
 	    FH_NITEMS(unavailable));
 	tcase_add_loop_test(limits, test_parse, 0, FH_NITEMS(pcases));

@@ -185,6 +185,17 @@ static const struct acase acases[] = {
 	{ { "--", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 	{ { "--config", "", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 	{ { "--config", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
+	/* --workspace NAME: the dialer's own workspace, no Flex steps */
+	{ { "--workspace", "Call Router", NULL }, FH_OK,
+	    1u << FH_PROV_EVENTS, 0, 0, 0, NULL },
+	{ { "--outbound-demo", "--workspace=Call Router", NULL }, FH_OK,
+	    1u << FH_PROV_EVENTS | 1u << FH_PROV_OUTBOUND, 0, 0, 0, NULL },
+	{ { "--workspace", "Call Router", "--only", "outbound", NULL }, FH_OK,
+	    1u << FH_PROV_OUTBOUND, 0, 0, 0, NULL },
+	{ { "--workspace=", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
+	{ { "--workspace", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
+	{ { "--workspace", "a\tb", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
+	{ { "--workspace", "\xff", NULL }, FH_EINPUT, 0, 0, 0, 0, NULL },
 };
 
 START_TEST(test_args)
@@ -408,7 +419,28 @@ static const char *const wire_keys[][2] = {
 	{ "ActivitySid", "activity_sid" },
 	{ "EventCallbackUrl", "event_callback_url" },
 	{ "EventsFilter", "events_filter" },
+	{ "Available", "available" },
 };
+
+/* What Twilio puts into a workspace it creates: Offline and Available. */
+static void
+fake_new_workspace(struct fake *fk, const char *ws)
+{
+	static const char *const names[] = { "Offline", "Available" };
+	struct json_object	*o;
+	char			 path[256], sid[40];
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "/v1/Workspaces/%s/Activities", ws);
+	for (i = 0; i < FH_NITEMS(names); i++) {
+		o = json_object_new_object();
+		snprintf(sid, sizeof(sid), "WA%032x", ++fk->seq);
+		json_object_object_add(o, "sid", json_object_new_string(sid));
+		json_object_object_add(o, "friendly_name",
+		    json_object_new_string(names[i]));
+		json_object_array_add(fake_arr(fk, path), o);
+	}
+}
 
 static enum fh_err
 fake_post(void *arg, const char *path, const struct fh_buf *form,
@@ -428,13 +460,19 @@ fake_post(void *arg, const char *path, const struct fh_buf *form,
 	if (create) {
 		kind = strrchr(path, '/') + 1;
 		prefix = strcmp(kind, "TaskQueues") == 0 ? "WQ" :
-		    strcmp(kind, "Workflows") == 0 ? "WW" : "WK";
-		snprintf(sid, sizeof(sid), "%s%032x", prefix, ++fk->seq);
+		    strcmp(kind, "Workflows") == 0 ? "WW" :
+		    strcmp(kind, "Workspaces") == 0 ? "WS" :
+		    strcmp(kind, "Activities") == 0 ? "WA" : "WK";
+		/* new workspaces apart from the fixed WS1 */
+		snprintf(sid, sizeof(sid), "%s%032x", prefix, ++fk->seq +
+		    (strcmp(prefix, "WS") == 0 ? 0xe000u : 0u));
 		obj = json_object_new_object();
 		json_object_object_add(obj, "sid", json_object_new_string(sid));
 		json_object_object_add(obj, "task_reservation_timeout",
 		    json_object_new_int(120));
 		json_object_array_add(fake_arr(fk, path), obj);
+		if (strcmp(kind, "Workspaces") == 0)
+			fake_new_workspace(fk, sid);
 	} else {
 		obj = fake_find(fk, path);
 		if (obj == NULL)
@@ -701,6 +739,130 @@ START_TEST(test_run_update_only_diff)
 	}
 	ck_assert_int_eq(run_once(&r), FH_OK);
 	ck_assert_uint_eq(r.fk.posts, 0);
+	run_release(&r);
+}
+END_TEST
+
+/* The object named name in the list kind of workspace w, or NULL. */
+static struct json_object *
+fake_get_in(struct fake *fk, const char *w, const char *kind,
+    const char *name)
+{
+	struct json_object	*arr, *v;
+	char			 path[256];
+	size_t			 i;
+
+	if (kind[0] == '\0')
+		snprintf(path, sizeof(path), "/v1/Workspaces");
+	else
+		snprintf(path, sizeof(path), "/v1/Workspaces/%s/%s", w, kind);
+	arr = fake_arr(fk, path);
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		v = json_object_array_get_idx(arr, i);
+		if (strcmp(fh_json_str(v, "friendly_name"), name) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* --outbound-demo --workspace 'Call Router' on an account without Flex
+ * settings: the workspace is created with its event callback, then the
+ * example's queue, workflow and worker in it (the Available activity is
+ * the one Twilio made with the workspace); a second run sends no POST;
+ * the Flex workspace is not touched. */
+START_TEST(test_run_named_workspace)
+{
+	struct run		 r;
+	struct json_object	*w, *o, *act;
+	const char		*wsid;
+	char			 line[128];
+
+	run_init(&r);
+	r.cfg.workspace_sid = NULL;
+	r.opts.outbound_demo = 1;
+	r.opts.workspace = "Call Router";
+	ck_assert_msg(run_once(&r) == FH_OK, "plan:\n%s", r.plan);
+	/* the workspace, the queue, the workflow, the worker */
+	ck_assert_uint_eq(r.fk.posts, 4);
+	ck_assert_ptr_nonnull(strstr(r.plan, "create Workspace 'Call Router' "
+	    "<new>"));
+	ck_assert_ptr_nonnull(strstr(r.plan, "create Activity 'Available' "
+	    "<new>"));
+	ck_assert_ptr_nonnull(strstr(r.plan, "found Activity 'Available' WA"));
+	w = fake_get_in(&r.fk, NULL, "", "Call Router");
+	ck_assert_ptr_nonnull(w);
+	wsid = fh_json_str(w, "sid");
+	ck_assert_str_eq(fh_json_str(w, "events_filter"), "task-queue.entered,"
+	    "reservation.created,reservation.wrapup");
+	ck_assert_str_eq(fh_json_str(w, "event_callback_url"),
+	    "https://fhuser:Sup3rSecretPw@hooks.example.com/tr-event-callback");
+	o = fake_get_in(&r.fk, wsid, "TaskQueues", "Pacific Health");
+	ck_assert_ptr_nonnull(o);
+	o = fake_get_in(&r.fk, wsid, "Workflows", "Call Router Workflow");
+	ck_assert_ptr_nonnull(o);
+	snprintf(line, sizeof(line), "\nFLEXHOOKS_INBOUND_WORKFLOW_SID=%s\n",
+	    fh_json_str(o, "sid"));
+	ck_assert_msg(strstr(r.out, line) != NULL, "out:\n%s", r.out);
+	act = fake_get_in(&r.fk, wsid, "Activities", "Available");
+	o = fake_get_in(&r.fk, wsid, "Workers", "Pacific Health Main");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(fh_json_str(o, "activity_sid"), fh_json_str(act,
+	    "sid"));
+	snprintf(line, sizeof(line), "FLEXHOOKS_EVENT_WORKSPACES=%s\n", wsid);
+	ck_assert_msg(strncmp(r.out, line, strlen(line)) == 0, "out:\n%s",
+	    r.out);
+	ck_assert_ptr_null(strstr(r.out, "TWILIO_FLEX_WORKSPACE_SID"));
+	/* the Flex workspace got nothing */
+	ck_assert_ptr_null(fake_get(&r.fk, "TaskQueues", "Pacific Health"));
+	ck_assert_ptr_null(fake_get(&r.fk, "Workflows", "[TR Call "
+	    "Redirection] Call Redirection Workflow"));
+
+	/* again: adopted by name, nothing sent */
+	ck_assert_int_eq(run_once(&r), FH_OK);
+	ck_assert_uint_eq(r.fk.posts, 0);
+	ck_assert_msg(lines_start(r.plan, "ok ", NULL), "plan:\n%s", r.plan);
+	ck_assert_ptr_nonnull(strstr(r.out, wsid));
+
+	/* listed with the ones configured already */
+	r.cfg.event_workspaces = (char *)WS1;
+	ck_assert_int_eq(run_once(&r), FH_OK);
+	snprintf(line, sizeof(line), "FLEXHOOKS_EVENT_WORKSPACES=" WS1 ",%s\n",
+	    wsid);
+	ck_assert_msg(strstr(r.out, line) != NULL, "out:\n%s", r.out);
+	run_release(&r);
+}
+END_TEST
+
+START_TEST(test_run_named_workspace_dry_and_clash)
+{
+	struct run	 r;
+
+	run_init(&r);
+	r.opts.outbound_demo = 1;
+	r.opts.dry_run = 1;
+	r.opts.workspace = "Call Router";
+	ck_assert_int_eq(run_once(&r), FH_OK);
+	ck_assert_uint_eq(r.fk.posts, 0);
+	ck_assert_ptr_nonnull(strstr(r.plan, "dry run: the plan for workspace "
+	    "<new> 'Call Router'"));
+	ck_assert_ptr_nonnull(strstr(r.plan, "create Worker 'Pacific Health "
+	    "Main' <new>"));
+	ck_assert_ptr_nonnull(strstr(r.plan, "  EventCallbackUrl=https://"
+	    "fhuser:***@hooks.example.com/tr-event-callback"));
+	ck_assert_ptr_nonnull(strstr(r.out, "# FLEXHOOKS_EVENT_WORKSPACES="
+	    "<new>\n"));
+	ck_assert_ptr_null(fake_get_in(&r.fk, NULL, "", "Call Router"));
+
+	/* two of that name: refused */
+	r.opts.dry_run = 0;
+	fake_add(&r.fk, "", "WS000000000000000000000000000000c1",
+	    "Call Router", NULL, NULL);
+	fake_add(&r.fk, "", "WS000000000000000000000000000000c2",
+	    "Call Router", NULL, NULL);
+	ck_assert_int_eq(run_once(&r), FH_ECONFLICT);
+	ck_assert_uint_eq(r.fk.posts, 0);
+	ck_assert_ptr_nonnull(strstr(r.plan,
+	    "WS000000000000000000000000000000c2"));
 	run_release(&r);
 }
 END_TEST
@@ -1044,6 +1206,8 @@ suite(void)
 	tcase_add_test(core, test_run_empty_then_again);
 	tcase_add_test(core, test_run_dry);
 	tcase_add_test(core, test_run_update_only_diff);
+	tcase_add_test(core, test_run_named_workspace);
+	tcase_add_test(limits, test_run_named_workspace_dry_and_clash);
 	tcase_add_test(limits, test_mask_limits);
 	tcase_add_test(limits, test_run_clash);
 	tcase_add_test(limits, test_run_foreign_callback);

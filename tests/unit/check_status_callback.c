@@ -189,7 +189,12 @@ serve_once(int ls, int out)
 }
 
 static const char *const final_statuses[] = { "busy", "no-answer",
-	"failed" };
+	"failed", "failed" };
+
+/* The last case names another workspace of FLEXHOOKS_EVENT_WORKSPACES:
+ * the reject goes there. */
+#define WS_FLEX	"WS0123456789abcdef0123456789abcdef"
+#define WS_DIAL	"WSdddddddddddddddddddddddddddddddd"
 
 START_TEST(test_reject_on_failure)
 {
@@ -223,7 +228,8 @@ START_TEST(test_reject_on_failure)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
 	cfg.account_sid = (char *)"AC0123456789abcdef0123456789abcdef";
 	cfg.auth_token = (char *)"token";
-	cfg.workspace_sid = (char *)"WS0123456789abcdef0123456789abcdef";
+	cfg.workspace_sid = (char *)WS_FLEX;
+	cfg.event_workspaces = (char *)WS_DIAL;
 	cfg.api_url = cfg.taskrouter_url = cfg.iam_url = url;
 	cfg.retry_limit = 0;
 	cfg.deadline_ms = 5000;
@@ -232,8 +238,9 @@ START_TEST(test_reject_on_failure)
 	fh_rest_set_deadline(ctx.rest, 5000);
 	snprintf(body, sizeof(body), "CallSid=" CA1 "&CallStatus=%s"
 	    "&SequenceNumber=1", final_statuses[_i]);
-	fh_test_req(&req, "POST", "/status-callback?reservation=" WR1
-	    "&task=" WT1, FORM, body, NULL);
+	fh_test_req(&req, "POST", _i == 3 ? "/status-callback?reservation="
+	    WR1 "&task=" WT1 "&workspace=" WS_DIAL : "/status-callback?"
+	    "reservation=" WR1 "&task=" WT1, FORM, body, NULL);
 	fh_resp_init(&resp);
 	ck_assert_int_eq(fh_handle_status_callback(&ctx, &req, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
@@ -244,11 +251,11 @@ START_TEST(test_reject_on_failure)
 	close(p[0]);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	ck_assert_msg(strncmp(got, "POST /v1/Workspaces/"
-	    "WS0123456789abcdef0123456789abcdef/Tasks/" WT1 "/Reservations/"
-	    WR1 " HTTP/1.1\r\n", strlen("POST /v1/Workspaces/"
-	    "WS0123456789abcdef0123456789abcdef/Tasks/" WT1 "/Reservations/"
-	    WR1 " HTTP/1.1\r\n")) == 0, "request: %.200s", got);
+	snprintf(body, sizeof(body), "POST /v1/Workspaces/%s/Tasks/" WT1
+	    "/Reservations/" WR1 " HTTP/1.1\r\n", _i == 3 ? WS_DIAL :
+	    WS_FLEX);
+	ck_assert_msg(strncmp(got, body, strlen(body)) == 0, "request: "
+	    "%.200s", got);
 	ck_assert_ptr_nonnull(strstr(got, "\r\n\r\nReservationStatus="
 	    "rejected"));
 	fh_resp_release(&resp);
@@ -271,6 +278,9 @@ static const struct ncase ncases[] = {
 	{ "/status-callback?reservation=" WR1, "busy" },
 	{ "/status-callback?task=" WT1, "failed" },
 	{ "/status-callback?reservation=" WT1 "&task=" WT1, "no-answer" },
+	/* a workspace flexhooks does not serve is left alone */
+	{ "/status-callback?reservation=" WR1 "&task=" WT1 "&workspace="
+	    "WSeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "busy" },
 };
 
 START_TEST(test_no_reject)
