@@ -38,7 +38,8 @@ BUILD = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
 SRC = os.environ.get("FLEXHOOKS_SRCDIR") or ENV.root
 PROGRAMS = ("healthz", "taskrouter-events", "dial-queue", "status-callback",
             "location-lookup", "incoming-call", "create-callback",
-            "fetch-voicemail", "requeue-callback", "wait-experience")
+            "flex-create-callback", "fetch-voicemail", "requeue-callback",
+            "wait-experience")
 INBOUND_WF = "WW" + "5" * 32
 NOT_CONFIGURED = "not configured: TWILIO_FLEX_WORKSPACE_SID"
 CALLS = "/2010-04-01/Accounts/%s/Calls.json" % ENV.account_sid
@@ -168,6 +169,10 @@ def flex_programs_answer_503():
         ("create-callback", "POST",
          "/features/callback-and-voicemail/studio/create-callback",
          [("numberToCall", t.unique_number()),
+          ("numberToCallFrom", t.unique_number())]),
+        ("flex-create-callback", "POST",
+         "/features/callback-and-voicemail/flex/create-callback",
+         [("Token", "x"), ("numberToCall", t.unique_number()),
           ("numberToCallFrom", t.unique_number())]),
         ("fetch-voicemail", "POST",
          "/features/callback-and-voicemail/flex/fetch-voicemail",
