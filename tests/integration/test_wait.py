@@ -20,6 +20,9 @@ log first.
 
 import json
 import os
+import signal
+import threading
+import time
 import sys
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -845,6 +848,93 @@ def foreign_claim_without_task_never_says_submitted():
     mk = attrs_of(EMU.task(wt))["flexhooks_followup"]
     t.eq(mk.get("task_sid"), cbs[0]["sid"], "marker task_sid")
     # and a finished marker is a repeat
+    r = call.post(url)
+    t.ok(P["submitted"].encode() in r.body, "repeat")
+    t.eq(len(callback_tasks(call.caller)), 1, "still one")
+
+
+def worker_pids(prog):
+    """The live worker processes of the stack's prog (children of the
+    supervisor whose PID deploy/local.sh wrote)."""
+    path = os.path.join(os.path.dirname(ENV.log_dir), "run", prog + ".pid")
+    with open(path) as f:
+        sup = int(f.read().strip())
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(rest[1]) == sup and rest[0] != "Z":
+            kids.append(int(d))
+    return kids
+
+
+@t.test
+def worker_killed_between_cancel_and_create():
+    """The process dies after the cancel landed and before the create
+    (kill -9 while the create is held, then dropped, by the emulator): the
+    caller keeps holding (nginx's TwiML), the original is canceled with a
+    claim and no task; a repeat never says "submitted" while the claim is
+    fresh, and once it is stale the next request creates the callback,
+    once."""
+    call = Call()
+    wt = seed_task(call)
+    url = submit_url(call)
+    before = worker_pids("wait-experience")
+    t.ok(before, "wait-experience workers")
+    EMU.fault(method="POST", path=ENV.tasks_path, exact=True, delay_ms=4000,
+              drop=True, times=1)
+    m = EMU.mark()
+    box = []
+    th = threading.Thread(target=lambda: box.append(call.post(url)))
+    th.start()
+    try:
+        end = time.monotonic() + 10
+        while not t.task_creates(EMU.requests(m), call.caller):
+            t.ok(time.monotonic() < end, "the create never arrived")
+            time.sleep(0.05)
+        for pid in worker_pids("wait-experience"):
+            os.kill(pid, signal.SIGKILL)
+        th.join(30)
+    finally:
+        EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path and
+                          f.get("drop"))
+    r = box[0]
+    t.eq(r.status, 200, "nginx's TwiML for a lost upstream")
+    t.ok(b"Please continue to hold" in r.body, "holding: %r" % r.body)
+    t.ok(b"A callback has been requested" not in r.body, "no submitted")
+    time.sleep(1.0)     # the held create is dropped, never applied
+    t.eq(callback_tasks(call.caller), [], "no callback task")
+    tk = EMU.task(wt)
+    t.eq(tk["assignment_status"], "canceled", "the cancel landed")
+    mk = attrs_of(tk)["flexhooks_followup"]
+    t.ok("task_sid" not in mk and not mk.get("failed"),
+         "a claim without its task: %r" % mk)
+    # the supervisor replaced the worker; a repeat while the claim is
+    # fresh: come back shortly, never "submitted", nothing created
+    end = time.monotonic() + 15
+    while not [p for p in worker_pids("wait-experience") if p not in before]:
+        t.ok(time.monotonic() < end, "no new worker")
+        time.sleep(0.1)
+    m = EMU.mark()
+    r = call.post(url)
+    t.ok(b"A callback has been requested" not in r.body, "fresh claim: "
+         "%r" % r.body)
+    t.eq(t.task_creates(EMU.requests(m), call.caller), [], "no create")
+    # two minutes later (the claim's time moved back: the same claim)
+    a = attrs_of(EMU.task(wt))
+    a["flexhooks_followup"]["at"] = utc_ago(120)
+    EMU.seed({"task_status": {wt: {"assignment_status": "canceled",
+                                   "attributes": a}}})
+    r = call.post(url)
+    t.ok(P["submitted"].encode() in r.body, "stale claim finished: %r" %
+         r.body)
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "one callback task")
     r = call.post(url)
     t.ok(P["submitted"].encode() in r.body, "repeat")
     t.eq(len(callback_tasks(call.caller)), 1, "still one")
