@@ -733,7 +733,9 @@ find_place(struct wx *w, const char *task, struct place *pl)
 	if (w->hq != NULL)
 		st = fh_qstats_get(w->ctx, w->hq);
 	pl->pos = fh_qstats_position(st, task, 0, NULL);
-	if (pl->pos == 0) {
+	/* without the queue's list the task alone gives no position: no
+	 * fetch (an outage must not add a request per caller per loop) */
+	if (pl->pos == 0 && (st == NULL || st->have_list)) {
 		err = fh_task_fetch(w->ctx, task, &t, etag, sizeof(etag),
 		    &rr);
 		if (err != FH_OK) {

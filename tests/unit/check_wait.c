@@ -481,8 +481,8 @@ END_TEST
 #define LOOP_Q	"mode=main-wait-loop&enqueuedTaskSid=" TASK "&skipGreeting=true&" \
 		"taskQueueSid=" WQ "&" TW
 
-/* The cached figures of WQ: TASK third in line of four; with stats, 12
- * tasks accepted in 30 minutes (one every 150 s). */
+/* The cached figures of WQ: TASK third in line of four; with stats (1),
+ * 12 tasks accepted in 30 minutes (one every 150 s); 2: nothing read. */
 static void
 put_queue(int with_stats, const char *first)
 {
@@ -501,6 +501,10 @@ put_queue(int with_stats, const char *first)
 	    "{\"sid\":\"WT00000000000000000000000000000004\",\"priority\":0,"
 	    "\"virtual_start_time\":\"2026-01-02T03:00:03Z\"}]}", first),
 	    (int)sizeof(body));
+	if (with_stats == 2) {	/* nothing could be read */
+		fh_qstats_cache_put(&st);
+		return;
+	}
 	ck_assert_int_eq(fh_qstats_parse_tasks(body, strlen(body), 1000, &st),
 	    FH_OK);
 	if (with_stats) {
@@ -555,6 +559,9 @@ static const struct acase acases[] = {
 	    { NULL, NULL, NULL } },
 	{ 0, 0, 0, 4, 0, "", { "<Play>", NULL, NULL, NULL },
 	    { "<Gather", NULL, NULL } },
+	/* nothing could be read: today's loop, and no task fetch */
+	{ 1, 1, 300, 2, 2, "", { "<Gather", "star key", NULL, NULL },
+	    { "You are", "estimated", "offered" } },
 	/* wait threshold but no statistics: offered as without one */
 	{ 0, 0, 300, 0, 0, "", { "<Gather", NULL, NULL, NULL },
 	    { "offered", NULL, NULL } },
