@@ -105,6 +105,16 @@ static const struct var vars[] = {
 	    "true" },
 	{ "FLEXHOOKS_VOICEMAIL_MAX_LENGTH", K_INT, S(voicemail_max_length),
 	    NULL, 2, 3600, "120" },
+	{ "FLEXHOOKS_ANNOUNCE", K_WORD, S(announce),
+	    "abcdefghijklmnopqrstuvwxyz,", 1, 64, NULL },
+	{ "FLEXHOOKS_ANNOUNCE_EVERY_S", K_INT, S(announce_every_s), NULL, 10,
+	    3600, "120" },
+	{ "FLEXHOOKS_OFFER_CALLBACK_AFTER_S", K_INT, S(offer_after_s), NULL, 0,
+	    86400, "0" },
+	{ "FLEXHOOKS_OFFER_CALLBACK_POSITION", K_INT, S(offer_position), NULL,
+	    0, 100000, "0" },
+	{ "FLEXHOOKS_QUEUE_STATS_CACHE_S", K_INT, S(queue_stats_cache_s), NULL,
+	    1, 600, "30" },
 	{ "FORWARD_CALL_TASK_QUEUE_SID", K_SID, S(forward_queue_sid), "WQ", 0,
 	    0, NULL },
 	{ "FORWARD_TO_NUMBER", K_E164, S(forward_to_number), NULL, 0, 0,
@@ -557,6 +567,34 @@ iana_zone(const char *tz)
 	    strspn(tz, WORDCH "/_+-") == n && strchr(tz, '/') != NULL;
 }
 
+/* FLEXHOOKS_ANNOUNCE: "position" and "wait", comma-separated, each at
+ * most once; sets the two flags.  0 when another word is there. */
+static int
+announce_list(struct fh_config *cfg)
+{
+	const char	*p = cfg->announce, *comma;
+	size_t		 n;
+
+	cfg->announce_position = cfg->announce_wait = 0;
+	if (p == NULL)
+		return 1;
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == 8 && memcmp(p, "position", 8) == 0 &&
+		    !cfg->announce_position)
+			cfg->announce_position = 1;
+		else if (n == 4 && memcmp(p, "wait", 4) == 0 &&
+		    !cfg->announce_wait)
+			cfg->announce_wait = 1;
+		else
+			return 0;
+		if (comma == NULL)
+			return 1;
+		p = comma + 1;
+	}
+}
+
 static void set_err(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -724,6 +762,13 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 		    "bits, 8 different): make one with 'openssl rand -hex 16'",
 		    pwlen, pwbits, FH_CONFIG_MIN_PASSWORD,
 		    FH_CONFIG_MIN_PASSWORD_BITS);
+		err = FH_ECONFIG;
+		goto out;
+	}
+
+	if (!announce_list(cfg)) {
+		set_err(errmsg, errlen, "invalid value for '%s' (a comma list "
+		    "of: position, wait)", "FLEXHOOKS_ANNOUNCE");
 		err = FH_ECONFIG;
 		goto out;
 	}

@@ -61,6 +61,15 @@ struct fh_config {
 	int	 allow_alternate_number;
 	int	 allow_voicemail;
 	long long voicemail_max_length;	/* 2..3600, default 120 */
+	char	*announce;		/* FLEXHOOKS_ANNOUNCE as given */
+	int	 announce_position;	/* "position" in FLEXHOOKS_ANNOUNCE */
+	int	 announce_wait;		/* "wait" in FLEXHOOKS_ANNOUNCE */
+	long long announce_every_s;	/* 10..3600, default 120 */
+	long long offer_after_s;	/* offer "*" past this estimate; 0 =
+					 * no threshold */
+	long long offer_position;	/* ... or from this position; 0 = no
+					 * threshold */
+	long long queue_stats_cache_s;	/* 1..600, default 30 */
 	char	*forward_queue_sid;
 	char	*forward_to_number;
 	char	*forward_rules;

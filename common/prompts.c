@@ -1,6 +1,7 @@
 /*
  * prompts.c - the wait experience's spoken texts.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,18 @@ static const struct prompt_row prompts[FH_PR__MAX] = {
 	    "on the line." },
 	[FH_PR_INVALID_INPUT] = { "invalidInput",
 	    "You have entered an invalid selection. Please try again." },
+	[FH_PR_POSITION_NEXT] = { "queuePositionNext",
+	    "You are next in line." },
+	[FH_PR_POSITION] = { "queuePosition",
+	    "You are number {n} in line." },
+	[FH_PR_WAIT_UNDER_MINUTE] = { "waitLessThanMinute",
+	    "Your estimated wait time is less than a minute." },
+	[FH_PR_WAIT_ONE_MINUTE] = { "waitAboutOneMinute",
+	    "Your estimated wait time is about 1 minute." },
+	[FH_PR_WAIT_MINUTES] = { "waitAboutMinutes",
+	    "Your estimated wait time is about {n} minutes." },
+	[FH_PR_WAIT_OVER_MINUTES] = { "waitMoreThanMinutes",
+	    "Your estimated wait time is more than {n} minutes." },
 };
 
 const char *
@@ -93,6 +106,27 @@ fh_prompt_text(char *const *over, enum fh_prompt p)
 	if (over != NULL && over[p] != NULL)
 		return over[p];
 	return prompts[p].text;
+}
+
+enum fh_err
+fh_prompt_format(char *const *over, enum fh_prompt p, long long n,
+    struct fh_buf *out)
+{
+	const char	*s = fh_prompt_text(over, p), *ph;
+	char		 num[24];
+	enum fh_err	 err = FH_OK;
+
+	if (snprintf(num, sizeof(num), "%lld", n) >= (int)sizeof(num))
+		return FH_EINTERNAL;
+	while (err == FH_OK && (ph = strstr(s, "{n}")) != NULL) {
+		err = fh_buf_add(out, s, (size_t)(ph - s));
+		if (err == FH_OK)
+			err = fh_buf_addstr(out, num);
+		s = ph + 3;
+	}
+	if (err == FH_OK)
+		err = fh_buf_addstr(out, s);
+	return err;
 }
 
 struct parse_arg {

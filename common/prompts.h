@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define FH_PROMPT_MAX_TEXT	1000	/* bytes per prompt */
@@ -38,6 +39,13 @@ enum fh_prompt {
 	FH_PR_FOLLOWUP_FAILED,
 	FH_PR_PROCESSING_ERROR,
 	FH_PR_INVALID_INPUT,
+	/* announcements (FLEXHOOKS_ANNOUNCE); "{n}" stands for the number */
+	FH_PR_POSITION_NEXT,
+	FH_PR_POSITION,
+	FH_PR_WAIT_UNDER_MINUTE,
+	FH_PR_WAIT_ONE_MINUTE,
+	FH_PR_WAIT_MINUTES,
+	FH_PR_WAIT_OVER_MINUTES,
 	FH_PR__MAX
 };
 
@@ -47,6 +55,11 @@ const char	*fh_prompt_key(enum fh_prompt p);
 /* The text of p: over[p] when over (may be NULL) has one, else the
  * built-in default.  Borrowed from over or static. */
 const char	*fh_prompt_text(char *const *over, enum fh_prompt p);
+
+/* Append the text of p to out with every "{n}" replaced by n (decimal).
+ * FH_ETOOBIG, FH_ENOMEM. */
+enum fh_err	 fh_prompt_format(char *const *over, enum fh_prompt p,
+		    long long n, struct fh_buf *out) FH_MUST_CHECK;
 
 /* Parse a prompts file text[0..len) into over[0..FH_PROMPT__MAX) (which the
  * caller zeroed); each assignment replaces one entry with a heap copy.  An

@@ -15,6 +15,7 @@
 #include "form.h"
 #include "json.h"
 #include "prompts.h"
+#include "qstats.h"
 #include "sig.h"
 #include "tasks.h"
 #include "twiml.h"
@@ -77,6 +78,27 @@ valid_sid_qu(const char *s, size_t len, struct fh_val *out)
 	return FH_OK;
 }
 
+static enum fh_err
+valid_sid_wq(const char *s, size_t len, struct fh_val *out)
+{
+	if (!fh_is_sid(s, len, "WQ"))
+		return FH_EINPUT;
+	out->str = s;
+	out->len = len;
+	return FH_OK;
+}
+
+/* announcedAt: seconds since the epoch */
+static enum fh_err
+valid_epoch(const char *s, size_t len, struct fh_val *out)
+{
+	if (fh_parse_int(s, len, 1, 1LL << 40, &out->num) != FH_OK)
+		return FH_EINPUT;
+	out->str = s;
+	out->len = len;
+	return FH_OK;
+}
+
 /* Digits: the keys Twilio sends (at most 64), or "hangup" (a Record
  * action). */
 static enum fh_err
@@ -106,6 +128,9 @@ enum w_field {
 	W_VSTART,
 	W_TRY,
 	W_SKIP,
+	W_TQUEUE,	/* the hold state (README.md, position and wait) */
+	W_ANNOUNCED,
+	W_OFFERED,
 	/* Twilio's parameters */
 	W_CALL_SID,
 	W_QUEUE_SID,
@@ -138,6 +163,9 @@ static const struct fh_field w_fields[W__MAX] = {
 	[W_VSTART] =	{ "virtualStartTime", NULL, fh_valid_datetime, 0 },
 	[W_TRY] =	{ "try", NULL, valid_try, 0 },
 	[W_SKIP] =	{ "skipGreeting", NULL, fh_valid_bool, 0 },
+	[W_TQUEUE] =	{ "taskQueueSid", NULL, valid_sid_wq, 0 },
+	[W_ANNOUNCED] =	{ "announcedAt", NULL, valid_epoch, 0 },
+	[W_OFFERED] =	{ "offered", NULL, fh_valid_bool, 0 },
 	[W_CALL_SID] =	{ "CallSid", NULL, fh_valid_sid_ca, 0 },
 	[W_QUEUE_SID] =	{ "QueueSid", NULL, valid_sid_qu, 0 },
 	[W_DIGITS] =	{ "Digits", NULL, valid_digits, 0 },
@@ -188,7 +216,29 @@ struct wx {
 	int			 create_unsure;	/* the last create got no
 						 * answer: it may have made
 						 * the task */
+	/* the hold state, carried by the hold and menu URLs while
+	 * announcements or offer thresholds are configured */
+	const char		*hq;		/* the task's TaskQueue */
+	char			 hq_own[40];
+	long long		 announced;	/* last announcement, epoch s */
+	int			 offered;	/* the offer has started */
 };
+
+/* Announcements or offer thresholds configured: the hold state is kept. */
+static int
+hold_state_on(const struct fh_config *cfg)
+{
+	return cfg->announce_position || cfg->announce_wait ||
+	    cfg->offer_after_s > 0 || cfg->offer_position > 0;
+}
+
+/* The modes whose URLs carry the hold state: the loop and its menus. */
+static int
+hold_mode(const char *mode)
+{
+	return strcmp(mode, "main-wait-loop") == 0 ||
+	    strncmp(mode, "handle-", 7) == 0;
+}
 
 static const char *
 param(const struct wx *w, enum w_field f)
@@ -364,9 +414,15 @@ build_url(const struct wx *w, struct fh_buf *b, const char *mode,
 	    (err = qadd(b, "taskPriority", st->priority)) != FH_OK ||
 	    (err = qadd(b, "taskChannel", st->channel)) != FH_OK ||
 	    (err = qadd(b, "virtualStartTime", st->vstart)) != FH_OK ||
-	    (err = qadd_int(b, "try", st->try_n)) != FH_OK)
+	    (err = qadd_int(b, "try", st->try_n)) != FH_OK ||
+	    (err = qadd(b, "skipGreeting", st->skip ? "true" : NULL)) != FH_OK)
 		return err;
-	return qadd(b, "skipGreeting", st->skip ? "true" : NULL);
+	if (!hold_mode(mode) || !hold_state_on(w->ctx->cfg))
+		return FH_OK;
+	if ((err = qadd(b, "taskQueueSid", w->hq)) != FH_OK ||
+	    (err = qadd_int(b, "announcedAt", w->announced)) != FH_OK)
+		return err;
+	return qadd(b, "offered", w->offered ? "true" : NULL);
 }
 
 /* The URL in w->url, or NULL (which makes the writer fail). */
@@ -382,7 +438,7 @@ url(struct wx *w, const char *mode, const struct wst *st)
 /* ------------------------------------------------------------ the TwiML */
 
 static void
-say(struct wx *w, enum fh_prompt p)
+say_text(struct wx *w, const char *text)
 {
 	const struct fh_config	*cfg = w->ctx->cfg;
 
@@ -391,8 +447,26 @@ say(struct wx *w, enum fh_prompt p)
 	    cfg->say_voice : "Polly.Joanna");
 	if (cfg->say_language != NULL)
 		fh_twiml_attr(&w->tw, FH_TA_LANGUAGE, cfg->say_language);
-	fh_twiml_text(&w->tw, fh_prompt_text(cfg->prompts, p));
+	fh_twiml_text(&w->tw, text);
 	fh_twiml_close(&w->tw);
+}
+
+static void
+say(struct wx *w, enum fh_prompt p)
+{
+	say_text(w, fh_prompt_text(w->ctx->cfg->prompts, p));
+}
+
+/* Say p with its "{n}" replaced by n; nothing when it cannot be built. */
+static void
+say_n(struct wx *w, enum fh_prompt p, long long n)
+{
+	struct fh_buf	 b;
+
+	fh_buf_init(&b, 4 * FH_PROMPT_MAX_TEXT);
+	if (fh_prompt_format(w->ctx->cfg->prompts, p, n, &b) == FH_OK)
+		say_text(w, fh_buf_cstr(&b));
+	fh_buf_release(&b);
 }
 
 static void
@@ -495,9 +569,33 @@ say_hangup(struct wx *w, enum fh_prompt p)
 
 /* ------------------------------------------------- the pending-task lookup */
 
-/* One list request with query q; 1 when the caller's task was found. */
+/* The task_queue_sid of the task sid in the array tasks into queue (40
+ * bytes; "" when not there or not a WQ SID). */
+static void
+queue_of(struct json_object *tasks, const char *sid, char *queue)
+{
+	struct json_object	*t;
+	const char		*s;
+	size_t			 i;
+
+	queue[0] = '\0';
+	for (i = 0; i < json_object_array_length(tasks); i++) {
+		t = json_object_array_get_idx(tasks, i);
+		s = fh_json_str(t, "sid");
+		if (s == NULL || strcmp(s, sid) != 0)
+			continue;
+		s = fh_json_str(t, "task_queue_sid");
+		if (s != NULL && fh_is_sid(s, strlen(s), "WQ"))
+			memcpy(queue, s, 35);
+		return;
+	}
+}
+
+/* One list request with query q; 1 when the caller's task was found (its
+ * queue in queue, 40 bytes). */
 static int
-list_and_match(struct wx *w, const char *q, char *sid, int *unreadable)
+list_and_match(struct wx *w, const char *q, char *sid, char *queue,
+    int *unreadable)
 {
 	struct fh_rest_resp	 rr;
 	struct json_object	*tasks = NULL;
@@ -513,15 +611,18 @@ list_and_match(struct wx *w, const char *q, char *sid, int *unreadable)
 	else
 		found = fh_tasks_find_call(tasks, param(w, W_CALL_SID), sid,
 		    unreadable);
+	if (found)
+		queue_of(tasks, sid, queue);
 	json_object_put(tasks);
 	fh_rest_resp_release(&rr);
 	return found;
 }
 
-/* Section 4.1: the caller's pending task into sid (35 bytes); 0 when not
- * found (a failed request counts as not found). */
+/* Section 4.1: the caller's pending task into sid (35 bytes) and its
+ * TaskQueue into queue (40 bytes, "" when unknown); 0 when not found (a
+ * failed request counts as not found). */
 static int
-lookup(struct wx *w, char *sid)
+lookup(struct wx *w, char *sid, char *queue)
 {
 	struct fh_rest_resp	 rr;
 	struct fh_buf		 q, expr;
@@ -531,7 +632,7 @@ lookup(struct wx *w, char *sid)
 	enum fh_err		 err;
 
 	memset(&rr, 0, sizeof(rr));
-	sid[0] = '\0';
+	sid[0] = queue[0] = '\0';
 	if (param(w, W_CALL_SID) == NULL)
 		return 0;
 	fh_buf_init(&q, 2048);
@@ -557,7 +658,7 @@ lookup(struct wx *w, char *sid)
 	    fh_form_add(&q, "Ordering", "DateCreated:desc") != FH_OK ||
 	    fh_form_add(&q, "PageSize", size) != FH_OK)
 		goto out;
-	found = list_and_match(w, fh_buf_cstr(&q), sid, &unreadable);
+	found = list_and_match(w, fh_buf_cstr(&q), sid, queue, &unreadable);
 	if (found || !unreadable)
 		goto out;
 	fh_buf_reset(&q);
@@ -568,7 +669,7 @@ lookup(struct wx *w, char *sid)
 	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
 	    FH_OK)
 		goto out;
-	found = list_and_match(w, fh_buf_cstr(&q), sid, &unreadable);
+	found = list_and_match(w, fh_buf_cstr(&q), sid, queue, &unreadable);
 out:
 	fh_buf_release(&expr);
 	fh_buf_release(&q);
@@ -579,18 +680,148 @@ out:
 
 /* ------------------------------------------------------- the hold loop */
 
+/* The lookup found the task in queue: the hold state follows it. */
+static void
+set_queue(struct wx *w, const char *queue)
+{
+	if (queue[0] == '\0' || !hold_state_on(w->ctx->cfg))
+		return;
+	memcpy(w->hq_own, queue, 35);
+	w->hq = w->hq_own;
+}
+
 static void
 mode_initialize(struct wx *w)
 {
 	struct wst	 st;
-	char		 sid[40];
+	char		 sid[40], queue[40];
 
 	memset(&st, 0, sizeof(st));
-	if (lookup(w, sid))
+	if (lookup(w, sid, queue)) {
 		st.task = sid;
-	else
+		set_queue(w, queue);
+	} else
 		st.lookup = 1;
 	redirect(w, "main-wait-loop", &st);
+}
+
+/* What the hold loop knows of the caller's place. */
+struct place {
+	long long	 pos;		/* 0: unknown */
+	long long	 secs;
+	int		 est;		/* secs is an estimate */
+};
+
+/* The caller's position and estimated wait (README.md): the queue's
+ * figures come from the per-process cache; the task itself is fetched
+ * only when the cached line does not list it (new since the last read,
+ * moved to another queue, or no queue known yet).  Every failure leaves
+ * the place unknown. */
+static void
+find_place(struct wx *w, const char *task, struct place *pl)
+{
+	const struct fh_qstats	*st = NULL;
+	struct fh_rest_resp	 rr;
+	struct json_object	*t = NULL, *v;
+	const char		*s, *vst;
+	long long		 prio = 0;
+	char			 etag[128];
+	enum fh_err		 err;
+
+	memset(pl, 0, sizeof(*pl));
+	memset(&rr, 0, sizeof(rr));
+	if (w->hq != NULL)
+		st = fh_qstats_get(w->ctx, w->hq);
+	pl->pos = fh_qstats_position(st, task, 0, NULL);
+	/* without the queue's list the task alone gives no position: no
+	 * fetch (an outage must not add a request per caller per loop) */
+	if (pl->pos == 0 && (st == NULL || st->have_list)) {
+		err = fh_task_fetch(w->ctx, task, &t, etag, sizeof(etag),
+		    &rr);
+		if (err != FH_OK) {
+			fh_log_warn(&w->ctx->log, "cannot fetch task '%s' for "
+			    "its place in line: %s (status %ld)", task,
+			    fh_err_name(err), rr.status);
+			goto out;
+		}
+		s = fh_json_str(t, "assignment_status");
+		if (s == NULL || strcmp(s, "pending") != 0)
+			goto out;	/* reserved: an agent is being offered */
+		s = fh_json_str(t, "task_queue_sid");
+		if (s == NULL || !fh_is_sid(s, strlen(s), "WQ"))
+			goto out;
+		if (w->hq == NULL || strcmp(w->hq, s) != 0) {
+			memcpy(w->hq_own, s, 35);
+			w->hq = w->hq_own;
+			st = fh_qstats_get(w->ctx, w->hq);
+		}
+		if (json_object_object_get_ex(t, "priority", &v) &&
+		    json_object_is_type(v, json_type_int))
+			prio = (long long)json_object_get_int64(v);
+		vst = fh_json_str(t, "virtual_start_time");
+		if (vst == NULL)
+			vst = fh_json_str(t, "date_created");
+		if (vst == NULL || strlen(vst) >= 24)
+			goto out;
+		pl->pos = fh_qstats_position(st, task, prio, vst);
+	}
+	if (pl->pos > 0)
+		pl->est = fh_qstats_estimate(st, pl->pos, &pl->secs);
+out:
+	json_object_put(t);
+	fh_rest_resp_release(&rr);
+}
+
+/* Say the announcements due (FLEXHOOKS_ANNOUNCE) and decide whether "*" is
+ * offered (FLEXHOOKS_OFFER_CALLBACK_*); 1 when it is.  Without the hold
+ * state configured: no request, nothing said, always offered. */
+static int
+announce_and_offer(struct wx *w, const char *task)
+{
+	const struct fh_config	*cfg = w->ctx->cfg;
+	struct place		 pl;
+	enum fh_prompt		 p;
+	long long		 now = (long long)time(NULL), n;
+	int			 due, thresholds, known = 0, pass = 0, said = 0;
+
+	if (!hold_state_on(cfg))
+		return 1;
+	thresholds = cfg->offer_after_s > 0 || cfg->offer_position > 0;
+	due = (cfg->announce_position || cfg->announce_wait) &&
+	    (w->announced == 0 || now - w->announced >= cfg->announce_every_s ||
+	    w->announced > now + 300);
+	if (!due && (!thresholds || w->offered))
+		return 1;
+	find_place(w, task, &pl);
+	if (due) {
+		if (cfg->announce_position && pl.pos > 0) {
+			if (pl.pos == 1)
+				say(w, FH_PR_POSITION_NEXT);
+			else
+				say_n(w, FH_PR_POSITION, pl.pos);
+			said = 1;
+		}
+		if (cfg->announce_wait && pl.est) {
+			p = fh_qstats_phrase(pl.secs, &n);
+			say_n(w, p, n);
+			said = 1;
+		}
+		if (said)
+			w->announced = now;
+	}
+	if (!thresholds || w->offered)
+		return 1;
+	if (cfg->offer_after_s > 0 && pl.est) {
+		known = 1;
+		pass |= pl.secs >= cfg->offer_after_s;
+	}
+	if (cfg->offer_position > 0 && pl.pos > 0) {
+		known = 1;
+		pass |= pl.pos >= cfg->offer_position;
+	}
+	if (pass)
+		w->offered = 1;	/* once started, the offer stays */
+	return pass || !known;	/* nothing known: as without thresholds */
 }
 
 static void
@@ -601,19 +832,22 @@ mode_main_wait_loop(struct wx *w)
 	const char		*task = param(w, W_TASK);
 	long long		 n = w->val[W_LOOKUP].str != NULL ?
 				    w->val[W_LOOKUP].num : 0;
-	char			 sid[40];
+	char			 sid[40], queue[40];
 
 	if (task == NULL && n < FH_WAIT_MAX_LOOKUPS) {
-		if (lookup(w, sid))
+		if (lookup(w, sid, queue)) {
 			task = sid;
-		else
+			set_queue(w, queue);
+		} else
 			n++;
 	}
 	if (!(w->val[W_SKIP].str != NULL && w->val[W_SKIP].num))
 		say(w, FH_PR_INITIAL_GREETING);
 	memset(&st, 0, sizeof(st));
 	st.task = task;
-	if (task != NULL) {
+	if (task != NULL && !announce_and_offer(w, task))
+		play_hold(w);	/* no offer yet: hold music only */
+	else if (task != NULL) {
 		gather(w, "2", NULL, NULL, "handle-initial-choice", &st);
 		say(w, cfg->allow_voicemail ? FH_PR_REPEATING :
 		    FH_PR_REPEATING_CB_ONLY);
@@ -1721,6 +1955,14 @@ fh_handle_wait(struct fh_ctx *ctx, const struct fh_req *req,
 	w.base.secret = w.url.secret = 1;
 	read_fields(&w);
 	read_numbers(&w);
+	if (hold_state_on(ctx->cfg)) {
+		w.hq = param(&w, W_TQUEUE);
+		w.announced = w.val[W_ANNOUNCED].str != NULL ?
+		    w.val[W_ANNOUNCED].num : 0;
+		w.offered = (ctx->cfg->offer_after_s > 0 ||
+		    ctx->cfg->offer_position > 0) &&
+		    w.val[W_OFFERED].str != NULL && w.val[W_OFFERED].num;
+	}
 	if (param(&w, W_CALL_SID) != NULL)
 		fh_log_set_call(&ctx->log, param(&w, W_CALL_SID));
 	if (param(&w, W_TASK) != NULL)

@@ -107,8 +107,12 @@ EXPECTED_QUERY = {
         {"EvaluateTaskAttributes", "Ordering", "PageSize"},
         {"AssignmentStatus", "WorkflowSid", "Ordering", "PageSize"},
         {"AssignmentStatus", "Ordering", "PageSize"},
-        {"AssignmentStatus", "EvaluateTaskAttributes"}],
+        {"AssignmentStatus", "EvaluateTaskAttributes"},
+        {"TaskQueueSid", "AssignmentStatus", "Ordering", "PageSize"}],
     ("GET", TR + "/Tasks/{Sid}"): [set()],
+    ("GET", TR + "/TaskQueues/{TaskQueueSid}/RealTimeStatistics"): [set()],
+    ("GET", TR + "/TaskQueues/{TaskQueueSid}/CumulativeStatistics"): [
+        {"Minutes"}],
     ("DELETE", AC + "/Transcriptions/{Sid}.json"): [set()],
     ("DELETE", AC + "/Recordings/{Sid}.json"): [set()],
     ("GET", AC + "/Queues/{Sid}.json"): [set()],
@@ -403,6 +407,33 @@ def drive_wait_experience():
     t.eq(r.status, 204, "call ended")
 
 
+@t.test(tags=("wait",))
+def drive_wait_announcements():
+    """Position and estimated wait (a private wait-experience with
+    FLEXHOOKS_ANNOUNCE=position,wait): the task fetch (no queue in the URL
+    yet), the queue's pending tasks, RealTimeStatistics and
+    CumulativeStatistics."""
+    import fhprivate
+    wq = EMU.seed({"task_queues": [{"friendly_name": "contract-" +
+                                    t.unique_hex(8)}]})["task_queues"][0]
+    EMU.seed({"queue_statistics": {wq: {
+        "cumulative": {"reservations_accepted": 12},
+        "realtime": {"total_eligible_workers": 1}}}})
+    c = wait_call()
+    EMU.seed({"tasks": [{"sid": c["wt"], "workflow_sid": c["ww"],
+                         "task_queue_sid": wq,
+                         "attributes": {"call_sid": c["sid"]},
+                         "timeout": 3600, "priority": 1,
+                         "date_created": "2026-01-02T03:04:05Z"}]})
+    remember(wq)
+    with fhprivate.Private({"FLEXHOOKS_ANNOUNCE": "position,wait"},
+                           processes=1):
+        r = wait_post("main-wait-loop", c, [("enqueuedTaskSid", c["wt"])])
+    t.ok(b"You are next in line." in r.body, "position: %r" % r.body)
+    t.ok(b"estimated wait time is about 3 minutes" in r.body,
+         "wait: %r" % r.body)
+
+
 @t.test
 def drive_delete_voicemail():
     """Task fetch, transcription and recording deletes, If-Match update."""
@@ -627,9 +658,9 @@ def pick_mock(path, mocks):
 
 INT_FIELDS = {"Timeout": (1, 1209600), "Priority": (0, 2147483647),
               "PageSize": (1, 1000), "Page": (0, 1 << 30),
-              "TaskReservationTimeout": (1, 86400),
+              "TaskReservationTimeout": (1, 86400), "Minutes": (1, 43200),
               "MachineDetectionSpeechThreshold": (1000, 6000)}
-SID_FIELDS = {"WorkflowSid": "WW", "ActivitySid": "WA"}
+SID_FIELDS = {"WorkflowSid": "WW", "ActivitySid": "WA", "TaskQueueSid": "WQ"}
 ENUMS = {"AssignmentStatus": ("canceled", "completed"),
          "ReservationStatus": ("rejected",), "Status": ("completed",),
          "Method": ("GET", "POST"), "StatusCallbackMethod": ("POST",),

@@ -4,7 +4,8 @@
  * task (and then its attributes through requeue, voicemail and the task
  * builder in both attribute shapes), a fetched workflow (does it route to
  * a redirect placeholder), a task list page (the wait experience's pending-task match,
- * the voicemail lookup), a recordings list and a queue.
+ * the voicemail lookup), a recordings list, a queue, and a TaskQueue's
+ * statistics and line (the position and the estimated wait).
  *
  * Beyond "no crash, no leak" (the sanitizers), it checks what the callers
  * rely on: strings end inside their buffers, a SID that comes out has the
@@ -18,6 +19,7 @@
 #include "followup.h"
 #include "fuzz.h"
 #include "json.h"
+#include "qstats.h"
 #include "requeue.h"
 #include "rest.h"
 #include "tasks.h"
@@ -55,6 +57,44 @@ error_body(const char *body, size_t len)
 		abort();
 	if (e.status != 418 && (e.status < 100 || e.status > 599))
 		abort();
+}
+
+/* The body as a TaskQueue's statistics and as its line of pending tasks:
+ * whatever came out, the position and the estimate stay in range. */
+static void
+queue_figures(const char *body, size_t len)
+{
+	struct fh_qstats	 st;
+	long long		 pos, secs, n;
+	size_t			 i;
+
+	memset(&st, 0, sizeof(st));
+	if (fh_qstats_parse_realtime(body, len, &st) != FH_OK && st.have_rt)
+		abort();
+	if (fh_qstats_parse_cumulative(body, len, 30, &st) != FH_OK &&
+	    st.have_cum)
+		abort();
+	if (fh_qstats_parse_tasks(body, len, 5, &st) == FH_OK) {
+		for (i = 0; i < st.ntasks; i++) {
+			check_sid(st.tasks[i].sid, "WT");
+			check_str(st.tasks[i].vst, sizeof(st.tasks[i].vst));
+		}
+	} else if (st.tasks != NULL || st.ntasks != 0)
+		abort();
+	if (st.have_rt && (st.eligible < 0 || st.pending < 0))
+		abort();
+	pos = fh_qstats_position(&st, "WT0123456789abcdef0123456789abcdef",
+	    3, "2026-01-02T03:04:05Z");
+	if (pos < 0 || pos > (long long)st.ntasks + 1)
+		abort();
+	if (fh_qstats_estimate(&st, pos, &secs)) {
+		if (secs < 0)
+			abort();
+		(void)fh_qstats_phrase(secs, &n);
+		if (n < 0 || n > FH_QSTATS_MAX_MINUTES)
+			abort();
+	}
+	fh_qstats_release(&st);
 }
 
 /* The attributes of one task, as requeue and delete-voicemail read them. */
@@ -193,6 +233,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	one_task(body, size);
 	pages(body, size);
+	queue_figures(body, size);
 
 	if (fh_queue_parse_name(body, size, name, sizeof(name)) == FH_OK)
 		check_str(name, sizeof(name));

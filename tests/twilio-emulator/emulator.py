@@ -387,6 +387,9 @@ class Emulator:
                     del box["reservations"][rsid]
 
     def _set_task_status(self, box, task, status, reason=None):
+        if status == "assigned" and task["assignment_status"] in ("pending", "reserved"):
+            task["_accepted_at"] = time.time()      # for CumulativeStatistics
+        task["_ended_at"] = time.time() if status in TASK_FINAL else None
         task["assignment_status"] = status
         if status in TASK_FINAL:
             task["reason"] = reason
@@ -544,6 +547,8 @@ class Emulator:
         (WS + r"/Tasks/(?P<sid>[^/]+)/Reservations", {"GET": "reservation_list"}),
         (WS + r"/Tasks/(?P<sid>[^/]+)/Reservations/(?P<rsid>[^/]+)",
          {"GET": "reservation_fetch", "POST": "reservation_update"}),
+        (WS + r"/TaskQueues/(?P<sid>[^/]+)/RealTimeStatistics", {"GET": "queue_realtime_stats"}),
+        (WS + r"/TaskQueues/(?P<sid>[^/]+)/CumulativeStatistics", {"GET": "queue_cumulative_stats"}),
         (WS + "/" + KINDS, {"GET": "item_list", "POST": "item_create"}),
         (WS + "/" + KINDS + r"/(?P<sid>[^/]+)", {"GET": "item_fetch", "POST": "item_update"}),
         (r"/__emulator/media/(?P<sid>[^/]+)", {"GET": "media_hop"}),
@@ -1029,6 +1034,117 @@ class Emulator:
         self._touch(item)
         return json_reply(200, self.render_item(kind, box, item, ctx.base))
 
+    # ------------------------------------------------------------ TaskQueue statistics
+
+    def _queue_tasks(self, box, sid):
+        return [t for t in box["tasks"].values() if t["task_queue_sid"] == sid]
+
+    def _eligible_workers(self, box, queue):
+        target = queue.get("target_workers") or "1==1"
+        out = []
+        for w in box["Workers"].values():
+            try:
+                attrs = json.loads(w.get("attributes") or "{}")
+            except ValueError:
+                attrs = {}
+            if target_matches(target, attrs):
+                out.append(w)
+        return out
+
+    def queue_realtime_stats(self, ctx, box, sid):
+        """GET .../TaskQueues/{WQ}/RealTimeStatistics: computed from the
+        queue's tasks and the workers its TargetWorkers matches, with the
+        fields seeded under queue_statistics[WQ]["realtime"] laid over
+        (the shape of Twilio's OpenAPI task_queue_real_time_statistics)."""
+        queue = self._item(box, "TaskQueues", sid)
+        now = time.time()
+        tasks = self._queue_tasks(box, sid)
+        by_status = {s: 0 for s in ("pending", "reserved", "assigned", "wrapping")}
+        by_prio = {}
+        for t in tasks:
+            if t["assignment_status"] in by_status:
+                by_status[t["assignment_status"]] += 1
+            if t["assignment_status"] in ("pending", "reserved"):
+                key = str(t["priority"])
+                by_prio[key] = by_prio.get(key, 0) + 1
+        waiting = sorted((t for t in tasks if t["assignment_status"] == "pending"),
+                         key=lambda t: (t["_vst"], t["_seq"]))
+        in_queue = sorted((t for t in tasks if t["assignment_status"] == "pending"),
+                          key=lambda t: (t["_created"], t["_seq"]))
+        workers = self._eligible_workers(box, queue)
+        acts = {}
+        for w in workers:
+            acts[w["activity_sid"]] = acts.get(w["activity_sid"], 0) + 1
+        available = [w for w in workers
+                     if (box["Activities"].get(w["activity_sid"] or "") or {}).get("available")]
+        out = {"account_sid": self.cfg.account_sid,
+               "activity_statistics": [
+                   {"sid": a["sid"], "friendly_name": a["friendly_name"], "workers": acts.get(a["sid"], 0)}
+                   for a in sorted(box["Activities"].values(), key=lambda a: a["_seq"])],
+               "longest_task_waiting_age": int(now - waiting[0]["_vst"]) if waiting else 0,
+               "longest_task_waiting_sid": waiting[0]["sid"] if waiting else None,
+               "longest_relative_task_age_in_queue": int(now - in_queue[0]["_created"]) if in_queue else 0,
+               "longest_relative_task_sid_in_queue": in_queue[0]["sid"] if in_queue else None,
+               "task_queue_sid": sid,
+               "tasks_by_priority": by_prio,
+               "tasks_by_status": by_status,
+               "total_available_workers": len(available),
+               "total_eligible_workers": len(workers),
+               "total_tasks": sum(by_status.values()),
+               "workspace_sid": box["ws"]["sid"],
+               "url": "%s/v1/Workspaces/%s/TaskQueues/%s/RealTimeStatistics" % (ctx.base, box["ws"]["sid"], sid)}
+        out.update((queue.get("_statistics") or {}).get("realtime") or {})
+        return json_reply(200, out)
+
+    def queue_cumulative_stats(self, ctx, box, sid):
+        """GET .../TaskQueues/{WQ}/CumulativeStatistics: counts over the
+        window (Minutes, default 15, or StartDate/EndDate) from the
+        queue's tasks, with queue_statistics[WQ]["cumulative"] laid over."""
+        queue = self._item(box, "TaskQueues", sid)
+        q = ctx.query
+        now = time.time()
+        minutes = int_param(q, "Minutes", 15, 1, 60 * 24 * 30)
+        try:
+            end = parse_iso8601(q.get("EndDate")) if q.get("EndDate") else now
+            start = parse_iso8601(q.get("StartDate")) if q.get("StartDate") else end - minutes * 60
+        except ValueError:
+            raise bad("Invalid StartDate or EndDate: use YYYY-MM-DDTHH:MM:SSZ") from None
+        if start > end:
+            raise bad("StartDate must be before EndDate")
+        tasks = self._queue_tasks(box, sid)
+        accepted = [t for t in tasks if t.get("_accepted_at") and start <= t["_accepted_at"] <= end]
+        canceled = [t for t in tasks if t["assignment_status"] == "canceled" and
+                    t.get("_ended_at") and start <= t["_ended_at"] <= end]
+        completed = [t for t in tasks if t["assignment_status"] == "completed" and
+                     t.get("_ended_at") and start <= t["_ended_at"] <= end]
+
+        def durations(items, field):
+            vals = [int(t[field] - t["_created"]) for t in items]
+            if not vals:
+                return {"avg": 0, "min": 0, "max": 0, "total": 0}
+            return {"avg": int(round(sum(vals) / len(vals))), "min": min(vals), "max": max(vals),
+                    "total": sum(vals)}
+        until_accepted = durations(accepted, "_accepted_at")
+        out = {"account_sid": self.cfg.account_sid,
+               "avg_task_acceptance_time": until_accepted["avg"],
+               "start_time": iso8601(start), "end_time": iso8601(end),
+               "reservations_created": len(accepted), "reservations_accepted": len(accepted),
+               "reservations_rejected": 0, "reservations_timed_out": 0,
+               "reservations_canceled": 0, "reservations_rescinded": 0,
+               "split_by_wait_time": None,
+               "task_queue_sid": sid,
+               "wait_duration_until_accepted": until_accepted,
+               "wait_duration_until_canceled": durations(canceled, "_ended_at"),
+               "wait_duration_in_queue_until_accepted": until_accepted,
+               "tasks_canceled": len(canceled), "tasks_completed": len(completed),
+               "tasks_deleted": 0,
+               "tasks_entered": len([t for t in tasks if start <= t["_created"] <= end]),
+               "tasks_moved": 0,
+               "workspace_sid": box["ws"]["sid"],
+               "url": "%s/v1/Workspaces/%s/TaskQueues/%s/CumulativeStatistics" % (ctx.base, box["ws"]["sid"], sid)}
+        out.update((queue.get("_statistics") or {}).get("cumulative") or {})
+        return json_reply(200, out)
+
     # ------------------------------------------------------------ API 2010: queues, calls, recordings
 
     def queue_fetch(self, ctx, sid):
@@ -1245,7 +1361,10 @@ class Emulator:
                     "assignment_status", "priority", "timeout", "task_channel",
                     "task_queue_sid", "reason", "date_created" (ISO)}],
          "reservations": {"WR...": {"task_sid", "worker_sid", "status"}},
-         "task_status": {"WT...": "assigned"} (or {"assignment_status", "attributes", "reason"})}
+         "task_status": {"WT...": "assigned"} (or {"assignment_status", "attributes", "reason"}),
+         "queue_statistics": {"WQ...": {"realtime": {...}, "cumulative": {...}}}
+                  (fields laid over the computed TaskQueue statistics; the
+                  queue must exist; {} or null drops the overlay)}
         Answers the created SIDs per key.  Bad input raises ValueError.
         """
         if not isinstance(data, dict):
@@ -1366,6 +1485,14 @@ class Emulator:
                     self._set_task_status(box, task, spec["assignment_status"], spec.get("reason"))
                 self._touch(task)
             out["task_status"] = list(mapping("task_status"))
+            for sid, spec in mapping("queue_statistics").items():
+                queue = box["TaskQueues"].get(sid)
+                if queue is None:
+                    raise ValueError("queue_statistics: unknown TaskQueue %r" % sid)
+                if spec is not None and not isinstance(spec, dict):
+                    raise ValueError("queue_statistics[%s] must be an object" % sid)
+                queue["_statistics"] = spec or None
+            out["queue_statistics"] = list(mapping("queue_statistics"))
         return out
 
     @staticmethod

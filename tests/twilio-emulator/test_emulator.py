@@ -424,6 +424,84 @@ class TestApi(Base):
         self.assertEqual(len(state["workspaces"][WS]["task_queues"]), 0)
 
 
+OAI = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "twilio-oai",
+                                    "twilio_taskrouter_v1.json"))
+
+
+class TestQueueStatistics(Base):
+    """RealTimeStatistics and CumulativeStatistics: computed from the state,
+    with seeded overlays, in the shapes of Twilio's OpenAPI."""
+
+    def schema(self, name):
+        if not os.path.isfile(OAI):
+            self.skipTest("no %s" % OAI)
+        with open(OAI, encoding="utf-8") as f:
+            doc = json.load(f)
+        return doc["components"]["schemas"]["taskrouter.v1.workspace.task_queue." + name]
+
+    def assertShape(self, body, schema):
+        props = schema["properties"]
+        self.assertEqual(set(body), set(props), "keys as the OpenAPI schema")
+        for k, v in body.items():
+            p = props[k]
+            if v is None:
+                self.assertTrue(p.get("nullable"), k)
+            elif p.get("type") == "integer":
+                self.assertIsInstance(v, int, k)
+            elif p.get("type") == "string":
+                self.assertIsInstance(v, str, k)
+                if p.get("pattern"):
+                    self.assertRegex(v, p["pattern"], k)
+                if p.get("format") == "date-time":
+                    self.assertRegex(v, DATE, k)
+
+    def test_statistics(self):
+        status, out = EMU.control("POST", "seed", {
+            "task_queues": [{"friendly_name": "Stats", "target_workers": "1==1"}],
+            "workers": [{"friendly_name": "w1"}, {"friendly_name": "w2"}]})
+        self.assertEqual(status, 200, out)
+        wq = out["task_queues"][0]
+        _, st = EMU.control("GET", "state")
+        avail = [a["sid"] for a in st["workspaces"][WS]["activities"] if a["available"]][0]
+        EMU.control("POST", "seed", {"workers": [{"friendly_name": "w3", "activity_sid": avail}]})
+        status, out = EMU.control("POST", "seed", {"tasks": [
+            {"task_queue_sid": wq, "priority": 5, "date_created": "2026-01-02T03:04:05Z"},
+            {"task_queue_sid": wq, "priority": 0},
+            {"task_queue_sid": wq, "assignment_status": "reserved"},
+            {"task_queue_sid": wq, "assignment_status": "assigned"}]})
+        self.assertEqual(status, 200, out)
+        base = "/v1/Workspaces/%s/TaskQueues/%s/" % (WS, wq)
+        status, _, rt = EMU.request("GET", base + "RealTimeStatistics")
+        self.assertEqual(status, 200, rt)
+        self.assertShape(rt, self.schema("task_queue_real_time_statistics"))
+        self.assertEqual(rt["tasks_by_status"], {"pending": 2, "reserved": 1, "assigned": 1,
+                                                 "wrapping": 0})
+        self.assertEqual(rt["tasks_by_priority"], {"5": 1, "0": 2})
+        self.assertEqual(rt["longest_task_waiting_sid"], out["tasks"][0])
+        self.assertGreater(rt["longest_task_waiting_age"], 1000)
+        self.assertEqual((rt["total_eligible_workers"], rt["total_available_workers"]), (3, 1))
+        status, _, cum = EMU.request("GET", base + "CumulativeStatistics?Minutes=30")
+        self.assertEqual(status, 200, cum)
+        self.assertShape(cum, self.schema("task_queue_cumulative_statistics"))
+        self.assertEqual(cum["reservations_accepted"], 1)
+        self.assertEqual(cum["tasks_entered"], 3)     # one was created in 2026-01
+        # overlays, then dropping them
+        EMU.control("POST", "seed", {"queue_statistics": {wq: {
+            "realtime": {"total_eligible_workers": 9},
+            "cumulative": {"reservations_accepted": 42}}}})
+        self.assertEqual(EMU.request("GET", base + "RealTimeStatistics")[2]["total_eligible_workers"], 9)
+        self.assertEqual(EMU.request("GET", base + "CumulativeStatistics")[2]["reservations_accepted"], 42)
+        EMU.control("POST", "seed", {"queue_statistics": {wq: None}})
+        self.assertEqual(EMU.request("GET", base + "RealTimeStatistics")[2]["total_eligible_workers"], 3)
+        # errors
+        self.assertEqual(EMU.request("GET", base + "CumulativeStatistics?Minutes=x")[0], 400)
+        other = "/v1/Workspaces/%s/TaskQueues/WQ%s/RealTimeStatistics" % (WS, "0" * 32)
+        self.assertEqual(EMU.request("GET", other)[0], 404)
+        self.assertEqual(EMU.request("GET", base + "RealTimeStatistics", auth=None)[0], 401)
+        self.assertEqual(EMU.control("POST", "seed", {"queue_statistics": {
+            "WQ" + "0" * 32: {}}})[0], 400)
+
+
 class TestFaultsAndLog(Base):
     def test_429_then_normal_and_no_state_change(self):
         status, body = EMU.control("POST", "faults", {"method": "POST", "path": tasks_path(),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -22,6 +23,7 @@
 #include "fh_check.h"
 #include "fh_golden.h"
 #include "prompts.h"
+#include "qstats.h"
 #include "rest.h"
 #include "wait.h"
 
@@ -473,6 +475,183 @@ START_TEST(test_withheld)
 }
 END_TEST
 
+/* ------------------------------------------------------------ announcements */
+
+#define WQ	"WQ0123456789abcdef0123456789abcdef"
+#define LOOP_Q	"mode=main-wait-loop&enqueuedTaskSid=" TASK "&skipGreeting=true&" \
+		"taskQueueSid=" WQ "&" TW
+
+/* The cached figures of WQ: TASK third in line of four; with stats (1),
+ * 12 tasks accepted in 30 minutes (one every 150 s); 2: nothing read. */
+static void
+put_queue(int with_stats, const char *first)
+{
+	struct fh_qstats	 st;
+	char			 body[1024];
+
+	memset(&st, 0, sizeof(st));
+	memcpy(st.queue, WQ, 35);
+	ck_assert_int_lt(snprintf(body, sizeof(body), "{\"tasks\":["
+	    "{\"sid\":\"%s\",\"priority\":1,\"virtual_start_time\":"
+	    "\"2026-01-02T03:00:00Z\"},"
+	    "{\"sid\":\"WT00000000000000000000000000000002\",\"priority\":0,"
+	    "\"virtual_start_time\":\"2026-01-02T03:00:01Z\"},"
+	    "{\"sid\":\"" TASK "\",\"priority\":0,\"virtual_start_time\":"
+	    "\"2026-01-02T03:00:02Z\"},"
+	    "{\"sid\":\"WT00000000000000000000000000000004\",\"priority\":0,"
+	    "\"virtual_start_time\":\"2026-01-02T03:00:03Z\"}]}", first),
+	    (int)sizeof(body));
+	if (with_stats == 2) {	/* nothing could be read */
+		fh_qstats_cache_put(&st);
+		return;
+	}
+	ck_assert_int_eq(fh_qstats_parse_tasks(body, strlen(body), 1000, &st),
+	    FH_OK);
+	if (with_stats) {
+		st.have_rt = st.have_cum = 1;
+		st.eligible = 2;
+		st.accepted = 12;
+		st.window_s = 1800;
+	}
+	fh_qstats_cache_put(&st);
+}
+
+struct acase {
+	int		 position, wait;
+	long long	 after_s, at_pos;
+	int		 stats;
+	const char	*extra;		/* more of the request */
+	const char	*want[4];	/* substrings */
+	const char	*not[3];
+};
+
+static const struct acase acases[] = {
+	/* both announced, then the menu; the hold state in both URLs */
+	{ 1, 1, 0, 0, 1, "", { "<Say voice=\"Polly.Joanna\">You are number 3 "
+	    "in line.</Say><Say voice=\"Polly.Joanna\">Your estimated wait "
+	    "time is about 8 minutes.</Say><Gather",
+	    "mode=handle-initial-choice&amp;enqueuedTaskSid=" TASK
+	    "&amp;taskQueueSid=" WQ "&amp;announcedAt=",
+	    "mode=main-wait-loop&amp;enqueuedTaskSid=" TASK "&amp;skipGreeting="
+	    "true&amp;taskQueueSid=" WQ "&amp;announcedAt=", NULL },
+	    { "offered=", NULL, NULL } },
+	/* only the wait; announced recently: nothing, the time kept */
+	{ 0, 1, 0, 0, 1, "", { "about 8 minutes", NULL, NULL, NULL },
+	    { "You are number", NULL, NULL } },
+	{ 1, 1, 0, 0, 1, "&announcedAt=", { "<Gather", "&amp;announcedAt=",
+	    NULL, NULL }, { "You are number", "estimated wait", NULL } },
+	/* no statistics: the position only; no estimate, nothing about it */
+	{ 1, 1, 0, 0, 0, "", { "You are number 3 in line.</Say><Gather",
+	    NULL, NULL, NULL }, { "estimated", NULL, NULL } },
+	{ 0, 1, 0, 0, 0, "", { "<Gather", NULL, NULL, NULL },
+	    { "estimated", "announcedAt", NULL } },
+	/* an offer past 10 minutes: not yet (8), hold music only */
+	{ 0, 0, 600, 0, 1, "", { "<Response><Play>https://hooks.example.com/"
+	    "assets/hold-music.wav</Play><Redirect>", NULL, NULL, NULL },
+	    { "<Gather", "star key", "offered" } },
+	/* past 5 minutes: offered, and it stays */
+	{ 0, 0, 300, 0, 1, "", { "<Gather", "&amp;offered=true</Redirect>",
+	    "&amp;offered=true\">", NULL }, { "You are", NULL, NULL } },
+	{ 0, 0, 3000, 0, 1, "&offered=true", { "<Gather", "offered=true",
+	    NULL, NULL }, { NULL, NULL, NULL } },
+	/* from position 3: offered; from 4: not */
+	{ 0, 0, 0, 3, 0, "", { "<Gather", "offered=true", NULL, NULL },
+	    { NULL, NULL, NULL } },
+	{ 0, 0, 0, 4, 0, "", { "<Play>", NULL, NULL, NULL },
+	    { "<Gather", NULL, NULL } },
+	/* nothing could be read: today's loop, and no task fetch */
+	{ 1, 1, 300, 2, 2, "", { "<Gather", "star key", NULL, NULL },
+	    { "You are", "estimated", "offered" } },
+	/* wait threshold but no statistics: offered as without one */
+	{ 0, 0, 300, 0, 0, "", { "<Gather", NULL, NULL, NULL },
+	    { "offered", NULL, NULL } },
+};
+
+START_TEST(test_announce)
+{
+	const struct acase	*c = &acases[_i];
+	struct fh_resp		 resp;
+	char			 body[1024], extra[64];
+	const char		*out;
+	long			 before;
+	size_t			 i;
+
+	cfg.announce_position = c->position;
+	cfg.announce_wait = c->wait;
+	cfg.announce_every_s = 120;
+	cfg.offer_after_s = c->after_s;
+	cfg.offer_position = c->at_pos;
+	cfg.queue_stats_cache_s = 30;
+	fh_qstats_cache_clear();
+	put_queue(c->stats, "WT00000000000000000000000000000001");
+	/* "&announcedAt=": a minute ago */
+	ck_assert_int_lt(snprintf(extra, sizeof(extra), "%s%lld", c->extra,
+	    (long long)time(NULL) - 60), (int)sizeof(extra));
+	if (strcmp(c->extra, "&announcedAt=") != 0)
+		ck_assert_int_lt(snprintf(extra, sizeof(extra), "%s",
+		    c->extra), (int)sizeof(extra));
+	ck_assert_int_lt(snprintf(body, sizeof(body), "%s%s", LOOP_Q, extra),
+	    (int)sizeof(body));
+	before = ctx.log.rest_attempts;
+	ck_assert_int_eq(run(body, 1, &resp), FH_OK);
+	out = fh_buf_cstr(&resp.body);
+	for (i = 0; i < 4 && c->want[i] != NULL; i++)
+		ck_assert_msg(strstr(out, c->want[i]) != NULL, "case %d: %s "
+		    "not in %s", _i, c->want[i], out);
+	for (i = 0; i < 3 && c->not[i] != NULL; i++)
+		ck_assert_msg(strstr(out, c->not[i]) == NULL, "case %d: %s "
+		    "in %s", _i, c->not[i], out);
+	/* all from the cache: no request */
+	ck_assert_int_eq(ctx.log.rest_attempts - before, 0);
+	fh_resp_release(&resp);
+	fh_qstats_cache_clear();
+}
+END_TEST
+
+/* Next in line; the state read back through the menu and its LOOP; and
+ * none of it without the settings, whatever the URL carries. */
+START_TEST(test_announce_state)
+{
+	struct fh_resp	 resp;
+
+	cfg.announce_position = 1;
+	cfg.announce_every_s = 120;
+	fh_qstats_cache_clear();
+	put_queue(0, "WT00000000000000000000000000000009");
+	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
+	    "&taskQueueSid=" WQ "&" TW, 1, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "representative.</Say><Say voice=\"Polly.Joanna\">You are number "
+	    "3 in line.</Say>"));
+	fh_resp_release(&resp);
+	ck_assert_int_eq(run("mode=handle-initial-choice&enqueuedTaskSid=" TASK
+	    "&taskQueueSid=" WQ "&announcedAt=1765000000&offered=true&"
+	    "Digits=5&" TW, 1, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+	    "skipGreeting=true&amp;taskQueueSid=" WQ "&amp;announcedAt="
+	    "1765000000</Redirect>"));
+	fh_resp_release(&resp);
+	/* off: the state is neither used nor written */
+	cfg.announce_position = 0;
+	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
+	    "&taskQueueSid=" WQ "&announcedAt=1765000000&offered=true&" TW, 1,
+	    &resp), FH_OK);
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "taskQueueSid"));
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "You are"));
+	fh_resp_release(&resp);
+	/* on, an invalid queue: counts as absent, and the fetch of the task
+	 * (Twilio closed) fails: the loop as without announcements */
+	cfg.announce_position = 1;
+	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
+	    "&taskQueueSid=WQ12&skipGreeting=true&" TW, 1, &resp), FH_OK);
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body), "<Gather"));
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "You are"));
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "taskQueueSid"));
+	fh_resp_release(&resp);
+	fh_qstats_cache_clear();
+}
+END_TEST
+
 static Suite *
 wait_suite(void)
 {
@@ -487,6 +666,8 @@ wait_suite(void)
 	tcase_add_test(tc_core, test_config);
 	tcase_add_loop_test(tc_core, test_withheld, 0, FH_NITEMS(withheld));
 	tcase_add_loop_test(tc_core, test_no_content, 0, FH_NITEMS(no_content));
+	tcase_add_loop_test(tc_core, test_announce, 0, FH_NITEMS(acases));
+	tcase_add_test(tc_core, test_announce_state);
 	tcase_add_loop_test(tc_limits, test_limits, 0, FH_NITEMS(limits));
 	tcase_add_loop_test(tc_limits, test_prompts, 0, FH_NITEMS(pcases));
 	tcase_add_test(tc_limits, test_prompt_table);
