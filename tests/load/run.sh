@@ -52,6 +52,9 @@ case $PROCESSES in '' | *[!0-9]*) echo "run.sh: bad --processes '$PROCESSES'" >&
 # credentials from the caller's environment reach this stack.
 unset ACCOUNT_SID AUTH_TOKEN API_KEY API_SECRET TWILIO_FLEX_WORKSPACE_SID \
     TWILIO_FLEX_CALLBACK_WORKFLOW_SID FLEXHOOKS_PUBLIC_URL FLEXHOOKS_HTPASSWD
+# --processes is for every program: no per-program count from the caller's
+# environment (deploy/local.sh test's stack runs wait-experience with 2)
+unset FLEXHOOKS_PROGRAM_PROCESSES
 export FLEXHOOKS_EMULATOR=1
 export FLEXHOOKS_PORT=${FLEXHOOKS_PORT:-48080}
 export FLEXHOOKS_PROCESSES=$PROCESSES
