@@ -1156,6 +1156,16 @@ deb_all_active() {
 		    "flexhooks@$p.service" || return 1
 	done
 }
+# every service active and never restarted by systemd (a program that
+# dies at once is "active" for a moment)
+deb_all_stable() {
+	local p n
+	deb_all_active || return 1
+	for p in $DEB_PROGS; do
+		n=$(dx systemctl show -p NRestarts --value "flexhooks@$p.service")
+		[ "$n" = 0 ] || { echo "flexhooks@$p.service: NRestarts=$n"; return 1; }
+	done
+}
 deb_sockets_ok() {
 	local p
 	[ -n "$DEB_PROGS" ] || return 1
@@ -1421,19 +1431,20 @@ deb_kill_supervisor() {
 	deb_signed_ok
 }
 
-# systemctl restart 'flexhooks@*.service' while 4 clients send signed
-# requests: every program gets a new MainPID and every request is a 200
-# (systemd keeps the listening sockets; nothing is refused, no 502).
-deb_restart_under_load() {
-	local p before after out pid
-	before=$(for p in $DEB_PROGS; do deb_prop "flexhooks@$p.service" MainPID; done)
-	DEB_STREAM_SECONDS=6 DEB_FORM=$DEB_CB_FORM \
+# deb_restarts_under_load CMD...: run CMD (which restarts the programs)
+# while 4 clients send signed requests for 8 s: every program gets a new
+# MainPID and every request is a 200 (systemd keeps the listening sockets;
+# nothing is refused, no 502).
+deb_restarts_under_load() {
+	local before after out pid
+	before=$(deb_main_pids)
+	DEB_STREAM_SECONDS=8 DEB_FORM=$DEB_CB_FORM \
 	    deb_request POST "$DEB_PUB$DEB_CB" "$DEB_BASIC" >"$DEB_DIR/stream.out" &
 	pid=$!
 	sleep 2
-	dx systemctl restart 'flexhooks@*.service' || { wait "$pid"; return 1; }
+	"$@" || { wait "$pid"; return 1; }
 	wait "$pid" || return 1
-	after=$(for p in $DEB_PROGS; do deb_prop "flexhooks@$p.service" MainPID; done)
+	after=$(deb_main_pids)
 	out=$(cat "$DEB_DIR/stream.out")
 	echo "MainPIDs before: $(tr '\n' ' ' <<<"$before"); after: $(tr '\n' ' ' <<<"$after")"
 	echo "$out"
@@ -1443,12 +1454,29 @@ deb_restart_under_load() {
 	[[ $out =~ ^[0-9]+\ requests:\ 200=[0-9]+$ ]] && [ "${out%% *}" -ge 20 ]
 }
 
+# systemctl reload (ExecReload: SIGHUP; location-lookup and incoming-call
+# read their locations file again): nothing restarts, requests succeed.
+deb_reload_ok() {
+	local before after p
+	before=$(deb_main_pids)
+	dx systemctl reload 'flexhooks@*.service' || return 1
+	sleep 0.5
+	after=$(deb_main_pids)
+	[ "$before" = "$after" ] && deb_all_active && deb_signed_ok
+}
+
+deb_main_pids() {
+	local p
+	for p in $DEB_PROGS; do deb_prop "flexhooks@$p.service" MainPID; done
+}
+
 # The hardening is in effect and refused nothing: the unit's options as
 # systemd applied them, and no denial, seccomp kill or core dump in the
 # journal of any flexhooks unit (the signed request above proved the
 # REST call to the emulator and the configuration file read).
 deb_hardening_ok() {
 	local u=$DEB_KILL_UNIT
+	deb_all_active || return 1
 	[ "$(deb_prop "$u" ProtectSystem)" = strict ] &&
 	    [ "$(deb_prop "$u" NoNewPrivileges)" = yes ] &&
 	    [ "$(deb_prop "$u" PrivateDevices)" = yes ] &&
@@ -1472,8 +1500,14 @@ deb_systemd_checks() {
 	deb_check "kill -9 of a supervisor: systemd restarts the unit" deb_kill_supervisor
 	DEB_STREAM_RESULT=
 	deb_check "restart 'flexhooks@*.service' under requests: none refused" \
-	    deb_restart_under_load
+	    deb_restarts_under_load dx systemctl restart 'flexhooks@*.service'
 	deb_say "    (${DEB_STREAM_RESULT:-no result})"
+	# an upgrade: postinst restarts the programs
+	DEB_STREAM_RESULT=
+	deb_check "reinstall under requests: programs restarted, none refused" \
+	    deb_restarts_under_load deb_apt install --reinstall "$DEB_PKG"
+	deb_say "    (${DEB_STREAM_RESULT:-no result})"
+	deb_check "systemctl reload (SIGHUP): every unit still serves" deb_reload_ok
 	deb_check "hardening in effect, nothing denied in the journal" deb_hardening_ok
 	DEB_SCORES=$(deb_security_scores)
 	deb_check "systemd-analyze security: a score for every unit" \
@@ -1495,6 +1529,7 @@ deb_exercise() {
 	emu_port=$((http_port + 1))
 	emu_url=http://127.0.0.1:$emu_port
 	DEB_PUB=https://127.0.0.1:$https_port
+	DEB_PKG=$deb
 
 	# 2. install
 	dx getent passwd flexhooks >/dev/null && user_existed=1
@@ -1548,8 +1583,8 @@ deb_exercise() {
 	DEB_PROGS=$(deb_target_progs)
 	if [ "$DEB_SYSTEMD" -eq 1 ]; then
 		deb_check "systemctl start flexhooks.target" dx systemctl start flexhooks.target
-		sleep 1
-		deb_check "the target started every flexhooks@ socket and service" deb_all_active
+		sleep 3
+		deb_check "the target started every flexhooks@ socket and service" deb_all_stable
 	else
 		deb_spawn_like_systemd
 	fi
@@ -1731,11 +1766,14 @@ deb_ct_boot() {
 	return 1
 }
 
-# Halt the container (SIGTERM to nspawn: a clean poweroff), remove its root.
+# Halt the container (SIGTERM to nspawn: a clean poweroff), remove its root;
+# its journal goes to deb-nspawn-journal.log first.
 deb_ct_stop() {
 	local i
 	if [ -n "${DEB_CT_PID:-}" ]; then
 		if alive "$DEB_CT_PID"; then
+			dx journalctl --no-pager -b -o short-monotonic \
+			    >"$LOG_DIR/deb-nspawn-journal.log" 2>&1 || true
 			kill -TERM "$DEB_CT_PID" 2>/dev/null || true
 			for ((i = 0; i < 200; i++)); do
 				alive "$DEB_CT_PID" || break
