@@ -19,7 +19,8 @@
 # (use the emulator even with real credentials set; it then takes ACCOUNT_SID,
 # AUTH_TOKEN, TWILIO_FLEX_WORKSPACE_SID and TWILIO_FLEX_CALLBACK_WORKFLOW_SID as
 # its identity), CONFIGURE_FLAGS (e.g. --enable-sanitizers), FLEXHOOKS_CACHE
-# (npm cache for Prism, default ~/.cache/flexhooks), FLEXHOOKS_TEST_SANITIZERS
+# (npm cache for Prism and the Debian root of the package test, default
+# ~/.cache/flexhooks), FLEXHOOKS_TEST_SANITIZERS
 # (1/0: force the extra test phases on/off), FLEXHOOKS_TESTS (a space-separated
 # subset of make check's TESTS, e.g. tests/integration/test_wait.py),
 # FLEXHOOKS_EMULATOR_LATENCY_MS (the emulator waits this long before every
@@ -35,7 +36,10 @@
 # `test`; root only, on by default with CI=true: builds the .deb, runs
 # lintian, installs it, serves a signed request through the system nginx on
 # FLEXHOOKS_DEB_HTTPS_PORT (9443; http on FLEXHOOKS_DEB_HTTP_PORT, 9080; the
-# emulator on that + 1), purges it).  Every other FLEXHOOKS_*,
+# emulator on that + 1), purges it; then the same and the units' restart,
+# kill and hardening checks under systemd in a debootstrapped Debian 12
+# container, systemd-nspawn --boot, its root cached in FLEXHOOKS_CACHE).
+# Every other FLEXHOOKS_*,
 # TWILIO_*, API_KEY and API_SECRET variable is passed to the programs through
 # .local/flexhooks.env.  State lives in .local/ at the project root.
 set -euo pipefail
