@@ -1521,6 +1521,21 @@ deb_systemd_checks() {
 	done <<<"$DEB_SCORES"
 }
 
+# The container's files, but for logs, caches, package state and the test's
+# own: purge must bring the list back to what it was before the install.
+deb_files() {
+	dx find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run \
+	    -o -path /tmp -o -path /var/tmp -o -path /var/log -o -path /var/cache \
+	    -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path "$DEB_CT_OPT" \
+	    -o -path /var/lib/systemd/random-seed -o -path /var/lib/systemd/timers \
+	    -o -path /var/lib/systemd/catalog -o -path /root \) -prune -o -print |
+	    sort
+}
+deb_files_as_before() {
+	deb_files >"$DEB_DIR/files-after"
+	diff "$DEB_DIR/files-before" "$DEB_DIR/files-after"
+}
+
 # ---- one install-serve-purge run, here (DEB_CT=0) or in the container
 
 # deb_exercise DEB EMULATOR TLS_DIR HTTPS_PORT HTTP_PORT: install the
@@ -1537,6 +1552,7 @@ deb_exercise() {
 
 	# 2. install
 	dx getent passwd flexhooks >/dev/null && user_existed=1
+	[ "$DEB_CT" -eq 0 ] || deb_files >"$DEB_DIR/files-before"
 	DEB_INSTALLED_HERE=1
 	deb_check "apt-get install ./$(basename "$deb")" deb_apt install \
 	    --no-install-recommends "$deb"
@@ -1671,6 +1687,8 @@ deb_exercise() {
 		    "test -z \"\$(find / -xdev \\( -nouser -o -nogroup \\) -print -quit)\""
 		deb_check "nginx still active (postrm reloaded it)" \
 		    dx systemctl is-active --quiet nginx
+		deb_check "every file as before the install (but logs, caches)" \
+		    deb_files_as_before
 	fi
 	DEB_LINKED=0 DEB_INSTALLED_HERE=0
 }
@@ -1711,6 +1729,9 @@ deb_ct_root() {
 	tar -C "$tmp" --numeric-owner -cf "$DEB_CT_TAR.$$" . &&
 	    mv -f "$DEB_CT_TAR.$$" "$DEB_CT_TAR"
 	rm -rf --one-file-system "$tmp"
+	# roots for other dependencies (and partial ones) older than an hour
+	find "$cache" -maxdepth 1 -name "deb-root-$DEB_CT_SUITE-*.tar*" \
+	    ! -name "${DEB_CT_TAR##*/}" -mmin +60 -delete 2>/dev/null || true
 }
 
 # deb_ct_boot: unpack the root, boot it (systemd-nspawn --boot, private
