@@ -1137,6 +1137,7 @@ sys_nginx_pid() {
 }
 mode_is() { [ "$(dx stat -c '%a %U:%G' "$1" 2>/dev/null)" = "$2" ]; }
 absent() {
+	# shellcheck disable=SC2016 # expanded by that sh
 	dx sh -c 'for f; do [ ! -e "$f" ] && [ ! -L "$f" ] || exit 1; done' \
 	    absent "$@"
 }
@@ -1330,6 +1331,7 @@ PY
 
 # deb_configure PUB EMU_URL TOKEN BASIC: the configuration file (the sample
 # plus the test settings against the emulator) and the htpasswd file.
+# shellcheck disable=SC2016 # $1 is expanded by the sh -c
 deb_configure() {
 	local pub=$1 emu_url=$2 token=$3 basic=$4
 	{
@@ -1735,7 +1737,7 @@ deb_ct_root() {
 }
 
 # deb_ct_boot: unpack the root, boot it (systemd-nspawn --boot, private
-# network, not registered with a machined: there is none here), wait for
+# network, not registered with systemd-machined), wait for
 # systemd to finish starting; DEB_EXEC then runs commands in it.  On
 # failure DEB_CT_WHY says why.
 deb_ct_boot() {
@@ -1745,10 +1747,15 @@ deb_ct_boot() {
 	tar -C "$DEB_CT_DIR" --numeric-owner -xpf "$DEB_CT_TAR"
 	DEB_CT_NAME=flexhooks-deb-$$
 	: >"$LOG_DIR/deb-nspawn.log"
+	# Without systemd as PID 1 here there is no bus to ask for a scope
+	# ("Failed to open system bus"): the container stays in our cgroup
+	# (--keep-unit).  With it, nspawn gets a scope of its own.
+	local -a unit=()
+	systemd_running || unit=(--keep-unit)
 	(
 		close_fds
 		exec systemd-nspawn --quiet --boot --directory="$DEB_CT_DIR" \
-		    --machine="$DEB_CT_NAME" --register=no --keep-unit \
+		    --machine="$DEB_CT_NAME" --register=no "${unit[@]}" \
 		    --private-network --console=pipe \
 		    </dev/null >>"$LOG_DIR/deb-nspawn.log" 2>&1
 	) &
