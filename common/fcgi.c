@@ -6,6 +6,8 @@
  * targets drive them without a socket.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -772,7 +774,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	FCGX_ShutdownPending();
 }
 
 static void
@@ -809,6 +810,33 @@ read_body(FCGX_Request *r, struct fh_buf *body)
 	return err;
 }
 
+/*
+ * Wait for a connection on the listening socket (fd 0) with SIGTERM and
+ * SIGINT deliverable, which they are nowhere else: a request in progress
+ * is never interrupted (a read or write failing with EINTR dropped it,
+ * and nginx answered 502 whenever systemd stopped or restarted a unit
+ * under load); it is finished, and the loop ends after it.  The socket is
+ * non-blocking: a process that loses the race for a connection to
+ * another one gets EAGAIN, not a blocked accept(), and waits again.
+ * 1: accept; 0: stop.
+ */
+static int
+wait_connection(struct fh_ctx *ctx, const sigset_t *waitmask)
+{
+	struct pollfd	 pfd = { 0, POLLIN, 0 };
+
+	while (!stopping) {
+		if (ppoll(&pfd, 1, NULL, waitmask) >= 0)
+			return 1;
+		if (errno != EINTR) {
+			fh_log_error(&ctx->log, "cannot wait for connections: "
+			    "%s", strerror(errno));
+			return 0;
+		}
+	}
+	return 0;
+}
+
 static int
 serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 {
@@ -818,7 +846,9 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 	struct fh_resp		 resp;
 	struct fh_buf		 body, out;
 	enum fh_err		 err;
+	sigset_t		 term, old, waitmask;
 	int64_t			 t0;
+	int			 rc, fl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -826,12 +856,32 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	waitmask = old;
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	if ((fl = fcntl(0, F_GETFL)) < 0 ||
+	    fcntl(0, F_SETFL, fl | O_NONBLOCK) < 0) {
+		fh_log_error(&ctx->log, "no listening socket on fd 0: %s",
+		    strerror(errno));
+		return 1;
+	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
 		fh_log_error(&ctx->log, "cannot initialise libfcgi");
 		return 1;
 	}
 	fh_log_info(&ctx->log, "%s started", ctx->prog);
-	while (!stopping && FCGX_Accept_r(&r) >= 0) {
+	while (wait_connection(ctx, &waitmask)) {
+		if ((rc = FCGX_Accept_r(&r)) < 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+				continue;
+			fh_log_error(&ctx->log, "cannot accept: %s",
+			    rc > -4096 ? strerror(-rc) : "libfcgi error");
+			break;
+		}
 		t0 = fh_now_ms();
 		fh_log_begin(&ctx->log,
 		    FCGX_GetParam("FLEXHOOKS_REQUEST_ID", r.envp));

@@ -5,7 +5,8 @@ on one socket (common/fcgi.c supervise()).
 Needs no stack: the test starts cgi-bin/healthz under spawn-fcgi on a
 private socket, talks FastCGI to it itself, and checks that the children
 all serve, that a killed child is replaced, that SIGHUP is harmless, that
-SIGTERM stops every process, and that a bad value is refused at start-up.
+SIGTERM stops every process (at once when idle, after the request in
+progress otherwise), and that a bad value is refused at start-up.
 Run from the build directory (make check does); skips (77) without
 spawn-fcgi.
 """
@@ -109,6 +110,50 @@ def fcgi_get(sock_path, path):
     return out
 
 
+def fcgi_get_interrupted(sock_path, path, pid):
+    """A FastCGI GET whose parameters arrive in two parts, with a SIGTERM
+    to pid between them (the process has accepted the connection and is
+    reading it, as when systemd stops a unit under load); returns the
+    whole stdout stream."""
+    params = b"".join(nv(k.encode(), v.encode()) for k, v in (
+        ("REQUEST_METHOD", "GET"), ("REQUEST_URI", path),
+        ("SCRIPT_NAME", path), ("QUERY_STRING", ""),
+        ("CONTENT_LENGTH", "0"), ("SERVER_PROTOCOL", "HTTP/1.1")))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(sock_path)
+    s.sendall(record(1, 1, struct.pack(">HB5x", 1, 0)) +
+              record(4, 1, params[:10]))
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(0.3)
+    out = data = b""
+    try:
+        s.sendall(record(4, 1, params[10:]) + record(4, 1, b"") +
+                  record(5, 1, b""))
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    s.close()
+    while len(data) >= 8:
+        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
+        if rtype == 6:
+            out += data[8:8 + clen]
+        data = data[8 + clen + plen:]
+    return out
+
+
+def unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def start(tmp, processes):
     conf = os.path.join(tmp, "flexhooks.env")
     with open(conf, "w") as f:
@@ -168,6 +213,44 @@ def main():
               not any(os.path.exists("/proc/%d" % k) and
                       open("/proc/%d/stat" % k).read().split()[2] != "Z"
                       for k in again), repr(again))
+
+        # SIGTERM while a request is being read: the request is answered,
+        # then the process ends (before: read() failed with EINTR and the
+        # connection closed unanswered, nginx's 502 on every restart)
+        unlink(os.path.join(tmp, "healthz.sock"))
+        p, sock = start(tmp, 1)
+        wait_for(lambda: os.path.exists(sock), 5)
+        check("one process serves",
+              fcgi_get(sock, "/healthz").startswith(b"Status: "))
+        out = fcgi_get_interrupted(sock, "/healthz", p.pid)
+        check("SIGTERM during a request: it is answered",
+              out.startswith(b"Status: 200"), repr(out[:80]))
+        try:
+            rc = p.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            rc = None
+            p.kill()
+        check("then the process ends with status 0", rc == 0, repr(rc))
+
+        # an idle process stops at once (it waits for connections with
+        # SIGTERM unblocked), and so does a supervisor's
+        for n in (1, 3):
+            unlink(sock)
+            p, sock = start(tmp, n)
+            wait_for(lambda: os.path.exists(sock), 5)
+            if n > 1:
+                wait_for(lambda: three(children(p.pid)), 15)
+            fcgi_get(sock, "/healthz")
+            t0 = time.monotonic()
+            os.kill(p.pid, signal.SIGTERM)
+            try:
+                rc = p.wait(timeout=8)
+            except subprocess.TimeoutExpired:
+                rc = None
+                p.kill()
+            took = time.monotonic() - t0
+            check("FLEXHOOKS_PROCESSES=%d idle: SIGTERM stops it within 1 s"
+                  % n, rc == 0 and took < 1, "rc %r in %.2f s" % (rc, took))
 
         for bad in ("0", "257", "four"):
             p, _ = start(tmp, bad)
