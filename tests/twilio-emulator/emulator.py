@@ -106,6 +106,27 @@ def fake_media(size):
     return (block * (size // 256 + 1))[:size]
 
 
+class GeneratedMedia:
+    """The bytes of fake_media(size), made while they are sent: a recording
+    of hundreds of MiB is never held in memory."""
+
+    CHUNK = 256 * 1024      # a multiple of 256: every full chunk is the same
+
+    def __init__(self, size):
+        self.size = size
+
+    def __len__(self):
+        return self.size
+
+    def chunks(self):
+        full = fake_media(self.CHUNK)
+        left = self.size
+        while left > 0:
+            n = min(left, self.CHUNK)
+            yield full if n == self.CHUNK else full[:n]
+            left -= n
+
+
 class Reply:
     """One HTTP answer: status, body bytes and extra headers."""
 
@@ -1229,6 +1250,8 @@ class Emulator:
          "tokens": {"tok": {"status": 200, "body": {...} or "raw text"}},
          "recordings": {"RE...": {"base64": "..."} or {"size": 2400000},
                         optional "content_type", "redirects" (N storage hops),
+                        "generated": true (the size's bytes are made while
+                        they are sent, never held: hundreds of MiB),
                         "call_sid", "duration", "status" (default completed),
                         "transcription_sid"},
          "transcriptions": ["TR...", ...] or {"TR...": {"recording_sid", "text"}},
@@ -1292,6 +1315,8 @@ class Emulator:
                 need_sid(sid, "RE", "recordings")
                 if "base64" in spec:
                     payload = base64.b64decode(spec["base64"])
+                elif spec.get("generated"):
+                    payload = GeneratedMedia(int(spec.get("size", 2048)))
                 else:
                     payload = fake_media(int(spec.get("size", 2048)))
                 self.recordings[sid] = {"data": payload, "deleted": False, "fetches": 0,
@@ -1556,7 +1581,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if reply.status not in (204, 304) and self.command != "HEAD":
-                self.wfile.write(reply.body)
+                if isinstance(reply.body, GeneratedMedia):
+                    for chunk in reply.body.chunks():
+                        self.wfile.write(chunk)
+                else:
+                    self.wfile.write(reply.body)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
