@@ -442,7 +442,8 @@ def expected_digest(size):
 
 def stream_post(path, pairs):
     """POST the form through nginx and read the answer in pieces: (status,
-    headers, length read, SHA-256 hex), never the whole body in memory."""
+    headers, length read, SHA-256 hex or None when the transfer ended short
+    of Content-Length), never the whole body in memory."""
     body = urllib.parse.urlencode([("Token", token())] + list(pairs))
     conn = http.client.HTTPConnection(ENV.host, ENV.port, timeout=120)
     try:
@@ -462,8 +463,10 @@ def stream_post(path, pairs):
             n += len(e.partial)
             return r.status, dict((k.lower(), v) for k, v in
                                   r.getheaders()), n, None
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), \
-            n, h.hexdigest()
+        hdrs = dict((k.lower(), v) for k, v in r.getheaders())
+        if hdrs.get("content-length") not in (None, str(n)):
+            return r.status, hdrs, n, None      # read(amt) ends short
+        return r.status, hdrs, n, h.hexdigest()
     finally:
         conn.close()
 
@@ -507,6 +510,46 @@ def fetch_raw_streams_200mib():
         for q in reqs[1:]:
             t.eq(t.header_of(q, "Authorization"), None,
                  "Authorization sent to the storage host")
+
+
+@t.test
+def fetch_raw_cut_stream_fails():
+    """An upstream cut in the middle of a streamed recording: the client's
+    transfer fails at once (short of Content-Length, connection closed),
+    never a short file that looks complete; the GET is not repeated once
+    bytes went out."""
+    size = 8 * 1024 * 1024
+    re_sid = seed_recording(size, generated=True, cut_at=3 * 1024 * 1024)
+    mark = EMU.mark()
+    t0 = time.monotonic()
+    try:
+        status, hdrs, n, digest = stream_post(
+            FV, [("recordingSid", re_sid), ("format", "raw")])
+    except (ConnectionError, http.client.HTTPException):
+        status, hdrs, n, digest = None, {}, 0, None
+    # nginx closes the connection (no keep-alive on this route): the
+    # client does not wait out keepalive_timeout for the missing bytes
+    t.ok(time.monotonic() - t0 < 5, "the cut took %.1f s to show" %
+         (time.monotonic() - t0))
+    if status is not None:
+        t.eq(status, 200, "status")
+        t.eq(hdrs.get("content-length"), str(size), "Content-Length")
+        t.ok(n < size and digest is None, "a cut transfer read %d of %d "
+             "bytes as complete" % (n, size))
+    t.eq(len(mentioning(EMU.requests(mark), re_sid)), 1, "GETs")
+
+
+@t.test
+def fetch_raw_no_length_buffered():
+    """No Content-Length from upstream (chunked): raw mode buffers the
+    audio (16 MiB cap) to answer an exact Content-Length; over the cap it
+    is 502 "recording too large"."""
+    re_sid = seed_recording(SIZE, generated=True, chunked=True)
+    check_raw_audio(post(FV, [("recordingSid", re_sid), ("format", "raw")]),
+                    fake_media(SIZE))
+    re_sid = seed_recording(MAX_MEDIA + 1, generated=True, chunked=True)
+    t.is_json_error(post(FV, [("recordingSid", re_sid), ("format", "raw")]),
+                    502, "recording too large")
 
 
 @t.test

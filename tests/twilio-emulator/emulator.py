@@ -112,15 +112,17 @@ class GeneratedMedia:
 
     CHUNK = 256 * 1024      # a multiple of 256: every full chunk is the same
 
-    def __init__(self, size):
+    def __init__(self, size, cut_at=None, chunked=False):
         self.size = size
+        self.cut_at = cut_at    # announce size, close after cut_at bytes
+        self.chunked = chunked  # no Content-Length: chunked encoding
 
     def __len__(self):
         return self.size
 
     def chunks(self):
         full = fake_media(self.CHUNK)
-        left = self.size
+        left = self.size if self.cut_at is None else min(self.size, self.cut_at)
         while left > 0:
             n = min(left, self.CHUNK)
             yield full if n == self.CHUNK else full[:n]
@@ -1251,7 +1253,9 @@ class Emulator:
          "recordings": {"RE...": {"base64": "..."} or {"size": 2400000},
                         optional "content_type", "redirects" (N storage hops),
                         "generated": true (the size's bytes are made while
-                        they are sent, never held: hundreds of MiB),
+                        they are sent, never held: hundreds of MiB), then
+                        optional "cut_at" (close the connection after that
+                        many bytes) and "chunked" (no Content-Length),
                         "call_sid", "duration", "status" (default completed),
                         "transcription_sid"},
          "transcriptions": ["TR...", ...] or {"TR...": {"recording_sid", "text"}},
@@ -1316,7 +1320,10 @@ class Emulator:
                 if "base64" in spec:
                     payload = base64.b64decode(spec["base64"])
                 elif spec.get("generated"):
-                    payload = GeneratedMedia(int(spec.get("size", 2048)))
+                    cut = spec.get("cut_at")
+                    payload = GeneratedMedia(int(spec.get("size", 2048)),
+                                             None if cut is None else int(cut),
+                                             bool(spec.get("chunked")))
                 else:
                     payload = fake_media(int(spec.get("size", 2048)))
                 self.recordings[sid] = {"data": payload, "deleted": False, "fetches": 0,
@@ -1576,14 +1583,24 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
+            gen = reply.body if isinstance(reply.body, GeneratedMedia) else None
             if reply.status not in (204, 304):
                 self.send_header("Content-Type", reply.ctype)
-                self.send_header("Content-Length", str(len(reply.body)))
+                if gen is not None and gen.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if reply.status not in (204, 304) and self.command != "HEAD":
-                if isinstance(reply.body, GeneratedMedia):
-                    for chunk in reply.body.chunks():
+                if gen is not None:
+                    for chunk in gen.chunks():
+                        if gen.chunked:
+                            chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
                         self.wfile.write(chunk)
+                    if gen.chunked:
+                        self.wfile.write(b"0\r\n\r\n")
+                    if gen.cut_at is not None and gen.cut_at < gen.size:
+                        self.close_connection = True    # cut in the middle
                 else:
                     self.wfile.write(reply.body)
             self.wfile.flush()
