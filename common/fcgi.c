@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -466,6 +467,7 @@ fh_resp_format_head(const struct fh_resp *resp, struct fh_buf *out)
 {
 	size_t		 i;
 	enum fh_err	 err;
+	unsigned long long len;
 
 	err = fh_buf_printf(out, "Status: %d %s\r\n", resp->status,
 	    reason(resp->status));
@@ -475,12 +477,56 @@ fh_resp_format_head(const struct fh_resp *resp, struct fh_buf *out)
 	for (i = 0; err == FH_OK && i < resp->nheaders; i++)
 		err = fh_buf_printf(out, "%s: %s\r\n", resp->headers[i].name,
 		    resp->headers[i].value);
+	len = resp->streamed ? resp->stream_length :
+	    (unsigned long long)resp->body.len;
 	if (err == FH_OK && resp->status != 204 && resp->status != 304)
-		err = fh_buf_printf(out, "Content-Length: %zu\r\n",
-		    resp->body.len);
+		err = fh_buf_printf(out, "Content-Length: %llu\r\n", len);
 	if (err == FH_OK)
 		err = fh_buf_addstr(out, "\r\n");
 	return err;
+}
+
+enum fh_err
+fh_resp_stream_begin(struct fh_resp *resp, unsigned long long length)
+{
+	struct fh_buf	 head;
+	enum fh_err	 err;
+
+	if (resp->sink == NULL || resp->streamed || resp->status < 200 ||
+	    resp->status == 204 || resp->status == 304)
+		return FH_EINTERNAL;
+	fh_buf_init(&head, 64 * 1024);
+	fh_buf_release(&resp->body);	/* the body comes from elsewhere */
+	resp->streamed = 1;
+	resp->stream_length = length;
+	resp->stream_sent = 0;
+	err = fh_resp_format_head(resp, &head);
+	if (err == FH_OK)
+		err = resp->sink->write(resp->sink->arg, head.data, head.len);
+	fh_buf_release(&head);
+	return err;
+}
+
+enum fh_err
+fh_resp_stream_write(struct fh_resp *resp, const char *p, size_t n)
+{
+	enum fh_err	 err;
+
+	if (!resp->streamed ||
+	    n > resp->stream_length - resp->stream_sent)
+		return FH_EINTERNAL;
+	if (n == 0)
+		return FH_OK;
+	err = resp->sink->write(resp->sink->arg, p, n);
+	if (err == FH_OK)
+		resp->stream_sent += n;
+	return err;
+}
+
+int
+fh_resp_stream_short(const struct fh_resp *resp)
+{
+	return resp->streamed && resp->stream_sent < resp->stream_length;
 }
 
 /*
@@ -713,6 +759,8 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 		goto fail;
 	resp->status = 0;
 	err = rt->handler(ctx, req, resp);
+	if (resp->streamed)
+		return err;	/* sent: an error only cut it short */
 	if (resp->status != 0)
 		return err;	/* an answer, or the handler's own error body */
 	if (err == FH_OK)
@@ -837,6 +885,24 @@ wait_connection(struct fh_ctx *ctx, const sigset_t *waitmask)
 	return 0;
 }
 
+/* A streamed answer's bytes go to the FastCGI output as they come; libfcgi
+ * sends a record whenever its buffer fills. */
+static enum fh_err
+fcgx_write(void *arg, const char *p, size_t n)
+{
+	FCGX_Stream	*out = arg;
+	int		 w;
+
+	while (n > 0) {
+		w = n > 65536 ? 65536 : (int)n;
+		if (FCGX_PutStr(p, w, out) != w)
+			return FH_EUPSTREAM;	/* nginx went away */
+		p += w;
+		n -= (size_t)w;
+	}
+	return FH_OK;
+}
+
 static int
 serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 {
@@ -845,6 +911,7 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 	struct fh_req		 req;
 	struct fh_resp		 resp;
 	struct fh_buf		 body, out;
+	struct fh_resp_sink	 sink;
 	enum fh_err		 err;
 	sigset_t		 term, old, waitmask;
 	int64_t			 t0;
@@ -904,10 +971,22 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 			req.parse_err = err;
 		}
 		fh_log_set_call(&ctx->log, fh_req_param(&req, "CallSid"));
+		sink.write = fcgx_write;
+		sink.arg = r.out;
+		resp.sink = &sink;
 		err = fh_dispatch(ctx, routes, nroutes, &req, &resp);
 		/* the head, then the body from where it is: no second copy of
 		 * a large answer (a recording) */
-		if (fh_resp_format_head(&resp, &out) == FH_OK) {
+		if (resp.streamed) {
+			/* sent already; one cut short must not end cleanly,
+			 * or nginx would pass a short file on as complete */
+			if (fh_resp_stream_short(&resp)) {
+				fh_log_error(&ctx->log, "streamed answer cut "
+				    "after %llu of %llu bytes",
+				    resp.stream_sent, resp.stream_length);
+				(void)shutdown(r.ipcFd, SHUT_RDWR);
+			}
+		} else if (fh_resp_format_head(&resp, &out) == FH_OK) {
 			FCGX_PutStr(out.data, (int)out.len, r.out);
 			if (resp.status != 204 && resp.body.len > 0)
 				FCGX_PutStr(resp.body.data,

@@ -86,12 +86,30 @@ struct fh_header {
 	char	*value;
 };
 
+/*
+ * Where a streamed answer goes: set by the server (fh_serve() points it at
+ * the FastCGI output) before the handler runs, NULL when nothing can be
+ * streamed (tests that want buffered answers).  A handler never writes to
+ * it directly: fh_resp_stream_begin() and fh_resp_stream_write() do.
+ */
+struct fh_resp_sink {
+	enum fh_err	(*write)(void *arg, const char *p, size_t n);
+	void		*arg;
+};
+
 struct fh_resp {
 	int		 status;
 	const char	*content_type;	/* static string or NULL */
 	struct fh_header headers[FH_RESP_MAX_HEADERS];
 	size_t		 nheaders;
 	struct fh_buf	 body;
+	/* streaming (fh_resp_stream_begin()); all zero otherwise */
+	const struct fh_resp_sink *sink;	/* borrowed; may be NULL */
+	int		 streamed;	/* the head went out: the answer is
+					 * fixed, and an error can only cut
+					 * it short */
+	unsigned long long stream_length; /* its Content-Length */
+	unsigned long long stream_sent;	/* body bytes written so far */
 };
 
 /* What an accepted Flex token says about the agent (token.h). */
@@ -183,6 +201,25 @@ struct fh_twerr;
 enum fh_err	 fh_resp_error(struct fh_resp *resp, enum fh_err err,
 		    const char *message, const struct fh_twerr *tw);
 
+/* Start a streamed answer of exactly length body bytes: the head (status,
+ * content type, headers, Content-Length: length) is written to resp->sink
+ * at once, and resp->streamed is set.  Nothing about the answer can change
+ * afterwards.  FH_EINTERNAL without a sink, when already streaming or
+ * without a status; the sink's error when it fails. */
+enum fh_err	 fh_resp_stream_begin(struct fh_resp *resp,
+		    unsigned long long length) FH_MUST_CHECK;
+
+/* Write the next body bytes of a streamed answer (p borrowed).
+ * FH_EINTERNAL before fh_resp_stream_begin() or past length; the sink's
+ * error (the client went away) when it fails. */
+enum fh_err	 fh_resp_stream_write(struct fh_resp *resp, const char *p,
+		    size_t n) FH_MUST_CHECK;
+
+/* 1 when a streamed answer is short of its length (a transfer cut in the
+ * middle): the server then breaks the connection instead of ending the
+ * answer, so the client sees a failed transfer, never a short file. */
+int		 fh_resp_stream_short(const struct fh_resp *resp);
+
 /* An empty answer (204 and the like). */
 void		 fh_resp_empty(struct fh_resp *resp, int status);
 
@@ -199,7 +236,8 @@ enum fh_err	 fh_resp_format_head(const struct fh_resp *resp,
  * with Allow; the Flex-token routes get the CORS headers and OPTIONS
  * answers their preflight), check
  * security (403/503), run the handler, and turn a handler error into the
- * JSON error answer.  Returns the error that decided the answer. */
+ * JSON error answer (not when the handler streamed its answer: that one
+ * stands).  Returns the error that decided the answer. */
 enum fh_err	 fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 		    size_t nroutes, const struct fh_req *req,
 		    struct fh_resp *resp);

@@ -56,7 +56,13 @@ struct fh_rest {
 /* What one transfer writes into, reached from the curl callbacks. */
 struct xfer {
 	struct fh_rest_resp	*resp;
-	enum fh_err		 err;	/* FH_ETOOBIG, FH_ENOMEM from a write */
+	const struct fh_rest_req *req;
+	enum fh_err		 err;	/* FH_ETOOBIG, FH_ENOMEM from a write,
+					 * or the sink's error */
+	long			 status; /* of the response being received */
+	unsigned long long	 streamed; /* bytes given to req->sink */
+	int64_t			 deadline; /* for the head of a stream */
+	int			 late;	/* stopped at that deadline */
 };
 
 /* How an attempt ended, for the retry decision. */
@@ -435,7 +441,39 @@ reset_headers(struct fh_rest_resp *resp)
 {
 	resp->etag[0] = '\0';
 	resp->content_type[0] = '\0';
+	resp->content_length = -1;
 	resp->twerr.retry_after[0] = '\0';
+}
+
+/* The status code of a status line "HTTP/1.1 200 OK" (p[0..n)), or 0. */
+static long
+status_code(const char *p, size_t n)
+{
+	const char	*sp;
+	long long	 v;
+
+	sp = memchr(p, ' ', n);
+	if (sp == NULL || (size_t)(sp - p) + 4 > n ||
+	    fh_parse_int(sp + 1, 3, 100, 599, &v) != FH_OK)
+		return 0;
+	return (long)v;
+}
+
+/* A Content-Length value: digits only, else -1. */
+static long long
+length_value(const char *v, size_t n)
+{
+	long long	 len = 0;
+	size_t		 i;
+
+	if (n == 0 || n > 18)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		len = len * 10 + (v[i] - '0');
+	}
+	return len;
 }
 
 static size_t
@@ -450,6 +488,7 @@ header_cb(char *p, size_t size, size_t nitems, void *arg)
 	 * only the final response's headers count */
 	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		reset_headers(x->resp);
+		x->status = status_code(p, n);
 		return n;
 	}
 	len = n;
@@ -474,6 +513,8 @@ header_cb(char *p, size_t size, size_t nitems, void *arg)
 	else if (name == 11 && strncasecmp(p, "retry-after", 11) == 0)
 		keep_header(x->resp->twerr.retry_after,
 		    sizeof(x->resp->twerr.retry_after), v, vlen);
+	else if (name == 14 && strncasecmp(p, "content-length", 14) == 0)
+		x->resp->content_length = length_value(v, vlen);
 	return n;
 }
 
@@ -485,6 +526,17 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	size_t		 n;
 
 	n = size * nmemb;
+	if (x->req->sink != NULL && x->status >= 200 && x->status <= 299) {
+		/* the final answer: a 2xx is never followed */
+		x->resp->status = x->status;
+		err = x->req->sink(x->req->sink_arg, x->resp, p, n);
+		if (err != FH_OK) {
+			x->err = err;
+			return 0;
+		}
+		x->streamed += n;
+		return n;
+	}
 	err = fh_buf_add(&x->resp->body, p, n);
 	if (err != FH_OK) {
 		/* returning short makes curl stop with CURLE_WRITE_ERROR */
@@ -492,6 +544,24 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		return 0;
 	}
 	return n;
+}
+
+/* A streamed transfer: the deadline holds until its body starts. */
+static int
+progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer	*x = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (x->streamed == 0 && fh_now_ms() >= x->deadline) {
+		x->late = 1;
+		return 1;	/* CURLE_ABORTED_BY_CALLBACK */
+	}
+	return 0;
 }
 
 static enum fh_err
@@ -535,6 +605,8 @@ setup_handle(struct fh_rest *r, enum fh_rest_base b, const char *user,
 		cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	if (cc == CURLE_OK && user != NULL) {
 		cc = curl_easy_setopt(c, CURLOPT_HTTPAUTH,
 		    (long)CURLAUTH_BASIC);
@@ -676,6 +748,7 @@ static void
 resp_init(struct fh_rest_resp *resp, const struct fh_rest_req *req)
 {
 	memset(resp, 0, sizeof(*resp));
+	resp->content_length = -1;
 	fh_buf_init(&resp->body, req != NULL && req->max_response > 0 ?
 	    req->max_response : FH_REST_MAX_RESPONSE);
 }
@@ -795,6 +868,19 @@ set_request(CURL *c, const struct fh_rest_req *req, const char *url,
 		cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	/* a stream: no byte for FH_REST_STALL_S ends it; progress_cb keeps
+	 * the deadline for its head */
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
+		    req->sink != NULL ? 1L : 0L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+		    req->sink != NULL ? (long)FH_REST_STALL_S : 0L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_NOPROGRESS,
+		    req->sink != NULL ? 0L : 1L);
 	/*
 	 * On a reused connection that dies before any answer, curl silently
 	 * sends the request again.  A create must never go twice, so it gets
@@ -835,6 +921,10 @@ clear_request(CURL *c)
 	(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
 	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
 	(void)curl_easy_setopt(c, CURLOPT_HEADERDATA, NULL);
+	(void)curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL);
+	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
+	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
 	(void)curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 }
 
@@ -880,9 +970,13 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
 	CURLcode	 cc;
 
 	*cls = ATTEMPT_FINAL;
-	/* the attempt may take all the time left, connecting at most 2 s */
+	/* the attempt may take all the time left, connecting at most 2 s;
+	 * a stream's body more (progress_cb holds the deadline until then) */
 	connect_ms = left < FH_REST_CONNECT_MS ? left : FH_REST_CONNECT_MS;
-	cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left);
+	x->deadline = fh_now_ms() + left;
+	cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	    x->req->sink != NULL && left < FH_REST_STREAM_MS ?
+	    (long)FH_REST_STREAM_MS : left);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	if (cc != CURLE_OK) {
@@ -905,9 +999,24 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
 	x->resp->status = 0;
 	if (x->err != FH_OK) {
 		if (snprintf(what, whatlen, "%s", x->err == FH_ETOOBIG ?
-		    "response too large" : "out of memory") < 0)
+		    "response too large" : x->req->sink != NULL ?
+		    "stream stopped" : "out of memory") < 0)
 			what[0] = '\0';
 		return x->err == FH_ETOOBIG ? FH_EUPSTREAM : x->err;
+	}
+	if (x->late) {
+		if (snprintf(what, whatlen, "no answer before the deadline") <
+		    0)
+			what[0] = '\0';
+		return FH_ETIMEOUT;
+	}
+	if (x->streamed > 0) {
+		/* cut in the middle of the body: never retried */
+		if (snprintf(what, whatlen, "stream cut after %llu bytes: %s",
+		    x->streamed, errbuf[0] != '\0' ? errbuf :
+		    curl_easy_strerror(cc)) < 0)
+			what[0] = '\0';
+		return FH_EUPSTREAM;
 	}
 	if (snprintf(what, whatlen, "%s", errbuf[0] != '\0' ? errbuf :
 	    curl_easy_strerror(cc)) < 0)
@@ -1026,6 +1135,7 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 	c = r->curl[req->base];
 	memset(&x, 0, sizeof(x));
 	x.resp = resp;
+	x.req = req;
 	err = set_request(c, req, fh_buf_cstr(&url), hdrs, &x);
 	if (err != FH_OK)
 		goto out;
@@ -1047,9 +1157,12 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 		fh_buf_reset(&resp->body);
 		reset_headers(resp);
 		x.err = FH_OK;
+		x.status = 0;
+		x.streamed = 0;
+		x.late = 0;
 		err = attempt(r, c, r->errbuf[req->base], left, &x, &cls,
 		    what, sizeof(what));
-		if (cls == ATTEMPT_FINAL || n > limit ||
+		if (cls == ATTEMPT_FINAL || n > limit || x.streamed > 0 ||
 		    (cls == ATTEMPT_RETRY_IDEMPOTENT && !req->idempotent))
 			break;
 		if (resp->status == 429 && req->max_429_retries > 0 &&

@@ -28,6 +28,8 @@
 
 #define FH_REST_MAX_RESPONSE	(1024 * 1024)	/* JSON answers */
 #define FH_REST_MAX_MEDIA	(16 * 1024 * 1024)
+#define FH_REST_STREAM_MS	(15 * 60 * 1000) /* a streamed body, at most */
+#define FH_REST_STALL_S		30	/* a streamed body that stops this long */
 #define FH_REST_CONNECT_MS	2000
 #define FH_REST_MAX_URL		8192	/* base + path + query */
 #define FH_REST_JSON_DEPTH	16	/* nesting of a Twilio error body */
@@ -54,6 +56,7 @@ struct fh_rest_resp {
 	struct fh_buf	 body;		/* raw body, capped */
 	char		 etag[128];	/* ETag header, "" when none */
 	char		 content_type[128];
+	long long	 content_length; /* Content-Length, -1 when none */
 	struct fh_twerr	 twerr;		/* filled when status is not 2xx */
 	int		 resent;	/* an earlier attempt may have reached
 					 * Twilio (retried after 502/503/504 or
@@ -83,6 +86,22 @@ struct fh_rest_req {
 	unsigned		 max_429_retries; /* 0: TWILIO_SERVICE_RETRY_LIMIT
 					 * applies to 429s too; N: at most N
 					 * retries after a 429 */
+	/*
+	 * A streamed answer (media): when sink is set, the body of the final
+	 * 2xx answer goes to sink piece by piece, in order, instead of into
+	 * resp->body (error answers are still buffered and parsed).  The
+	 * first call comes after that answer's headers, so head->status,
+	 * content_type and content_length are known.  A return other than
+	 * FH_OK stops the transfer, and fh_rest_do() returns that error.
+	 * Once one piece went to the sink the request is never retried.
+	 * The deadline then bounds only the wait for the answer's head; the
+	 * body may take FH_REST_STREAM_MS, and ends (FH_EUPSTREAM) when no
+	 * byte came for FH_REST_STALL_S.
+	 */
+	enum fh_err		(*sink)(void *arg,
+				    const struct fh_rest_resp *head,
+				    const char *p, size_t n);
+	void			*sink_arg;
 };
 
 struct fh_rest;

@@ -243,27 +243,6 @@ out:
 	return err;
 }
 
-/* Answer the bytes themselves, with the upstream Content-Type. */
-static enum fh_err
-answer_raw(struct fh_resp *resp, const struct fh_buf *audio,
-    const char *type)
-{
-	enum fh_err	 err;
-
-	fh_buf_reset(&resp->body);
-	resp->content_type = NULL;	/* a header below: it is not static */
-	err = fh_buf_add(&resp->body, audio->data, audio->len);
-	if (err == FH_OK)
-		err = fh_resp_header(resp, "Content-Type", type);
-	if (err == FH_OK)
-		err = fh_resp_header(resp, "Cache-Control", "no-store");
-	if (err == FH_OK)
-		resp->status = 200;
-	else
-		fh_buf_release(&resp->body);
-	return err;
-}
-
 /* The upstream Content-Type, or audio/mpeg (what .mp3 asks for) when
  * none came. */
 static void
@@ -272,6 +251,124 @@ media_type(const struct fh_rest_resp *rr, char *out, size_t outlen)
 	if (snprintf(out, outlen, "%s", rr->content_type[0] != '\0' ?
 	    rr->content_type : DEFAULT_TYPE) < 0)
 		out[0] = '\0';
+}
+
+/* The head of a raw answer: 200, the upstream type, no-store. */
+static enum fh_err
+raw_head(struct fh_resp *resp, const struct fh_rest_resp *rr)
+{
+	char		 type[sizeof(rr->content_type)];
+	enum fh_err	 err;
+
+	media_type(rr, type, sizeof(type));
+	resp->content_type = NULL;	/* a header below: it is not static */
+	err = fh_resp_header(resp, "Content-Type", type);
+	if (err == FH_OK)
+		err = fh_resp_header(resp, "Cache-Control", "no-store");
+	if (err == FH_OK)
+		resp->status = 200;
+	return err;
+}
+
+/*
+ * The REST client's sink in raw mode: each piece of the audio, as it
+ * arrives.  With the upstream Content-Length the answer starts at the first
+ * piece and every piece goes straight on (nothing of the audio is kept);
+ * without one, or when resp cannot stream (no sink), the audio is buffered
+ * in resp->body, at most FH_REST_MAX_MEDIA bytes.
+ */
+struct raw_out {
+	struct fh_resp	*resp;
+	int		 too_big;	/* buffered, and past the cap */
+	int		 mismatch;	/* more bytes than announced */
+};
+
+static enum fh_err
+raw_sink(void *arg, const struct fh_rest_resp *head, const char *p, size_t n)
+{
+	struct raw_out	*o = arg;
+	struct fh_resp	*resp = o->resp;
+	enum fh_err	 err;
+
+	if (head->content_length < 0 || resp->sink == NULL) {
+		if (resp->body.len + n > FH_REST_MAX_MEDIA) {
+			o->too_big = 1;
+			return FH_ETOOBIG;
+		}
+		return fh_buf_add(&resp->body, p, n);
+	}
+	if (!resp->streamed) {
+		err = raw_head(resp, head);
+		if (err == FH_OK)
+			err = fh_resp_stream_begin(resp,
+			    (unsigned long long)head->content_length);
+		if (err != FH_OK)
+			return err;
+	}
+	if (n > resp->stream_length - resp->stream_sent) {
+		o->mismatch = 1;
+		return FH_EUPSTREAM;
+	}
+	return fh_resp_stream_write(resp, p, n);
+}
+
+/* Raw mode: stream the recording at path (section 5.4).  On failure resp
+ * holds the error answer, unless the answer had already started. */
+static enum fh_err
+fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
+    struct fh_rest_resp *rr, struct fh_resp *resp)
+{
+	struct raw_out	 o;
+	enum fh_err	 err;
+
+	memset(&o, 0, sizeof(o));
+	o.resp = resp;
+	fh_buf_reset(&resp->body);
+	rq->sink = raw_sink;
+	rq->sink_arg = &o;
+	err = fh_rest_do(ctx->rest, rq, rr);
+	if (resp->streamed) {
+		if (err == FH_OK && fh_resp_stream_short(resp))
+			err = FH_EUPSTREAM;	/* fewer bytes than announced */
+		if (err != FH_OK)
+			fh_log_error(&ctx->log, "recording '%s' cut after %llu "
+			    "of %llu bytes%s", sid, resp->stream_sent,
+			    resp->stream_length, o.mismatch ?
+			    " (more than announced)" : "");
+		else
+			fh_log_info(&ctx->log, "fetched recording '%s': %llu "
+			    "bytes raw, streamed", sid, resp->stream_sent);
+		return err;
+	}
+	if (err == FH_OK) {
+		/* no length came (or no byte): answered from the buffer */
+		err = raw_head(resp, rr);
+		if (err == FH_OK) {
+			fh_log_info(&ctx->log, "fetched recording '%s': %zu "
+			    "bytes raw", sid, resp->body.len);
+			return FH_OK;
+		}
+	}
+	fh_buf_release(&resp->body);
+	resp->status = 0;
+	if (err == FH_ENOTFOUND)
+		err = FH_EREC404;
+	if (err == FH_EREC404)
+		fh_log_info(&ctx->log, "no recording '%s'", sid);
+	else
+		fh_log_error(&ctx->log, "cannot fetch recording '%s': status "
+		    "%ld code %d", sid, rr->status, rr->twerr.code);
+	if (o.too_big) {
+		err = FH_EUPSTREAM;
+		if (fh_resp_error(resp, err, "recording too large", NULL) !=
+		    FH_OK)
+			fh_resp_empty(resp, 500);
+	} else if (err == FH_ENOMEM || err == FH_EINTERNAL) {
+		if (fh_resp_error(resp, err, NULL, NULL) != FH_OK)
+			fh_resp_empty(resp, 500);
+	} else
+		fh_resp_rest_error(resp, err, rr);
+	return err;
 }
 
 enum fh_err
@@ -310,6 +407,10 @@ fh_handle_fetch_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 	rq.idempotent = 1;
 	rq.max_response = FH_REST_MAX_MEDIA;
 	rq.follow_redirects = 1;
+	if (raw) {
+		err = fetch_raw(ctx, sid, &rq, &rr, resp);
+		goto out;
+	}
 	err = fh_rest_do(ctx->rest, &rq, &rr);
 	if (err != FH_OK) {
 		if (err == FH_ENOTFOUND)
@@ -331,10 +432,7 @@ fh_handle_fetch_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 	}
 	media_type(&rr, type, sizeof(type));
 	size = rr.body.len;
-	if (raw)
-		err = answer_raw(resp, &rr.body, type);
-	else
-		err = fh_voicemail_json(resp, &rr.body, type);
+	err = fh_voicemail_json(resp, &rr.body, type);
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot answer recording '%s': %s",
 		    sid, fh_err_name(err));
@@ -347,8 +445,8 @@ fh_handle_fetch_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 		}
 		goto out;
 	}
-	fh_log_info(&ctx->log, "fetched recording '%s': %zu bytes %s", sid,
-	    size, raw ? "raw" : "as JSON");
+	fh_log_info(&ctx->log, "fetched recording '%s': %zu bytes as JSON",
+	    sid, size);
 out:
 	fh_rest_resp_release(&rr);
 	return err;

@@ -5,11 +5,15 @@
  * fetch-voicemail answers with the audio of one recording, named by its
  * RE SID only: the server builds the media URL itself
  * (GET {API}/2010-04-01/Accounts/{AC}/Recordings/{RE}.mp3) and never fetches
- * a URL a client supplied.  At most FH_REST_MAX_MEDIA bytes are buffered.
- * JSON mode wraps them in {"recording":"<base64>","type":"<Content-Type>"};
- * raw mode answers the bytes themselves.  Raw mode buffers the whole
- * recording too (a handler never touches the FastCGI stream), so the
- * answer's Content-Length is always exact.
+ * a URL a client supplied; redirects to Twilio's storage host are followed
+ * without our credentials (rest.h).  JSON mode buffers at most
+ * FH_REST_MAX_MEDIA bytes and wraps them in
+ * {"recording":"<base64>","type":"<Content-Type>"}.  Raw mode streams the
+ * bytes themselves, of any size, through resp's sink (fcgi.h: the handler
+ * never touches the FastCGI stream) with the upstream Content-Length; only
+ * without one are they buffered (FH_REST_MAX_MEDIA) to learn the length.
+ * A stream cut upstream stays short of its Content-Length (the server then
+ * breaks the connection).
  *
  * delete-voicemail takes the recording and transcription to delete from the
  * task, never from the client, deletes them (a 404 counts as done) and then
@@ -34,8 +38,10 @@
  * RecordingSid) as JSON, or raw when fh_voicemail_want_raw() says so.
  * Borrows ctx and req; resp owns what is written to it until
  * fh_resp_release().  Errors: 400 (field), 404 "recording not found" with
- * Twilio's code, 502 "recording too large" over FH_REST_MAX_MEDIA, 502 when
- * Twilio refuses our credentials, and the other answers of section 2. */
+ * Twilio's code, 502 "recording too large" over FH_REST_MAX_MEDIA (JSON
+ * mode, or raw without an upstream length), 502 when Twilio refuses our
+ * credentials, and the other answers of section 2.  After a raw answer
+ * started (resp->streamed), an error only means it was cut short. */
 enum fh_err	fh_handle_fetch_voicemail(struct fh_ctx *ctx,
 		    const struct fh_req *req, struct fh_resp *resp)
 		    FH_MUST_CHECK;

@@ -106,6 +106,29 @@ def fake_media(size):
     return (block * (size // 256 + 1))[:size]
 
 
+class GeneratedMedia:
+    """The bytes of fake_media(size), made while they are sent: a recording
+    of hundreds of MiB is never held in memory."""
+
+    CHUNK = 256 * 1024      # a multiple of 256: every full chunk is the same
+
+    def __init__(self, size, cut_at=None, chunked=False):
+        self.size = size
+        self.cut_at = cut_at    # announce size, close after cut_at bytes
+        self.chunked = chunked  # no Content-Length: chunked encoding
+
+    def __len__(self):
+        return self.size
+
+    def chunks(self):
+        full = fake_media(self.CHUNK)
+        left = self.size if self.cut_at is None else min(self.size, self.cut_at)
+        while left > 0:
+            n = min(left, self.CHUNK)
+            yield full if n == self.CHUNK else full[:n]
+            left -= n
+
+
 class Reply:
     """One HTTP answer: status, body bytes and extra headers."""
 
@@ -1345,6 +1368,10 @@ class Emulator:
          "tokens": {"tok": {"status": 200, "body": {...} or "raw text"}},
          "recordings": {"RE...": {"base64": "..."} or {"size": 2400000},
                         optional "content_type", "redirects" (N storage hops),
+                        "generated": true (the size's bytes are made while
+                        they are sent, never held: hundreds of MiB), then
+                        optional "cut_at" (close the connection after that
+                        many bytes) and "chunked" (no Content-Length),
                         "call_sid", "duration", "status" (default completed),
                         "transcription_sid"},
          "transcriptions": ["TR...", ...] or {"TR...": {"recording_sid", "text"}},
@@ -1411,6 +1438,11 @@ class Emulator:
                 need_sid(sid, "RE", "recordings")
                 if "base64" in spec:
                     payload = base64.b64decode(spec["base64"])
+                elif spec.get("generated"):
+                    cut = spec.get("cut_at")
+                    payload = GeneratedMedia(int(spec.get("size", 2048)),
+                                             None if cut is None else int(cut),
+                                             bool(spec.get("chunked")))
                 else:
                     payload = fake_media(int(spec.get("size", 2048)))
                 self.recordings[sid] = {"data": payload, "deleted": False, "fetches": 0,
@@ -1678,12 +1710,26 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
+            gen = reply.body if isinstance(reply.body, GeneratedMedia) else None
             if reply.status not in (204, 304):
                 self.send_header("Content-Type", reply.ctype)
-                self.send_header("Content-Length", str(len(reply.body)))
+                if gen is not None and gen.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if reply.status not in (204, 304) and self.command != "HEAD":
-                self.wfile.write(reply.body)
+                if gen is not None:
+                    for chunk in gen.chunks():
+                        if gen.chunked:
+                            chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                        self.wfile.write(chunk)
+                    if gen.chunked:
+                        self.wfile.write(b"0\r\n\r\n")
+                    if gen.cut_at is not None and gen.cut_at < gen.size:
+                        self.close_connection = True    # cut in the middle
+                else:
+                    self.wfile.write(reply.body)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True

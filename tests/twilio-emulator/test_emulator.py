@@ -356,6 +356,29 @@ class TestApi(Base):
         self.assertEqual(state["recordings_deleted"], [re1])
         self.assertEqual(state["calls"][ca_live]["updates"], [[["Twiml", "<Response/>"]]])
 
+    def test_generated_recordings(self):
+        """Generated media: the fixture bytes made while sent, with a
+        Content-Length, chunked without one, or cut after N bytes."""
+        size = 1024 * 1024 + 3
+        want = bytes(i % 256 for i in range(size))
+        full, chunked, cut = ("RE" + c * 32 for c in "cde")
+        status, out = EMU.control("POST", "seed", {"recordings": {
+            full: {"size": size, "generated": True},
+            chunked: {"size": size, "generated": True, "chunked": True},
+            cut: {"size": size, "generated": True, "cut_at": 1000}}})
+        self.assertEqual(status, 200, out)
+        code, headers, body = EMU.request("GET", self.api("Recordings/%s.mp3" % full))
+        self.assertEqual((code, headers["content-length"], body == want), (200, str(size), True))
+        code, headers, body = EMU.request("GET", self.api("Recordings/%s.mp3" % chunked))
+        self.assertEqual((code, headers.get("content-length"), headers["transfer-encoding"]),
+                         (200, None, "chunked"))
+        self.assertTrue(body == want)
+        with self.assertRaises(http.client.IncompleteRead) as e:
+            EMU.request("GET", self.api("Recordings/%s.mp3" % cut))
+        self.assertEqual(e.exception.partial, want[:1000])
+        _, state = EMU.control("GET", "state")
+        self.assertEqual(state["recordings"][full]["size"], size)
+
     def test_provisioning_resources(self):
         code, _, body = EMU.request("GET", "/v1/Workspaces?FriendlyName=" + quote("Flex Task Assignment"))
         self.assertEqual([w["sid"] for w in body["workspaces"]], [WS])

@@ -36,8 +36,40 @@ h_echo(struct fh_ctx *c, const struct fh_req *req, struct fh_resp *resp)
 	return fh_buf_addstr(&resp->body, v != NULL ? v : "-");
 }
 
+/* What a streamed answer wrote, head and body together. */
+static struct fh_buf	 sunk;
+static int		 sink_fail;	/* the next write fails */
+
+static enum fh_err
+sink_write(void *arg, const char *p, size_t n)
+{
+	(void)arg;
+	if (sink_fail)
+		return FH_EUPSTREAM;
+	return fh_buf_add(&sunk, p, n);
+}
+
+static const struct fh_resp_sink test_sink = { sink_write, NULL };
+
+/* Streams 3 of 5 bytes, then fails as a cut transfer would. */
+static enum fh_err
+h_stream(struct fh_ctx *c, const struct fh_req *req, struct fh_resp *resp)
+{
+	enum fh_err	 err;
+
+	(void)c;
+	(void)req;
+	resp->status = 200;
+	resp->content_type = "audio/mpeg";
+	if ((err = fh_resp_stream_begin(resp, 5)) != FH_OK ||
+	    (err = fh_resp_stream_write(resp, "ID3", 3)) != FH_OK)
+		return err;
+	return FH_EUPSTREAM;
+}
+
 static const struct fh_route routes[] = {
 	{ "/echo", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST, h_echo },
+	{ "/stream", FH_AUTH_PUBLIC, FH_ALLOW_GET, h_stream },
 	{ "/deny", FH_AUTH_UNSET, FH_ALLOW_GET, h_echo },
 	{ "/signed", FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_POST, h_echo },
 	{ "/features/callback-and-voicemail/flex/x", FH_AUTH_FLEX_TOKEN,
@@ -366,6 +398,78 @@ START_TEST(test_format)
 }
 END_TEST
 
+/* A streamed answer: the head at once with the announced length, then
+ * exactly that many bytes; nothing before a sink and a status, nothing
+ * past the length, no second start. */
+START_TEST(test_stream)
+{
+	struct fh_resp	 resp;
+
+	fh_buf_init(&sunk, 4096);
+	sink_fail = 0;
+	fh_resp_init(&resp);
+	resp.status = 200;
+	ck_assert_int_eq(fh_resp_stream_begin(&resp, 5), FH_EINTERNAL);
+	ck_assert_int_eq(fh_resp_stream_write(&resp, "a", 1), FH_EINTERNAL);
+	resp.sink = &test_sink;
+	resp.status = 0;
+	ck_assert_int_eq(fh_resp_stream_begin(&resp, 5), FH_EINTERNAL);
+	resp.status = 200;
+	ck_assert_int_eq(fh_resp_header(&resp, "Content-Type", "audio/mpeg"),
+	    FH_OK);
+	ck_assert_int_eq(fh_buf_addstr(&resp.body, "dropped"), FH_OK);
+	ck_assert_int_eq(fh_resp_stream_begin(&resp, 5), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&sunk), "Status: 200 OK\r\n"
+	    "Content-Type: audio/mpeg\r\nContent-Length: 5\r\n\r\n");
+	ck_assert_int_eq(fh_resp_stream_begin(&resp, 5), FH_EINTERNAL);
+	ck_assert_int_eq(fh_resp_stream_write(&resp, "ab", 2), FH_OK);
+	ck_assert_int_eq(fh_resp_stream_short(&resp), 1);
+	ck_assert_int_eq(fh_resp_stream_write(&resp, "cdef", 4),
+	    FH_EINTERNAL);
+	sink_fail = 1;
+	ck_assert_int_eq(fh_resp_stream_write(&resp, "c", 1), FH_EUPSTREAM);
+	sink_fail = 0;
+	ck_assert_int_eq(fh_resp_stream_write(&resp, "cde", 3), FH_OK);
+	ck_assert_int_eq(fh_resp_stream_short(&resp), 0);
+	ck_assert_int_eq(fh_resp_stream_write(&resp, "", 0), FH_OK);
+	ck_assert_int_eq(fh_resp_stream_write(&resp, "f", 1), FH_EINTERNAL);
+	ck_assert_str_eq(fh_buf_cstr(&sunk) + sunk.len - 5, "abcde");
+	fh_resp_release(&resp);
+	ck_assert_int_eq(resp.streamed, 0);
+	fh_buf_release(&sunk);
+}
+END_TEST
+
+/* A handler that fails after its answer started: the answer stands (no
+ * JSON error replaces it) and is short, so the server breaks it. */
+START_TEST(test_stream_dispatch)
+{
+	struct fh_req	 req;
+	struct fh_resp	 resp;
+	char		 m[] = "REQUEST_METHOD=GET", u[] = "REQUEST_URI=/stream";
+	char		*envp[] = { m, u, NULL };
+
+	fh_buf_init(&sunk, 4096);
+	sink_fail = 0;
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	resp.sink = &test_sink;
+	ck_assert_int_eq(fh_req_parse(&req, envp, "", 0), FH_OK);
+	ck_assert_int_eq(fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req,
+	    &resp), FH_EUPSTREAM);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_int_eq(resp.streamed, 1);
+	ck_assert_int_eq(fh_resp_stream_short(&resp), 1);
+	ck_assert_uint_eq(resp.body.len, 0);
+	ck_assert_ptr_null(strstr(fh_buf_cstr(&sunk), "success"));
+	ck_assert_str_eq(fh_buf_cstr(&sunk), "Status: 200 OK\r\n"
+	    "Content-Type: audio/mpeg\r\nContent-Length: 5\r\n\r\nID3");
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	fh_buf_release(&sunk);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -379,6 +483,8 @@ suite(void)
 	tcase_add_test(core, test_cors_list);
 	tcase_add_test(core, test_unconfigured);
 	tcase_add_test(core, test_format);
+	tcase_add_test(core, test_stream);
+	tcase_add_test(core, test_stream_dispatch);
 	tcase_add_test(limits, test_body_cap);
 	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);
 	suite_add_tcase(s, core);

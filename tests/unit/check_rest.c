@@ -1238,6 +1238,143 @@ START_TEST(test_redirect)
 }
 END_TEST
 
+/* ----------------------------------------------------- streamed bodies */
+
+struct sunk {
+	char		 data[256];
+	size_t		 len;
+	unsigned	 calls;
+	long		 status;
+	long long	 length;
+	enum fh_err	 fail;	/* returned from the first call */
+};
+
+static enum fh_err
+test_sink(void *arg, const struct fh_rest_resp *head, const char *p,
+    size_t n)
+{
+	struct sunk	*s = arg;
+
+	s->calls++;
+	s->status = head->status;
+	s->length = head->content_length;
+	if (s->fail != FH_OK)
+		return s->fail;
+	ck_assert_uint_le(s->len + n, sizeof(s->data) - 1);
+	memcpy(s->data + s->len, p, n);
+	s->len += n;
+	s->data[s->len] = '\0';
+	return FH_OK;
+}
+
+/* The 2xx body goes to the sink, with the head known; nothing is
+ * buffered; an error body before it is not streamed, and is retried. */
+START_TEST(test_stream_ok)
+{
+	static const struct step steps[] = {
+		{ .kind = STEP_RESP, .status = 503,
+		  .body = "<html>busy</html>" },
+		{ .kind = STEP_RESP, .status = 200, .body = "ID3 audio" },
+	};
+	struct fh_rest_resp	 resp;
+	struct fh_rest_req	 req = get_task;
+	struct sunk		 s;
+
+	memset(&s, 0, sizeof(s));
+	req.sink = test_sink;
+	req.sink_arg = &s;
+	server_start(steps, FH_NITEMS(steps));
+	ck_assert_int_eq(fh_rest_do(rest, &req, &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_int_eq(resp.content_length, 9);
+	ck_assert_uint_eq(resp.body.len, 0);
+	ck_assert_str_eq(s.data, "ID3 audio");
+	ck_assert_int_eq(s.status, 200);
+	ck_assert_int_eq(s.length, 9);
+	ck_assert_uint_eq(tlog.rest_attempts, 2);
+	fh_rest_resp_release(&resp);
+	ck_assert_str_eq(server_stop(), "GG");
+}
+END_TEST
+
+/* An error answer is buffered and parsed, never streamed. */
+START_TEST(test_stream_error_body)
+{
+	static const struct step steps[] = {
+		{ .kind = STEP_RESP, .status = 404,
+		  .body = "{\"code\":20404,\"message\":\"not found\","
+		  "\"more_info\":\"https://www.twilio.com/docs/errors/20404\","
+		  "\"status\":404}" },
+	};
+	struct fh_rest_resp	 resp;
+	struct fh_rest_req	 req = get_task;
+	struct sunk		 s;
+
+	memset(&s, 0, sizeof(s));
+	req.sink = test_sink;
+	req.sink_arg = &s;
+	server_start(steps, FH_NITEMS(steps));
+	ck_assert_int_eq(fh_rest_do(rest, &req, &resp), FH_ENOTFOUND);
+	ck_assert_uint_eq(s.calls, 0);
+	ck_assert_int_eq(resp.twerr.code, 20404);
+	fh_rest_resp_release(&resp);
+	ck_assert_str_eq(server_stop(), "G");
+}
+END_TEST
+
+/* The sink's error stops the transfer, is returned, and is not retried
+ * (a client that went away). */
+START_TEST(test_stream_sink_fails)
+{
+	static const struct step steps[] = {
+		{ .kind = STEP_RESP, .status = 200, .body = "ID3 audio" },
+		{ .kind = STEP_RESP, .status = 200, .body = "ID3 audio" },
+	};
+	struct fh_rest_resp	 resp;
+	struct fh_rest_req	 req = get_task;
+	struct sunk		 s;
+
+	memset(&s, 0, sizeof(s));
+	s.fail = FH_ENOMEM;
+	req.sink = test_sink;
+	req.sink_arg = &s;
+	server_start(steps, FH_NITEMS(steps));
+	ck_assert_int_eq(fh_rest_do(rest, &req, &resp), FH_ENOMEM);
+	ck_assert_uint_eq(s.calls, 1);
+	ck_assert_uint_eq(tlog.rest_attempts, 1);
+	fh_rest_resp_release(&resp);
+	ck_assert_str_eq(server_stop(), "G");
+}
+END_TEST
+
+/* A stream may run past the deadline, but its head may not: no answer
+ * before the deadline is FH_ETIMEOUT at the deadline. */
+START_TEST(test_stream_head_deadline)
+{
+	static const struct step steps[] = {
+		{ .kind = STEP_DELAY, .status = 200, .body = "ID3",
+		  .delay_ms = 3000 },
+	};
+	struct fh_rest_resp	 resp;
+	struct fh_rest_req	 req = get_task;
+	struct sunk		 s;
+	int64_t			 t0;
+
+	memset(&s, 0, sizeof(s));
+	req.sink = test_sink;
+	req.sink_arg = &s;
+	server_start(steps, FH_NITEMS(steps));
+	fh_rest_set_deadline(rest, 300);
+	t0 = fh_now_ms();
+	ck_assert_int_eq(fh_rest_do(rest, &req, &resp), FH_ETIMEOUT);
+	ck_assert_int_lt(elapsed_since(t0), 1800);
+	ck_assert_uint_eq(s.calls, 0);
+	ck_assert_uint_eq(tlog.rest_attempts, 1);
+	fh_rest_resp_release(&resp);
+	(void)server_stop();
+}
+END_TEST
+
 /* Another host ("localhost" is not "127.0.0.1") gets no credentials. */
 START_TEST(test_redirect_other_host)
 {
@@ -1483,6 +1620,10 @@ rest_suite(void)
 	tcase_add_loop_test(tc_transfer, test_status_map, 0,
 	    FH_NITEMS(status_cases));
 	tcase_add_test(tc_transfer, test_redirect);
+	tcase_add_test(tc_transfer, test_stream_ok);
+	tcase_add_test(tc_transfer, test_stream_error_body);
+	tcase_add_test(tc_transfer, test_stream_sink_fails);
+	tcase_add_test(tc_transfer, test_stream_head_deadline);
 	tcase_add_test(tc_transfer, test_redirect_other_host);
 	tcase_add_test(tc_transfer, test_iam_json);
 	suite_add_tcase(s, tc_transfer);
