@@ -621,6 +621,36 @@ _rng = random.SystemRandom()
 _used = set()
 
 
+def children(ppid):
+    """Live PIDs whose parent is ppid (from /proc), sorted."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces; a zombie (a
+        # child not reaped yet) does not count
+        rest = stat[stat.rfind(")") + 2:].split()
+        if len(rest) > 1 and int(rest[1]) == ppid and rest[0] != "Z":
+            out.append(int(d))
+    return sorted(out)
+
+
+def program_pids(name):
+    """The PIDs of the stack's program name: the one deploy/local.sh wrote
+    in its pid file (the supervisor when FLEXHOOKS_PROCESSES > 1), then
+    that one's children (the workers)."""
+    pidfile = os.path.join(os.path.dirname(ENV.log_dir), "run",
+                           name + ".pid")
+    with open(pidfile) as f:
+        top = int("".join(c for c in f.read() if c.isdigit()))
+    return [top] + children(top)
+
+
 def unique_number(country="1"):
     """A fresh E.164 number (+1NXXNXXXXXX) unlikely to be used by any other
     test, so requests and tasks can be found by it."""

@@ -713,17 +713,7 @@ def nginx_errors_are_json():
                 b"POST " + F.encode() + b"flex/create-callback HTTP/1.1\r\n"
                 b"Host: x\r\nContent-Length: 5\r\n"
                 b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"):
-        s = socket.create_connection((ENV.host, ENV.port), timeout=5)
-        try:
-            s.sendall(raw)
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            s.close()
+        data = raw_exchange(raw)
         head, _, body = data.partition(b"\r\n\r\n")
         t.ok(head.startswith(b"HTTP/1.1 400 "), "raw %r: %r" % (raw[:30],
                                                               head[:40]))

@@ -358,26 +358,6 @@ def fetch_too_large():
 # --------------------------------------------------------------------------
 
 
-def program_pids(name):
-    """The PIDs of this stack's program name: the one in its pid file and
-    that one's children (FLEXHOOKS_PROCESSES > 1), from /proc."""
-    pidfile = os.path.join(ENV.root, ".local", "run", name + ".pid")
-    with open(pidfile) as f:
-        top = int("".join(c for c in f.read() if c.isdigit()))
-    pids = [top]
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(rest[1]) == top and rest[0] != "Z":
-            pids.append(int(d))
-    return pids
-
-
 def sanitized(pid):
     """True when pid is an ASan build (the sanitizer phase of
     deploy/local.sh): its shadow memory makes RSS meaningless."""
@@ -493,7 +473,7 @@ def fetch_raw_streams_200mib():
     want = expected_digest(BIG)
     for hops in (0, 1):
         re_sid = seed_recording(BIG, generated=True, redirects=hops)
-        pids = program_pids("fetch-voicemail")
+        pids = t.program_pids("fetch-voicemail")
         mark = EMU.mark()
         t0 = time.monotonic()
         with RssWatch(pids) as w:

@@ -854,23 +854,8 @@ def foreign_claim_without_task_never_says_submitted():
 
 
 def worker_pids(prog):
-    """The live worker processes of the stack's prog (children of the
-    supervisor whose PID deploy/local.sh wrote)."""
-    path = os.path.join(os.path.dirname(ENV.log_dir), "run", prog + ".pid")
-    with open(path) as f:
-        sup = int(f.read().strip())
-    kids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(rest[1]) == sup and rest[0] != "Z":
-            kids.append(int(d))
-    return kids
+    """The live worker processes of the stack's prog."""
+    return t.program_pids(prog)[1:]
 
 
 @t.test
