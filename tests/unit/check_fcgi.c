@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "callback.h"
+#include "dedupe.h"
 #include "fcgi.h"
 #include "fh_check.h"
 
@@ -338,6 +339,108 @@ START_TEST(test_too_many_pairs)
 }
 END_TEST
 
+/* I-Twilio-Idempotency-Token: printable ASCII up to 256 bytes, or
+ * ignored (absent). */
+struct tcase_idem {
+	const char	*env;	/* the whole "KEY=VALUE" */
+	const char	*want;	/* req.idem_token, or NULL */
+};
+
+static char	 long_token[32 + FH_REQ_MAX_IDEM_TOKEN + 2];
+
+static const struct tcase_idem idem_cases[] = {
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=AC01-4f9e2c1d-aa",
+	    "AC01-4f9e2c1d-aa" },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=a b~!", "a b~!" },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=", NULL },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=ab\tc", NULL },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=ab\x7f", NULL },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=caf\xc3\xa9", NULL },
+	{ "HTTP_X_OTHER=1", NULL },
+	{ NULL, NULL },		/* 256 bytes: kept */
+	{ NULL, NULL },		/* 257 bytes: ignored */
+};
+
+START_TEST(test_idem_token)
+{
+	struct fh_req	 req;
+	char		 m[] = "REQUEST_METHOD=GET", u[] = "REQUEST_URI=/echo";
+	char		*envp[4] = { m, u, NULL, NULL };
+	const char	*want = idem_cases[_i].want;
+	size_t		 n;
+
+	if (idem_cases[_i].env != NULL)
+		envp[2] = (char *)idem_cases[_i].env;
+	else {
+		n = FH_REQ_MAX_IDEM_TOKEN + (_i == 8);
+		snprintf(long_token, sizeof(long_token),
+		    "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=");
+		memset(long_token + strlen(long_token), 'k', n);
+		envp[2] = long_token;
+		want = _i == 7 ? strchr(long_token, '=') + 1 : NULL;
+	}
+	fh_req_init(&req);
+	ck_assert_int_eq(fh_req_parse(&req, envp, "", 0), FH_OK);
+	if (want == NULL)
+		ck_assert_ptr_null(req.idem_token);
+	else
+		ck_assert_str_eq(req.idem_token, want);
+	fh_req_release(&req);
+}
+END_TEST
+
+/* With the table and the token, a delivery already answered gets its SID
+ * again and no create is tried (ctx has no REST client: a create would
+ * fail); another token, or none, goes on to create. */
+START_TEST(test_create_dedupe)
+{
+	struct fh_req		 req;
+	struct fh_resp		 resp;
+	unsigned char		 key[FH_DEDUPE_KEY_LEN];
+	char			 sid[FH_DEDUPE_SID_MAX];
+	enum fh_dedupe_state	 st;
+	char			 m[] = "REQUEST_METHOD=POST";
+	char			 u[] = "REQUEST_URI=/cb";
+	char			 ct[] = "CONTENT_TYPE=application/"
+				    "x-www-form-urlencoded";
+	char			 tok[] = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=t-1";
+	char			 tok2[] = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=t-2";
+	char			*envp[5] = { m, u, ct, tok, NULL };
+	const char		*body = "numberToCall=%2B15551230000&"
+				    "numberToCallFrom=%2B15551239999";
+
+	ck_assert_int_eq(fh_dedupe_new(&ctx.dedupe, 16, 0), FH_OK);
+	ck_assert_int_eq(fh_dedupe_key("/cb", "t-1", key), FH_OK);
+	ck_assert_int_eq(fh_dedupe_begin(ctx.dedupe, key, fh_now_ms(), &st,
+	    sid, sizeof(sid)), FH_OK);
+	ck_assert_int_eq(fh_dedupe_done(ctx.dedupe, key,
+	    "WT0123456789abcdef0123456789abcdef", fh_now_ms()), FH_OK);
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	ck_assert_int_eq(fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req,
+	    &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"taskSid\":"
+	    "\"WT0123456789abcdef0123456789abcdef\",\"success\":true}");
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	/* another token, then none: the create is tried (and fails) */
+	envp[3] = _i == 0 ? tok2 : NULL;
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	(void)fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req, &resp);
+	ck_assert_int_ne(resp.status, 200);
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	/* the failed create left no entry behind */
+	ck_assert_int_eq(fh_dedupe_count(ctx.dedupe, fh_now_ms()), 1);
+	fh_dedupe_free(ctx.dedupe);
+	ctx.dedupe = NULL;
+}
+END_TEST
+
 START_TEST(test_format)
 {
 	struct fh_resp	 resp;
@@ -379,6 +482,9 @@ suite(void)
 	tcase_add_test(core, test_cors_list);
 	tcase_add_test(core, test_unconfigured);
 	tcase_add_test(core, test_format);
+	tcase_add_loop_test(core, test_create_dedupe, 0, 2);
+	tcase_add_loop_test(limits, test_idem_token, 0,
+	    FH_NITEMS(idem_cases));
 	tcase_add_test(limits, test_body_cap);
 	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);
 	suite_add_tcase(s, core);
