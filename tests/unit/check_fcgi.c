@@ -4,6 +4,8 @@
  */
 #include <check.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "callback.h"
 #include "dedupe.h"
@@ -441,6 +443,74 @@ START_TEST(test_create_dedupe)
 }
 END_TEST
 
+/* A delivery another process is creating: waited for, then its SID
+ * (_i 0), or 409 when it does not finish within the deadline (_i 1). */
+START_TEST(test_create_dedupe_busy)
+{
+	struct fh_req		 req;
+	struct fh_resp		 resp;
+	unsigned char		 key[FH_DEDUPE_KEY_LEN];
+	char			 sid[FH_DEDUPE_SID_MAX], c;
+	enum fh_dedupe_state	 st;
+	char			 m[] = "REQUEST_METHOD=POST";
+	char			 u[] = "REQUEST_URI=/cb";
+	char			 ct[] = "CONTENT_TYPE=application/"
+				    "x-www-form-urlencoded";
+	char			 tok[] = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=t-3";
+	char			*envp[5] = { m, u, ct, tok, NULL };
+	const char		*body = "numberToCall=%2B15551230000&"
+				    "numberToCallFrom=%2B15551239999";
+	int64_t			 t0;
+	int			 up[2], stat;
+	pid_t			 pid;
+
+	ctx.deadline_ms = 300;
+	ck_assert_int_eq(fh_dedupe_new(&ctx.dedupe, 16, 0), FH_OK);
+	ck_assert_int_eq(fh_dedupe_key("/cb", "t-3", key), FH_OK);
+	ck_assert_int_eq(pipe(up), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* the other process: creating for 100 ms, or for ever */
+		if (fh_dedupe_begin(ctx.dedupe, key, fh_now_ms(), &st, sid,
+		    sizeof(sid)) != FH_OK || st != FH_DEDUPE_NEW ||
+		    write(up[1], "x", 1) != 1)
+			_exit(1);
+		usleep(_i == 0 ? 100 * 1000 : 1500 * 1000);
+		if (_i == 0 && fh_dedupe_done(ctx.dedupe, key,
+		    "WTfedcba9876543210fedcba9876543210", fh_now_ms()) != FH_OK)
+			_exit(2);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	t0 = fh_now_ms();
+	(void)fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req, &resp);
+	if (_i == 0) {
+		ck_assert_int_eq(resp.status, 200);
+		ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"taskSid\":"
+		    "\"WTfedcba9876543210fedcba9876543210\",\"success\":"
+		    "true}");
+	} else {
+		ck_assert_int_eq(resp.status, 409);
+		ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+		    "request in progress"));
+		ck_assert_int_ge(fh_now_ms() - t0, 290);
+		ck_assert_int_lt(fh_now_ms() - t0, 1200);
+	}
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	ck_assert_int_eq(waitpid(pid, &stat, 0), pid);
+	ck_assert(WIFEXITED(stat) && WEXITSTATUS(stat) == 0);
+	close(up[0]);
+	close(up[1]);
+	fh_dedupe_free(ctx.dedupe);
+	ctx.dedupe = NULL;
+}
+END_TEST
+
 START_TEST(test_format)
 {
 	struct fh_resp	 resp;
@@ -483,6 +553,7 @@ suite(void)
 	tcase_add_test(core, test_unconfigured);
 	tcase_add_test(core, test_format);
 	tcase_add_loop_test(core, test_create_dedupe, 0, 2);
+	tcase_add_loop_test(core, test_create_dedupe_busy, 0, 2);
 	tcase_add_loop_test(limits, test_idem_token, 0,
 	    FH_NITEMS(idem_cases));
 	tcase_add_test(limits, test_body_cap);
