@@ -3,8 +3,11 @@
  * (Studio, the Record widget's callbacks).  The Flex plugin's paths are
  * flex-create-callback's: a pool of processes of their own, so that
  * browsers (or anyone) sending Flex tokens can never keep these busy.
+ * Its processes share one table of Twilio's deliveries (dedupe.h), so that
+ * a retry with the same I-Twilio-Idempotency-Token creates nothing new.
  */
 #include "callback.h"
+#include "dedupe.h"
 #include "fcgi.h"
 
 /*
@@ -37,6 +40,10 @@ main(void)
 
 	fh_ctx_init(&ctx, "create-callback", &cfg, FH_NEED_REST |
 	    FH_NEED_SIGNATURE | FH_NEED_FLEX | FH_NEED_CALLBACK_WF);
+	/* before fh_main_loop() forks: every process shares the table */
+	if (fh_dedupe_new(&ctx.dedupe, 0, 0) != FH_OK)
+		fh_log_warn(&ctx.log, "cannot map delivery table: %s",
+		    "Twilio's retries may create tasks twice");
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);
 	return rc;

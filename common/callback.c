@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "attr.h"
 #include "callback.h"
+#include "dedupe.h"
 #include "followup.h"
 #include "form.h"
 #include "json.h"
@@ -330,8 +332,8 @@ answer_sid(struct fh_resp *resp, const char *sid)
 	return err;
 }
 
-enum fh_err
-fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
+static enum fh_err
+create_callback(struct fh_ctx *ctx, const struct fh_req *req,
     struct fh_resp *resp)
 {
 	struct fh_val		 val[CB__MAX];
@@ -462,5 +464,98 @@ out:
 	if (rr_used)
 		fh_rest_resp_release(&rr);
 	fh_buf_release(&form);
+	return err;
+}
+
+/* The task SID of a 200 answer of create_callback() into sid (size
+ * FH_DEDUPE_SID_MAX), or "" when resp is anything else. */
+static void
+answered_sid(const struct fh_resp *resp, char *sid)
+{
+	struct json_object	*obj = NULL;
+	const char		*s;
+
+	sid[0] = '\0';
+	if (resp->status != 200 ||
+	    fh_json_parse(resp->body.data, resp->body.len, &obj) != FH_OK)
+		goto out;
+	s = fh_json_str(obj, "taskSid");
+	if (s != NULL && fh_is_sid(s, strlen(s), "WT"))
+		memcpy(sid, s, FH_DEDUPE_SID_LEN + 1);
+out:
+	json_object_put(obj);
+}
+
+#define DEDUPE_POLL_US	(20 * 1000)
+
+/*
+ * With a table of deliveries (create-callback's processes share one) and
+ * Twilio's I-Twilio-Idempotency-Token, a delivery creates its task once:
+ * a retry or a replay with the same token on the same route is answered
+ * with the first answer's SID; one that arrives while another process is
+ * still creating waits for it (within the request's deadline), then
+ * answers its SID, or 409.  A create that fails leaves no entry, so that
+ * Twilio's retry does the work.  Without the table or the header, every
+ * request creates (docs/SECURITY.md).
+ */
+enum fh_err
+fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
+    struct fh_resp *resp)
+{
+	unsigned char		 key[FH_DEDUPE_KEY_LEN];
+	char			 sid[FH_DEDUPE_SID_MAX];
+	enum fh_dedupe_state	 st = FH_DEDUPE_NEW;
+	int64_t			 until;
+	enum fh_err		 err;
+
+	if (ctx->dedupe == NULL || req->idem_token == NULL)
+		return create_callback(ctx, req, resp);
+	if (fh_dedupe_key(req->path, req->idem_token, key) != FH_OK) {
+		fh_log_warn(&ctx->log, "cannot hash idempotency token: %s",
+		    "creating without deduplication");
+		return create_callback(ctx, req, resp);
+	}
+	until = fh_now_ms() + (ctx->rest != NULL ?
+	    fh_rest_remaining(ctx->rest) : ctx->deadline_ms);
+	for (;;) {
+		err = fh_dedupe_begin(ctx->dedupe, key, fh_now_ms(), &st, sid,
+		    sizeof(sid));
+		if (err != FH_OK) {
+			fh_log_warn(&ctx->log, "cannot read delivery table: "
+			    "%s", "creating without deduplication");
+			return create_callback(ctx, req, resp);
+		}
+		if (st != FH_DEDUPE_BUSY || fh_now_ms() >= until)
+			break;
+		usleep(DEDUPE_POLL_US);	/* another process is creating */
+	}
+	if (st == FH_DEDUPE_BUSY) {
+		fh_log_warn(&ctx->log, "rejected request: %s", "delivery "
+		    "still in progress in another process");
+		if (fh_resp_error(resp, FH_EBUSY, "request in progress",
+		    NULL) != FH_OK)
+			fh_resp_empty(resp, 500);
+		return FH_EBUSY;
+	}
+	if (st == FH_DEDUPE_DONE) {
+		fh_log_set_task(&ctx->log, sid);
+		fh_log_info(&ctx->log, "delivery already answered with task "
+		    "'%s': not creating again", sid);
+		err = answer_sid(resp, sid);
+		if (err != FH_OK)
+			fh_resp_empty(resp, 500);
+		return err;
+	}
+	err = create_callback(ctx, req, resp);
+	answered_sid(resp, sid);
+	if (err != FH_OK || sid[0] == '\0') {
+		fh_dedupe_abort(ctx->dedupe, key);
+		return err;
+	}
+	if (fh_dedupe_done(ctx->dedupe, key, sid, fh_now_ms()) != FH_OK) {
+		fh_log_warn(&ctx->log, "cannot record delivery of task '%s'",
+		    sid);
+		fh_dedupe_abort(ctx->dedupe, key);
+	}
 	return err;
 }

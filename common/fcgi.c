@@ -21,6 +21,7 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "dedupe.h"
 #include "fcgi.h"
 #include "json.h"
 #include "sig.h"
@@ -84,6 +85,7 @@ fh_req_release(struct fh_req *req)
 	free(req->origin);
 	free(req->accept);
 	free(req->request_id);
+	free(req->idem_token);
 	fh_buf_release(&req->body);
 	fh_form_release(&req->query);
 	fh_form_release(&req->form);
@@ -106,6 +108,18 @@ copy_param(char *const *envp, const char *name, size_t max, char **out)
 		return FH_OK;
 	*out = fh_strndup(v, n);
 	return *out != NULL ? FH_OK : FH_ENOMEM;
+}
+
+/* 1 when s is not empty and all printable ASCII (space to '~'). */
+static int
+printable(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
 }
 
 /* The media type of a Content-Type value, lower-cased, without
@@ -222,6 +236,13 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 	    (err = copy_param(envp, "FLEXHOOKS_REQUEST_ID", 64,
 	    &req->request_id)))
 		return err;
+	if ((err = copy_param(envp, "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN",
+	    FH_REQ_MAX_IDEM_TOKEN, &req->idem_token)) != FH_OK)
+		return err;
+	if (req->idem_token != NULL && !printable(req->idem_token)) {
+		free(req->idem_token);	/* ignored: no deduplication */
+		req->idem_token = NULL;
+	}
 	m = fh_env_get(envp, "FLEXHOOKS_BASIC_VERIFIED");
 	req->basic_verified = m != NULL && strcmp(m, "1") == 0;
 
@@ -811,6 +832,8 @@ fh_ctx_release(struct fh_ctx *ctx)
 {
 	fh_rest_free(ctx->rest);
 	ctx->rest = NULL;
+	fh_dedupe_free(ctx->dedupe);
+	ctx->dedupe = NULL;
 	fh_config_release((struct fh_config *)ctx->cfg);
 	fh_log_release(&ctx->log);
 }

@@ -3,9 +3,10 @@
  *
  * fh_req_parse() turns a FastCGI parameter block (the "KEY=VALUE" strings of
  * FCGX_Request.envp) and a body already read into a struct fh_req: method,
- * path, query and body pairs, the headers that matter, the raw body.  It
- * copies everything, so nothing borrowed from libfcgi survives
- * FCGX_Finish_r().  Hard caps: FH_REQ_MAX_BODY for the body (413), the
+ * path, query and body pairs, the headers that matter, the raw body.  An
+ * optional header that is oversize (or, for the idempotency token, not
+ * printable ASCII) counts as absent.  It copies everything, so nothing
+ * borrowed from libfcgi survives FCGX_Finish_r().  Hard caps: FH_REQ_MAX_BODY for the body (413), the
  * form caps of form.h for pairs and values (413 for too many or too big,
  * 400 for a malformed escape), FH_REQ_MAX_QUERY for the query string.
  *
@@ -29,6 +30,7 @@
 #define FH_REQ_MAX_BODY		(64 * 1024)
 #define FH_REQ_MAX_QUERY	(16 * 1024)
 #define FH_REQ_MAX_PARAM	(16 * 1024)	/* any other CGI parameter */
+#define FH_REQ_MAX_IDEM_TOKEN	256	/* I-Twilio-Idempotency-Token */
 #define FH_RESP_MAX_HEADERS	12
 #define FH_RESP_MAX_BODY	(24 * 1024 * 1024)
 
@@ -72,6 +74,9 @@ struct fh_req {
 	char		*origin;
 	char		*accept;
 	char		*request_id;
+	/* I-Twilio-Idempotency-Token: printable ASCII, at most
+	 * FH_REQ_MAX_IDEM_TOKEN bytes; NULL when absent or invalid */
+	char		*idem_token;
 	int		 basic_verified; /* nginx's FLEXHOOKS_BASIC_VERIFIED=1 */
 	enum fh_body_kind body_kind;
 	struct fh_buf	 body;		/* raw body */
@@ -80,6 +85,8 @@ struct fh_req {
 	struct fh_form	 params;	/* body pairs, then query pairs */
 	enum fh_err	 parse_err;	/* first problem found, FH_OK if none */
 };
+
+struct fh_dedupe;
 
 struct fh_header {
 	char	*name;
@@ -138,6 +145,9 @@ struct fh_ctx {
 	/* the workspace of the current request's TaskRouter calls (an event's
 	 * own, borrowed for the request); NULL: fh_config_default_workspace() */
 	const char		*workspace;
+	/* the program's table of webhook deliveries (dedupe.h), shared by
+	 * its processes; NULL: no deduplication */
+	struct fh_dedupe	*dedupe;
 };
 
 enum fh_auth {
@@ -248,6 +258,8 @@ enum fh_err	 fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
  * sets ctx->unconfigured), create the REST client. */
 void		 fh_ctx_init(struct fh_ctx *ctx, const char *prog,
 		    struct fh_config *cfg, unsigned need);
+
+/* Free what fh_ctx_init() set up, and ctx->dedupe (fh_dedupe_free()). */
 void		 fh_ctx_release(struct fh_ctx *ctx);
 
 /* The accept loop of a FastCGI program: runs until SIGTERM/SIGINT.  With

@@ -2054,10 +2054,11 @@ export_test_settings() {
 	# tests/load and bench/ run several.
 	export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-1}
 	# ... but several where copies of one request must race for real
-	# (test_events.py: claims with If-Match across processes), and a
-	# supervisor with workers to kill (test_wait.py: a worker dies between
-	# the cancel and the create)
-	export FLEXHOOKS_PROGRAM_PROCESSES=${FLEXHOOKS_PROGRAM_PROCESSES:-taskrouter-events=4 wait-experience=2}
+	# (test_events.py: claims with If-Match across processes;
+	# test_create_callback.py: copies of one Twilio delivery, deduplicated
+	# in the table the processes share), and a supervisor with workers to
+	# kill (test_wait.py: a worker dies between the cancel and the create)
+	export FLEXHOOKS_PROGRAM_PROCESSES=${FLEXHOOKS_PROGRAM_PROCESSES:-taskrouter-events=4 create-callback=4 wait-experience=2}
 }
 
 # Build every libFuzzer target with clang and run each for FUZZ_SECONDS

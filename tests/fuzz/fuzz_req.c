@@ -1,6 +1,8 @@
 /*
  * fuzz_req.c - the FastCGI request reader: CONTENT_TYPE, QUERY_STRING,
- * REQUEST_URI and the body come from the input, then the request is
+ * REQUEST_URI and the body come from the input (the content type is also
+ * sent as I-Twilio-Idempotency-Token, which must come out printable ASCII
+ * of at most FH_REQ_MAX_IDEM_TOKEN bytes, or not at all), then the request is
  * dispatched to the create-callback handler's validation (a public route,
  * no REST client: a valid request stops at the missing client).
  */
@@ -34,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fh_resp		 resp;
 	struct fh_buf		 out;
 	char			*copy, *parts[3], *envp[6], *p;
-	char			 ct[300], qs[300], uri[300];
+	char			 ct[300], qs[300], uri[300], idem[300];
 	size_t			 i, n = 0;
 
 	/* input: content-type \n query \n body */
@@ -61,6 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envp[n++] = ct;
 	envp[n++] = qs;
 	envp[n++] = uri;
+	snprintf(idem, sizeof(idem), "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=%s",
+	    parts[0]);
+	envp[n++] = idem;
 	envp[n] = NULL;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -74,6 +79,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fh_req_parse(&req, envp, parts[2],
 	    size - (size_t)(parts[2] - copy)) == FH_OK)
 		(void)fh_req_param(&req, "numberToCall");
+	if (req.idem_token != NULL) {
+		if (req.idem_token[0] == '\0' ||
+		    strlen(req.idem_token) > FH_REQ_MAX_IDEM_TOKEN)
+			abort();
+		for (p = req.idem_token; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p > 0x7e)
+				abort();
+	}
 	if (fh_dispatch(&ctx, routes, 1, &req, &resp) == FH_OK &&
 	    resp.status != 204)
 		abort();

@@ -1521,6 +1521,126 @@ def withheld_caller_400():
     t.eq(no_task_writes(mark), [], "task writes")
 
 
+# --------------------------------------------------------------------------
+# Twilio's retries: I-Twilio-Idempotency-Token (docs/SECURITY.md)
+# --------------------------------------------------------------------------
+
+IDEM = "I-Twilio-Idempotency-Token"
+
+
+def idem_token():
+    # the shape Twilio sends: the account, a dash, a unique id
+    return "%s-%s" % (ENV.account_sid, t.unique_hex(32))
+
+
+def post_token(pairs, token, path=PATH):
+    return t.request("POST", path, form=pairs, headers=[(IDEM, token)])
+
+
+@t.test
+def idempotency_replays_create_once():
+    mark = EMU.mark()
+    lm = t.log_mark()
+    n, f, pairs = happy()
+    tok = idem_token()
+    sids = [check_success(post_token(pairs, tok)) for _ in range(5)]
+    t.eq(sids, [sids[0]] * 5, "task SIDs of 5 replays with one token")
+    the_create(EMU.requests(mark), n)
+    t.eq(len(stored_with(n)), 1, "tasks stored")
+    raw, objs, line = t.wait_log(
+        lm, lambda o: "already answered" in (o.get("msg") or ""))
+    t.ok(line is not None, "no log line about a replayed delivery")
+    t.ok(tok not in raw, "the log holds the idempotency token")
+
+
+@t.test
+def idempotency_get_replays_create_once():
+    # Studio's GET mode, its query string signed
+    mark = EMU.mark()
+    n, f, pairs = happy()
+    tok = idem_token()
+    sids = [check_success(t.request("GET", PATH, query=pairs,
+                                    headers=[(IDEM, tok)]))
+            for _ in range(3)]
+    t.eq(sids, [sids[0]] * 3, "task SIDs of 3 GET replays")
+    the_create(EMU.requests(mark), n)
+
+
+@t.test
+def idempotency_concurrent_copies_create_once():
+    # the create is slow, so that the copies arrive while it runs (with
+    # create-callback=4 they are in other processes, and wait for it)
+    import threading
+    mark = EMU.mark()
+    n, f, pairs = happy()
+    tok = idem_token()
+    out = [None] * 5
+
+    def one(i):
+        out[i] = post_token(pairs, tok)
+
+    with fault_create(n, delay_ms=600, times=1):
+        ths = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+    sids = [check_success(r) for r in out]
+    t.eq(sids, [sids[0]] * 5, "task SIDs of 5 concurrent copies")
+    the_create(EMU.requests(mark), n)
+    t.eq(len(stored_with(n)), 1, "tasks stored")
+
+
+@t.test
+def idempotency_other_tokens_other_tasks():
+    mark = EMU.mark()
+    n, f, pairs = happy()
+    a = check_success(post_token(pairs, idem_token()))
+    b = check_success(post_token(pairs, idem_token()))
+    c = check_success(post(pairs))     # no header: today's behaviour
+    d = check_success(post(pairs))
+    t.eq(len({a, b, c, d}), 4, "distinct task SIDs %r" % ([a, b, c, d],))
+    t.eq(len(t.task_creates(EMU.requests(mark), n)), 4, "task creates")
+    # a token over 256 bytes, or not printable ASCII, is ignored
+    mark = EMU.mark()
+    tok = "k" * 257
+    e = check_success(post_token(pairs, tok))
+    g = check_success(post_token(pairs, tok))
+    t.ok(e != g, "an oversize token deduplicated")
+    t.eq(len(t.task_creates(EMU.requests(mark), n)), 2, "task creates")
+
+
+@t.test
+def idempotency_same_token_other_route():
+    # the key is the route and the token: an alias is another delivery
+    mark = EMU.mark()
+    n, f, pairs = happy()
+    tok = idem_token()
+    a = check_success(post_token(pairs, tok))
+    b = check_success(post_token(pairs, tok,
+                                 "/callback/studio/create-callback"))
+    c = check_success(post_token(pairs, tok,
+                                 "/callback/studio/create-callback"))
+    t.ok(a != b, "one task for two routes")
+    t.eq(b, c, "the alias's replay")
+    t.eq(len(t.task_creates(EMU.requests(mark), n)), 2, "task creates")
+
+
+@t.test
+def idempotency_failed_create_is_retried():
+    mark = EMU.mark()
+    n, f, pairs = happy()
+    tok = idem_token()
+    with fault_create(n, status=400, code=20001, times=1):
+        r = post_token(pairs, tok)
+    check_error(r, 400, "Twilio rejected the request", 20001,
+                twilio_more_info(20001))
+    sid = check_success(post_token(pairs, tok))
+    t.eq(check_success(post_token(pairs, tok)), sid, "the retry's replay")
+    t.eq(len(attempts_for(mark, n)), 2, "create attempts (400, then one)")
+    t.eq(len(stored_with(n)), 1, "tasks stored")
+
+
 if __name__ == "__main__":
     t.require_stack()
     t.main()

@@ -19,7 +19,9 @@ shared test stack:
   exact) and `fastcgi_next_upstream error timeout` (nginx's default,
   spelled out): a request moves to the other host only when it could not
   be sent, because `non_idempotent` stays unset, so a POST that reached a
-  program is never sent twice;
+  program is never sent twice; create-callback's requests that carry
+  I-Twilio-Idempotency-Token go to an upstream hashed on it (README.md
+  "Several hosts"), the others keep the round robin;
 - requests are signed over FLEXHOOKS_PUBLIC_URL, as Twilio signs them,
   whichever host answers.
 
@@ -27,7 +29,8 @@ It checks that (a) requests are spread over both hosts (their logs),
 (b) one webhook delivered to both hosts at once gives exactly one task or
 call in the emulator (copies made to read the same ETag, so only If-Match
 separates them), and a voicemail's callbacks on different hosts give one
-task, (c) when one host dies with requests in flight, its requests answer
+task, while Twilio's copies of one delivery (one idempotency token)
+reach one host and make one task, (c) when one host dies with requests in flight, its requests answer
 502 and are not replayed on the other, and everything after that is
 served by the surviving host.
 
@@ -182,8 +185,7 @@ class Farm:
                 continue
             if not keep or re.match(r"^\s*#", line):
                 continue
-            line = PASS_RE.sub(lambda m: "fastcgi_pass fh_%s;" %
-                               m.group(1).replace("-", "_"), line)
+            line = PASS_RE.sub(pass_to, line)
             for k, v in (("USER", user),
                          ("PID_FILE", self.tmp + "/nginx.pid"),
                          ("ERROR_LOG", self.tmp + "/nginx-error.log"),
@@ -221,6 +223,25 @@ class Farm:
                 lines.append("\t\tserver unix:%s max_fails=1 "
                              "fail_timeout=10s;" % self.sock(host, p))
             lines.append("\t}")
+        if "create-callback" in self.programs:
+            # README.md "Several hosts": Twilio's copies of one delivery
+            # (one I-Twilio-Idempotency-Token) go to one host, whose
+            # create-callback processes share the table of deliveries;
+            # requests without the header keep the round robin
+            lines += [
+                "\tupstream fh_create_callback_by_token {",
+                "\t\thash $http_i_twilio_idempotency_token consistent;"]
+            for host in HOSTS:
+                lines.append("\t\tserver unix:%s max_fails=1 "
+                             "fail_timeout=10s;" %
+                             self.sock(host, "create-callback"))
+            lines += [
+                "\t}",
+                "\tmap $http_i_twilio_idempotency_token "
+                "$fh_create_callback_pass {",
+                "\t\t\"\" fh_create_callback;",
+                "\t\tdefault fh_create_callback_by_token;",
+                "\t}"]
         return lines
 
     # ---- requests and logs
@@ -375,6 +396,14 @@ def same_etag(task, n):
     EMU.fault(method="POST", path=path, exact=True, delay_ms=1500, times=n)
 
 
+def pass_to(m):
+    """The template's fastcgi_pass of a program, to the upstream of both
+    hosts (create-callback's: by token when there is one)."""
+    if m.group(1) == "create-callback":
+        return "fastcgi_pass $fh_create_callback_pass;"
+    return "fastcgi_pass fh_%s;" % m.group(1).replace("-", "_")
+
+
 def both(c, what):
     t.ok(all(c[h] >= 1 for h in HOSTS), "%s reached both hosts: %r" %
          (what, c))
@@ -443,6 +472,32 @@ def requests_spread_over_both_hosts():
         if num in numbers:
             stored[num] = stored.get(num, 0) + 1
     t.eq(stored, {num: 1 for num in numbers}, "one task per request")
+
+
+@test
+def twilio_retries_reach_one_host_one_task():
+    """Twilio's retries of one delivery carry the same
+    I-Twilio-Idempotency-Token: hashed on it, they reach one host, which
+    creates the task once (round robin would have sent them to both, and
+    each host would have made a task)."""
+    tokens = ["%s-%s" % (ENV.account_sid, t.unique_hex(32))
+              for _ in range(4)]
+    for tok in tokens:
+        since = FARM.marks("create-callback")
+        mark = EMU.mark()
+        num = t.unique_number()
+        pairs = [("numberToCall", num), ("numberToCallFrom",
+                                         t.unique_number())]
+        sids = [task_sid_of(t.request(
+            "POST", STUDIO, form=pairs,
+            headers=[("I-Twilio-Idempotency-Token", tok)]))
+            for _ in range(4)]
+        t.eq(sids, [sids[0]] * 4, "task SIDs of 4 copies of one delivery")
+        t.eq(len(t.task_creates(EMU.requests(mark), num)), 1,
+             "task creates")
+        c = FARM.wait_lines("create-callback", since, 4,
+                            lambda o: o.get("path") == STUDIO)
+        t.eq(sorted(c.values()), [0, 4], "one host for one token: %r" % c)
 
 
 @test

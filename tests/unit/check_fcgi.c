@@ -4,8 +4,11 @@
  */
 #include <check.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "callback.h"
+#include "dedupe.h"
 #include "fcgi.h"
 #include "fh_check.h"
 
@@ -370,6 +373,176 @@ START_TEST(test_too_many_pairs)
 }
 END_TEST
 
+/* I-Twilio-Idempotency-Token: printable ASCII up to 256 bytes, or
+ * ignored (absent). */
+struct tcase_idem {
+	const char	*env;	/* the whole "KEY=VALUE" */
+	const char	*want;	/* req.idem_token, or NULL */
+};
+
+static char	 long_token[32 + FH_REQ_MAX_IDEM_TOKEN + 2];
+
+static const struct tcase_idem idem_cases[] = {
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=AC01-4f9e2c1d-aa",
+	    "AC01-4f9e2c1d-aa" },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=a b~!", "a b~!" },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=", NULL },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=ab\tc", NULL },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=ab\x7f", NULL },
+	{ "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=caf\xc3\xa9", NULL },
+	{ "HTTP_X_OTHER=1", NULL },
+	{ NULL, NULL },		/* 256 bytes: kept */
+	{ NULL, NULL },		/* 257 bytes: ignored */
+};
+
+START_TEST(test_idem_token)
+{
+	struct fh_req	 req;
+	char		 m[] = "REQUEST_METHOD=GET", u[] = "REQUEST_URI=/echo";
+	char		*envp[4] = { m, u, NULL, NULL };
+	const char	*want = idem_cases[_i].want;
+	size_t		 n;
+
+	if (idem_cases[_i].env != NULL)
+		envp[2] = (char *)idem_cases[_i].env;
+	else {
+		n = FH_REQ_MAX_IDEM_TOKEN + (_i == 8);
+		snprintf(long_token, sizeof(long_token),
+		    "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=");
+		memset(long_token + strlen(long_token), 'k', n);
+		envp[2] = long_token;
+		want = _i == 7 ? strchr(long_token, '=') + 1 : NULL;
+	}
+	fh_req_init(&req);
+	ck_assert_int_eq(fh_req_parse(&req, envp, "", 0), FH_OK);
+	if (want == NULL)
+		ck_assert_ptr_null(req.idem_token);
+	else
+		ck_assert_str_eq(req.idem_token, want);
+	fh_req_release(&req);
+}
+END_TEST
+
+/* With the table and the token, a delivery already answered gets its SID
+ * again and no create is tried (ctx has no REST client: a create would
+ * fail); another token, or none, goes on to create. */
+START_TEST(test_create_dedupe)
+{
+	struct fh_req		 req;
+	struct fh_resp		 resp;
+	unsigned char		 key[FH_DEDUPE_KEY_LEN];
+	char			 sid[FH_DEDUPE_SID_MAX];
+	enum fh_dedupe_state	 st;
+	char			 m[] = "REQUEST_METHOD=POST";
+	char			 u[] = "REQUEST_URI=/cb";
+	char			 ct[] = "CONTENT_TYPE=application/"
+				    "x-www-form-urlencoded";
+	char			 tok[] = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=t-1";
+	char			 tok2[] = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=t-2";
+	char			*envp[5] = { m, u, ct, tok, NULL };
+	const char		*body = "numberToCall=%2B15551230000&"
+				    "numberToCallFrom=%2B15551239999";
+
+	ck_assert_int_eq(fh_dedupe_new(&ctx.dedupe, 16, 0), FH_OK);
+	ck_assert_int_eq(fh_dedupe_key("/cb", "t-1", key), FH_OK);
+	ck_assert_int_eq(fh_dedupe_begin(ctx.dedupe, key, fh_now_ms(), &st,
+	    sid, sizeof(sid)), FH_OK);
+	ck_assert_int_eq(fh_dedupe_done(ctx.dedupe, key,
+	    "WT0123456789abcdef0123456789abcdef", fh_now_ms()), FH_OK);
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	ck_assert_int_eq(fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req,
+	    &resp), FH_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"taskSid\":"
+	    "\"WT0123456789abcdef0123456789abcdef\",\"success\":true}");
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	/* another token, then none: the create is tried (and fails) */
+	envp[3] = _i == 0 ? tok2 : NULL;
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	(void)fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req, &resp);
+	ck_assert_int_ne(resp.status, 200);
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	/* the failed create left no entry behind */
+	ck_assert_int_eq(fh_dedupe_count(ctx.dedupe, fh_now_ms()), 1);
+	fh_dedupe_free(ctx.dedupe);
+	ctx.dedupe = NULL;
+}
+END_TEST
+
+/* A delivery another process is creating: waited for, then its SID
+ * (_i 0), or 409 when it does not finish within the deadline (_i 1). */
+START_TEST(test_create_dedupe_busy)
+{
+	struct fh_req		 req;
+	struct fh_resp		 resp;
+	unsigned char		 key[FH_DEDUPE_KEY_LEN];
+	char			 sid[FH_DEDUPE_SID_MAX], c;
+	enum fh_dedupe_state	 st;
+	char			 m[] = "REQUEST_METHOD=POST";
+	char			 u[] = "REQUEST_URI=/cb";
+	char			 ct[] = "CONTENT_TYPE=application/"
+				    "x-www-form-urlencoded";
+	char			 tok[] = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=t-3";
+	char			*envp[5] = { m, u, ct, tok, NULL };
+	const char		*body = "numberToCall=%2B15551230000&"
+				    "numberToCallFrom=%2B15551239999";
+	int64_t			 t0;
+	int			 up[2], stat;
+	pid_t			 pid;
+
+	ctx.deadline_ms = 300;
+	ck_assert_int_eq(fh_dedupe_new(&ctx.dedupe, 16, 0), FH_OK);
+	ck_assert_int_eq(fh_dedupe_key("/cb", "t-3", key), FH_OK);
+	ck_assert_int_eq(pipe(up), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* the other process: creating for 100 ms, or for ever */
+		if (fh_dedupe_begin(ctx.dedupe, key, fh_now_ms(), &st, sid,
+		    sizeof(sid)) != FH_OK || st != FH_DEDUPE_NEW ||
+		    write(up[1], "x", 1) != 1)
+			_exit(1);
+		usleep(_i == 0 ? 100 * 1000 : 1500 * 1000);
+		if (_i == 0 && fh_dedupe_done(ctx.dedupe, key,
+		    "WTfedcba9876543210fedcba9876543210", fh_now_ms()) != FH_OK)
+			_exit(2);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	fh_req_init(&req);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(fh_req_parse(&req, envp, body, strlen(body)), FH_OK);
+	t0 = fh_now_ms();
+	(void)fh_dispatch(&ctx, routes, FH_NITEMS(routes), &req, &resp);
+	if (_i == 0) {
+		ck_assert_int_eq(resp.status, 200);
+		ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"taskSid\":"
+		    "\"WTfedcba9876543210fedcba9876543210\",\"success\":"
+		    "true}");
+	} else {
+		ck_assert_int_eq(resp.status, 409);
+		ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
+		    "request in progress"));
+		ck_assert_int_ge(fh_now_ms() - t0, 290);
+		ck_assert_int_lt(fh_now_ms() - t0, 1200);
+	}
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	ck_assert_int_eq(waitpid(pid, &stat, 0), pid);
+	ck_assert(WIFEXITED(stat) && WEXITSTATUS(stat) == 0);
+	close(up[0]);
+	close(up[1]);
+	fh_dedupe_free(ctx.dedupe);
+	ctx.dedupe = NULL;
+}
+END_TEST
+
 START_TEST(test_format)
 {
 	struct fh_resp	 resp;
@@ -485,6 +658,10 @@ suite(void)
 	tcase_add_test(core, test_format);
 	tcase_add_test(core, test_stream);
 	tcase_add_test(core, test_stream_dispatch);
+	tcase_add_loop_test(core, test_create_dedupe, 0, 2);
+	tcase_add_loop_test(core, test_create_dedupe_busy, 0, 2);
+	tcase_add_loop_test(limits, test_idem_token, 0,
+	    FH_NITEMS(idem_cases));
 	tcase_add_test(limits, test_body_cap);
 	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);
 	suite_add_tcase(s, core);
