@@ -481,56 +481,21 @@ static int
 find_created(struct fh_ctx *ctx, struct rq *rq, const char *form,
     size_t len, char *sid)
 {
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 q, expr;
-	struct json_object	*tasks = NULL, *mk, *t;
-	struct fh_val		 at, created;
+	struct json_object	*mk;
+	struct fh_val		 at;
 	char			 conv[260];
 	const char		*s;
-	size_t			 i;
 	int			 res = -1;
 
-	memset(&rr, 0, sizeof(rr));
-	fh_buf_init(&q, 1024);
-	fh_buf_init(&expr, 512);
 	memset(&at, 0, sizeof(at));
-	if (!form_conversation(form, len, conv, sizeof(conv)) ||
-	    !json_object_object_get_ex(rq->attrs, FH_REQUEUE_MARKER, &mk) ||
-	    (s = fh_json_str(mk, "at")) == NULL ||
-	    fh_valid_datetime(s, strlen(s), &at) != FH_OK)
-		goto out;
-	if (fh_buf_printf(&expr, "conversations.conversation_id == \"%s\"",
-	    conv) != FH_OK ||
-	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
-	    FH_OK ||
-	    fh_form_add(&q, "Ordering", "DateCreated:desc") != FH_OK ||
-	    fh_form_add(&q, "PageSize", "20") != FH_OK ||
-	    fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr) != FH_OK)
-		goto out;
-	res = 0;
-	for (i = 0; i < json_object_array_length(tasks); i++) {
-		t = json_object_array_get_idx(tasks, i);
-		s = fh_json_str(t, "date_created");
-		memset(&created, 0, sizeof(created));
-		if (s == NULL || fh_valid_datetime(s, strlen(s), &created) !=
-		    FH_OK || created.num < at.num)
-			continue;
-		s = fh_json_str(t, "sid");
-		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||
-		    strcmp(s, rq->sid) == 0)
-			continue;
-		memcpy(sid, s, 35);
-		res = 1;
-		break;
-	}
-out:
+	if (form_conversation(form, len, conv, sizeof(conv)) &&
+	    json_object_object_get_ex(rq->attrs, FH_REQUEUE_MARKER, &mk) &&
+	    (s = fh_json_str(mk, "at")) != NULL &&
+	    fh_valid_datetime(s, strlen(s), &at) == FH_OK)
+		res = fh_task_find_created(ctx, conv, at.num, rq->sid, sid);
 	if (res < 0)
 		fh_log_warn(&ctx->log, "cannot tell whether a task was created "
-		    "for '%s' (status %ld)", rq->sid, rr.status);
-	json_object_put(tasks);
-	fh_rest_resp_release(&rr);
-	fh_buf_release(&expr);
-	fh_buf_release(&q);
+		    "for '%s'", rq->sid);
 	return res;
 }
 

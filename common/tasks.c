@@ -550,3 +550,53 @@ out:
 	fh_buf_release(&form);
 	return err;
 }
+
+int
+fh_task_find_created(struct fh_ctx *ctx, const char *conv, long long since,
+    const char *exclude, char *sid)
+{
+	struct fh_rest_resp	 rr;
+	struct fh_buf		 q, expr;
+	struct json_object	*tasks = NULL, *t;
+	struct fh_val		 created;
+	const char		*s;
+	size_t			 i;
+	int			 res = -1;
+
+	memset(&rr, 0, sizeof(rr));
+	fh_buf_init(&q, 1024);
+	fh_buf_init(&expr, 512);
+	if (conv == NULL || conv[0] == '\0' || strlen(conv) > 256 ||
+	    strpbrk(conv, "\"\\") != NULL)
+		goto out;
+	if (fh_buf_printf(&expr, "conversations.conversation_id == \"%s\"",
+	    conv) != FH_OK ||
+	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
+	    FH_OK ||
+	    fh_form_add(&q, "Ordering", "DateCreated:desc") != FH_OK ||
+	    fh_form_add(&q, "PageSize", "20") != FH_OK ||
+	    fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr) != FH_OK)
+		goto out;
+	res = 0;
+	for (i = 0; i < json_object_array_length(tasks); i++) {
+		t = json_object_array_get_idx(tasks, i);
+		s = fh_json_str(t, "date_created");
+		memset(&created, 0, sizeof(created));
+		if (s == NULL || fh_valid_datetime(s, strlen(s), &created) !=
+		    FH_OK || created.num < since)
+			continue;
+		s = fh_json_str(t, "sid");
+		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||
+		    (exclude != NULL && strcmp(s, exclude) == 0))
+			continue;
+		memcpy(sid, s, 35);
+		res = 1;
+		break;
+	}
+out:
+	json_object_put(tasks);
+	fh_rest_resp_release(&rr);
+	fh_buf_release(&expr);
+	fh_buf_release(&q);
+	return res;
+}

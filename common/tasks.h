@@ -45,6 +45,16 @@ enum fh_err	 fh_task_list(struct fh_ctx *ctx, const char *query,
 		    struct json_object **tasks, struct fh_rest_resp *resp)
 		    FH_MUST_CHECK;
 
+/* A follow-up whose create got no answer, or whose process died before it
+ * wrote the new SID down, may exist: look for a task other than exclude
+ * whose conversations.conversation_id is conv and which was created at or
+ * after since (seconds since the epoch), newest first, first page of 20.
+ * Returns 1 with its SID in sid (40 bytes), 0 when there is none, -1 when
+ * it cannot be told (conv unusable in an expression, a REST failure).
+ * Borrows every argument. */
+int		 fh_task_find_created(struct fh_ctx *ctx, const char *conv,
+		    long long since, const char *exclude, char *sid);
+
 /* POST new Attributes (the object's text) with If-Match: etag (which makes
  * the update idempotent).  FH_ETWILIO with resp->status 412 on a stale
  * ETag. */

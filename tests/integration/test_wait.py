@@ -858,21 +858,14 @@ def worker_pids(prog):
     return t.program_pids(prog)[1:]
 
 
-@t.test
-def worker_killed_between_cancel_and_create():
-    """The process dies after the cancel landed and before the create
-    (kill -9 while the create is held, then dropped, by the emulator): the
-    caller keeps holding (nginx's TwiML), the original is canceled with a
-    claim and no task; a repeat never says "submitted" while the claim is
-    fresh, and once it is stale the next request creates the callback,
-    once."""
-    call = Call()
-    wt = seed_task(call)
-    url = submit_url(call)
+def kill_during_create(call, url, fault):
+    """POST url (submit-callback) and kill -9 the wait-experience workers
+    while the emulator holds the create under fault: -> the answer nginx
+    gave for the lost request."""
     before = worker_pids("wait-experience")
     t.ok(before, "wait-experience workers")
-    EMU.fault(method="POST", path=ENV.tasks_path, exact=True, delay_ms=4000,
-              drop=True, times=1)
+    EMU.fault(method="POST", path=ENV.tasks_path, exact=True, times=1,
+              **fault)
     m = EMU.mark()
     box = []
     th = threading.Thread(target=lambda: box.append(call.post(url)))
@@ -887,10 +880,37 @@ def worker_killed_between_cancel_and_create():
         th.join(30)
     finally:
         EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path and
-                          f.get("drop"))
+                          (f.get("drop") or f.get("answer_delay_ms")))
+    end = time.monotonic() + 15
+    while not [p for p in worker_pids("wait-experience") if p not in before]:
+        t.ok(time.monotonic() < end, "no new worker")
+        time.sleep(0.1)
     r = box[0]
     t.eq(r.status, 200, "nginx's TwiML for a lost upstream")
     t.ok(b"Please continue to hold" in r.body, "holding: %r" % r.body)
+    return r
+
+
+def claim_ages(wt, seconds):
+    """The claim on wt, as if made seconds ago (the same claim)."""
+    a = attrs_of(EMU.task(wt))
+    a["flexhooks_followup"]["at"] = utc_ago(seconds)
+    EMU.seed({"task_status": {wt: {"assignment_status": "canceled",
+                                   "attributes": a}}})
+
+
+@t.test
+def worker_killed_between_cancel_and_create():
+    """The process dies after the cancel landed and before the create
+    (kill -9 while the create is held, then dropped, by the emulator): the
+    caller keeps holding (nginx's TwiML), the original is canceled with a
+    claim and no task; a repeat never says "submitted" while the claim is
+    fresh, and once it is stale the next request creates the callback,
+    once."""
+    call = Call()
+    wt = seed_task(call)
+    url = submit_url(call)
+    r = kill_during_create(call, url, {"delay_ms": 4000, "drop": True})
     t.ok(b"A callback has been requested" not in r.body, "no submitted")
     time.sleep(1.0)     # the held create is dropped, never applied
     t.eq(callback_tasks(call.caller), [], "no callback task")
@@ -899,27 +919,19 @@ def worker_killed_between_cancel_and_create():
     mk = attrs_of(tk)["flexhooks_followup"]
     t.ok("task_sid" not in mk and not mk.get("failed"),
          "a claim without its task: %r" % mk)
-    # the supervisor replaced the worker; a repeat while the claim is
-    # fresh: come back shortly, never "submitted", nothing created
-    end = time.monotonic() + 15
-    while not [p for p in worker_pids("wait-experience") if p not in before]:
-        t.ok(time.monotonic() < end, "no new worker")
-        time.sleep(0.1)
+    # a repeat while the claim is fresh: come back shortly, never
+    # "submitted", nothing created
     m = EMU.mark()
     r = call.post(url)
     t.ok(b"A callback has been requested" not in r.body, "fresh claim: "
          "%r" % r.body)
     t.eq(t.task_creates(EMU.requests(m), call.caller), [], "no create")
-    # two minutes later (the claim's time moved back: the same claim)
-    a = attrs_of(EMU.task(wt))
-    a["flexhooks_followup"]["at"] = utc_ago(120)
-    EMU.seed({"task_status": {wt: {"assignment_status": "canceled",
-                                   "attributes": a}}})
+    # two minutes later: the next request finishes the work, once
+    claim_ages(wt, 120)
     r = call.post(url)
     t.ok(P["submitted"].encode() in r.body, "stale claim finished: %r" %
          r.body)
-    cbs = callback_tasks(call.caller)
-    t.eq(len(cbs), 1, "one callback task")
+    t.eq(len(callback_tasks(call.caller)), 1, "one callback task")
     r = call.post(url)
     t.ok(P["submitted"].encode() in r.body, "repeat")
     t.eq(len(callback_tasks(call.caller)), 1, "still one")
