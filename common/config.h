@@ -88,6 +88,17 @@ struct fh_config {
 	long long processes;		/* FastCGI processes per program, 1..256 */
 	int	 log_level;		/* enum fh_log_level */
 	char	*health_sockets;	/* healthz: colon-separated sockets */
+	/* voicemail by email (vmail.h); off while vm_email_to is NULL */
+	char	*vm_email_to;		/* comma-separated addresses */
+	char	*vm_email_from;		/* one address */
+	char	*vm_email_subject;	/* UTF-8, before the caller's number */
+	long long vm_email_max_mb;	/* attachment cap, 0..15, default 10 */
+	int	 vm_email_transcript;	/* a second message with the text */
+	char	*smtp_url;		/* smtp://host[:port] or smtps:// */
+	char	*smtp_user;
+	char	*smtp_password;		/* secret */
+	char	*smtp_ca_file;		/* CA bundle for the server's cert */
+	long long smtp_retry_s;		/* retry window, default 900 */
 };
 
 /* Load the configuration into cfg (which the caller provides).  On failure
