@@ -31,6 +31,7 @@ import shutil
 import signal
 import sys
 import time
+import urllib.request
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -225,26 +226,44 @@ def one_message_with_the_recording():
 
 @test
 def repeated_and_concurrent_callbacks_one_message():
-    """Four copies of the recording callback at once over both hosts
-    (their writes held so that the workers' claims race on one ETag),
-    then two more: one message."""
+    """Four copies of the recording callback at once over both hosts for
+    a voicemail task nobody has emailed yet, the task's writes held so
+    that every worker reads it before any claim lands (only If-Match then
+    separates them), then two more copies: one message."""
     re_sid = seed_recording(b"concurrent " * 100)
     num = t.unique_number()
-    first = recording_callback(num, re_sid)
-    t.eq(first.status, 200, "status")
-    task = first.json()["taskSid"]
+    url = "https://api.twilio.com/2010-04-01/Accounts/%s/Recordings/%s" % (
+        ENV.account_sid, re_sid)
+    task = EMU.seed({"tasks": [{
+        "workflow_sid": ENV.workflow_sid, "assignment_status": "pending",
+        "task_channel": "voice", "attributes": {
+            "taskType": "voicemail", "callBackData": {
+                "numberToCall": num, "numberToCallFrom": t.unique_number(),
+                "recordingSid": re_sid, "recordingUrl": url,
+                "mainTimeZone": ZONE,
+                "utcDateTimeReceived": "2026-12-06T14:00:05.000Z",
+                "isDeleted": False, "attempts": 0}}}]})["tasks"][0]
+    since = {h: len(so.read_text(FARM.log(h, "create-callback")))
+             for h in so.HOSTS}
     path = "%s/%s" % (ENV.tasks_path, task)
     EMU.fault(method="POST", path=path, exact=True, delay_ms=1500, times=4)
     answers = so.concurrently([lambda: recording_callback(num, re_sid)] * 4)
     for r in answers:
         t.ok(isinstance(r, t.Resp), "request failed: %r" % (r,))
         t.eq(r.status, 200, "status (body %r)" % r.body[:200])
-        t.eq(r.json()["taskSid"], task, "the same task")
+        t.eq(r.json()["taskSid"], task, "the seeded task")
     got = wait_mails(re_sid, 1)
-    t.eq(len(got), 1, "messages after the first burst")
+    t.eq(len(got), 1, "messages after the burst")
+    time.sleep(4)       # every held claim has landed or lost by now
+    t.eq(len(mails_for(re_sid)), 1, "messages after the burst settled")
+    logs = "".join(so.read_text(FARM.log(h, "create-callback"))[since[h]:]
+                   for h in so.HOSTS)
+    lost = logs.count("task '%s' changed meanwhile: email claim" % task)
+    print("# claims that lost the If-Match race: %d" % lost)
+    t.ok(lost >= 1, "no claim lost the If-Match race")
     for _ in range(2):
         t.eq(recording_callback(num, re_sid).status, 200, "repeat")
-    time.sleep(3)
+    time.sleep(2)
     t.eq(len(mails_for(re_sid)), 1, "messages for one recording")
     t.eq(marker(task)["first"]["state"], "sent", "marker")
 
@@ -326,6 +345,43 @@ def recording_over_the_cap_is_not_attached():
     t.eq(attachment_of(p), None, "attachment")
     text = p.get_body(preferencelist=("plain",)).get_content()
     t.ok("not attached: larger than 1 MB" in text, "the note in %r" % text)
+
+
+@test
+def wait_experience_voicemail():
+    """The wait experience's voicemail (* 2 1, Record, the transcript
+    callback): the recording's message, then the transcript's."""
+    w = so.w
+    call = w.Call()
+    w.seed_task(call)
+    url, _ = w.to_voicemail(call)
+    rec_sid = t.sid("RE")
+    r, rec_url, _ = w.record(call, url, rec_sid)
+    t.eq(r.status, 200, "Record action answered")
+    got = wait_mails(rec_sid, 1)
+    t.eq(len(got), 1, "the recording's message")
+    _, p = got[0]
+    t.eq(str(p["Subject"]), "%s %s" % (SUBJECT, call.caller), "Subject")
+    # the bytes Twilio (the emulator) serves for that recording
+    req = urllib.request.Request(
+        "%s/2010-04-01/Accounts/%s/Recordings/%s.mp3" % (
+            ENV.emulator_url, ENV.account_sid, rec_sid),
+        headers={"Authorization": ENV.twilio_basic()})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        audio = resp.read()
+    t.ok(len(audio) > 0, "the emulator's recording")
+    t.eq(attachment_of(p).get_content(), audio, "attachment bytes")
+    r = call.post(call.record.get("transcribeCallback"), [
+        ("RecordingSid", rec_sid), ("RecordingUrl", rec_url),
+        ("TranscriptionSid", t.sid("TR")),
+        ("TranscriptionText", "please call me back"),
+        ("TranscriptionStatus", "completed")])
+    t.eq(r.status, 204, "transcribeCallback answered 204")
+    got = wait_mails(rec_sid, 2)
+    t.eq(len(got), 2, "the transcript's message")
+    text = [q for _, q in got if "(transcript)" in str(q["Subject"])][0] \
+        .get_body(preferencelist=("plain",)).get_content()
+    t.ok("please call me back" in text, "the transcript in %r" % text)
 
 
 STACK_PORT = ENV.port
