@@ -334,6 +334,7 @@ read_task(struct job *j, struct json_object **attrs, char *etag,
 	enum fh_err		 err;
 
 	*attrs = NULL;
+	memset(&rr, 0, sizeof(rr));	/* a bad path returns before its init */
 	fh_rest_set_deadline(j->ctx->rest, j->ctx->deadline_ms);
 	err = fh_task_fetch(j->ctx, j->sid, &task, etag, etaglen, &rr);
 	if (err != FH_OK && err != FH_ETASK404)
@@ -356,6 +357,7 @@ write_task(struct job *j, struct json_object *attrs, const char *etag,
 	enum fh_err		 err;
 
 	*stale = 0;
+	memset(&rr, 0, sizeof(rr));
 	if (etag[0] == '\0') {
 		/* never an unconditional write: it is the claim */
 		fh_log_error(&j->ctx->log, "cannot claim task '%s' for email: "
