@@ -17,6 +17,7 @@
 #include "requeue.h"
 #include "tasks.h"
 #include "valid.h"
+#include "vmail.h"
 
 enum cb_field {
 	CB_TO_CALL,
@@ -432,6 +433,10 @@ create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 				    "already exists for '%s'", sid,
 				    in.recording_sid);
 				err = answer_sid(resp, sid);
+				/* a transcript may have come: after the
+				 * answer, email what is due */
+				if (err == FH_OK)
+					fh_vmail_schedule(ctx, sid);
 				goto out;
 			}
 		}
@@ -460,6 +465,8 @@ create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	    masked);
 
 	err = answer_sid(resp, sid);
+	if (err == FH_OK && in.recording_sid != NULL)
+		fh_vmail_schedule(ctx, sid);	/* after the answer */
 out:
 	if (rr_used)
 		fh_rest_resp_release(&rr);

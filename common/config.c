@@ -20,6 +20,7 @@
 #include "config.h"
 #include "form.h"
 #include "log.h"
+#include "mime.h"
 #include "valid.h"
 
 enum kind {
@@ -40,6 +41,8 @@ enum kind {
 	K_TEXT,		/* UTF-8 without control characters, 1..max bytes */
 	K_CHOICE,	/* arg: the words, '|'-separated; stores the index */
 	K_SIDS,		/* arg: the prefix; a comma list of SIDs */
+	K_SMTP_URL,	/* smtp://host[:port] or smtps://host[:port] */
+	K_EMAILS,	/* comma-separated plain addresses (mime.h) */
 	K__MAX
 };
 
@@ -156,6 +159,25 @@ static const struct var vars[] = {
 	    NULL },
 	{ "FLEXHOOKS_EVENT_WORKSPACES", K_SIDS, S(event_workspaces), "WS", 0,
 	    FH_CONFIG_MAX_WORKSPACES, NULL },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TO", K_EMAILS, S(vm_email_to), NULL,
+	    FH_MIME_MAX_RCPT, 0, NULL },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_FROM", K_EMAILS, S(vm_email_from), NULL,
+	    1, 0, NULL },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_SUBJECT", K_TEXT, S(vm_email_subject),
+	    NULL, 1, 200, "New voicemail from" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_MAX_MB", K_INT, S(vm_email_max_mb), NULL,
+	    0, 15, "10" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TRANSCRIPT", K_BOOL,
+	    S(vm_email_transcript), NULL, 0, 0, "false" },
+	{ "FLEXHOOKS_SMTP_URL", K_SMTP_URL, S(smtp_url), NULL, 0, 0, NULL },
+	{ "FLEXHOOKS_SMTP_USER", K_WORD, S(smtp_user), WORDCH "@._+=-", 1,
+	    256, NULL },
+	{ "FLEXHOOKS_SMTP_PASSWORD", K_SECRET, S(smtp_password), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_SMTP_CA_FILE", K_PATH, S(smtp_ca_file), NULL, 0, 0,
+	    NULL },
+	{ "FLEXHOOKS_SMTP_RETRY_S", K_INT, S(smtp_retry_s), NULL, 0, 86400,
+	    "900" },
 };
 #undef S
 
@@ -325,6 +347,32 @@ valid_sids(const char *s, const char *prefix, size_t max)
 	}
 }
 
+/* smtp://host[:port] or smtps://host[:port], an optional "/name" after
+ * it (the EHLO name); no user, password, query or space in the URL: the
+ * credentials have settings of their own. */
+static int
+valid_smtp_url(const char *s)
+{
+	const char	*host;
+	size_t		 len = strlen(s), hl;
+
+	if (len > 1024)
+		return 0;
+	if (strncmp(s, "smtp://", 7) == 0)
+		host = s + 7;
+	else if (strncmp(s, "smtps://", 8) == 0)
+		host = s + 8;
+	else
+		return 0;
+	hl = strcspn(host, ":/");
+	if (hl == 0 || strspn(host, WORDCH ".-") < hl)
+		return 0;
+	if (host[hl] == ':' && (host[hl + 1] == '\0' ||
+	    strspn(host + hl + 1, "0123456789") != strcspn(host + hl + 1, "/")))
+		return 0;
+	return strpbrk(s, " \t\r\n\"<>\\?#@") == NULL;
+}
+
 /* The index of val among the '|'-separated words of list, or -1. */
 static int
 choice(const char *list, const char *val)
@@ -439,6 +487,20 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 		    !fh_utf8_valid(val, len) || has_control(val))
 			return FH_EINPUT;
 		break;
+	case K_SMTP_URL:
+		if (!valid_smtp_url(val))
+			return FH_EINPUT;
+		break;
+	case K_EMAILS: {
+		struct fh_mime_addr	 a[FH_MIME_MAX_RCPT];
+		size_t			 na;
+
+		/* min: how many addresses the setting takes at most */
+		if (fh_mime_addrs(val, len, a, &na) != FH_OK ||
+		    na > (size_t)v->min)
+			return FH_EINPUT;
+		break;
+	}
 	case K__MAX:
 		return FH_EINTERNAL;
 	}
@@ -843,6 +905,15 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 			err = FH_ENOMEM;
 			goto out;
 		}
+	}
+	if (cfg->vm_email_to != NULL && (cfg->vm_email_from == NULL ||
+	    cfg->smtp_url == NULL)) {
+		/* email is on: it needs a sender and a server */
+		set_err(errmsg, errlen, "missing required setting '%s'",
+		    cfg->vm_email_from == NULL ?
+		    "FLEXHOOKS_VOICEMAIL_EMAIL_FROM" : "FLEXHOOKS_SMTP_URL");
+		err = FH_ECONFIG;
+		goto out;
 	}
 	if (cfg->prompts_file != NULL) {
 		fh_buf_reset(&text);

@@ -101,6 +101,17 @@ struct fh_config {
 	char	*event_workspaces;	/* FLEXHOOKS_EVENT_WORKSPACES: WS SIDs,
 					 * comma-separated, each once */
 	char	 event_workspace1[35];	/* the first of them, "" if none */
+	/* voicemail by email (vmail.h); off while vm_email_to is NULL */
+	char	*vm_email_to;		/* comma-separated addresses */
+	char	*vm_email_from;		/* one address */
+	char	*vm_email_subject;	/* UTF-8, before the caller's number */
+	long long vm_email_max_mb;	/* attachment cap, 0..15, default 10 */
+	int	 vm_email_transcript;	/* a second message with the text */
+	char	*smtp_url;		/* smtp://host[:port] or smtps:// */
+	char	*smtp_user;
+	char	*smtp_password;		/* secret */
+	char	*smtp_ca_file;		/* CA bundle for the server's cert */
+	long long smtp_retry_s;		/* retry window, default 900 */
 };
 
 /* Load the configuration into cfg (which the caller provides).  On failure

@@ -838,6 +838,37 @@ fh_ctx_release(struct fh_ctx *ctx)
 	fh_log_release(&ctx->log);
 }
 
+enum fh_err
+fh_ctx_after(struct fh_ctx *ctx, void (*fn)(struct fh_ctx *, const char *),
+    const char *arg)
+{
+	size_t	 i, n = strlen(arg);
+
+	for (i = 0; i < ctx->nafter; i++)
+		if (ctx->after[i].fn == fn && strcmp(ctx->after[i].arg,
+		    arg) == 0)
+			return FH_OK;
+	if (ctx->nafter >= FH_CTX_MAX_AFTER || n >= FH_CTX_AFTER_ARG)
+		return FH_ETOOBIG;
+	ctx->after[ctx->nafter].fn = fn;
+	memcpy(ctx->after[ctx->nafter].arg, arg, n + 1);
+	ctx->nafter++;
+	return FH_OK;
+}
+
+void
+fh_ctx_run_after(struct fh_ctx *ctx)
+{
+	struct fh_after	 jobs[FH_CTX_MAX_AFTER];
+	size_t		 i, n = ctx->nafter;
+
+	/* a job may leave another one: that one waits for the next call */
+	memcpy(jobs, ctx->after, n * sizeof(jobs[0]));
+	ctx->nafter = 0;
+	for (i = 0; i < n; i++)
+		jobs[i].fn(ctx, jobs[i].arg);
+}
+
 static volatile sig_atomic_t stopping;
 
 static void
@@ -977,6 +1008,7 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		    FCGX_GetParam("FLEXHOOKS_REQUEST_ID", r.envp));
 		if (ctx->rest != NULL)
 			fh_rest_set_deadline(ctx->rest, ctx->deadline_ms);
+		ctx->nafter = 0;
 		fh_req_init(&req);
 		fh_resp_init(&resp);
 		fh_buf_init(&body, FH_REQ_MAX_BODY);
@@ -1025,6 +1057,8 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		fh_resp_release(&resp);
 		fh_req_release(&req);
 		FCGX_Finish_r(&r);
+		/* the answer is out: now the work that must not delay it */
+		fh_ctx_run_after(ctx);
 	}
 	fh_log_begin(&ctx->log, NULL);
 	fh_log_info(&ctx->log, "%s stopping", ctx->prog);

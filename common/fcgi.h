@@ -126,6 +126,18 @@ struct fh_token_info {
 	char	roles[256];	/* comma-separated */
 };
 
+struct fh_ctx;
+
+/* Work a handler leaves for after its answer has been written (and the
+ * FastCGI request finished), so that nothing slow delays the answer: fn
+ * runs with a copy of arg.  See fh_ctx_after(). */
+#define FH_CTX_MAX_AFTER	4
+#define FH_CTX_AFTER_ARG	64
+struct fh_after {
+	void	(*fn)(struct fh_ctx *, const char *arg);
+	char	 arg[FH_CTX_AFTER_ARG];
+};
+
 /* The per-process context every handler gets.  Borrowed by handlers. */
 struct fh_ctx {
 	const char		*prog;
@@ -148,6 +160,8 @@ struct fh_ctx {
 	/* the program's table of webhook deliveries (dedupe.h), shared by
 	 * its processes; NULL: no deduplication */
 	struct fh_dedupe	*dedupe;
+	struct fh_after		 after[FH_CTX_MAX_AFTER];
+	size_t			 nafter;	/* jobs of this request */
 };
 
 enum fh_auth {
@@ -261,6 +275,19 @@ void		 fh_ctx_init(struct fh_ctx *ctx, const char *prog,
 
 /* Free what fh_ctx_init() set up, and ctx->dedupe (fh_dedupe_free()). */
 void		 fh_ctx_release(struct fh_ctx *ctx);
+
+/* Leave fn(ctx, arg) for after this request's answer: the serve loop runs
+ * it once the response has been written and the FastCGI request finished
+ * (tests call fh_ctx_run_after()).  arg is copied (at most
+ * FH_CTX_AFTER_ARG - 1 bytes); the same fn and arg twice count once.
+ * FH_ETOOBIG when FH_CTX_MAX_AFTER jobs are already waiting or arg is
+ * too long. */
+enum fh_err	 fh_ctx_after(struct fh_ctx *ctx,
+		    void (*fn)(struct fh_ctx *, const char *),
+		    const char *arg) FH_MUST_CHECK;
+
+/* Run the jobs left by fh_ctx_after(), in order, and forget them. */
+void		 fh_ctx_run_after(struct fh_ctx *ctx);
 
 /* The accept loop of a FastCGI program: runs until SIGTERM/SIGINT.  With
  * FLEXHOOKS_PROCESSES > 1 the calling process supervises that many

@@ -20,6 +20,7 @@
 #include "tasks.h"
 #include "twiml.h"
 #include "valid.h"
+#include "vmail.h"
 #include "wait.h"
 
 #define CLAIM_LEN	32
@@ -1495,6 +1496,8 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 out:
 	if (err == FH_OK)
 		fh_log_set_task(&w->ctx->log, sid);
+	if (err == FH_OK && in.recording_sid != NULL)
+		fh_vmail_schedule(w->ctx, sid);	/* after the answer */
 	fh_rest_resp_release(&rr);
 	fh_buf_release(&form);
 	return err;

@@ -65,7 +65,7 @@ BASE_PACKAGES="autoconf automake pkg-config=pkg-config make gcc libc6-dev
 libfcgi-dev libcurl4-openssl-dev libjson-c-dev libssl-dev check
 nginx-light=nginx spawn-fcgi python3=python3 curl openssl ca-certificates
 valgrind clang libclang-rt-dev procps"
-TEST_PACKAGES="nodejs=node npm=npm"
+TEST_PACKAGES="nodejs=node npm=npm python3-aiosmtpd"
 
 umask 022
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"

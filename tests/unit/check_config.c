@@ -60,7 +60,61 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg.hold_music_url,
 	    "https://hooks.example.com/assets/hold-music.wav");
 	ck_assert_int_eq(cfg.log_level, FH_LOG_INFO);
+	/* email is off */
+	ck_assert_ptr_null(cfg.vm_email_to);
+	ck_assert_ptr_null(cfg.smtp_url);
+	ck_assert_int_eq(cfg.vm_email_max_mb, 10);
+	ck_assert_int_eq(cfg.vm_email_transcript, 0);
+	ck_assert_int_eq(cfg.smtp_retry_s, 900);
+	ck_assert_str_eq(cfg.vm_email_subject, "New voicemail from");
 	fh_config_release(&cfg);
+}
+END_TEST
+
+/* Voicemail by email: on with a sender and a server, refused without. */
+START_TEST(test_email)
+{
+	static const char *const on[] = { BASE,
+		"FLEXHOOKS_VOICEMAIL_EMAIL_TO", "ops@example.com, b@example.org",
+		"FLEXHOOKS_VOICEMAIL_EMAIL_FROM", "vm@example.com",
+		"FLEXHOOKS_SMTP_URL", "smtp://smtp.sendgrid.net:587",
+		"FLEXHOOKS_SMTP_USER", "apikey",
+		"FLEXHOOKS_SMTP_PASSWORD", "SG.secret-key_1",
+		"FLEXHOOKS_SMTP_CA_FILE", "/etc/ssl/certs/ca-certificates.crt",
+		NULL };
+	static const char *const smtps[] = { BASE,
+		"FLEXHOOKS_VOICEMAIL_EMAIL_TO", "ops@example.com",
+		"FLEXHOOKS_VOICEMAIL_EMAIL_FROM", "vm@example.com",
+		"FLEXHOOKS_SMTP_URL", "smtps://smtp.gmail.com:465/hooks.example.com",
+		NULL };
+	static const char *const no_from[] = { BASE,
+		"FLEXHOOKS_VOICEMAIL_EMAIL_TO", "ops@example.com",
+		"FLEXHOOKS_SMTP_URL", "smtp://smtp.example.com", NULL };
+	static const char *const no_url[] = { BASE,
+		"FLEXHOOKS_VOICEMAIL_EMAIL_TO", "ops@example.com",
+		"FLEXHOOKS_VOICEMAIL_EMAIL_FROM", "vm@example.com", NULL };
+	struct fh_config	 cfg;
+	char			 msg[128];
+
+	fake_env = on;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	ck_assert_str_eq(cfg.vm_email_to, "ops@example.com, b@example.org");
+	ck_assert_str_eq(cfg.smtp_password, "SG.secret-key_1");
+	fh_config_release(&cfg);
+	fake_env = smtps;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_OK);
+	fh_config_release(&cfg);
+	fake_env = no_from;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+	ck_assert_str_eq(msg, "missing required setting "
+	    "'FLEXHOOKS_VOICEMAIL_EMAIL_FROM'");
+	fake_env = no_url;
+	ck_assert_int_eq(fh_config_load(&cfg, fake_getenv, msg, sizeof(msg)),
+	    FH_ECONFIG);
+	ck_assert_str_eq(msg, "missing required setting 'FLEXHOOKS_SMTP_URL'");
 }
 END_TEST
 
@@ -107,6 +161,23 @@ static const struct bad bad[] = {
 	{ "FLEXHOOKS_ATTRIBUTE_STYLE", "template " },
 	{ "FLEXHOOKS_FOLLOWUP_WORKFLOW", "both" },
 	{ "FLEXHOOKS_FOLLOWUP_WORKFLOW", "callbacks" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TO", "ops@example.com; boss@example.org" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TO", "Ops <ops@example.com>" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TO", "ops@example.com," },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_FROM", "a@example.com,b@example.com" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_FROM", "voicemail" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_SUBJECT", "a\tb" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_MAX_MB", "16" },
+	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TRANSCRIPT", "sometimes" },
+	{ "FLEXHOOKS_SMTP_URL", "http://smtp.example.com" },
+	{ "FLEXHOOKS_SMTP_URL", "smtp://user:pw@smtp.example.com" },
+	{ "FLEXHOOKS_SMTP_URL", "smtp://smtp.example.com:25x" },
+	{ "FLEXHOOKS_SMTP_URL", "smtp://smtp.example.com:" },
+	{ "FLEXHOOKS_SMTP_URL", "smtp://" },
+	{ "FLEXHOOKS_SMTP_URL", "smtps://smtp example.com" },
+	{ "FLEXHOOKS_SMTP_USER", "a b" },
+	{ "FLEXHOOKS_SMTP_PASSWORD", "pass word" },
+	{ "FLEXHOOKS_SMTP_RETRY_S", "86401" },
 };
 
 START_TEST(test_bad_value)
@@ -377,6 +448,7 @@ suite(void)
 	tcase_add_test(core, test_file_and_env);
 	tcase_add_test(core, test_require);
 	tcase_add_test(core, test_event_workspaces);
+	tcase_add_test(core, test_email);
 	tcase_add_loop_test(limits, test_password_strength, 0,
 	    (int)(sizeof(pws) / sizeof(pws[0])));
 	tcase_add_loop_test(limits, test_bad_value, 0,

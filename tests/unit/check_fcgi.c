@@ -3,6 +3,7 @@
  * create-callback handler's validation (no REST call is reached).
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -643,6 +644,50 @@ START_TEST(test_stream_dispatch)
 }
 END_TEST
 
+/* The post-response jobs: run in order with copies of their arguments,
+ * once each, then forgotten; a job left while they run waits. */
+static char	 ran[256];
+
+static void
+after_probe(struct fh_ctx *c, const char *arg)
+{
+	size_t	 n = strlen(ran);
+
+	if (snprintf(ran + n, sizeof(ran) - n, "%s;", arg) < 0)
+		ran[0] = '\0';
+	if (strcmp(arg, "again") == 0)
+		ck_assert_int_eq(fh_ctx_after(c, after_probe, "later"),
+		    FH_OK);
+}
+
+START_TEST(test_after)
+{
+	struct fh_ctx	 actx;
+	char		 arg[8] = "one";
+	char		 big[FH_CTX_AFTER_ARG + 1];
+
+	memset(&actx, 0, sizeof(actx));
+	ran[0] = '\0';
+	ck_assert_int_eq(fh_ctx_after(&actx, after_probe, arg), FH_OK);
+	arg[0] = 'X';	/* copied: the caller's buffer may change */
+	ck_assert_int_eq(fh_ctx_after(&actx, after_probe, "two"), FH_OK);
+	ck_assert_int_eq(fh_ctx_after(&actx, after_probe, "two"), FH_OK);
+	ck_assert_int_eq(fh_ctx_after(&actx, after_probe, "again"), FH_OK);
+	ck_assert_uint_eq(actx.nafter, 3);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(fh_ctx_after(&actx, after_probe, big), FH_ETOOBIG);
+	fh_ctx_run_after(&actx);
+	ck_assert_str_eq(ran, "one;two;again;");
+	ck_assert_uint_eq(actx.nafter, 1);
+	fh_ctx_run_after(&actx);
+	ck_assert_str_eq(ran, "one;two;again;later;");
+	ck_assert_uint_eq(actx.nafter, 0);
+	fh_ctx_run_after(&actx);
+	ck_assert_str_eq(ran, "one;two;again;later;");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -662,6 +707,7 @@ suite(void)
 	tcase_add_loop_test(core, test_create_dedupe_busy, 0, 2);
 	tcase_add_loop_test(limits, test_idem_token, 0,
 	    FH_NITEMS(idem_cases));
+	tcase_add_test(core, test_after);
 	tcase_add_test(limits, test_body_cap);
 	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);
 	suite_add_tcase(s, core);
