@@ -40,7 +40,7 @@
 #define FH_DEDUPE_TTL_MS	(3600 * 1000LL)	/* Twilio retries within it */
 #define FH_DEDUPE_PENDING_MS	(60 * 1000LL)	/* > the longest deadline */
 #define FH_DEDUPE_KEY_LEN	32		/* SHA-256 */
-#define FH_DEDUPE_SID_LEN	35		/* WT + 32 hex digits... */
+#define FH_DEDUPE_SID_LEN	34		/* WT + 32 hex digits... */
 #define FH_DEDUPE_SID_MAX	40		/* ...with room to spare */
 
 enum fh_dedupe_state {
