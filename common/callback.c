@@ -3,7 +3,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -111,16 +110,6 @@ cb_data(struct json_object *attrs)
 	    !json_object_is_type(cb, json_type_object))
 		return NULL;
 	return cb;
-}
-
-/* A JSON true, or the legacy string "true". */
-static int
-is_true(struct json_object *v)
-{
-	if (json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v);
-	return json_object_is_type(v, json_type_string) &&
-	    strcasecmp(json_object_get_string(v), "true") == 0;
 }
 
 /* Set key k of cb (under its name in style st) to val when val is given
@@ -244,7 +233,7 @@ merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
 			err = FH_EUPSTREAM;
 			goto out;
 		}
-		deleted = is_true(json_object_object_get(cb, "isDeleted"));
+		deleted = fh_json_true(json_object_object_get(cb, "isDeleted"));
 		if (deleted) {
 			/* the agent deleted it: drop the late transcript */
 			if (in->transcript_sid != NULL) {

@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
 #include "attr.h"
+#include "claim.h"
 #include "events.h"
 #include "form.h"
 #include "json.h"
@@ -451,20 +451,7 @@ fh_tr_marker_add(struct json_object *attrs, enum fh_tr_feature f,
 enum fh_err
 fh_tr_new_claim(char *out, size_t outlen)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 raw[FH_TR_CLAIM_LEN / 2];
-	size_t			 i;
-
-	if (outlen < FH_TR_CLAIM_LEN + 1)
-		return FH_EINTERNAL;
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return FH_EINTERNAL;
-	for (i = 0; i < sizeof(raw); i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0xf];
-	}
-	out[FH_TR_CLAIM_LEN] = '\0';
-	return FH_OK;
+	return fh_claim_new(out, outlen);
 }
 
 /* <Response><Dial ...>number</Dial></Response>: section 4's document,

@@ -2,6 +2,7 @@
  * json.c - strict parsing and small building helpers over json-c.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 #include "valid.h"
@@ -86,6 +87,15 @@ fh_json_str(struct json_object *obj, const char *key)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+int
+fh_json_true(struct json_object *v)
+{
+	if (json_object_is_type(v, json_type_boolean))
+		return json_object_get_boolean(v);
+	return json_object_is_type(v, json_type_string) &&
+	    strcasecmp(json_object_get_string(v), "true") == 0;
 }
 
 enum fh_err

@@ -40,6 +40,11 @@ const char	*fh_json_text(struct json_object *obj);
  * NULL.  Borrowed from obj. */
 const char	*fh_json_str(struct json_object *obj, const char *key);
 
+/* 1 when v is a JSON true or the string "true" in any case (JavaScript
+ * clients and older task attributes write booleans as strings), else 0;
+ * NULL is 0. */
+int		 fh_json_true(struct json_object *v);
+
 /* Deep copy of src into *out (caller puts it). */
 enum fh_err	 fh_json_copy(struct json_object *src, struct json_object **out)
 		    FH_MUST_CHECK;

@@ -3,7 +3,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -11,6 +10,7 @@
 
 #include "attr.h"
 #include "callback.h"
+#include "claim.h"
 #include "followup.h"
 #include "form.h"
 #include "json.h"
@@ -102,35 +102,6 @@ fh_requeue_marker(struct json_object *attrs, const char *claim,
 	if (age < FH_REQUEUE_FRESH_MS && age > -FH_REQUEUE_FRESH_MS)
 		return FH_RQ_BUSY;
 	return FH_RQ_STALE;
-}
-
-/* The wall clock in ms since the epoch. */
-static long long
-wall_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* 32 hex digits from the system's random source into out (33 bytes). */
-static enum fh_err
-new_claim(char *out)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 raw[FH_REQUEUE_CLAIM_LEN / 2];
-	size_t			 i;
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return FH_EINTERNAL;
-	for (i = 0; i < sizeof(raw); i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0xf];
-	}
-	out[FH_REQUEUE_CLAIM_LEN] = '\0';
-	return FH_OK;
 }
 
 /* 400 naming the field: "missing taskSid" / "invalid taskSid". */
@@ -289,7 +260,7 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 	for (round = 0; round < FH_REQUEUE_ROUNDS; round++) {
 		if ((err = fetch(ctx, rq, resp)) != FH_OK || rq->skip)
 			return err;
-		now = wall_ms();
+		now = fh_wall_ms();
 		m = fh_requeue_marker(rq->attrs, rq->claim, now, rq->done,
 		    sizeof(rq->done));
 		fh_log_debug(&ctx->log, "task '%s' round %d marker %s",
@@ -321,7 +292,7 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 			return answer_error(resp, FH_EUPSTREAM);
 		}
 		if (rq->claim[0] == '\0' &&
-		    (err = new_claim(rq->claim)) != FH_OK) {
+		    (err = fh_claim_new(rq->claim, sizeof(rq->claim))) != FH_OK) {
 			fh_log_error(&ctx->log, "cannot make a claim: %s",
 			    "no random bytes");
 			return answer_error(resp, err);

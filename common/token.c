@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "claim.h"
 #include "json.h"
 #include "rest.h"
 #include "sig.h"
@@ -55,18 +56,6 @@ struct reject_entry {
 
 static struct reject_entry rejected[FH_TOKEN_REJECT_SIZE];
 static int64_t iam_cool_until;		/* monotonic ms: ask IAM after */
-
-/* Wall clock in ms since the epoch (0 if the clock cannot be read: the
- * caller then skips the cache and asks IAM). */
-static int64_t
-wall_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 fh_token_cache_clear(void)
@@ -416,7 +405,7 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	}
 
 	fh_sha256_hex(p->value, p->vlen, hash);
-	now = wall_ms();
+	now = fh_wall_ms();
 	e = now > 0 ? cache_find(hash, now) : NULL;
 	if (e != NULL) {
 		ctx->token = e->info;
@@ -451,7 +440,7 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		ctx->token = info;
 		ctx->auth_used = "flex-token";
 		/* cache only a future expiration, 5 minutes at most */
-		now = wall_ms();
+		now = fh_wall_ms();
 		until = now + FH_TOKEN_CACHE_MAX_MS;
 		if (now > 0 && exp_ms > now) {
 			if (exp_ms < until)

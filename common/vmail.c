@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "attr.h"
+#include "claim.h"
 #include "json.h"
 #include "mime.h"
 #include "smtp.h"
@@ -54,16 +53,6 @@ object_at(struct json_object *o, const char *key)
 
 	return v != NULL && json_object_is_type(v, json_type_object) ? v :
 	    NULL;
-}
-
-/* A JSON true, or the legacy string "true". */
-static int
-is_true(struct json_object *v)
-{
-	if (json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v);
-	return json_object_is_type(v, json_type_string) &&
-	    strcasecmp(json_object_get_string(v), "true") == 0;
 }
 
 /* The marker when it is about rec_sid, else NULL. */
@@ -127,7 +116,7 @@ fh_vmail_info(struct json_object *attrs, struct fh_vmail_info *vi)
 	vi->rec_sid = s;
 	vi->caller = fh_json_str(cb, "numberToCall");
 	vi->transcript = fh_attr_cb_get(cb, FH_CB_TR_TEXT);
-	vi->deleted = is_true(member(cb, "isDeleted"));
+	vi->deleted = fh_json_true(member(cb, "isDeleted"));
 	return FH_OK;
 }
 
@@ -152,7 +141,7 @@ fh_vmail_due(struct json_object *attrs, int transcript_on, long long now_ms,
 	    vi.transcript[0] == '\0')
 		return 0;
 	first = object_at(marker(attrs, vi.rec_sid), "first");
-	if (is_true(member(first, "withTranscript")))
+	if (fh_json_true(member(first, "withTranscript")))
 		return 0;	/* the first message carried it */
 	s = fh_vmail_state(attrs, FH_VMAIL_TRANSCRIPT, vi.rec_sid, NULL,
 	    now_ms, fresh_ms);
@@ -286,33 +275,6 @@ fh_vmail_local_time(const char *utc, const char *tz, char *out,
 
 /* --------------------------------------------------------------- worker */
 
-static long long
-wall_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static enum fh_err
-new_claim(char *out)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 raw[FH_VMAIL_CLAIM_LEN / 2];
-	size_t			 i;
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return FH_EINTERNAL;
-	for (i = 0; i < sizeof(raw); i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0xf];
-	}
-	out[FH_VMAIL_CLAIM_LEN] = '\0';
-	return FH_OK;
-}
-
 /* One delivery: the task, the claim, the stage. */
 struct job {
 	struct fh_ctx		*ctx;
@@ -398,15 +360,15 @@ claim(struct job *j, int *due)
 		if (err != FH_OK)
 			goto out;
 		if (!fh_vmail_due(attrs, j->ctx->cfg->vm_email_transcript,
-		    wall_ms(), j->fresh_ms, &j->st))
+		    fh_wall_ms(), j->fresh_ms, &j->st))
 			goto out;	/* sent, someone else's, or nothing */
 		if ((err = fh_vmail_info(attrs, &vi)) != FH_OK ||
-		    (err = new_claim(j->claim)) != FH_OK)
+		    (err = fh_claim_new(j->claim, sizeof(j->claim))) != FH_OK)
 			goto out;
 		j->with_transcript = vi.transcript != NULL &&
 		    vi.transcript[0] != '\0';
 		err = fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim,
-		    wall_ms(), "sending", j->with_transcript);
+		    fh_wall_ms(), "sending", j->with_transcript);
 		if (err == FH_OK)
 			err = write_task(j, attrs, etag, &stale);
 		if (err == FH_OK) {
@@ -449,13 +411,13 @@ finish(struct job *j, const char *state)
 			goto out;
 		if (fh_vmail_info(attrs, &vi) != FH_OK ||
 		    fh_vmail_state(attrs, j->st, vi.rec_sid, j->claim,
-		    wall_ms(), j->fresh_ms) != FH_VMAIL_OURS) {
+		    fh_wall_ms(), j->fresh_ms) != FH_VMAIL_OURS) {
 			fh_log_warn(&j->ctx->log, "email claim on task '%s' "
 			    "lost before it was marked %s", j->sid, state);
 			goto out;
 		}
 		err = fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim,
-		    wall_ms(), state, j->with_transcript);
+		    fh_wall_ms(), state, j->with_transcript);
 		if (err == FH_OK)
 			err = write_task(j, attrs, etag, &stale);
 		if (err == FH_OK || !stale)
@@ -586,7 +548,7 @@ compose_and_send(struct job *j)
 	m.to = cfg->vm_email_to;
 	m.subject = fh_buf_cstr(&subject);
 	m.text = fh_buf_cstr(&text);
-	m.date = wall_ms() / 1000;
+	m.date = fh_wall_ms() / 1000;
 	m.id_left = j->claim;
 	m.boundary = boundary;
 	if (attach) {

@@ -3,7 +3,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -465,16 +464,6 @@ cb_data(struct json_object *attrs)
 	return cb;
 }
 
-/* A JSON true, or the legacy string "true" (section 4). */
-static int
-is_true(struct json_object *v)
-{
-	if (json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v);
-	return json_object_is_type(v, json_type_string) &&
-	    strcasecmp(json_object_get_string(v), "true") == 0;
-}
-
 enum fh_err
 fh_voicemail_task_sids(struct json_object *attrs, const char **rec,
     const char **tr)
@@ -506,7 +495,7 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 	cb = cb_data(attrs);
 	if (cb == NULL)
 		return FH_ECONFLICT;
-	if (json_object_object_get_ex(cb, "isDeleted", &v) && is_true(v))
+	if (json_object_object_get_ex(cb, "isDeleted", &v) && fh_json_true(v))
 		return FH_OK;
 	/* the text is part of what is deleted */
 	json_object_object_del(cb, fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE,

@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
 #include "attr.h"
 #include "callback.h"
+#include "claim.h"
 #include "followup.h"
 #include "form.h"
 #include "json.h"
@@ -1027,24 +1027,6 @@ enum judged {
 	JG_OTHER	/* *res says */
 };
 
-/* 32 hex digits from the system's random source into out (33 bytes). */
-static enum fh_err
-new_claim(char *out)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 raw[CLAIM_LEN / 2];
-	size_t			 i;
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return FH_EINTERNAL;
-	for (i = 0; i < sizeof(raw); i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0xf];
-	}
-	out[CLAIM_LEN] = '\0';
-	return FH_OK;
-}
-
 /* The claim state of one follow-up across its rounds. */
 struct claim {
 	const char		*sid;
@@ -1225,7 +1207,7 @@ cancel_and_claim(struct wx *w, struct claim *c)
 	enum fh_err		 err;
 
 	memset(&rr, 0, sizeof(rr));
-	if (new_claim(c->claim) != FH_OK)
+	if (fh_claim_new(c->claim, sizeof(c->claim)) != FH_OK)
 		return CL_ERROR;
 	for (round = 0; round < FH_WAIT_CLAIM_ROUNDS + 1; round++) {
 		json_object_put(c->task);
