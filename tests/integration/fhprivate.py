@@ -18,7 +18,6 @@ Standard library only; needs spawn-fcgi and nginx (skip() otherwise).
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -31,29 +30,11 @@ BUILD = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
 TEMPLATE = os.path.join(ENV.root, "nginx", "flexhooks.conf.in")
 
 
-def _read(path):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return f.read()
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _kill_group(p, sig):
-    try:
-        os.killpg(p.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def stack_config():
     """The shared stack's KEY=VALUE lines, without the per-host ones."""
     path = os.path.join(os.path.dirname(ENV.log_dir), "flexhooks.env")
     drop = ("FLEXHOOKS_HEALTH_SOCKETS=", "FLEXHOOKS_PROCESSES=")
-    return [ln for ln in _read(path).splitlines() if not ln.startswith(drop)]
+    return [ln for ln in t.read_text(path).splitlines() if not ln.startswith(drop)]
 
 
 class Private:
@@ -81,7 +62,7 @@ class Private:
     def _render(self, htpasswd):
         out, keep = [], True
         user = "user root root;" if os.geteuid() == 0 else ""
-        for line in _read(TEMPLATE).splitlines():
+        for line in t.read_text(TEMPLATE).splitlines():
             m = re.match(r"^\s*# @program ([a-z-]+)", line)
             if m:
                 keep = m.group(1) in self.programs
@@ -140,7 +121,7 @@ class Private:
             self._launch(p, ["spawn-fcgi", "-n", "-s", self.sock(p), "-M",
                              "0600", "--", "/usr/bin/env", "-i"] + env +
                          [os.path.join(BUILD, "cgi-bin", p)], self.log(p))
-        self.port = _free_port()
+        self.port = t.free_port()
         path = os.path.join(self.tmp, "nginx.conf")
         with open(path, "w") as f:
             f.write(self._render(htpasswd))
@@ -153,7 +134,7 @@ class Private:
         while not all(os.path.exists(self.sock(p)) for p in self.programs):
             dead = [n for n, g in self.procs.items() if g.poll() is not None]
             t.ok(not dead, "programs exited at start: %s (%s)" % (
-                dead, [_read(self.log(n))[-500:] for n in dead]))
+                dead, [t.read_text(self.log(n))[-500:] for n in dead]))
             t.ok(time.monotonic() < end, "sockets not there after 10 s")
             time.sleep(0.05)
         self._launch("nginx", argv + ["-g", "daemon off;"],
@@ -169,26 +150,7 @@ class Private:
             time.sleep(0.05)
 
     def stop(self):
-        order = ["nginx"] + [n for n in self.procs if n != "nginx"]
-        for name in order:
-            g = self.procs.get(name)
-            if g is not None:
-                _kill_group(g, signal.SIGQUIT if name == "nginx"
-                            else signal.SIGTERM)
-        end = time.monotonic() + 5
-        for name in order:
-            g = self.procs.get(name)
-            if g is None:
-                continue
-            try:
-                g.wait(max(0.1, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            _kill_group(g, signal.SIGKILL)
-            try:
-                g.wait(2)
-            except subprocess.TimeoutExpired:
-                pass
+        t.stop_groups(self.procs)
         self.procs = {}
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -198,7 +160,7 @@ class Private:
         out = []
         for p in self.programs:
             try:
-                text = _read(self.log(p))
+                text = t.read_text(self.log(p))
             except OSError:
                 continue
             if "Sanitizer" in text or "runtime error:" in text:

@@ -44,6 +44,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -649,6 +650,55 @@ def program_pids(name):
     with open(pidfile) as f:
         top = int("".join(c for c in f.read() if c.isdigit()))
     return [top] + children(top)
+
+
+def read_text(path):
+    """A file's text (undecodable bytes replaced)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def free_port():
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kill_group(g, sig):
+    """Signal the process group that the Popen g leads (started with
+    start_new_session=True); gone already is fine."""
+    try:
+        os.killpg(g.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_groups(groups):
+    """Stop every process group in groups (name -> Popen): "nginx" first,
+    so that nothing new reaches a stopping program, with SIGQUIT, the
+    others with SIGTERM; 5 s for all, then SIGKILL for the stragglers of
+    each group."""
+    order = ["nginx"] + [n for n in groups if n != "nginx"]
+    for name in order:
+        g = groups.get(name)
+        if g is not None:
+            kill_group(g, signal.SIGQUIT if name == "nginx"
+                       else signal.SIGTERM)
+    end = time.monotonic() + 5
+    for name in order:
+        g = groups.get(name)
+        if g is None:
+            continue
+        try:
+            g.wait(max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        kill_group(g, signal.SIGKILL)
+        try:
+            g.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def unique_number(country="1"):

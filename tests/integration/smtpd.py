@@ -20,6 +20,9 @@ import subprocess
 import sys
 import threading
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fhtest  # noqa: E402
+
 try:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
@@ -37,14 +40,6 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 def available():
     return Controller is not None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class _Handler:
@@ -66,7 +61,7 @@ class Server:
         self.dir = directory
         self.user = user
         self.password = password
-        self.port = free_port()
+        self.port = fhtest.free_port()
         self.cert = os.path.join(directory, "smtp-cert.pem")
         self.key = os.path.join(directory, "smtp-key.pem")
         self.messages = []

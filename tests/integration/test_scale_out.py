@@ -301,28 +301,8 @@ class Farm:
                     kill_group(g, signal.SIGKILL)
 
     def stop(self):
-        """Everything this test started, then its directory.  nginx
-        first, so that nothing new reaches a stopping program."""
-        order = ["nginx"] + [n for n in self.groups if n != "nginx"]
-        for name in order:
-            g = self.groups.get(name)
-            if g is not None:
-                kill_group(g, signal.SIGQUIT if name == "nginx"
-                           else signal.SIGTERM)
-        end = time.monotonic() + 5
-        for name in order:
-            g = self.groups.get(name)
-            if g is None:
-                continue
-            try:
-                g.wait(max(0.1, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            kill_group(g, signal.SIGKILL)    # stragglers of the group
-            try:
-                g.wait(2)
-            except subprocess.TimeoutExpired:
-                pass
+        """Everything this test started, then its directory."""
+        t.stop_groups(self.groups)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def sanitizer_reports(self):
@@ -339,24 +319,8 @@ class Farm:
         return out
 
 
-def read_text(path):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return f.read()
-
-
-def kill_group(g, sig):
-    try:
-        os.killpg(g.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# the helpers other scripts reach through this module (so.read_text)
+read_text, kill_group, free_port = t.read_text, t.kill_group, t.free_port
 
 
 def htpasswd():
