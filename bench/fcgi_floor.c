@@ -24,7 +24,7 @@
 
 #include <fcgiapp.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 
 #define BODY_MAX	(64 * 1024)
 

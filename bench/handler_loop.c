@@ -22,11 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "callback.h"
-#include "dial_queue.h"
-#include "fcgi.h"
-#include "redirect.h"
-#include "wait.h"
+#include "handlers/callback.h"
+#include "handlers/dial_queue.h"
+#include "lib/fcgi.h"
+#include "handlers/redirect.h"
+#include "handlers/wait.h"
 
 #define REQ_MAX		(FH_REQ_MAX_BODY + 8192)
 #define NLINES		7

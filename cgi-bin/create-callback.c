@@ -6,9 +6,9 @@
  * Its processes share one table of Twilio's deliveries (dedupe.h), so that
  * a retry with the same I-Twilio-Idempotency-Token creates nothing new.
  */
-#include "callback.h"
-#include "dedupe.h"
-#include "fcgi.h"
+#include "handlers/callback.h"
+#include "lib/dedupe.h"
+#include "lib/fcgi.h"
 
 /*
  * The paths of every template and plugin version (README.md "Migrating

@@ -2,8 +2,8 @@
  * dial-queue - bridges an answered outbound call to the enqueued caller,
  * or hangs up on a machine (taskrouter-events.md section 6).
  */
-#include "dial_queue.h"
-#include "fcgi.h"
+#include "handlers/dial_queue.h"
+#include "lib/fcgi.h"
 
 static const struct fh_route routes[] = {
 	{ "/dial-queue", FH_AUTH_TWILIO_SIG, FH_ALLOW_POST,

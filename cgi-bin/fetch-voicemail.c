@@ -4,9 +4,9 @@
  */
 #include <malloc.h>
 
-#include "fcgi.h"
-#include "token.h"
-#include "voicemail.h"
+#include "lib/fcgi.h"
+#include "flex/token.h"
+#include "handlers/voicemail.h"
 
 /* Buffers of this size and more get mappings of their own. */
 #define MMAP_THRESHOLD	(256 * 1024)

@@ -5,9 +5,9 @@
  * Flex tokens (each unknown one waits on Twilio IAM) can fill these
  * processes, never the ones answering Twilio's Studio requests.
  */
-#include "callback.h"
-#include "fcgi.h"
-#include "token.h"
+#include "handlers/callback.h"
+#include "lib/fcgi.h"
+#include "flex/token.h"
 
 static const struct fh_route routes[] = {
 	{ "/features/callback-and-voicemail/flex/create-callback",

@@ -2,8 +2,8 @@
  * healthz - GET /healthz for the local stack and load balancers (which
  * often probe with HEAD: nginx sends the head of the same answer).
  */
-#include "fcgi.h"
-#include "health.h"
+#include "lib/fcgi.h"
+#include "handlers/health.h"
 
 static const struct fh_route routes[] = {
 	{ "/healthz", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_HEAD,

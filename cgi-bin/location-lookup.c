@@ -2,8 +2,8 @@
  * location-lookup - the locations file entry for a number or name, for a
  * Studio HTTP Request widget (taskrouter-events.md section 8).
  */
-#include "fcgi.h"
-#include "location.h"
+#include "lib/fcgi.h"
+#include "handlers/location.h"
 
 static const struct fh_route routes[] = {
 	{ "/location-lookup", FH_AUTH_SIG_OR_BASIC,

@@ -3,9 +3,9 @@
  * voicemail task from an existing one (callbacks-and-voicemail.md section
  * 5.3).
  */
-#include "fcgi.h"
-#include "requeue.h"
-#include "token.h"
+#include "lib/fcgi.h"
+#include "handlers/requeue.h"
+#include "flex/token.h"
 
 static const struct fh_route routes[] = {
 	{ "/features/callback-and-voicemail/flex/requeue-callback",

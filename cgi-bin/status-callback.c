@@ -3,8 +3,8 @@
  * configured, rejects the reservation of a failed call
  * (taskrouter-events.md section 7).
  */
-#include "fcgi.h"
-#include "status_callback.h"
+#include "lib/fcgi.h"
+#include "handlers/status_callback.h"
 
 static const struct fh_route routes[] = {
 	{ "/status-callback", FH_AUTH_TWILIO_SIG, FH_ALLOW_POST,

@@ -3,8 +3,8 @@
  * outbound dialer (taskrouter-events.md section 2).  A workspace has one
  * EventCallbackUrl, so one program serves both paths.
  */
-#include "events.h"
-#include "fcgi.h"
+#include "handlers/events.h"
+#include "lib/fcgi.h"
 
 static const struct fh_route routes[] = {
 	{ "/tr-event-callback", FH_AUTH_TWILIO_SIG_BASIC,

@@ -2,8 +2,8 @@
  * twiml-redirect-call - the <Dial> that moves a caller to the number of a
  * redirect rule (taskrouter-events.md section 4).
  */
-#include "fcgi.h"
-#include "redirect.h"
+#include "lib/fcgi.h"
+#include "handlers/redirect.h"
 
 static const struct fh_route routes[] = {
 	{ "/twiml-redirect-call", FH_AUTH_TWILIO_SIG,

@@ -2,8 +2,8 @@
  * wait-experience - the hold loop of a queued caller, with the callback
  * and voicemail menu (wait-experience.md).
  */
-#include "fcgi.h"
-#include "wait.h"
+#include "lib/fcgi.h"
+#include "handlers/wait.h"
 
 /* The template's older Hold Music URL is an alias; the TwiML it answers
  * links back to FH_WAIT_PATH, which has the same security. */

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "config.h"
+#include "lib/config.h"
 #include "fuzz.h"
 
 static enum fh_err

@@ -11,11 +11,11 @@
 
 #include <json-c/json.h>
 
-#include "events.h"
-#include "fcgi.h"
-#include "form.h"
+#include "handlers/events.h"
+#include "lib/fcgi.h"
+#include "lib/form.h"
 #include "fuzz.h"
-#include "json.h"
+#include "lib/json.h"
 
 #define AC	"AC0123456789abcdef0123456789abcdef"
 #define WS	"WS0123456789abcdef0123456789abcdef"

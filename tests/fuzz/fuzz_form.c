@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "lib/form.h"
 #include "fuzz.h"
 
 int

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attr.h"
+#include "flex/attr.h"
 #include "fuzz.h"
-#include "json.h"
-#include "rest.h"
+#include "lib/json.h"
+#include "lib/rest.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

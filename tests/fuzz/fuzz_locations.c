@@ -8,8 +8,8 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
-#include "json.h"
-#include "location.h"
+#include "lib/json.h"
+#include "handlers/location.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

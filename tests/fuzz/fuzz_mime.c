@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "mime.h"
+#include "lib/mime.h"
 
 static void
 check_7bit_lines(const char *s, size_t len, int folds_only)

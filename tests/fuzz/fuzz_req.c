@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "callback.h"
-#include "fcgi.h"
+#include "handlers/callback.h"
+#include "lib/fcgi.h"
 #include "fuzz.h"
 
 static enum fh_err

@@ -1,5 +1,5 @@
 /*
- * fuzz_sig.c - libFuzzer target for the signature input (common/sig.c).
+ * fuzz_sig.c - libFuzzer target for the signature input (lib/sig.c).
  *
  * The input is split at its first seven '\n' into public URL, request URI,
  * method, content type, Authorization header, X-Twilio-Signature and the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sig.h"
+#include "lib/sig.h"
 
 #define NFIELDS	7
 

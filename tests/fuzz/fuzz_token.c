@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "token.h"
+#include "flex/token.h"
 
 static const long statuses[] = { 200, 401, 500 };
 

@@ -14,17 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attr.h"
-#include "config.h"
-#include "followup.h"
+#include "flex/attr.h"
+#include "lib/config.h"
+#include "flex/followup.h"
 #include "fuzz.h"
-#include "json.h"
-#include "qstats.h"
-#include "requeue.h"
-#include "rest.h"
-#include "tasks.h"
-#include "valid.h"
-#include "voicemail.h"
+#include "lib/json.h"
+#include "flex/qstats.h"
+#include "handlers/requeue.h"
+#include "lib/rest.h"
+#include "flex/tasks.h"
+#include "lib/valid.h"
+#include "handlers/voicemail.h"
 
 #define CALL_SID	"CA0123456789abcdef0123456789abcdef"
 #define CLAIM		"c0ffee"

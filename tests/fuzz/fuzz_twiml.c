@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "twiml.h"
-#include "valid.h"
+#include "lib/twiml.h"
+#include "lib/valid.h"
 
 #define MAX_EVENTS	256
 

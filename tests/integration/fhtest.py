@@ -747,9 +747,9 @@ PROVISION_ENV = ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
 
 def provision_binary():
-    """The built program: FLEXHOOKS_BUILD_DIR/deploy/flexhooks-provision."""
+    """The built program: FLEXHOOKS_BUILD_DIR/tools/provision/flexhooks-provision."""
     build = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
-    return os.path.join(build, "deploy", "flexhooks-provision")
+    return os.path.join(build, "tools", "provision", "flexhooks-provision")
 
 
 def provision_event_url():

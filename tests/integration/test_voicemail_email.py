@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Voicemail by email (common/vmail.c) against a real SMTP server.
+"""Voicemail by email (flex/vmail.c) against a real SMTP server.
 
 The shared test stack runs with email off (the default), so this test
 starts what it needs beside it:

@@ -4,10 +4,10 @@
 #include <check.h>
 #include <string.h>
 
-#include "attr.h"
+#include "flex/attr.h"
 #include "fh_check.h"
-#include "form.h"
-#include "json.h"
+#include "lib/form.h"
+#include "lib/json.h"
 
 #define WW "WW0123456789abcdef0123456789abcdef"
 

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "lib/config.h"
 #include "fh_check.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* A fake environment: NULL-terminated KEY, VALUE pairs. */
 static const char *const *fake_env;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "dedupe.h"
+#include "lib/dedupe.h"
 #include "fh_check.h"
 
 #define SID_A	"WT0123456789abcdef0123456789abcdef"

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "dial_queue.h"
+#include "handlers/dial_queue.h"
 #include "fh_check.h"
 #include "fh_golden.h"
 

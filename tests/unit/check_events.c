@@ -14,12 +14,12 @@
 
 #include <json-c/json.h>
 
-#include "events.h"
-#include "fcgi.h"
+#include "handlers/events.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
-#include "form.h"
-#include "json.h"
-#include "sig.h"
+#include "lib/form.h"
+#include "lib/json.h"
+#include "lib/sig.h"
 
 #define AC	"AC0123456789abcdef0123456789abcdef"
 #define WS	"WS0123456789abcdef0123456789abcdef"

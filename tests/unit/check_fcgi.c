@@ -8,9 +8,9 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "callback.h"
-#include "dedupe.h"
-#include "fcgi.h"
+#include "handlers/callback.h"
+#include "lib/dedupe.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
 
 static struct fh_config	 cfg;

@@ -10,11 +10,11 @@
 
 #include <json-c/json.h>
 
-#include "config.h"
-#include "fcgi.h"
+#include "lib/config.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
-#include "followup.h"
-#include "json.h"
+#include "flex/followup.h"
+#include "lib/json.h"
 
 #define WQ1	"WQ0123456789abcdef0123456789abcd01"
 #define WQ2	"WQ0123456789abcdef0123456789abcd02"

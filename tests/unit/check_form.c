@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "fh_check.h"
-#include "form.h"
-#include "valid.h"
+#include "lib/form.h"
+#include "lib/valid.h"
 
 struct pcase {
 	const char	*in;

@@ -9,11 +9,11 @@
 
 #include <check.h>
 
-#include "fcgi.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
 #include "fh_golden.h"
-#include "incoming.h"
-#include "location.h"
+#include "handlers/incoming.h"
+#include "handlers/location.h"
 
 
 #ifndef FIXTURE_DIR

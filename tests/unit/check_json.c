@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fh_check.h"
-#include "json.h"
+#include "lib/json.h"
 
 struct jcase {
 	const char	*in;

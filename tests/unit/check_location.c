@@ -11,8 +11,8 @@
 
 #include "fh_check.h"
 #include "fh_golden.h"
-#include "json.h"
-#include "location.h"
+#include "lib/json.h"
+#include "handlers/location.h"
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR "tests/fixtures"

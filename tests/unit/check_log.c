@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 
 #include "fh_check.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define CA	"CA0123456789abcdef0123456789abcdef"
 #define WT	"WT0123456789abcdef0123456789abcdef"

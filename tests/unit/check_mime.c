@@ -18,9 +18,9 @@
 
 #include <check.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "fh_check.h"
-#include "mime.h"
+#include "lib/mime.h"
 
 struct addr_case {
 	const char	*in;

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "fh_check.h"
-#include "form.h"
-#include "json.h"
-#include "provision.h"
+#include "lib/form.h"
+#include "lib/json.h"
+#include "tools/provision/provision.h"
 
 #define WS1	"WS00000000000000000000000000000001"
 #define WA1	"WA000000000000000000000000000000a1"

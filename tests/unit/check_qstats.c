@@ -11,12 +11,12 @@
 
 #include <check.h>
 
-#include "config.h"
-#include "fcgi.h"
+#include "lib/config.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
-#include "prompts.h"
-#include "qstats.h"
-#include "rest.h"
+#include "lib/prompts.h"
+#include "flex/qstats.h"
+#include "lib/rest.h"
 
 #define WQ	"WQ0123456789abcdef0123456789abcdef"
 #define T(n)	"WT0123456789abcdef0123456789abcde" n

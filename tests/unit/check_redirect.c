@@ -7,8 +7,8 @@
 
 #include "fh_check.h"
 #include "fh_golden.h"
-#include "redirect.h"
-#include "twiml.h"
+#include "handlers/redirect.h"
+#include "lib/twiml.h"
 
 #define WQ1	"WQ11111111111111111111111111111111"
 #define WQ2	"WQ22222222222222222222222222222222"

@@ -29,10 +29,10 @@
 #include <check.h>
 #include <json-c/json.h>
 
-#include "fcgi.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
-#include "json.h"
-#include "requeue.h"
+#include "lib/json.h"
+#include "handlers/requeue.h"
 
 #define NOW_MS		1767225600000LL	/* 2026-01-01T00:00:00Z */
 #define OLD_SID		"WT00000000000000000000000000000001"

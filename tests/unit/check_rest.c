@@ -27,7 +27,7 @@
 
 #include <check.h>
 
-#include "rest.h"
+#include "lib/rest.h"
 
 #define TEST_SID	"AC0123456789abcdef0123456789abcdef"
 #define TEST_TOKEN	"auth-token-not-real"

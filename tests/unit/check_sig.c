@@ -15,7 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "fh_check.h"
-#include "sig.h"
+#include "lib/sig.h"
 
 #define TOKEN	"12345"
 #define U	"https://mycompany.com/myapp.php?foo=1&bar=2"

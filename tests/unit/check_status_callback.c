@@ -15,9 +15,9 @@
 
 #include "fh_check.h"
 #include "fh_golden.h"
-#include "json.h"
-#include "rest.h"
-#include "status_callback.h"
+#include "lib/json.h"
+#include "lib/rest.h"
+#include "handlers/status_callback.h"
 
 #define CA1	"CA0123456789abcdef0123456789abcdef"
 #define CA2	"CAfedcba9876543210fedcba9876543210"

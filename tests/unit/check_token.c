@@ -26,11 +26,11 @@
 
 #include <check.h>
 
-#include "fcgi.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
-#include "rest.h"
-#include "sig.h"
-#include "token.h"
+#include "lib/rest.h"
+#include "lib/sig.h"
+#include "flex/token.h"
 
 #define TEST_SID	"AC0123456789abcdef0123456789abcdef"
 #define TEST_WK		"WK0123456789abcdef0123456789abcdef"

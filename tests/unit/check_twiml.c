@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fh_check.h"
-#include "twiml.h"
+#include "lib/twiml.h"
 
 #define DECL	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fh_check.h"
-#include "valid.h"
+#include "lib/valid.h"
 
 struct vcase {
 	fh_validator	 fn;

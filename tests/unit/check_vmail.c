@@ -18,12 +18,12 @@
 #include <check.h>
 #include <json-c/json.h>
 
-#include "buf.h"
-#include "config.h"
-#include "fcgi.h"
+#include "lib/buf.h"
+#include "lib/config.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
-#include "json.h"
-#include "vmail.h"
+#include "lib/json.h"
+#include "flex/vmail.h"
 
 #define NOW_MS		1796565605000LL	/* 2026-12-06T14:00:05Z */
 #define FRESH_MS	600000LL

@@ -10,10 +10,10 @@
 
 #include <openssl/evp.h>
 
-#include "fcgi.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
-#include "json.h"
-#include "voicemail.h"
+#include "lib/json.h"
+#include "handlers/voicemail.h"
 
 static struct fh_config	 cfg;
 static struct fh_ctx	 ctx;

@@ -19,13 +19,13 @@
 
 #include <check.h>
 
-#include "fcgi.h"
+#include "lib/fcgi.h"
 #include "fh_check.h"
 #include "fh_golden.h"
-#include "prompts.h"
-#include "qstats.h"
-#include "rest.h"
-#include "wait.h"
+#include "lib/prompts.h"
+#include "flex/qstats.h"
+#include "lib/rest.h"
+#include "handlers/wait.h"
 
 
 #define TASK		"WT0123456789abcdef0123456789abcdef"

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "fcgi.h"
+#include "lib/buf.h"
+#include "lib/fcgi.h"
 
 #ifndef GOLDEN_DIR
 #define GOLDEN_DIR "tests/golden"
