@@ -26,20 +26,20 @@
 
 #include "lib/buf.h"
 
-#define BODY_MAX	(64 * 1024)
+#define BODY_MAX (64 * 1024)
 
 int
 main(int argc, char *argv[])
 {
-	static char	 body[BODY_MAX], head[256], sink[8192];
-	FCGX_Request	 r;
-	FILE		*f;
-	long long	 n, i;
-	size_t		 blen;
-	int		 hlen;
+	static char  body[BODY_MAX], head[256], sink[8192];
+	FCGX_Request r;
+	FILE	    *f;
+	long long    n, i;
+	size_t	     blen;
+	int	     hlen;
 
-	if (argc != 3 || fh_parse_int(argv[2], strlen(argv[2]), 1, 256, &n) !=
-	    FH_OK) {
+	if (argc != 3 ||
+	    fh_parse_int(argv[2], strlen(argv[2]), 1, 256, &n) != FH_OK) {
 		fprintf(stderr, "usage: fcgi_floor BODYFILE N\n");
 		return 2;
 	}
@@ -49,9 +49,11 @@ main(int argc, char *argv[])
 	}
 	blen = fread(body, 1, sizeof(body), f);
 	fclose(f);
-	hlen = snprintf(head, sizeof(head), "Status: 200 OK\r\n"
+	hlen = snprintf(head, sizeof(head),
+	    "Status: 200 OK\r\n"
 	    "Content-Type: text/xml; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n\r\n", blen);
+	    "Content-Length: %zu\r\n\r\n",
+	    blen);
 	if (blen == 0 || blen == sizeof(body) || hlen < 0 ||
 	    (size_t)hlen >= sizeof(head)) {
 		fprintf(stderr, "fcgi_floor: '%s' is empty or too large\n",

@@ -28,36 +28,35 @@
 #include "handlers/redirect.h"
 #include "handlers/wait.h"
 
-#define REQ_MAX		(FH_REQ_MAX_BODY + 8192)
-#define NLINES		7
+#define REQ_MAX (FH_REQ_MAX_BODY + 8192)
+#define NLINES 7
 
 static const struct fh_route routes[] = {
-	{ FH_WAIT_PATH, FH_AUTH_TWILIO_SIG_BASIC,
-	    FH_ALLOW_GET | FH_ALLOW_POST, fh_handle_wait },
-	{ "/dial-queue", FH_AUTH_TWILIO_SIG, FH_ALLOW_POST,
-	    fh_handle_dial_queue },
-	{ "/twiml-redirect-call", FH_AUTH_TWILIO_SIG,
-	    FH_ALLOW_GET | FH_ALLOW_POST, fh_handle_twiml_redirect_call },
-	{ "/features/callback-and-voicemail/studio/create-callback",
-	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
-	    fh_handle_create_callback },
+    {FH_WAIT_PATH, FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	fh_handle_wait},
+    {"/dial-queue", FH_AUTH_TWILIO_SIG, FH_ALLOW_POST, fh_handle_dial_queue},
+    {"/twiml-redirect-call", FH_AUTH_TWILIO_SIG, FH_ALLOW_GET | FH_ALLOW_POST,
+	fh_handle_twiml_redirect_call},
+    {"/features/callback-and-voicemail/studio/create-callback",
+	FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	fh_handle_create_callback},
 };
 
 struct bench_req {
-	char	*envp[12];
-	char	 store[NLINES + 4][2048];
-	char	*body;
-	size_t	 body_len;
-	int	 want;
+	char  *envp[12];
+	char   store[NLINES + 4][2048];
+	char  *body;
+	size_t body_len;
+	int    want;
 };
 
-static char	 file[REQ_MAX];
+static char file[REQ_MAX];
 
 /* "KEY=value" into slot i of r->store; appended to r->envp at *n. */
 static int
 env_add(struct bench_req *r, size_t *n, const char *key, const char *val)
 {
-	int	 w;
+	int w;
 
 	if (val[0] == '\0')
 		return 0;
@@ -72,10 +71,10 @@ env_add(struct bench_req *r, size_t *n, const char *key, const char *val)
 static int
 load(const char *path, struct bench_req *r)
 {
-	FILE		*f;
-	char		*line[NLINES], *p, *nl, uri[2048], *q;
-	size_t		 len, i, n = 0;
-	long long	 want;
+	FILE	 *f;
+	char	 *line[NLINES], *p, *nl, uri[2048], *q;
+	size_t	  len, i, n = 0;
+	long long want;
 
 	memset(r, 0, sizeof(*r));
 	f = fopen(path, "rb");
@@ -111,7 +110,7 @@ load(const char *path, struct bench_req *r)
 	    env_add(r, &n, "HTTP_X_TWILIO_SIGNATURE", line[3]) != 0 ||
 	    env_add(r, &n, "HTTP_AUTHORIZATION", line[4]) != 0 ||
 	    env_add(r, &n, "FLEXHOOKS_REQUEST_ID",
-	    "0123456789abcdef0123456789abcdef") != 0)
+		"0123456789abcdef0123456789abcdef") != 0)
 		return -1;
 	if (strcmp(line[5], "1") == 0 &&
 	    env_add(r, &n, "FLEXHOOKS_BASIC_VERIFIED", "1") != 0)
@@ -124,12 +123,12 @@ load(const char *path, struct bench_req *r)
 static int
 serve(struct fh_ctx *ctx, const struct bench_req *r)
 {
-	struct fh_req	 req;
-	struct fh_resp	 resp;
-	struct fh_buf	 body, out;
-	enum fh_err	 err;
-	int64_t		 t0;
-	int		 status;
+	struct fh_req  req;
+	struct fh_resp resp;
+	struct fh_buf  body, out;
+	enum fh_err    err;
+	int64_t	       t0;
+	int	       status;
 
 	t0 = fh_now_ms();
 	fh_log_begin(&ctx->log, fh_env_get(r->envp, "FLEXHOOKS_REQUEST_ID"));
@@ -140,8 +139,8 @@ serve(struct fh_ctx *ctx, const struct bench_req *r)
 	body.secret = 1;
 	fh_buf_init(&out, 64 * 1024);
 	err = fh_buf_add(&body, r->body, r->body_len);
-	if (err == FH_OK && fh_req_parse(&req, r->envp, fh_buf_cstr(&body),
-	    body.len) != FH_OK)
+	if (err == FH_OK &&
+	    fh_req_parse(&req, r->envp, fh_buf_cstr(&body), body.len) != FH_OK)
 		fh_log_debug(&ctx->log, "request unreadable");
 	fh_log_set_call(&ctx->log, fh_req_param(&req, "CallSid"));
 	err = fh_dispatch(ctx, routes, FH_NITEMS(routes), &req, &resp);
@@ -161,8 +160,8 @@ serve(struct fh_ctx *ctx, const struct bench_req *r)
 /* What callgrind counts (--toggle-collect=serve_one): the warm-up call in
  * main() goes to serve() directly, so one-time set-up (the HMAC algorithm
  * fetch, the first REST connection) is not counted. */
-int	serve_one(struct fh_ctx *, const struct bench_req *)
-	    __attribute__((noinline));
+int serve_one(struct fh_ctx *, const struct bench_req *)
+    __attribute__((noinline));
 
 int
 serve_one(struct fh_ctx *ctx, const struct bench_req *r)
@@ -173,14 +172,14 @@ serve_one(struct fh_ctx *ctx, const struct bench_req *r)
 int
 main(int argc, char *argv[])
 {
-	static struct bench_req	 r;
-	struct fh_config	 cfg;
-	struct fh_ctx		 ctx;
-	long long		 n, i;
-	int			 status;
+	static struct bench_req r;
+	struct fh_config	cfg;
+	struct fh_ctx		ctx;
+	long long		n, i;
+	int			status;
 
-	if (argc != 3 || fh_parse_int(argv[2], strlen(argv[2]), 1,
-	    100000000, &n) != FH_OK) {
+	if (argc != 3 ||
+	    fh_parse_int(argv[2], strlen(argv[2]), 1, 100000000, &n) != FH_OK) {
 		fprintf(stderr, "usage: handler_loop REQFILE N\n");
 		return 2;
 	}

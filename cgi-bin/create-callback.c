@@ -17,29 +17,28 @@
  * transcription callback sends the same fields as the studio route).
  */
 static const struct fh_route routes[] = {
-	{ "/features/callback-and-voicemail/studio/create-callback",
-	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
-	    fh_handle_create_callback },
-	{ "/callback/studio/create-callback",
-	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
-	    fh_handle_create_callback },
-	{ "/features/callbacks/studio/create-callback",
-	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
-	    fh_handle_create_callback },
-	{ "/features/callbacks/studio/voicemail-transcription-callback",
-	    FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
-	    fh_handle_create_callback },
+    {"/features/callback-and-voicemail/studio/create-callback",
+	FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	fh_handle_create_callback},
+    {"/callback/studio/create-callback", FH_AUTH_TWILIO_SIG_BASIC,
+	FH_ALLOW_GET | FH_ALLOW_POST, fh_handle_create_callback},
+    {"/features/callbacks/studio/create-callback", FH_AUTH_TWILIO_SIG_BASIC,
+	FH_ALLOW_GET | FH_ALLOW_POST, fh_handle_create_callback},
+    {"/features/callbacks/studio/voicemail-transcription-callback",
+	FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,
+	fh_handle_create_callback},
 };
 
 int
 main(void)
 {
-	struct fh_config	 cfg;
-	struct fh_ctx		 ctx;
-	int			 rc;
+	struct fh_config cfg;
+	struct fh_ctx	 ctx;
+	int		 rc;
 
-	fh_ctx_init(&ctx, "create-callback", &cfg, FH_NEED_REST |
-	    FH_NEED_SIGNATURE | FH_NEED_FLEX | FH_NEED_CALLBACK_WF);
+	fh_ctx_init(&ctx, "create-callback", &cfg,
+	    FH_NEED_REST | FH_NEED_SIGNATURE | FH_NEED_FLEX |
+		FH_NEED_CALLBACK_WF);
 	/* before fh_main_loop() forks: every process shares the table */
 	if (fh_dedupe_new(&ctx.dedupe, 0, 0) != FH_OK)
 		fh_log_warn(&ctx.log, "cannot map delivery table: %s",

@@ -10,23 +10,23 @@
 #include "flex/token.h"
 
 static const struct fh_route routes[] = {
-	{ "/features/callback-and-voicemail/flex/create-callback",
-	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
-	{ "/callback/flex/create-callback",
-	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
-	{ "/features/callbacks/flex/create-callback",
-	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback },
+    {"/features/callback-and-voicemail/flex/create-callback",
+	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback},
+    {"/callback/flex/create-callback", FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST,
+	fh_handle_create_callback},
+    {"/features/callbacks/flex/create-callback", FH_AUTH_FLEX_TOKEN,
+	FH_ALLOW_POST, fh_handle_create_callback},
 };
 
 int
 main(void)
 {
-	struct fh_config	 cfg;
-	struct fh_ctx		 ctx;
-	int			 rc;
+	struct fh_config cfg;
+	struct fh_ctx	 ctx;
+	int		 rc;
 
-	fh_ctx_init(&ctx, "flex-create-callback", &cfg, FH_NEED_REST |
-	    FH_NEED_FLEX | FH_NEED_CALLBACK_WF);
+	fh_ctx_init(&ctx, "flex-create-callback", &cfg,
+	    FH_NEED_REST | FH_NEED_FLEX | FH_NEED_CALLBACK_WF);
 	ctx.token_check = fh_token_check;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);

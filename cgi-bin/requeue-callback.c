@@ -8,19 +8,19 @@
 #include "flex/token.h"
 
 static const struct fh_route routes[] = {
-	{ "/features/callback-and-voicemail/flex/requeue-callback",
-	    FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_requeue_callback },
+    {"/features/callback-and-voicemail/flex/requeue-callback",
+	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_requeue_callback},
 };
 
 int
 main(void)
 {
-	struct fh_config	 cfg;
-	struct fh_ctx		 ctx;
-	int			 rc;
+	struct fh_config cfg;
+	struct fh_ctx	 ctx;
+	int		 rc;
 
-	fh_ctx_init(&ctx, "requeue-callback", &cfg, FH_NEED_REST |
-	    FH_NEED_FLEX);
+	fh_ctx_init(
+	    &ctx, "requeue-callback", &cfg, FH_NEED_REST | FH_NEED_FLEX);
 	ctx.token_check = fh_token_check;
 	rc = fh_main_loop(&ctx, routes, FH_NITEMS(routes));
 	fh_ctx_release(&ctx);

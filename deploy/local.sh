@@ -64,7 +64,8 @@ lodash@4.17.21 semver@7.6.3"
 BASE_PACKAGES="autoconf automake pkg-config=pkg-config make gcc libc6-dev
 libfcgi-dev libcurl4-openssl-dev libjson-c-dev libssl-dev check
 nginx-light=nginx spawn-fcgi python3=python3 curl openssl ca-certificates
-valgrind clang libclang-rt-dev procps"
+valgrind clang libclang-rt-dev procps clang-format=clang-format
+shellcheck=shellcheck"
 TEST_PACKAGES="nodejs=node npm=npm python3-aiosmtpd"
 
 umask 022

@@ -14,23 +14,23 @@
 void
 fh_attr_format_ms(long long ms, char *out, size_t outlen)
 {
-	struct tm	 tm;
-	time_t		 t = (time_t)(ms / 1000);
-	size_t		 n;
+	struct tm tm;
+	time_t	  t = (time_t)(ms / 1000);
+	size_t	  n;
 
 	out[0] = '\0';
 	if (gmtime_r(&t, &tm) == NULL)
 		return;
 	n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (n == 0 || snprintf(out + n, outlen - n, ".%03dZ",
-	    (int)(ms % 1000)) < 0)
+	if (n == 0 ||
+	    snprintf(out + n, outlen - n, ".%03dZ", (int)(ms % 1000)) < 0)
 		out[0] = '\0';
 }
 
 static long long
 now_ms(void)
 {
-	struct timeval	 tv;
+	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
@@ -39,13 +39,13 @@ now_ms(void)
 enum fh_err
 fh_attr_parse_task(struct json_object *task, struct json_object **out)
 {
-	struct json_object	*a;
-	const char		*s;
-	enum fh_err		 err;
+	struct json_object *a;
+	const char	   *s;
+	enum fh_err	    err;
 
 	*out = NULL;
-	if (task == NULL || !json_object_object_get_ex(task, "attributes",
-	    &a) || a == NULL) {
+	if (task == NULL ||
+	    !json_object_object_get_ex(task, "attributes", &a) || a == NULL) {
 		*out = json_object_new_object();
 		return *out != NULL ? FH_OK : FH_ENOMEM;
 	}
@@ -65,7 +65,7 @@ fh_attr_parse_task(struct json_object *task, struct json_object **out)
 static struct json_object *
 member(struct json_object *obj, const char *key)
 {
-	struct json_object	*v;
+	struct json_object *v;
 
 	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
 	    !json_object_object_get_ex(obj, key, &v))
@@ -77,7 +77,7 @@ member(struct json_object *obj, const char *key)
 static int
 read_int(struct json_object *v, long long *out)
 {
-	const char	*s;
+	const char *s;
 
 	if (v == NULL)
 		return 0;
@@ -95,7 +95,7 @@ read_int(struct json_object *v, long long *out)
 static int
 read_bool(struct json_object *v, int *out)
 {
-	const char	*s;
+	const char *s;
 
 	if (v == NULL)
 		return 0;
@@ -117,10 +117,11 @@ read_bool(struct json_object *v, int *out)
 static const char *
 str_at(struct json_object *obj, const char *key)
 {
-	struct json_object	*v = member(obj, key);
+	struct json_object *v = member(obj, key);
 
-	return v != NULL && json_object_is_type(v, json_type_string) ?
-	    json_object_get_string(v) : NULL;
+	return v != NULL && json_object_is_type(v, json_type_string)
+	    ? json_object_get_string(v)
+	    : NULL;
 }
 
 /* Set key to a string when s is not NULL. */
@@ -136,7 +137,7 @@ set_str(struct json_object *obj, const char *key, const char *s)
 static enum fh_err
 sub_object(struct json_object *orig, const char *key, struct json_object **out)
 {
-	struct json_object	*v = member(orig, key);
+	struct json_object *v = member(orig, key);
 
 	if (v != NULL && json_object_is_type(v, json_type_object))
 		return fh_json_copy(v, out);
@@ -149,9 +150,9 @@ sub_object(struct json_object *orig, const char *key, struct json_object **out)
 static void
 drop_markers(struct json_object *attrs)
 {
-	struct json_object_iterator	 it, end;
-	const char			*drop[64];
-	size_t				 n, i;
+	struct json_object_iterator it, end;
+	const char		   *drop[64];
+	size_t			    n, i;
 
 	do {
 		n = 0;
@@ -159,7 +160,7 @@ drop_markers(struct json_object *attrs)
 		end = json_object_iter_end(attrs);
 		while (!json_object_iter_equal(&it, &end) && n < 64) {
 			if (strncmp(json_object_iter_peek_name(&it),
-			    "flexhooks_", 10) == 0)
+				"flexhooks_", 10) == 0)
 				drop[n++] = json_object_iter_peek_name(&it);
 			json_object_iter_next(&it);
 		}
@@ -169,17 +170,19 @@ drop_markers(struct json_object *attrs)
 }
 
 static const char *const cb_names[FH_ATTR_STYLE__MAX][FH_CB__MAX] = {
-	[FH_ATTR_STYLE_TEMPLATE] = {
-		[FH_CB_REC_SID] = "recordingSid",
-		[FH_CB_REC_URL] = "recordingUrl",
-		[FH_CB_TR_SID] = "transcriptSid",
-		[FH_CB_TR_TEXT] = "transcriptText",
+    [FH_ATTR_STYLE_TEMPLATE] =
+	{
+	    [FH_CB_REC_SID] = "recordingSid",
+	    [FH_CB_REC_URL] = "recordingUrl",
+	    [FH_CB_TR_SID] = "transcriptSid",
+	    [FH_CB_TR_TEXT] = "transcriptText",
 	},
-	[FH_ATTR_STYLE_PLUGIN_LIBRARY] = {
-		[FH_CB_REC_SID] = "RecordingSid",
-		[FH_CB_REC_URL] = "RecordingUrl",
-		[FH_CB_TR_SID] = "TranscriptionSid",
-		[FH_CB_TR_TEXT] = "TranscriptionText",
+    [FH_ATTR_STYLE_PLUGIN_LIBRARY] =
+	{
+	    [FH_CB_REC_SID] = "RecordingSid",
+	    [FH_CB_REC_URL] = "RecordingUrl",
+	    [FH_CB_TR_SID] = "TranscriptionSid",
+	    [FH_CB_TR_TEXT] = "TranscriptionText",
 	},
 };
 
@@ -194,7 +197,7 @@ fh_attr_cb_name(enum fh_attr_style style, enum fh_cb_key k)
 const char *
 fh_attr_cb_get(struct json_object *cb, enum fh_cb_key k)
 {
-	const char	*t, *p;
+	const char *t, *p;
 
 	if ((unsigned)k >= FH_CB__MAX)
 		return NULL;
@@ -210,12 +213,12 @@ fh_attr_cb_get(struct json_object *cb, enum fh_cb_key k)
 enum fh_attr_style
 fh_attr_cb_style(struct json_object *cb, enum fh_attr_style def)
 {
-	int	 k, tmpl = 0, plib = 0;
+	int k, tmpl = 0, plib = 0;
 
 	for (k = 0; k < FH_CB__MAX; k++) {
 		tmpl |= member(cb, cb_names[FH_ATTR_STYLE_TEMPLATE][k]) != NULL;
-		plib |= member(cb,
-		    cb_names[FH_ATTR_STYLE_PLUGIN_LIBRARY][k]) != NULL;
+		plib |= member(cb, cb_names[FH_ATTR_STYLE_PLUGIN_LIBRARY][k]) !=
+		    NULL;
 	}
 	if (tmpl)
 		return FH_ATTR_STYLE_TEMPLATE;
@@ -225,10 +228,10 @@ fh_attr_cb_style(struct json_object *cb, enum fh_attr_style def)
 void
 fh_attr_del_path(struct json_object *attrs, const char *path)
 {
-	struct json_object	*o = attrs;
-	const char		*dot;
-	char			 key[128];
-	size_t			 n;
+	struct json_object *o = attrs;
+	const char	   *dot;
+	char		    key[128];
+	size_t		    n;
 
 	if (path == NULL)
 		return;
@@ -256,26 +259,26 @@ static enum fh_err
 set_media(struct json_object *cb, const struct fh_task_in *in,
     enum fh_attr_style style)
 {
-	const char		*over[FH_CB__MAX];
-	struct json_object	*v;
-	const char		*val;
-	char			*copy = NULL;
-	enum fh_attr_style	 other;
-	enum fh_err		 err = FH_OK;
-	int			 k;
+	const char	   *over[FH_CB__MAX];
+	struct json_object *v;
+	const char	   *val;
+	char		   *copy = NULL;
+	enum fh_attr_style  other;
+	enum fh_err	    err = FH_OK;
+	int		    k;
 
 	over[FH_CB_REC_SID] = in->recording_sid;
 	over[FH_CB_REC_URL] = in->recording_url;
 	over[FH_CB_TR_SID] = in->transcript_sid;
 	over[FH_CB_TR_TEXT] = in->transcript_text;
-	other = style == FH_ATTR_STYLE_TEMPLATE ?
-	    FH_ATTR_STYLE_PLUGIN_LIBRARY : FH_ATTR_STYLE_TEMPLATE;
+	other = style == FH_ATTR_STYLE_TEMPLATE ? FH_ATTR_STYLE_PLUGIN_LIBRARY
+						: FH_ATTR_STYLE_TEMPLATE;
 	for (k = 0; k < FH_CB__MAX && err == FH_OK; k++) {
 		val = over[k] != NULL ? over[k] : fh_attr_cb_get(cb, k);
 		free(copy);
 		copy = NULL;
 		if (val != NULL && (copy = strdup(val)) == NULL)
-			return FH_ENOMEM;	/* val may live in cb */
+			return FH_ENOMEM; /* val may live in cb */
 		v = member(cb, cb_names[other][k]);
 		if (v != NULL)
 			json_object_object_del(cb, cb_names[other][k]);
@@ -291,12 +294,12 @@ static enum fh_err
 head_template(struct json_object *attrs, const struct fh_task_in *in,
     const char *to_call, int voicemail)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	if ((err = set_str(attrs, "from", to_call)) != FH_OK ||
 	    (err = set_str(attrs, "name", to_call)) != FH_OK ||
-	    (err = set_str(attrs, "flow_execution_sid",
-	    in->flex_flow_sid)) != FH_OK)
+	    (err = set_str(attrs, "flow_execution_sid", in->flex_flow_sid)) !=
+		FH_OK)
 		return err;
 	return set_str(attrs, "taskType", voicemail ? "voicemail" : "callback");
 }
@@ -307,21 +310,22 @@ static enum fh_err
 head_plugin(struct json_object *attrs, const struct fh_task_in *in,
     const char *to_call, int voicemail)
 {
-	char		 name[96];
-	enum fh_err	 err;
+	char	    name[96];
+	enum fh_err err;
 
 	if ((err = set_str(attrs, "taskType",
-	    voicemail ? "voicemail" : "callback")) != FH_OK)
+		 voicemail ? "voicemail" : "callback")) != FH_OK)
 		return err;
 	if (to_call != NULL) {
-		if (snprintf(name, sizeof(name), "%s (%s)", voicemail ?
-		    "Voicemail" : "Callback", to_call) >= (int)sizeof(name))
+		if (snprintf(name, sizeof(name), "%s (%s)",
+			voicemail ? "Voicemail" : "Callback",
+			to_call) >= (int)sizeof(name))
 			return FH_EINPUT;
 		if ((err = set_str(attrs, "name", name)) != FH_OK)
 			return err;
 	}
-	if ((err = set_str(attrs, "flow_execution_sid",
-	    in->flex_flow_sid)) != FH_OK)
+	if ((err = set_str(attrs, "flow_execution_sid", in->flex_flow_sid)) !=
+	    FH_OK)
 		return err;
 	if (in->message != NULL)
 		return set_str(attrs, "message", in->message);
@@ -335,13 +339,13 @@ head_plugin(struct json_object *attrs, const struct fh_task_in *in,
 enum fh_err
 fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 {
-	struct json_object	*attrs = NULL, *orig_attrs = NULL;
-	struct json_object	*cb = NULL, *conv = NULL, *ocb;
-	const char		*to_call, *tz, *received, *conv_id, *rec;
-	char			 nowbuf[40];
-	long long		 attempts = 0;
-	int			 deleted = 0, plib, i;
-	enum fh_err		 err;
+	struct json_object *attrs = NULL, *orig_attrs = NULL;
+	struct json_object *cb = NULL, *conv = NULL, *ocb;
+	const char	   *to_call, *tz, *received, *conv_id, *rec;
+	char		    nowbuf[40];
+	long long	    attempts = 0;
+	int		    deleted = 0, plib, i;
+	enum fh_err	    err;
 
 	*out = NULL;
 	plib = in->style == FH_ATTR_STYLE_PLUGIN_LIBRARY;
@@ -361,23 +365,24 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 		ocb = NULL;
 
 	/* derived values, first that applies */
-	to_call = in->number_to_call != NULL ? in->number_to_call :
-	    str_at(ocb, "numberToCall");
+	to_call = in->number_to_call != NULL ? in->number_to_call
+					     : str_at(ocb, "numberToCall");
 	if (in->has_attempts)
 		attempts = in->attempts;
 	else if (read_int(member(ocb, "attempts"), &attempts))
 		attempts++;
 	else
 		attempts = 0;
-	rec = in->recording_sid != NULL ? in->recording_sid :
-	    fh_attr_cb_get(ocb, FH_CB_REC_SID);
+	rec = in->recording_sid != NULL ? in->recording_sid
+					: fh_attr_cb_get(ocb, FH_CB_REC_SID);
 	if (rec != NULL && rec[0] == '\0')
 		rec = NULL;
 	tz = str_at(ocb, "mainTimeZone");
 	if (tz == NULL)
 		tz = in->main_timezone != NULL ? in->main_timezone : "UTC";
-	received = in->utc_received != NULL ? in->utc_received :
-	    str_at(ocb, "utcDateTimeReceived");
+	received = in->utc_received != NULL
+	    ? in->utc_received
+	    : str_at(ocb, "utcDateTimeReceived");
 	if (received == NULL) {
 		fh_attr_format_ms(in->now_ms != 0 ? in->now_ms : now_ms(),
 		    nowbuf, sizeof(nowbuf));
@@ -389,8 +394,8 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 		deleted = 0;
 
 	/* 1-3: the head of the task, in the order its shape has it */
-	err = plib ? head_plugin(attrs, in, to_call, rec != NULL) :
-	    head_template(attrs, in, to_call, rec != NULL);
+	err = plib ? head_plugin(attrs, in, to_call, rec != NULL)
+		   : head_template(attrs, in, to_call, rec != NULL);
 	if (err != FH_OK)
 		goto out;
 
@@ -398,24 +403,27 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	if ((err = sub_object(orig_attrs, "callBackData", &cb)) != FH_OK)
 		goto out;
 	if ((err = set_str(cb, "numberToCall", to_call)) != FH_OK ||
-	    (err = set_str(cb, "numberToCallFrom",
-	    in->number_to_call_from)) != FH_OK)
+	    (err = set_str(cb, "numberToCallFrom", in->number_to_call_from)) !=
+		FH_OK)
 		goto out;
-	if (plib && ((err = fh_json_add(cb, "attempts",
-	    json_object_new_int64(attempts))) != FH_OK ||
-	    (err = set_str(cb, "mainTimeZone", tz)) != FH_OK ||
-	    (err = set_str(cb, "utcDateTimeReceived", received)) != FH_OK))
+	if (plib &&
+	    ((err = fh_json_add(
+		  cb, "attempts", json_object_new_int64(attempts))) != FH_OK ||
+		(err = set_str(cb, "mainTimeZone", tz)) != FH_OK ||
+		(err = set_str(cb, "utcDateTimeReceived", received)) != FH_OK))
 		goto out;
 	if ((err = set_media(cb, in, in->style)) != FH_OK)
 		goto out;
-	if (!plib && ((err = set_str(cb, "mainTimeZone", tz)) != FH_OK ||
-	    (err = set_str(cb, "utcDateTimeReceived", received)) != FH_OK))
+	if (!plib &&
+	    ((err = set_str(cb, "mainTimeZone", tz)) != FH_OK ||
+		(err = set_str(cb, "utcDateTimeReceived", received)) != FH_OK))
 		goto out;
-	if ((err = fh_json_add(cb, "isDeleted",
-	    json_object_new_boolean(deleted))) != FH_OK)
+	if ((err = fh_json_add(
+		 cb, "isDeleted", json_object_new_boolean(deleted))) != FH_OK)
 		goto out;
-	if (!plib && (err = fh_json_add(cb, "attempts",
-	    json_object_new_int64(attempts))) != FH_OK)
+	if (!plib &&
+	    (err = fh_json_add(
+		 cb, "attempts", json_object_new_int64(attempts))) != FH_OK)
 		goto out;
 	err = fh_json_add(attrs, "callBackData", cb);
 	cb = NULL;
@@ -464,7 +472,7 @@ out:
 static int
 orig_int(struct json_object *task, const char *key, long long *out)
 {
-	struct json_object	*v = member(task, key);
+	struct json_object *v = member(task, key);
 
 	if (v == NULL || !json_object_is_type(v, json_type_int))
 		return 0;
@@ -475,22 +483,23 @@ orig_int(struct json_object *task, const char *key, long long *out)
 enum fh_err
 fh_attr_build(const struct fh_task_in *in, struct fh_buf *out)
 {
-	struct json_object	*attrs = NULL;
-	const char		*wf, *chan;
-	long long		 timeout = 86400, priority = 0;
-	char			 num[24], vst[32];
-	struct tm		 tm;
-	time_t			 t;
-	enum fh_err		 err;
+	struct json_object *attrs = NULL;
+	const char	   *wf, *chan;
+	long long	    timeout = 86400, priority = 0;
+	char		    num[24], vst[32];
+	struct tm	    tm;
+	time_t		    t;
+	enum fh_err	    err;
 
-	wf = in->workflow_sid != NULL ? in->workflow_sid :
-	    fh_json_str(in->orig, "workflow_sid");
+	wf = in->workflow_sid != NULL ? in->workflow_sid
+				      : fh_json_str(in->orig, "workflow_sid");
 	if (wf == NULL)
 		wf = in->default_workflow;
 	if (wf == NULL)
 		return FH_ECONFIG;
-	chan = in->task_channel != NULL ? in->task_channel :
-	    fh_json_str(in->orig, "task_channel_unique_name");
+	chan = in->task_channel != NULL
+	    ? in->task_channel
+	    : fh_json_str(in->orig, "task_channel_unique_name");
 	if (chan == NULL)
 		chan = "voice";
 	if (in->has_timeout)
@@ -523,7 +532,8 @@ fh_attr_build(const struct fh_task_in *in, struct fh_buf *out)
 	if (in->virtual_start > 0) {
 		t = (time_t)in->virtual_start;
 		if (gmtime_r(&t, &tm) == NULL ||
-		    strftime(vst, sizeof(vst), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		    strftime(vst, sizeof(vst), "%Y-%m-%dT%H:%M:%SZ", &tm) ==
+			0) {
 			err = FH_EINPUT;
 			goto out;
 		}

@@ -34,8 +34,8 @@
 #include "lib/err.h"
 #include "lib/fcgi.h"
 
-#define FH_FOLLOWUP_CACHE	32
-#define FH_FOLLOWUP_CACHE_MS	(10 * 60 * 1000)
+#define FH_FOLLOWUP_CACHE 32
+#define FH_FOLLOWUP_CACHE_MS (10 * 60 * 1000)
 
 /* Prepare in (whose overrides and orig are already set) for a follow-up:
  * the style, time zone, callback workflow and drop paths from ctx's
@@ -43,31 +43,30 @@
  * nothing names one and no callback workflow is configured: the builder
  * then answers FH_ECONFIG).  Borrows ctx and in's strings; logs each
  * workflow it moves a follow-up away from. */
-void		 fh_followup_prepare(struct fh_ctx *ctx, struct fh_task_in *in);
+void fh_followup_prepare(struct fh_ctx *ctx, struct fh_task_in *in);
 
 /* Whether the workflow configuration conf (the parsed "configuration"
  * document, borrowed) sends tasks to a placeholder queue of cfg: 1 and
  * that queue's SID in queue (35 bytes), else 0.  Every "queue" value of
  * the document counts, filters' targets and the default filter alike. */
-int		 fh_followup_conf_placeholder(const struct fh_config *cfg,
-		    struct json_object *conf, char *queue);
+int fh_followup_conf_placeholder(
+    const struct fh_config *cfg, struct json_object *conf, char *queue);
 
 /* The same for a workflow as GET Workflow answers it (borrowed): its
  * "configuration" string parsed.  FH_EUPSTREAM when it has none or it is
  * not a JSON object. */
-enum fh_err	 fh_followup_workflow_placeholder(const struct fh_config *cfg,
-		    struct json_object *workflow, int *yes, char *queue)
-		    FH_MUST_CHECK;
+enum fh_err fh_followup_workflow_placeholder(const struct fh_config *cfg,
+    struct json_object *workflow, int *yes, char *queue) FH_MUST_CHECK;
 
 /* Whether the workflow wf (a WW SID, borrowed) routes to a placeholder,
  * from the cache or one GET Workflow: FH_OK with *yes (and the queue in
  * queue, 35 bytes), or the REST error (logged).  A workflow the workspace
  * does not have (404) routes nowhere: FH_OK with *yes = 0, not cached
  * (the task create answers for it). */
-enum fh_err	 fh_followup_routes_to_placeholder(struct fh_ctx *ctx,
-		    const char *wf, int *yes, char *queue) FH_MUST_CHECK;
+enum fh_err fh_followup_routes_to_placeholder(
+    struct fh_ctx *ctx, const char *wf, int *yes, char *queue) FH_MUST_CHECK;
 
 /* Forget every cached answer (tests). */
-void		 fh_followup_cache_reset(void);
+void fh_followup_cache_reset(void);
 
 #endif

@@ -2,7 +2,7 @@
  * qstats.c - a TaskQueue's line and statistics, cached per process.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* timegm() */
+#define _GNU_SOURCE /* timegm() */
 #endif
 #include <stdint.h>
 #include <stdio.h>
@@ -28,8 +28,8 @@
 static int
 count(struct json_object *o, const char *key, long long *out)
 {
-	struct json_object	*v;
-	const char		*s;
+	struct json_object *v;
+	const char	   *s;
 
 	if (!json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, key, &v))
@@ -39,7 +39,7 @@ count(struct json_object *o, const char *key, long long *out)
 		return *out >= 0 && *out <= (1LL << 40);
 	}
 	if (json_object_is_type(v, json_type_double)) {
-		double	 d = json_object_get_double(v);
+		double d = json_object_get_double(v);
 
 		if (!(d >= 0 && d <= (double)(1LL << 40)))
 			return 0;
@@ -68,8 +68,8 @@ parse_object(const char *body, size_t len, struct json_object **o)
 enum fh_err
 fh_qstats_parse_realtime(const char *body, size_t len, struct fh_qstats *st)
 {
-	struct json_object	*o = NULL, *by;
-	enum fh_err		 err;
+	struct json_object *o = NULL, *by;
+	enum fh_err	    err;
 
 	st->have_rt = 0;
 	if ((err = parse_object(body, len, &o)) != FH_OK)
@@ -95,12 +95,12 @@ out:
 static int
 iso_time(struct json_object *o, const char *key, long long *out)
 {
-	const char	*s = fh_json_str(o, key);
-	struct tm	 tm;
-	long long	 f[6];
-	static const size_t at[6] = { 0, 5, 8, 11, 14, 17 };
-	static const size_t wid[6] = { 4, 2, 2, 2, 2, 2 };
-	size_t		 i;
+	const char	   *s = fh_json_str(o, key);
+	struct tm	    tm;
+	long long	    f[6];
+	static const size_t at[6] = {0, 5, 8, 11, 14, 17};
+	static const size_t wid[6] = {4, 2, 2, 2, 2, 2};
+	size_t		    i;
 
 	if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
 	    s[10] != 'T' || s[13] != ':' || s[16] != ':')
@@ -120,12 +120,12 @@ iso_time(struct json_object *o, const char *key, long long *out)
 }
 
 enum fh_err
-fh_qstats_parse_cumulative(const char *body, size_t len, long long minutes,
-    struct fh_qstats *st)
+fh_qstats_parse_cumulative(
+    const char *body, size_t len, long long minutes, struct fh_qstats *st)
 {
-	struct json_object	*o = NULL, *w;
-	long long		 start, end;
-	enum fh_err		 err;
+	struct json_object *o = NULL, *w;
+	long long	    start, end;
+	enum fh_err	    err;
 
 	st->have_cum = 0;
 	if ((err = parse_object(body, len, &o)) != FH_OK)
@@ -138,8 +138,9 @@ fh_qstats_parse_cumulative(const char *body, size_t len, long long minutes,
 	if (json_object_object_get_ex(o, "wait_duration_until_accepted", &w))
 		(void)count(w, "avg", &st->avg_wait_s);
 	st->window_s = minutes * 60;
-	if (iso_time(o, "start_time", &start) && iso_time(o, "end_time", &end)
-	    && end > start && end - start <= 7 * 24 * 3600)
+	if (iso_time(o, "start_time", &start) &&
+	    iso_time(o, "end_time", &end) && end > start &&
+	    end - start <= 7 * 24 * 3600)
 		st->window_s = end - start;
 	st->have_cum = 1;
 	json_object_put(o);
@@ -147,15 +148,15 @@ fh_qstats_parse_cumulative(const char *body, size_t len, long long minutes,
 }
 
 enum fh_err
-fh_qstats_parse_tasks(const char *body, size_t len, size_t page,
-    struct fh_qstats *st)
+fh_qstats_parse_tasks(
+    const char *body, size_t len, size_t page, struct fh_qstats *st)
 {
-	struct json_object	*items = NULL, *t;
-	struct fh_qtask		*out = NULL, *q;
-	const char		*sid, *vst;
-	size_t			 i, n = 0, total;
-	long long		 prio;
-	enum fh_err		 err;
+	struct json_object *items = NULL, *t;
+	struct fh_qtask	   *out = NULL, *q;
+	const char	   *sid, *vst;
+	size_t		    i, n = 0, total;
+	long long	    prio;
+	enum fh_err	    err;
 
 	if ((err = fh_page_parse(body, len, "tasks", &items)) != FH_OK)
 		return err;
@@ -205,10 +206,10 @@ fh_qstats_release(struct fh_qstats *st)
  * earlier virtual start time (ISO 8601 UTC sorts as text; an unknown one
  * goes last), then the SID, so that every task has one place. */
 static int
-ahead(const struct fh_qtask *a, long long prio, const char *vst,
-    const char *sid)
+ahead(
+    const struct fh_qtask *a, long long prio, const char *vst, const char *sid)
 {
-	int	 c;
+	int c;
 
 	if (a->priority != prio)
 		return a->priority > prio;
@@ -225,8 +226,8 @@ long long
 fh_qstats_position(const struct fh_qstats *st, const char *sid,
     long long priority, const char *vst)
 {
-	const struct fh_qtask	*me = NULL;
-	size_t			 i, n = 0;
+	const struct fh_qtask *me = NULL;
+	size_t		       i, n = 0;
 
 	if (st == NULL || !st->have_list || sid == NULL)
 		return 0;
@@ -265,7 +266,7 @@ fh_qstats_estimate(const struct fh_qstats *st, long long pos, long long *secs)
 enum fh_prompt
 fh_qstats_phrase(long long secs, long long *n)
 {
-	long long	 m;
+	long long m;
 
 	*n = 0;
 	if (secs < 60)
@@ -284,16 +285,16 @@ fh_qstats_phrase(long long secs, long long *n)
 /* ------------------------------------------------------------ the cache */
 
 struct entry {
-	struct fh_qstats	 st;	/* st.queue[0] == '\0': free */
-	int64_t			 at;	/* fh_now_ms() when read */
+	struct fh_qstats st; /* st.queue[0] == '\0': free */
+	int64_t		 at; /* fh_now_ms() when read */
 };
 
-static struct entry	 cache[FH_QSTATS_CACHE];
+static struct entry cache[FH_QSTATS_CACHE];
 
 void
 fh_qstats_cache_clear(void)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < FH_QSTATS_CACHE; i++)
 		fh_qstats_release(&cache[i].st);
@@ -304,8 +305,8 @@ fh_qstats_cache_clear(void)
 static struct entry *
 slot(const char *queue)
 {
-	struct entry	*e = &cache[0];
-	size_t		 i;
+	struct entry *e = &cache[0];
+	size_t	      i;
 
 	for (i = 0; i < FH_QSTATS_CACHE; i++)
 		if (strcmp(cache[i].st.queue, queue) == 0)
@@ -322,7 +323,7 @@ slot(const char *queue)
 void
 fh_qstats_cache_put(struct fh_qstats *st)
 {
-	struct entry	*e = slot(st->queue);
+	struct entry *e = slot(st->queue);
 
 	fh_qstats_release(&e->st);
 	e->st = *st;
@@ -335,7 +336,7 @@ static enum fh_err
 get(struct fh_ctx *ctx, const char *path, const char *query,
     struct fh_rest_resp *rr)
 {
-	struct fh_rest_req	 rq;
+	struct fh_rest_req rq;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.base = FH_REST_TASKROUTER;
@@ -344,7 +345,7 @@ get(struct fh_ctx *ctx, const char *path, const char *query,
 	rq.query = query;
 	rq.idempotent = 1;
 	rq.max_response = FH_QSTATS_MAX_RESPONSE;
-	rq.max_429_retries = 1;		/* rate-limited: do not insist */
+	rq.max_429_retries = 1; /* rate-limited: do not insist */
 	return fh_rest_do(ctx->rest, &rq, rr);
 }
 
@@ -353,12 +354,12 @@ get(struct fh_ctx *ctx, const char *path, const char *query,
 static void
 refresh(struct fh_ctx *ctx, struct fh_qstats *st)
 {
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 q;
-	char			 path[160], num[24];
-	const char		*ws = ctx->cfg->workspace_sid;
-	enum fh_err		 err;
-	int			 w;
+	struct fh_rest_resp rr;
+	struct fh_buf	    q;
+	char		    path[160], num[24];
+	const char	   *ws = ctx->cfg->workspace_sid;
+	enum fh_err	    err;
+	int		    w;
 
 	memset(&rr, 0, sizeof(rr));
 	fh_buf_init(&q, 512);
@@ -371,40 +372,48 @@ refresh(struct fh_ctx *ctx, struct fh_qstats *st)
 	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks", ws);
 	if (w < 0 || (size_t)w >= sizeof(path) ||
 	    snprintf(num, sizeof(num), "%d", FH_QSTATS_PAGE) >=
-	    (int)sizeof(num) ||
+		(int)sizeof(num) ||
 	    fh_form_add(&q, "TaskQueueSid", st->queue) != FH_OK ||
 	    fh_form_add(&q, "AssignmentStatus", "pending") != FH_OK ||
 	    fh_form_add(&q, "Ordering", "Priority:desc,DateCreated:asc") !=
-	    FH_OK || fh_form_add(&q, "PageSize", num) != FH_OK)
+		FH_OK ||
+	    fh_form_add(&q, "PageSize", num) != FH_OK)
 		goto out;
 	err = get(ctx, path, fh_buf_cstr(&q), &rr);
 	if (err == FH_OK)
-		err = fh_qstats_parse_tasks(fh_buf_cstr(&rr.body), rr.body.len,
-		    FH_QSTATS_PAGE, st);
+		err = fh_qstats_parse_tasks(
+		    fh_buf_cstr(&rr.body), rr.body.len, FH_QSTATS_PAGE, st);
 	if (err != FH_OK)
-		fh_log_warn(&ctx->log, "cannot read the tasks of queue '%s': "
-		    "%s (status %ld)", st->queue, fh_err_name(err), rr.status);
+		fh_log_warn(&ctx->log,
+		    "cannot read the tasks of queue '%s': "
+		    "%s (status %ld)",
+		    st->queue, fh_err_name(err), rr.status);
 	fh_rest_resp_release(&rr);
 
-	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s/TaskQueues/%s/"
-	    "RealTimeStatistics", ws, st->queue);
+	w = snprintf(path, sizeof(path),
+	    "/v1/Workspaces/%s/TaskQueues/%s/"
+	    "RealTimeStatistics",
+	    ws, st->queue);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		goto out;
 	err = get(ctx, path, NULL, &rr);
 	if (err == FH_OK)
-		err = fh_qstats_parse_realtime(fh_buf_cstr(&rr.body),
-		    rr.body.len, st);
+		err = fh_qstats_parse_realtime(
+		    fh_buf_cstr(&rr.body), rr.body.len, st);
 	if (err != FH_OK)
-		fh_log_warn(&ctx->log, "cannot read the real-time statistics "
-		    "of queue '%s': %s (status %ld)", st->queue,
-		    fh_err_name(err), rr.status);
+		fh_log_warn(&ctx->log,
+		    "cannot read the real-time statistics "
+		    "of queue '%s': %s (status %ld)",
+		    st->queue, fh_err_name(err), rr.status);
 	fh_rest_resp_release(&rr);
 
-	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s/TaskQueues/%s/"
-	    "CumulativeStatistics", ws, st->queue);
+	w = snprintf(path, sizeof(path),
+	    "/v1/Workspaces/%s/TaskQueues/%s/"
+	    "CumulativeStatistics",
+	    ws, st->queue);
 	if (w < 0 || (size_t)w >= sizeof(path) ||
 	    snprintf(num, sizeof(num), "%d", FH_QSTATS_WINDOW_MIN) >=
-	    (int)sizeof(num))
+		(int)sizeof(num))
 		goto out;
 	fh_buf_reset(&q);
 	if (fh_form_add(&q, "Minutes", num) != FH_OK)
@@ -414,9 +423,10 @@ refresh(struct fh_ctx *ctx, struct fh_qstats *st)
 		err = fh_qstats_parse_cumulative(fh_buf_cstr(&rr.body),
 		    rr.body.len, FH_QSTATS_WINDOW_MIN, st);
 	if (err != FH_OK)
-		fh_log_warn(&ctx->log, "cannot read the cumulative statistics "
-		    "of queue '%s': %s (status %ld)", st->queue,
-		    fh_err_name(err), rr.status);
+		fh_log_warn(&ctx->log,
+		    "cannot read the cumulative statistics "
+		    "of queue '%s': %s (status %ld)",
+		    st->queue, fh_err_name(err), rr.status);
 out:
 	fh_rest_resp_release(&rr);
 	fh_buf_release(&q);
@@ -425,13 +435,14 @@ out:
 const struct fh_qstats *
 fh_qstats_get(struct fh_ctx *ctx, const char *queue)
 {
-	struct entry	*e;
-	int64_t		 now = fh_now_ms(), ttl;
+	struct entry *e;
+	int64_t	      now = fh_now_ms(), ttl;
 
 	if (queue == NULL || !fh_is_sid(queue, strlen(queue), "WQ"))
 		return NULL;
-	ttl = (ctx->cfg->queue_stats_cache_s > 0 ?
-	    ctx->cfg->queue_stats_cache_s : 30) * 1000;
+	ttl = (ctx->cfg->queue_stats_cache_s > 0 ? ctx->cfg->queue_stats_cache_s
+						 : 30) *
+	    1000;
 	e = slot(queue);
 	if (strcmp(e->st.queue, queue) == 0 && now - e->at < ttl)
 		return &e->st;

@@ -26,61 +26,62 @@
 #include "lib/fcgi.h"
 #include "lib/prompts.h"
 
-#define FH_QSTATS_CACHE		16	/* queues per process */
-#define FH_QSTATS_WINDOW_MIN	30	/* CumulativeStatistics Minutes */
-#define FH_QSTATS_MIN_ACCEPTED	3	/* fewer accepted tasks in the
-					 * window: no estimate */
-#define FH_QSTATS_PAGE		1000	/* pending tasks read per queue */
-#define FH_QSTATS_MAX_RESPONSE	(4 * 1024 * 1024)
-#define FH_QSTATS_DEADLINE_MS	3000	/* the most a refresh may take */
-#define FH_QSTATS_MAX_MINUTES	30	/* "more than 30 minutes" */
+#define FH_QSTATS_CACHE 16	/* queues per process */
+#define FH_QSTATS_WINDOW_MIN 30 /* CumulativeStatistics Minutes */
+#define FH_QSTATS_MIN_ACCEPTED \
+	3		    /* fewer accepted tasks in the \
+			     * window: no estimate */
+#define FH_QSTATS_PAGE 1000 /* pending tasks read per queue */
+#define FH_QSTATS_MAX_RESPONSE (4 * 1024 * 1024)
+#define FH_QSTATS_DEADLINE_MS 3000 /* the most a refresh may take */
+#define FH_QSTATS_MAX_MINUTES 30   /* "more than 30 minutes" */
 
 /* One pending task of the queue: what its place in line depends on. */
 struct fh_qtask {
-	char		 sid[35];
-	long long	 priority;
-	char		 vst[24];	/* virtual_start_time, ISO 8601 UTC */
+	char	  sid[35];
+	long long priority;
+	char	  vst[24]; /* virtual_start_time, ISO 8601 UTC */
 };
 
 struct fh_qstats {
-	char		 queue[35];
+	char queue[35];
 	/* RealTimeStatistics */
-	int		 have_rt;
-	long long	 eligible;	/* total_eligible_workers */
-	long long	 available;	/* total_available_workers */
-	long long	 pending;	/* tasks_by_status.pending */
-	long long	 longest_age;	/* longest_task_waiting_age, s */
+	int	  have_rt;
+	long long eligible;    /* total_eligible_workers */
+	long long available;   /* total_available_workers */
+	long long pending;     /* tasks_by_status.pending */
+	long long longest_age; /* longest_task_waiting_age, s */
 	/* CumulativeStatistics over the last FH_QSTATS_WINDOW_MIN minutes */
-	int		 have_cum;
-	long long	 window_s;	/* end_time - start_time, else the
-					 * minutes asked for */
-	long long	 accepted;	/* reservations_accepted */
-	long long	 avg_wait_s;	/* wait_duration_until_accepted.avg */
+	int	  have_cum;
+	long long window_s;   /* end_time - start_time, else the
+			       * minutes asked for */
+	long long accepted;   /* reservations_accepted */
+	long long avg_wait_s; /* wait_duration_until_accepted.avg */
 	/* the queue's pending tasks, first page */
 	int		 have_list;
-	struct fh_qtask	*tasks;
+	struct fh_qtask *tasks;
 	size_t		 ntasks;
-	int		 full;		/* the page was full: more may wait */
+	int		 full; /* the page was full: more may wait */
 };
 
 /* Read a RealTimeStatistics answer into st (other fields untouched).
  * FH_EUPSTREAM when body is not a JSON object or a count is negative. */
-enum fh_err	 fh_qstats_parse_realtime(const char *body, size_t len,
-		    struct fh_qstats *st) FH_MUST_CHECK;
+enum fh_err fh_qstats_parse_realtime(
+    const char *body, size_t len, struct fh_qstats *st) FH_MUST_CHECK;
 
 /* Read a CumulativeStatistics answer asked for the last minutes minutes
  * into st.  FH_EUPSTREAM as above. */
-enum fh_err	 fh_qstats_parse_cumulative(const char *body, size_t len,
-		    long long minutes, struct fh_qstats *st) FH_MUST_CHECK;
+enum fh_err fh_qstats_parse_cumulative(const char *body, size_t len,
+    long long minutes, struct fh_qstats *st) FH_MUST_CHECK;
 
 /* Read a task list page (asked with PageSize=page) into st->tasks,
  * replacing what was there; tasks without a WT sid are skipped.
  * FH_EUPSTREAM, FH_ENOMEM (st unchanged then). */
-enum fh_err	 fh_qstats_parse_tasks(const char *body, size_t len,
-		    size_t page, struct fh_qstats *st) FH_MUST_CHECK;
+enum fh_err fh_qstats_parse_tasks(const char *body, size_t len, size_t page,
+    struct fh_qstats *st) FH_MUST_CHECK;
 
 /* Free st's tasks and zero it. */
-void		 fh_qstats_release(struct fh_qstats *st);
+void fh_qstats_release(struct fh_qstats *st);
 
 /* The position (1: next) of the task sid in st's list: 1 plus the tasks
  * ahead of it (higher priority, or the same and an earlier virtual start
@@ -88,21 +89,21 @@ void		 fh_qstats_release(struct fh_qstats *st);
  * NULL, the place a task of that priority and vst would take.  Returns 0
  * when there is no list, sid is not listed (vst NULL), or the page was
  * full and every listed task is ahead (more may be). */
-long long	 fh_qstats_position(const struct fh_qstats *st, const char *sid,
-		    long long priority, const char *vst);
+long long fh_qstats_position(const struct fh_qstats *st, const char *sid,
+    long long priority, const char *vst);
 
 /* The estimated wait in seconds of the task at position pos, into *secs:
  * pos x window / accepted, the pace at which agents took this queue's
  * tasks over the window.  Returns 0 (no estimate) without both statistics,
  * with no eligible worker, or with fewer than FH_QSTATS_MIN_ACCEPTED
  * accepted tasks in the window. */
-int		 fh_qstats_estimate(const struct fh_qstats *st, long long pos,
-		    long long *secs);
+int fh_qstats_estimate(
+    const struct fh_qstats *st, long long pos, long long *secs);
 
 /* How a person would say secs: the prompt, and in *n the number for its
  * "{n}" (minutes: 2-9, then 10-30 by fives; FH_QSTATS_MAX_MINUTES for
  * "more than"). */
-enum fh_prompt	 fh_qstats_phrase(long long secs, long long *n);
+enum fh_prompt fh_qstats_phrase(long long secs, long long *n);
 
 /* The figures of queue (a WQ SID) for this process: from the table when
  * read less than cfg->queue_stats_cache_s ago, else read now (three GETs
@@ -113,7 +114,7 @@ const struct fh_qstats *fh_qstats_get(struct fh_ctx *ctx, const char *queue);
 
 /* Tests: put st in the table as read now (the table takes st's tasks; st
  * is zeroed), or forget everything. */
-void		 fh_qstats_cache_put(struct fh_qstats *st);
-void		 fh_qstats_cache_clear(void);
+void fh_qstats_cache_put(struct fh_qstats *st);
+void fh_qstats_cache_clear(void);
 
 #endif

@@ -18,17 +18,17 @@ fh_ctx_workspace(const struct fh_ctx *ctx)
 }
 
 enum fh_err
-fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
-    char *sid, size_t sidlen, struct fh_rest_resp *resp)
+fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len, char *sid,
+    size_t sidlen, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	char			 path[128];
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	char		   path[128];
+	enum fh_err	   err;
 
 	memset(&rq, 0, sizeof(rq));
 	if (fh_ctx_workspace(ctx) == NULL ||
 	    snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks",
-	    fh_ctx_workspace(ctx)) >= (int)sizeof(path))
+		fh_ctx_workspace(ctx)) >= (int)sizeof(path))
 		return FH_ECONFIG;
 	rq.base = FH_REST_TASKROUTER;
 	rq.method = "POST";
@@ -38,11 +38,11 @@ fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
 	rq.idempotent = 0;
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	if (err == FH_ENOTFOUND)
-		err = FH_EUPSTREAM;	/* our workspace, not the client's SID */
+		err = FH_EUPSTREAM; /* our workspace, not the client's SID */
 	if (err != FH_OK)
 		return err;
-	err = fh_task_parse_sid(fh_buf_cstr(&resp->body), resp->body.len, sid,
-	    sidlen);
+	err = fh_task_parse_sid(
+	    fh_buf_cstr(&resp->body), resp->body.len, sid, sidlen);
 	if (err != FH_OK)
 		fh_log_error(&ctx->log, "cannot read task create answer: %s",
 		    "invalid JSON or no task sid");
@@ -52,9 +52,9 @@ fh_task_create(struct fh_ctx *ctx, const char *form, size_t form_len,
 enum fh_err
 fh_task_parse_sid(const char *body, size_t len, char *sid, size_t sidlen)
 {
-	struct json_object	*task = NULL;
-	const char		*s;
-	enum fh_err		 err = FH_EUPSTREAM;
+	struct json_object *task = NULL;
+	const char	   *s;
+	enum fh_err	    err = FH_EUPSTREAM;
 
 	if (sidlen > 0)
 		sid[0] = '\0';
@@ -84,10 +84,10 @@ fh_task_parse(const char *body, size_t len, struct json_object **task)
 }
 
 enum fh_err
-fh_page_parse(const char *body, size_t len, const char *key,
-    struct json_object **items)
+fh_page_parse(
+    const char *body, size_t len, const char *key, struct json_object **items)
 {
-	struct json_object	*page = NULL, *arr;
+	struct json_object *page = NULL, *arr;
 
 	*items = NULL;
 	if (fh_json_parse(body, len, &page) != FH_OK ||
@@ -104,8 +104,8 @@ fh_page_parse(const char *body, size_t len, const char *key,
 enum fh_err
 fh_queue_parse_name(const char *body, size_t len, char *name, size_t namelen)
 {
-	struct json_object	*q = NULL;
-	const char		*fn;
+	struct json_object *q = NULL;
+	const char	   *fn;
 
 	if (namelen > 0)
 		name[0] = '\0';
@@ -119,13 +119,13 @@ fh_queue_parse_name(const char *body, size_t len, char *name, size_t namelen)
 }
 
 int
-fh_tasks_find_call(struct json_object *tasks, const char *call_sid,
-    char *sid, int *unreadable)
+fh_tasks_find_call(
+    struct json_object *tasks, const char *call_sid, char *sid, int *unreadable)
 {
-	struct json_object	*t, *a, *attrs;
-	const char		*cs, *ts;
-	size_t			 i;
-	int			 found = 0;
+	struct json_object *t, *a, *attrs;
+	const char	   *cs, *ts;
+	size_t		    i;
+	int		    found = 0;
 
 	if (!json_object_is_type(tasks, json_type_array))
 		return 0;
@@ -138,7 +138,8 @@ fh_tasks_find_call(struct json_object *tasks, const char *call_sid,
 		}
 		attrs = NULL;
 		if (fh_json_parse(json_object_get_string(a),
-		    (size_t)json_object_get_string_len(a), &attrs) != FH_OK ||
+			(size_t)json_object_get_string_len(a),
+			&attrs) != FH_OK ||
 		    !json_object_is_type(attrs, json_type_object)) {
 			*unreadable = 1;
 			json_object_put(attrs);
@@ -159,10 +160,10 @@ fh_tasks_find_call(struct json_object *tasks, const char *call_sid,
 int
 fh_recordings_live(struct json_object *recs)
 {
-	static const char *const live[] = { "in-progress", "paused",
-	    "processing", "completed" };
-	const char	*st;
-	size_t		 i, j;
+	static const char *const live[] = {
+	    "in-progress", "paused", "processing", "completed"};
+	const char *st;
+	size_t	    i, j;
 
 	if (!json_object_is_type(recs, json_type_array))
 		return 0;
@@ -179,13 +180,14 @@ fh_recordings_live(struct json_object *recs)
 static enum fh_err
 task_path(const struct fh_ctx *ctx, const char *sid, char *path, size_t n)
 {
-	const char	*ws = fh_ctx_workspace(ctx);
-	int		 w;
+	const char *ws = fh_ctx_workspace(ctx);
+	int	    w;
 
 	if (ws == NULL)
 		return FH_ECONFIG;
-	w = sid != NULL ? snprintf(path, n, "/v1/Workspaces/%s/Tasks/%s",
-	    ws, sid) : snprintf(path, n, "/v1/Workspaces/%s/Tasks", ws);
+	w = sid != NULL
+	    ? snprintf(path, n, "/v1/Workspaces/%s/Tasks/%s", ws, sid)
+	    : snprintf(path, n, "/v1/Workspaces/%s/Tasks", ws);
 	return w > 0 && (size_t)w < n ? FH_OK : FH_ECONFIG;
 }
 
@@ -193,9 +195,9 @@ enum fh_err
 fh_task_fetch(struct fh_ctx *ctx, const char *sid, struct json_object **task,
     char *etag, size_t etaglen, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	char			 path[128];
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	char		   path[128];
+	enum fh_err	   err;
 
 	*task = NULL;
 	memset(&rq, 0, sizeof(rq));
@@ -225,9 +227,9 @@ enum fh_err
 fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
     struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	char			 path[128];
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	char		   path[128];
+	enum fh_err	   err;
 
 	*tasks = NULL;
 	memset(&rq, 0, sizeof(rq));
@@ -241,11 +243,11 @@ fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	if (err != FH_OK)
 		return err;
-	err = fh_page_parse(fh_buf_cstr(&resp->body), resp->body.len, "tasks",
-	    tasks);
+	err = fh_page_parse(
+	    fh_buf_cstr(&resp->body), resp->body.len, "tasks", tasks);
 	if (err != FH_OK)
-		fh_log_error(&ctx->log, "cannot read task list: %s",
-		    "invalid JSON");
+		fh_log_error(
+		    &ctx->log, "cannot read task list: %s", "invalid JSON");
 	return err;
 }
 
@@ -256,8 +258,8 @@ static enum fh_err
 task_post(struct fh_ctx *ctx, const char *path, struct fh_buf *form,
     const char *etag, int idempotent, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	enum fh_err	   err;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.base = FH_REST_TASKROUTER;
@@ -275,9 +277,9 @@ enum fh_err
 fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
     struct json_object *attrs, const char *etag, struct fh_rest_resp *resp)
 {
-	struct fh_buf		 form;
-	char			 path[128];
-	enum fh_err		 err;
+	struct fh_buf form;
+	char	      path[128];
+	enum fh_err   err;
 
 	fh_buf_init(&form, 256 * 1024);
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
@@ -299,15 +301,16 @@ enum fh_err
 fh_task_cancel(struct fh_ctx *ctx, const char *sid, const char *reason,
     struct json_object *attrs, const char *etag, struct fh_rest_resp *resp)
 {
-	struct fh_buf		 form;
-	char			 path[128];
-	enum fh_err		 err;
+	struct fh_buf form;
+	char	      path[128];
+	enum fh_err   err;
 
 	fh_buf_init(&form, 256 * 1024);
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
 		goto out;
 	if ((err = fh_form_add(&form, "AssignmentStatus", "canceled")) !=
-	    FH_OK || (err = fh_form_add(&form, "Reason", reason)) != FH_OK)
+		FH_OK ||
+	    (err = fh_form_add(&form, "Reason", reason)) != FH_OK)
 		goto out;
 	if (attrs != NULL) {
 		if (fh_json_text(attrs) == NULL) {
@@ -328,9 +331,9 @@ enum fh_err
 fh_task_finish(struct fh_ctx *ctx, const char *sid, const char *status,
     const char *reason, struct fh_rest_resp *resp)
 {
-	struct fh_buf		 form;
-	char			 path[128];
-	enum fh_err		 err;
+	struct fh_buf form;
+	char	      path[128];
+	enum fh_err   err;
 
 	fh_buf_init(&form, 4096);
 	err = task_path(ctx, sid, path, sizeof(path));
@@ -351,12 +354,12 @@ enum fh_err
 fh_call_create(struct fh_ctx *ctx, const char *form, size_t len, char *sid,
     size_t sidlen, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	struct json_object	*call = NULL;
-	const char		*s;
-	char			 path[160];
-	int			 w;
-	enum fh_err		 err;
+	struct fh_rest_req  rq;
+	struct json_object *call = NULL;
+	const char	   *s;
+	char		    path[160];
+	int		    w;
+	enum fh_err	    err;
 
 	memset(&rq, 0, sizeof(rq));
 	if (sidlen > 0)
@@ -395,13 +398,14 @@ enum fh_err
 fh_call_update(struct fh_ctx *ctx, const char *sid, const char *form,
     size_t len, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	char			 path[160];
-	int			 w;
+	struct fh_rest_req rq;
+	char		   path[160];
+	int		   w;
 
 	memset(&rq, 0, sizeof(rq));
-	w = snprintf(path, sizeof(path), "/2010-04-01/Accounts/%s/Calls/%s.json",
-	    ctx->cfg->account_sid, sid);
+	w = snprintf(path, sizeof(path),
+	    "/2010-04-01/Accounts/%s/Calls/%s.json", ctx->cfg->account_sid,
+	    sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
 	rq.base = FH_REST_API;
@@ -414,13 +418,13 @@ fh_call_update(struct fh_ctx *ctx, const char *sid, const char *form,
 }
 
 enum fh_err
-fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name,
-    size_t namelen, struct fh_rest_resp *resp)
+fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name, size_t namelen,
+    struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	char			 path[160];
-	int			 w;
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	char		   path[160];
+	int		   w;
+	enum fh_err	   err;
 
 	name[0] = '\0';
 	memset(&rq, 0, sizeof(rq));
@@ -436,8 +440,8 @@ fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name,
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	if (err != FH_OK)
 		return err;
-	err = fh_queue_parse_name(fh_buf_cstr(&resp->body), resp->body.len,
-	    name, namelen);
+	err = fh_queue_parse_name(
+	    fh_buf_cstr(&resp->body), resp->body.len, name, namelen);
 	if (err != FH_OK)
 		fh_log_error(&ctx->log, "cannot read queue '%s': %s", sid,
 		    "invalid JSON");
@@ -448,10 +452,10 @@ enum fh_err
 fh_call_recordings(struct fh_ctx *ctx, const char *sid,
     struct json_object **recs, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	char			 path[192];
-	int			 w;
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	char		   path[192];
+	int		   w;
+	enum fh_err	   err;
 
 	*recs = NULL;
 	memset(&rq, 0, sizeof(rq));
@@ -467,8 +471,8 @@ fh_call_recordings(struct fh_ctx *ctx, const char *sid,
 	err = fh_rest_do(ctx->rest, &rq, resp);
 	if (err != FH_OK)
 		return err;
-	err = fh_page_parse(fh_buf_cstr(&resp->body), resp->body.len,
-	    "recordings", recs);
+	err = fh_page_parse(
+	    fh_buf_cstr(&resp->body), resp->body.len, "recordings", recs);
 	if (err != FH_OK)
 		fh_log_error(&ctx->log, "cannot read recordings of '%s': %s",
 		    sid, "invalid JSON");
@@ -481,10 +485,10 @@ static enum fh_err
 api_delete(struct fh_ctx *ctx, const char *kind, const char *sid,
     struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	char			 path[160];
-	int			 w;
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	char		   path[160];
+	int		   w;
+	enum fh_err	   err;
 
 	memset(&rq, 0, sizeof(rq));
 	w = snprintf(path, sizeof(path), "/2010-04-01/Accounts/%s/%s/%s.json",
@@ -500,15 +504,15 @@ api_delete(struct fh_ctx *ctx, const char *kind, const char *sid,
 }
 
 enum fh_err
-fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
-    struct fh_rest_resp *resp)
+fh_transcription_delete(
+    struct fh_ctx *ctx, const char *sid, struct fh_rest_resp *resp)
 {
 	return api_delete(ctx, "Transcriptions", sid, resp);
 }
 
 enum fh_err
-fh_recording_delete(struct fh_ctx *ctx, const char *sid,
-    struct fh_rest_resp *resp)
+fh_recording_delete(
+    struct fh_ctx *ctx, const char *sid, struct fh_rest_resp *resp)
 {
 	return api_delete(ctx, "Recordings", sid, resp);
 }
@@ -517,21 +521,22 @@ enum fh_err
 fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
     const char *reservation_sid, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req	 rq;
-	struct fh_buf		 form;
-	char			 path[160];
-	int			 w;
-	enum fh_err		 err;
+	struct fh_rest_req rq;
+	struct fh_buf	   form;
+	char		   path[160];
+	int		   w;
+	enum fh_err	   err;
 
 	memset(&rq, 0, sizeof(rq));
 	fh_buf_init(&form, 256);
 	if (fh_ctx_workspace(ctx) == NULL) {
-		err = FH_ECONFIG;	/* no workspace configured */
+		err = FH_ECONFIG; /* no workspace configured */
 		goto out;
 	}
-	w = snprintf(path, sizeof(path), "/v1/Workspaces/%s/Tasks/%s/"
-	    "Reservations/%s", fh_ctx_workspace(ctx), task_sid,
-	    reservation_sid);
+	w = snprintf(path, sizeof(path),
+	    "/v1/Workspaces/%s/Tasks/%s/"
+	    "Reservations/%s",
+	    fh_ctx_workspace(ctx), task_sid, reservation_sid);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		err = FH_EINTERNAL;
 		goto out;
@@ -544,7 +549,7 @@ fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
 	rq.path = path;
 	rq.body = fh_buf_cstr(&form);
 	rq.body_len = form.len;
-	rq.idempotent = 1;	/* a final status: a repeat changes nothing */
+	rq.idempotent = 1; /* a final status: a repeat changes nothing */
 	err = fh_rest_do(ctx->rest, &rq, resp);
 out:
 	fh_buf_release(&form);
@@ -555,13 +560,13 @@ int
 fh_task_find_created(struct fh_ctx *ctx, const char *conv, long long since,
     const char *exclude, char *sid)
 {
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 q, expr;
-	struct json_object	*tasks = NULL, *t;
-	struct fh_val		 created;
-	const char		*s;
-	size_t			 i;
-	int			 res = -1;
+	struct fh_rest_resp rr;
+	struct fh_buf	    q, expr;
+	struct json_object *tasks = NULL, *t;
+	struct fh_val	    created;
+	const char	   *s;
+	size_t		    i;
+	int		    res = -1;
 
 	memset(&rr, 0, sizeof(rr));
 	fh_buf_init(&q, 1024);
@@ -570,9 +575,9 @@ fh_task_find_created(struct fh_ctx *ctx, const char *conv, long long since,
 	    strpbrk(conv, "\"\\") != NULL)
 		goto out;
 	if (fh_buf_printf(&expr, "conversations.conversation_id == \"%s\"",
-	    conv) != FH_OK ||
+		conv) != FH_OK ||
 	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
-	    FH_OK ||
+		FH_OK ||
 	    fh_form_add(&q, "Ordering", "DateCreated:desc") != FH_OK ||
 	    fh_form_add(&q, "PageSize", "20") != FH_OK ||
 	    fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr) != FH_OK)
@@ -582,8 +587,9 @@ fh_task_find_created(struct fh_ctx *ctx, const char *conv, long long since,
 		t = json_object_array_get_idx(tasks, i);
 		s = fh_json_str(t, "date_created");
 		memset(&created, 0, sizeof(created));
-		if (s == NULL || fh_valid_datetime(s, strlen(s), &created) !=
-		    FH_OK || created.num < since)
+		if (s == NULL ||
+		    fh_valid_datetime(s, strlen(s), &created) != FH_OK ||
+		    created.num < since)
 			continue;
 		s = fh_json_str(t, "sid");
 		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||

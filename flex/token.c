@@ -35,27 +35,27 @@
 #include "flex/token.h"
 #include "lib/valid.h"
 
-#define HASH_LEN	64	/* hex SHA-256 */
-#define LOG_HASH_LEN	8	/* hash prefix written to the log */
+#define HASH_LEN 64    /* hex SHA-256 */
+#define LOG_HASH_LEN 8 /* hash prefix written to the log */
 
 struct cache_entry {
-	char			 hash[HASH_LEN + 1];	/* "" when free */
-	int64_t			 expires_ms;	/* wall clock, ms */
-	int64_t			 mono_until;	/* monotonic, ms: a clock
-						 * stepped back cannot stretch
-						 * the 5 minutes */
-	struct fh_token_info	 info;
+	char	hash[HASH_LEN + 1]; /* "" when free */
+	int64_t expires_ms;	    /* wall clock, ms */
+	int64_t mono_until;	    /* monotonic, ms: a clock
+				     * stepped back cannot stretch
+				     * the 5 minutes */
+	struct fh_token_info info;
 };
 
 static struct cache_entry cache[FH_TOKEN_CACHE_SIZE];
 
 struct reject_entry {
-	char	 hash[HASH_LEN + 1];	/* "" when free */
-	int64_t	 mono_until;		/* monotonic, ms */
+	char	hash[HASH_LEN + 1]; /* "" when free */
+	int64_t mono_until;	    /* monotonic, ms */
 };
 
 static struct reject_entry rejected[FH_TOKEN_REJECT_SIZE];
-static int64_t iam_cool_until;		/* monotonic ms: ask IAM after */
+static int64_t		   iam_cool_until; /* monotonic ms: ask IAM after */
 
 void
 fh_token_cache_clear(void)
@@ -69,7 +69,7 @@ fh_token_cache_clear(void)
 static int
 rejected_find(const char *hash, int64_t mono)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < FH_TOKEN_REJECT_SIZE; i++) {
 		if (rejected[i].hash[0] == '\0')
@@ -89,8 +89,8 @@ rejected_find(const char *hash, int64_t mono)
 static void
 rejected_put(const char *hash, int64_t mono)
 {
-	struct reject_entry	*victim = NULL;
-	size_t			 i;
+	struct reject_entry *victim = NULL;
+	size_t		     i;
 
 	for (i = 0; i < FH_TOKEN_REJECT_SIZE; i++) {
 		if (rejected[i].hash[0] == '\0' ||
@@ -117,8 +117,8 @@ entry_clear(struct cache_entry *e)
 static struct cache_entry *
 cache_find(const char *hash, int64_t now)
 {
-	struct cache_entry	*e;
-	size_t			 i;
+	struct cache_entry *e;
+	size_t		    i;
 
 	for (i = 0; i < FH_TOKEN_CACHE_SIZE; i++) {
 		e = &cache[i];
@@ -140,8 +140,8 @@ static void
 cache_put(const char *hash, const struct fh_token_info *info,
     int64_t expires_ms, int64_t now)
 {
-	struct cache_entry	*e, *victim = NULL;
-	size_t			 i;
+	struct cache_entry *e, *victim = NULL;
+	size_t		    i;
 
 	for (i = 0; i < FH_TOKEN_CACHE_SIZE; i++) {
 		e = &cache[i];
@@ -166,7 +166,7 @@ cache_put(const char *hash, const struct fh_token_info *info,
 static void
 copy_text(char *dst, size_t dstlen, const char *s, size_t n)
 {
-	const char	*nul;
+	const char *nul;
 
 	nul = memchr(s, '\0', n);
 	if (nul != NULL)
@@ -186,9 +186,9 @@ copy_text(char *dst, size_t dstlen, const char *s, size_t n)
 static void
 join_roles(struct json_object *arr, char *dst, size_t dstlen)
 {
-	struct json_object	*v;
-	const char		*s;
-	size_t			 i, n, used = 0;
+	struct json_object *v;
+	const char	   *s;
+	size_t		    i, n, used = 0;
 
 	dst[0] = '\0';
 	if (!json_object_is_type(arr, json_type_array))
@@ -216,21 +216,21 @@ join_roles(struct json_object *arr, char *dst, size_t dstlen)
 static long long
 expiration_ms(struct json_object *root)
 {
-	struct json_object	*v;
-	struct fh_val		 val;
-	long long		 ms;
+	struct json_object *v;
+	struct fh_val	    val;
+	long long	    ms;
 
 	if (!json_object_object_get_ex(root, "expiration", &v) ||
 	    !json_object_is_type(v, json_type_string))
 		return 0;
 	memset(&val, 0, sizeof(val));
 	if (fh_valid_datetime(json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v), &val) != FH_OK ||
+		(size_t)json_object_get_string_len(v), &val) != FH_OK ||
 	    val.num <= 0)
 		return 0;
 	/* own is "YYYY-MM-DDTHH:MM:SS.mmmZ": keep the milliseconds */
-	if (val.len != 24 || fh_parse_int(val.own + 20, 3, 0, 999, &ms) !=
-	    FH_OK)
+	if (val.len != 24 ||
+	    fh_parse_int(val.own + 20, 3, 0, 999, &ms) != FH_OK)
 		ms = 0;
 	return val.num * 1000 + ms;
 }
@@ -239,27 +239,27 @@ enum fh_err
 fh_token_parse(long status, const char *body, size_t len,
     struct fh_token_info *info, long long *exp_ms)
 {
-	struct json_object	*root = NULL, *v;
-	const char		*s;
-	size_t			 n;
-	enum fh_err		 err = FH_EUNAVAIL;
+	struct json_object *root = NULL, *v;
+	const char	   *s;
+	size_t		    n;
+	enum fh_err	    err = FH_EUNAVAIL;
 
 	memset(info, 0, sizeof(*info));
 	*exp_ms = 0;
 	if (status <= 0 || body == NULL || len == 0 ||
 	    fh_json_parse(body, len, &root) != FH_OK ||
 	    !json_object_is_type(root, json_type_object))
-		goto out;	/* no usable answer */
+		goto out; /* no usable answer */
 	/* only a JSON boolean decides; "true" as a string is no answer */
 	if (!json_object_object_get_ex(root, "valid", &v) ||
 	    !json_object_is_type(v, json_type_boolean))
 		goto out;
 	if (!json_object_get_boolean(v)) {
-		err = FH_ETOKEN;	/* at any status */
+		err = FH_ETOKEN; /* at any status */
 		goto out;
 	}
 	if (status < 200 || status > 299)
-		goto out;	/* valid:true on an error status: not usable */
+		goto out; /* valid:true on an error status: not usable */
 
 	if (json_object_object_get_ex(root, "identity", &v) &&
 	    json_object_is_type(v, json_type_string))
@@ -271,8 +271,8 @@ fh_token_parse(long status, const char *body, size_t len,
 		s = json_object_get_string(v);
 		n = (size_t)json_object_get_string_len(v);
 		if (fh_is_sid(s, n, "WK") && n < sizeof(info->worker_sid))
-			copy_text(info->worker_sid, sizeof(info->worker_sid),
-			    s, n);
+			copy_text(
+			    info->worker_sid, sizeof(info->worker_sid), s, n);
 	}
 	if (json_object_object_get_ex(root, "roles", &v))
 		join_roles(v, info->roles, sizeof(info->roles));
@@ -289,8 +289,9 @@ out:
 static int
 token_chars_ok(const char *s, size_t n)
 {
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_.+/=") == n;
+	return strspn(s,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		   "0123456789-_.+/=") == n;
 }
 
 /* Ask IAM about tok[0..n).  Returns FH_OK, FH_ETOKEN, FH_EUNAVAIL or
@@ -300,12 +301,12 @@ ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
     struct fh_token_info *info, long long *exp_ms, long *status,
     long *retry_after_ms)
 {
-	struct json_object	*obj = NULL, *str = NULL;
-	struct fh_rest_req	 rq;
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 path;
-	const char		*body = NULL;
-	enum fh_err		 err;
+	struct json_object *obj = NULL, *str = NULL;
+	struct fh_rest_req  rq;
+	struct fh_rest_resp rr;
+	struct fh_buf	    path;
+	const char	   *body = NULL;
+	enum fh_err	    err;
 
 	*status = 0;
 	*retry_after_ms = -1;
@@ -314,13 +315,14 @@ ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
 	fh_buf_init(&path, 256);
 	if (ctx->rest == NULL || ctx->cfg == NULL ||
 	    ctx->cfg->account_sid == NULL) {
-		fh_log_error(&ctx->log, "cannot check flex token: no REST "
+		fh_log_error(&ctx->log,
+		    "cannot check flex token: no REST "
 		    "client or ACCOUNT_SID");
 		err = FH_EUNAVAIL;
 		goto out;
 	}
-	err = fh_buf_printf(&path, "/v1/Accounts/%s/Tokens/validate",
-	    ctx->cfg->account_sid);
+	err = fh_buf_printf(
+	    &path, "/v1/Accounts/%s/Tokens/validate", ctx->cfg->account_sid);
 	if (err != FH_OK) {
 		err = err == FH_ENOMEM ? err : FH_EUNAVAIL;
 		goto out;
@@ -334,12 +336,12 @@ ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
 		goto out;
 	}
 	if (json_object_object_add(obj, "token", json_object_get(str)) != 0) {
-		json_object_put(str);	/* the reference the add did not take */
+		json_object_put(str); /* the reference the add did not take */
 		err = FH_ENOMEM;
 		goto out;
 	}
-	body = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	body = json_object_to_json_string_ext(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (body == NULL) {
 		err = FH_ENOMEM;
 		goto out;
@@ -353,7 +355,7 @@ ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
 	rq.body_len = strlen(body);
 	rq.content_type = "application/json";
 	rq.idempotent = 1;	/* validation changes nothing */
-	rq.max_429_retries = 1;	/* a flood must not multiply IAM calls */
+	rq.max_429_retries = 1; /* a flood must not multiply IAM calls */
 	fh_rest_resp_release(&rr);
 	err = fh_rest_do(ctx->rest, &rq, &rr);
 	*status = rr.status;
@@ -363,8 +365,8 @@ ask_iam(struct fh_ctx *ctx, const char *tok, size_t n,
 		goto out;
 	/* the body decides whatever the status (valid:false at any status);
 	 * no answer at all is FH_EUNAVAIL */
-	err = fh_token_parse(rr.status, rr.body.data, rr.body.len, info,
-	    exp_ms);
+	err =
+	    fh_token_parse(rr.status, rr.body.data, rr.body.len, info, exp_ms);
 out:
 	if (body != NULL)
 		fh_bzero((char *)body, strlen(body));
@@ -380,14 +382,14 @@ out:
 enum fh_err
 fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 {
-	const struct fh_pair	*p;
-	struct fh_token_info	 info;
-	struct cache_entry	*e;
-	char			 hash[HASH_LEN + 1];
-	long long		 exp_ms = 0;
-	int64_t			 now, until, mono;
-	long			 status = 0, cool;
-	enum fh_err		 err;
+	const struct fh_pair *p;
+	struct fh_token_info  info;
+	struct cache_entry   *e;
+	char		      hash[HASH_LEN + 1];
+	long long	      exp_ms = 0;
+	int64_t		      now, until, mono;
+	long		      status = 0, cool;
+	enum fh_err	      err;
 
 	memset(&ctx->token, 0, sizeof(ctx->token));
 	hash[0] = '\0';
@@ -399,8 +401,10 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	}
 	if (p->vlen > FH_TOKEN_MAX_LEN || !token_chars_ok(p->value, p->vlen)) {
 		ctx->auth_used = "denied:bad-token";
-		fh_log_info(&ctx->log, "flex token refused without asking IAM: "
-		    "%zu bytes, too long or not a JWT", p->vlen);
+		fh_log_info(&ctx->log,
+		    "flex token refused without asking IAM: "
+		    "%zu bytes, too long or not a JWT",
+		    p->vlen);
 		return FH_ETOKEN;
 	}
 
@@ -410,8 +414,10 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	if (e != NULL) {
 		ctx->token = e->info;
 		ctx->auth_used = "flex-token";
-		fh_log_debug(&ctx->log, "flex token %.*s accepted from the "
-		    "cache for '%s'", LOG_HASH_LEN, hash, e->info.identity);
+		fh_log_debug(&ctx->log,
+		    "flex token %.*s accepted from the "
+		    "cache for '%s'",
+		    LOG_HASH_LEN, hash, e->info.identity);
 		err = FH_OK;
 		goto out;
 	}
@@ -419,15 +425,17 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	mono = fh_now_ms();
 	if (rejected_find(hash, mono)) {
 		ctx->auth_used = "denied:invalid-token";
-		fh_log_info(&ctx->log, "flex token %.*s rejected: IAM rejected "
-		    "it less than %d s ago", LOG_HASH_LEN, hash,
-		    FH_TOKEN_REJECT_MS / 1000);
+		fh_log_info(&ctx->log,
+		    "flex token %.*s rejected: IAM rejected "
+		    "it less than %d s ago",
+		    LOG_HASH_LEN, hash, FH_TOKEN_REJECT_MS / 1000);
 		err = FH_ETOKEN;
 		goto out;
 	}
 	if (mono < iam_cool_until) {
 		ctx->auth_used = "denied:iam-cooling-down";
-		fh_log_warn(&ctx->log, "cannot check flex token %.*s: IAM "
+		fh_log_warn(&ctx->log,
+		    "cannot check flex token %.*s: IAM "
 		    "answered 429 lately; asking again in %lld ms",
 		    LOG_HASH_LEN, hash, (long long)(iam_cool_until - mono));
 		err = FH_EUNAVAIL;
@@ -447,9 +455,11 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 				until = exp_ms;
 			cache_put(hash, &info, until, now);
 		}
-		fh_log_info(&ctx->log, "flex token %.*s accepted by IAM for "
-		    "'%s' (worker '%s', roles '%s')%s", LOG_HASH_LEN, hash,
-		    info.identity, info.worker_sid, info.roles,
+		fh_log_info(&ctx->log,
+		    "flex token %.*s accepted by IAM for "
+		    "'%s' (worker '%s', roles '%s')%s",
+		    LOG_HASH_LEN, hash, info.identity, info.worker_sid,
+		    info.roles,
 		    exp_ms > now ? "" : "; not cached: no future expiration");
 		break;
 	case FH_ETOKEN:
@@ -465,9 +475,10 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		err = FH_EUNAVAIL;
 		ctx->auth_used = "denied:iam-unavailable";
 		if (status != 429) {
-			fh_log_warn(&ctx->log, "cannot check flex token %.*s: "
-			    "IAM gave no usable answer (%ld)", LOG_HASH_LEN,
-			    hash, status);
+			fh_log_warn(&ctx->log,
+			    "cannot check flex token %.*s: "
+			    "IAM gave no usable answer (%ld)",
+			    LOG_HASH_LEN, hash, status);
 			break;
 		}
 		if (cool < FH_TOKEN_COOL_MIN_MS)
@@ -475,9 +486,10 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		if (cool > FH_TOKEN_COOL_MAX_MS)
 			cool = FH_TOKEN_COOL_MAX_MS;
 		iam_cool_until = fh_now_ms() + cool;
-		fh_log_warn(&ctx->log, "cannot check flex token %.*s: IAM "
-		    "answered 429; not asking it for %ld ms", LOG_HASH_LEN,
-		    hash, cool);
+		fh_log_warn(&ctx->log,
+		    "cannot check flex token %.*s: IAM "
+		    "answered 429; not asking it for %ld ms",
+		    LOG_HASH_LEN, hash, cool);
 		break;
 	}
 out:

@@ -20,31 +20,30 @@
 #include "lib/err.h"
 #include "lib/fcgi.h"
 
-#define FH_TOKEN_CACHE_SIZE	256
-#define FH_TOKEN_CACHE_MAX_MS	(5 * 60 * 1000)
-#define FH_TOKEN_MAX_LEN	8192
-#define FH_TOKEN_REJECT_SIZE	256
-#define FH_TOKEN_REJECT_MS	(60 * 1000)
-#define FH_TOKEN_COOL_MIN_MS	1000
-#define FH_TOKEN_COOL_MAX_MS	(30 * 1000)
+#define FH_TOKEN_CACHE_SIZE 256
+#define FH_TOKEN_CACHE_MAX_MS (5 * 60 * 1000)
+#define FH_TOKEN_MAX_LEN 8192
+#define FH_TOKEN_REJECT_SIZE 256
+#define FH_TOKEN_REJECT_MS (60 * 1000)
+#define FH_TOKEN_COOL_MIN_MS 1000
+#define FH_TOKEN_COOL_MAX_MS (30 * 1000)
 
 /* The FH_AUTH_FLEX_TOKEN check, installed as ctx->token_check.  On FH_OK
  * ctx->token holds the identity, worker SID and roles.  FH_ETOKEN (403)
  * for a missing, empty or invalid token; FH_EUNAVAIL (503) when IAM gives
  * no usable answer; FH_ENOMEM.  Sets ctx->auth_used.  Borrows ctx and req
  * for the call; nothing of the token is kept but its hash. */
-enum fh_err	 fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
-		    FH_MUST_CHECK;
+enum fh_err fh_token_check(
+    struct fh_ctx *ctx, const struct fh_req *req) FH_MUST_CHECK;
 
 /* Parse an IAM answer (status, body) into info; FH_OK for valid:true with
  * a 2xx status, FH_ETOKEN for valid:false, FH_EUNAVAIL otherwise.  *exp_ms
  * is the expiration in ms since the epoch, 0 when absent or unreadable.
  * Exposed for tests and the fuzz target. */
-enum fh_err	 fh_token_parse(long status, const char *body, size_t len,
-		    struct fh_token_info *info, long long *exp_ms)
-		    FH_MUST_CHECK;
+enum fh_err fh_token_parse(long status, const char *body, size_t len,
+    struct fh_token_info *info, long long *exp_ms) FH_MUST_CHECK;
 
 /* Forget every cached result (tests). */
-void		 fh_token_cache_clear(void);
+void fh_token_cache_clear(void);
 
 #endif

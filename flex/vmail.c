@@ -23,22 +23,23 @@
 #include "lib/valid.h"
 #include "flex/vmail.h"
 
-#define MIB		(1024 * 1024)
+#define MIB (1024 * 1024)
 /* A transfer stopped this close to its cap was stopped by the cap: curl
  * hands the body over in pieces of at most 16 KiB. */
-#define MEDIA_CAP_SLACK	(64 * 1024)
-#define TZ_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-			"0123456789/_+-"
+#define MEDIA_CAP_SLACK (64 * 1024)
+#define TZ_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+	"0123456789/_+-"
 
 static const char *const stage_names[FH_VMAIL__MAX] = {
-	[FH_VMAIL_FIRST] = "first",
-	[FH_VMAIL_TRANSCRIPT] = "transcript",
+    [FH_VMAIL_FIRST] = "first",
+    [FH_VMAIL_TRANSCRIPT] = "transcript",
 };
 
 static struct json_object *
 member(struct json_object *o, const char *key)
 {
-	struct json_object	*v;
+	struct json_object *v;
 
 	if (o == NULL || !json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, key, &v))
@@ -49,18 +50,17 @@ member(struct json_object *o, const char *key)
 static struct json_object *
 object_at(struct json_object *o, const char *key)
 {
-	struct json_object	*v = member(o, key);
+	struct json_object *v = member(o, key);
 
-	return v != NULL && json_object_is_type(v, json_type_object) ? v :
-	    NULL;
+	return v != NULL && json_object_is_type(v, json_type_object) ? v : NULL;
 }
 
 /* The marker when it is about rec_sid, else NULL. */
 static struct json_object *
 marker(struct json_object *attrs, const char *rec_sid)
 {
-	struct json_object	*mk = object_at(attrs, FH_VMAIL_MARKER);
-	const char		*r = fh_json_str(mk, "recordingSid");
+	struct json_object *mk = object_at(attrs, FH_VMAIL_MARKER);
+	const char	   *r = fh_json_str(mk, "recordingSid");
 
 	if (mk == NULL || r == NULL || rec_sid == NULL ||
 	    strcmp(r, rec_sid) != 0)
@@ -73,13 +73,13 @@ fh_vmail_state(struct json_object *attrs, enum fh_vmail_stage st,
     const char *rec_sid, const char *claim, long long now_ms,
     long long fresh_ms)
 {
-	struct json_object	*so;
-	struct fh_val		 at;
-	const char		*state, *c, *s;
-	long long		 age;
+	struct json_object *so;
+	struct fh_val	    at;
+	const char	   *state, *c, *s;
+	long long	    age;
 
 	if ((unsigned)st >= FH_VMAIL__MAX)
-		return FH_VMAIL_BUSY;	/* never claim what cannot be named */
+		return FH_VMAIL_BUSY; /* never claim what cannot be named */
 	so = object_at(marker(attrs, rec_sid), stage_names[st]);
 	if (so == NULL)
 		return FH_VMAIL_NONE;
@@ -91,7 +91,7 @@ fh_vmail_state(struct json_object *attrs, enum fh_vmail_stage st,
 	    strcmp(c, claim) == 0)
 		return FH_VMAIL_OURS;
 	if (state == NULL || strcmp(state, "sending") != 0)
-		return FH_VMAIL_STALE;	/* "failed", or unreadable */
+		return FH_VMAIL_STALE; /* "failed", or unreadable */
 	s = fh_json_str(so, "at");
 	memset(&at, 0, sizeof(at));
 	if (s == NULL || fh_valid_datetime(s, strlen(s), &at) != FH_OK)
@@ -105,12 +105,12 @@ fh_vmail_state(struct json_object *attrs, enum fh_vmail_stage st,
 enum fh_err
 fh_vmail_info(struct json_object *attrs, struct fh_vmail_info *vi)
 {
-	struct json_object	*cb;
-	const char		*s;
+	struct json_object *cb;
+	const char	   *s;
 
 	memset(vi, 0, sizeof(*vi));
 	cb = object_at(attrs, "callBackData");
-	s = fh_attr_cb_get(cb, FH_CB_REC_SID);	/* either shape */
+	s = fh_attr_cb_get(cb, FH_CB_REC_SID); /* either shape */
 	if (cb == NULL || s == NULL || !fh_is_sid(s, strlen(s), "RE"))
 		return FH_ECONFLICT;
 	vi->rec_sid = s;
@@ -124,14 +124,14 @@ int
 fh_vmail_due(struct json_object *attrs, int transcript_on, long long now_ms,
     long long fresh_ms, enum fh_vmail_stage *st)
 {
-	struct fh_vmail_info	 vi;
-	struct json_object	*first;
-	enum fh_vmail_state	 s;
+	struct fh_vmail_info vi;
+	struct json_object  *first;
+	enum fh_vmail_state  s;
 
 	if (fh_vmail_info(attrs, &vi) != FH_OK || vi.deleted)
 		return 0;
-	s = fh_vmail_state(attrs, FH_VMAIL_FIRST, vi.rec_sid, NULL, now_ms,
-	    fresh_ms);
+	s = fh_vmail_state(
+	    attrs, FH_VMAIL_FIRST, vi.rec_sid, NULL, now_ms, fresh_ms);
 	if (s == FH_VMAIL_NONE || s == FH_VMAIL_STALE) {
 		*st = FH_VMAIL_FIRST;
 		return 1;
@@ -142,9 +142,9 @@ fh_vmail_due(struct json_object *attrs, int transcript_on, long long now_ms,
 		return 0;
 	first = object_at(marker(attrs, vi.rec_sid), "first");
 	if (fh_json_true(member(first, "withTranscript")))
-		return 0;	/* the first message carried it */
-	s = fh_vmail_state(attrs, FH_VMAIL_TRANSCRIPT, vi.rec_sid, NULL,
-	    now_ms, fresh_ms);
+		return 0; /* the first message carried it */
+	s = fh_vmail_state(
+	    attrs, FH_VMAIL_TRANSCRIPT, vi.rec_sid, NULL, now_ms, fresh_ms);
 	if (s == FH_VMAIL_NONE || s == FH_VMAIL_STALE) {
 		*st = FH_VMAIL_TRANSCRIPT;
 		return 1;
@@ -154,12 +154,12 @@ fh_vmail_due(struct json_object *attrs, int transcript_on, long long now_ms,
 
 enum fh_err
 fh_vmail_mark(struct json_object *attrs, enum fh_vmail_stage st,
-    const char *rec_sid, const char *claim, long long now_ms,
-    const char *state, int with_transcript)
+    const char *rec_sid, const char *claim, long long now_ms, const char *state,
+    int with_transcript)
 {
-	struct json_object	*mk, *so;
-	char			 at[40];
-	enum fh_err		 err;
+	struct json_object *mk, *so;
+	char		    at[40];
+	enum fh_err	    err;
 
 	if (!json_object_is_type(attrs, json_type_object) ||
 	    (unsigned)st >= FH_VMAIL__MAX)
@@ -183,8 +183,8 @@ fh_vmail_mark(struct json_object *attrs, enum fh_vmail_stage st,
 	    (err = fh_json_add_str(so, "at", at)) != FH_OK ||
 	    (err = fh_json_add_str(so, "state", state)) != FH_OK)
 		return err;
-	return fh_json_add(so, "withTranscript",
-	    json_object_new_boolean(with_transcript));
+	return fh_json_add(
+	    so, "withTranscript", json_object_new_boolean(with_transcript));
 }
 
 enum fh_err
@@ -192,26 +192,28 @@ fh_vmail_text(const struct fh_vmail_info *vi, enum fh_vmail_stage st,
     const char *prefix, const char *attach_note, struct fh_buf *subject,
     struct fh_buf *text)
 {
-	const char	*caller = vi->caller != NULL ? vi->caller : "unknown";
-	int		 has_tr = vi->transcript != NULL &&
-			    vi->transcript[0] != '\0';
-	enum fh_err	 err;
+	const char *caller = vi->caller != NULL ? vi->caller : "unknown";
+	int has_tr = vi->transcript != NULL && vi->transcript[0] != '\0';
+	enum fh_err err;
 
 	err = fh_buf_printf(subject, "%s %s%s", prefix, caller,
 	    st == FH_VMAIL_TRANSCRIPT ? " (transcript)" : "");
 	if (err == FH_OK)
 		err = fh_buf_printf(text, "%s %s\r\n\r\n",
 		    st == FH_VMAIL_TRANSCRIPT ? "The transcript of a voicemail "
-		    "from" : "A new voicemail from", caller);
+						"from"
+					      : "A new voicemail from",
+		    caller);
 	if (err == FH_OK)
-		err = fh_buf_printf(text, "Caller: %s\r\nReceived: %s\r\n"
-		    "Task: %s\r\nRecording: %s (%s)\r\n\r\n", caller,
-		    vi->received != NULL ? vi->received : "unknown",
+		err = fh_buf_printf(text,
+		    "Caller: %s\r\nReceived: %s\r\n"
+		    "Task: %s\r\nRecording: %s (%s)\r\n\r\n",
+		    caller, vi->received != NULL ? vi->received : "unknown",
 		    vi->task_sid != NULL ? vi->task_sid : "unknown",
 		    vi->rec_sid, attach_note);
 	if (err == FH_OK && has_tr)
-		err = fh_buf_printf(text, "Transcript:\r\n%s\r\n",
-		    vi->transcript);
+		err = fh_buf_printf(
+		    text, "Transcript:\r\n%s\r\n", vi->transcript);
 	if (err == FH_OK && !has_tr)
 		err = fh_buf_addstr(text, "Transcript: none yet.\r\n");
 	return err;
@@ -220,7 +222,7 @@ fh_vmail_text(const struct fh_vmail_info *vi, enum fh_vmail_stage st,
 long
 fh_vmail_backoff_ms(unsigned n)
 {
-	long	 d = 1000;
+	long d = 1000;
 
 	while (n > 1 && d < FH_VMAIL_MAX_BACKOFF_MS) {
 		d *= 2;
@@ -233,7 +235,7 @@ fh_vmail_backoff_ms(unsigned n)
 static int
 zone_ok(const char *tz)
 {
-	size_t	 n;
+	size_t n;
 
 	if (tz == NULL)
 		return 0;
@@ -243,14 +245,13 @@ zone_ok(const char *tz)
 }
 
 int
-fh_vmail_local_time(const char *utc, const char *tz, char *out,
-    size_t outlen)
+fh_vmail_local_time(const char *utc, const char *tz, char *out, size_t outlen)
 {
-	struct fh_val	 v;
-	struct tm	 tm;
-	time_t		 t;
-	size_t		 n;
-	int		 w;
+	struct fh_val v;
+	struct tm     tm;
+	time_t	      t;
+	size_t	      n;
+	int	      w;
 
 	memset(&v, 0, sizeof(v));
 	if (outlen > 0)
@@ -277,32 +278,32 @@ fh_vmail_local_time(const char *utc, const char *tz, char *out,
 
 /* One delivery: the task, the claim, the stage. */
 struct job {
-	struct fh_ctx		*ctx;
-	const char		*sid;
-	char			 claim[FH_VMAIL_CLAIM_LEN + 1];
-	enum fh_vmail_stage	 st;
-	int			 with_transcript;
-	long long		 fresh_ms;
-	struct json_object	*attrs;	/* as claimed */
+	struct fh_ctx	   *ctx;
+	const char	   *sid;
+	char		    claim[FH_VMAIL_CLAIM_LEN + 1];
+	enum fh_vmail_stage st;
+	int		    with_transcript;
+	long long	    fresh_ms;
+	struct json_object *attrs; /* as claimed */
 };
 
 /* Fetch the task; *attrs and etag.  FH_ETASK404 passes through. */
 static enum fh_err
-read_task(struct job *j, struct json_object **attrs, char *etag,
-    size_t etaglen)
+read_task(struct job *j, struct json_object **attrs, char *etag, size_t etaglen)
 {
-	struct fh_rest_resp	 rr;
-	struct json_object	*task = NULL;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	struct json_object *task = NULL;
+	enum fh_err	    err;
 
 	*attrs = NULL;
-	memset(&rr, 0, sizeof(rr));	/* a bad path returns before its init */
+	memset(&rr, 0, sizeof(rr)); /* a bad path returns before its init */
 	fh_rest_set_deadline(j->ctx->rest, j->ctx->deadline_ms);
 	err = fh_task_fetch(j->ctx, j->sid, &task, etag, etaglen, &rr);
 	if (err != FH_OK && err != FH_ETASK404)
-		fh_log_error(&j->ctx->log, "cannot fetch voicemail task '%s' "
-		    "for email: status %ld code %d", j->sid, rr.status,
-		    rr.twerr.code);
+		fh_log_error(&j->ctx->log,
+		    "cannot fetch voicemail task '%s' "
+		    "for email: status %ld code %d",
+		    j->sid, rr.status, rr.twerr.code);
 	if (err == FH_OK)
 		err = fh_attr_parse_task(task, attrs);
 	fh_rest_resp_release(&rr);
@@ -312,18 +313,20 @@ read_task(struct job *j, struct json_object **attrs, char *etag,
 
 /* Write attrs with If-Match etag; *stale set on 412. */
 static enum fh_err
-write_task(struct job *j, struct json_object *attrs, const char *etag,
-    int *stale)
+write_task(
+    struct job *j, struct json_object *attrs, const char *etag, int *stale)
 {
-	struct fh_rest_resp	 rr;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	enum fh_err	    err;
 
 	*stale = 0;
 	memset(&rr, 0, sizeof(rr));
 	if (etag[0] == '\0') {
 		/* never an unconditional write: it is the claim */
-		fh_log_error(&j->ctx->log, "cannot claim task '%s' for email: "
-		    "no ETag", j->sid);
+		fh_log_error(&j->ctx->log,
+		    "cannot claim task '%s' for email: "
+		    "no ETag",
+		    j->sid);
 		return FH_EUPSTREAM;
 	}
 	fh_rest_set_deadline(j->ctx->rest, j->ctx->deadline_ms);
@@ -331,8 +334,10 @@ write_task(struct job *j, struct json_object *attrs, const char *etag,
 	if (err == FH_ETWILIO && rr.status == 412)
 		*stale = 1;
 	else if (err != FH_OK)
-		fh_log_error(&j->ctx->log, "cannot update task '%s' for email: "
-		    "status %ld code %d", j->sid, rr.status, rr.twerr.code);
+		fh_log_error(&j->ctx->log,
+		    "cannot update task '%s' for email: "
+		    "status %ld code %d",
+		    j->sid, rr.status, rr.twerr.code);
 	fh_rest_resp_release(&rr);
 	return err;
 }
@@ -341,32 +346,32 @@ write_task(struct job *j, struct json_object *attrs, const char *etag,
 static enum fh_err
 claim(struct job *j, int *due)
 {
-	struct fh_vmail_info	 vi;
-	struct json_object	*attrs = NULL;
-	char			 etag[128];
-	int			 round, stale;
-	enum fh_err		 err = FH_OK;
+	struct fh_vmail_info vi;
+	struct json_object  *attrs = NULL;
+	char		     etag[128];
+	int		     round, stale;
+	enum fh_err	     err = FH_OK;
 
 	*due = 0;
 	for (round = 0; round < FH_VMAIL_ROUNDS; round++) {
 		json_object_put(attrs);
 		err = read_task(j, &attrs, etag, sizeof(etag));
 		if (err == FH_ETASK404) {
-			fh_log_info(&j->ctx->log, "task '%s' gone: no email",
-			    j->sid);
+			fh_log_info(
+			    &j->ctx->log, "task '%s' gone: no email", j->sid);
 			err = FH_OK;
 			goto out;
 		}
 		if (err != FH_OK)
 			goto out;
 		if (!fh_vmail_due(attrs, j->ctx->cfg->vm_email_transcript,
-		    fh_wall_ms(), j->fresh_ms, &j->st))
-			goto out;	/* sent, someone else's, or nothing */
+			fh_wall_ms(), j->fresh_ms, &j->st))
+			goto out; /* sent, someone else's, or nothing */
 		if ((err = fh_vmail_info(attrs, &vi)) != FH_OK ||
 		    (err = fh_claim_new(j->claim, sizeof(j->claim))) != FH_OK)
 			goto out;
-		j->with_transcript = vi.transcript != NULL &&
-		    vi.transcript[0] != '\0';
+		j->with_transcript =
+		    vi.transcript != NULL && vi.transcript[0] != '\0';
 		err = fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim,
 		    fh_wall_ms(), "sending", j->with_transcript);
 		if (err == FH_OK)
@@ -379,8 +384,10 @@ claim(struct job *j, int *due)
 		}
 		if (!stale)
 			goto out;
-		fh_log_info(&j->ctx->log, "task '%s' changed meanwhile: email "
-		    "claim read again (412, round %d)", j->sid, round + 1);
+		fh_log_info(&j->ctx->log,
+		    "task '%s' changed meanwhile: email "
+		    "claim read again (412, round %d)",
+		    j->sid, round + 1);
 	}
 	fh_log_error(&j->ctx->log, "cannot claim task '%s' for email: %s",
 	    j->sid, "412 on every round");
@@ -394,11 +401,11 @@ out:
 static enum fh_err
 finish(struct job *j, const char *state)
 {
-	struct fh_vmail_info	 vi;
-	struct json_object	*attrs = NULL;
-	char			 etag[128];
-	int			 round, stale;
-	enum fh_err		 err = FH_OK;
+	struct fh_vmail_info vi;
+	struct json_object  *attrs = NULL;
+	char		     etag[128];
+	int		     round, stale;
+	enum fh_err	     err = FH_OK;
 
 	for (round = 0; round < FH_VMAIL_ROUNDS; round++) {
 		json_object_put(attrs);
@@ -411,9 +418,11 @@ finish(struct job *j, const char *state)
 			goto out;
 		if (fh_vmail_info(attrs, &vi) != FH_OK ||
 		    fh_vmail_state(attrs, j->st, vi.rec_sid, j->claim,
-		    fh_wall_ms(), j->fresh_ms) != FH_VMAIL_OURS) {
-			fh_log_warn(&j->ctx->log, "email claim on task '%s' "
-			    "lost before it was marked %s", j->sid, state);
+			fh_wall_ms(), j->fresh_ms) != FH_VMAIL_OURS) {
+			fh_log_warn(&j->ctx->log,
+			    "email claim on task '%s' "
+			    "lost before it was marked %s",
+			    j->sid, state);
 			goto out;
 		}
 		err = fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim,
@@ -435,23 +444,23 @@ static void
 fetch_media(struct job *j, const char *rec, struct fh_rest_resp *rr,
     int *attach, char *note, size_t notelen)
 {
-	const struct fh_config	*cfg = j->ctx->cfg;
-	struct fh_rest_req	 rq;
-	char			 path[160];
-	size_t			 limit = (size_t)cfg->vm_email_max_mb * MIB;
-	int			 w;
-	enum fh_err		 err;
+	const struct fh_config *cfg = j->ctx->cfg;
+	struct fh_rest_req	rq;
+	char			path[160];
+	size_t			limit = (size_t)cfg->vm_email_max_mb * MIB;
+	int			w;
+	enum fh_err		err;
 
 	*attach = 0;
 	memset(rr, 0, sizeof(*rr));
 	if (limit == 0) {
-		w = snprintf(note, notelen, "not attached: attachments are "
+		w = snprintf(note, notelen,
+		    "not attached: attachments are "
 		    "off");
 		goto out;
 	}
 	w = snprintf(path, sizeof(path),
-	    "/2010-04-01/Accounts/%s/Recordings/%s.mp3", cfg->account_sid,
-	    rec);
+	    "/2010-04-01/Accounts/%s/Recordings/%s.mp3", cfg->account_sid, rec);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		w = snprintf(note, notelen, "not attached: no recording path");
 		goto out;
@@ -462,7 +471,7 @@ fetch_media(struct job *j, const char *rec, struct fh_rest_resp *rr,
 	rq.path = path;
 	rq.idempotent = 1;
 	rq.max_response = limit;
-	rq.follow_redirects = 1;	/* without our credentials */
+	rq.follow_redirects = 1; /* without our credentials */
 	fh_rest_set_deadline(j->ctx->rest, FH_VMAIL_MEDIA_MS);
 	err = fh_rest_do(j->ctx->rest, &rq, rr);
 	if (err == FH_OK) {
@@ -471,15 +480,19 @@ fetch_media(struct job *j, const char *rec, struct fh_rest_resp *rr,
 		    rec, rr->body.len);
 	} else if (err == FH_EUPSTREAM && rr->status == 0 &&
 	    rr->body.len + MEDIA_CAP_SLACK > limit) {
-		fh_log_info(&j->ctx->log, "recording '%s' over %lld MB: not "
-		    "attached", rec, cfg->vm_email_max_mb);
+		fh_log_info(&j->ctx->log,
+		    "recording '%s' over %lld MB: not "
+		    "attached",
+		    rec, cfg->vm_email_max_mb);
 		w = snprintf(note, notelen, "not attached: larger than %lld MB",
 		    cfg->vm_email_max_mb);
 	} else {
-		fh_log_error(&j->ctx->log, "cannot fetch recording '%s' for "
-		    "email: status %ld code %d", rec, rr->status,
-		    rr->twerr.code);
-		w = snprintf(note, notelen, "not attached: it could not be "
+		fh_log_error(&j->ctx->log,
+		    "cannot fetch recording '%s' for "
+		    "email: status %ld code %d",
+		    rec, rr->status, rr->twerr.code);
+		w = snprintf(note, notelen,
+		    "not attached: it could not be "
 		    "fetched");
 	}
 out:
@@ -493,22 +506,22 @@ out:
 static enum fh_err
 compose_and_send(struct job *j)
 {
-	const struct fh_config	*cfg = j->ctx->cfg;
-	struct fh_mime_addr	 to[FH_MIME_MAX_RCPT], from;
-	struct fh_vmail_info	 vi;
-	struct fh_rest_resp	 rr;
-	struct fh_mime_msg	 m;
-	struct fh_buf		 subject, text, msg;
-	struct json_object	*cb;
-	const char		*tz;
-	char			 when[128], note[160], name[48], sender[256];
-	char			 boundary[48];
-	size_t			 nto, nfrom;
-	int64_t			 end;
-	unsigned		 n;
-	long			 delay;
-	int			 attach = 0, w;
-	enum fh_err		 err;
+	const struct fh_config *cfg = j->ctx->cfg;
+	struct fh_mime_addr	to[FH_MIME_MAX_RCPT], from;
+	struct fh_vmail_info	vi;
+	struct fh_rest_resp	rr;
+	struct fh_mime_msg	m;
+	struct fh_buf		subject, text, msg;
+	struct json_object     *cb;
+	const char	       *tz;
+	char			when[128], note[160], name[48], sender[256];
+	char			boundary[48];
+	size_t			nto, nfrom;
+	int64_t			end;
+	unsigned		n;
+	long			delay;
+	int			attach = 0, w;
+	enum fh_err		err;
 
 	memset(&rr, 0, sizeof(rr));
 	fh_buf_init(&subject, FH_MIME_MAX_HEADER);
@@ -521,20 +534,20 @@ compose_and_send(struct job *j)
 	tz = fh_json_str(cb, "mainTimeZone");
 	if (tz == NULL)
 		tz = cfg->main_timezone;
-	if (fh_vmail_local_time(fh_json_str(cb, "utcDateTimeReceived"), tz,
-	    when, sizeof(when)))
+	if (fh_vmail_local_time(
+		fh_json_str(cb, "utcDateTimeReceived"), tz, when, sizeof(when)))
 		vi.received = when;
 	fetch_media(j, vi.rec_sid, &rr, &attach, note, sizeof(note));
-	err = fh_vmail_text(&vi, j->st, cfg->vm_email_subject, note,
-	    &subject, &text);
+	err = fh_vmail_text(
+	    &vi, j->st, cfg->vm_email_subject, note, &subject, &text);
 	if (err != FH_OK)
 		goto out;
 
 	/* addresses were checked at start-up */
-	if ((err = fh_mime_addrs(cfg->vm_email_to, strlen(cfg->vm_email_to),
-	    to, &nto)) != FH_OK ||
-	    (err = fh_mime_addrs(cfg->vm_email_from,
-	    strlen(cfg->vm_email_from), &from, &nfrom)) != FH_OK)
+	if ((err = fh_mime_addrs(cfg->vm_email_to, strlen(cfg->vm_email_to), to,
+		 &nto)) != FH_OK ||
+	    (err = fh_mime_addrs(cfg->vm_email_from, strlen(cfg->vm_email_from),
+		 &from, &nfrom)) != FH_OK)
 		goto out;
 	w = snprintf(sender, sizeof(sender), "%.*s", (int)from.len, from.s);
 	if (w < 0 || (size_t)w >= sizeof(sender) ||
@@ -558,37 +571,44 @@ compose_and_send(struct job *j)
 		m.attach_type = "audio/mpeg";
 	}
 	fh_buf_release(&msg);
-	fh_buf_init(&msg, 64 * 1024 + 2 * fh_mime_b64_size(text.len) +
-	    fh_mime_b64_size(m.attach_len));
+	fh_buf_init(&msg,
+	    64 * 1024 + 2 * fh_mime_b64_size(text.len) +
+		fh_mime_b64_size(m.attach_len));
 	err = fh_mime_build(&m, &msg);
-	fh_rest_resp_release(&rr);	/* encoded: the bytes can go */
+	fh_rest_resp_release(&rr); /* encoded: the bytes can go */
 	if (err != FH_OK) {
-		fh_log_error(&j->ctx->log, "cannot build email for task '%s': "
-		    "%s", j->sid, fh_err_name(err));
+		fh_log_error(&j->ctx->log,
+		    "cannot build email for task '%s': "
+		    "%s",
+		    j->sid, fh_err_name(err));
 		goto out;
 	}
 
 	end = fh_now_ms() + cfg->smtp_retry_s * 1000;
 	for (n = 1;; n++) {
-		err = fh_smtp_send(cfg, &j->ctx->log, sender, to, nto,
-		    msg.data, msg.len);
+		err = fh_smtp_send(
+		    cfg, &j->ctx->log, sender, to, nto, msg.data, msg.len);
 		if (err == FH_OK || err == FH_ENOMEM || err == FH_ECONFIG)
 			break;
 		delay = fh_vmail_backoff_ms(n);
 		if (fh_now_ms() + delay > end) {
-			fh_log_error(&j->ctx->log, "cannot email voicemail "
-			    "task '%s' after %u attempts: giving up", j->sid,
-			    n);
+			fh_log_error(&j->ctx->log,
+			    "cannot email voicemail "
+			    "task '%s' after %u attempts: giving up",
+			    j->sid, n);
 			break;
 		}
-		fh_log_warn(&j->ctx->log, "cannot email voicemail task '%s' "
-		    "(attempt %u): retrying in %ld ms", j->sid, n, delay);
+		fh_log_warn(&j->ctx->log,
+		    "cannot email voicemail task '%s' "
+		    "(attempt %u): retrying in %ld ms",
+		    j->sid, n, delay);
 		usleep((useconds_t)delay * 1000);
 	}
 	if (err == FH_OK)
-		fh_log_info(&j->ctx->log, "emailed voicemail task '%s' (%s, "
-		    "%zu bytes, %zu recipients)", j->sid, stage_names[j->st],
-		    msg.len, nto);
+		fh_log_info(&j->ctx->log,
+		    "emailed voicemail task '%s' (%s, "
+		    "%zu bytes, %zu recipients)",
+		    j->sid, stage_names[j->st], msg.len, nto);
 out:
 	fh_rest_resp_release(&rr);
 	fh_buf_release(&subject);
@@ -600,9 +620,9 @@ out:
 enum fh_err
 fh_vmail_deliver(struct fh_ctx *ctx, const char *task_sid, int *sent)
 {
-	struct job	 j;
-	int		 pass, due;
-	enum fh_err	 err = FH_OK, ferr;
+	struct job  j;
+	int	    pass, due;
+	enum fh_err err = FH_OK, ferr;
 
 	*sent = 0;
 	memset(&j, 0, sizeof(j));
@@ -620,9 +640,11 @@ fh_vmail_deliver(struct fh_ctx *ctx, const char *task_sid, int *sent)
 		err = compose_and_send(&j);
 		ferr = finish(&j, err == FH_OK ? "sent" : "failed");
 		if (ferr != FH_OK)
-			fh_log_error(&ctx->log, "cannot mark email of task '%s' "
-			    "%s: %s", task_sid, err == FH_OK ? "sent" :
-			    "failed", fh_err_name(ferr));
+			fh_log_error(&ctx->log,
+			    "cannot mark email of task '%s' "
+			    "%s: %s",
+			    task_sid, err == FH_OK ? "sent" : "failed",
+			    fh_err_name(ferr));
 		if (err != FH_OK)
 			break;
 		(*sent)++;
@@ -638,14 +660,16 @@ fh_vmail_deliver(struct fh_ctx *ctx, const char *task_sid, int *sent)
 static void
 job(struct fh_ctx *ctx, const char *task_sid)
 {
-	struct fh_rest	*rest = NULL;
-	pid_t		 pid;
-	int		 fd, sent = 0, st;
+	struct fh_rest *rest = NULL;
+	pid_t		pid;
+	int		fd, sent = 0, st;
 
 	pid = fork();
 	if (pid < 0) {
-		fh_log_error(&ctx->log, "cannot email voicemail task '%s': "
-		    "fork: %s", task_sid, strerror(errno));
+		fh_log_error(&ctx->log,
+		    "cannot email voicemail task '%s': "
+		    "fork: %s",
+		    task_sid, strerror(errno));
 		return;
 	}
 	if (pid > 0) {
@@ -669,7 +693,7 @@ job(struct fh_ctx *ctx, const char *task_sid)
 		    task_sid, "REST client set-up failed");
 		_exit(1);
 	}
-	ctx->rest = rest;	/* this process's copy of ctx */
+	ctx->rest = rest; /* this process's copy of ctx */
 	st = fh_vmail_deliver(ctx, task_sid, &sent) == FH_OK ? 0 : 1;
 	fh_rest_free(rest);
 	_exit(st);

@@ -41,35 +41,31 @@ enum cb_field {
 };
 
 static const struct fh_field cb_fields[CB__MAX] = {
-	[CB_TO_CALL] =	{ "numberToCall", NULL, fh_valid_e164, FH_REQUIRED },
-	[CB_FROM] =	{ "numberToCallFrom", NULL, fh_valid_from_number,
-			    FH_REQUIRED },
-	[CB_FLOW_SID] =	{ "flexFlowSid", NULL, fh_valid_any_sid, 0 },
-	[CB_WORKFLOW] =	{ "workflowSid", NULL, fh_valid_sid_ww, 0 },
-	[CB_TIMEOUT] =	{ "timeout", NULL, fh_valid_timeout, 0 },
-	[CB_PRIORITY] =	{ "priority", NULL, fh_valid_priority, 0 },
-	[CB_CHANNEL] =	{ "taskChannel", NULL, fh_valid_channel, 0 },
-	[CB_ATTEMPTS] =	{ "attempts", NULL, fh_valid_attempts, 0 },
-	[CB_CONV_ID] =	{ "conversation_id", NULL, fh_valid_text256, 0 },
-	[CB_RECEIVED] =	{ "utcDateTimeReceived", NULL, fh_valid_datetime, 0 },
-	[CB_REC_SID] =	{ "recordingSid", "RecordingSid", fh_valid_sid_re, 0 },
-	[CB_REC_URL] =	{ "recordingUrl", "RecordingUrl", fh_valid_https_url,
-			    0 },
-	[CB_TR_SID] =	{ "transcriptSid", "TranscriptionSid", fh_valid_sid_tr,
-			    0 },
-	[CB_TR_TEXT] =	{ "transcriptText", "TranscriptionText",
-			    fh_valid_text8k, 0 },
-	[CB_TR_STATUS] = { "TranscriptionStatus", NULL, fh_valid_any, 0 },
-	[CB_REC_STATUS] = { "RecordingStatus", NULL, fh_valid_any, 0 },
-	[CB_IS_DELETED] = { "isDeleted", NULL, fh_valid_bool, 0 },
-	[CB_MESSAGE] =	{ "message", NULL, fh_valid_text8k, 0 },
+    [CB_TO_CALL] = {"numberToCall", NULL, fh_valid_e164, FH_REQUIRED},
+    [CB_FROM] = {"numberToCallFrom", NULL, fh_valid_from_number, FH_REQUIRED},
+    [CB_FLOW_SID] = {"flexFlowSid", NULL, fh_valid_any_sid, 0},
+    [CB_WORKFLOW] = {"workflowSid", NULL, fh_valid_sid_ww, 0},
+    [CB_TIMEOUT] = {"timeout", NULL, fh_valid_timeout, 0},
+    [CB_PRIORITY] = {"priority", NULL, fh_valid_priority, 0},
+    [CB_CHANNEL] = {"taskChannel", NULL, fh_valid_channel, 0},
+    [CB_ATTEMPTS] = {"attempts", NULL, fh_valid_attempts, 0},
+    [CB_CONV_ID] = {"conversation_id", NULL, fh_valid_text256, 0},
+    [CB_RECEIVED] = {"utcDateTimeReceived", NULL, fh_valid_datetime, 0},
+    [CB_REC_SID] = {"recordingSid", "RecordingSid", fh_valid_sid_re, 0},
+    [CB_REC_URL] = {"recordingUrl", "RecordingUrl", fh_valid_https_url, 0},
+    [CB_TR_SID] = {"transcriptSid", "TranscriptionSid", fh_valid_sid_tr, 0},
+    [CB_TR_TEXT] = {"transcriptText", "TranscriptionText", fh_valid_text8k, 0},
+    [CB_TR_STATUS] = {"TranscriptionStatus", NULL, fh_valid_any, 0},
+    [CB_REC_STATUS] = {"RecordingStatus", NULL, fh_valid_any, 0},
+    [CB_IS_DELETED] = {"isDeleted", NULL, fh_valid_bool, 0},
+    [CB_MESSAGE] = {"message", NULL, fh_valid_text8k, 0},
 };
 
 enum fh_err
-fh_resp_rest_error(struct fh_resp *resp, enum fh_err err,
-    const struct fh_rest_resp *rr)
+fh_resp_rest_error(
+    struct fh_resp *resp, enum fh_err err, const struct fh_rest_resp *rr)
 {
-	const struct fh_twerr	*tw = NULL;
+	const struct fh_twerr *tw = NULL;
 
 	if (rr != NULL && rr->status != 0)
 		tw = &rr->twerr;
@@ -80,10 +76,9 @@ fh_resp_rest_error(struct fh_resp *resp, enum fh_err err,
 
 /* 400 naming the field: "missing numberToCall" / "invalid numberToCall". */
 static enum fh_err
-field_error(struct fh_ctx *ctx, struct fh_resp *resp, size_t bad,
-    int missing)
+field_error(struct fh_ctx *ctx, struct fh_resp *resp, size_t bad, int missing)
 {
-	char	 msg[96];
+	char msg[96];
 
 	snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" : "invalid",
 	    cb_fields[bad].name);
@@ -99,12 +94,11 @@ opt(const struct fh_val *v)
 	return v->str;
 }
 
-
 /* The callBackData object of attrs, or NULL. */
 static struct json_object *
 cb_data(struct json_object *attrs)
 {
-	struct json_object	*cb;
+	struct json_object *cb;
 
 	if (!json_object_object_get_ex(attrs, "callBackData", &cb) ||
 	    !json_object_is_type(cb, json_type_object))
@@ -118,7 +112,7 @@ static enum fh_err
 fill(struct json_object *cb, enum fh_attr_style st, enum fh_cb_key k,
     const char *val, int *changed)
 {
-	const char	*have;
+	const char *have;
 
 	if (val == NULL)
 		return FH_OK;
@@ -126,8 +120,8 @@ fill(struct json_object *cb, enum fh_attr_style st, enum fh_cb_key k,
 	if (have != NULL && have[0] != '\0')
 		return FH_OK;
 	*changed = 1;
-	return fh_json_add(cb, fh_attr_cb_name(st, k),
-	    json_object_new_string(val));
+	return fh_json_add(
+	    cb, fh_attr_cb_name(st, k), json_object_new_string(val));
 }
 
 /* The SID of the newest voicemail task for in->recording_sid, found with
@@ -137,26 +131,27 @@ fill(struct json_object *cb, enum fh_attr_style st, enum fh_cb_key k,
 static void
 find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
 {
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 q, expr;
-	struct json_object	*tasks = NULL, *attrs = NULL;
-	const char		*ts, *rs;
-	size_t			 i;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	struct fh_buf	    q, expr;
+	struct json_object *tasks = NULL, *attrs = NULL;
+	const char	   *ts, *rs;
+	size_t		    i;
+	enum fh_err	    err;
 
 	sid[0] = '\0';
 	fh_buf_init(&q, 1024);
 	fh_buf_init(&expr, 256);
 	memset(&rr, 0, sizeof(rr));
-	err = fh_buf_printf(&expr, "callBackData.%s == \"%s\" OR "
+	err = fh_buf_printf(&expr,
+	    "callBackData.%s == \"%s\" OR "
 	    "callBackData.%s == \"%s\"",
 	    fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE, FH_CB_REC_SID),
 	    in->recording_sid,
 	    fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_REC_SID),
 	    in->recording_sid);
 	if (err == FH_OK)
-		err = fh_form_add(&q, "EvaluateTaskAttributes",
-		    fh_buf_cstr(&expr));
+		err = fh_form_add(
+		    &q, "EvaluateTaskAttributes", fh_buf_cstr(&expr));
 	if (err == FH_OK)
 		err = fh_form_add(&q, "Ordering", "DateCreated:desc");
 	if (err == FH_OK)
@@ -164,7 +159,8 @@ find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
 	if (err == FH_OK)
 		err = fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr);
 	if (err != FH_OK) {
-		fh_log_warn(&ctx->log, "cannot look up voicemail task for "
+		fh_log_warn(&ctx->log,
+		    "cannot look up voicemail task for "
 		    "'%s': %s (status %ld code %d); creating one",
 		    in->recording_sid, fh_err_name(err), rr.status,
 		    rr.twerr.code);
@@ -173,8 +169,8 @@ find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
 	for (i = 0; i < json_object_array_length(tasks); i++) {
 		json_object_put(attrs);
 		attrs = NULL;
-		if (fh_attr_parse_task(json_object_array_get_idx(tasks, i),
-		    &attrs) != FH_OK)
+		if (fh_attr_parse_task(
+			json_object_array_get_idx(tasks, i), &attrs) != FH_OK)
 			continue;
 		ts = fh_json_str(attrs, "taskType");
 		rs = fh_attr_cb_get(cb_data(attrs), FH_CB_REC_SID);
@@ -205,12 +201,12 @@ static enum fh_err
 merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
     const char *sid, int *gone, struct fh_resp *resp)
 {
-	struct fh_rest_resp	 rr;
-	struct json_object	*task = NULL, *attrs = NULL, *cb;
-	enum fh_attr_style	 st;
-	char			 etag[128];
-	int			 round, changed, deleted;
-	enum fh_err		 err = FH_OK;
+	struct fh_rest_resp rr;
+	struct json_object *task = NULL, *attrs = NULL, *cb;
+	enum fh_attr_style  st;
+	char		    etag[128];
+	int		    round, changed, deleted;
+	enum fh_err	    err = FH_OK;
 
 	memset(&rr, 0, sizeof(rr));
 	*gone = 0;
@@ -228,8 +224,10 @@ merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
 		fh_rest_resp_release(&rr);
 		err = fh_attr_parse_task(task, &attrs);
 		if (err != FH_OK || (cb = cb_data(attrs)) == NULL) {
-			fh_log_error(&ctx->log, "cannot read voicemail task "
-			    "'%s': %s", sid, "bad attributes");
+			fh_log_error(&ctx->log,
+			    "cannot read voicemail task "
+			    "'%s': %s",
+			    sid, "bad attributes");
 			err = FH_EUPSTREAM;
 			goto out;
 		}
@@ -237,9 +235,10 @@ merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
 		if (deleted) {
 			/* the agent deleted it: drop the late transcript */
 			if (in->transcript_sid != NULL) {
-				if (fh_transcription_delete(ctx,
-				    in->transcript_sid, &rr) != FH_OK)
-					fh_log_warn(&ctx->log, "cannot delete "
+				if (fh_transcription_delete(
+					ctx, in->transcript_sid, &rr) != FH_OK)
+					fh_log_warn(&ctx->log,
+					    "cannot delete "
 					    "transcription '%s': status %ld",
 					    in->transcript_sid, rr.status);
 				fh_rest_resp_release(&rr);
@@ -250,18 +249,18 @@ merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
 		changed = 0;
 		st = fh_attr_cb_style(cb, in->style);
 		if ((err = fill(cb, st, FH_CB_REC_URL, in->recording_url,
-		    &changed)) != FH_OK ||
+			 &changed)) != FH_OK ||
 		    (err = fill(cb, st, FH_CB_TR_SID, in->transcript_sid,
-		    &changed)) != FH_OK ||
+			 &changed)) != FH_OK ||
 		    (err = fill(cb, st, FH_CB_TR_TEXT, in->transcript_text,
-		    &changed)) != FH_OK)
+			 &changed)) != FH_OK)
 			goto out;
 		if (!changed)
 			goto out;
 		err = fh_task_update_attrs(ctx, sid, attrs, etag, &rr);
 		if (err == FH_ETWILIO && rr.status == 412) {
 			fh_rest_resp_release(&rr);
-			continue;	/* changed meanwhile: read it again */
+			continue; /* changed meanwhile: read it again */
 		}
 		if (err == FH_ETASK404) {
 			*gone = 1;
@@ -270,8 +269,10 @@ merge_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in,
 		break;
 	}
 	if (err != FH_OK) {
-		fh_log_error(&ctx->log, "cannot update voicemail task '%s': "
-		    "status %ld code %d", sid, rr.status, rr.twerr.code);
+		fh_log_error(&ctx->log,
+		    "cannot update voicemail task '%s': "
+		    "status %ld code %d",
+		    sid, rr.status, rr.twerr.code);
 		fh_resp_rest_error(resp, err, &rr);
 	}
 	fh_rest_resp_release(&rr);
@@ -282,12 +283,12 @@ out:
 }
 
 enum fh_err
-fh_voicemail_dedupe(struct fh_ctx *ctx, const struct fh_task_in *in,
-    char *sid, int *found)
+fh_voicemail_dedupe(
+    struct fh_ctx *ctx, const struct fh_task_in *in, char *sid, int *found)
 {
-	struct fh_resp	 scratch;
-	int		 gone = 0;
-	enum fh_err	 err;
+	struct fh_resp scratch;
+	int	       gone = 0;
+	enum fh_err    err;
 
 	*found = 0;
 	if (in->recording_sid == NULL)
@@ -307,15 +308,15 @@ fh_voicemail_dedupe(struct fh_ctx *ctx, const struct fh_task_in *in,
 static enum fh_err
 answer_sid(struct fh_resp *resp, const char *sid)
 {
-	struct json_object	*ok;
-	enum fh_err		 err;
+	struct json_object *ok;
+	enum fh_err	    err;
 
 	ok = json_object_new_object();
 	if (ok == NULL)
 		return FH_ENOMEM;
 	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
-	    (err = fh_json_add(ok, "success",
-	    json_object_new_boolean(1))) == FH_OK &&
+	    (err = fh_json_add(ok, "success", json_object_new_boolean(1))) ==
+		FH_OK &&
 	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
 		err = fh_resp_header(resp, "Cache-Control", "no-store");
 	json_object_put(ok);
@@ -323,35 +324,35 @@ answer_sid(struct fh_resp *resp, const char *sid)
 }
 
 static enum fh_err
-create_callback(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+create_callback(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct fh_val		 val[CB__MAX];
-	const struct fh_pair	*p;
-	struct fh_task_in	 in;
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 form;
-	char			 sid[40], masked[32];
-	const char		*kind;
-	size_t			 bad = 0;
-	int			 missing = 0, rr_used = 0, gone = 0;
-	int			 requeue, handled = 0;
-	enum fh_err		 err;
+	struct fh_val	      val[CB__MAX];
+	const struct fh_pair *p;
+	struct fh_task_in     in;
+	struct fh_rest_resp   rr;
+	struct fh_buf	      form;
+	char		      sid[40], masked[32];
+	const char	     *kind;
+	size_t		      bad = 0;
+	int		      missing = 0, rr_used = 0, gone = 0;
+	int		      requeue, handled = 0;
+	enum fh_err	      err;
 
 	fh_buf_init(&form, 64 * 1024);
 	memset(&rr, 0, sizeof(rr));
 	/* Twilio's stand-in for a withheld number cannot be called back */
 	p = fh_form_get(&req->params, cb_fields[CB_TO_CALL].name);
 	if (p != NULL && fh_is_withheld_caller(p->value, p->vlen)) {
-		fh_log_info(&ctx->log, "rejected request: %s",
-		    "caller ID withheld");
-		if (fh_resp_error(resp, FH_EINPUT, "caller ID withheld",
-		    NULL) != FH_OK)
+		fh_log_info(
+		    &ctx->log, "rejected request: %s", "caller ID withheld");
+		if (fh_resp_error(
+			resp, FH_EINPUT, "caller ID withheld", NULL) != FH_OK)
 			fh_resp_empty(resp, 500);
 		return FH_EINPUT;
 	}
-	err = fh_form_validate(&req->params, cb_fields, CB__MAX, val, &bad,
-	    &missing);
+	err = fh_form_validate(
+	    &req->params, cb_fields, CB__MAX, val, &bad, &missing);
 	if (err != FH_OK)
 		return field_error(ctx, resp, bad, missing);
 
@@ -418,9 +419,10 @@ create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 				goto out;
 			if (!gone) {
 				fh_log_set_task(&ctx->log, sid);
-				fh_log_info(&ctx->log, "voicemail task '%s' "
-				    "already exists for '%s'", sid,
-				    in.recording_sid);
+				fh_log_info(&ctx->log,
+				    "voicemail task '%s' "
+				    "already exists for '%s'",
+				    sid, in.recording_sid);
 				err = answer_sid(resp, sid);
 				/* a transcript may have come: after the
 				 * answer, email what is due */
@@ -434,28 +436,29 @@ create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	if (form.len == 0)
 		err = fh_attr_build(&in, &form);
 	if (err != FH_OK) {
-		fh_log_error(&ctx->log, "cannot build task: %s",
-		    fh_strerror(err));
+		fh_log_error(
+		    &ctx->log, "cannot build task: %s", fh_strerror(err));
 		goto out;
 	}
 	rr_used = 1;
-	err = fh_task_create(ctx, fh_buf_cstr(&form), form.len, sid,
-	    sizeof(sid), &rr);
+	err = fh_task_create(
+	    ctx, fh_buf_cstr(&form), form.len, sid, sizeof(sid), &rr);
 	fh_log_mask_phone(in.number_to_call, masked, sizeof(masked));
 	if (err != FH_OK) {
-		fh_log_error(&ctx->log, "cannot create %s task for '%s': "
-		    "status %ld code %d", kind, masked, rr.status,
-		    rr.twerr.code);
+		fh_log_error(&ctx->log,
+		    "cannot create %s task for '%s': "
+		    "status %ld code %d",
+		    kind, masked, rr.status, rr.twerr.code);
 		fh_resp_rest_error(resp, err, &rr);
 		goto out;
 	}
 	fh_log_set_task(&ctx->log, sid);
-	fh_log_info(&ctx->log, "created %s task '%s' for '%s'", kind, sid,
-	    masked);
+	fh_log_info(
+	    &ctx->log, "created %s task '%s' for '%s'", kind, sid, masked);
 
 	err = answer_sid(resp, sid);
 	if (err == FH_OK && in.recording_sid != NULL)
-		fh_vmail_schedule(ctx, sid);	/* after the answer */
+		fh_vmail_schedule(ctx, sid); /* after the answer */
 out:
 	if (rr_used)
 		fh_rest_resp_release(&rr);
@@ -468,8 +471,8 @@ out:
 static void
 answered_sid(const struct fh_resp *resp, char *sid)
 {
-	struct json_object	*obj = NULL;
-	const char		*s;
+	struct json_object *obj = NULL;
+	const char	   *s;
 
 	sid[0] = '\0';
 	if (resp->status != 200 ||
@@ -482,7 +485,7 @@ out:
 	json_object_put(obj);
 }
 
-#define DEDUPE_POLL_US	(20 * 1000)
+#define DEDUPE_POLL_US (20 * 1000)
 
 /*
  * With a table of deliveries (create-callback's processes share one) and
@@ -495,14 +498,14 @@ out:
  * request creates (docs/SECURITY.md).
  */
 enum fh_err
-fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_create_callback(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	unsigned char		 key[FH_DEDUPE_KEY_LEN];
-	char			 sid[FH_DEDUPE_SID_MAX];
-	enum fh_dedupe_state	 st = FH_DEDUPE_NEW;
-	int64_t			 until;
-	enum fh_err		 err;
+	unsigned char	     key[FH_DEDUPE_KEY_LEN];
+	char		     sid[FH_DEDUPE_SID_MAX];
+	enum fh_dedupe_state st = FH_DEDUPE_NEW;
+	int64_t		     until;
+	enum fh_err	     err;
 
 	if (ctx->dedupe == NULL || req->idem_token == NULL)
 		return create_callback(ctx, req, resp);
@@ -511,32 +514,38 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 		    "creating without deduplication");
 		return create_callback(ctx, req, resp);
 	}
-	until = fh_now_ms() + (ctx->rest != NULL ?
-	    fh_rest_remaining(ctx->rest) : ctx->deadline_ms);
+	until = fh_now_ms() +
+	    (ctx->rest != NULL ? fh_rest_remaining(ctx->rest)
+			       : ctx->deadline_ms);
 	for (;;) {
-		err = fh_dedupe_begin(ctx->dedupe, key, fh_now_ms(), &st, sid,
-		    sizeof(sid));
+		err = fh_dedupe_begin(
+		    ctx->dedupe, key, fh_now_ms(), &st, sid, sizeof(sid));
 		if (err != FH_OK) {
-			fh_log_warn(&ctx->log, "cannot read delivery table: "
-			    "%s", "creating without deduplication");
+			fh_log_warn(&ctx->log,
+			    "cannot read delivery table: "
+			    "%s",
+			    "creating without deduplication");
 			return create_callback(ctx, req, resp);
 		}
 		if (st != FH_DEDUPE_BUSY || fh_now_ms() >= until)
 			break;
-		usleep(DEDUPE_POLL_US);	/* another process is creating */
+		usleep(DEDUPE_POLL_US); /* another process is creating */
 	}
 	if (st == FH_DEDUPE_BUSY) {
-		fh_log_warn(&ctx->log, "rejected request: %s", "delivery "
+		fh_log_warn(&ctx->log, "rejected request: %s",
+		    "delivery "
 		    "still in progress in another process");
-		if (fh_resp_error(resp, FH_EBUSY, "request in progress",
-		    NULL) != FH_OK)
+		if (fh_resp_error(
+			resp, FH_EBUSY, "request in progress", NULL) != FH_OK)
 			fh_resp_empty(resp, 500);
 		return FH_EBUSY;
 	}
 	if (st == FH_DEDUPE_DONE) {
 		fh_log_set_task(&ctx->log, sid);
-		fh_log_info(&ctx->log, "delivery already answered with task "
-		    "'%s': not creating again", sid);
+		fh_log_info(&ctx->log,
+		    "delivery already answered with task "
+		    "'%s': not creating again",
+		    sid);
 		err = answer_sid(resp, sid);
 		if (err != FH_OK)
 			fh_resp_empty(resp, 500);
@@ -549,8 +558,8 @@ fh_handle_create_callback(struct fh_ctx *ctx, const struct fh_req *req,
 		return err;
 	}
 	if (fh_dedupe_done(ctx->dedupe, key, sid, fh_now_ms()) != FH_OK) {
-		fh_log_warn(&ctx->log, "cannot record delivery of task '%s'",
-		    sid);
+		fh_log_warn(
+		    &ctx->log, "cannot record delivery of task '%s'", sid);
 		fh_dedupe_abort(ctx->dedupe, key);
 	}
 	return err;

@@ -25,31 +25,33 @@ enum dq_field {
 /* Lenient on purpose: each field is judged on its own below, and a bad
  * one never turns into a 400 (Twilio only executes TwiML). */
 static const struct fh_field dq_fields[DQ__MAX] = {
-	[DQ_QUEUE] =		{ "queue", NULL, fh_valid_text256, 0 },
-	[DQ_FROM] =		{ "from", NULL, fh_valid_text256, 0 },
-	[DQ_TASK] =		{ "task", NULL, fh_valid_text256, 0 },
-	[DQ_CALL_SID] =		{ "CallSid", NULL, fh_valid_text256, 0 },
-	[DQ_ANSWERED_BY] =	{ "AnsweredBy", NULL, fh_valid_text256, 0 },
-	[DQ_MD_DURATION] =	{ "MachineDetectionDuration", NULL,
-				    fh_valid_text256, 0 },
-	[DQ_WORKSPACE] =	{ "workspace", NULL, fh_valid_text256, 0 },
+    [DQ_QUEUE] = {"queue", NULL, fh_valid_text256, 0},
+    [DQ_FROM] = {"from", NULL, fh_valid_text256, 0},
+    [DQ_TASK] = {"task", NULL, fh_valid_text256, 0},
+    [DQ_CALL_SID] = {"CallSid", NULL, fh_valid_text256, 0},
+    [DQ_ANSWERED_BY] = {"AnsweredBy", NULL, fh_valid_text256, 0},
+    [DQ_MD_DURATION] = {"MachineDetectionDuration", NULL, fh_valid_text256, 0},
+    [DQ_WORKSPACE] = {"workspace", NULL, fh_valid_text256, 0},
 };
 
 static const char *const decision_names[FH_DQ__MAX] = {
-	[FH_DQ_BRIDGE] = "bridge",
-	[FH_DQ_HANGUP] = "hangup",
-	[FH_DQ_ERROR] = "error",
+    [FH_DQ_BRIDGE] = "bridge",
+    [FH_DQ_HANGUP] = "hangup",
+    [FH_DQ_ERROR] = "error",
 };
 
 static const char *const machines[] = {
-	"machine_start", "machine_end_beep", "machine_end_silence",
-	"machine_end_other", "fax",
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
 };
 
 int
 fh_dial_queue_is_machine(const char *answered_by)
 {
-	size_t	 i;
+	size_t i;
 
 	if (answered_by == NULL)
 		return 0;
@@ -71,8 +73,8 @@ fh_dial_queue_decide(int hangup_on_machine, const char *answered_by)
 static const char *
 field(const struct fh_form *params, enum dq_field f, struct fh_val *v)
 {
-	size_t	 bad = 0;
-	int	 missing = 0;
+	size_t bad = 0;
+	int    missing = 0;
 
 	memset(v, 0, sizeof(*v));
 	if (fh_form_validate(params, &dq_fields[f], 1, v, &bad, &missing) !=
@@ -86,8 +88,9 @@ static const char *
 word(const char *s)
 {
 	if (s == NULL || s[0] == '\0' || strlen(s) > 64 ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_-.") != strlen(s))
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789_-.") != strlen(s))
 		return "-";
 	return s;
 }
@@ -96,33 +99,35 @@ word(const char *s)
 static void
 reject(struct fh_ctx *ctx, const char *task, const char *queue)
 {
-	struct fh_rest_resp	 rr;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	err = fh_reservation_reject(ctx, task, queue, &rr);
 	if (err == FH_OK)
 		fh_log_info(&ctx->log, "reservation '%s' rejected", queue);
 	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
-		fh_log_info(&ctx->log, "cannot reject reservation '%s': "
-		    "status %ld code %d (no longer pending)", queue, rr.status,
-		    rr.twerr.code);
+		fh_log_info(&ctx->log,
+		    "cannot reject reservation '%s': "
+		    "status %ld code %d (no longer pending)",
+		    queue, rr.status, rr.twerr.code);
 	else
-		fh_log_error(&ctx->log, "cannot reject reservation '%s': %s "
-		    "(status %ld code %d)", queue, fh_err_name(err), rr.status,
-		    rr.twerr.code);
+		fh_log_error(&ctx->log,
+		    "cannot reject reservation '%s': %s "
+		    "(status %ld code %d)",
+		    queue, fh_err_name(err), rr.status, rr.twerr.code);
 	fh_rest_resp_release(&rr);
 }
 
 enum fh_err
-fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_dial_queue(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct fh_val		 val[DQ__MAX];
-	struct fh_twiml		 tw;
-	const char		*queue, *from, *task, *call, *by, *md, *ws;
-	enum fh_dq_decision	 d;
-	char			 masked[24];
+	struct fh_val	    val[DQ__MAX];
+	struct fh_twiml	    tw;
+	const char	   *queue, *from, *task, *call, *by, *md, *ws;
+	enum fh_dq_decision d;
+	char		    masked[24];
 
 	queue = field(&req->params, DQ_QUEUE, &val[DQ_QUEUE]);
 	from = field(&req->params, DQ_FROM, &val[DQ_FROM]);
@@ -141,7 +146,7 @@ fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
 	fh_log_set_task(&ctx->log, task);
 	masked[0] = '\0';
 	if (from != NULL) {
-		struct fh_val	 e;
+		struct fh_val e;
 
 		if (fh_valid_e164(from, strlen(from), &e) == FH_OK &&
 		    e.len == strlen(from))
@@ -154,20 +159,20 @@ fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
 	if (queue == NULL || !fh_is_sid(queue, strlen(queue), "WR")) {
 		d = FH_DQ_ERROR;
 		fh_log_error(&ctx->log, "cannot bridge call '%s': %s",
-		    call != NULL ? call : "-", queue == NULL ?
-		    "missing queue" : "malformed queue");
+		    call != NULL ? call : "-",
+		    queue == NULL ? "missing queue" : "malformed queue");
 		queue = NULL;
 		fh_redirect_goodbye(&tw, ctx->cfg);
 	} else {
 		d = fh_dial_queue_decide(ctx->cfg->amd_hangup_on_machine, by);
 		if (d == FH_DQ_HANGUP) {
-			if (ws != NULL && !fh_config_workspace_ok(ctx->cfg,
-			    ws))
-				fh_log_warn(&ctx->log, "workspace '%s' is not "
+			if (ws != NULL && !fh_config_workspace_ok(ctx->cfg, ws))
+				fh_log_warn(&ctx->log,
+				    "workspace '%s' is not "
 				    "served here: reservation left alone",
 				    word(ws));
 			else if (task != NULL && ctx->rest != NULL) {
-				ctx->workspace = ws;	/* NULL: the default */
+				ctx->workspace = ws; /* NULL: the default */
 				reject(ctx, task, queue);
 				ctx->workspace = NULL;
 			}
@@ -181,11 +186,12 @@ fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
 			fh_twiml_close(&tw);
 		}
 	}
-	fh_log_info(&ctx->log, "dial-queue call '%s' queue '%s' task '%s' "
+	fh_log_info(&ctx->log,
+	    "dial-queue call '%s' queue '%s' task '%s' "
 	    "from '%s' AnsweredBy '%s' MachineDetectionDuration '%s' "
-	    "decision %s", call != NULL ? call : "-",
-	    queue != NULL ? queue : "-", task != NULL ? task : "-",
-	    masked[0] != '\0' ? masked : "-", word(by), word(md),
-	    decision_names[d]);
+	    "decision %s",
+	    call != NULL ? call : "-", queue != NULL ? queue : "-",
+	    task != NULL ? task : "-", masked[0] != '\0' ? masked : "-",
+	    word(by), word(md), decision_names[d]);
 	return fh_redirect_finish(&tw, resp);
 }

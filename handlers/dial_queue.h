@@ -19,26 +19,25 @@
 /* What the handler decided. */
 enum fh_dq_decision {
 	FH_DQ_BRIDGE = 0,
-	FH_DQ_HANGUP,	/* machine or fax under hangup-on-machine */
-	FH_DQ_ERROR,	/* queue missing or malformed */
+	FH_DQ_HANGUP, /* machine or fax under hangup-on-machine */
+	FH_DQ_ERROR,  /* queue missing or malformed */
 	FH_DQ__MAX
 };
 
 /* Whether AnsweredBy (may be NULL) is a machine or fax answer. */
-int		 fh_dial_queue_is_machine(const char *answered_by);
+int fh_dial_queue_is_machine(const char *answered_by);
 
 /* The decision for a well-formed reservation: bridge, or hangup when
  * hangup_on_machine is set and answered_by is a machine or fax. */
-enum fh_dq_decision fh_dial_queue_decide(int hangup_on_machine,
-		    const char *answered_by);
+enum fh_dq_decision fh_dial_queue_decide(
+    int hangup_on_machine, const char *answered_by);
 
 /* POST /dial-queue?queue=WR...&from=...&task=WT....  Borrows ctx and req;
  * resp owns what is written to it.  Always 200 TwiML: the bridge, a
  * <Hangup/>, or the goodbye document of redirect.h; one log line with the
  * decision.  A failed reject is logged only.  Returns FH_OK, or
  * FH_ENOMEM/FH_EINTERNAL when no document could be written. */
-enum fh_err	 fh_handle_dial_queue(struct fh_ctx *ctx,
-		    const struct fh_req *req, struct fh_resp *resp)
-		    FH_MUST_CHECK;
+enum fh_err fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
+    struct fh_resp *resp) FH_MUST_CHECK;
 
 #endif

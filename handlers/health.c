@@ -12,31 +12,32 @@
 /* The features /healthz reports, and what each needs beyond the
  * credentials every program checks at start-up. */
 static const struct feature {
-	const char	*name;
-	unsigned	 need;		/* FH_NEED_* of config.h */
-	int		 what;		/* W_* below: one more setting */
+	const char *name;
+	unsigned    need; /* FH_NEED_* of config.h */
+	int	    what; /* W_* below: one more setting */
 } features[] = {
-	{ "callbacks", FH_NEED_FLEX | FH_NEED_CALLBACK_WF, 0 },
-	{ "flex_plugin", FH_NEED_FLEX, 0 },
-	{ "wait_experience", FH_NEED_FLEX, 0 },
-	{ "outbound_dialer", FH_NEED_WORKSPACE, 0 },
-	{ "no_agent_redirect", FH_NEED_WORKSPACE, 1 },
-	{ "location_lookup", 0, 2 },
-	{ "incoming_call", 0, 3 },
+    {"callbacks", FH_NEED_FLEX | FH_NEED_CALLBACK_WF, 0},
+    {"flex_plugin", FH_NEED_FLEX, 0},
+    {"wait_experience", FH_NEED_FLEX, 0},
+    {"outbound_dialer", FH_NEED_WORKSPACE, 0},
+    {"no_agent_redirect", FH_NEED_WORKSPACE, 1},
+    {"location_lookup", 0, 2},
+    {"incoming_call", 0, 3},
 };
 
 /* The variable feature f lacks under cfg, or NULL when it is set up. */
 static const char *
 feature_missing(const struct fh_config *cfg, const struct feature *f)
 {
-	const char	*v;
+	const char *v;
 
 	v = fh_config_unconfigured(cfg, f->need);
 	if (v != NULL)
 		return v;
 	switch (f->what) {
 	case 1:
-		if (cfg->forward_queue_sid == NULL && cfg->forward_rules == NULL)
+		if (cfg->forward_queue_sid == NULL &&
+		    cfg->forward_rules == NULL)
 			return "FLEXHOOKS_FORWARD_RULES";
 		break;
 	case 2:
@@ -58,11 +59,11 @@ feature_missing(const struct fh_config *cfg, const struct feature *f)
 static enum fh_err
 add_features(const struct fh_config *cfg, struct json_object *o)
 {
-	struct json_object	*feat, *nc, *ws;
-	const char		*v, *p;
-	size_t			 i, n;
-	int			 flex;
-	enum fh_err		 err;
+	struct json_object *feat, *nc, *ws;
+	const char	   *v, *p;
+	size_t		    i, n;
+	int		    flex;
+	enum fh_err	    err;
 
 	feat = json_object_new_object();
 	nc = json_object_new_object();
@@ -70,14 +71,14 @@ add_features(const struct fh_config *cfg, struct json_object *o)
 	err = feat != NULL && nc != NULL && ws != NULL ? FH_OK : FH_ENOMEM;
 	for (i = 0; i < FH_NITEMS(features) && err == FH_OK; i++) {
 		v = feature_missing(cfg, &features[i]);
-		err = fh_json_add(feat, features[i].name,
-		    json_object_new_boolean(v == NULL));
+		err = fh_json_add(
+		    feat, features[i].name, json_object_new_boolean(v == NULL));
 		if (err == FH_OK && v != NULL)
 			err = fh_json_add_str(nc, features[i].name, v);
 	}
 	if (err == FH_OK && cfg->workspace_sid != NULL &&
-	    json_object_array_add(ws, json_object_new_string(
-	    cfg->workspace_sid)) != 0)
+	    json_object_array_add(
+		ws, json_object_new_string(cfg->workspace_sid)) != 0)
 		err = FH_ENOMEM;
 	p = cfg->event_workspaces != NULL ? cfg->event_workspaces : "";
 	for (; err == FH_OK && *p != '\0'; p += n) {
@@ -85,8 +86,9 @@ add_features(const struct fh_config *cfg, struct json_object *o)
 		flex = cfg->workspace_sid != NULL &&
 		    n == strlen(cfg->workspace_sid) &&
 		    memcmp(p, cfg->workspace_sid, n) == 0;
-		if (!flex && json_object_array_add(ws,
-		    json_object_new_string_len(p, (int)n)) != 0)
+		if (!flex &&
+		    json_object_array_add(
+			ws, json_object_new_string_len(p, (int)n)) != 0)
 			err = FH_ENOMEM;
 		if (p[n] == ',')
 			n++;
@@ -113,8 +115,8 @@ add_features(const struct fh_config *cfg, struct json_object *o)
 static int
 probe(const char *path, size_t len)
 {
-	struct sockaddr_un	 sa;
-	int			 fd, ok;
+	struct sockaddr_un sa;
+	int		   fd, ok;
 
 	if (len == 0 || len >= sizeof(sa.sun_path))
 		return 0;
@@ -131,13 +133,13 @@ probe(const char *path, size_t len)
 }
 
 enum fh_err
-fh_handle_healthz(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_healthz(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct json_object	*o = NULL, *down = NULL;
-	const char		*p, *colon, *base;
-	size_t			 n;
-	enum fh_err		 err;
+	struct json_object *o = NULL, *down = NULL;
+	const char	   *p, *colon, *base;
+	size_t		    n;
+	enum fh_err	    err;
 
 	(void)req;
 	o = json_object_new_object();
@@ -155,8 +157,8 @@ fh_handle_healthz(struct fh_ctx *ctx, const struct fh_req *req,
 			base = memrchr(p, '/', n);
 			base = base != NULL ? base + 1 : p;
 			if (json_object_array_add(down,
-			    json_object_new_string_len(base,
-			    (int)(p + n - base))) != 0) {
+				json_object_new_string_len(
+				    base, (int)(p + n - base))) != 0) {
 				err = FH_ENOMEM;
 				goto out;
 			}
@@ -165,8 +167,8 @@ fh_handle_healthz(struct fh_ctx *ctx, const struct fh_req *req,
 		if (*p == ':')
 			p++;
 	}
-	err = fh_json_add(o, "ok", json_object_new_boolean(
-	    json_object_array_length(down) == 0));
+	err = fh_json_add(o, "ok",
+	    json_object_new_boolean(json_object_array_length(down) == 0));
 	if (err != FH_OK)
 		goto out;
 	n = json_object_array_length(down);

@@ -14,7 +14,7 @@
  * "workspaces":[<WS SIDs whose events are served>]}.  The features:
  * callbacks, flex_plugin, wait_experience, outbound_dialer,
  * no_agent_redirect, location_lookup, incoming_call. */
-enum fh_err	fh_handle_healthz(struct fh_ctx *ctx, const struct fh_req *req,
-		    struct fh_resp *resp) FH_MUST_CHECK;
+enum fh_err fh_handle_healthz(struct fh_ctx *ctx, const struct fh_req *req,
+    struct fh_resp *resp) FH_MUST_CHECK;
 
 #endif

@@ -13,29 +13,23 @@
 #include "lib/valid.h"
 #include "handlers/wait.h"
 
-#define REFUSAL	"We are sorry, this call cannot be connected. Goodbye."
+#define REFUSAL "We are sorry, this call cannot be connected. Goodbye."
 
-enum in_field {
-	IN_FROM,
-	IN_CALLER,
-	IN_CALL_SID,
-	IN_CALLED,
-	IN__MAX
-};
+enum in_field { IN_FROM, IN_CALLER, IN_CALL_SID, IN_CALLED, IN__MAX };
 
 static const struct fh_field in_fields[IN__MAX] = {
-	[IN_FROM] =	{ "From", NULL, fh_valid_text256, 0 },
-	[IN_CALLER] =	{ "Caller", NULL, fh_valid_text256, 0 },
-	[IN_CALL_SID] =	{ "CallSid", NULL, fh_valid_sid_ca, 0 },
-	[IN_CALLED] =	{ "Called", NULL, fh_valid_text256, 0 },
+    [IN_FROM] = {"From", NULL, fh_valid_text256, 0},
+    [IN_CALLER] = {"Caller", NULL, fh_valid_text256, 0},
+    [IN_CALL_SID] = {"CallSid", NULL, fh_valid_sid_ca, 0},
+    [IN_CALLED] = {"Called", NULL, fh_valid_text256, 0},
 };
 
 static void
 say(struct fh_twiml *tw, const struct fh_config *cfg, const char *text)
 {
 	fh_twiml_open(tw, FH_TW_SAY);
-	fh_twiml_attr(tw, FH_TA_VOICE, cfg->say_voice != NULL ?
-	    cfg->say_voice : "Polly.Joanna");
+	fh_twiml_attr(tw, FH_TA_VOICE,
+	    cfg->say_voice != NULL ? cfg->say_voice : "Polly.Joanna");
 	if (cfg->say_language != NULL)
 		fh_twiml_attr(tw, FH_TA_LANGUAGE, cfg->say_language);
 	fh_twiml_text(tw, text);
@@ -47,8 +41,8 @@ say(struct fh_twiml *tw, const struct fh_config *cfg, const char *text)
 static enum fh_err
 task_attributes(const char *from, struct json_object **out)
 {
-	struct json_object	*a, *conv;
-	enum fh_err		 err;
+	struct json_object *a, *conv;
+	enum fh_err	    err;
 
 	*out = NULL;
 	a = json_object_new_object();
@@ -76,11 +70,11 @@ task_attributes(const char *from, struct json_object **out)
 static enum fh_err
 set_path(struct json_object *a, const char *path, const char *value)
 {
-	struct json_object	*o = a, *next;
-	const char		*dot;
-	char			 key[64];
-	size_t			 n;
-	enum fh_err		 err;
+	struct json_object *o = a, *next;
+	const char	   *dot;
+	char		    key[64];
+	size_t		    n;
+	enum fh_err	    err;
 
 	while ((dot = strchr(path, '.')) != NULL) {
 		n = (size_t)(dot - path);
@@ -110,10 +104,10 @@ set_path(struct json_object *a, const char *path, const char *value)
 static enum fh_err
 add_location(struct fh_ctx *ctx, const char *called, struct json_object *a)
 {
-	const struct fh_config	*cfg = ctx->cfg;
-	struct json_object	*entry, *v;
-	const char		*phone;
-	enum fh_err		 err;
+	const struct fh_config *cfg = ctx->cfg;
+	struct json_object     *entry, *v;
+	const char	       *phone;
+	enum fh_err		err;
 
 	if (called == NULL) {
 		fh_log_warn(&ctx->log, "no location added: no Called");
@@ -130,8 +124,8 @@ add_location(struct fh_ctx *ctx, const char *called, struct json_object *a)
 		return FH_OK;
 	}
 	if (json_object_object_get_ex(entry, "location", &v) &&
-	    (err = fh_json_add_str(a, "practice",
-	    json_object_get_string(v))) != FH_OK)
+	    (err = fh_json_add_str(a, "practice", json_object_get_string(v))) !=
+		FH_OK)
 		return err;
 	if (json_object_object_get_ex(entry, "locationPhone", &v) &&
 	    (phone = json_object_get_string(v)) != NULL && *phone != '\0' &&
@@ -149,42 +143,44 @@ bad:
 
 /* Validate each field on its own: an invalid one counts as absent. */
 static void
-read_fields(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_val *val)
+read_fields(struct fh_ctx *ctx, const struct fh_req *req, struct fh_val *val)
 {
-	size_t	 i, bad;
-	int	 missing;
+	size_t i, bad;
+	int    missing;
 
 	for (i = 0; i < IN__MAX; i++) {
 		memset(&val[i], 0, sizeof(val[i]));
 		if (fh_form_validate(&req->params, &in_fields[i], 1, &val[i],
-		    &bad, &missing) != FH_OK) {
+			&bad, &missing) != FH_OK) {
 			memset(&val[i], 0, sizeof(val[i]));
-			fh_log_warn(&ctx->log, "invalid parameter '%s' "
-			    "ignored", in_fields[i].name);
+			fh_log_warn(&ctx->log,
+			    "invalid parameter '%s' "
+			    "ignored",
+			    in_fields[i].name);
 		}
 	}
 }
 
 enum fh_err
-fh_handle_incoming_call(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_incoming_call(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	const struct fh_config	*cfg = ctx->cfg;
-	struct fh_val		 val[IN__MAX];
-	struct fh_twiml		 tw;
-	struct fh_buf		 wait;
-	struct json_object	*attrs = NULL;
-	const char		*from, *text;
-	enum fh_err		 err;
+	const struct fh_config *cfg = ctx->cfg;
+	struct fh_val		val[IN__MAX];
+	struct fh_twiml		tw;
+	struct fh_buf		wait;
+	struct json_object     *attrs = NULL;
+	const char	       *from, *text;
+	enum fh_err		err;
 
 	fh_buf_init(&wait, 8 * 1024);
 	wait.secret = 1;
 	read_fields(ctx, req, val);
 	if (val[IN_CALL_SID].str != NULL)
 		fh_log_set_call(&ctx->log, val[IN_CALL_SID].str);
-	from = val[IN_FROM].str != NULL ? val[IN_FROM].str :
-	    val[IN_CALLER].str != NULL ? val[IN_CALLER].str : "";
+	from = val[IN_FROM].str != NULL	 ? val[IN_FROM].str
+	    : val[IN_CALLER].str != NULL ? val[IN_CALLER].str
+					 : "";
 
 	fh_twiml_init(&tw, resp);
 	if (cfg->inbound_workflow_sid == NULL) {
@@ -200,8 +196,8 @@ fh_handle_incoming_call(struct fh_ctx *ctx, const struct fh_req *req,
 		goto refuse;
 	if ((err = task_attributes(from, &attrs)) != FH_OK)
 		goto out;
-	if (cfg->inbound_add_location && (err = add_location(ctx,
-	    val[IN_CALLED].str, attrs)) != FH_OK)
+	if (cfg->inbound_add_location &&
+	    (err = add_location(ctx, val[IN_CALLED].str, attrs)) != FH_OK)
 		goto out;
 	text = fh_json_text(attrs);
 	if (text == NULL) {
@@ -222,8 +218,8 @@ fh_handle_incoming_call(struct fh_ctx *ctx, const struct fh_req *req,
 	if (err == FH_OK)
 		goto out;
 	/* e.g. a From that is not UTF-8: refuse rather than fail */
-	fh_log_error(&ctx->log, "cannot answer incoming call: %s",
-	    fh_err_name(err));
+	fh_log_error(
+	    &ctx->log, "cannot answer incoming call: %s", fh_err_name(err));
 	fh_twiml_init(&tw, resp);
 refuse:
 	say(&tw, cfg, REFUSAL);

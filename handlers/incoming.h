@@ -18,8 +18,7 @@
  * written to it until fh_resp_release().  FH_OK whenever TwiML was
  * written (also the spoken refusal when no workflow or no credentials
  * are configured); FH_ENOMEM or FH_EINTERNAL otherwise. */
-enum fh_err	 fh_handle_incoming_call(struct fh_ctx *ctx,
-		    const struct fh_req *req, struct fh_resp *resp)
-		    FH_MUST_CHECK;
+enum fh_err fh_handle_incoming_call(struct fh_ctx *ctx,
+    const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
 
 #endif

@@ -18,36 +18,35 @@
 #include "handlers/location.h"
 #include "lib/valid.h"
 
-#define WS	" \t\r\n"
+#define WS " \t\r\n"
 
-enum lk_field {
-	LK_LOCATION,
-	LK_CALLED,
-	LK_TO,
-	LK__MAX
-};
+enum lk_field { LK_LOCATION, LK_CALLED, LK_TO, LK__MAX };
 
 static const struct fh_field lk_fields[LK__MAX] = {
-	[LK_LOCATION] =	{ "location", NULL, fh_valid_text256, 0 },
-	[LK_CALLED] =	{ "Called", NULL, fh_valid_text256, 0 },
-	[LK_TO] =	{ "To", NULL, fh_valid_text256, 0 },
+    [LK_LOCATION] = {"location", NULL, fh_valid_text256, 0},
+    [LK_CALLED] = {"Called", NULL, fh_valid_text256, 0},
+    [LK_TO] = {"To", NULL, fh_valid_text256, 0},
 };
 
 /* The answer keys, in answer order; the first three are required. */
 static const char *const entry_keys[] = {
-	"location", "locationId", "locationPhone", "queueName", "queueSid",
+    "location",
+    "locationId",
+    "locationPhone",
+    "queueName",
+    "queueSid",
 };
-#define NREQUIRED	3
+#define NREQUIRED 3
 
 static struct {
-	char			*path;
-	struct json_object	*data;
-	dev_t			 dev;
-	ino_t			 ino;
-	off_t			 size;
-	struct timespec		 mtime;
-	long long		 checked_ms;	/* monotonic, 0 = never */
-	int			 seen;		/* dev..mtime are valid */
+	char		   *path;
+	struct json_object *data;
+	dev_t		    dev;
+	ino_t		    ino;
+	off_t		    size;
+	struct timespec	    mtime;
+	long long	    checked_ms; /* monotonic, 0 = never */
+	int		    seen;	/* dev..mtime are valid */
 } store;
 
 static volatile sig_atomic_t reload_requested;
@@ -55,7 +54,7 @@ static volatile sig_atomic_t reload_requested;
 static long long
 mono_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		return 0;
@@ -78,7 +77,7 @@ on_hup(int sig)
 void
 fh_location_install_sighup(void)
 {
-	struct sigaction	 sa;
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_hup;
@@ -101,9 +100,9 @@ fh_location_release(void)
 static const char *
 entry_value(size_t i, struct json_object *v)
 {
-	struct fh_val	 fv;
-	const char	*s;
-	size_t		 n;
+	struct fh_val fv;
+	const char   *s;
+	size_t	      n;
 
 	if (!json_object_is_type(v, json_type_string))
 		return NULL;
@@ -112,8 +111,9 @@ entry_value(size_t i, struct json_object *v)
 	if (n != (size_t)json_object_get_string_len(v) ||
 	    !fh_utf8_valid(s, n) || (i < 2 && n == 0))
 		return NULL;
-	if (i == 2 && n > 0 && (fh_valid_e164(s, n, &fv) != FH_OK ||
-	    fv.len != n || strcmp(fv.str, s) != 0))
+	if (i == 2 && n > 0 &&
+	    (fh_valid_e164(s, n, &fv) != FH_OK || fv.len != n ||
+		strcmp(fv.str, s) != 0))
 		return NULL;
 	return s;
 }
@@ -123,11 +123,11 @@ static enum fh_err
 parse_entry(const char *key, struct json_object *e, struct fh_log *log,
     struct json_object **out)
 {
-	struct json_object	*o, *v;
-	const char		*s;
-	size_t			 i;
-	int			 known;
-	enum fh_err		 err = FH_OK;
+	struct json_object *o, *v;
+	const char	   *s;
+	size_t		    i;
+	int		    known;
+	enum fh_err	    err = FH_OK;
 
 	*out = NULL;
 	if (!json_object_is_type(e, json_type_object)) {
@@ -135,15 +135,18 @@ parse_entry(const char *key, struct json_object *e, struct fh_log *log,
 		    "not an object");
 		return FH_EINPUT;
 	}
-	json_object_object_foreach(e, k, val) {
+	json_object_object_foreach(e, k, val)
+	{
 		(void)val;
 		known = 0;
 		for (i = 0; i < FH_NITEMS(entry_keys); i++)
 			if (strcmp(k, entry_keys[i]) == 0)
 				known = 1;
 		if (!known)
-			fh_log_warn(log, "locations entry '%s': key '%s' "
-			    "ignored", key, k);
+			fh_log_warn(log,
+			    "locations entry '%s': key '%s' "
+			    "ignored",
+			    key, k);
 	}
 	o = json_object_new_object();
 	if (o == NULL)
@@ -151,16 +154,20 @@ parse_entry(const char *key, struct json_object *e, struct fh_log *log,
 	for (i = 0; i < FH_NITEMS(entry_keys) && err == FH_OK; i++) {
 		if (!json_object_object_get_ex(e, entry_keys[i], &v)) {
 			if (i < NREQUIRED) {
-				fh_log_error(log, "invalid locations entry "
-				    "'%s': missing '%s'", key, entry_keys[i]);
+				fh_log_error(log,
+				    "invalid locations entry "
+				    "'%s': missing '%s'",
+				    key, entry_keys[i]);
 				err = FH_EINPUT;
 			}
 			continue;
 		}
 		s = entry_value(i, v);
 		if (s == NULL) {
-			fh_log_error(log, "invalid locations entry '%s': "
-			    "invalid '%s'", key, entry_keys[i]);
+			fh_log_error(log,
+			    "invalid locations entry '%s': "
+			    "invalid '%s'",
+			    key, entry_keys[i]);
 			err = FH_EINPUT;
 			continue;
 		}
@@ -175,12 +182,12 @@ parse_entry(const char *key, struct json_object *e, struct fh_log *log,
 }
 
 enum fh_err
-fh_location_parse(const char *text, size_t len, struct fh_log *log,
-    struct json_object **out)
+fh_location_parse(
+    const char *text, size_t len, struct fh_log *log, struct json_object **out)
 {
-	struct json_object	*top = NULL, *map = NULL, *entry;
-	struct fh_log		 quiet;
-	enum fh_err		 err;
+	struct json_object *top = NULL, *map = NULL, *entry;
+	struct fh_log	    quiet;
+	enum fh_err	    err;
 
 	*out = NULL;
 	if (log == NULL) {
@@ -197,8 +204,8 @@ fh_location_parse(const char *text, size_t len, struct fh_log *log,
 		goto out;
 	}
 	if (!json_object_is_type(top, json_type_object)) {
-		fh_log_error(log, "invalid locations file: %s",
-		    "not a JSON object");
+		fh_log_error(
+		    log, "invalid locations file: %s", "not a JSON object");
 		err = FH_EINPUT;
 		goto out;
 	}
@@ -207,7 +214,8 @@ fh_location_parse(const char *text, size_t len, struct fh_log *log,
 		err = FH_ENOMEM;
 		goto out;
 	}
-	json_object_object_foreach(top, key, e) {
+	json_object_object_foreach(top, key, e)
+	{
 		if (key[0] == '\0' || strlen(key) > FH_LOCATION_MAX_KEY) {
 			fh_log_error(log, "invalid locations file: %s",
 			    "empty or overlong key");
@@ -231,8 +239,8 @@ out:
 static enum fh_err
 read_all(int fd, struct fh_buf *out)
 {
-	char	 chunk[8192];
-	ssize_t	 n;
+	char	    chunk[8192];
+	ssize_t	    n;
 	enum fh_err err = FH_OK;
 
 	while (err == FH_OK && (n = read(fd, chunk, sizeof(chunk))) != 0) {
@@ -250,11 +258,11 @@ read_all(int fd, struct fh_buf *out)
 static void
 load(const char *path, struct fh_log *log)
 {
-	struct json_object	*map = NULL;
-	struct fh_buf		 text;
-	struct stat		 st;
-	enum fh_err		 err;
-	int			 fd;
+	struct json_object *map = NULL;
+	struct fh_buf	    text;
+	struct stat	    st;
+	enum fh_err	    err;
+	int		    fd;
 
 	fh_buf_init(&text, FH_LOCATIONS_MAX_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -277,15 +285,17 @@ load(const char *path, struct fh_log *log)
 	store.seen = 1;
 	err = read_all(fd, &text);
 	if (err == FH_OK)
-		err = fh_location_parse(fh_buf_cstr(&text), text.len, log,
-		    &map);
+		err =
+		    fh_location_parse(fh_buf_cstr(&text), text.len, log, &map);
 	else
 		fh_log_error(log, "cannot read locations file '%s': %s", path,
 		    err == FH_ETOOBIG ? "too big" : "read error");
 	if (err != FH_OK) {
 		if (store.data != NULL)
-			fh_log_warn(log, "locations file '%s' unchanged: the "
-			    "last good version stays in use", path);
+			fh_log_warn(log,
+			    "locations file '%s' unchanged: the "
+			    "last good version stays in use",
+			    path);
 		goto out;
 	}
 	json_object_put(store.data);
@@ -301,10 +311,10 @@ out:
 enum fh_err
 fh_location_refresh(const char *path, struct fh_log *log)
 {
-	struct stat	 st;
-	struct fh_log	 quiet;
-	long long	 now = mono_ms();
-	int		 force = reload_requested;
+	struct stat   st;
+	struct fh_log quiet;
+	long long     now = mono_ms();
+	int	      force = reload_requested;
 
 	if (log == NULL) {
 		fh_log_init(&quiet, "location", -1);
@@ -339,7 +349,7 @@ fh_location_refresh(const char *path, struct fh_log *log)
 struct json_object *
 fh_location_get(const char *key)
 {
-	struct json_object	*e;
+	struct json_object *e;
 
 	if (store.data == NULL || key == NULL ||
 	    !json_object_object_get_ex(store.data, key, &e))
@@ -356,16 +366,16 @@ answer_error(struct fh_resp *resp, enum fh_err err, const char *message)
 }
 
 enum fh_err
-fh_handle_location_lookup(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_location_lookup(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct fh_val		 val[LK__MAX];
-	struct json_object	*e;
-	const char		*s = NULL;
-	char			 key[FH_LOCATION_MAX_KEY + 1], masked[24];
-	size_t			 i, b, n;
-	int			 missing;
-	enum fh_err		 err;
+	struct fh_val	    val[LK__MAX];
+	struct json_object *e;
+	const char	   *s = NULL;
+	char		    key[FH_LOCATION_MAX_KEY + 1], masked[24];
+	size_t		    i, b, n;
+	int		    missing;
+	enum fh_err	    err;
 
 	/* the first of location, Called, To that is present and not blank */
 	for (i = 0; i < LK__MAX; i++) {
@@ -373,8 +383,10 @@ fh_handle_location_lookup(struct fh_ctx *ctx, const struct fh_req *req,
 		b = 0;
 		missing = 0;
 		if (fh_form_validate(&req->params, &lk_fields[i], 1, &val[i],
-		    &b, &missing) != FH_OK && !missing)
-			return answer_error(resp, FH_EINPUT, "invalid location,"
+			&b, &missing) != FH_OK &&
+		    !missing)
+			return answer_error(resp, FH_EINPUT,
+			    "invalid location,"
 			    " Called or To");
 		s = val[i].str;
 		if (s == NULL)
@@ -388,21 +400,21 @@ fh_handle_location_lookup(struct fh_ctx *ctx, const struct fh_req *req,
 		s = NULL;
 	}
 	if (s == NULL)
-		return answer_error(resp, FH_EINPUT,
-		    "missing location, Called or To");
+		return answer_error(
+		    resp, FH_EINPUT, "missing location, Called or To");
 	if (n > FH_LOCATION_MAX_KEY)
 		return answer_error(resp, FH_ENOTFOUND, "unknown location");
 	memcpy(key, s, n);
 	key[n] = '\0';
 
 	if (fh_location_refresh(ctx->cfg->locations_file, &ctx->log) != FH_OK)
-		return answer_error(resp, FH_EUNAVAIL,
-		    "location lookup unavailable");
+		return answer_error(
+		    resp, FH_EUNAVAIL, "location lookup unavailable");
 	fh_log_mask_phone(key, masked, sizeof(masked));
 	e = fh_location_get(key);
 	if (e == NULL) {
-		fh_log_info(&ctx->log, "unknown location '%s'", key[0] == '+' ?
-		    masked : key);
+		fh_log_info(&ctx->log, "unknown location '%s'",
+		    key[0] == '+' ? masked : key);
 		return answer_error(resp, FH_ENOTFOUND, "unknown location");
 	}
 	err = fh_resp_json(resp, 200, e);

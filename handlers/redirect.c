@@ -8,26 +8,22 @@
 #include "handlers/redirect.h"
 #include "lib/valid.h"
 
-enum rd_field {
-	RD_QUEUE,
-	RD_CALL_SID,
-	RD__MAX
-};
+enum rd_field { RD_QUEUE, RD_CALL_SID, RD__MAX };
 
 /* Lenient on purpose: a bad queue answers the goodbye TwiML, not 400. */
 static const struct fh_field rd_fields[RD__MAX] = {
-	[RD_QUEUE] =	{ "queue", NULL, fh_valid_text256, 0 },
-	[RD_CALL_SID] =	{ "CallSid", NULL, fh_valid_text256, 0 },
+    [RD_QUEUE] = {"queue", NULL, fh_valid_text256, 0},
+    [RD_CALL_SID] = {"CallSid", NULL, fh_valid_text256, 0},
 };
 
 /* Calls fn for each rule (queue and number spans); stops when it returns
  * non-zero and returns that. */
 static int
-each_rule(const struct fh_config *cfg, int (*fn)(const char *, size_t,
-    const char *, size_t, void *), void *arg)
+each_rule(const struct fh_config *cfg,
+    int (*fn)(const char *, size_t, const char *, size_t, void *), void *arg)
 {
-	const char	*p, *comma, *eq;
-	int		 r;
+	const char *p, *comma, *eq;
+	int	    r;
 
 	if (cfg->forward_queue_sid != NULL && cfg->forward_to_number != NULL) {
 		r = fn(cfg->forward_queue_sid, strlen(cfg->forward_queue_sid),
@@ -53,20 +49,20 @@ each_rule(const struct fh_config *cfg, int (*fn)(const char *, size_t,
 }
 
 struct find {
-	const char	*queue;		/* NULL: any */
-	size_t		 n;		/* rules, a repeat of the rule
-					 * before not counted: 1 exactly when
-					 * one queue is configured */
-	char		 last[48];	/* queue of the last rule counted */
-	char		*number;
-	size_t		 numlen;
-	int		 found;
+	const char *queue; /* NULL: any */
+	size_t	    n;	   /* rules, a repeat of the rule
+			    * before not counted: 1 exactly when
+			    * one queue is configured */
+	char   last[48];   /* queue of the last rule counted */
+	char  *number;
+	size_t numlen;
+	int    found;
 };
 
 static int
 count_rule(const char *q, size_t ql, const char *num, size_t nl, void *arg)
 {
-	struct find	*f = arg;
+	struct find *f = arg;
 
 	(void)num;
 	(void)nl;
@@ -84,10 +80,10 @@ count_rule(const char *q, size_t ql, const char *num, size_t nl, void *arg)
 static int
 match_rule(const char *q, size_t ql, const char *num, size_t nl, void *arg)
 {
-	struct find	*f = arg;
+	struct find *f = arg;
 
-	if (f->queue != NULL && (strlen(f->queue) != ql ||
-	    memcmp(f->queue, q, ql) != 0))
+	if (f->queue != NULL &&
+	    (strlen(f->queue) != ql || memcmp(f->queue, q, ql) != 0))
 		return 0;
 	if (nl >= f->numlen)
 		return -1;
@@ -100,7 +96,7 @@ match_rule(const char *q, size_t ql, const char *num, size_t nl, void *arg)
 size_t
 fh_redirect_nrules(const struct fh_config *cfg)
 {
-	struct find	 f;
+	struct find f;
 
 	memset(&f, 0, sizeof(f));
 	(void)each_rule(cfg, count_rule, &f);
@@ -108,10 +104,10 @@ fh_redirect_nrules(const struct fh_config *cfg)
 }
 
 enum fh_err
-fh_redirect_lookup(const struct fh_config *cfg, const char *queue,
-    char *number, size_t numlen)
+fh_redirect_lookup(
+    const struct fh_config *cfg, const char *queue, char *number, size_t numlen)
 {
-	struct find	 f;
+	struct find f;
 
 	if (numlen > 0)
 		number[0] = '\0';
@@ -129,17 +125,17 @@ fh_redirect_lookup(const struct fh_config *cfg, const char *queue,
 }
 
 void
-fh_redirect_dial(struct fh_twiml *tw, const struct fh_config *cfg,
-    const char *number)
+fh_redirect_dial(
+    struct fh_twiml *tw, const struct fh_config *cfg, const char *number)
 {
-	char	 timeout[24];
+	char timeout[24];
 
 	fh_twiml_open(tw, FH_TW_DIAL);
 	if (cfg->redirect_caller_id != NULL)
 		fh_twiml_attr(tw, FH_TA_CALLER_ID, cfg->redirect_caller_id);
 	if (cfg->redirect_timeout > 0) {
 		if (snprintf(timeout, sizeof(timeout), "%lld",
-		    cfg->redirect_timeout) >= (int)sizeof(timeout))
+			cfg->redirect_timeout) >= (int)sizeof(timeout))
 			timeout[0] = '\0';
 		fh_twiml_attr(tw, FH_TA_TIMEOUT, timeout);
 	}
@@ -166,7 +162,7 @@ fh_redirect_goodbye(struct fh_twiml *tw, const struct fh_config *cfg)
 enum fh_err
 fh_redirect_finish(struct fh_twiml *tw, struct fh_resp *resp)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	err = fh_twiml_finish(tw);
 	if (err != FH_OK && fh_resp_error(resp, err, NULL, NULL) != FH_OK)
@@ -175,21 +171,21 @@ fh_redirect_finish(struct fh_twiml *tw, struct fh_resp *resp)
 }
 
 enum fh_err
-fh_handle_twiml_redirect_call(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_twiml_redirect_call(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct fh_val	 val[RD__MAX];
-	struct fh_twiml	 tw;
-	const char	*queue = NULL, *call = NULL, *why;
-	char		 number[24], masked[24];
-	size_t		 bad = 0;
-	int		 missing = 0;
-	enum fh_err	 err;
+	struct fh_val	val[RD__MAX];
+	struct fh_twiml tw;
+	const char     *queue = NULL, *call = NULL, *why;
+	char		number[24], masked[24];
+	size_t		bad = 0;
+	int		missing = 0;
+	enum fh_err	err;
 
 	/* one bad field (not UTF-8, overlong) is a bad queue or no CallSid */
 	memset(val, 0, sizeof(val));
 	if (fh_form_validate(&req->params, rd_fields, RD__MAX, val, &bad,
-	    &missing) == FH_OK) {
+		&missing) == FH_OK) {
 		queue = val[RD_QUEUE].str;
 		call = val[RD_CALL_SID].str;
 	} else if (bad == RD_QUEUE)

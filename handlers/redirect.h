@@ -26,40 +26,37 @@
 	"We are sorry, this call cannot be connected. Goodbye."
 
 /* The number of configured rules (0 disables the redirect). */
-size_t		 fh_redirect_nrules(const struct fh_config *cfg);
+size_t fh_redirect_nrules(const struct fh_config *cfg);
 
 /* Find the number for queue (a WQ SID, borrowed) into number (numlen
  * bytes, at least 17).  queue NULL selects the single rule when exactly
  * one is configured.  Returns FH_OK, FH_EINPUT for a malformed queue,
  * FH_ENOTFOUND for an unknown queue, no rules, or several rules and no
  * queue. */
-enum fh_err	 fh_redirect_lookup(const struct fh_config *cfg,
-		    const char *queue, char *number, size_t numlen)
-		    FH_MUST_CHECK;
+enum fh_err fh_redirect_lookup(const struct fh_config *cfg, const char *queue,
+    char *number, size_t numlen) FH_MUST_CHECK;
 
 /* Write <Dial callerId timeout action>number</Dial> into tw, with the
  * attributes configured (FLEXHOOKS_REDIRECT_*) in that order.  Errors stay
  * in tw for fh_twiml_finish(). */
-void		 fh_redirect_dial(struct fh_twiml *tw,
-		    const struct fh_config *cfg, const char *number);
+void fh_redirect_dial(
+    struct fh_twiml *tw, const struct fh_config *cfg, const char *number);
 
 /* Write <Say voice language>FH_REDIRECT_SORRY</Say><Hangup/> into tw: the
  * error TwiML of the Twilio-facing routes of taskrouter-events.md. */
-void		 fh_redirect_goodbye(struct fh_twiml *tw,
-		    const struct fh_config *cfg);
+void fh_redirect_goodbye(struct fh_twiml *tw, const struct fh_config *cfg);
 
 /* Finish tw (fh_twiml_finish()); when the document failed, replace it
  * with the JSON error answer, so that no partial TwiML goes out.  Returns
  * the writer's first error. */
-enum fh_err	 fh_redirect_finish(struct fh_twiml *tw, struct fh_resp *resp)
-		    FH_MUST_CHECK;
+enum fh_err fh_redirect_finish(
+    struct fh_twiml *tw, struct fh_resp *resp) FH_MUST_CHECK;
 
 /* GET or POST /twiml-redirect-call[?queue=WQ...].  Borrows ctx and req;
  * resp owns what is written to it.  Always answers 200 TwiML: the <Dial>
  * of the rule, or the goodbye document (logged with CallSid).  Returns
  * FH_OK, or FH_ENOMEM/FH_EINTERNAL when no document could be written. */
-enum fh_err	 fh_handle_twiml_redirect_call(struct fh_ctx *ctx,
-		    const struct fh_req *req, struct fh_resp *resp)
-		    FH_MUST_CHECK;
+enum fh_err fh_handle_twiml_redirect_call(struct fh_ctx *ctx,
+    const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
 
 #endif

@@ -18,37 +18,34 @@
 #include "flex/tasks.h"
 #include "lib/valid.h"
 
-enum rq_field {
-	RQ_TASK_SID,
-	RQ__MAX
-};
+enum rq_field { RQ_TASK_SID, RQ__MAX };
 
 static const struct fh_field rq_fields[RQ__MAX] = {
-	[RQ_TASK_SID] =	{ "taskSid", NULL, fh_valid_sid_wt, FH_REQUIRED },
+    [RQ_TASK_SID] = {"taskSid", NULL, fh_valid_sid_wt, FH_REQUIRED},
 };
 
 static const char *const marker_names[FH_RQ__MAX] = {
-	[FH_RQ_NONE] =	"none",
-	[FH_RQ_STALE] =	"stale",
-	[FH_RQ_BUSY] =	"busy",
-	[FH_RQ_DONE] =	"done",
-	[FH_RQ_OURS] =	"ours",
+    [FH_RQ_NONE] = "none",
+    [FH_RQ_STALE] = "stale",
+    [FH_RQ_BUSY] = "busy",
+    [FH_RQ_DONE] = "done",
+    [FH_RQ_OURS] = "ours",
 };
 
 /* The state of one requeue across its fetch-and-claim rounds. */
 struct rq {
-	const char		*sid;		/* the original (borrowed) */
-	struct json_object	*task;		/* as last fetched */
-	struct json_object	*attrs;		/* its attributes; the marker
-						 * once claimed */
-	char			 etag[128];	/* of the last read or write */
-	char			 claim[FH_REQUEUE_CLAIM_LEN + 1];
-	char			 done[40];	/* task_sid of a finished one */
-	int			 lenient;	/* create-callback: a missing
-						 * task or another type is no
-						 * error */
-	int			 skip;		/* lenient, and the task is no
-						 * callback or voicemail */
+	const char	   *sid;   /* the original (borrowed) */
+	struct json_object *task;  /* as last fetched */
+	struct json_object *attrs; /* its attributes; the marker
+				    * once claimed */
+	char etag[128];		   /* of the last read or write */
+	char claim[FH_REQUEUE_CLAIM_LEN + 1];
+	char done[40]; /* task_sid of a finished one */
+	int  lenient;  /* create-callback: a missing
+			* task or another type is no
+			* error */
+	int skip;      /* lenient, and the task is no
+			* callback or voicemail */
 };
 
 const char *
@@ -63,10 +60,10 @@ enum fh_rq_marker
 fh_requeue_marker(struct json_object *attrs, const char *claim,
     long long now_ms, char *sid, size_t sidlen)
 {
-	struct json_object	*mk, *f;
-	struct fh_val		 at;
-	const char		*s;
-	long long		 age;
+	struct json_object *mk, *f;
+	struct fh_val	    at;
+	const char	   *s;
+	long long	    age;
 
 	if (sid != NULL && sidlen > 0)
 		sid[0] = '\0';
@@ -106,10 +103,9 @@ fh_requeue_marker(struct json_object *attrs, const char *claim,
 
 /* 400 naming the field: "missing taskSid" / "invalid taskSid". */
 static enum fh_err
-field_error(struct fh_ctx *ctx, struct fh_resp *resp, size_t bad,
-    int missing)
+field_error(struct fh_ctx *ctx, struct fh_resp *resp, size_t bad, int missing)
 {
-	char	 msg[96];
+	char msg[96];
 
 	snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" : "invalid",
 	    rq_fields[bad].name);
@@ -132,15 +128,15 @@ answer_error(struct fh_resp *resp, enum fh_err err)
 static enum fh_err
 answer_sid(struct fh_resp *resp, const char *sid)
 {
-	struct json_object	*ok;
-	enum fh_err		 err;
+	struct json_object *ok;
+	enum fh_err	    err;
 
 	ok = json_object_new_object();
 	if (ok == NULL)
 		return FH_ENOMEM;
 	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
-	    (err = fh_json_add(ok, "success",
-	    json_object_new_boolean(1))) == FH_OK &&
+	    (err = fh_json_add(ok, "success", json_object_new_boolean(1))) ==
+		FH_OK &&
 	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
 		err = fh_resp_header(resp, "Cache-Control", "no-store");
 	json_object_put(ok);
@@ -156,19 +152,19 @@ answer_sid(struct fh_resp *resp, const char *sid)
 static enum fh_err
 fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 {
-	struct fh_rest_resp	 rr;
-	const char		*type;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	const char	   *type;
+	enum fh_err	    err;
 
 	json_object_put(rq->task);
 	json_object_put(rq->attrs);
 	rq->task = rq->attrs = NULL;
 	memset(&rr, 0, sizeof(rr));
-	err = fh_task_fetch(ctx, rq->sid, &rq->task, rq->etag,
-	    sizeof(rq->etag), &rr);
+	err = fh_task_fetch(
+	    ctx, rq->sid, &rq->task, rq->etag, sizeof(rq->etag), &rr);
 	if (err == FH_ETASK404 && rq->lenient) {
-		fh_log_info(&ctx->log, "task '%s' not found: no claim",
-		    rq->sid);
+		fh_log_info(
+		    &ctx->log, "task '%s' not found: no claim", rq->sid);
 		rq->skip = 1;
 		err = FH_OK;
 		goto out;
@@ -178,35 +174,42 @@ fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 			fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
 			    rq->sid, "not found");
 		else
-			fh_log_error(&ctx->log, "cannot fetch task '%s': %s "
-			    "(status %ld code %d)", rq->sid, fh_err_name(err),
-			    rr.status, rr.twerr.code);
+			fh_log_error(&ctx->log,
+			    "cannot fetch task '%s': %s "
+			    "(status %ld code %d)",
+			    rq->sid, fh_err_name(err), rr.status,
+			    rr.twerr.code);
 		fh_resp_rest_error(resp, err, &rr);
 		goto out;
 	}
-	if (fh_attr_parse_task(rq->task, &rq->attrs) != FH_OK &&
-	    rq->lenient) {
-		fh_log_info(&ctx->log, "task '%s' has no readable "
-		    "attributes: no claim", rq->sid);
+	if (fh_attr_parse_task(rq->task, &rq->attrs) != FH_OK && rq->lenient) {
+		fh_log_info(&ctx->log,
+		    "task '%s' has no readable "
+		    "attributes: no claim",
+		    rq->sid);
 		rq->skip = 1;
 		goto out;
 	}
 	if (rq->attrs == NULL) {
-		fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
-		    rq->sid, "attributes are not a JSON object");
+		fh_log_info(&ctx->log, "cannot requeue task '%s': %s", rq->sid,
+		    "attributes are not a JSON object");
 		err = answer_error(resp, FH_ECONFLICT);
 		goto out;
 	}
 	type = fh_json_str(rq->attrs, "taskType");
-	if ((type == NULL || (strcmp(type, "callback") != 0 &&
-	    strcmp(type, "voicemail") != 0)) && rq->lenient) {
-		fh_log_info(&ctx->log, "task '%s' is no callback or voicemail "
-		    "task: no claim", rq->sid);
+	if ((type == NULL ||
+		(strcmp(type, "callback") != 0 &&
+		    strcmp(type, "voicemail") != 0)) &&
+	    rq->lenient) {
+		fh_log_info(&ctx->log,
+		    "task '%s' is no callback or voicemail "
+		    "task: no claim",
+		    rq->sid);
 		rq->skip = 1;
-	} else if (type == NULL || (strcmp(type, "callback") != 0 &&
-	    strcmp(type, "voicemail") != 0)) {
-		fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
-		    rq->sid, "not a callback or voicemail task");
+	} else if (type == NULL ||
+	    (strcmp(type, "callback") != 0 && strcmp(type, "voicemail") != 0)) {
+		fh_log_info(&ctx->log, "cannot requeue task '%s': %s", rq->sid,
+		    "not a callback or voicemail task");
 		err = answer_error(resp, FH_ECONFLICT);
 	}
 out:
@@ -219,11 +222,11 @@ out:
 static enum fh_err
 add_marker(struct rq *rq, long long now_ms)
 {
-	struct json_object	*mk;
-	char			 at[32];
-	time_t			 t = (time_t)(now_ms / 1000);
-	struct tm		 tm;
-	enum fh_err		 err;
+	struct json_object *mk;
+	char		    at[32];
+	time_t		    t = (time_t)(now_ms / 1000);
+	struct tm	    tm;
+	enum fh_err	    err;
 
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -250,25 +253,27 @@ add_marker(struct rq *rq, long long now_ms)
 static enum fh_err
 claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 {
-	struct fh_rest_resp	 rr;
-	enum fh_rq_marker	 m;
-	long long		 now;
-	int			 round;
-	enum fh_err		 err = FH_OK;
+	struct fh_rest_resp rr;
+	enum fh_rq_marker   m;
+	long long	    now;
+	int		    round;
+	enum fh_err	    err = FH_OK;
 
 	memset(&rr, 0, sizeof(rr));
 	for (round = 0; round < FH_REQUEUE_ROUNDS; round++) {
 		if ((err = fetch(ctx, rq, resp)) != FH_OK || rq->skip)
 			return err;
 		now = fh_wall_ms();
-		m = fh_requeue_marker(rq->attrs, rq->claim, now, rq->done,
-		    sizeof(rq->done));
-		fh_log_debug(&ctx->log, "task '%s' round %d marker %s",
-		    rq->sid, round + 1, fh_requeue_marker_name(m));
+		m = fh_requeue_marker(
+		    rq->attrs, rq->claim, now, rq->done, sizeof(rq->done));
+		fh_log_debug(&ctx->log, "task '%s' round %d marker %s", rq->sid,
+		    round + 1, fh_requeue_marker_name(m));
 		switch (m) {
 		case FH_RQ_DONE:
-			fh_log_info(&ctx->log, "task '%s' already requeued as "
-			    "'%s'", rq->sid, rq->done);
+			fh_log_info(&ctx->log,
+			    "task '%s' already requeued as "
+			    "'%s'",
+			    rq->sid, rq->done);
 			return FH_OK;
 		case FH_RQ_OURS:
 			/* a write that seemed to fail did land */
@@ -278,8 +283,10 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 			    rq->sid, "another request holds a fresh claim");
 			return answer_error(resp, FH_EBUSY);
 		case FH_RQ_STALE:
-			fh_log_info(&ctx->log, "task '%s': stale claim "
-			    "ignored", rq->sid);
+			fh_log_info(&ctx->log,
+			    "task '%s': stale claim "
+			    "ignored",
+			    rq->sid);
 			break;
 		case FH_RQ_NONE:
 		case FH_RQ__MAX:
@@ -292,34 +299,39 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 			return answer_error(resp, FH_EUPSTREAM);
 		}
 		if (rq->claim[0] == '\0' &&
-		    (err = fh_claim_new(rq->claim, sizeof(rq->claim))) != FH_OK) {
+		    (err = fh_claim_new(rq->claim, sizeof(rq->claim))) !=
+			FH_OK) {
 			fh_log_error(&ctx->log, "cannot make a claim: %s",
 			    "no random bytes");
 			return answer_error(resp, err);
 		}
 		if ((err = add_marker(rq, now)) != FH_OK)
 			return answer_error(resp, err);
-		err = fh_task_update_attrs(ctx, rq->sid, rq->attrs, rq->etag,
-		    &rr);
+		err = fh_task_update_attrs(
+		    ctx, rq->sid, rq->attrs, rq->etag, &rr);
 		if (err == FH_OK) {
-			if (snprintf(rq->etag, sizeof(rq->etag), "%s",
-			    rr.etag) < 0)
+			if (snprintf(
+				rq->etag, sizeof(rq->etag), "%s", rr.etag) < 0)
 				rq->etag[0] = '\0';
 			fh_rest_resp_release(&rr);
 			return FH_OK;
 		}
 		if (err == FH_ETWILIO && rr.status == 412) {
 			/* someone else wrote the task: read it again */
-			fh_log_info(&ctx->log, "task '%s' changed during the "
-			    "claim (412, round %d)", rq->sid, round + 1);
+			fh_log_info(&ctx->log,
+			    "task '%s' changed during the "
+			    "claim (412, round %d)",
+			    rq->sid, round + 1);
 			if (round + 1 < FH_REQUEUE_ROUNDS)
 				fh_rest_resp_release(&rr);
 			continue;
 		}
 		break;
 	}
-	fh_log_error(&ctx->log, "cannot claim task '%s': %s (status %ld "
-	    "code %d)", rq->sid, fh_err_name(err), rr.status, rr.twerr.code);
+	fh_log_error(&ctx->log,
+	    "cannot claim task '%s': %s (status %ld "
+	    "code %d)",
+	    rq->sid, fh_err_name(err), rr.status, rr.twerr.code);
 	fh_resp_rest_error(resp, err, &rr);
 	fh_rest_resp_release(&rr);
 	return err;
@@ -332,15 +344,15 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
  * this way; a failed request marks its claim "failed".
  */
 static void
-mark(struct fh_ctx *ctx, struct rq *rq, const char *key,
-    struct json_object *val)
+mark(
+    struct fh_ctx *ctx, struct rq *rq, const char *key, struct json_object *val)
 {
-	struct fh_rest_resp	 rr;
-	struct json_object	*task = NULL, *attrs = NULL, *mk;
-	const char		*why = NULL;
-	char			 etag[128];
-	int			 round;
-	enum fh_err		 err = FH_OK;
+	struct fh_rest_resp rr;
+	struct json_object *task = NULL, *attrs = NULL, *mk;
+	const char	   *why = NULL;
+	char		    etag[128];
+	int		    round;
+	enum fh_err	    err = FH_OK;
 
 	memset(&rr, 0, sizeof(rr));
 	attrs = json_object_get(rq->attrs);
@@ -353,8 +365,8 @@ mark(struct fh_ctx *ctx, struct rq *rq, const char *key,
 			json_object_put(task);
 			json_object_put(attrs);
 			task = attrs = NULL;
-			err = fh_task_fetch(ctx, rq->sid, &task, etag,
-			    sizeof(etag), &rr);
+			err = fh_task_fetch(
+			    ctx, rq->sid, &task, etag, sizeof(etag), &rr);
 			if (err == FH_OK)
 				err = fh_attr_parse_task(task, &attrs);
 			if (err != FH_OK)
@@ -373,8 +385,8 @@ mark(struct fh_ctx *ctx, struct rq *rq, const char *key,
 		}
 		err = fh_json_add(mk, key, json_object_get(val));
 		if (err == FH_OK)
-			err = fh_task_update_attrs(ctx, rq->sid, attrs, etag,
-			    &rr);
+			err = fh_task_update_attrs(
+			    ctx, rq->sid, attrs, etag, &rr);
 		if (err != FH_ETWILIO || rr.status != 412)
 			break;
 		fh_rest_resp_release(&rr);
@@ -383,9 +395,10 @@ mark(struct fh_ctx *ctx, struct rq *rq, const char *key,
 		fh_log_warn(&ctx->log, "cannot record '%s' on task '%s': %s",
 		    key, rq->sid, why);
 	else if (err != FH_OK)
-		fh_log_warn(&ctx->log, "cannot record '%s' on task '%s': %s "
-		    "(status %ld code %d)", key, rq->sid,
-		    fh_err_name(err), rr.status, rr.twerr.code);
+		fh_log_warn(&ctx->log,
+		    "cannot record '%s' on task '%s': %s "
+		    "(status %ld code %d)",
+		    key, rq->sid, fh_err_name(err), rr.status, rr.twerr.code);
 	fh_rest_resp_release(&rr);
 	json_object_put(task);
 	json_object_put(attrs);
@@ -420,11 +433,11 @@ release(struct fh_ctx *ctx, struct rq *rq)
 static int
 form_conversation(const char *form, size_t len, char *out, size_t outlen)
 {
-	struct fh_form		 f;
-	const struct fh_pair	*p;
-	struct json_object	*a = NULL, *conv;
-	const char		*s = NULL;
-	int			 ok = 0;
+	struct fh_form	      f;
+	const struct fh_pair *p;
+	struct json_object   *a = NULL, *conv;
+	const char	     *s = NULL;
+	int		      ok = 0;
 
 	fh_form_init(&f);
 	if (fh_form_parse(&f, form, len) != FH_OK ||
@@ -449,14 +462,14 @@ out:
  * -1 when it cannot be told.
  */
 static int
-find_created(struct fh_ctx *ctx, struct rq *rq, const char *form,
-    size_t len, char *sid)
+find_created(
+    struct fh_ctx *ctx, struct rq *rq, const char *form, size_t len, char *sid)
 {
-	struct json_object	*mk;
-	struct fh_val		 at;
-	char			 conv[260];
-	const char		*s;
-	int			 res = -1;
+	struct json_object *mk;
+	struct fh_val	    at;
+	char		    conv[260];
+	const char	   *s;
+	int		    res = -1;
 
 	memset(&at, 0, sizeof(at));
 	if (form_conversation(form, len, conv, sizeof(conv)) &&
@@ -465,8 +478,10 @@ find_created(struct fh_ctx *ctx, struct rq *rq, const char *form,
 	    fh_valid_datetime(s, strlen(s), &at) == FH_OK)
 		res = fh_task_find_created(ctx, conv, at.num, rq->sid, sid);
 	if (res < 0)
-		fh_log_warn(&ctx->log, "cannot tell whether a task was created "
-		    "for '%s'", rq->sid);
+		fh_log_warn(&ctx->log,
+		    "cannot tell whether a task was created "
+		    "for '%s'",
+		    rq->sid);
 	return res;
 }
 
@@ -475,33 +490,36 @@ find_created(struct fh_ctx *ctx, struct rq *rq, const char *form,
  * answer was lost, a task it made is found and answered instead, and a
  * claim whose outcome cannot be told is kept (it goes stale in 30 s). */
 static enum fh_err
-create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form,
-    size_t len, const char *kind, struct fh_resp *resp)
+create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form, size_t len,
+    const char *kind, struct fh_resp *resp)
 {
-	struct fh_rest_resp	 rr;
-	char			 sid[40];
-	int			 found;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	char		    sid[40];
+	int		    found;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	err = fh_task_create(ctx, form, len, sid, sizeof(sid), &rr);
 	if (err != FH_OK) {
-		fh_log_error(&ctx->log, "cannot create %s task for '%s': "
-		    "status %ld code %d", kind, rq->sid, rr.status,
-		    rr.twerr.code);
+		fh_log_error(&ctx->log,
+		    "cannot create %s task for '%s': "
+		    "status %ld code %d",
+		    kind, rq->sid, rr.status, rr.twerr.code);
 		found = 0;
 		if (rr.status == 0 &&
 		    (err == FH_ETIMEOUT || err == FH_EUPSTREAM)) {
 			/* sent, perhaps, but no answer: look first */
 			if (fh_rest_remaining(ctx->rest) <
 			    FH_REQUEUE_RELEASE_MS)
-				fh_rest_set_deadline(ctx->rest,
-				    FH_REQUEUE_RELEASE_MS);
+				fh_rest_set_deadline(
+				    ctx->rest, FH_REQUEUE_RELEASE_MS);
 			found = find_created(ctx, rq, form, len, sid);
 		}
 		if (found == 1) {
-			fh_log_warn(&ctx->log, "the lost create made task "
-			    "'%s'", sid);
+			fh_log_warn(&ctx->log,
+			    "the lost create made task "
+			    "'%s'",
+			    sid);
 			err = FH_OK;
 		} else {
 			if (found == 0)
@@ -524,12 +542,11 @@ out:
 }
 
 enum fh_err
-fh_requeue_create(struct fh_ctx *ctx, const char *orig_sid,
-    const char *form, size_t len, const char *kind, struct fh_resp *resp,
-    int *handled)
+fh_requeue_create(struct fh_ctx *ctx, const char *orig_sid, const char *form,
+    size_t len, const char *kind, struct fh_resp *resp, int *handled)
 {
-	struct rq	 rq;
-	enum fh_err	 err;
+	struct rq   rq;
+	enum fh_err err;
 
 	*handled = 0;
 	memset(&rq, 0, sizeof(rq));
@@ -552,22 +569,22 @@ out:
 }
 
 enum fh_err
-fh_handle_requeue_callback(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_requeue_callback(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct fh_val		 val[RQ__MAX];
-	struct fh_task_in	 in;
-	struct fh_buf		 form;
-	struct rq		 rq;
-	const char		*type;
-	size_t			 bad = 0;
-	int			 missing = 0;
-	enum fh_err		 err;
+	struct fh_val	  val[RQ__MAX];
+	struct fh_task_in in;
+	struct fh_buf	  form;
+	struct rq	  rq;
+	const char	 *type;
+	size_t		  bad = 0;
+	int		  missing = 0;
+	enum fh_err	  err;
 
 	fh_buf_init(&form, 256 * 1024);
 	memset(&rq, 0, sizeof(rq));
-	err = fh_form_validate(&req->params, rq_fields, RQ__MAX, val, &bad,
-	    &missing);
+	err = fh_form_validate(
+	    &req->params, rq_fields, RQ__MAX, val, &bad, &missing);
 	if (err != FH_OK)
 		return field_error(ctx, resp, bad, missing);
 	rq.sid = val[RQ_TASK_SID].str;

@@ -29,16 +29,17 @@
 #include "lib/err.h"
 #include "lib/fcgi.h"
 
-#define FH_REQUEUE_MARKER	"flexhooks_followup"
-#define FH_REQUEUE_FRESH_MS	30000	/* a claim younger than this is live */
-#define FH_REQUEUE_ROUNDS	3	/* fetch-and-claim rounds on 412 */
-#define FH_REQUEUE_CLAIM_LEN	32	/* hex digits of a claim */
-#define FH_REQUEUE_RELEASE_MS	3000	/* the least time left to mark a
-					 * failed request's claim */
+#define FH_REQUEUE_MARKER "flexhooks_followup"
+#define FH_REQUEUE_FRESH_MS 30000 /* a claim younger than this is live */
+#define FH_REQUEUE_ROUNDS 3	  /* fetch-and-claim rounds on 412 */
+#define FH_REQUEUE_CLAIM_LEN 32	  /* hex digits of a claim */
+#define FH_REQUEUE_RELEASE_MS \
+	3000 /* the least time left to mark a \
+	      * failed request's claim */
 
 /* What the marker of a task's attributes says. */
 enum fh_rq_marker {
-	FH_RQ_NONE = 0,	/* no marker: claim the task */
+	FH_RQ_NONE = 0, /* no marker: claim the task */
 	FH_RQ_STALE,	/* a claim without task_sid marked "failed":true,
 			 * or at least 30 s old (or unreadable, or more
 			 * than 30 s in the future): it is claimed over */
@@ -59,12 +60,11 @@ enum fh_rq_marker {
  * object, or whose "at" is missing or is not an ISO 8601 date-time, is
  * FH_RQ_STALE.  Never fails. */
 enum fh_rq_marker fh_requeue_marker(struct json_object *attrs,
-		    const char *claim, long long now_ms, char *sid,
-		    size_t sidlen);
+    const char *claim, long long now_ms, char *sid, size_t sidlen);
 
 /* The symbolic name of a marker state, for logs and tests ("none"); never
  * NULL. */
-const char	*fh_requeue_marker_name(enum fh_rq_marker m);
+const char *fh_requeue_marker_name(enum fh_rq_marker m);
 
 /* Requeue the task named by the taskSid field of req.  Borrows ctx and
  * req; resp owns what is written to it until fh_resp_release().  Answers
@@ -76,9 +76,8 @@ const char	*fh_requeue_marker_name(enum fh_rq_marker m);
  * ETags, and the REST client's errors (429, 502, 503, 504).  Nothing is
  * created unless the claim succeeded, and a claim is marked failed before
  * a failure is answered. */
-enum fh_err	 fh_handle_requeue_callback(struct fh_ctx *ctx,
-		    const struct fh_req *req, struct fh_resp *resp)
-		    FH_MUST_CHECK;
+enum fh_err fh_handle_requeue_callback(struct fh_ctx *ctx,
+    const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
 
 /* create-callback as a requeue of the task orig_sid (borrowed, like ctx,
  * form and kind): when orig_sid names a callback or voicemail task, claim
@@ -90,8 +89,8 @@ enum fh_err	 fh_handle_requeue_callback(struct fh_ctx *ctx,
  * not found, or names another kind of task, *handled is 0, resp and the
  * task are untouched and the caller creates the task itself.  kind
  * ("callback" or "voicemail") is for the log. */
-enum fh_err	 fh_requeue_create(struct fh_ctx *ctx, const char *orig_sid,
-		    const char *form, size_t len, const char *kind,
-		    struct fh_resp *resp, int *handled) FH_MUST_CHECK;
+enum fh_err fh_requeue_create(struct fh_ctx *ctx, const char *orig_sid,
+    const char *form, size_t len, const char *kind, struct fh_resp *resp,
+    int *handled) FH_MUST_CHECK;
 
 #endif

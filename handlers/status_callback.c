@@ -49,10 +49,10 @@ valid_sid_ws(const char *s, size_t len, struct fh_val *out)
 static enum fh_err
 valid_count(const char *s, size_t len, struct fh_val *out)
 {
-	long long	 n;
+	long long n;
 
-	if (strlen(s) != len || fh_parse_int(s, len, 0, 1000000000, &n) !=
-	    FH_OK)
+	if (strlen(s) != len ||
+	    fh_parse_int(s, len, 0, 1000000000, &n) != FH_OK)
 		return FH_EINPUT;
 	out->str = s;
 	out->len = len;
@@ -73,28 +73,28 @@ valid_status(const char *s, size_t len, struct fh_val *out)
 }
 
 static const struct fh_field sc_fields[SC__MAX] = {
-	[SC_CALL_SID] =		{ "CallSid", NULL, fh_valid_sid_ca, 0 },
-	[SC_CALL_STATUS] =	{ "CallStatus", NULL, valid_status, 0 },
-	[SC_SEQUENCE] =		{ "SequenceNumber", NULL, valid_count, 0 },
-	[SC_ANSWERED_BY] =	{ "AnsweredBy", NULL, valid_status, 0 },
-	[SC_DURATION] =		{ "CallDuration", NULL, valid_count, 0 },
-	[SC_SIP_CODE] =		{ "SipResponseCode", NULL, valid_count, 0 },
-	[SC_TIMESTAMP] =	{ "Timestamp", NULL, fh_valid_text256, 0 },
-	[SC_RESERVATION] =	{ "reservation", NULL, valid_sid_wr, 0 },
-	[SC_TASK] =		{ "task", NULL, fh_valid_sid_wt, 0 },
-	[SC_WORKSPACE] =	{ "workspace", NULL, valid_sid_ws, 0 },
+    [SC_CALL_SID] = {"CallSid", NULL, fh_valid_sid_ca, 0},
+    [SC_CALL_STATUS] = {"CallStatus", NULL, valid_status, 0},
+    [SC_SEQUENCE] = {"SequenceNumber", NULL, valid_count, 0},
+    [SC_ANSWERED_BY] = {"AnsweredBy", NULL, valid_status, 0},
+    [SC_DURATION] = {"CallDuration", NULL, valid_count, 0},
+    [SC_SIP_CODE] = {"SipResponseCode", NULL, valid_count, 0},
+    [SC_TIMESTAMP] = {"Timestamp", NULL, fh_valid_text256, 0},
+    [SC_RESERVATION] = {"reservation", NULL, valid_sid_wr, 0},
+    [SC_TASK] = {"task", NULL, fh_valid_sid_wt, 0},
+    [SC_WORKSPACE] = {"workspace", NULL, valid_sid_ws, 0},
 };
 
 /* Fields logged as integers. */
-#define SC_NUMERIC(f)	((f) == SC_SEQUENCE || (f) == SC_DURATION || \
-			    (f) == SC_SIP_CODE)
+#define SC_NUMERIC(f) \
+	((f) == SC_SEQUENCE || (f) == SC_DURATION || (f) == SC_SIP_CODE)
 
 /* The last sequence numbers seen, a ring of FH_STATUS_TRACKED calls. */
 static struct {
-	char		 sid[35];
-	long long	 seq;
+	char	  sid[35];
+	long long seq;
 } seen[FH_STATUS_TRACKED];
-static size_t	 seen_next;
+static size_t seen_next;
 
 void
 fh_status_reset(void)
@@ -106,7 +106,7 @@ fh_status_reset(void)
 int
 fh_status_seen(const char *call_sid, long long seq)
 {
-	size_t	 i;
+	size_t i;
 
 	if (call_sid == NULL || strlen(call_sid) != 34)
 		return 0;
@@ -128,8 +128,8 @@ fh_status_seen(const char *call_sid, long long seq)
 static const char *
 field(const struct fh_form *params, enum sc_field f, struct fh_val *v)
 {
-	size_t	 bad = 0;
-	int	 missing = 0;
+	size_t bad = 0;
+	int    missing = 0;
 
 	memset(v, 0, sizeof(*v));
 	if (fh_form_validate(params, &sc_fields[f], 1, v, &bad, &missing) !=
@@ -141,10 +141,10 @@ field(const struct fh_form *params, enum sc_field f, struct fh_val *v)
 enum fh_err
 fh_status_fields(const struct fh_form *params, struct json_object **out)
 {
-	struct json_object	*o;
-	struct fh_val		 v;
-	size_t			 i;
-	enum fh_err		 err = FH_OK;
+	struct json_object *o;
+	struct fh_val	    v;
+	size_t		    i;
+	enum fh_err	    err = FH_OK;
 
 	*out = NULL;
 	o = json_object_new_object();
@@ -154,8 +154,8 @@ fh_status_fields(const struct fh_form *params, struct json_object **out)
 		if (field(params, (enum sc_field)i, &v) == NULL)
 			continue;
 		if (SC_NUMERIC(i))
-			err = fh_json_add(o, sc_fields[i].name,
-			    json_object_new_int64(v.num));
+			err = fh_json_add(
+			    o, sc_fields[i].name, json_object_new_int64(v.num));
 		else
 			err = fh_json_add_str(o, sc_fields[i].name, v.str);
 	}
@@ -172,33 +172,35 @@ fh_status_fields(const struct fh_form *params, struct json_object **out)
 static void
 reject(struct fh_ctx *ctx, const char *task, const char *res)
 {
-	struct fh_rest_resp	 rr;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	err = fh_reservation_reject(ctx, task, res, &rr);
 	if (err == FH_OK)
 		fh_log_info(&ctx->log, "reservation '%s' rejected", res);
 	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
-		fh_log_info(&ctx->log, "cannot reject reservation '%s': "
-		    "status %ld code %d (no longer pending)", res, rr.status,
-		    rr.twerr.code);
+		fh_log_info(&ctx->log,
+		    "cannot reject reservation '%s': "
+		    "status %ld code %d (no longer pending)",
+		    res, rr.status, rr.twerr.code);
 	else
-		fh_log_error(&ctx->log, "cannot reject reservation '%s': %s "
-		    "(status %ld code %d)", res, fh_err_name(err), rr.status,
-		    rr.twerr.code);
+		fh_log_error(&ctx->log,
+		    "cannot reject reservation '%s': %s "
+		    "(status %ld code %d)",
+		    res, fh_err_name(err), rr.status, rr.twerr.code);
 	fh_rest_resp_release(&rr);
 }
 
 enum fh_err
-fh_handle_status_callback(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_status_callback(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct json_object	*line = NULL;
-	struct fh_val		 v[SC__MAX];
-	const char		*call, *status, *res, *task, *ws;
-	int			 stale = 0;
-	enum fh_err		 err;
+	struct json_object *line = NULL;
+	struct fh_val	    v[SC__MAX];
+	const char	   *call, *status, *res, *task, *ws;
+	int		    stale = 0;
+	enum fh_err	    err;
 
 	call = field(&req->params, SC_CALL_SID, &v[SC_CALL_SID]);
 	status = field(&req->params, SC_CALL_STATUS, &v[SC_CALL_STATUS]);
@@ -212,12 +214,12 @@ fh_handle_status_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	    field(&req->params, SC_SEQUENCE, &v[SC_SEQUENCE]) != NULL) {
 		stale = fh_status_seen(call, v[SC_SEQUENCE].num);
 		if (stale)
-			err = fh_json_add(line, "stale",
-			    json_object_new_boolean(1));
+			err = fh_json_add(
+			    line, "stale", json_object_new_boolean(1));
 	}
 	if (err == FH_OK)
-		fh_log_info(&ctx->log, "status callback %s",
-		    fh_json_text(line));
+		fh_log_info(
+		    &ctx->log, "status callback %s", fh_json_text(line));
 	else
 		fh_log_error(&ctx->log, "cannot log status callback: %s",
 		    fh_err_name(err));
@@ -225,19 +227,22 @@ fh_handle_status_callback(struct fh_ctx *ctx, const struct fh_req *req,
 	/* final statuses only: nothing supersedes them, so order is moot */
 	if (ctx->cfg->outbound_reject_on_failure && status != NULL &&
 	    (strcmp(status, "busy") == 0 || strcmp(status, "no-answer") == 0 ||
-	    strcmp(status, "failed") == 0)) {
+		strcmp(status, "failed") == 0)) {
 		ws = field(&req->params, SC_WORKSPACE, &v[SC_WORKSPACE]);
 		if (ws != NULL && !fh_config_workspace_ok(ctx->cfg, ws))
-			fh_log_warn(&ctx->log, "call ended %s: workspace '%s' "
+			fh_log_warn(&ctx->log,
+			    "call ended %s: workspace '%s' "
 			    "is not served here, reservation left alone",
 			    status, ws);
 		else if (res != NULL && task != NULL && ctx->rest != NULL) {
-			ctx->workspace = ws;	/* NULL: the default one */
+			ctx->workspace = ws; /* NULL: the default one */
 			reject(ctx, task, res);
 			ctx->workspace = NULL;
 		} else
-			fh_log_info(&ctx->log, "call ended %s: no reservation "
-			    "to reject", status);
+			fh_log_info(&ctx->log,
+			    "call ended %s: no reservation "
+			    "to reject",
+			    status);
 	}
 	json_object_put(line);
 	fh_resp_empty(resp, 200);

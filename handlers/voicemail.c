@@ -18,38 +18,31 @@
 /* Bytes base64-encoded per fh_base64() call: a multiple of 3, so the
  * pieces join into the encoding of the whole, and small, so no second
  * copy of the whole text is ever made aside. */
-#define B64_STEP	(48 * 1024)
+#define B64_STEP (48 * 1024)
 
 /* A transfer that stopped this close to FH_REST_MAX_MEDIA was stopped by
  * the cap: curl hands the body over in pieces of at most 16 KiB. */
-#define MEDIA_CAP_SLACK	(64 * 1024)
+#define MEDIA_CAP_SLACK (64 * 1024)
 
 /* Rounds of fetch, edit, conditional update (412: read it again). */
-#define DELETE_ROUNDS	3
+#define DELETE_ROUNDS 3
 
-#define DEFAULT_TYPE	"audio/mpeg"
+#define DEFAULT_TYPE "audio/mpeg"
 
-enum vm_field {
-	VM_REC_SID,
-	VM_FORMAT,
-	VM__MAX
-};
+enum vm_field { VM_REC_SID, VM_FORMAT, VM__MAX };
 
-enum dv_field {
-	DV_TASK_SID,
-	DV__MAX
-};
+enum dv_field { DV_TASK_SID, DV__MAX };
 
-static enum fh_err	valid_format(const char *, size_t, struct fh_val *);
+static enum fh_err valid_format(const char *, size_t, struct fh_val *);
 
 static const struct fh_field vm_fields[VM__MAX] = {
-	[VM_REC_SID] =	{ "recordingSid", "RecordingSid", fh_valid_sid_re,
-			    FH_REQUIRED },
-	[VM_FORMAT] =	{ "format", NULL, valid_format, 0 },
+    [VM_REC_SID] = {"recordingSid", "RecordingSid", fh_valid_sid_re,
+	FH_REQUIRED},
+    [VM_FORMAT] = {"format", NULL, valid_format, 0},
 };
 
 static const struct fh_field dv_fields[DV__MAX] = {
-	[DV_TASK_SID] =	{ "taskSid", NULL, fh_valid_sid_wt, FH_REQUIRED },
+    [DV_TASK_SID] = {"taskSid", NULL, fh_valid_sid_wt, FH_REQUIRED},
 };
 
 /* "json" or "raw", exactly. */
@@ -67,13 +60,13 @@ valid_format(const char *s, size_t len, struct fh_val *out)
 
 /* 400 naming the field: "missing taskSid" / "invalid recordingSid". */
 static enum fh_err
-field_error(struct fh_ctx *ctx, struct fh_resp *resp, const char *name,
-    int missing)
+field_error(
+    struct fh_ctx *ctx, struct fh_resp *resp, const char *name, int missing)
 {
-	char	 msg[96];
+	char msg[96];
 
-	if (snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" :
-	    "invalid", name) < 0)
+	if (snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" : "invalid",
+		name) < 0)
 		msg[0] = '\0';
 	fh_log_info(&ctx->log, "rejected request: %s", msg);
 	if (fh_resp_error(resp, FH_EINPUT, msg, NULL) != FH_OK)
@@ -105,11 +98,10 @@ trim(const char *s, size_t *n)
 static int
 is_q_zero(const char *p, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	p = trim(p, &n);
-	if (n < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' ||
-	    p[2] != '0')
+	if (n < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' || p[2] != '0')
 		return 0;
 	if (n == 3)
 		return 1;
@@ -126,18 +118,18 @@ is_q_zero(const char *p, size_t n)
 static int
 audio_range(const char *e, size_t n)
 {
-	const char	*semi, *p, *end = e + n, *t;
-	size_t		 tn, pn;
+	const char *semi, *p, *end = e + n, *t;
+	size_t	    tn, pn;
 
 	semi = memchr(e, ';', n);
 	tn = semi != NULL ? (size_t)(semi - e) : n;
 	t = trim(e, &tn);
 	if (!((tn == 10 && strncasecmp(t, "audio/mpeg", 10) == 0) ||
-	    (tn == 7 && strncasecmp(t, "audio/*", 7) == 0)))
+		(tn == 7 && strncasecmp(t, "audio/*", 7) == 0)))
 		return 0;
 	while (semi != NULL) {
 		p = semi + 1;
-		pn = (size_t)(end - p);	/* measured from the element's end */
+		pn = (size_t)(end - p); /* measured from the element's end */
 		semi = memchr(p, ';', pn);
 		if (is_q_zero(p, semi != NULL ? (size_t)(semi - p) : pn))
 			return 0;
@@ -148,8 +140,8 @@ audio_range(const char *e, size_t n)
 int
 fh_voicemail_want_raw(const char *format, const char *accept)
 {
-	const char	*p, *comma;
-	size_t		 n;
+	const char *p, *comma;
+	size_t	    n;
 
 	if (format != NULL)
 		return strcmp(format, "raw") == 0;
@@ -168,8 +160,8 @@ fh_voicemail_want_raw(const char *format, const char *accept)
 static enum fh_err
 encode(struct fh_buf *out, const char *data, size_t len)
 {
-	size_t		 off, take;
-	enum fh_err	 err = FH_OK;
+	size_t	    off, take;
+	enum fh_err err = FH_OK;
 
 	/* sized exactly: the last growth stops at the length of the text */
 	fh_buf_release(out);
@@ -182,18 +174,17 @@ encode(struct fh_buf *out, const char *data, size_t len)
 }
 
 enum fh_err
-fh_voicemail_json(struct fh_resp *resp, struct fh_buf *audio,
-    const char *type)
+fh_voicemail_json(struct fh_resp *resp, struct fh_buf *audio, const char *type)
 {
-	struct fh_buf		 b64;
-	struct json_object	*obj = NULL, *rec;
-	const char		*text;
-	size_t			 tlen;
-	enum fh_err		 err;
+	struct fh_buf	    b64;
+	struct json_object *obj = NULL, *rec;
+	const char	   *text;
+	size_t		    tlen;
+	enum fh_err	    err;
 
 	fh_buf_init(&b64, 0);
 	err = encode(&b64, audio->data, audio->len);
-	fh_buf_release(audio);	/* encoded: the bytes go at once */
+	fh_buf_release(audio); /* encoded: the bytes go at once */
 	if (err != FH_OK)
 		goto out;
 	if (b64.len > (size_t)0x7fffffff) {
@@ -202,7 +193,7 @@ fh_voicemail_json(struct fh_resp *resp, struct fh_buf *audio,
 	}
 	obj = json_object_new_object();
 	rec = json_object_new_string_len(fh_buf_cstr(&b64), (int)b64.len);
-	fh_buf_release(&b64);	/* the tree has its own copy now */
+	fh_buf_release(&b64); /* the tree has its own copy now */
 	if (obj == NULL || rec == NULL) {
 		json_object_put(rec);
 		err = FH_ENOMEM;
@@ -227,7 +218,7 @@ fh_voicemail_json(struct fh_resp *resp, struct fh_buf *audio,
 	err = fh_buf_add(&resp->body, text, tlen);
 	if (err != FH_OK)
 		goto out;
-	json_object_put(obj);	/* and the print buffer with it */
+	json_object_put(obj); /* and the print buffer with it */
 	obj = NULL;
 	resp->status = 200;
 	resp->content_type = "application/json";
@@ -247,8 +238,9 @@ out:
 static void
 media_type(const struct fh_rest_resp *rr, char *out, size_t outlen)
 {
-	if (snprintf(out, outlen, "%s", rr->content_type[0] != '\0' ?
-	    rr->content_type : DEFAULT_TYPE) < 0)
+	if (snprintf(out, outlen, "%s",
+		rr->content_type[0] != '\0' ? rr->content_type : DEFAULT_TYPE) <
+	    0)
 		out[0] = '\0';
 }
 
@@ -256,11 +248,11 @@ media_type(const struct fh_rest_resp *rr, char *out, size_t outlen)
 static enum fh_err
 raw_head(struct fh_resp *resp, const struct fh_rest_resp *rr)
 {
-	char		 type[sizeof(rr->content_type)];
-	enum fh_err	 err;
+	char	    type[sizeof(rr->content_type)];
+	enum fh_err err;
 
 	media_type(rr, type, sizeof(type));
-	resp->content_type = NULL;	/* a header below: it is not static */
+	resp->content_type = NULL; /* a header below: it is not static */
 	err = fh_resp_header(resp, "Content-Type", type);
 	if (err == FH_OK)
 		err = fh_resp_header(resp, "Cache-Control", "no-store");
@@ -277,17 +269,17 @@ raw_head(struct fh_resp *resp, const struct fh_rest_resp *rr)
  * in resp->body, at most FH_REST_MAX_MEDIA bytes.
  */
 struct raw_out {
-	struct fh_resp	*resp;
-	int		 too_big;	/* buffered, and past the cap */
-	int		 mismatch;	/* more bytes than announced */
+	struct fh_resp *resp;
+	int		too_big;  /* buffered, and past the cap */
+	int		mismatch; /* more bytes than announced */
 };
 
 static enum fh_err
 raw_sink(void *arg, const struct fh_rest_resp *head, const char *p, size_t n)
 {
-	struct raw_out	*o = arg;
-	struct fh_resp	*resp = o->resp;
-	enum fh_err	 err;
+	struct raw_out *o = arg;
+	struct fh_resp *resp = o->resp;
+	enum fh_err	err;
 
 	if (head->content_length < 0 || resp->sink == NULL) {
 		if (resp->body.len + n > FH_REST_MAX_MEDIA) {
@@ -299,8 +291,8 @@ raw_sink(void *arg, const struct fh_rest_resp *head, const char *p, size_t n)
 	if (!resp->streamed) {
 		err = raw_head(resp, head);
 		if (err == FH_OK)
-			err = fh_resp_stream_begin(resp,
-			    (unsigned long long)head->content_length);
+			err = fh_resp_stream_begin(
+			    resp, (unsigned long long)head->content_length);
 		if (err != FH_OK)
 			return err;
 	}
@@ -317,8 +309,8 @@ static enum fh_err
 fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
     struct fh_rest_resp *rr, struct fh_resp *resp)
 {
-	struct raw_out	 o;
-	enum fh_err	 err;
+	struct raw_out o;
+	enum fh_err    err;
 
 	memset(&o, 0, sizeof(o));
 	o.resp = resp;
@@ -328,23 +320,28 @@ fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
 	err = fh_rest_do(ctx->rest, rq, rr);
 	if (resp->streamed) {
 		if (err == FH_OK && fh_resp_stream_short(resp))
-			err = FH_EUPSTREAM;	/* fewer bytes than announced */
+			err = FH_EUPSTREAM; /* fewer bytes than announced */
 		if (err != FH_OK)
-			fh_log_error(&ctx->log, "recording '%s' cut after %llu "
-			    "of %llu bytes%s", sid, resp->stream_sent,
-			    resp->stream_length, o.mismatch ?
-			    " (more than announced)" : "");
+			fh_log_error(&ctx->log,
+			    "recording '%s' cut after %llu "
+			    "of %llu bytes%s",
+			    sid, resp->stream_sent, resp->stream_length,
+			    o.mismatch ? " (more than announced)" : "");
 		else
-			fh_log_info(&ctx->log, "fetched recording '%s': %llu "
-			    "bytes raw, streamed", sid, resp->stream_sent);
+			fh_log_info(&ctx->log,
+			    "fetched recording '%s': %llu "
+			    "bytes raw, streamed",
+			    sid, resp->stream_sent);
 		return err;
 	}
 	if (err == FH_OK) {
 		/* no length came (or no byte): answered from the buffer */
 		err = raw_head(resp, rr);
 		if (err == FH_OK) {
-			fh_log_info(&ctx->log, "fetched recording '%s': %zu "
-			    "bytes raw", sid, resp->body.len);
+			fh_log_info(&ctx->log,
+			    "fetched recording '%s': %zu "
+			    "bytes raw",
+			    sid, resp->body.len);
 			return FH_OK;
 		}
 	}
@@ -355,8 +352,10 @@ fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
 	if (err == FH_EREC404)
 		fh_log_info(&ctx->log, "no recording '%s'", sid);
 	else
-		fh_log_error(&ctx->log, "cannot fetch recording '%s': status "
-		    "%ld code %d", sid, rr->status, rr->twerr.code);
+		fh_log_error(&ctx->log,
+		    "cannot fetch recording '%s': status "
+		    "%ld code %d",
+		    sid, rr->status, rr->twerr.code);
 	if (o.too_big) {
 		err = FH_EUPSTREAM;
 		if (fh_resp_error(resp, err, "recording too large", NULL) !=
@@ -371,21 +370,21 @@ fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
 }
 
 enum fh_err
-fh_handle_fetch_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_fetch_voicemail(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct fh_val		 val[VM__MAX];
-	struct fh_rest_req	 rq;
-	struct fh_rest_resp	 rr;
-	const char		*sid;
-	char			 path[160], type[sizeof(rr.content_type)];
-	size_t			 bad = 0, size;
-	int			 missing = 0, raw, w;
-	enum fh_err		 err;
+	struct fh_val	    val[VM__MAX];
+	struct fh_rest_req  rq;
+	struct fh_rest_resp rr;
+	const char	   *sid;
+	char		    path[160], type[sizeof(rr.content_type)];
+	size_t		    bad = 0, size;
+	int		    missing = 0, raw, w;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
-	err = fh_form_validate(&req->params, vm_fields, VM__MAX, val, &bad,
-	    &missing);
+	err = fh_form_validate(
+	    &req->params, vm_fields, VM__MAX, val, &bad, &missing);
 	if (err != FH_OK)
 		return field_error(ctx, resp, vm_fields[bad].name, missing);
 	sid = val[VM_REC_SID].str;
@@ -393,8 +392,8 @@ fh_handle_fetch_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 
 	/* only this URL, built here: never one a client named */
 	w = snprintf(path, sizeof(path),
-	    "/2010-04-01/Accounts/%s/Recordings/%s.mp3",
-	    ctx->cfg->account_sid, sid);
+	    "/2010-04-01/Accounts/%s/Recordings/%s.mp3", ctx->cfg->account_sid,
+	    sid);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		err = FH_EINTERNAL;
 		goto out;
@@ -417,13 +416,14 @@ fh_handle_fetch_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 		if (err == FH_EREC404)
 			fh_log_info(&ctx->log, "no recording '%s'", sid);
 		else
-			fh_log_error(&ctx->log, "cannot fetch recording '%s': "
-			    "status %ld code %d", sid, rr.status,
-			    rr.twerr.code);
+			fh_log_error(&ctx->log,
+			    "cannot fetch recording '%s': "
+			    "status %ld code %d",
+			    sid, rr.status, rr.twerr.code);
 		if (err == FH_EUPSTREAM && rr.status == 0 &&
 		    rr.body.len + MEDIA_CAP_SLACK > FH_REST_MAX_MEDIA) {
 			if (fh_resp_error(resp, err, "recording too large",
-			    NULL) != FH_OK)
+				NULL) != FH_OK)
 				fh_resp_empty(resp, 500);
 		} else
 			fh_resp_rest_error(resp, err, &rr);
@@ -433,19 +433,19 @@ fh_handle_fetch_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 	size = rr.body.len;
 	err = fh_voicemail_json(resp, &rr.body, type);
 	if (err != FH_OK) {
-		fh_log_error(&ctx->log, "cannot answer recording '%s': %s",
-		    sid, fh_err_name(err));
+		fh_log_error(&ctx->log, "cannot answer recording '%s': %s", sid,
+		    fh_err_name(err));
 		if (err == FH_ETOOBIG) {
 			/* the answer's cap, not the client's body */
 			err = FH_EUPSTREAM;
 			if (fh_resp_error(resp, err, "recording too large",
-			    NULL) != FH_OK)
+				NULL) != FH_OK)
 				fh_resp_empty(resp, 500);
 		}
 		goto out;
 	}
-	fh_log_info(&ctx->log, "fetched recording '%s': %zu bytes as JSON",
-	    sid, size);
+	fh_log_info(
+	    &ctx->log, "fetched recording '%s': %zu bytes as JSON", sid, size);
 out:
 	fh_rest_resp_release(&rr);
 	return err;
@@ -455,7 +455,7 @@ out:
 static struct json_object *
 cb_data(struct json_object *attrs)
 {
-	struct json_object	*cb;
+	struct json_object *cb;
 
 	if (!json_object_is_type(attrs, json_type_object) ||
 	    !json_object_object_get_ex(attrs, "callBackData", &cb) ||
@@ -465,18 +465,18 @@ cb_data(struct json_object *attrs)
 }
 
 enum fh_err
-fh_voicemail_task_sids(struct json_object *attrs, const char **rec,
-    const char **tr)
+fh_voicemail_task_sids(
+    struct json_object *attrs, const char **rec, const char **tr)
 {
-	struct json_object	*cb;
-	const char		*s;
+	struct json_object *cb;
+	const char	   *s;
 
 	*rec = *tr = NULL;
 	cb = cb_data(attrs);
 	if (cb == NULL)
 		return FH_ECONFLICT;
 	/* the SID goes into a DELETE path: only a well-formed one will do */
-	s = fh_attr_cb_get(cb, FH_CB_REC_SID);	/* either shape */
+	s = fh_attr_cb_get(cb, FH_CB_REC_SID); /* either shape */
 	if (s == NULL || !fh_is_sid(s, strlen(s), "RE"))
 		return FH_ECONFLICT;
 	*rec = s;
@@ -489,7 +489,7 @@ fh_voicemail_task_sids(struct json_object *attrs, const char **rec,
 enum fh_err
 fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 {
-	struct json_object	*cb, *v = NULL;
+	struct json_object *cb, *v = NULL;
 
 	*changed = 0;
 	cb = cb_data(attrs);
@@ -498,10 +498,10 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 	if (json_object_object_get_ex(cb, "isDeleted", &v) && fh_json_true(v))
 		return FH_OK;
 	/* the text is part of what is deleted */
-	json_object_object_del(cb, fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE,
-	    FH_CB_TR_TEXT));
-	json_object_object_del(cb,
-	    fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_TR_TEXT));
+	json_object_object_del(
+	    cb, fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE, FH_CB_TR_TEXT));
+	json_object_object_del(
+	    cb, fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_TR_TEXT));
 	/* an existing key keeps its place and takes the new value */
 	if (fh_json_add(cb, "isDeleted", json_object_new_boolean(1)) != FH_OK)
 		return FH_ENOMEM;
@@ -513,15 +513,15 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 static enum fh_err
 answer_sid(struct fh_resp *resp, const char *sid)
 {
-	struct json_object	*ok;
-	enum fh_err		 err;
+	struct json_object *ok;
+	enum fh_err	    err;
 
 	ok = json_object_new_object();
 	if (ok == NULL)
 		return FH_ENOMEM;
 	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
-	    (err = fh_json_add(ok, "success",
-	    json_object_new_boolean(1))) == FH_OK &&
+	    (err = fh_json_add(ok, "success", json_object_new_boolean(1))) ==
+		FH_OK &&
 	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
 		err = fh_resp_header(resp, "Cache-Control", "no-store");
 	json_object_put(ok);
@@ -538,16 +538,17 @@ static enum fh_err
 delete_media(struct fh_ctx *ctx, const char *rec, const char *tr,
     char *done_rec, char *done_tr, struct fh_resp *resp)
 {
-	struct fh_rest_resp	 rr;
-	enum fh_err		 err = FH_OK;
+	struct fh_rest_resp rr;
+	enum fh_err	    err = FH_OK;
 
 	memset(&rr, 0, sizeof(rr));
 	if (tr != NULL && strcmp(tr, done_tr) != 0) {
 		err = fh_transcription_delete(ctx, tr, &rr);
 		if (err != FH_OK) {
-			fh_log_error(&ctx->log, "cannot delete transcription "
-			    "'%s': status %ld code %d", tr, rr.status,
-			    rr.twerr.code);
+			fh_log_error(&ctx->log,
+			    "cannot delete transcription "
+			    "'%s': status %ld code %d",
+			    tr, rr.status, rr.twerr.code);
 			goto out;
 		}
 		memcpy(done_tr, tr, 35);
@@ -556,9 +557,10 @@ delete_media(struct fh_ctx *ctx, const char *rec, const char *tr,
 	if (strcmp(rec, done_rec) != 0) {
 		err = fh_recording_delete(ctx, rec, &rr);
 		if (err != FH_OK) {
-			fh_log_error(&ctx->log, "cannot delete recording "
-			    "'%s': status %ld code %d", rec, rr.status,
-			    rr.twerr.code);
+			fh_log_error(&ctx->log,
+			    "cannot delete recording "
+			    "'%s': status %ld code %d",
+			    rec, rr.status, rr.twerr.code);
 			goto out;
 		}
 		memcpy(done_rec, rec, 35);
@@ -571,21 +573,21 @@ out:
 }
 
 enum fh_err
-fh_handle_delete_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_delete_voicemail(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct fh_val		 val[DV__MAX];
-	struct fh_rest_resp	 rr;
-	struct json_object	*task = NULL, *attrs = NULL;
-	const char		*sid, *rec, *tr;
-	char			 etag[128], done_rec[40] = "", done_tr[40] = "";
-	size_t			 bad = 0;
-	int			 missing = 0, round, changed = 0;
-	enum fh_err		 err;
+	struct fh_val	    val[DV__MAX];
+	struct fh_rest_resp rr;
+	struct json_object *task = NULL, *attrs = NULL;
+	const char	   *sid, *rec, *tr;
+	char		    etag[128], done_rec[40] = "", done_tr[40] = "";
+	size_t		    bad = 0;
+	int		    missing = 0, round, changed = 0;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
-	err = fh_form_validate(&req->params, dv_fields, DV__MAX, val, &bad,
-	    &missing);
+	err = fh_form_validate(
+	    &req->params, dv_fields, DV__MAX, val, &bad, &missing);
 	if (err != FH_OK)
 		return field_error(ctx, resp, dv_fields[bad].name, missing);
 	sid = val[DV_TASK_SID].str;
@@ -600,22 +602,25 @@ fh_handle_delete_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 		if (err == FH_ETASK404)
 			fh_log_info(&ctx->log, "no task '%s'", sid);
 		else if (err != FH_OK)
-			fh_log_error(&ctx->log, "cannot fetch task '%s': "
-			    "status %ld code %d", sid, rr.status,
-			    rr.twerr.code);
+			fh_log_error(&ctx->log,
+			    "cannot fetch task '%s': "
+			    "status %ld code %d",
+			    sid, rr.status, rr.twerr.code);
 		if (err != FH_OK) {
 			fh_resp_rest_error(resp, err, &rr);
 			goto out;
 		}
 		fh_rest_resp_release(&rr);
 		err = fh_attr_parse_task(task, &attrs);
-		if (err != FH_OK || fh_voicemail_task_sids(attrs, &rec, &tr) !=
-		    FH_OK) {
-			fh_log_info(&ctx->log, "task '%s' is not a voicemail "
-			    "task", sid);
+		if (err != FH_OK ||
+		    fh_voicemail_task_sids(attrs, &rec, &tr) != FH_OK) {
+			fh_log_info(&ctx->log,
+			    "task '%s' is not a voicemail "
+			    "task",
+			    sid);
 			err = FH_ECONFLICT;
 			if (fh_resp_error(resp, err, "not a voicemail task",
-			    NULL) != FH_OK)
+				NULL) != FH_OK)
 				fh_resp_empty(resp, 500);
 			goto out;
 		}
@@ -629,8 +634,10 @@ fh_handle_delete_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 		if (etag[0] == '\0') {
 			/* never an unconditional write: it could drop a
 			 * transcript merged at the same moment (section 6) */
-			fh_log_error(&ctx->log, "cannot mark task '%s' deleted: "
-			    "no ETag", sid);
+			fh_log_error(&ctx->log,
+			    "cannot mark task '%s' deleted: "
+			    "no ETag",
+			    sid);
 			err = FH_EUPSTREAM;
 			fh_resp_rest_error(resp, err, NULL);
 			goto out;
@@ -638,11 +645,12 @@ fh_handle_delete_voicemail(struct fh_ctx *ctx, const struct fh_req *req,
 		err = fh_task_update_attrs(ctx, sid, attrs, etag, &rr);
 		if (err == FH_ETWILIO && rr.status == 412 &&
 		    round < DELETE_ROUNDS)
-			continue;	/* changed meanwhile: read it again */
+			continue; /* changed meanwhile: read it again */
 		if (err != FH_OK) {
-			fh_log_error(&ctx->log, "cannot mark task '%s' deleted: "
-			    "status %ld code %d", sid, rr.status,
-			    rr.twerr.code);
+			fh_log_error(&ctx->log,
+			    "cannot mark task '%s' deleted: "
+			    "status %ld code %d",
+			    sid, rr.status, rr.twerr.code);
 			fh_resp_rest_error(resp, err, &rr);
 			goto out;
 		}

@@ -42,25 +42,23 @@
  * mode, or raw without an upstream length), 502 when Twilio refuses our
  * credentials, and the other answers of section 2.  After a raw answer
  * started (resp->streamed), an error only means it was cut short. */
-enum fh_err	fh_handle_fetch_voicemail(struct fh_ctx *ctx,
-		    const struct fh_req *req, struct fh_resp *resp)
-		    FH_MUST_CHECK;
+enum fh_err fh_handle_fetch_voicemail(struct fh_ctx *ctx,
+    const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
 
 /* Delete the recording and transcription of the voicemail task in req's
  * taskSid and mark it deleted.  Borrows ctx and req; resp owns what is
  * written to it.  Answers 200 {"taskSid":"WT...","success":true}, 404
  * "task not found", 409 "not a voicemail task", or the answers of
  * section 2 for a failed Twilio request (isDeleted is then unchanged). */
-enum fh_err	fh_handle_delete_voicemail(struct fh_ctx *ctx,
-		    const struct fh_req *req, struct fh_resp *resp)
-		    FH_MUST_CHECK;
+enum fh_err fh_handle_delete_voicemail(struct fh_ctx *ctx,
+    const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
 
 /* 1 when the answer should be the raw audio: format is "raw", or format
  * is absent (NULL) and accept lists audio/mpeg or every audio type (any
  * case, with parameters; a q=0 entry does not count).  An explicit format
  * "json" wins over the Accept header.  Both arguments are borrowed and may
  * be NULL. */
-int		fh_voicemail_want_raw(const char *format, const char *accept);
+int fh_voicemail_want_raw(const char *format, const char *accept);
 
 /* Write the JSON answer of section 5.4 into resp: 200
  * {"recording":"<standard base64 of the audio, no line breaks>",
@@ -69,16 +67,16 @@ int		fh_voicemail_want_raw(const char *format, const char *accept);
  * left empty and usable); type is borrowed.  At most about twice the
  * encoded size is held at once.  FH_ENOMEM, or FH_ETOOBIG when the text
  * passes the response cap; resp is left without an answer on failure. */
-enum fh_err	fh_voicemail_json(struct fh_resp *resp, struct fh_buf *audio,
-		    const char *type) FH_MUST_CHECK;
+enum fh_err fh_voicemail_json(
+    struct fh_resp *resp, struct fh_buf *audio, const char *type) FH_MUST_CHECK;
 
 /* Find the SIDs a voicemail task names in its parsed attributes (borrowed):
  * *rec is callBackData.recordingSid (an RE SID), *tr callBackData.
  * transcriptSid when it is a TR SID, else NULL.  Both point into attrs.
  * FH_ECONFLICT when attrs has no callBackData object or no valid
  * recordingSid (not a voicemail task). */
-enum fh_err	fh_voicemail_task_sids(struct json_object *attrs,
-		    const char **rec, const char **tr) FH_MUST_CHECK;
+enum fh_err fh_voicemail_task_sids(
+    struct json_object *attrs, const char **rec, const char **tr) FH_MUST_CHECK;
 
 /* Mark the parsed attributes attrs (borrowed, changed in place) deleted:
  * callBackData.isDeleted becomes the JSON boolean true and
@@ -86,7 +84,7 @@ enum fh_err	fh_voicemail_task_sids(struct json_object *attrs,
  * (true or the legacy string "true"), nothing changes and *changed is 0;
  * otherwise *changed is 1.  FH_ECONFLICT without a callBackData object,
  * FH_ENOMEM. */
-enum fh_err	fh_voicemail_mark_deleted(struct json_object *attrs,
-		    int *changed) FH_MUST_CHECK;
+enum fh_err fh_voicemail_mark_deleted(
+    struct json_object *attrs, int *changed) FH_MUST_CHECK;
 
 #endif

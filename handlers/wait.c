@@ -23,8 +23,8 @@
 #include "flex/vmail.h"
 #include "handlers/wait.h"
 
-#define CLAIM_LEN	32
-#define URL_MAX		(8 * 1024)
+#define CLAIM_LEN 32
+#define URL_MAX (8 * 1024)
 
 /* ------------------------------------------------------------ the fields */
 
@@ -129,7 +129,7 @@ enum w_field {
 	W_VSTART,
 	W_TRY,
 	W_SKIP,
-	W_TQUEUE,	/* the hold state (README.md, position and wait) */
+	W_TQUEUE, /* the hold state (README.md, position and wait) */
 	W_ANNOUNCED,
 	W_OFFERED,
 	/* Twilio's parameters */
@@ -150,79 +150,79 @@ enum w_field {
 };
 
 static const struct fh_field w_fields[W__MAX] = {
-	[W_MODE] =	{ "mode", NULL, valid_mode, 0 },
-	[W_TASK] =	{ "enqueuedTaskSid", NULL, fh_valid_sid_wt, 0 },
-	[W_LOOKUP] =	{ "lookup", NULL, valid_lookup, 0 },
-	[W_FOLLOWUP] =	{ "followUp", NULL, valid_followup, 0 },
-	[W_UPDATED] =	{ "updatedPhoneNumber", NULL, fh_valid_e164, 0 },
-	[W_TO] =	{ "to", NULL, fh_valid_e164, 0 },
-	[W_CALLED_NUM] = { "calledNumber", NULL, fh_valid_from_number, 0 },
-	[W_WORKFLOW] =	{ "workflowSid", NULL, fh_valid_sid_ww, 0 },
-	[W_TTIMEOUT] =	{ "taskTimeout", NULL, fh_valid_timeout, 0 },
-	[W_TPRIO] =	{ "taskPriority", NULL, fh_valid_priority, 0 },
-	[W_TCHAN] =	{ "taskChannel", NULL, fh_valid_channel, 0 },
-	[W_VSTART] =	{ "virtualStartTime", NULL, fh_valid_datetime, 0 },
-	[W_TRY] =	{ "try", NULL, valid_try, 0 },
-	[W_SKIP] =	{ "skipGreeting", NULL, fh_valid_bool, 0 },
-	[W_TQUEUE] =	{ "taskQueueSid", NULL, valid_sid_wq, 0 },
-	[W_ANNOUNCED] =	{ "announcedAt", NULL, valid_epoch, 0 },
-	[W_OFFERED] =	{ "offered", NULL, fh_valid_bool, 0 },
-	[W_CALL_SID] =	{ "CallSid", NULL, fh_valid_sid_ca, 0 },
-	[W_QUEUE_SID] =	{ "QueueSid", NULL, valid_sid_qu, 0 },
-	[W_DIGITS] =	{ "Digits", NULL, valid_digits, 0 },
-	[W_CALLER] =	{ "Caller", NULL, fh_valid_text256, 0 },
-	[W_FROM] =	{ "From", NULL, fh_valid_text256, 0 },
-	[W_CALLED] =	{ "Called", NULL, fh_valid_text256, 0 },
-	[W_TO_TW] =	{ "To", NULL, fh_valid_text256, 0 },
-	[W_REC_SID] =	{ "RecordingSid", NULL, fh_valid_sid_re, 0 },
-	[W_REC_URL] =	{ "RecordingUrl", NULL, fh_valid_https_url, 0 },
-	[W_TR_SID] =	{ "TranscriptionSid", NULL, fh_valid_sid_tr, 0 },
-	[W_TR_TEXT] =	{ "TranscriptionText", NULL, fh_valid_text8k, 0 },
-	[W_TR_STATUS] =	{ "TranscriptionStatus", NULL, fh_valid_text256, 0 },
-	[W_CALL_STATUS] = { "CallStatus", NULL, fh_valid_text256, 0 },
+    [W_MODE] = {"mode", NULL, valid_mode, 0},
+    [W_TASK] = {"enqueuedTaskSid", NULL, fh_valid_sid_wt, 0},
+    [W_LOOKUP] = {"lookup", NULL, valid_lookup, 0},
+    [W_FOLLOWUP] = {"followUp", NULL, valid_followup, 0},
+    [W_UPDATED] = {"updatedPhoneNumber", NULL, fh_valid_e164, 0},
+    [W_TO] = {"to", NULL, fh_valid_e164, 0},
+    [W_CALLED_NUM] = {"calledNumber", NULL, fh_valid_from_number, 0},
+    [W_WORKFLOW] = {"workflowSid", NULL, fh_valid_sid_ww, 0},
+    [W_TTIMEOUT] = {"taskTimeout", NULL, fh_valid_timeout, 0},
+    [W_TPRIO] = {"taskPriority", NULL, fh_valid_priority, 0},
+    [W_TCHAN] = {"taskChannel", NULL, fh_valid_channel, 0},
+    [W_VSTART] = {"virtualStartTime", NULL, fh_valid_datetime, 0},
+    [W_TRY] = {"try", NULL, valid_try, 0},
+    [W_SKIP] = {"skipGreeting", NULL, fh_valid_bool, 0},
+    [W_TQUEUE] = {"taskQueueSid", NULL, valid_sid_wq, 0},
+    [W_ANNOUNCED] = {"announcedAt", NULL, valid_epoch, 0},
+    [W_OFFERED] = {"offered", NULL, fh_valid_bool, 0},
+    [W_CALL_SID] = {"CallSid", NULL, fh_valid_sid_ca, 0},
+    [W_QUEUE_SID] = {"QueueSid", NULL, valid_sid_qu, 0},
+    [W_DIGITS] = {"Digits", NULL, valid_digits, 0},
+    [W_CALLER] = {"Caller", NULL, fh_valid_text256, 0},
+    [W_FROM] = {"From", NULL, fh_valid_text256, 0},
+    [W_CALLED] = {"Called", NULL, fh_valid_text256, 0},
+    [W_TO_TW] = {"To", NULL, fh_valid_text256, 0},
+    [W_REC_SID] = {"RecordingSid", NULL, fh_valid_sid_re, 0},
+    [W_REC_URL] = {"RecordingUrl", NULL, fh_valid_https_url, 0},
+    [W_TR_SID] = {"TranscriptionSid", NULL, fh_valid_sid_tr, 0},
+    [W_TR_TEXT] = {"TranscriptionText", NULL, fh_valid_text8k, 0},
+    [W_TR_STATUS] = {"TranscriptionStatus", NULL, fh_valid_text256, 0},
+    [W_CALL_STATUS] = {"CallStatus", NULL, fh_valid_text256, 0},
 };
 
 /* ------------------------------------------------------------ the state */
 
 /* What one generated URL carries (only set fields are written). */
 struct wst {
-	const char	*task;
-	long long	 lookup;	/* 0: not written */
-	int		 voicemail;
-	const char	*updated;
-	const char	*to;
-	const char	*called;
-	const char	*workflow;
-	const char	*timeout;
-	const char	*priority;
-	const char	*channel;
-	const char	*vstart;	/* YYYY-MM-DDTHH:MM:SSZ */
-	long long	 try_n;		/* 0: not written */
-	int		 skip;
+	const char *task;
+	long long   lookup; /* 0: not written */
+	int	    voicemail;
+	const char *updated;
+	const char *to;
+	const char *called;
+	const char *workflow;
+	const char *timeout;
+	const char *priority;
+	const char *channel;
+	const char *vstart; /* YYYY-MM-DDTHH:MM:SSZ */
+	long long   try_n;  /* 0: not written */
+	int	    skip;
 };
 
 /* One request being answered. */
 struct wx {
-	struct fh_ctx		*ctx;
-	const struct fh_req	*req;
-	struct fh_twiml		 tw;
-	struct fh_val		 val[W__MAX];
-	struct fh_buf		 base;	/* {W}, with credentials: secret */
-	struct fh_buf		 url;	/* the URL being written: secret */
-	const char		*caller;	/* E.164 or NULL (withheld) */
-	const char		*called;	/* E.164, sip: or NULL */
-	char			 caller_own[48];
-	char			 called_own[300];
-	int			 hangup_fallback; /* the call left the queue */
-	int			 create_unsure;	/* the last create got no
-						 * answer: it may have made
-						 * the task */
+	struct fh_ctx	    *ctx;
+	const struct fh_req *req;
+	struct fh_twiml	     tw;
+	struct fh_val	     val[W__MAX];
+	struct fh_buf	     base;   /* {W}, with credentials: secret */
+	struct fh_buf	     url;    /* the URL being written: secret */
+	const char	    *caller; /* E.164 or NULL (withheld) */
+	const char	    *called; /* E.164, sip: or NULL */
+	char		     caller_own[48];
+	char		     called_own[300];
+	int		     hangup_fallback; /* the call left the queue */
+	int		     create_unsure;   /* the last create got no
+					       * answer: it may have made
+					       * the task */
 	/* the hold state, carried by the hold and menu URLs while
 	 * announcements or offer thresholds are configured */
-	const char		*hq;		/* the task's TaskQueue */
-	char			 hq_own[40];
-	long long		 announced;	/* last announcement, epoch s */
-	int			 offered;	/* the offer has started */
+	const char *hq; /* the task's TaskQueue */
+	char	    hq_own[40];
+	long long   announced; /* last announcement, epoch s */
+	int	    offered;   /* the offer has started */
 };
 
 /* Announcements or offer thresholds configured: the hold state is kept. */
@@ -251,16 +251,18 @@ param(const struct wx *w, enum w_field f)
 static void
 read_fields(struct wx *w)
 {
-	size_t	 i, bad;
-	int	 missing;
+	size_t i, bad;
+	int    missing;
 
 	for (i = 0; i < W__MAX; i++) {
 		memset(&w->val[i], 0, sizeof(w->val[i]));
 		if (fh_form_validate(&w->req->params, &w_fields[i], 1,
-		    &w->val[i], &bad, &missing) != FH_OK) {
+			&w->val[i], &bad, &missing) != FH_OK) {
 			memset(&w->val[i], 0, sizeof(w->val[i]));
-			fh_log_warn(&w->ctx->log, "invalid parameter '%s' "
-			    "ignored", w_fields[i].name);
+			fh_log_warn(&w->ctx->log,
+			    "invalid parameter '%s' "
+			    "ignored",
+			    w_fields[i].name);
 		}
 	}
 }
@@ -269,7 +271,7 @@ read_fields(struct wx *w)
 static const char *
 as_e164(const char *s, char *own, size_t ownlen)
 {
-	struct fh_val	 v;
+	struct fh_val v;
 
 	memset(&v, 0, sizeof(v));
 	if (s == NULL || fh_valid_e164(s, strlen(s), &v) != FH_OK ||
@@ -285,16 +287,15 @@ as_e164(const char *s, char *own, size_t ownlen)
 static void
 read_numbers(struct wx *w)
 {
-	const char	*s;
-	struct fh_val	 v;
+	const char   *s;
+	struct fh_val v;
 
-	s = param(w, W_CALLER) != NULL ? param(w, W_CALLER) :
-	    param(w, W_FROM);
+	s = param(w, W_CALLER) != NULL ? param(w, W_CALLER) : param(w, W_FROM);
 	/* Twilio's stand-ins for a withheld number look like E.164 */
-	w->caller = s == NULL || fh_is_withheld_caller(s, strlen(s)) ? NULL :
-	    as_e164(s, w->caller_own, sizeof(w->caller_own));
-	s = param(w, W_CALLED) != NULL ? param(w, W_CALLED) :
-	    param(w, W_TO_TW);
+	w->caller = s == NULL || fh_is_withheld_caller(s, strlen(s))
+	    ? NULL
+	    : as_e164(s, w->caller_own, sizeof(w->caller_own));
+	s = param(w, W_CALLED) != NULL ? param(w, W_CALLED) : param(w, W_TO_TW);
 	w->called = NULL;
 	memset(&v, 0, sizeof(v));
 	if (s != NULL && fh_valid_from_number(s, strlen(s), &v) == FH_OK &&
@@ -315,13 +316,13 @@ enc(struct fh_buf *b, const char *s)
 }
 
 enum fh_err
-fh_wait_base_url(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_buf *out)
+fh_wait_base_url(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_buf *out)
 {
-	const struct fh_config	*cfg = ctx->cfg;
-	struct fh_buf		 cred;
-	const char		*pub = cfg->public_url, *sep, *c, *colon;
-	enum fh_err		 err;
+	const struct fh_config *cfg = ctx->cfg;
+	struct fh_buf		cred;
+	const char	       *pub = cfg->public_url, *sep, *c, *colon;
+	enum fh_err		err;
 
 	if (pub == NULL)
 		return FH_ECONFIG;
@@ -349,8 +350,8 @@ fh_wait_base_url(struct fh_ctx *ctx, const struct fh_req *req,
 	colon = strchr(c, ':');
 	err = fh_buf_add(out, pub, (size_t)(sep - pub));
 	if (err == FH_OK)
-		err = fh_url_encode(out, c, colon != NULL ?
-		    (size_t)(colon - c) : strlen(c));
+		err = fh_url_encode(
+		    out, c, colon != NULL ? (size_t)(colon - c) : strlen(c));
 	if (err == FH_OK && colon != NULL && colon[1] != '\0' &&
 	    (err = fh_buf_addch(out, ':')) == FH_OK)
 		err = enc(out, colon + 1);
@@ -368,7 +369,7 @@ out:
 static enum fh_err
 qadd(struct fh_buf *b, const char *name, const char *value)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	if (value == NULL)
 		return FH_OK;
@@ -382,7 +383,7 @@ qadd(struct fh_buf *b, const char *name, const char *value)
 static enum fh_err
 qadd_int(struct fh_buf *b, const char *name, long long v)
 {
-	char	 num[24];
+	char num[24];
 
 	if (v <= 0)
 		return FH_OK;
@@ -396,7 +397,7 @@ static enum fh_err
 build_url(const struct wx *w, struct fh_buf *b, const char *mode,
     const struct wst *st)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	if (w->base.len == 0)
 		return FH_ECONFIG;
@@ -406,7 +407,7 @@ build_url(const struct wx *w, struct fh_buf *b, const char *mode,
 	    (err = qadd(b, "enqueuedTaskSid", st->task)) != FH_OK ||
 	    (err = qadd_int(b, "lookup", st->lookup)) != FH_OK ||
 	    (err = qadd(b, "followUp", st->voicemail ? "voicemail" : NULL)) !=
-	    FH_OK ||
+		FH_OK ||
 	    (err = qadd(b, "updatedPhoneNumber", st->updated)) != FH_OK ||
 	    (err = qadd(b, "to", st->to)) != FH_OK ||
 	    (err = qadd(b, "calledNumber", st->called)) != FH_OK ||
@@ -441,11 +442,11 @@ url(struct wx *w, const char *mode, const struct wst *st)
 static void
 say_text(struct wx *w, const char *text)
 {
-	const struct fh_config	*cfg = w->ctx->cfg;
+	const struct fh_config *cfg = w->ctx->cfg;
 
 	fh_twiml_open(&w->tw, FH_TW_SAY);
-	fh_twiml_attr(&w->tw, FH_TA_VOICE, cfg->say_voice != NULL ?
-	    cfg->say_voice : "Polly.Joanna");
+	fh_twiml_attr(&w->tw, FH_TA_VOICE,
+	    cfg->say_voice != NULL ? cfg->say_voice : "Polly.Joanna");
 	if (cfg->say_language != NULL)
 		fh_twiml_attr(&w->tw, FH_TA_LANGUAGE, cfg->say_language);
 	fh_twiml_text(&w->tw, text);
@@ -462,7 +463,7 @@ say(struct wx *w, enum fh_prompt p)
 static void
 say_n(struct wx *w, enum fh_prompt p, long long n)
 {
-	struct fh_buf	 b;
+	struct fh_buf b;
 
 	fh_buf_init(&b, 4 * FH_PROMPT_MAX_TEXT);
 	if (fh_prompt_format(w->ctx->cfg->prompts, p, n, &b) == FH_OK)
@@ -506,13 +507,13 @@ play_hold(struct wx *w)
 static void
 loop(struct wx *w, const char *task)
 {
-	struct wst	 st;
+	struct wst st;
 
 	memset(&st, 0, sizeof(st));
 	st.task = task;
 	if (task == NULL)
-		st.lookup = w->val[W_LOOKUP].str != NULL ?
-		    w->val[W_LOOKUP].num : 0;
+		st.lookup =
+		    w->val[W_LOOKUP].str != NULL ? w->val[W_LOOKUP].num : 0;
 	st.skip = 1;
 	redirect(w, "main-wait-loop", &st);
 }
@@ -521,7 +522,7 @@ loop(struct wx *w, const char *task)
 static void
 entry(struct wx *w, const char *task, int voicemail)
 {
-	struct wst	 st;
+	struct wst st;
 
 	memset(&st, 0, sizeof(st));
 	st.task = task;
@@ -537,7 +538,7 @@ entry(struct wx *w, const char *task, int voicemail)
 static void
 submit(struct wx *w, const char *task, int voicemail, const char *n)
 {
-	struct wst	 st;
+	struct wst st;
 
 	memset(&st, 0, sizeof(st));
 	st.task = task;
@@ -575,9 +576,9 @@ say_hangup(struct wx *w, enum fh_prompt p)
 static void
 queue_of(struct json_object *tasks, const char *sid, char *queue)
 {
-	struct json_object	*t;
-	const char		*s;
-	size_t			 i;
+	struct json_object *t;
+	const char	   *s;
+	size_t		    i;
 
 	queue[0] = '\0';
 	for (i = 0; i < json_object_array_length(tasks); i++) {
@@ -595,23 +596,24 @@ queue_of(struct json_object *tasks, const char *sid, char *queue)
 /* One list request with query q; 1 when the caller's task was found (its
  * queue in queue, 40 bytes). */
 static int
-list_and_match(struct wx *w, const char *q, char *sid, char *queue,
-    int *unreadable)
+list_and_match(
+    struct wx *w, const char *q, char *sid, char *queue, int *unreadable)
 {
-	struct fh_rest_resp	 rr;
-	struct json_object	*tasks = NULL;
-	enum fh_err		 err;
-	int			 found = 0;
+	struct fh_rest_resp rr;
+	struct json_object *tasks = NULL;
+	enum fh_err	    err;
+	int		    found = 0;
 
 	memset(&rr, 0, sizeof(rr));
 	err = fh_task_list(w->ctx, q, &tasks, &rr);
 	if (err != FH_OK)
-		fh_log_warn(&w->ctx->log, "cannot list pending tasks: %s "
-		    "(status %ld code %d)", fh_err_name(err), rr.status,
-		    rr.twerr.code);
+		fh_log_warn(&w->ctx->log,
+		    "cannot list pending tasks: %s "
+		    "(status %ld code %d)",
+		    fh_err_name(err), rr.status, rr.twerr.code);
 	else
-		found = fh_tasks_find_call(tasks, param(w, W_CALL_SID), sid,
-		    unreadable);
+		found = fh_tasks_find_call(
+		    tasks, param(w, W_CALL_SID), sid, unreadable);
 	if (found)
 		queue_of(tasks, sid, queue);
 	json_object_put(tasks);
@@ -625,12 +627,12 @@ list_and_match(struct wx *w, const char *q, char *sid, char *queue,
 static int
 lookup(struct wx *w, char *sid, char *queue)
 {
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 q, expr;
-	char			 name[128], size[24];
-	const char		*wf = NULL;
-	int			 found = 0, unreadable = 0;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	struct fh_buf	    q, expr;
+	char		    name[128], size[24];
+	const char	   *wf = NULL;
+	int		    found = 0, unreadable = 0;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	sid[0] = queue[0] = '\0';
@@ -639,19 +641,21 @@ lookup(struct wx *w, char *sid, char *queue)
 	fh_buf_init(&q, 2048);
 	fh_buf_init(&expr, 256);
 	if (param(w, W_QUEUE_SID) != NULL) {
-		err = fh_queue_fetch(w->ctx, param(w, W_QUEUE_SID), name,
-		    sizeof(name), &rr);
+		err = fh_queue_fetch(
+		    w->ctx, param(w, W_QUEUE_SID), name, sizeof(name), &rr);
 		if (err != FH_OK)
-			fh_log_warn(&w->ctx->log, "cannot fetch queue '%s': "
-			    "%s (status %ld)", param(w, W_QUEUE_SID),
-			    fh_err_name(err), rr.status);
+			fh_log_warn(&w->ctx->log,
+			    "cannot fetch queue '%s': "
+			    "%s (status %ld)",
+			    param(w, W_QUEUE_SID), fh_err_name(err), rr.status);
 		else if (fh_is_sid(name, strlen(name), "WW"))
 			wf = name;
 		fh_rest_resp_release(&rr);
 	}
 	if (snprintf(size, sizeof(size), "%lld",
-	    w->ctx->cfg->task_lookup_page_size > 0 ?
-	    w->ctx->cfg->task_lookup_page_size : 50) >= (int)sizeof(size))
+		w->ctx->cfg->task_lookup_page_size > 0
+		    ? w->ctx->cfg->task_lookup_page_size
+		    : 50) >= (int)sizeof(size))
 		goto out;
 	if (fh_form_add(&q, "AssignmentStatus", "pending") != FH_OK ||
 	    fh_form_add(&q, "AssignmentStatus", "reserved") != FH_OK ||
@@ -663,12 +667,12 @@ lookup(struct wx *w, char *sid, char *queue)
 	if (found || !unreadable)
 		goto out;
 	fh_buf_reset(&q);
-	if (fh_buf_printf(&expr, "call_sid == \"%s\"",
-	    param(w, W_CALL_SID)) != FH_OK ||
+	if (fh_buf_printf(&expr, "call_sid == \"%s\"", param(w, W_CALL_SID)) !=
+		FH_OK ||
 	    fh_form_add(&q, "AssignmentStatus", "pending") != FH_OK ||
 	    fh_form_add(&q, "AssignmentStatus", "reserved") != FH_OK ||
 	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
-	    FH_OK)
+		FH_OK)
 		goto out;
 	found = list_and_match(w, fh_buf_cstr(&q), sid, queue, &unreadable);
 out:
@@ -694,8 +698,8 @@ set_queue(struct wx *w, const char *queue)
 static void
 mode_initialize(struct wx *w)
 {
-	struct wst	 st;
-	char		 sid[40], queue[40];
+	struct wst st;
+	char	   sid[40], queue[40];
 
 	memset(&st, 0, sizeof(st));
 	if (lookup(w, sid, queue)) {
@@ -708,9 +712,9 @@ mode_initialize(struct wx *w)
 
 /* What the hold loop knows of the caller's place. */
 struct place {
-	long long	 pos;		/* 0: unknown */
-	long long	 secs;
-	int		 est;		/* secs is an estimate */
+	long long pos; /* 0: unknown */
+	long long secs;
+	int	  est; /* secs is an estimate */
 };
 
 /* The caller's position and estimated wait (README.md): the queue's
@@ -721,13 +725,13 @@ struct place {
 static void
 find_place(struct wx *w, const char *task, struct place *pl)
 {
-	const struct fh_qstats	*st = NULL;
-	struct fh_rest_resp	 rr;
-	struct json_object	*t = NULL, *v;
-	const char		*s, *vst;
-	long long		 prio = 0;
-	char			 etag[128];
-	enum fh_err		 err;
+	const struct fh_qstats *st = NULL;
+	struct fh_rest_resp	rr;
+	struct json_object     *t = NULL, *v;
+	const char	       *s, *vst;
+	long long		prio = 0;
+	char			etag[128];
+	enum fh_err		err;
 
 	memset(pl, 0, sizeof(*pl));
 	memset(&rr, 0, sizeof(rr));
@@ -737,17 +741,17 @@ find_place(struct wx *w, const char *task, struct place *pl)
 	/* without the queue's list the task alone gives no position: no
 	 * fetch (an outage must not add a request per caller per loop) */
 	if (pl->pos == 0 && (st == NULL || st->have_list)) {
-		err = fh_task_fetch(w->ctx, task, &t, etag, sizeof(etag),
-		    &rr);
+		err = fh_task_fetch(w->ctx, task, &t, etag, sizeof(etag), &rr);
 		if (err != FH_OK) {
-			fh_log_warn(&w->ctx->log, "cannot fetch task '%s' for "
-			    "its place in line: %s (status %ld)", task,
-			    fh_err_name(err), rr.status);
+			fh_log_warn(&w->ctx->log,
+			    "cannot fetch task '%s' for "
+			    "its place in line: %s (status %ld)",
+			    task, fh_err_name(err), rr.status);
 			goto out;
 		}
 		s = fh_json_str(t, "assignment_status");
 		if (s == NULL || strcmp(s, "pending") != 0)
-			goto out;	/* reserved: an agent is being offered */
+			goto out; /* reserved: an agent is being offered */
 		s = fh_json_str(t, "task_queue_sid");
 		if (s == NULL || !fh_is_sid(s, strlen(s), "WQ"))
 			goto out;
@@ -779,18 +783,18 @@ out:
 static int
 announce_and_offer(struct wx *w, const char *task)
 {
-	const struct fh_config	*cfg = w->ctx->cfg;
-	struct place		 pl;
-	enum fh_prompt		 p;
-	long long		 now = (long long)time(NULL), n;
-	int			 due, thresholds, known = 0, pass = 0, said = 0;
+	const struct fh_config *cfg = w->ctx->cfg;
+	struct place		pl;
+	enum fh_prompt		p;
+	long long		now = (long long)time(NULL), n;
+	int			due, thresholds, known = 0, pass = 0, said = 0;
 
 	if (!hold_state_on(cfg))
 		return 1;
 	thresholds = cfg->offer_after_s > 0 || cfg->offer_position > 0;
 	due = (cfg->announce_position || cfg->announce_wait) &&
 	    (w->announced == 0 || now - w->announced >= cfg->announce_every_s ||
-	    w->announced > now + 300);
+		w->announced > now + 300);
 	if (!due && (!thresholds || w->offered))
 		return 1;
 	find_place(w, task, &pl);
@@ -821,19 +825,18 @@ announce_and_offer(struct wx *w, const char *task)
 		pass |= pl.pos >= cfg->offer_position;
 	}
 	if (pass)
-		w->offered = 1;	/* once started, the offer stays */
+		w->offered = 1; /* once started, the offer stays */
 	return pass || !known;	/* nothing known: as without thresholds */
 }
 
 static void
 mode_main_wait_loop(struct wx *w)
 {
-	const struct fh_config	*cfg = w->ctx->cfg;
-	struct wst		 st;
-	const char		*task = param(w, W_TASK);
-	long long		 n = w->val[W_LOOKUP].str != NULL ?
-				    w->val[W_LOOKUP].num : 0;
-	char			 sid[40], queue[40];
+	const struct fh_config *cfg = w->ctx->cfg;
+	struct wst		st;
+	const char	       *task = param(w, W_TASK);
+	long long n = w->val[W_LOOKUP].str != NULL ? w->val[W_LOOKUP].num : 0;
+	char	  sid[40], queue[40];
 
 	if (task == NULL && n < FH_WAIT_MAX_LOOKUPS) {
 		if (lookup(w, sid, queue)) {
@@ -847,11 +850,12 @@ mode_main_wait_loop(struct wx *w)
 	memset(&st, 0, sizeof(st));
 	st.task = task;
 	if (task != NULL && !announce_and_offer(w, task))
-		play_hold(w);	/* no offer yet: hold music only */
+		play_hold(w); /* no offer yet: hold music only */
 	else if (task != NULL) {
 		gather(w, "2", NULL, NULL, "handle-initial-choice", &st);
-		say(w, cfg->allow_voicemail ? FH_PR_REPEATING :
-		    FH_PR_REPEATING_CB_ONLY);
+		say(w,
+		    cfg->allow_voicemail ? FH_PR_REPEATING
+					 : FH_PR_REPEATING_CB_ONLY);
 		play_hold(w);
 		fh_twiml_close(&w->tw);
 	} else {
@@ -873,16 +877,17 @@ digits_are(const struct wx *w, const char *want)
 static void
 mode_initial_choice(struct wx *w)
 {
-	struct wst	 st;
-	const char	*task = param(w, W_TASK);
+	struct wst  st;
+	const char *task = param(w, W_TASK);
 
 	if (digits_are(w, "*") && task != NULL) {
 		memset(&st, 0, sizeof(st));
 		st.task = task;
 		gather(w, "2", NULL, NULL,
 		    "handle-callback-or-voicemail-choice", &st);
-		say(w, w->ctx->cfg->allow_voicemail ? FH_PR_CB_OR_VM_CHOICE :
-		    FH_PR_CB_ONLY_CHOICE);
+		say(w,
+		    w->ctx->cfg->allow_voicemail ? FH_PR_CB_OR_VM_CHOICE
+						 : FH_PR_CB_ONLY_CHOICE);
 		fh_twiml_close(&w->tw);
 	}
 	loop(w, task);
@@ -891,13 +896,14 @@ mode_initial_choice(struct wx *w)
 static void
 mode_cb_or_vm_choice(struct wx *w)
 {
-	const struct fh_config	*cfg = w->ctx->cfg;
-	struct wst		 st;
-	const char		*task = param(w, W_TASK);
-	int			 vm;
+	const struct fh_config *cfg = w->ctx->cfg;
+	struct wst		st;
+	const char	       *task = param(w, W_TASK);
+	int			vm;
 
-	if (task == NULL || !(digits_are(w, "1") ||
-	    (digits_are(w, "2") && cfg->allow_voicemail))) {
+	if (task == NULL ||
+	    !(digits_are(w, "1") ||
+		(digits_are(w, "2") && cfg->allow_voicemail))) {
 		loop(w, task);
 		return;
 	}
@@ -926,8 +932,8 @@ mode_cb_or_vm_choice(struct wx *w)
 static void
 mode_callback_choice(struct wx *w)
 {
-	const char	*task = param(w, W_TASK);
-	int		 vm = param(w, W_FOLLOWUP) != NULL;
+	const char *task = param(w, W_TASK);
+	int	    vm = param(w, W_FOLLOWUP) != NULL;
 
 	if (task != NULL && digits_are(w, "1") && w->caller != NULL)
 		submit(w, task, vm, w->caller);
@@ -941,11 +947,11 @@ mode_callback_choice(struct wx *w)
 static void
 mode_other_number_option(struct wx *w)
 {
-	const char	*task = param(w, W_TASK), *d = param(w, W_DIGITS);
-	int		 vm = param(w, W_FOLLOWUP) != NULL;
-	struct wst	 st;
-	char		 digits[20], number[20];
-	size_t		 len;
+	const char *task = param(w, W_TASK), *d = param(w, W_DIGITS);
+	int	    vm = param(w, W_FOLLOWUP) != NULL;
+	struct wst  st;
+	char	    digits[20], number[20];
+	size_t	    len;
 
 	if (task == NULL) {
 		loop(w, task);
@@ -969,13 +975,14 @@ mode_other_number_option(struct wx *w)
 	memcpy(number + 1, digits, len + 1);
 
 	fh_twiml_open(&w->tw, FH_TW_SAY);
-	fh_twiml_attr(&w->tw, FH_TA_VOICE, w->ctx->cfg->say_voice != NULL ?
-	    w->ctx->cfg->say_voice : "Polly.Joanna");
+	fh_twiml_attr(&w->tw, FH_TA_VOICE,
+	    w->ctx->cfg->say_voice != NULL ? w->ctx->cfg->say_voice
+					   : "Polly.Joanna");
 	if (w->ctx->cfg->say_language != NULL)
-		fh_twiml_attr(&w->tw, FH_TA_LANGUAGE,
-		    w->ctx->cfg->say_language);
-	fh_twiml_text(&w->tw, fh_prompt_text(w->ctx->cfg->prompts,
-	    FH_PR_CB_OTHER_CONFIRM1));
+		fh_twiml_attr(
+		    &w->tw, FH_TA_LANGUAGE, w->ctx->cfg->say_language);
+	fh_twiml_text(&w->tw,
+	    fh_prompt_text(w->ctx->cfg->prompts, FH_PR_CB_OTHER_CONFIRM1));
 	fh_twiml_text(&w->tw, " ");
 	fh_twiml_open(&w->tw, FH_TW_SAY_AS);
 	fh_twiml_attr(&w->tw, FH_TA_INTERPRET_AS, "telephone");
@@ -997,8 +1004,8 @@ mode_other_number_option(struct wx *w)
 static void
 mode_other_number_confirm(struct wx *w)
 {
-	const char	*task = param(w, W_TASK);
-	int		 vm = param(w, W_FOLLOWUP) != NULL;
+	const char *task = param(w, W_TASK);
+	int	    vm = param(w, W_FOLLOWUP) != NULL;
 
 	if (task == NULL)
 		loop(w, task);
@@ -1011,31 +1018,31 @@ mode_other_number_confirm(struct wx *w)
 /* --------------------------------------------------- cancel-and-claim */
 
 enum claim_res {
-	CL_OURS,	/* canceled by us: create the follow-up now */
-	CL_REPEAT,	/* an earlier request did it: answer success */
-	CL_BUSY,	/* another request's fresh claim, no follow-up yet */
-	CL_AGENT,	/* an agent has the call */
-	CL_ERROR	/* processingError */
+	CL_OURS,   /* canceled by us: create the follow-up now */
+	CL_REPEAT, /* an earlier request did it: answer success */
+	CL_BUSY,   /* another request's fresh claim, no follow-up yet */
+	CL_AGENT,  /* an agent has the call */
+	CL_ERROR   /* processingError */
 };
 
 /* What judge() makes of a task. */
 enum judged {
-	JG_CANCEL,	/* no marker: cancel and claim it */
-	JG_OURS,	/* our own claim: the write landed */
-	JG_TAKEOVER,	/* canceled, but its claim failed or went stale:
-			 * claim it again (no cancel) and do the work */
-	JG_OTHER	/* *res says */
+	JG_CANCEL,   /* no marker: cancel and claim it */
+	JG_OURS,     /* our own claim: the write landed */
+	JG_TAKEOVER, /* canceled, but its claim failed or went stale:
+		      * claim it again (no cancel) and do the work */
+	JG_OTHER     /* *res says */
 };
 
 /* The claim state of one follow-up across its rounds. */
 struct claim {
-	const char		*sid;
-	const char		*type;		/* "callback" | "voicemail" */
-	const char		*reason;
-	char			 claim[CLAIM_LEN + 1];
-	struct json_object	*task;		/* last fetched (owned) */
-	struct json_object	*attrs;		/* as sent with the cancel */
-	char			 etag[128];	/* of the cancel answer */
+	const char	   *sid;
+	const char	   *type; /* "callback" | "voicemail" */
+	const char	   *reason;
+	char		    claim[CLAIM_LEN + 1];
+	struct json_object *task;      /* last fetched (owned) */
+	struct json_object *attrs;     /* as sent with the cancel */
+	char		    etag[128]; /* of the cancel answer */
 };
 
 static void
@@ -1049,14 +1056,14 @@ claim_release(struct claim *c)
 /* The attributes to send with the cancel: attrs with
  * conversations.abandoned = "Follow-Up" and our marker. */
 static enum fh_err
-cancel_attrs(const struct claim *c, struct json_object *attrs,
-    struct json_object **out)
+cancel_attrs(
+    const struct claim *c, struct json_object *attrs, struct json_object **out)
 {
-	struct json_object	*a = NULL, *conv, *mk = NULL;
-	char			 at[32];
-	time_t			 now = time(NULL);
-	struct tm		 tm;
-	enum fh_err		 err;
+	struct json_object *a = NULL, *conv, *mk = NULL;
+	char		    at[32];
+	time_t		    now = time(NULL);
+	struct tm	    tm;
+	enum fh_err	    err;
 
 	*out = NULL;
 	if ((err = fh_json_copy(attrs, &a)) != FH_OK)
@@ -1099,8 +1106,8 @@ out:
 static long long
 marker_age(struct json_object *mk)
 {
-	struct fh_val	 v;
-	const char	*at = fh_json_str(mk, "at");
+	struct fh_val v;
+	const char   *at = fh_json_str(mk, "at");
 
 	memset(&v, 0, sizeof(v));
 	if (at == NULL || fh_valid_datetime(at, strlen(at), &v) != FH_OK)
@@ -1116,43 +1123,51 @@ marker_age(struct json_object *mk)
  * one is taken over.
  */
 static enum judged
-judge_marker(struct wx *w, struct claim *c, struct json_object *mk,
-    enum claim_res *res)
+judge_marker(
+    struct wx *w, struct claim *c, struct json_object *mk, enum claim_res *res)
 {
-	struct json_object	*f;
-	const char		*ts, *type;
-	long long		 age;
+	struct json_object *f;
+	const char	   *ts, *type;
+	long long	    age;
 
 	ts = fh_json_str(mk, "task_sid");
 	if (ts != NULL && fh_is_sid(ts, strlen(ts), "WT")) {
-		fh_log_info(&w->ctx->log, "task '%s' already followed up as "
-		    "'%s': repeat", c->sid, ts);
+		fh_log_info(&w->ctx->log,
+		    "task '%s' already followed up as "
+		    "'%s': repeat",
+		    c->sid, ts);
 		*res = CL_REPEAT;
 		return JG_OTHER;
 	}
 	if (json_object_object_get_ex(mk, "failed", &f) &&
 	    json_object_is_type(f, json_type_boolean) &&
 	    json_object_get_boolean(f)) {
-		fh_log_info(&w->ctx->log, "task '%s': failed claim taken "
-		    "over", c->sid);
+		fh_log_info(&w->ctx->log,
+		    "task '%s': failed claim taken "
+		    "over",
+		    c->sid);
 		return JG_TAKEOVER;
 	}
 	type = fh_json_str(mk, "type");
 	if (type == NULL || strcmp(type, "callback") != 0) {
-		fh_log_info(&w->ctx->log, "task '%s' already has a follow-up "
-		    "claim: repeat", c->sid);
+		fh_log_info(&w->ctx->log,
+		    "task '%s' already has a follow-up "
+		    "claim: repeat",
+		    c->sid);
 		*res = CL_REPEAT;
 		return JG_OTHER;
 	}
 	age = marker_age(mk);
 	if (age < 0 || age * 1000 >= FH_WAIT_CLAIM_FRESH_MS ||
 	    age * 1000 <= -FH_WAIT_CLAIM_FRESH_MS) {
-		fh_log_info(&w->ctx->log, "task '%s': stale claim taken over",
-		    c->sid);
+		fh_log_info(
+		    &w->ctx->log, "task '%s': stale claim taken over", c->sid);
 		return JG_TAKEOVER;
 	}
-	fh_log_info(&w->ctx->log, "task '%s': another request holds a fresh "
-	    "claim", c->sid);
+	fh_log_info(&w->ctx->log,
+	    "task '%s': another request holds a fresh "
+	    "claim",
+	    c->sid);
 	*res = CL_BUSY;
 	return JG_OTHER;
 }
@@ -1162,15 +1177,15 @@ static enum judged
 judge(struct wx *w, struct claim *c, struct json_object *attrs,
     enum claim_res *res)
 {
-	struct json_object	*mk;
-	const char		*cs, *st, *cl;
+	struct json_object *mk;
+	const char	   *cs, *st, *cl;
 
 	*res = CL_ERROR;
 	cs = fh_json_str(attrs, "call_sid");
 	if (cs == NULL || param(w, W_CALL_SID) == NULL ||
 	    strcmp(cs, param(w, W_CALL_SID)) != 0) {
-		fh_log_warn(&w->ctx->log, "task '%s' is not this call's",
-		    c->sid);
+		fh_log_warn(
+		    &w->ctx->log, "task '%s' is not this call's", c->sid);
 		return JG_OTHER;
 	}
 	if (json_object_object_get_ex(attrs, "flexhooks_followup", &mk) &&
@@ -1198,13 +1213,13 @@ judge(struct wx *w, struct claim *c, struct json_object *attrs,
 static enum claim_res
 cancel_and_claim(struct wx *w, struct claim *c)
 {
-	struct fh_rest_resp	 rr;
-	struct json_object	*attrs = NULL, *send = NULL;
-	char			 etag[128];
-	int			 round, last = 0;
-	enum claim_res		 res = CL_ERROR;
-	enum judged		 jg;
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	struct json_object *attrs = NULL, *send = NULL;
+	char		    etag[128];
+	int		    round, last = 0;
+	enum claim_res	    res = CL_ERROR;
+	enum judged	    jg;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	if (fh_claim_new(c->claim, sizeof(c->claim)) != FH_OK)
@@ -1214,8 +1229,8 @@ cancel_and_claim(struct wx *w, struct claim *c)
 		json_object_put(attrs);
 		json_object_put(send);
 		c->task = attrs = send = NULL;
-		err = fh_task_fetch(w->ctx, c->sid, &c->task, etag,
-		    sizeof(etag), &rr);
+		err = fh_task_fetch(
+		    w->ctx, c->sid, &c->task, etag, sizeof(etag), &rr);
 		fh_rest_resp_release(&rr);
 		if (err != FH_OK) {
 			fh_log_warn(&w->ctx->log, "cannot fetch task '%s': %s",
@@ -1237,7 +1252,7 @@ cancel_and_claim(struct wx *w, struct claim *c)
 		if (jg == JG_OTHER)
 			break;
 		if (last || round == FH_WAIT_CLAIM_ROUNDS) {
-			res = CL_ERROR;	/* still claimable, yet refused */
+			res = CL_ERROR; /* still claimable, yet refused */
 			break;
 		}
 		if (cancel_attrs(c, attrs, &send) != FH_OK) {
@@ -1246,14 +1261,14 @@ cancel_and_claim(struct wx *w, struct claim *c)
 		}
 		/* a task canceled before only needs the new claim */
 		if (jg == JG_TAKEOVER)
-			err = fh_task_update_attrs(w->ctx, c->sid, send, etag,
-			    &rr);
+			err = fh_task_update_attrs(
+			    w->ctx, c->sid, send, etag, &rr);
 		else
-			err = fh_task_cancel(w->ctx, c->sid, c->reason, send,
-			    etag, &rr);
+			err = fh_task_cancel(
+			    w->ctx, c->sid, c->reason, send, etag, &rr);
 		if (err == FH_OK) {
-			if (snprintf(c->etag, sizeof(c->etag), "%s",
-			    rr.etag) < 0)
+			if (snprintf(c->etag, sizeof(c->etag), "%s", rr.etag) <
+			    0)
 				c->etag[0] = '\0';
 			c->attrs = send;
 			send = NULL;
@@ -1261,9 +1276,10 @@ cancel_and_claim(struct wx *w, struct claim *c)
 			res = CL_OURS;
 			break;
 		}
-		fh_log_info(&w->ctx->log, "cannot cancel task '%s': %s "
-		    "(status %ld code %d)", c->sid, fh_err_name(err),
-		    rr.status, rr.twerr.code);
+		fh_log_info(&w->ctx->log,
+		    "cannot cancel task '%s': %s "
+		    "(status %ld code %d)",
+		    c->sid, fh_err_name(err), rr.status, rr.twerr.code);
 		/* 412, timeout or 5xx: look again; another 4xx: once more */
 		if (err == FH_ETWILIO && rr.status != 412)
 			last = 1;
@@ -1286,36 +1302,35 @@ static void
 mark_key(struct wx *w, const char *sid, struct json_object *attrs0,
     const char *etag0, const char *key, struct json_object *val)
 {
-	struct fh_rest_resp	 rr;
-	struct json_object	*task = NULL, *attrs, *mk;
-	char			 etag[128];
-	int			 round;
-	enum fh_err		 err = FH_OK;
+	struct fh_rest_resp rr;
+	struct json_object *task = NULL, *attrs, *mk;
+	char		    etag[128];
+	int		    round;
+	enum fh_err	    err = FH_OK;
 
 	memset(&rr, 0, sizeof(rr));
 	attrs = attrs0 != NULL ? json_object_get(attrs0) : NULL;
-	if (snprintf(etag, sizeof(etag), "%s", etag0 != NULL ? etag0 : "") <
-	    0)
+	if (snprintf(etag, sizeof(etag), "%s", etag0 != NULL ? etag0 : "") < 0)
 		etag[0] = '\0';
 	for (round = 0; round < 2; round++) {
 		if (attrs == NULL) {
 			json_object_put(task);
 			task = NULL;
-			err = fh_task_fetch(w->ctx, sid, &task, etag,
-			    sizeof(etag), &rr);
+			err = fh_task_fetch(
+			    w->ctx, sid, &task, etag, sizeof(etag), &rr);
 			fh_rest_resp_release(&rr);
 			if (err == FH_OK)
 				err = fh_attr_parse_task(task, &attrs);
 			if (err != FH_OK)
 				break;
 		}
-		if (!json_object_object_get_ex(attrs, "flexhooks_followup",
-		    &mk) || !json_object_is_type(mk, json_type_object)) {
+		if (!json_object_object_get_ex(
+			attrs, "flexhooks_followup", &mk) ||
+		    !json_object_is_type(mk, json_type_object)) {
 			err = FH_EINPUT;
 			break;
 		}
-		if ((err = fh_json_add(mk, key, json_object_get(val))) !=
-		    FH_OK)
+		if ((err = fh_json_add(mk, key, json_object_get(val))) != FH_OK)
 			break;
 		err = fh_task_update_attrs(w->ctx, sid, attrs, etag, &rr);
 		fh_rest_resp_release(&rr);
@@ -1325,8 +1340,10 @@ mark_key(struct wx *w, const char *sid, struct json_object *attrs0,
 		attrs = NULL;
 	}
 	if (err != FH_OK)
-		fh_log_warn(&w->ctx->log, "cannot mark task '%s' with '%s': "
-		    "%s", sid, key, fh_err_name(err));
+		fh_log_warn(&w->ctx->log,
+		    "cannot mark task '%s' with '%s': "
+		    "%s",
+		    sid, key, fh_err_name(err));
 	json_object_put(attrs);
 	json_object_put(task);
 	json_object_put(val);
@@ -1337,8 +1354,8 @@ static void
 mark_task_sid(struct wx *w, const char *sid, struct json_object *attrs0,
     const char *etag0, const char *new_sid)
 {
-	mark_key(w, sid, attrs0, etag0, "task_sid",
-	    json_object_new_string(new_sid));
+	mark_key(
+	    w, sid, attrs0, etag0, "task_sid", json_object_new_string(new_sid));
 }
 
 static void
@@ -1358,14 +1375,16 @@ mark_failed(struct wx *w, struct claim *c)
 	if (w->create_unsure) {
 		/* a repeat could make a second task: let the claim go
 		 * stale instead */
-		fh_log_warn(&w->ctx->log, "claim on task '%s' kept: the "
-		    "create got no answer", c->sid);
+		fh_log_warn(&w->ctx->log,
+		    "claim on task '%s' kept: the "
+		    "create got no answer",
+		    c->sid);
 		return;
 	}
 	if (fh_rest_remaining(w->ctx->rest) < FH_WAIT_RELEASE_MS)
 		fh_rest_set_deadline(w->ctx->rest, FH_WAIT_RELEASE_MS);
-	mark_key(w, c->sid, c->attrs, c->etag, "failed",
-	    json_object_new_boolean(1));
+	mark_key(
+	    w, c->sid, c->attrs, c->etag, "failed", json_object_new_boolean(1));
 }
 
 /* Another request is at work on this follow-up: answer nothing yet, come
@@ -1385,8 +1404,8 @@ busy(struct wx *w, const char *task, int voicemail, const char *to)
 static long long
 date_created(struct json_object *task)
 {
-	struct fh_val	 v;
-	const char	*s = fh_json_str(task, "date_created");
+	struct fh_val v;
+	const char   *s = fh_json_str(task, "date_created");
 
 	memset(&v, 0, sizeof(v));
 	if (s == NULL || fh_valid_datetime(s, strlen(s), &v) != FH_OK)
@@ -1396,11 +1415,11 @@ date_created(struct json_object *task)
 
 /* What a follow-up task carries besides its number (NULL: nothing). */
 struct followup {
-	const char	*from;		/* numberToCallFrom */
-	const char	*rec_sid;	/* a voicemail when set */
-	const char	*rec_url;
-	const char	*tr_sid;
-	const char	*tr_text;
+	const char *from;    /* numberToCallFrom */
+	const char *rec_sid; /* a voicemail when set */
+	const char *rec_url;
+	const char *tr_sid;
+	const char *tr_text;
 };
 
 /*
@@ -1414,13 +1433,12 @@ static enum fh_err
 create_followup(struct wx *w, struct json_object *orig, const char *to,
     const struct followup *fu, char *sid, int *existed)
 {
-	struct fh_task_in	 in;
-	struct fh_rest_resp	 rr;
-	struct fh_buf		 form;
-	char			 masked[32];
-	const char		*kind = fu->rec_sid != NULL ? "voicemail" :
-				    "callback";
-	enum fh_err		 err;
+	struct fh_task_in   in;
+	struct fh_rest_resp rr;
+	struct fh_buf	    form;
+	char		    masked[32];
+	const char *kind = fu->rec_sid != NULL ? "voicemail" : "callback";
+	enum fh_err err;
 
 	*existed = 0;
 	fh_buf_init(&form, 64 * 1024);
@@ -1443,8 +1461,8 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 		in.timeout = w->val[W_TTIMEOUT].num;
 		in.has_priority = param(w, W_TPRIO) != NULL;
 		in.priority = w->val[W_TPRIO].num;
-		in.virtual_start = param(w, W_VSTART) != NULL ?
-		    w->val[W_VSTART].num : 0;
+		in.virtual_start =
+		    param(w, W_VSTART) != NULL ? w->val[W_VSTART].num : 0;
 	}
 	/* shape, workflow (never a placeholder's), dropped attributes */
 	fh_followup_prepare(w->ctx, &in);
@@ -1453,7 +1471,8 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 		err = fh_voicemail_dedupe(w->ctx, &in, sid, existed);
 		if (err != FH_OK || *existed) {
 			if (err != FH_OK)
-				fh_log_error(&w->ctx->log, "cannot update "
+				fh_log_error(&w->ctx->log,
+				    "cannot update "
 				    "voicemail task for '%s': %s",
 				    in.recording_sid, fh_err_name(err));
 			goto out;
@@ -1461,25 +1480,26 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 	}
 	err = fh_attr_build(&in, &form);
 	if (err == FH_OK)
-		err = fh_task_create(w->ctx, fh_buf_cstr(&form), form.len,
-		    sid, 40, &rr);
+		err = fh_task_create(
+		    w->ctx, fh_buf_cstr(&form), form.len, sid, 40, &rr);
 	w->create_unsure = err != FH_OK && rr.status == 0 &&
 	    (err == FH_ETIMEOUT || err == FH_EUPSTREAM);
 	if (err != FH_OK)
-		fh_log_error(&w->ctx->log, "cannot create %s task for '%s' "
-		    "after canceling '%s'%s%s: %s (status %ld code %d)", kind,
-		    masked, param(w, W_TASK), in.recording_sid != NULL ?
-		    " with recording " : "", in.recording_sid != NULL ?
-		    in.recording_sid : "", fh_err_name(err), rr.status,
-		    rr.twerr.code);
+		fh_log_error(&w->ctx->log,
+		    "cannot create %s task for '%s' "
+		    "after canceling '%s'%s%s: %s (status %ld code %d)",
+		    kind, masked, param(w, W_TASK),
+		    in.recording_sid != NULL ? " with recording " : "",
+		    in.recording_sid != NULL ? in.recording_sid : "",
+		    fh_err_name(err), rr.status, rr.twerr.code);
 	else
-		fh_log_info(&w->ctx->log, "created %s task '%s' for '%s'",
-		    kind, sid, masked);
+		fh_log_info(&w->ctx->log, "created %s task '%s' for '%s'", kind,
+		    sid, masked);
 out:
 	if (err == FH_OK)
 		fh_log_set_task(&w->ctx->log, sid);
 	if (err == FH_OK && in.recording_sid != NULL)
-		fh_vmail_schedule(w->ctx, sid);	/* after the answer */
+		fh_vmail_schedule(w->ctx, sid); /* after the answer */
 	fh_rest_resp_release(&rr);
 	fh_buf_release(&form);
 	return err;
@@ -1487,11 +1507,11 @@ out:
 
 /* A callback task for number to, numberToCallFrom = this call's Called. */
 static enum fh_err
-create_callback(struct wx *w, struct json_object *orig, const char *to,
-    char *sid)
+create_callback(
+    struct wx *w, struct json_object *orig, const char *to, char *sid)
 {
-	struct followup	 fu;
-	int		 existed;
+	struct followup fu;
+	int		existed;
 
 	memset(&fu, 0, sizeof(fu));
 	fu.from = w->called != NULL ? w->called : param(w, W_CALLED_NUM);
@@ -1501,9 +1521,9 @@ create_callback(struct wx *w, struct json_object *orig, const char *to,
 static void
 mode_submit_callback(struct wx *w)
 {
-	struct claim	 c;
-	const char	*task = param(w, W_TASK), *to = param(w, W_TO);
-	char		 sid[40];
+	struct claim c;
+	const char  *task = param(w, W_TASK), *to = param(w, W_TO);
+	char	     sid[40];
 
 	if (task == NULL || to == NULL) {
 		say_loop(w, FH_PR_PROCESSING_ERROR, task);
@@ -1543,22 +1563,22 @@ mode_submit_callback(struct wx *w)
 
 /* The {VS} state of the canceled task into st (strings in own). */
 struct vs_own {
-	char	timeout[24];
-	char	priority[24];
-	char	vstart[32];
-	char	workflow[40];
-	char	channel[72];
+	char timeout[24];
+	char priority[24];
+	char vstart[32];
+	char workflow[40];
+	char channel[72];
 };
 
 static void
-vs_from_task(struct wx *w, struct json_object *task, struct wst *st,
-    struct vs_own *own)
+vs_from_task(
+    struct wx *w, struct json_object *task, struct wst *st, struct vs_own *own)
 {
-	struct json_object	*v;
-	const char		*s;
-	long long		 t;
-	time_t			 tt;
-	struct tm		 tm;
+	struct json_object *v;
+	const char	   *s;
+	long long	    t;
+	time_t		    tt;
+	struct tm	    tm;
 
 	memset(st, 0, sizeof(*st));
 	memset(own, 0, sizeof(*own));
@@ -1573,17 +1593,18 @@ vs_from_task(struct wx *w, struct json_object *task, struct wst *st,
 	if (json_object_object_get_ex(task, "timeout", &v) &&
 	    json_object_is_type(v, json_type_int) &&
 	    snprintf(own->timeout, sizeof(own->timeout), "%lld",
-	    (long long)json_object_get_int64(v)) > 0)
+		(long long)json_object_get_int64(v)) > 0)
 		st->timeout = own->timeout;
 	if (json_object_object_get_ex(task, "priority", &v) &&
 	    json_object_is_type(v, json_type_int) &&
 	    snprintf(own->priority, sizeof(own->priority), "%lld",
-	    (long long)json_object_get_int64(v)) > 0)
+		(long long)json_object_get_int64(v)) > 0)
 		st->priority = own->priority;
 	s = fh_json_str(task, "task_channel_unique_name");
 	if (s != NULL && strlen(s) < sizeof(own->channel) && strlen(s) > 0 &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_-") == strlen(s)) {
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789_-") == strlen(s)) {
 		memcpy(own->channel, s, strlen(s) + 1);
 		st->channel = own->channel;
 	}
@@ -1591,7 +1612,7 @@ vs_from_task(struct wx *w, struct json_object *task, struct wst *st,
 	tt = (time_t)t;
 	if (t > 0 && gmtime_r(&tt, &tm) != NULL &&
 	    strftime(own->vstart, sizeof(own->vstart), "%Y-%m-%dT%H:%M:%SZ",
-	    &tm) > 0)
+		&tm) > 0)
 		st->vstart = own->vstart;
 }
 
@@ -1599,8 +1620,8 @@ vs_from_task(struct wx *w, struct json_object *task, struct wst *st,
 static void
 vs_from_request(struct wx *w, struct wst *st, struct vs_own *own)
 {
-	time_t		 tt;
-	struct tm	 tm;
+	time_t	  tt;
+	struct tm tm;
 
 	memset(st, 0, sizeof(*st));
 	memset(own, 0, sizeof(*own));
@@ -1614,7 +1635,7 @@ vs_from_request(struct wx *w, struct wst *st, struct vs_own *own)
 	tt = (time_t)w->val[W_VSTART].num;
 	if (param(w, W_VSTART) != NULL && gmtime_r(&tt, &tm) != NULL &&
 	    strftime(own->vstart, sizeof(own->vstart), "%Y-%m-%dT%H:%M:%SZ",
-	    &tm) > 0)
+		&tm) > 0)
 		st->vstart = own->vstart;
 }
 
@@ -1622,8 +1643,8 @@ vs_from_request(struct wx *w, struct wst *st, struct vs_own *own)
 static enum fh_err
 leave_queue(struct wx *w, const struct wst *vs, struct fh_rest_resp *rr)
 {
-	struct fh_buf	 form, u;
-	enum fh_err	 err;
+	struct fh_buf form, u;
+	enum fh_err   err;
 
 	fh_buf_init(&form, 64 * 1024);
 	fh_buf_init(&u, URL_MAX);
@@ -1652,13 +1673,13 @@ leave_queue(struct wx *w, const struct wst *vs, struct fh_rest_resp *rr)
 static void
 mode_start_voicemail(struct wx *w)
 {
-	struct claim		 c;
-	struct fh_rest_resp	 rr;
-	struct wst		 vs;
-	struct vs_own		 own;
-	const char		*task = param(w, W_TASK), *to = param(w, W_TO);
-	char			 sid[40];
-	enum fh_err		 err;
+	struct claim	    c;
+	struct fh_rest_resp rr;
+	struct wst	    vs;
+	struct vs_own	    own;
+	const char	   *task = param(w, W_TASK), *to = param(w, W_TO);
+	char		    sid[40];
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	if (task == NULL || to == NULL || param(w, W_CALL_SID) == NULL) {
@@ -1694,9 +1715,10 @@ mode_start_voicemail(struct wx *w)
 			fh_twiml_close(&w->tw);
 			break;
 		}
-		fh_log_warn(&w->ctx->log, "cannot move call to voicemail: %s "
-		    "(status %ld code %d)", fh_err_name(err), rr.status,
-		    rr.twerr.code);
+		fh_log_warn(&w->ctx->log,
+		    "cannot move call to voicemail: %s "
+		    "(status %ld code %d)",
+		    fh_err_name(err), rr.status, rr.twerr.code);
 		if (create_callback(w, c.task, to, sid) == FH_OK) {
 			mark_done(w, &c, sid);
 			if (err == FH_ETWILIO && rr.twerr.code == 21220)
@@ -1716,10 +1738,10 @@ mode_start_voicemail(struct wx *w)
 static void
 mode_record_voicemail(struct wx *w)
 {
-	struct wst	 vs;
-	struct vs_own	 own;
-	char		 maxlen[24];
-	long long	 t = param(w, W_TRY) != NULL ? w->val[W_TRY].num : 1;
+	struct wst    vs;
+	struct vs_own own;
+	char	      maxlen[24];
+	long long     t = param(w, W_TRY) != NULL ? w->val[W_TRY].num : 1;
 
 	w->hangup_fallback = 1;
 	if (param(w, W_TASK) == NULL || param(w, W_TO) == NULL) {
@@ -1728,8 +1750,9 @@ mode_record_voicemail(struct wx *w)
 	}
 	vs_from_request(w, &vs, &own);
 	if (snprintf(maxlen, sizeof(maxlen), "%lld",
-	    w->ctx->cfg->voicemail_max_length > 0 ?
-	    w->ctx->cfg->voicemail_max_length : 120) >= (int)sizeof(maxlen))
+		w->ctx->cfg->voicemail_max_length > 0
+		    ? w->ctx->cfg->voicemail_max_length
+		    : 120) >= (int)sizeof(maxlen))
 		maxlen[0] = '\0';
 	say(w, FH_PR_RECORD_VM);
 	fh_twiml_open(&w->tw, FH_TW_RECORD);
@@ -1739,8 +1762,8 @@ mode_record_voicemail(struct wx *w)
 	fh_twiml_attr(&w->tw, FH_TA_FINISH_ON_KEY, "*");
 	fh_twiml_attr(&w->tw, FH_TA_PLAY_BEEP, "true");
 	fh_twiml_attr(&w->tw, FH_TA_TRANSCRIBE, "true");
-	fh_twiml_attr(&w->tw, FH_TA_TRANSCRIBE_CALLBACK,
-	    url(w, "submit-voicemail", &vs));
+	fh_twiml_attr(
+	    &w->tw, FH_TA_TRANSCRIBE_CALLBACK, url(w, "submit-voicemail", &vs));
 	fh_twiml_close(&w->tw);
 	say(w, FH_PR_VM_NOT_CAPTURED);
 	if (t < 3) {
@@ -1756,16 +1779,16 @@ mode_record_voicemail(struct wx *w)
 static void
 canceled_task(struct wx *w, struct json_object **task, char *done)
 {
-	struct fh_rest_resp	 rr;
-	struct json_object	*attrs = NULL, *mk;
-	const char		*ts;
-	char			 etag[128];
-	enum fh_err		 err;
+	struct fh_rest_resp rr;
+	struct json_object *attrs = NULL, *mk;
+	const char	   *ts;
+	char		    etag[128];
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	done[0] = '\0';
-	err = fh_task_fetch(w->ctx, param(w, W_TASK), task, etag,
-	    sizeof(etag), &rr);
+	err = fh_task_fetch(
+	    w->ctx, param(w, W_TASK), task, etag, sizeof(etag), &rr);
 	fh_rest_resp_release(&rr);
 	if (err != FH_OK) {
 		if (err != FH_ETASK404)
@@ -1779,8 +1802,9 @@ canceled_task(struct wx *w, struct json_object **task, char *done)
 		*task = NULL;
 		return;
 	}
-	ts = json_object_object_get_ex(attrs, "flexhooks_followup", &mk) ?
-	    fh_json_str(mk, "task_sid") : NULL;
+	ts = json_object_object_get_ex(attrs, "flexhooks_followup", &mk)
+	    ? fh_json_str(mk, "task_sid")
+	    : NULL;
 	if (ts != NULL && fh_is_sid(ts, strlen(ts), "WT"))
 		memcpy(done, ts, 35);
 	json_object_put(attrs);
@@ -1794,11 +1818,11 @@ canceled_task(struct wx *w, struct json_object **task, char *done)
 static enum fh_err
 voicemail_task(struct wx *w, int with_transcript)
 {
-	struct followup		 fu;
-	struct json_object	*orig = NULL;
-	char			 sid[40], done[40];
-	int			 existed = 0;
-	enum fh_err		 err;
+	struct followup	    fu;
+	struct json_object *orig = NULL;
+	char		    sid[40], done[40];
+	int		    existed = 0;
+	enum fh_err	    err;
 
 	memset(&fu, 0, sizeof(fu));
 	fu.from = param(w, W_CALLED_NUM);
@@ -1839,12 +1863,14 @@ mode_voicemail_recorded(struct wx *w)
 static void
 mode_submit_voicemail(struct wx *w)
 {
-	const char	*st = param(w, W_TR_STATUS);
+	const char *st = param(w, W_TR_STATUS);
 
 	if (st == NULL || strcmp(st, "completed") != 0) {
-		fh_log_info(&w->ctx->log, "transcription of '%s' not "
-		    "completed: '%s'", param(w, W_REC_SID) != NULL ?
-		    param(w, W_REC_SID) : "", st != NULL ? st : "");
+		fh_log_info(&w->ctx->log,
+		    "transcription of '%s' not "
+		    "completed: '%s'",
+		    param(w, W_REC_SID) != NULL ? param(w, W_REC_SID) : "",
+		    st != NULL ? st : "");
 		return;
 	}
 	if (param(w, W_TASK) == NULL || param(w, W_TO) == NULL ||
@@ -1854,23 +1880,25 @@ mode_submit_voicemail(struct wx *w)
 		return;
 	}
 	if (voicemail_task(w, 1) != FH_OK)
-		fh_log_error(&w->ctx->log, "cannot store transcription '%s' "
-		    "of '%s'", param(w, W_TR_SID) != NULL ?
-		    param(w, W_TR_SID) : "", param(w, W_REC_SID));
+		fh_log_error(&w->ctx->log,
+		    "cannot store transcription '%s' "
+		    "of '%s'",
+		    param(w, W_TR_SID) != NULL ? param(w, W_TR_SID) : "",
+		    param(w, W_REC_SID));
 }
 
 /* The call's StatusCallback after it left the queue: answered with 204. */
 static void
 mode_voicemail_call_ended(struct wx *w)
 {
-	static const char *const final[] = { "completed", "busy", "failed",
-	    "no-answer", "canceled" };
-	struct fh_rest_resp	 rr;
-	struct json_object	*recs = NULL, *orig = NULL;
-	const char		*cs = param(w, W_CALL_STATUS);
-	char			 sid[40], done[40];
-	size_t			 i;
-	enum fh_err		 err;
+	static const char *const final[] = {
+	    "completed", "busy", "failed", "no-answer", "canceled"};
+	struct fh_rest_resp rr;
+	struct json_object *recs = NULL, *orig = NULL;
+	const char	   *cs = param(w, W_CALL_STATUS);
+	char		    sid[40], done[40];
+	size_t		    i;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	for (i = 0; cs != NULL && i < FH_NITEMS(final); i++)
@@ -1885,10 +1913,10 @@ mode_voicemail_call_ended(struct wx *w)
 		fh_log_warn(&w->ctx->log, "cannot list recordings of '%s': %s",
 		    param(w, W_CALL_SID), fh_err_name(err));
 	else if (fh_recordings_live(recs))
-		goto out;	/* voicemail-recorded owns the voicemail */
+		goto out; /* voicemail-recorded owns the voicemail */
 	canceled_task(w, &orig, done);
 	if (done[0] != '\0')
-		goto out;	/* a follow-up exists already */
+		goto out; /* a follow-up exists already */
 	if (create_callback(w, orig, param(w, W_TO), sid) == FH_OK &&
 	    orig != NULL)
 		mark_task_sid(w, param(w, W_TASK), NULL, NULL, sid);
@@ -1900,37 +1928,37 @@ out:
 /* ------------------------------------------------------------ the handler */
 
 struct mode_row {
-	const char	*name;
-	void		(*run)(struct wx *);
-	int		 no_content;	/* answered with 204, not TwiML */
+	const char *name;
+	void (*run)(struct wx *);
+	int no_content; /* answered with 204, not TwiML */
 };
 
 static const struct mode_row modes[] = {
-	{ "initialize", mode_initialize, 0 },
-	{ "main-wait-loop", mode_main_wait_loop, 0 },
-	{ "handle-initial-choice", mode_initial_choice, 0 },
-	{ "handle-callback-or-voicemail-choice", mode_cb_or_vm_choice, 0 },
-	{ "handle-callback-choice", mode_callback_choice, 0 },
-	{ "handle-callback-for-other-number-confirmation-option",
-	    mode_other_number_option, 0 },
-	{ "handle-callback-for-other-number-confirmation",
-	    mode_other_number_confirm, 0 },
-	{ "submit-callback", mode_submit_callback, 0 },
-	{ "start-voicemail", mode_start_voicemail, 0 },
-	{ "record-voicemail", mode_record_voicemail, 0 },
-	{ "voicemail-recorded", mode_voicemail_recorded, 0 },
-	{ "submit-voicemail", mode_submit_voicemail, 1 },
-	{ "voicemail-call-ended", mode_voicemail_call_ended, 1 },
+    {"initialize", mode_initialize, 0},
+    {"main-wait-loop", mode_main_wait_loop, 0},
+    {"handle-initial-choice", mode_initial_choice, 0},
+    {"handle-callback-or-voicemail-choice", mode_cb_or_vm_choice, 0},
+    {"handle-callback-choice", mode_callback_choice, 0},
+    {"handle-callback-for-other-number-confirmation-option",
+	mode_other_number_option, 0},
+    {"handle-callback-for-other-number-confirmation", mode_other_number_confirm,
+	0},
+    {"submit-callback", mode_submit_callback, 0},
+    {"start-voicemail", mode_start_voicemail, 0},
+    {"record-voicemail", mode_record_voicemail, 0},
+    {"voicemail-recorded", mode_voicemail_recorded, 0},
+    {"submit-voicemail", mode_submit_voicemail, 1},
+    {"voicemail-call-ended", mode_voicemail_call_ended, 1},
 };
 
 enum fh_err
-fh_handle_wait(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+fh_handle_wait(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	struct wx	 w;
-	const char	*mode;
-	size_t		 i;
-	enum fh_err	 err;
+	struct wx   w;
+	const char *mode;
+	size_t	    i;
+	enum fh_err err;
 
 	memset(&w, 0, sizeof(w));
 	w.ctx = ctx;
@@ -1942,10 +1970,10 @@ fh_handle_wait(struct fh_ctx *ctx, const struct fh_req *req,
 	read_numbers(&w);
 	if (hold_state_on(ctx->cfg)) {
 		w.hq = param(&w, W_TQUEUE);
-		w.announced = w.val[W_ANNOUNCED].str != NULL ?
-		    w.val[W_ANNOUNCED].num : 0;
+		w.announced =
+		    w.val[W_ANNOUNCED].str != NULL ? w.val[W_ANNOUNCED].num : 0;
 		w.offered = (ctx->cfg->offer_after_s > 0 ||
-		    ctx->cfg->offer_position > 0) &&
+				ctx->cfg->offer_position > 0) &&
 		    w.val[W_OFFERED].str != NULL && w.val[W_OFFERED].num;
 	}
 	if (param(&w, W_CALL_SID) != NULL)
@@ -1953,7 +1981,7 @@ fh_handle_wait(struct fh_ctx *ctx, const struct fh_req *req,
 	if (param(&w, W_TASK) != NULL)
 		fh_log_set_task(&ctx->log, param(&w, W_TASK));
 	if (fh_wait_base_url(ctx, req, &w.base) != FH_OK)
-		fh_buf_release(&w.base);	/* every URL will fail */
+		fh_buf_release(&w.base); /* every URL will fail */
 
 	mode = param(&w, W_MODE) != NULL ? param(&w, W_MODE) : "initialize";
 	fh_twiml_init(&w.tw, resp);

@@ -52,8 +52,8 @@ fh_buf_reset(struct fh_buf *b)
 static enum fh_err
 grow(struct fh_buf *b, size_t extra)
 {
-	size_t	 need, ncap;
-	char	*p;
+	size_t need, ncap;
+	char  *p;
 
 	if (extra > b->max || b->len > b->max - extra)
 		return FH_ETOOBIG;
@@ -86,7 +86,7 @@ grow(struct fh_buf *b, size_t extra)
 enum fh_err
 fh_buf_add(struct fh_buf *b, const void *p, size_t n)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	err = grow(b, n);
 	if (err != FH_OK)
@@ -120,9 +120,9 @@ fh_buf_addch(struct fh_buf *b, char c)
 enum fh_err
 fh_buf_vprintf(struct fh_buf *b, const char *fmt, va_list ap)
 {
-	va_list		 cp;
-	int		 n;
-	enum fh_err	 err;
+	va_list	    cp;
+	int	    n;
+	enum fh_err err;
 
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
@@ -142,8 +142,8 @@ fh_buf_vprintf(struct fh_buf *b, const char *fmt, va_list ap)
 enum fh_err
 fh_buf_printf(struct fh_buf *b, const char *fmt, ...)
 {
-	va_list		 ap;
-	enum fh_err	 err;
+	va_list	    ap;
+	enum fh_err err;
 
 	va_start(ap, fmt);
 	err = fh_buf_vprintf(b, fmt, ap);
@@ -160,7 +160,7 @@ fh_buf_cstr(const struct fh_buf *b)
 char *
 fh_buf_detach(struct fh_buf *b, size_t *len)
 {
-	char	*p;
+	char *p;
 
 	if (b->data == NULL) {
 		p = calloc(1, 1);
@@ -179,7 +179,7 @@ fh_buf_detach(struct fh_buf *b, size_t *len)
 char *
 fh_strndup(const char *s, size_t n)
 {
-	char	*p;
+	char *p;
 
 	p = malloc(n + 1);
 	if (p == NULL)
@@ -191,11 +191,11 @@ fh_strndup(const char *s, size_t n)
 }
 
 enum fh_err
-fh_parse_int(const char *s, size_t len, long long min, long long max,
-    long long *out)
+fh_parse_int(
+    const char *s, size_t len, long long min, long long max, long long *out)
 {
-	long long	 v = 0;
-	size_t		 i;
+	long long v = 0;
+	size_t	  i;
 
 	if (s == NULL || len == 0 || len > 18)
 		return FH_EINPUT;

@@ -9,9 +9,9 @@
 enum fh_err
 fh_claim_new(char *out, size_t outlen)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 raw[FH_CLAIM_LEN / 2];
-	size_t			 i;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	  raw[FH_CLAIM_LEN / 2];
+	size_t		  i;
 
 	if (out == NULL || outlen < FH_CLAIM_LEN + 1)
 		return FH_EINTERNAL;
@@ -28,7 +28,7 @@ fh_claim_new(char *out, size_t outlen)
 long long
 fh_wall_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
 		return 0;

@@ -14,16 +14,16 @@
 
 #include "lib/err.h"
 
-#define FH_CLAIM_LEN	32	/* hex digits of a claim ID */
+#define FH_CLAIM_LEN 32 /* hex digits of a claim ID */
 
 /* Write FH_CLAIM_LEN hex digits from the system's random source and a NUL
  * into out (outlen bytes, at least FH_CLAIM_LEN + 1).  FH_EINTERNAL when
  * out is too short or the random source fails; out is then unchanged or
  * partly written. */
-enum fh_err	 fh_claim_new(char *out, size_t outlen) FH_MUST_CHECK;
+enum fh_err fh_claim_new(char *out, size_t outlen) FH_MUST_CHECK;
 
 /* The wall clock in ms since the epoch, for comparing with the calendar
  * times that claims and Twilio carry; 0 when the clock cannot be read. */
-long long	 fh_wall_ms(void);
+long long fh_wall_ms(void);
 
 #endif

@@ -24,160 +24,146 @@
 #include "lib/valid.h"
 
 enum kind {
-	K_SID = 0,	/* arg: the prefix */
-	K_SECRET,	/* printable, no spaces, at most 256 bytes */
-	K_WORD,		/* arg: the allowed characters */
-	K_URL,		/* https, or http to a loopback host; no final '/' */
+	K_SID = 0, /* arg: the prefix */
+	K_SECRET,  /* printable, no spaces, at most 256 bytes */
+	K_WORD,	   /* arg: the allowed characters */
+	K_URL,	   /* https, or http to a loopback host; no final '/' */
 	K_INT,
 	K_BOOL,
 	K_E164,
 	K_PATH,
 	K_LEVEL,
-	K_RULES,	/* WQ...=+E164,... */
-	K_ORIGINS,	/* '*' or a comma list of origins */
-	K_USERPASS,	/* user:password, URL-unreserved characters only */
-	K_AMD_POLICY,	/* bridge or hangup-on-machine */
+	K_RULES,	 /* WQ...=+E164,... */
+	K_ORIGINS,	 /* '*' or a comma list of origins */
+	K_USERPASS,	 /* user:password, URL-unreserved characters only */
+	K_AMD_POLICY,	 /* bridge or hangup-on-machine */
 	K_REDIRECT_MODE, /* twiml or url */
-	K_TEXT,		/* UTF-8 without control characters, 1..max bytes */
-	K_CHOICE,	/* arg: the words, '|'-separated; stores the index */
-	K_SIDS,		/* arg: the prefix; a comma list of SIDs */
-	K_SMTP_URL,	/* smtp://host[:port] or smtps://host[:port] */
-	K_EMAILS,	/* comma-separated plain addresses (mime.h) */
+	K_TEXT,		 /* UTF-8 without control characters, 1..max bytes */
+	K_CHOICE,	 /* arg: the words, '|'-separated; stores the index */
+	K_SIDS,		 /* arg: the prefix; a comma list of SIDs */
+	K_SMTP_URL,	 /* smtp://host[:port] or smtps://host[:port] */
+	K_EMAILS,	 /* comma-separated plain addresses (mime.h) */
 	K__MAX
 };
 
 struct var {
-	const char	*name;
-	enum kind	 kind;
-	size_t		 off;
-	const char	*arg;
-	long long	 min, max;
-	const char	*def;		/* default, or NULL */
+	const char *name;
+	enum kind   kind;
+	size_t	    off;
+	const char *arg;
+	long long   min, max;
+	const char *def; /* default, or NULL */
 };
 
-#define S(f)	offsetof(struct fh_config, f)
-#define WORDCH	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define S(f) offsetof(struct fh_config, f)
+#define WORDCH "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 static const struct var vars[] = {
-	{ "ACCOUNT_SID", K_SID, S(account_sid), "AC", 0, 0, NULL },
-	{ "AUTH_TOKEN", K_SECRET, S(auth_token), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_AUTH_TOKEN_SECONDARY", K_SECRET, S(auth_token2), NULL,
-	    0, 0, NULL },
-	{ "API_KEY", K_SID, S(api_key), "SK", 0, 0, NULL },
-	{ "API_SECRET", K_SECRET, S(api_secret), NULL, 0, 0, NULL },
-	{ "TWILIO_FLEX_WORKSPACE_SID", K_SID, S(workspace_sid), "WS", 0, 0,
-	    NULL },
-	{ "TWILIO_FLEX_CALLBACK_WORKFLOW_SID", K_SID,
-	    S(callback_workflow_sid), "WW", 0, 0, NULL },
-	{ "FLEXHOOKS_INBOUND_GREETING", K_TEXT, S(inbound_greeting), NULL,
-	    1, FH_PROMPT_MAX_TEXT, NULL },
-	{ "FLEXHOOKS_INBOUND_WORKFLOW_SID", K_SID, S(inbound_workflow_sid),
-	    "WW", 0, 0, NULL },
-	{ "FLEXHOOKS_INBOUND_ADD_LOCATION", K_BOOL, S(inbound_add_location),
-	    NULL, 0, 0, "false" },
-	{ "FLEXHOOKS_MAIN_TIMEZONE", K_WORD, S(main_timezone),
-	    WORDCH "/_+-", 1, 64, NULL },
-	{ "TWILIO_REGION", K_WORD, S(region), WORDCH "-", 1, 32, NULL },
-	{ "TWILIO_EDGE", K_WORD, S(edge), WORDCH "-", 1, 32, NULL },
-	{ "TWILIO_SERVICE_RETRY_LIMIT", K_INT, S(retry_limit), NULL, 0, 20,
-	    "5" },
-	{ "TWILIO_SERVICE_MIN_BACKOFF", K_INT, S(min_backoff_ms), NULL, 0,
-	    60000, "100" },
-	{ "TWILIO_SERVICE_MAX_BACKOFF", K_INT, S(max_backoff_ms), NULL, 0,
-	    60000, "2000" },
-	{ "FLEXHOOKS_DEADLINE_MS", K_INT, S(deadline_ms), NULL, 1000, 12000,
-	    "8000" },
-	{ "FLEXHOOKS_EVENT_DEADLINE_MS", K_INT, S(event_deadline_ms), NULL,
-	    1000, 12000, NULL },
-	{ "FLEXHOOKS_PUBLIC_URL", K_URL, S(public_url), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_TWILIO_API_URL", K_URL, S(api_url), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_TASKROUTER_URL", K_URL, S(taskrouter_url), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_IAM_URL", K_URL, S(iam_url), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_SAY_VOICE", K_WORD, S(say_voice), WORDCH "._-", 1, 64,
-	    "Polly.Joanna" },
-	{ "FLEXHOOKS_SAY_LANGUAGE", K_WORD, S(say_language), WORDCH "-", 2,
-	    16, NULL },
-	{ "FLEXHOOKS_HOLD_MUSIC_URL", K_URL, S(hold_music_url), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_PROMPTS", K_PATH, S(prompts_file), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_TASK_LOOKUP_PAGE_SIZE", K_INT, S(task_lookup_page_size),
-	    NULL, 1, 1000, "50" },
-	{ "FLEXHOOKS_ALLOW_ALTERNATE_NUMBER", K_BOOL,
-	    S(allow_alternate_number), NULL, 0, 0, "true" },
-	{ "FLEXHOOKS_ALLOW_VOICEMAIL", K_BOOL, S(allow_voicemail), NULL, 0, 0,
-	    "true" },
-	{ "FLEXHOOKS_VOICEMAIL_MAX_LENGTH", K_INT, S(voicemail_max_length),
-	    NULL, 2, 3600, "120" },
-	{ "FLEXHOOKS_ANNOUNCE", K_WORD, S(announce),
-	    "abcdefghijklmnopqrstuvwxyz,", 1, 64, NULL },
-	{ "FLEXHOOKS_ANNOUNCE_EVERY_S", K_INT, S(announce_every_s), NULL, 10,
-	    3600, "120" },
-	{ "FLEXHOOKS_OFFER_CALLBACK_AFTER_S", K_INT, S(offer_after_s), NULL, 0,
-	    86400, "0" },
-	{ "FLEXHOOKS_OFFER_CALLBACK_POSITION", K_INT, S(offer_position), NULL,
-	    0, 100000, "0" },
-	{ "FLEXHOOKS_QUEUE_STATS_CACHE_S", K_INT, S(queue_stats_cache_s), NULL,
-	    1, 600, "30" },
-	{ "FORWARD_CALL_TASK_QUEUE_SID", K_SID, S(forward_queue_sid), "WQ", 0,
-	    0, NULL },
-	{ "FORWARD_TO_NUMBER", K_E164, S(forward_to_number), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_FORWARD_RULES", K_RULES, S(forward_rules), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_ATTRIBUTE_STYLE", K_CHOICE, S(attribute_style),
-	    "template|plugin-library", 0, 0, "template" },
-	{ "FLEXHOOKS_FOLLOWUP_WORKFLOW", K_CHOICE, S(followup_workflow),
-	    "original|callback", 0, 0, "original" },
-	{ "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", K_WORD, S(outbound_to_attribute),
-	    WORDCH "_.", 1, 64, "practicePhone" },
-	{ "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE", K_WORD,
-	    S(outbound_from_attribute), WORDCH "_.", 1, 64, "callerID" },
-	{ "FLEXHOOKS_AMD_SPEECH_THRESHOLD", K_INT, S(amd_speech_threshold),
-	    NULL, 1000, 6000, "1000" },
-	{ "FLEXHOOKS_REDIRECT_CALLER_ID", K_E164, S(redirect_caller_id), NULL,
-	    0, 0, NULL },
-	{ "FLEXHOOKS_REDIRECT_TIMEOUT", K_INT, S(redirect_timeout), NULL, 5,
-	    600, NULL },
-	{ "FLEXHOOKS_REDIRECT_ACTION", K_URL, S(redirect_action), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_REDIRECT_MODE", K_REDIRECT_MODE, S(redirect_mode_url),
-	    NULL, 0, 0, "twiml" },
-	{ "FLEXHOOKS_AMD_POLICY", K_AMD_POLICY, S(amd_hangup_on_machine), NULL,
-	    0, 0, "bridge" },
-	{ "FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE", K_BOOL,
-	    S(outbound_reject_on_failure), NULL, 0, 0, "false" },
-	{ "FLEXHOOKS_LOCATIONS", K_PATH, S(locations_file), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_CORS_ORIGINS", K_ORIGINS, S(cors_origins), NULL, 0, 0,
-	    "*" },
-	{ "FLEXHOOKS_HTPASSWD", K_PATH, S(htpasswd), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_BASIC_AUTH", K_USERPASS, S(basic_auth), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_PORT", K_INT, S(port), NULL, 1, 65535, "8080" },
-	{ "FLEXHOOKS_PROCESSES", K_INT, S(processes), NULL, 1, 256, "4" },
-	{ "FLEXHOOKS_LOG_LEVEL", K_LEVEL, S(log_level), NULL, 0, 0, "info" },
-	{ "FLEXHOOKS_HEALTH_SOCKETS", K_PATH, S(health_sockets), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_EVENT_WORKSPACES", K_SIDS, S(event_workspaces), "WS", 0,
-	    FH_CONFIG_MAX_WORKSPACES, NULL },
-	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TO", K_EMAILS, S(vm_email_to), NULL,
-	    FH_MIME_MAX_RCPT, 0, NULL },
-	{ "FLEXHOOKS_VOICEMAIL_EMAIL_FROM", K_EMAILS, S(vm_email_from), NULL,
-	    1, 0, NULL },
-	{ "FLEXHOOKS_VOICEMAIL_EMAIL_SUBJECT", K_TEXT, S(vm_email_subject),
-	    NULL, 1, 200, "New voicemail from" },
-	{ "FLEXHOOKS_VOICEMAIL_EMAIL_MAX_MB", K_INT, S(vm_email_max_mb), NULL,
-	    0, 15, "10" },
-	{ "FLEXHOOKS_VOICEMAIL_EMAIL_TRANSCRIPT", K_BOOL,
-	    S(vm_email_transcript), NULL, 0, 0, "false" },
-	{ "FLEXHOOKS_SMTP_URL", K_SMTP_URL, S(smtp_url), NULL, 0, 0, NULL },
-	{ "FLEXHOOKS_SMTP_USER", K_WORD, S(smtp_user), WORDCH "@._+=-", 1,
-	    256, NULL },
-	{ "FLEXHOOKS_SMTP_PASSWORD", K_SECRET, S(smtp_password), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_SMTP_CA_FILE", K_PATH, S(smtp_ca_file), NULL, 0, 0,
-	    NULL },
-	{ "FLEXHOOKS_SMTP_RETRY_S", K_INT, S(smtp_retry_s), NULL, 0, 86400,
-	    "900" },
+    {"ACCOUNT_SID", K_SID, S(account_sid), "AC", 0, 0, NULL},
+    {"AUTH_TOKEN", K_SECRET, S(auth_token), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_AUTH_TOKEN_SECONDARY", K_SECRET, S(auth_token2), NULL, 0, 0,
+	NULL},
+    {"API_KEY", K_SID, S(api_key), "SK", 0, 0, NULL},
+    {"API_SECRET", K_SECRET, S(api_secret), NULL, 0, 0, NULL},
+    {"TWILIO_FLEX_WORKSPACE_SID", K_SID, S(workspace_sid), "WS", 0, 0, NULL},
+    {"TWILIO_FLEX_CALLBACK_WORKFLOW_SID", K_SID, S(callback_workflow_sid), "WW",
+	0, 0, NULL},
+    {"FLEXHOOKS_INBOUND_GREETING", K_TEXT, S(inbound_greeting), NULL, 1,
+	FH_PROMPT_MAX_TEXT, NULL},
+    {"FLEXHOOKS_INBOUND_WORKFLOW_SID", K_SID, S(inbound_workflow_sid), "WW", 0,
+	0, NULL},
+    {"FLEXHOOKS_INBOUND_ADD_LOCATION", K_BOOL, S(inbound_add_location), NULL, 0,
+	0, "false"},
+    {"FLEXHOOKS_MAIN_TIMEZONE", K_WORD, S(main_timezone), WORDCH "/_+-", 1, 64,
+	NULL},
+    {"TWILIO_REGION", K_WORD, S(region), WORDCH "-", 1, 32, NULL},
+    {"TWILIO_EDGE", K_WORD, S(edge), WORDCH "-", 1, 32, NULL},
+    {"TWILIO_SERVICE_RETRY_LIMIT", K_INT, S(retry_limit), NULL, 0, 20, "5"},
+    {"TWILIO_SERVICE_MIN_BACKOFF", K_INT, S(min_backoff_ms), NULL, 0, 60000,
+	"100"},
+    {"TWILIO_SERVICE_MAX_BACKOFF", K_INT, S(max_backoff_ms), NULL, 0, 60000,
+	"2000"},
+    {"FLEXHOOKS_DEADLINE_MS", K_INT, S(deadline_ms), NULL, 1000, 12000, "8000"},
+    {"FLEXHOOKS_EVENT_DEADLINE_MS", K_INT, S(event_deadline_ms), NULL, 1000,
+	12000, NULL},
+    {"FLEXHOOKS_PUBLIC_URL", K_URL, S(public_url), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_TWILIO_API_URL", K_URL, S(api_url), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_TASKROUTER_URL", K_URL, S(taskrouter_url), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_IAM_URL", K_URL, S(iam_url), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_SAY_VOICE", K_WORD, S(say_voice), WORDCH "._-", 1, 64,
+	"Polly.Joanna"},
+    {"FLEXHOOKS_SAY_LANGUAGE", K_WORD, S(say_language), WORDCH "-", 2, 16,
+	NULL},
+    {"FLEXHOOKS_HOLD_MUSIC_URL", K_URL, S(hold_music_url), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_PROMPTS", K_PATH, S(prompts_file), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_TASK_LOOKUP_PAGE_SIZE", K_INT, S(task_lookup_page_size), NULL,
+	1, 1000, "50"},
+    {"FLEXHOOKS_ALLOW_ALTERNATE_NUMBER", K_BOOL, S(allow_alternate_number),
+	NULL, 0, 0, "true"},
+    {"FLEXHOOKS_ALLOW_VOICEMAIL", K_BOOL, S(allow_voicemail), NULL, 0, 0,
+	"true"},
+    {"FLEXHOOKS_VOICEMAIL_MAX_LENGTH", K_INT, S(voicemail_max_length), NULL, 2,
+	3600, "120"},
+    {"FLEXHOOKS_ANNOUNCE", K_WORD, S(announce), "abcdefghijklmnopqrstuvwxyz,",
+	1, 64, NULL},
+    {"FLEXHOOKS_ANNOUNCE_EVERY_S", K_INT, S(announce_every_s), NULL, 10, 3600,
+	"120"},
+    {"FLEXHOOKS_OFFER_CALLBACK_AFTER_S", K_INT, S(offer_after_s), NULL, 0,
+	86400, "0"},
+    {"FLEXHOOKS_OFFER_CALLBACK_POSITION", K_INT, S(offer_position), NULL, 0,
+	100000, "0"},
+    {"FLEXHOOKS_QUEUE_STATS_CACHE_S", K_INT, S(queue_stats_cache_s), NULL, 1,
+	600, "30"},
+    {"FORWARD_CALL_TASK_QUEUE_SID", K_SID, S(forward_queue_sid), "WQ", 0, 0,
+	NULL},
+    {"FORWARD_TO_NUMBER", K_E164, S(forward_to_number), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_FORWARD_RULES", K_RULES, S(forward_rules), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_ATTRIBUTE_STYLE", K_CHOICE, S(attribute_style),
+	"template|plugin-library", 0, 0, "template"},
+    {"FLEXHOOKS_FOLLOWUP_WORKFLOW", K_CHOICE, S(followup_workflow),
+	"original|callback", 0, 0, "original"},
+    {"FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE", K_WORD, S(outbound_to_attribute),
+	WORDCH "_.", 1, 64, "practicePhone"},
+    {"FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE", K_WORD, S(outbound_from_attribute),
+	WORDCH "_.", 1, 64, "callerID"},
+    {"FLEXHOOKS_AMD_SPEECH_THRESHOLD", K_INT, S(amd_speech_threshold), NULL,
+	1000, 6000, "1000"},
+    {"FLEXHOOKS_REDIRECT_CALLER_ID", K_E164, S(redirect_caller_id), NULL, 0, 0,
+	NULL},
+    {"FLEXHOOKS_REDIRECT_TIMEOUT", K_INT, S(redirect_timeout), NULL, 5, 600,
+	NULL},
+    {"FLEXHOOKS_REDIRECT_ACTION", K_URL, S(redirect_action), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_REDIRECT_MODE", K_REDIRECT_MODE, S(redirect_mode_url), NULL, 0,
+	0, "twiml"},
+    {"FLEXHOOKS_AMD_POLICY", K_AMD_POLICY, S(amd_hangup_on_machine), NULL, 0, 0,
+	"bridge"},
+    {"FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE", K_BOOL,
+	S(outbound_reject_on_failure), NULL, 0, 0, "false"},
+    {"FLEXHOOKS_LOCATIONS", K_PATH, S(locations_file), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_CORS_ORIGINS", K_ORIGINS, S(cors_origins), NULL, 0, 0, "*"},
+    {"FLEXHOOKS_HTPASSWD", K_PATH, S(htpasswd), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_BASIC_AUTH", K_USERPASS, S(basic_auth), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_PORT", K_INT, S(port), NULL, 1, 65535, "8080"},
+    {"FLEXHOOKS_PROCESSES", K_INT, S(processes), NULL, 1, 256, "4"},
+    {"FLEXHOOKS_LOG_LEVEL", K_LEVEL, S(log_level), NULL, 0, 0, "info"},
+    {"FLEXHOOKS_HEALTH_SOCKETS", K_PATH, S(health_sockets), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_EVENT_WORKSPACES", K_SIDS, S(event_workspaces), "WS", 0,
+	FH_CONFIG_MAX_WORKSPACES, NULL},
+    {"FLEXHOOKS_VOICEMAIL_EMAIL_TO", K_EMAILS, S(vm_email_to), NULL,
+	FH_MIME_MAX_RCPT, 0, NULL},
+    {"FLEXHOOKS_VOICEMAIL_EMAIL_FROM", K_EMAILS, S(vm_email_from), NULL, 1, 0,
+	NULL},
+    {"FLEXHOOKS_VOICEMAIL_EMAIL_SUBJECT", K_TEXT, S(vm_email_subject), NULL, 1,
+	200, "New voicemail from"},
+    {"FLEXHOOKS_VOICEMAIL_EMAIL_MAX_MB", K_INT, S(vm_email_max_mb), NULL, 0, 15,
+	"10"},
+    {"FLEXHOOKS_VOICEMAIL_EMAIL_TRANSCRIPT", K_BOOL, S(vm_email_transcript),
+	NULL, 0, 0, "false"},
+    {"FLEXHOOKS_SMTP_URL", K_SMTP_URL, S(smtp_url), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_SMTP_USER", K_WORD, S(smtp_user), WORDCH "@._+=-", 1, 256,
+	NULL},
+    {"FLEXHOOKS_SMTP_PASSWORD", K_SECRET, S(smtp_password), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_SMTP_CA_FILE", K_PATH, S(smtp_ca_file), NULL, 0, 0, NULL},
+    {"FLEXHOOKS_SMTP_RETRY_S", K_INT, S(smtp_retry_s), NULL, 0, 86400, "900"},
 };
 #undef S
 
@@ -186,7 +172,7 @@ is_loopback_host(const char *h, size_t n)
 {
 	return (n == 9 && memcmp(h, "localhost", 9) == 0) ||
 	    (n >= 4 && memcmp(h, "127.", 4) == 0 &&
-	    strspn(h, "0123456789.") >= n) ||
+		strspn(h, "0123456789.") >= n) ||
 	    (n == 5 && memcmp(h, "[::1]", 5) == 0);
 }
 
@@ -195,8 +181,8 @@ is_loopback_host(const char *h, size_t n)
 static int
 valid_url(const char *s)
 {
-	const char	*host, *end;
-	size_t		 len = strlen(s), hl;
+	const char *host, *end;
+	size_t	    len = strlen(s), hl;
 
 	if (len > 1024 || len == 0 || s[len - 1] == '/')
 		return 0;
@@ -221,7 +207,7 @@ valid_url(const char *s)
 	    strpbrk(s, " \t\r\n\"<>\\?#") != NULL)
 		return 0;
 	if (s[4] == ':' && !is_loopback_host(host, hl))
-		return 0;	/* plain http */
+		return 0; /* plain http */
 	return 1;
 }
 
@@ -238,8 +224,8 @@ has_control(const char *s)
 static int
 valid_rules(const char *s)
 {
-	struct fh_val	 v;
-	const char	*p = s, *comma, *eq;
+	struct fh_val v;
+	const char   *p = s, *comma, *eq;
 
 	while (*p != '\0') {
 		comma = strchr(p, ',');
@@ -248,7 +234,8 @@ valid_rules(const char *s)
 		eq = memchr(p, '=', (size_t)(comma - p));
 		if (eq == NULL || !fh_is_sid(p, (size_t)(eq - p), "WQ") ||
 		    fh_valid_e164(eq + 1, (size_t)(comma - eq - 1), &v) !=
-		    FH_OK || v.len != (size_t)(comma - eq - 1))
+			FH_OK ||
+		    v.len != (size_t)(comma - eq - 1))
 			return 0;
 		p = *comma == ',' ? comma + 1 : comma;
 	}
@@ -258,10 +245,10 @@ valid_rules(const char *s)
 /* The next rule of a FLEXHOOKS_FORWARD_RULES list at *p ("WQ...=+E164"),
  * already validated: queue and number spans; advances *p. */
 static void
-next_rule(const char **p, const char **q, size_t *qlen, const char **n,
-    size_t *nlen)
+next_rule(
+    const char **p, const char **q, size_t *qlen, const char **n, size_t *nlen)
 {
-	const char	*comma, *eq;
+	const char *comma, *eq;
 
 	comma = strchr(*p, ',');
 	if (comma == NULL)
@@ -279,8 +266,8 @@ next_rule(const char **p, const char **q, size_t *qlen, const char **n,
 static int
 rules_consistent(const struct fh_config *cfg)
 {
-	const char	*p, *r, *q, *n, *q2, *n2;
-	size_t		 ql, nl, ql2, nl2;
+	const char *p, *r, *q, *n, *q2, *n2;
+	size_t	    ql, nl, ql2, nl2;
 
 	if (cfg->forward_rules == NULL)
 		return 1;
@@ -290,7 +277,7 @@ rules_consistent(const struct fh_config *cfg)
 		    strlen(cfg->forward_queue_sid) == ql &&
 		    memcmp(cfg->forward_queue_sid, q, ql) == 0 &&
 		    (strlen(cfg->forward_to_number) != nl ||
-		    memcmp(cfg->forward_to_number, n, nl) != 0))
+			memcmp(cfg->forward_to_number, n, nl) != 0))
 			return 0;
 		for (r = p; *r != '\0';) {
 			next_rule(&r, &q2, &ql2, &n2, &nl2);
@@ -305,8 +292,8 @@ rules_consistent(const struct fh_config *cfg)
 static int
 valid_origins(const char *s)
 {
-	const char	*p = s, *comma;
-	size_t		 n;
+	const char *p = s, *comma;
+	size_t	    n;
 
 	if (strcmp(s, "*") == 0)
 		return 1;
@@ -315,7 +302,7 @@ valid_origins(const char *s)
 		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (n < 8 || memchr(p + 8, '/', n - 8) != NULL ||
 		    (strncmp(p, "https://", 8) != 0 &&
-		    strncmp(p, "http://", 7) != 0))
+			strncmp(p, "http://", 7) != 0))
 			return 0;
 		if (strcspn(p, " \t\"<>") < n)
 			return 0;
@@ -330,15 +317,15 @@ valid_origins(const char *s)
 static int
 valid_sids(const char *s, const char *prefix, size_t max)
 {
-	const char	*p = s, *comma, *q;
-	size_t		 n, count = 0;
+	const char *p = s, *comma, *q;
+	size_t	    n, count = 0;
 
 	for (;;) {
 		comma = strchr(p, ',');
 		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (!fh_is_sid(p, n, prefix) || ++count > max)
 			return 0;
-		for (q = s; q < p; q += 35)	/* the earlier ones, 34 + ',' */
+		for (q = s; q < p; q += 35) /* the earlier ones, 34 + ',' */
 			if (memcmp(q, p, n) == 0)
 				return 0;
 		if (comma == NULL)
@@ -353,8 +340,8 @@ valid_sids(const char *s, const char *prefix, size_t max)
 static int
 valid_smtp_url(const char *s)
 {
-	const char	*host;
-	size_t		 len = strlen(s), hl;
+	const char *host;
+	size_t	    len = strlen(s), hl;
 
 	if (len > 1024)
 		return 0;
@@ -367,8 +354,10 @@ valid_smtp_url(const char *s)
 	hl = strcspn(host, ":/");
 	if (hl == 0 || strspn(host, WORDCH ".-") < hl)
 		return 0;
-	if (host[hl] == ':' && (host[hl + 1] == '\0' ||
-	    strspn(host + hl + 1, "0123456789") != strcspn(host + hl + 1, "/")))
+	if (host[hl] == ':' &&
+	    (host[hl + 1] == '\0' ||
+		strspn(host + hl + 1, "0123456789") !=
+		    strcspn(host + hl + 1, "/")))
 		return 0;
 	return strpbrk(s, " \t\r\n\"<>\\?#@") == NULL;
 }
@@ -377,9 +366,9 @@ valid_smtp_url(const char *s)
 static int
 choice(const char *list, const char *val)
 {
-	const char	*p = list, *bar;
-	size_t		 n, len = strlen(val);
-	int		 i;
+	const char *p = list, *bar;
+	size_t	    n, len = strlen(val);
+	int	    i;
 
 	for (i = 0;; i++) {
 		bar = strchr(p, '|');
@@ -395,13 +384,13 @@ choice(const char *list, const char *val)
 static enum fh_err
 apply(struct fh_config *cfg, const struct var *v, const char *val)
 {
-	char		**sp = (char **)((char *)cfg + v->off);
-	long long	 *ip = (long long *)((char *)cfg + v->off);
-	int		 *bp = (int *)((char *)cfg + v->off);
-	struct fh_val	  fv;
-	size_t		  len = strlen(val);
-	long long	  n;
-	int		  lvl;
+	char	    **sp = (char **)((char *)cfg + v->off);
+	long long    *ip = (long long *)((char *)cfg + v->off);
+	int	     *bp = (int *)((char *)cfg + v->off);
+	struct fh_val fv;
+	size_t	      len = strlen(val);
+	long long     n;
+	int	      lvl;
 
 	switch (v->kind) {
 	case K_INT:
@@ -442,9 +431,12 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 			return FH_EINPUT;
 		break;
 	case K_SECRET:
-		if (len > 256 || strspn(val, "!#$%&'()*+,-./0123456789:;=?@"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz"
-		    "{|}~") != len)
+		if (len > 256 ||
+		    strspn(val,
+			"!#$%&'()*+,-./0123456789:;=?@"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+			"abcdefghijklmnopqrstuvwxyz"
+			"{|}~") != len)
 			return FH_EINPUT;
 		break;
 	case K_WORD:
@@ -492,8 +484,8 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 			return FH_EINPUT;
 		break;
 	case K_EMAILS: {
-		struct fh_mime_addr	 a[FH_MIME_MAX_RCPT];
-		size_t			 na;
+		struct fh_mime_addr a[FH_MIME_MAX_RCPT];
+		size_t		    na;
 
 		/* min: how many addresses the setting takes at most */
 		if (fh_mime_addrs(val, len, a, &na) != FH_OK ||
@@ -514,9 +506,9 @@ fh_config_parse_file(const char *text, size_t len,
     enum fh_err (*set)(const char *key, const char *value, void *arg),
     void *arg, size_t *lineno)
 {
-	const char	*p = text, *end = text + len, *nl, *eq, *ks, *ke;
-	char		*key = NULL, *val = NULL;
-	enum fh_err	 err = FH_OK;
+	const char *p = text, *end = text + len, *nl, *eq, *ks, *ke;
+	char	   *key = NULL, *val = NULL;
+	enum fh_err err = FH_OK;
 
 	*lineno = 0;
 	for (; p < end && err == FH_OK; p = nl + 1) {
@@ -537,8 +529,8 @@ fh_config_parse_file(const char *text, size_t len,
 		if (memchr(ks, '\0', (size_t)(ke - ks)) != NULL)
 			return FH_EINPUT;
 		eq = memchr(ks, '=', (size_t)(ke - ks));
-		if (eq == NULL || eq == ks || strspn(ks, WORDCH "_") !=
-		    (size_t)(eq - ks))
+		if (eq == NULL || eq == ks ||
+		    strspn(ks, WORDCH "_") != (size_t)(eq - ks))
 			return FH_EINPUT;
 		key = fh_strndup(ks, (size_t)(eq - ks));
 		val = fh_strndup(eq + 1, (size_t)(ke - eq - 1));
@@ -560,7 +552,7 @@ fh_config_parse_file(const char *text, size_t len,
 static enum fh_err
 file_set(const char *key, const char *value, void *arg)
 {
-	struct fh_form	*f = arg;
+	struct fh_form *f = arg;
 
 	return fh_form_push(f, key, strlen(key), value, strlen(value));
 }
@@ -571,11 +563,11 @@ static enum fh_err
 read_file(const char *path, int must_exist, int private, int *exposed,
     struct fh_buf *out)
 {
-	char		 chunk[4096];
-	struct stat	 st;
-	ssize_t		 n;
-	int		 fd;
-	enum fh_err	 err = FH_OK;
+	char	    chunk[4096];
+	struct stat st;
+	ssize_t	    n;
+	int	    fd;
+	enum fh_err err = FH_OK;
 
 	if (exposed != NULL)
 		*exposed = 0;
@@ -618,7 +610,7 @@ dotted_path(const char *p)
 static int
 iana_zone(const char *tz)
 {
-	size_t	 n;
+	size_t n;
 
 	if (tz == NULL)
 		return 0;
@@ -634,8 +626,8 @@ iana_zone(const char *tz)
 static int
 announce_list(struct fh_config *cfg)
 {
-	const char	*p = cfg->announce, *comma;
-	size_t		 n;
+	const char *p = cfg->announce, *comma;
+	size_t	    n;
 
 	cfg->announce_position = cfg->announce_wait = 0;
 	if (p == NULL)
@@ -673,10 +665,10 @@ static void set_err(char *, size_t, const char *, ...)
 static unsigned
 password_bits(const char *userpass, size_t *len, size_t *distinct)
 {
-	const unsigned char	*pw;
-	unsigned char		 seen[256] = { 0 };
-	unsigned		 pool, cls = 0, l2 = 0;
-	size_t			 i;
+	const unsigned char *pw;
+	unsigned char	     seen[256] = {0};
+	unsigned	     pool, cls = 0, l2 = 0;
+	size_t		     i;
 
 	pw = (const unsigned char *)strchr(userpass, ':');
 	pw = pw != NULL ? pw + 1 : (const unsigned char *)userpass;
@@ -715,7 +707,7 @@ password_bits(const char *userpass, size_t *len, size_t *distinct)
 static int
 weak_password(const char *userpass, size_t *len, unsigned *bits)
 {
-	size_t	 distinct;
+	size_t distinct;
 
 	*bits = password_bits(userpass, len, &distinct);
 	return *len < FH_CONFIG_MIN_PASSWORD ||
@@ -725,7 +717,7 @@ weak_password(const char *userpass, size_t *len, unsigned *bits)
 static void
 set_err(char *errmsg, size_t errlen, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (errlen == 0)
 		return;
@@ -739,15 +731,15 @@ enum fh_err
 fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
     char *errmsg, size_t errlen)
 {
-	struct fh_form		 file;
-	struct fh_buf		 text;
-	const struct fh_pair	*p;
-	const char		*path, *val, *tz;
-	size_t			 i, lineno, pwlen;
-	unsigned		 pwbits;
-	int			 exposed = 0;
-	enum fh_err		 err = FH_OK;
-	char			 hold[1100];
+	struct fh_form	      file;
+	struct fh_buf	      text;
+	const struct fh_pair *p;
+	const char	     *path, *val, *tz;
+	size_t		      i, lineno, pwlen;
+	unsigned	      pwbits;
+	int		      exposed = 0;
+	enum fh_err	      err = FH_OK;
+	char		      hold[1100];
 
 	memset(cfg, 0, sizeof(*cfg));
 	fh_form_init(&file);
@@ -760,14 +752,17 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 
 	/* the file first, so that the environment can win below */
 	path = getenv_fn("FLEXHOOKS_CONFIG");
-	err = read_file(path != NULL && path[0] != '\0' ? path :
-	    "/etc/flexhooks/flexhooks.env", path != NULL && path[0] != '\0',
-	    1, &exposed, &text);
+	err = read_file(path != NULL && path[0] != '\0'
+		? path
+		: "/etc/flexhooks/flexhooks.env",
+	    path != NULL && path[0] != '\0', 1, &exposed, &text);
 	if (err != FH_OK && exposed) {
-		set_err(errmsg, errlen, "configuration file '%s' is readable "
+		set_err(errmsg, errlen,
+		    "configuration file '%s' is readable "
 		    "or writable by other users (it holds secrets: chmod 0640)",
-		    path != NULL && path[0] != '\0' ? path :
-		    "/etc/flexhooks/flexhooks.env");
+		    path != NULL && path[0] != '\0'
+			? path
+			: "/etc/flexhooks/flexhooks.env");
 		goto out;
 	}
 	if (err != FH_OK) {
@@ -775,8 +770,8 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 		    path != NULL ? path : "");
 		goto out;
 	}
-	err = fh_config_parse_file(fh_buf_cstr(&text), text.len, file_set,
-	    &file, &lineno);
+	err = fh_config_parse_file(
+	    fh_buf_cstr(&text), text.len, file_set, &file, &lineno);
 	if (err != FH_OK) {
 		set_err(errmsg, errlen, "invalid configuration file line %zu",
 		    lineno);
@@ -786,15 +781,17 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 
 	for (i = 0; i < FH_NITEMS(vars); i++) {
 		val = getenv_fn(vars[i].name);
-		if (val == NULL || (val[0] == '\0' && vars[i].off !=
-		    offsetof(struct fh_config, amd_speech_threshold))) {
+		if (val == NULL ||
+		    (val[0] == '\0' &&
+			vars[i].off !=
+			    offsetof(struct fh_config, amd_speech_threshold))) {
 			p = fh_form_get(&file, vars[i].name);
 			val = p != NULL ? p->value : NULL;
 		}
 		if (val != NULL && val[0] == '\0' &&
-		    vars[i].off == offsetof(struct fh_config,
-		    amd_speech_threshold)) {
-			cfg->amd_speech_threshold = 0;	/* empty: not sent */
+		    vars[i].off ==
+			offsetof(struct fh_config, amd_speech_threshold)) {
+			cfg->amd_speech_threshold = 0; /* empty: not sent */
 			continue;
 		}
 		if (val == NULL || val[0] == '\0')
@@ -804,8 +801,10 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 		err = apply(cfg, &vars[i], val);
 		if (err != FH_OK && vars[i].kind == K_CHOICE) {
 			/* the words are no secret: name them */
-			set_err(errmsg, errlen, "invalid value for '%s' (one "
-			    "of: %s)", vars[i].name, vars[i].arg);
+			set_err(errmsg, errlen,
+			    "invalid value for '%s' (one "
+			    "of: %s)",
+			    vars[i].name, vars[i].arg);
 			err = FH_ECONFIG;
 			goto out;
 		}
@@ -819,7 +818,8 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 
 	if (cfg->basic_auth != NULL &&
 	    weak_password(cfg->basic_auth, &pwlen, &pwbits)) {
-		set_err(errmsg, errlen, "weak password in 'FLEXHOOKS_BASIC_AUTH'"
+		set_err(errmsg, errlen,
+		    "weak password in 'FLEXHOOKS_BASIC_AUTH'"
 		    " (%zu characters, about %u bits; want %d characters, %d "
 		    "bits, 8 different): make one with 'openssl rand -hex 16'",
 		    pwlen, pwbits, FH_CONFIG_MIN_PASSWORD,
@@ -829,8 +829,10 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	}
 
 	if (!announce_list(cfg)) {
-		set_err(errmsg, errlen, "invalid value for '%s' (a comma list "
-		    "of: position, wait)", "FLEXHOOKS_ANNOUNCE");
+		set_err(errmsg, errlen,
+		    "invalid value for '%s' (a comma list "
+		    "of: position, wait)",
+		    "FLEXHOOKS_ANNOUNCE");
 		err = FH_ECONFIG;
 		goto out;
 	}
@@ -848,8 +850,9 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	    (cfg->forward_to_number == NULL)) {
 		/* both or neither: name the one that is missing */
 		set_err(errmsg, errlen, "invalid value for '%s'",
-		    cfg->forward_queue_sid == NULL ?
-		    "FORWARD_CALL_TASK_QUEUE_SID" : "FORWARD_TO_NUMBER");
+		    cfg->forward_queue_sid == NULL
+			? "FORWARD_CALL_TASK_QUEUE_SID"
+			: "FORWARD_TO_NUMBER");
 		err = FH_ECONFIG;
 		goto out;
 	}
@@ -862,9 +865,9 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	if (!dotted_path(cfg->outbound_to_attribute) ||
 	    !dotted_path(cfg->outbound_from_attribute)) {
 		set_err(errmsg, errlen, "invalid value for '%s'",
-		    !dotted_path(cfg->outbound_to_attribute) ?
-		    "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE" :
-		    "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE");
+		    !dotted_path(cfg->outbound_to_attribute)
+			? "FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE"
+			: "FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE");
 		err = FH_ECONFIG;
 		goto out;
 	}
@@ -894,7 +897,7 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 	}
 	if (cfg->hold_music_url == NULL && cfg->public_url != NULL) {
 		if (snprintf(hold, sizeof(hold), "%s/assets/hold-music.wav",
-		    cfg->public_url) >= (int)sizeof(hold)) {
+			cfg->public_url) >= (int)sizeof(hold)) {
 			set_err(errmsg, errlen, "invalid value for '%s'",
 			    "FLEXHOOKS_PUBLIC_URL");
 			err = FH_ECONFIG;
@@ -906,12 +909,13 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 			goto out;
 		}
 	}
-	if (cfg->vm_email_to != NULL && (cfg->vm_email_from == NULL ||
-	    cfg->smtp_url == NULL)) {
+	if (cfg->vm_email_to != NULL &&
+	    (cfg->vm_email_from == NULL || cfg->smtp_url == NULL)) {
 		/* email is on: it needs a sender and a server */
 		set_err(errmsg, errlen, "missing required setting '%s'",
-		    cfg->vm_email_from == NULL ?
-		    "FLEXHOOKS_VOICEMAIL_EMAIL_FROM" : "FLEXHOOKS_SMTP_URL");
+		    cfg->vm_email_from == NULL
+			? "FLEXHOOKS_VOICEMAIL_EMAIL_FROM"
+			: "FLEXHOOKS_SMTP_URL");
 		err = FH_ECONFIG;
 		goto out;
 	}
@@ -923,8 +927,8 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 			    cfg->prompts_file);
 			goto out;
 		}
-		err = fh_prompts_parse(fh_buf_cstr(&text), text.len,
-		    cfg->prompts, &lineno);
+		err = fh_prompts_parse(
+		    fh_buf_cstr(&text), text.len, cfg->prompts, &lineno);
 		if (err != FH_OK) {
 			set_err(errmsg, errlen, "invalid prompts file line %zu",
 			    lineno);
@@ -943,10 +947,10 @@ out:
 }
 
 enum fh_err
-fh_config_require(const struct fh_config *cfg, unsigned need, char *errmsg,
-    size_t errlen)
+fh_config_require(
+    const struct fh_config *cfg, unsigned need, char *errmsg, size_t errlen)
 {
-	const char	*missing = NULL;
+	const char *missing = NULL;
 
 	if ((need & FH_NEED_REST) && cfg->account_sid == NULL)
 		missing = "ACCOUNT_SID";
@@ -981,8 +985,8 @@ fh_config_unconfigured(const struct fh_config *cfg, unsigned need)
 int
 fh_config_workspace_ok(const struct fh_config *cfg, const char *ws)
 {
-	const char	*p;
-	size_t		 n;
+	const char *p;
+	size_t	    n;
 
 	if (ws == NULL || strlen(ws) != 34)
 		return 0;
@@ -1012,8 +1016,8 @@ fh_config_default_workspace(const struct fh_config *cfg)
 void
 fh_config_release(struct fh_config *cfg)
 {
-	size_t	 i;
-	char	**sp;
+	size_t i;
+	char **sp;
 
 	for (i = 0; i < FH_NITEMS(vars); i++) {
 		switch (vars[i].kind) {

@@ -18,35 +18,31 @@
 
 #include "lib/dedupe.h"
 
-enum slot_state {
-	SLOT_FREE = 0,
-	SLOT_PENDING,
-	SLOT_DONE
-};
+enum slot_state { SLOT_FREE = 0, SLOT_PENDING, SLOT_DONE };
 
 struct slot {
-	unsigned char	 key[FH_DEDUPE_KEY_LEN];
-	int64_t		 time;		/* ms, fh_now_ms(): last written */
-	pid_t		 pid;		/* the pending entry's process */
-	int		 state;		/* enum slot_state */
-	char		 sid[FH_DEDUPE_SID_MAX];
+	unsigned char key[FH_DEDUPE_KEY_LEN];
+	int64_t	      time;  /* ms, fh_now_ms(): last written */
+	pid_t	      pid;   /* the pending entry's process */
+	int	      state; /* enum slot_state */
+	char	      sid[FH_DEDUPE_SID_MAX];
 };
 
 struct fh_dedupe {
-	pthread_mutex_t	 lock;		/* process-shared, robust */
-	size_t		 maplen;
-	size_t		 nslots;
-	int64_t		 ttl_ms;
-	struct slot	 slots[];
+	pthread_mutex_t lock; /* process-shared, robust */
+	size_t		maplen;
+	size_t		nslots;
+	int64_t		ttl_ms;
+	struct slot	slots[];
 };
 
 enum fh_err
 fh_dedupe_new(struct fh_dedupe **out, size_t nslots, int64_t ttl_ms)
 {
-	pthread_mutexattr_t	 attr;
-	struct fh_dedupe	*d;
-	size_t			 len;
-	int			 rc;
+	pthread_mutexattr_t attr;
+	struct fh_dedupe   *d;
+	size_t		    len;
+	int		    rc;
 
 	*out = NULL;
 	if (nslots == 0)
@@ -64,11 +60,11 @@ fh_dedupe_new(struct fh_dedupe **out, size_t nslots, int64_t ttl_ms)
 	d->ttl_ms = ttl_ms;
 	rc = pthread_mutexattr_init(&attr);
 	if (rc == 0) {
-		rc = pthread_mutexattr_setpshared(&attr,
-		    PTHREAD_PROCESS_SHARED);
+		rc =
+		    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
 		if (rc == 0)
-			rc = pthread_mutexattr_setrobust(&attr,
-			    PTHREAD_MUTEX_ROBUST);
+			rc = pthread_mutexattr_setrobust(
+			    &attr, PTHREAD_MUTEX_ROBUST);
 		if (rc == 0)
 			rc = pthread_mutex_init(&d->lock, &attr);
 		pthread_mutexattr_destroy(&attr);
@@ -89,12 +85,12 @@ fh_dedupe_free(struct fh_dedupe *d)
 }
 
 enum fh_err
-fh_dedupe_key(const char *route, const char *token,
-    unsigned char key[FH_DEDUPE_KEY_LEN])
+fh_dedupe_key(
+    const char *route, const char *token, unsigned char key[FH_DEDUPE_KEY_LEN])
 {
-	EVP_MD_CTX	*md;
-	unsigned int	 n = 0;
-	int		 ok;
+	EVP_MD_CTX  *md;
+	unsigned int n = 0;
+	int	     ok;
 
 	md = EVP_MD_CTX_new();
 	if (md == NULL)
@@ -113,7 +109,7 @@ fh_dedupe_key(const char *route, const char *token,
 static int
 lock(struct fh_dedupe *d)
 {
-	int	 rc;
+	int rc;
 
 	rc = pthread_mutex_lock(&d->lock);
 	if (rc == EOWNERDEAD)
@@ -150,7 +146,7 @@ abandoned(const struct slot *s, int64_t now)
 static struct slot *
 find(struct fh_dedupe *d, const unsigned char *key)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < d->nslots; i++)
 		if (d->slots[i].state != SLOT_FREE &&
@@ -163,8 +159,8 @@ find(struct fh_dedupe *d, const unsigned char *key)
 static struct slot *
 pick(struct fh_dedupe *d, int64_t now)
 {
-	struct slot	*s, *oldest = &d->slots[0];
-	size_t		 i;
+	struct slot *s, *oldest = &d->slots[0];
+	size_t	     i;
 
 	for (i = 0; i < d->nslots; i++) {
 		s = &d->slots[i];
@@ -195,7 +191,7 @@ enum fh_err
 fh_dedupe_begin(struct fh_dedupe *d, const unsigned char key[FH_DEDUPE_KEY_LEN],
     int64_t now_ms, enum fh_dedupe_state *state, char *sid, size_t sidlen)
 {
-	struct slot	*s;
+	struct slot *s;
 
 	*state = FH_DEDUPE_NEW;
 	if (sidlen < FH_DEDUPE_SID_MAX)
@@ -221,7 +217,7 @@ enum fh_err
 fh_dedupe_done(struct fh_dedupe *d, const unsigned char key[FH_DEDUPE_KEY_LEN],
     const char *sid, int64_t now_ms)
 {
-	struct slot	*s;
+	struct slot *s;
 
 	if (strlen(sid) >= FH_DEDUPE_SID_MAX)
 		return FH_EINPUT;
@@ -236,7 +232,7 @@ fh_dedupe_done(struct fh_dedupe *d, const unsigned char key[FH_DEDUPE_KEY_LEN],
 void
 fh_dedupe_abort(struct fh_dedupe *d, const unsigned char key[FH_DEDUPE_KEY_LEN])
 {
-	struct slot	*s;
+	struct slot *s;
 
 	if (lock(d) != 0)
 		return;
@@ -255,7 +251,7 @@ fh_dedupe_hold(struct fh_dedupe *d)
 size_t
 fh_dedupe_count(struct fh_dedupe *d, int64_t now_ms)
 {
-	size_t	 i, n = 0;
+	size_t i, n = 0;
 
 	if (lock(d) != 0)
 		return 0;

@@ -36,17 +36,17 @@
 
 #include "lib/err.h"
 
-#define FH_DEDUPE_SLOTS		4096
-#define FH_DEDUPE_TTL_MS	(3600 * 1000LL)	/* Twilio retries within it */
-#define FH_DEDUPE_PENDING_MS	(60 * 1000LL)	/* > the longest deadline */
-#define FH_DEDUPE_KEY_LEN	32		/* SHA-256 */
-#define FH_DEDUPE_SID_LEN	34		/* WT + 32 hex digits... */
-#define FH_DEDUPE_SID_MAX	40		/* ...with room to spare */
+#define FH_DEDUPE_SLOTS 4096
+#define FH_DEDUPE_TTL_MS (3600 * 1000LL)   /* Twilio retries within it */
+#define FH_DEDUPE_PENDING_MS (60 * 1000LL) /* > the longest deadline */
+#define FH_DEDUPE_KEY_LEN 32		   /* SHA-256 */
+#define FH_DEDUPE_SID_LEN 34		   /* WT + 32 hex digits... */
+#define FH_DEDUPE_SID_MAX 40		   /* ...with room to spare */
 
 enum fh_dedupe_state {
-	FH_DEDUPE_NEW = 0,	/* the caller now owns a pending entry */
-	FH_DEDUPE_DONE,		/* the delivery's SID is in sid */
-	FH_DEDUPE_BUSY,		/* another process is creating it */
+	FH_DEDUPE_NEW = 0, /* the caller now owns a pending entry */
+	FH_DEDUPE_DONE,	   /* the delivery's SID is in sid */
+	FH_DEDUPE_BUSY,	   /* another process is creating it */
 	FH_DEDUPE__MAX
 };
 
@@ -56,17 +56,17 @@ struct fh_dedupe;
  * ttl_ms (0: FH_DEDUPE_TTL_MS) and initialise its mutex.  *out is owned
  * by the caller, freed with fh_dedupe_free().  Returns FH_OK, or
  * FH_ENOMEM when the mapping or the mutex set-up fails. */
-enum fh_err	 fh_dedupe_new(struct fh_dedupe **out, size_t nslots,
-		    int64_t ttl_ms) FH_MUST_CHECK;
+enum fh_err fh_dedupe_new(
+    struct fh_dedupe **out, size_t nslots, int64_t ttl_ms) FH_MUST_CHECK;
 
 /* Unmap d in this process (NULL does nothing). */
-void		 fh_dedupe_free(struct fh_dedupe *d);
+void fh_dedupe_free(struct fh_dedupe *d);
 
 /* The key of a delivery: SHA-256 of route, a NUL byte and token (both
  * borrowed for the call) into key.  Returns FH_OK or FH_EINTERNAL when
  * OpenSSL fails. */
-enum fh_err	 fh_dedupe_key(const char *route, const char *token,
-		    unsigned char key[FH_DEDUPE_KEY_LEN]) FH_MUST_CHECK;
+enum fh_err fh_dedupe_key(const char *route, const char *token,
+    unsigned char key[FH_DEDUPE_KEY_LEN]) FH_MUST_CHECK;
 
 /* Look key up at time now_ms (fh_now_ms()): a done entry sets *state to
  * FH_DEDUPE_DONE and copies its SID into sid (sidlen bytes, at least
@@ -76,30 +76,29 @@ enum fh_err	 fh_dedupe_key(const char *route, const char *token,
  * fh_dedupe_done() or fh_dedupe_abort().  Returns FH_OK, FH_EINPUT when
  * sidlen is too small, or FH_EINTERNAL when the mutex cannot be taken (the
  * caller goes on without the table). */
-enum fh_err	 fh_dedupe_begin(struct fh_dedupe *d,
-		    const unsigned char key[FH_DEDUPE_KEY_LEN], int64_t now_ms,
-		    enum fh_dedupe_state *state, char *sid, size_t sidlen)
-		    FH_MUST_CHECK;
+enum fh_err fh_dedupe_begin(struct fh_dedupe *d,
+    const unsigned char key[FH_DEDUPE_KEY_LEN], int64_t now_ms,
+    enum fh_dedupe_state *state, char *sid, size_t sidlen) FH_MUST_CHECK;
 
 /* Mark the caller's entry for key done with sid (copied) at now_ms.
  * Written even if the entry was evicted meanwhile.  Returns FH_OK,
  * FH_EINPUT for a sid longer than FH_DEDUPE_SID_MAX - 1, or FH_EINTERNAL
  * when the mutex cannot be taken. */
-enum fh_err	 fh_dedupe_done(struct fh_dedupe *d,
-		    const unsigned char key[FH_DEDUPE_KEY_LEN], const char *sid,
-		    int64_t now_ms) FH_MUST_CHECK;
+enum fh_err fh_dedupe_done(struct fh_dedupe *d,
+    const unsigned char key[FH_DEDUPE_KEY_LEN], const char *sid,
+    int64_t now_ms) FH_MUST_CHECK;
 
 /* Remove the caller's pending entry for key (a failed create: Twilio's
  * retry does the work again).  A done entry, or another process's, is
  * left alone. */
-void		 fh_dedupe_abort(struct fh_dedupe *d,
-		    const unsigned char key[FH_DEDUPE_KEY_LEN]);
+void fh_dedupe_abort(
+    struct fh_dedupe *d, const unsigned char key[FH_DEDUPE_KEY_LEN]);
 
 /* Take d's mutex and return holding it (tests: a process that then dies
  * holding it).  Returns FH_OK or FH_EINTERNAL. */
-enum fh_err	 fh_dedupe_hold(struct fh_dedupe *d) FH_MUST_CHECK;
+enum fh_err fh_dedupe_hold(struct fh_dedupe *d) FH_MUST_CHECK;
 
 /* The number of live entries at now_ms (tests). */
-size_t		 fh_dedupe_count(struct fh_dedupe *d, int64_t now_ms);
+size_t fh_dedupe_count(struct fh_dedupe *d, int64_t now_ms);
 
 #endif

@@ -28,29 +28,29 @@
 #include "lib/valid.h"
 
 static const char *const method_names[FH_M__MAX] = {
-	[FH_M_UNKNOWN] = "",
-	[FH_M_GET] = "GET",
-	[FH_M_POST] = "POST",
-	[FH_M_OPTIONS] = "OPTIONS",
-	[FH_M_HEAD] = "HEAD",
-	[FH_M_PUT] = "PUT",
-	[FH_M_DELETE] = "DELETE",
-	[FH_M_PATCH] = "PATCH",
+    [FH_M_UNKNOWN] = "",
+    [FH_M_GET] = "GET",
+    [FH_M_POST] = "POST",
+    [FH_M_OPTIONS] = "OPTIONS",
+    [FH_M_HEAD] = "HEAD",
+    [FH_M_PUT] = "PUT",
+    [FH_M_DELETE] = "DELETE",
+    [FH_M_PATCH] = "PATCH",
 };
 
 static const char *const auth_names[FH_AUTH__MAX] = {
-	[FH_AUTH_UNSET] = "unset",
-	[FH_AUTH_PUBLIC] = "public",
-	[FH_AUTH_TWILIO_SIG] = "signature",
-	[FH_AUTH_TWILIO_SIG_BASIC] = "signature+basic",
-	[FH_AUTH_SIG_OR_BASIC] = "signature",
-	[FH_AUTH_FLEX_TOKEN] = "flex-token",
+    [FH_AUTH_UNSET] = "unset",
+    [FH_AUTH_PUBLIC] = "public",
+    [FH_AUTH_TWILIO_SIG] = "signature",
+    [FH_AUTH_TWILIO_SIG_BASIC] = "signature+basic",
+    [FH_AUTH_SIG_OR_BASIC] = "signature",
+    [FH_AUTH_FLEX_TOKEN] = "flex-token",
 };
 
 const char *
 fh_env_get(char *const *envp, const char *name)
 {
-	size_t	 n = strlen(name);
+	size_t n = strlen(name);
 
 	for (; envp != NULL && *envp != NULL; envp++)
 		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
@@ -97,14 +97,14 @@ fh_req_release(struct fh_req *req)
 static enum fh_err
 copy_param(char *const *envp, const char *name, size_t max, char **out)
 {
-	const char	*v;
-	size_t		 n;
+	const char *v;
+	size_t	    n;
 
 	v = fh_env_get(envp, name);
 	if (v == NULL)
 		return FH_OK;
 	n = strlen(v);
-	if (n > max)	/* an oversize optional header counts as absent */
+	if (n > max) /* an oversize optional header counts as absent */
 		return FH_OK;
 	*out = fh_strndup(v, n);
 	return *out != NULL ? FH_OK : FH_ENOMEM;
@@ -127,14 +127,16 @@ printable(const char *s)
 static void
 media_type(const char *ct, char *out, size_t outlen)
 {
-	size_t	 i = 0;
+	size_t i = 0;
 
 	while (ct != NULL && *ct == ' ')
 		ct++;
 	for (; ct != NULL && ct[i] != '\0' && ct[i] != ';' && ct[i] != ' ' &&
-	    i + 1 < outlen; i++)
-		out[i] = (char)((ct[i] >= 'A' && ct[i] <= 'Z') ?
-		    ct[i] - 'A' + 'a' : ct[i]);
+	     i + 1 < outlen;
+	     i++)
+		out[i] =
+		    (char)((ct[i] >= 'A' && ct[i] <= 'Z') ? ct[i] - 'A' + 'a'
+							  : ct[i]);
 	out[i] = '\0';
 }
 
@@ -143,9 +145,9 @@ media_type(const char *ct, char *out, size_t outlen)
 static enum fh_err
 json_pairs(struct fh_form *f, const char *body, size_t len)
 {
-	struct json_object	*obj = NULL;
-	const char		*s;
-	enum fh_err		 err;
+	struct json_object *obj = NULL;
+	const char	   *s;
+	enum fh_err	    err;
 
 	err = fh_json_parse(body, len, &obj);
 	if (err != FH_OK)
@@ -154,7 +156,8 @@ json_pairs(struct fh_form *f, const char *body, size_t len)
 		err = FH_EINPUT;
 		goto out;
 	}
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach(obj, key, val)
+	{
 		if (val == NULL)
 			continue;
 		switch (json_object_get_type(val)) {
@@ -166,10 +169,11 @@ json_pairs(struct fh_form *f, const char *body, size_t len)
 		case json_type_int:
 		case json_type_double:
 		case json_type_boolean:
-			s = json_object_to_json_string_ext(val,
-			    JSON_C_TO_STRING_PLAIN);
-			err = s == NULL ? FH_ENOMEM :
-			    fh_form_push(f, key, strlen(key), s, strlen(s));
+			s = json_object_to_json_string_ext(
+			    val, JSON_C_TO_STRING_PLAIN);
+			err = s == NULL
+			    ? FH_ENOMEM
+			    : fh_form_push(f, key, strlen(key), s, strlen(s));
 			break;
 		default:
 			err = FH_EINPUT;
@@ -186,8 +190,8 @@ out:
 static enum fh_err
 merge(struct fh_form *dst, const struct fh_form *src)
 {
-	size_t		 i;
-	enum fh_err	 err = FH_OK;
+	size_t	    i;
+	enum fh_err err = FH_OK;
 
 	for (i = 0; err == FH_OK && i < src->n; i++)
 		err = fh_form_push(dst, src->pairs[i].name, src->pairs[i].nlen,
@@ -207,10 +211,10 @@ form_err(enum fh_err err)
 static enum fh_err
 parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 {
-	const char	*m, *uri, *q;
-	char		 mt[64];
-	size_t		 i;
-	enum fh_err	 err;
+	const char *m, *uri, *q;
+	char	    mt[64];
+	size_t	    i;
+	enum fh_err err;
 
 	m = fh_env_get(envp, "REQUEST_METHOD");
 	for (i = 1; m != NULL && i < FH_M__MAX; i++)
@@ -219,28 +223,28 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 	m = fh_env_get(envp, "REQUEST_URI");
 	if ((m != NULL && strlen(m) > FH_REQ_MAX_QUERY + 4096) ||
 	    ((m = fh_env_get(envp, "QUERY_STRING")) != NULL &&
-	    strlen(m) > FH_REQ_MAX_QUERY))
+		strlen(m) > FH_REQ_MAX_QUERY))
 		return FH_ETOOBIG;
 	if ((err = copy_param(envp, "REQUEST_METHOD", 16, &req->method_str)) ||
 	    (err = copy_param(envp, "REQUEST_URI", FH_REQ_MAX_QUERY + 4096,
-	    &req->request_uri)) ||
-	    (err = copy_param(envp, "QUERY_STRING", FH_REQ_MAX_QUERY,
-	    &req->query_string)) ||
+		 &req->request_uri)) ||
+	    (err = copy_param(
+		 envp, "QUERY_STRING", FH_REQ_MAX_QUERY, &req->query_string)) ||
 	    (err = copy_param(envp, "CONTENT_TYPE", 256, &req->content_type)) ||
-	    (err = copy_param(envp, "HTTP_X_TWILIO_SIGNATURE", 256,
-	    &req->signature)) ||
-	    (err = copy_param(envp, "HTTP_AUTHORIZATION", 1024,
-	    &req->authorization)) ||
+	    (err = copy_param(
+		 envp, "HTTP_X_TWILIO_SIGNATURE", 256, &req->signature)) ||
+	    (err = copy_param(
+		 envp, "HTTP_AUTHORIZATION", 1024, &req->authorization)) ||
 	    (err = copy_param(envp, "HTTP_ORIGIN", 1024, &req->origin)) ||
 	    (err = copy_param(envp, "HTTP_ACCEPT", 1024, &req->accept)) ||
-	    (err = copy_param(envp, "FLEXHOOKS_REQUEST_ID", 64,
-	    &req->request_id)))
+	    (err = copy_param(
+		 envp, "FLEXHOOKS_REQUEST_ID", 64, &req->request_id)))
 		return err;
 	if ((err = copy_param(envp, "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN",
-	    FH_REQ_MAX_IDEM_TOKEN, &req->idem_token)) != FH_OK)
+		 FH_REQ_MAX_IDEM_TOKEN, &req->idem_token)) != FH_OK)
 		return err;
 	if (req->idem_token != NULL && !printable(req->idem_token)) {
-		free(req->idem_token);	/* ignored: no deduplication */
+		free(req->idem_token); /* ignored: no deduplication */
 		req->idem_token = NULL;
 	}
 	m = fh_env_get(envp, "FLEXHOOKS_BASIC_VERIFIED");
@@ -251,8 +255,8 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 	if (uri == NULL)
 		uri = req->request_uri != NULL ? req->request_uri : "/";
 	q = strchr(uri, '?');
-	req->path = fh_strndup(uri, q != NULL ? (size_t)(q - uri) :
-	    strlen(uri));
+	req->path =
+	    fh_strndup(uri, q != NULL ? (size_t)(q - uri) : strlen(uri));
 	if (req->path == NULL)
 		return FH_ENOMEM;
 	if (req->query_string == NULL && req->request_uri != NULL &&
@@ -271,7 +275,7 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 		return err;
 	if (req->query_string != NULL &&
 	    (err = fh_form_parse(&req->query, req->query_string,
-	    strlen(req->query_string))) != FH_OK)
+		 strlen(req->query_string))) != FH_OK)
 		return form_err(err);
 
 	media_type(req->content_type, mt, sizeof(mt));
@@ -292,8 +296,8 @@ parse(struct fh_req *req, char *const *envp, const char *body, size_t len)
 }
 
 enum fh_err
-fh_req_parse(struct fh_req *req, char *const *envp, const char *body,
-    size_t len)
+fh_req_parse(
+    struct fh_req *req, char *const *envp, const char *body, size_t len)
 {
 	req->parse_err = parse(req, envp, body, len);
 	if (req->path == NULL)
@@ -304,7 +308,7 @@ fh_req_parse(struct fh_req *req, char *const *envp, const char *body,
 const char *
 fh_req_param(const struct fh_req *req, const char *name)
 {
-	const struct fh_pair	*p;
+	const struct fh_pair *p;
 
 	p = fh_form_get(&req->params, name);
 	return p != NULL ? p->value : NULL;
@@ -320,7 +324,7 @@ fh_resp_init(struct fh_resp *resp)
 void
 fh_resp_release(struct fh_resp *resp)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < resp->nheaders; i++) {
 		free(resp->headers[i].name);
@@ -333,7 +337,7 @@ fh_resp_release(struct fh_resp *resp)
 enum fh_err
 fh_resp_header(struct fh_resp *resp, const char *name, const char *value)
 {
-	struct fh_header	*h;
+	struct fh_header *h;
 
 	/* header injection: never a CR or LF in a name or value */
 	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
@@ -355,7 +359,7 @@ fh_resp_header(struct fh_resp *resp, const char *name, const char *value)
 const char *
 fh_resp_get_header(const struct fh_resp *resp, const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < resp->nheaders; i++)
 		if (strcasecmp(resp->headers[i].name, name) == 0)
@@ -366,7 +370,7 @@ fh_resp_get_header(const struct fh_resp *resp, const char *name)
 enum fh_err
 fh_resp_json(struct fh_resp *resp, int status, struct json_object *obj)
 {
-	const char	*s;
+	const char *s;
 
 	s = fh_json_text(obj);
 	if (s == NULL)
@@ -381,11 +385,12 @@ fh_resp_json(struct fh_resp *resp, int status, struct json_object *obj)
 static void
 drop_headers(struct fh_resp *resp)
 {
-	size_t	 i, j = 0;
+	size_t i, j = 0;
 
 	for (i = 0; i < resp->nheaders; i++) {
 		if (strncasecmp(resp->headers[i].name, "Access-Control-", 15) ==
-		    0 || strcasecmp(resp->headers[i].name, "Vary") == 0) {
+			0 ||
+		    strcasecmp(resp->headers[i].name, "Vary") == 0) {
 			resp->headers[j++] = resp->headers[i];
 			continue;
 		}
@@ -399,15 +404,17 @@ enum fh_err
 fh_resp_error(struct fh_resp *resp, enum fh_err err, const char *message,
     const struct fh_twerr *tw)
 {
-	struct json_object	*o;
-	enum fh_err		 e;
-	int			 status;
+	struct json_object *o;
+	enum fh_err	    e;
+	int		    status;
 
 	drop_headers(resp);
 	/* only 400, 409 and 412 pass through; any other Twilio 4xx is a
 	 * failed Twilio request (README section 4) */
-	if (err == FH_ETWILIO && (tw == NULL || !(tw->status == 400 ||
-	    tw->status == 409 || tw->status == 412))) {
+	if (err == FH_ETWILIO &&
+	    (tw == NULL ||
+		!(tw->status == 400 || tw->status == 409 ||
+		    tw->status == 412))) {
 		err = FH_EUPSTREAM;
 		message = NULL;
 	}
@@ -419,15 +426,16 @@ fh_resp_error(struct fh_resp *resp, enum fh_err err, const char *message,
 		return FH_ENOMEM;
 	e = fh_json_add(o, "success", json_object_new_boolean(0));
 	if (e == FH_OK)
-		e = fh_json_add_str(o, "message",
-		    message != NULL ? message : fh_strerror(err));
+		e = fh_json_add_str(
+		    o, "message", message != NULL ? message : fh_strerror(err));
 	if (e == FH_OK)
-		e = tw != NULL && tw->code != 0 ?
-		    fh_json_add(o, "code", json_object_new_int(tw->code)) :
-		    fh_json_add_str(o, "code", NULL);
+		e = tw != NULL && tw->code != 0
+		    ? fh_json_add(o, "code", json_object_new_int(tw->code))
+		    : fh_json_add_str(o, "code", NULL);
 	if (e == FH_OK)
-		e = fh_json_add_str(o, "more_info", tw != NULL &&
-		    tw->more_info[0] != '\0' ? tw->more_info : NULL);
+		e = fh_json_add_str(o, "more_info",
+		    tw != NULL && tw->more_info[0] != '\0' ? tw->more_info
+							   : NULL);
 	if (e == FH_OK)
 		e = fh_resp_json(resp, status, o);
 	if (e == FH_OK)
@@ -451,31 +459,49 @@ static const char *
 reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 412: return "Precondition Failed";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Unknown";
 	}
 }
 
 enum fh_err
 fh_resp_format(const struct fh_resp *resp, struct fh_buf *out)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	err = fh_resp_format_head(resp, out);
 	if (err == FH_OK && resp->status != 204)
@@ -486,20 +512,20 @@ fh_resp_format(const struct fh_resp *resp, struct fh_buf *out)
 enum fh_err
 fh_resp_format_head(const struct fh_resp *resp, struct fh_buf *out)
 {
-	size_t		 i;
-	enum fh_err	 err;
+	size_t		   i;
+	enum fh_err	   err;
 	unsigned long long len;
 
-	err = fh_buf_printf(out, "Status: %d %s\r\n", resp->status,
-	    reason(resp->status));
+	err = fh_buf_printf(
+	    out, "Status: %d %s\r\n", resp->status, reason(resp->status));
 	if (err == FH_OK && resp->content_type != NULL)
-		err = fh_buf_printf(out, "Content-Type: %s\r\n",
-		    resp->content_type);
+		err = fh_buf_printf(
+		    out, "Content-Type: %s\r\n", resp->content_type);
 	for (i = 0; err == FH_OK && i < resp->nheaders; i++)
 		err = fh_buf_printf(out, "%s: %s\r\n", resp->headers[i].name,
 		    resp->headers[i].value);
-	len = resp->streamed ? resp->stream_length :
-	    (unsigned long long)resp->body.len;
+	len = resp->streamed ? resp->stream_length
+			     : (unsigned long long)resp->body.len;
 	if (err == FH_OK && resp->status != 204 && resp->status != 304)
 		err = fh_buf_printf(out, "Content-Length: %llu\r\n", len);
 	if (err == FH_OK)
@@ -510,14 +536,14 @@ fh_resp_format_head(const struct fh_resp *resp, struct fh_buf *out)
 enum fh_err
 fh_resp_stream_begin(struct fh_resp *resp, unsigned long long length)
 {
-	struct fh_buf	 head;
-	enum fh_err	 err;
+	struct fh_buf head;
+	enum fh_err   err;
 
 	if (resp->sink == NULL || resp->streamed || resp->status < 200 ||
 	    resp->status == 204 || resp->status == 304)
 		return FH_EINTERNAL;
 	fh_buf_init(&head, 64 * 1024);
-	fh_buf_release(&resp->body);	/* the body comes from elsewhere */
+	fh_buf_release(&resp->body); /* the body comes from elsewhere */
 	resp->streamed = 1;
 	resp->stream_length = length;
 	resp->stream_sent = 0;
@@ -531,10 +557,9 @@ fh_resp_stream_begin(struct fh_resp *resp, unsigned long long length)
 enum fh_err
 fh_resp_stream_write(struct fh_resp *resp, const char *p, size_t n)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
-	if (!resp->streamed ||
-	    n > resp->stream_length - resp->stream_sent)
+	if (!resp->streamed || n > resp->stream_length - resp->stream_sent)
 		return FH_EINTERNAL;
 	if (n == 0)
 		return FH_OK;
@@ -557,10 +582,10 @@ fh_resp_stream_short(const struct fh_resp *resp)
 static int
 cors(const struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
-	const char	*list = ctx->cfg->cors_origins, *p, *comma;
-	size_t		 n, olen;
-	int		 ok = 0;
-	enum fh_err	 err;
+	const char *list = ctx->cfg->cors_origins, *p, *comma;
+	size_t	    n, olen;
+	int	    ok = 0;
+	enum fh_err err;
 
 	if (list == NULL || strcmp(list, "*") == 0) {
 		err = fh_resp_header(resp, "Access-Control-Allow-Origin", "*");
@@ -579,14 +604,14 @@ cors(const struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 		}
 		if (!ok)
 			return 0;
-		err = fh_resp_header(resp, "Access-Control-Allow-Origin",
-		    req->origin);
+		err = fh_resp_header(
+		    resp, "Access-Control-Allow-Origin", req->origin);
 		if (err == FH_OK)
 			err = fh_resp_header(resp, "Vary", "Origin");
 	}
 	if (err == FH_OK)
-		err = fh_resp_header(resp, "Access-Control-Allow-Methods",
-		    "POST, OPTIONS");
+		err = fh_resp_header(
+		    resp, "Access-Control-Allow-Methods", "POST, OPTIONS");
 	if (err == FH_OK)
 		err = fh_resp_header(resp, "Access-Control-Allow-Headers",
 		    "Content-Type, Authorization");
@@ -597,11 +622,11 @@ cors(const struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 
 /* The security check of a route; sets ctx->auth_used for the log. */
 static enum fh_err
-check_auth(struct fh_ctx *ctx, const struct fh_route *rt,
-    const struct fh_req *req)
+check_auth(
+    struct fh_ctx *ctx, const struct fh_route *rt, const struct fh_req *req)
 {
-	struct fh_sig_input	 in;
-	const struct fh_config	*cfg = ctx->cfg;
+	struct fh_sig_input	in;
+	const struct fh_config *cfg = ctx->cfg;
 
 	memset(&in, 0, sizeof(in));
 	in.public_url = cfg->public_url;
@@ -631,8 +656,9 @@ check_auth(struct fh_ctx *ctx, const struct fh_route *rt,
 		if (cfg->auth_token == NULL || cfg->public_url == NULL ||
 		    req->request_uri == NULL || req->signature == NULL ||
 		    fh_sig_check(&in) != FH_OK) {
-			ctx->auth_used = req->signature == NULL ?
-			    "denied:no-signature" : "denied:bad-signature";
+			ctx->auth_used = req->signature == NULL
+			    ? "denied:no-signature"
+			    : "denied:bad-signature";
 			return FH_EAUTH;
 		}
 		ctx->auth_used = auth_names[rt->auth];
@@ -672,9 +698,9 @@ check_auth(struct fh_ctx *ctx, const struct fh_route *rt,
 static enum fh_err
 allow_header(struct fh_resp *resp, unsigned methods)
 {
-	char		 allow[64];
-	size_t		 i, n = 0;
-	int		 w;
+	char   allow[64];
+	size_t i, n = 0;
+	int    w;
 
 	allow[0] = '\0';
 	for (i = 1; i < FH_M__MAX; i++) {
@@ -690,13 +716,13 @@ allow_header(struct fh_resp *resp, unsigned methods)
 }
 
 enum fh_err
-fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
-    size_t nroutes, const struct fh_req *req, struct fh_resp *resp)
+fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes,
+    const struct fh_req *req, struct fh_resp *resp)
 {
-	const struct fh_route	*rt = NULL;
-	size_t			 i;
-	int			 flex;
-	enum fh_err		 err;
+	const struct fh_route *rt = NULL;
+	size_t		       i;
+	int		       flex;
+	enum fh_err	       err;
 
 	ctx->auth_used = "none";
 	for (i = 0; i < nroutes; i++)
@@ -727,8 +753,8 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 	    !(rt->methods & (1u << req->method))) {
 		err = FH_EMETHOD;
 		if (fh_resp_error(resp, err, NULL, NULL) != FH_OK ||
-		    allow_header(resp, rt->methods |
-		    (flex ? FH_ALLOW_OPTIONS : 0)) != FH_OK)
+		    allow_header(resp,
+			rt->methods | (flex ? FH_ALLOW_OPTIONS : 0)) != FH_OK)
 			fh_resp_empty(resp, 500);
 		return err;
 	}
@@ -751,28 +777,28 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 	}
 	if (req->parse_err != FH_OK) {
 		err = req->parse_err;
-		if (fh_resp_error(resp, err, "malformed request",
-		    NULL) != FH_OK)
+		if (fh_resp_error(resp, err, "malformed request", NULL) !=
+		    FH_OK)
 			fh_resp_empty(resp, 500);
 		return err;
 	}
 	if (ctx->unconfigured != NULL) {
-		char	 msg[96];
+		char msg[96];
 
-		(void)snprintf(msg, sizeof(msg), "not configured: %s",
-		    ctx->unconfigured);
+		(void)snprintf(
+		    msg, sizeof(msg), "not configured: %s", ctx->unconfigured);
 		err = FH_EUNAVAIL;
 		if (fh_resp_error(resp, err, msg, NULL) != FH_OK)
 			fh_resp_empty(resp, 500);
 		return err;
 	}
 	err = check_auth(ctx, rt, req);
-	if (err == FH_EAUTH && strcmp(ctx->auth_used,
-	    "denied:bad-signature") != 0 && strcmp(ctx->auth_used,
-	    "denied:no-signature") != 0) {
+	if (err == FH_EAUTH &&
+	    strcmp(ctx->auth_used, "denied:bad-signature") != 0 &&
+	    strcmp(ctx->auth_used, "denied:no-signature") != 0) {
 		/* the Basic-auth marker is missing, or the route is unset */
-		if (fh_resp_error(resp, err, "authentication required",
-		    NULL) != FH_OK)
+		if (fh_resp_error(resp, err, "authentication required", NULL) !=
+		    FH_OK)
 			fh_resp_empty(resp, 500);
 		return err;
 	}
@@ -781,11 +807,11 @@ fh_dispatch(struct fh_ctx *ctx, const struct fh_route *routes,
 	resp->status = 0;
 	err = rt->handler(ctx, req, resp);
 	if (resp->streamed)
-		return err;	/* sent: an error only cut it short */
+		return err; /* sent: an error only cut it short */
 	if (resp->status != 0)
-		return err;	/* an answer, or the handler's own error body */
+		return err; /* an answer, or the handler's own error body */
 	if (err == FH_OK)
-		err = FH_EINTERNAL;	/* a handler that answered nothing */
+		err = FH_EINTERNAL; /* a handler that answered nothing */
 fail:
 	if (fh_resp_error(resp, err, NULL, NULL) != FH_OK)
 		fh_resp_empty(resp, 500);
@@ -793,11 +819,11 @@ fail:
 }
 
 void
-fh_ctx_init(struct fh_ctx *ctx, const char *prog, struct fh_config *cfg,
-    unsigned need)
+fh_ctx_init(
+    struct fh_ctx *ctx, const char *prog, struct fh_config *cfg, unsigned need)
 {
-	char		 msg[256];
-	enum fh_err	 err;
+	char	    msg[256];
+	enum fh_err err;
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->prog = prog;
@@ -805,8 +831,8 @@ fh_ctx_init(struct fh_ctx *ctx, const char *prog, struct fh_config *cfg,
 	fh_log_init(&ctx->log, prog, FH_LOG_INFO);
 	err = fh_config_load(cfg, NULL, msg, sizeof(msg));
 	if (err == FH_OK)
-		err = fh_config_require(cfg, need & ~FH_NEED_FEATURES, msg,
-		    sizeof(msg));
+		err = fh_config_require(
+		    cfg, need & ~FH_NEED_FEATURES, msg, sizeof(msg));
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log, "cannot start: %s", msg);
 		exit(1);
@@ -814,8 +840,10 @@ fh_ctx_init(struct fh_ctx *ctx, const char *prog, struct fh_config *cfg,
 	ctx->log.level = cfg->log_level;
 	ctx->unconfigured = fh_config_unconfigured(cfg, need);
 	if (ctx->unconfigured != NULL)
-		fh_log_warn(&ctx->log, "not configured: %s (every request "
-		    "answers 503)", ctx->unconfigured);
+		fh_log_warn(&ctx->log,
+		    "not configured: %s (every request "
+		    "answers 503)",
+		    ctx->unconfigured);
 	ctx->deadline_ms = cfg->deadline_ms;
 	if (need & FH_NEED_REST) {
 		err = fh_rest_new(&ctx->rest, cfg, &ctx->log);
@@ -840,13 +868,13 @@ fh_ctx_release(struct fh_ctx *ctx)
 
 enum fh_err
 fh_ctx_after(struct fh_ctx *ctx, void (*fn)(struct fh_ctx *, const char *),
-    const char *arg)
+    const char		   *arg)
 {
-	size_t	 i, n = strlen(arg);
+	size_t i, n = strlen(arg);
 
 	for (i = 0; i < ctx->nafter; i++)
-		if (ctx->after[i].fn == fn && strcmp(ctx->after[i].arg,
-		    arg) == 0)
+		if (ctx->after[i].fn == fn &&
+		    strcmp(ctx->after[i].arg, arg) == 0)
 			return FH_OK;
 	if (ctx->nafter >= FH_CTX_MAX_AFTER || n >= FH_CTX_AFTER_ARG)
 		return FH_ETOOBIG;
@@ -859,8 +887,8 @@ fh_ctx_after(struct fh_ctx *ctx, void (*fn)(struct fh_ctx *, const char *),
 void
 fh_ctx_run_after(struct fh_ctx *ctx)
 {
-	struct fh_after	 jobs[FH_CTX_MAX_AFTER];
-	size_t		 i, n = ctx->nafter;
+	struct fh_after jobs[FH_CTX_MAX_AFTER];
+	size_t		i, n = ctx->nafter;
 
 	/* a job may leave another one: that one waits for the next call */
 	memcpy(jobs, ctx->after, n * sizeof(jobs[0]));
@@ -889,11 +917,11 @@ on_signal_child(int sig)
 static enum fh_err
 read_body(FCGX_Request *r, struct fh_buf *body)
 {
-	const char	*cl;
-	long long	 want = -1;
-	char		 chunk[8192];
-	int		 n;
-	enum fh_err	 err = FH_OK;
+	const char *cl;
+	long long   want = -1;
+	char	    chunk[8192];
+	int	    n;
+	enum fh_err err = FH_OK;
 
 	cl = FCGX_GetParam("CONTENT_LENGTH", r->envp);
 	if (cl != NULL && cl[0] != '\0') {
@@ -908,7 +936,7 @@ read_body(FCGX_Request *r, struct fh_buf *body)
 			break;
 		err = fh_buf_add(body, chunk, (size_t)n);
 	}
-	fh_bzero(chunk, sizeof(chunk));	/* it may have held a Flex token */
+	fh_bzero(chunk, sizeof(chunk)); /* it may have held a Flex token */
 	return err;
 }
 
@@ -925,14 +953,16 @@ read_body(FCGX_Request *r, struct fh_buf *body)
 static int
 wait_connection(struct fh_ctx *ctx, const sigset_t *waitmask)
 {
-	struct pollfd	 pfd = { 0, POLLIN, 0 };
+	struct pollfd pfd = {0, POLLIN, 0};
 
 	while (!stopping) {
 		if (ppoll(&pfd, 1, NULL, waitmask) >= 0)
 			return 1;
 		if (errno != EINTR) {
-			fh_log_error(&ctx->log, "cannot wait for connections: "
-			    "%s", strerror(errno));
+			fh_log_error(&ctx->log,
+			    "cannot wait for connections: "
+			    "%s",
+			    strerror(errno));
 			return 0;
 		}
 	}
@@ -944,13 +974,13 @@ wait_connection(struct fh_ctx *ctx, const sigset_t *waitmask)
 static enum fh_err
 fcgx_write(void *arg, const char *p, size_t n)
 {
-	FCGX_Stream	*out = arg;
-	int		 w;
+	FCGX_Stream *out = arg;
+	int	     w;
 
 	while (n > 0) {
 		w = n > 65536 ? 65536 : (int)n;
 		if (FCGX_PutStr(p, w, out) != w)
-			return FH_EUPSTREAM;	/* nginx went away */
+			return FH_EUPSTREAM; /* nginx went away */
 		p += w;
 		n -= (size_t)w;
 	}
@@ -960,16 +990,16 @@ fcgx_write(void *arg, const char *p, size_t n)
 static int
 serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 {
-	FCGX_Request		 r;
-	struct sigaction	 sa;
-	struct fh_req		 req;
-	struct fh_resp		 resp;
-	struct fh_buf		 body, out;
-	struct fh_resp_sink	 sink;
-	enum fh_err		 err;
-	sigset_t		 term, old, waitmask;
-	int64_t			 t0;
-	int			 rc, fl;
+	FCGX_Request	    r;
+	struct sigaction    sa;
+	struct fh_req	    req;
+	struct fh_resp	    resp;
+	struct fh_buf	    body, out;
+	struct fh_resp_sink sink;
+	enum fh_err	    err;
+	sigset_t	    term, old, waitmask;
+	int64_t		    t0;
+	int		    rc, fl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1004,8 +1034,8 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 			break;
 		}
 		t0 = fh_now_ms();
-		fh_log_begin(&ctx->log,
-		    FCGX_GetParam("FLEXHOOKS_REQUEST_ID", r.envp));
+		fh_log_begin(
+		    &ctx->log, FCGX_GetParam("FLEXHOOKS_REQUEST_ID", r.envp));
 		if (ctx->rest != NULL)
 			fh_rest_set_deadline(ctx->rest, ctx->deadline_ms);
 		ctx->nafter = 0;
@@ -1013,15 +1043,16 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		fh_resp_init(&resp);
 		fh_buf_init(&body, FH_REQ_MAX_BODY);
 		body.secret = 1;
-		fh_buf_init(&out, 64 * 1024);	/* the head only */
+		fh_buf_init(&out, 64 * 1024); /* the head only */
 		err = read_body(&r, &body);
 		if (err == FH_OK)
-			err = fh_req_parse(&req, r.envp, fh_buf_cstr(&body),
-			    body.len);
+			err = fh_req_parse(
+			    &req, r.envp, fh_buf_cstr(&body), body.len);
 		else {
 			/* keep method and path for routing and the log */
 			if (fh_req_parse(&req, r.envp, NULL, 0) != FH_OK)
-				fh_log_debug(&ctx->log, "request parameters "
+				fh_log_debug(&ctx->log,
+				    "request parameters "
 				    "unreadable");
 			req.parse_err = err;
 		}
@@ -1036,7 +1067,8 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 			/* sent already; one cut short must not end cleanly,
 			 * or nginx would pass a short file on as complete */
 			if (fh_resp_stream_short(&resp)) {
-				fh_log_error(&ctx->log, "streamed answer cut "
+				fh_log_error(&ctx->log,
+				    "streamed answer cut "
 				    "after %llu of %llu bytes",
 				    resp.stream_sent, resp.stream_length);
 				(void)shutdown(r.ipcFd, SHUT_RDWR);
@@ -1044,13 +1076,14 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		} else if (fh_resp_format_head(&resp, &out) == FH_OK) {
 			FCGX_PutStr(out.data, (int)out.len, r.out);
 			if (resp.status != 204 && resp.body.len > 0)
-				FCGX_PutStr(resp.body.data,
-				    (int)resp.body.len, r.out);
+				FCGX_PutStr(
+				    resp.body.data, (int)resp.body.len, r.out);
 		} else
 			FCGX_PutS("Status: 500 Internal Server Error\r\n"
-			    "Content-Length: 0\r\n\r\n", r.out);
-		fh_log_request(&ctx->log, req.method_str, req.path,
-		    resp.status, (long)(fh_now_ms() - t0), ctx->auth_used,
+				  "Content-Length: 0\r\n\r\n",
+			    r.out);
+		fh_log_request(&ctx->log, req.method_str, req.path, resp.status,
+		    (long)(fh_now_ms() - t0), ctx->auth_used,
 		    err == FH_OK ? NULL : fh_err_name(err));
 		fh_buf_release(&out);
 		fh_buf_release(&body);
@@ -1075,22 +1108,22 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
  * 5 s) and end the supervisor.  Signals are taken synchronously with
  * sigtimedwait(), so none is lost between two checks.
  */
-#define SUP_MIN_DELAY_MS	100
-#define SUP_MAX_DELAY_MS	5000
-#define SUP_STABLE_MS		1000
-#define SUP_KILL_AFTER_MS	5000
+#define SUP_MIN_DELAY_MS 100
+#define SUP_MAX_DELAY_MS 5000
+#define SUP_STABLE_MS 1000
+#define SUP_KILL_AFTER_MS 5000
 
 struct child {
-	pid_t	 pid;		/* 0: not running */
-	int64_t	 started;	/* ms */
-	int64_t	 due;		/* ms: start again at (when pid == 0) */
+	pid_t	pid;	 /* 0: not running */
+	int64_t started; /* ms */
+	int64_t due;	 /* ms: start again at (when pid == 0) */
 };
 
 /* fork(); in the child, restore the signal set-up of the program. */
 static pid_t
 start_child(const sigset_t *old)
 {
-	pid_t	 pid;
+	pid_t pid;
 
 	pid = fork();
 	if (pid == 0) {
@@ -1103,10 +1136,10 @@ start_child(const sigset_t *old)
 static void
 stop_children(struct fh_ctx *ctx, struct child *kids, size_t n)
 {
-	int64_t	 until = fh_now_ms() + SUP_KILL_AFTER_MS;
-	size_t	 i, left;
-	pid_t	 pid;
-	int	 st;
+	int64_t until = fh_now_ms() + SUP_KILL_AFTER_MS;
+	size_t	i, left;
+	pid_t	pid;
+	int	st;
 
 	for (i = 0; i < n; i++)
 		if (kids[i].pid > 0)
@@ -1121,8 +1154,10 @@ stop_children(struct fh_ctx *ctx, struct child *kids, size_t n)
 		if (left == 0)
 			return;
 		if (fh_now_ms() >= until) {
-			fh_log_warn(&ctx->log, "%zu children did not stop: "
-			    "killed", left);
+			fh_log_warn(&ctx->log,
+			    "%zu children did not stop: "
+			    "killed",
+			    left);
 			for (i = 0; i < n; i++)
 				if (kids[i].pid > 0)
 					kill(kids[i].pid, SIGKILL);
@@ -1133,21 +1168,21 @@ stop_children(struct fh_ctx *ctx, struct child *kids, size_t n)
 }
 
 static int
-supervise(struct fh_ctx *ctx, const struct fh_route *routes,
-    size_t nroutes, size_t n)
+supervise(
+    struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes, size_t n)
 {
-	struct child	*kids;
-	sigset_t	 set, old;
-	siginfo_t	 info;
-	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
-	int64_t		 now, delay = SUP_MIN_DELAY_MS;
-	size_t		 i;
-	pid_t		 pid;
-	int		 sig, st;
+	struct child   *kids;
+	sigset_t	set, old;
+	siginfo_t	info;
+	struct timespec tick = {0, 100 * 1000 * 1000};
+	int64_t		now, delay = SUP_MIN_DELAY_MS;
+	size_t		i;
+	pid_t		pid;
+	int		sig, st;
 
 	if ((kids = calloc(n, sizeof(*kids))) == NULL) {
-		fh_log_error(&ctx->log, "cannot supervise: %s",
-		    fh_err_name(FH_ENOMEM));
+		fh_log_error(
+		    &ctx->log, "cannot supervise: %s", fh_err_name(FH_ENOMEM));
 		return 1;
 	}
 	/* a handler (not SIG_IGN), so that SIGCHLD is kept pending */
@@ -1193,16 +1228,19 @@ supervise(struct fh_ctx *ctx, const struct fh_route *routes,
 				if (kids[i].pid != pid)
 					continue;
 				if (WIFSIGNALED(st))
-					fh_log_error(&ctx->log, "process %ld "
-					    "killed by signal %d", (long)pid,
-					    WTERMSIG(st));
+					fh_log_error(&ctx->log,
+					    "process %ld "
+					    "killed by signal %d",
+					    (long)pid, WTERMSIG(st));
 				else
-					fh_log_error(&ctx->log, "process %ld "
-					    "exited with status %d", (long)pid,
-					    WEXITSTATUS(st));
+					fh_log_error(&ctx->log,
+					    "process %ld "
+					    "exited with status %d",
+					    (long)pid, WEXITSTATUS(st));
 				if (now - kids[i].started < SUP_STABLE_MS)
-					delay = delay * 2 > SUP_MAX_DELAY_MS ?
-					    SUP_MAX_DELAY_MS : delay * 2;
+					delay = delay * 2 > SUP_MAX_DELAY_MS
+					    ? SUP_MAX_DELAY_MS
+					    : delay * 2;
 				else
 					delay = SUP_MIN_DELAY_MS;
 				kids[i].pid = 0;
@@ -1218,17 +1256,16 @@ supervise(struct fh_ctx *ctx, const struct fh_route *routes,
 }
 
 int
-fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes,
-    size_t nroutes)
+fh_main_loop(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 {
-	struct sigaction	 cur;
+	struct sigaction cur;
 
 	/* SIGHUP reloads where a program asks for it (locations), and is
 	 * harmless everywhere else */
 	if (sigaction(SIGHUP, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL)
 		signal(SIGHUP, SIG_IGN);
 	if (ctx->cfg->processes > 1)
-		return supervise(ctx, routes, nroutes,
-		    (size_t)ctx->cfg->processes);
+		return supervise(
+		    ctx, routes, nroutes, (size_t)ctx->cfg->processes);
 	return serve(ctx, routes, nroutes);
 }

@@ -15,7 +15,7 @@ fh_form_init(struct fh_form *f)
 void
 fh_form_release(struct fh_form *f)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < f->n; i++) {
 		/* one block holds the name and the value, which may be a
@@ -31,12 +31,11 @@ enum fh_err
 fh_form_push(struct fh_form *f, const char *name, size_t nlen,
     const char *value, size_t vlen)
 {
-	struct fh_pair	*np, *p;
-	size_t		 ncap;
+	struct fh_pair *np, *p;
+	size_t		ncap;
 
 	if (f->n >= (f->max_pairs != 0 ? f->max_pairs : FH_FORM_MAX_PAIRS) ||
-	    nlen > FH_FORM_MAX_NAME ||
-	    vlen > FH_FORM_MAX_VALUE)
+	    nlen > FH_FORM_MAX_NAME || vlen > FH_FORM_MAX_VALUE)
 		return FH_ETOOBIG;
 	if (f->n == f->cap) {
 		ncap = f->cap == 0 ? 16 : f->cap * 2;
@@ -78,21 +77,20 @@ hexval(char c)
 }
 
 enum fh_err
-fh_url_decode(struct fh_buf *out, const char *s, size_t len,
-    int plus_is_space)
+fh_url_decode(struct fh_buf *out, const char *s, size_t len, int plus_is_space)
 {
-	size_t		 i, run;
-	int		 hi, lo;
-	char		 c;
-	enum fh_err	 err;
+	size_t	    i, run;
+	int	    hi, lo;
+	char	    c;
+	enum fh_err err;
 
 	fh_buf_reset(out);
-	err = fh_buf_add(out, NULL, 0);	/* make data non-NULL */
+	err = fh_buf_add(out, NULL, 0); /* make data non-NULL */
 	for (i = 0; err == FH_OK && i < len; i++) {
 		/* a run of bytes that stand for themselves, in one piece */
 		run = i;
-		while (i < len && s[i] != '%' &&
-		    (s[i] != '+' || !plus_is_space))
+		while (
+		    i < len && s[i] != '%' && (s[i] != '+' || !plus_is_space))
 			i++;
 		if (i > run)
 			err = fh_buf_add(out, s + run, i - run);
@@ -118,13 +116,13 @@ fh_url_decode(struct fh_buf *out, const char *s, size_t len,
 enum fh_err
 fh_form_parse(struct fh_form *f, const char *s, size_t len)
 {
-	struct fh_buf	 name, value;
-	const char	*seg, *end, *amp, *eq;
-	enum fh_err	 err = FH_OK;
+	struct fh_buf name, value;
+	const char   *seg, *end, *amp, *eq;
+	enum fh_err   err = FH_OK;
 
 	fh_buf_init(&name, FH_FORM_MAX_NAME);
 	fh_buf_init(&value, FH_FORM_MAX_VALUE);
-	value.secret = 1;	/* a value may be a Flex token */
+	value.secret = 1; /* a value may be a Flex token */
 	end = s + len;
 	for (seg = s; err == FH_OK && seg < end; seg = amp + 1) {
 		amp = memchr(seg, '&', (size_t)(end - seg));
@@ -151,7 +149,7 @@ fh_form_parse(struct fh_form *f, const char *s, size_t len)
 const struct fh_pair *
 fh_form_get(const struct fh_form *f, const char *name)
 {
-	size_t	 i, n;
+	size_t i, n;
 
 	n = strlen(name);
 	for (i = 0; i < f->n; i++)
@@ -172,11 +170,11 @@ unreserved(unsigned char c)
 enum fh_err
 fh_url_encode(struct fh_buf *out, const char *s, size_t len)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 c;
-	char			 esc[3];
-	size_t			 i, run;
-	enum fh_err		 err = FH_OK;
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char	  c;
+	char		  esc[3];
+	size_t		  i, run;
+	enum fh_err	  err = FH_OK;
 
 	for (i = 0; err == FH_OK && i < len; i++) {
 		/* a run of unreserved bytes, in one piece */
@@ -198,7 +196,7 @@ fh_url_encode(struct fh_buf *out, const char *s, size_t len)
 enum fh_err
 fh_form_add(struct fh_buf *out, const char *name, const char *value)
 {
-	enum fh_err	 err = FH_OK;
+	enum fh_err err = FH_OK;
 
 	if (out->len > 0)
 		err = fh_buf_addch(out, '&');
@@ -225,8 +223,8 @@ enum fh_err
 fh_form_validate(const struct fh_form *f, const struct fh_field *table,
     size_t n, struct fh_val *val, size_t *bad, int *missing)
 {
-	const struct fh_pair	*p;
-	size_t			 i;
+	const struct fh_pair *p;
+	size_t		      i;
 
 	for (i = 0; i < n; i++) {
 		memset(&val[i], 0, sizeof(val[i]));

@@ -10,11 +10,11 @@
 enum fh_err
 fh_json_parse(const char *s, size_t len, struct json_object **out)
 {
-	struct json_tokener	*tok;
-	struct json_object	*obj = NULL;
-	enum json_tokener_error	 jerr;
-	size_t			 used;
-	enum fh_err		 err = FH_EINPUT;
+	struct json_tokener    *tok;
+	struct json_object     *obj = NULL;
+	enum json_tokener_error jerr;
+	size_t			used;
+	enum fh_err		err = FH_EINPUT;
 
 	*out = NULL;
 	if (len > (size_t)0x7fffffff || memchr(s, '\0', len) != NULL ||
@@ -65,22 +65,22 @@ enum fh_err
 fh_json_add_str(struct json_object *obj, const char *key, const char *s)
 {
 	if (s == NULL)
-		return json_object_object_add(obj, key, NULL) == 0 ? FH_OK :
-		    FH_ENOMEM;
+		return json_object_object_add(obj, key, NULL) == 0 ? FH_OK
+								   : FH_ENOMEM;
 	return fh_json_add(obj, key, json_object_new_string(s));
 }
 
 const char *
 fh_json_text(struct json_object *obj)
 {
-	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	return json_object_to_json_string_ext(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 const char *
 fh_json_str(struct json_object *obj, const char *key)
 {
-	struct json_object	*v;
+	struct json_object *v;
 
 	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
 	    !json_object_object_get_ex(obj, key, &v) ||

@@ -25,10 +25,10 @@
 static struct json_object *diag;
 
 static const char *const level_names[FH_LOG__MAX] = {
-	[FH_LOG_ERROR] = "error",
-	[FH_LOG_WARN] = "warn",
-	[FH_LOG_INFO] = "info",
-	[FH_LOG_DEBUG] = "debug",
+    [FH_LOG_ERROR] = "error",
+    [FH_LOG_WARN] = "warn",
+    [FH_LOG_INFO] = "info",
+    [FH_LOG_DEBUG] = "debug",
 };
 
 void
@@ -54,7 +54,7 @@ fh_log_release(struct fh_log *log)
 int
 fh_log_level_parse(const char *s)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < FH_LOG__MAX; i++)
 		if (strcmp(s, level_names[i]) == 0)
@@ -65,14 +65,14 @@ fh_log_level_parse(const char *s)
 void
 fh_log_begin(struct fh_log *log, const char *rid)
 {
-	size_t	 n;
+	size_t n;
 
 	log->call_sid[0] = log->task_sid[0] = '\0';
 	log->rest_attempts = 0;
 	n = rid != NULL ? strlen(rid) : 0;
 	/* nginx's $request_id is 32 hex digits; accept only tame values */
-	if (n == 0 || n >= sizeof(log->rid) || strspn(rid,
-	    "0123456789abcdefABCDEF-_.") != n) {
+	if (n == 0 || n >= sizeof(log->rid) ||
+	    strspn(rid, "0123456789abcdefABCDEF-_.") != n) {
 		log->rid[0] = '-';
 		log->rid[1] = '\0';
 		return;
@@ -83,8 +83,7 @@ fh_log_begin(struct fh_log *log, const char *rid)
 static void
 set_sid(char *dst, size_t dstlen, const char *sid, const char *prefix)
 {
-	if (sid == NULL || !fh_is_sid(sid, strlen(sid), prefix) ||
-	    dstlen < 35)
+	if (sid == NULL || !fh_is_sid(sid, strlen(sid), prefix) || dstlen < 35)
 		return;
 	memcpy(dst, sid, 35);
 }
@@ -106,21 +105,21 @@ fh_log_set_task(struct fh_log *log, const char *sid)
 static void
 timestamp(struct fh_log *log, char *ts, size_t tslen)
 {
-	struct timeval	 tv;
-	struct tm	 tm;
-	time_t		 t;
+	struct timeval tv;
+	struct tm      tm;
+	time_t	       t;
 
 	gettimeofday(&tv, NULL);
 	if ((long long)tv.tv_sec != log->ts_sec) {
 		t = tv.tv_sec;
 		gmtime_r(&t, &tm);
 		if (strftime(log->ts, sizeof(log->ts), "%Y-%m-%dT%H:%M:%S",
-		    &tm) == 0)
+			&tm) == 0)
 			log->ts[0] = '\0';
 		log->ts_sec = (long long)tv.tv_sec;
 	}
-	if (snprintf(ts, tslen, "%s.%03dZ", log->ts,
-	    (int)(tv.tv_usec / 1000)) < 0)
+	if (snprintf(ts, tslen, "%s.%03dZ", log->ts, (int)(tv.tv_usec / 1000)) <
+	    0)
 		ts[0] = '\0';
 }
 
@@ -128,16 +127,16 @@ timestamp(struct fh_log *log, char *ts, size_t tslen)
 static void
 line_print(const struct fh_log *log, struct json_object *o)
 {
-	const char	*s;
-	FILE		*f = log->out != NULL ? log->out : stderr;
+	const char *s;
+	FILE	   *f = log->out != NULL ? log->out : stderr;
 
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s != NULL) {
 		/* one write(2) per line, so programs sharing a file do not
 		 * interleave */
-		char	 line[8192];
-		size_t	 n = strlen(s);
+		char   line[8192];
+		size_t n = strlen(s);
 
 		if (n + 1 <= sizeof(line)) {
 			memcpy(line, s, n);
@@ -151,13 +150,12 @@ line_print(const struct fh_log *log, struct json_object *o)
 	}
 }
 
-
 /* Set key of o to the string val (NULL: null), in place when it already
  * holds a string.  Returns 0, or -1 when out of memory. */
 static int
 set_str(struct json_object *o, const char *key, const char *val)
 {
-	struct json_object	*cur = NULL;
+	struct json_object *cur = NULL;
 
 	if (val != NULL && json_object_object_get_ex(o, key, &cur) &&
 	    json_object_is_type(cur, json_type_string))
@@ -176,7 +174,7 @@ set_str(struct json_object *o, const char *key, const char *val)
 static int
 set_int(struct json_object *o, const char *key, int64_t val)
 {
-	struct json_object	*cur = NULL;
+	struct json_object *cur = NULL;
 
 	if (json_object_object_get_ex(o, key, &cur) &&
 	    json_object_is_type(cur, json_type_int))
@@ -192,9 +190,9 @@ static void vlog(struct fh_log *, int, const char *, va_list)
 static void
 vlog(struct fh_log *log, int level, const char *fmt, va_list ap)
 {
-	struct json_object	*o;
-	char			 msg[1024], ts[48];
-	int			 rc = 0;
+	struct json_object *o;
+	char		    msg[1024], ts[48];
+	int		    rc = 0;
 
 	if (level > log->level)
 		return;
@@ -219,16 +217,15 @@ vlog(struct fh_log *log, int level, const char *fmt, va_list ap)
 	line_print(log, o);
 }
 
-#define FH_LOG_FN(name, level)					\
-void								\
-name(struct fh_log *log, const char *fmt, ...)			\
-{								\
-	va_list	 ap;						\
-								\
-	va_start(ap, fmt);					\
-	vlog(log, level, fmt, ap);				\
-	va_end(ap);						\
-}
+#define FH_LOG_FN(name, level) \
+	void name(struct fh_log *log, const char *fmt, ...) \
+	{ \
+		va_list ap; \
+\
+		va_start(ap, fmt); \
+		vlog(log, level, fmt, ap); \
+		va_end(ap); \
+	}
 
 FH_LOG_FN(fh_log_error, FH_LOG_ERROR)
 FH_LOG_FN(fh_log_warn, FH_LOG_WARN)
@@ -245,12 +242,13 @@ void
 fh_log_request(struct fh_log *log, const char *method, const char *path,
     int status, long ms, const char *auth, const char *err_name)
 {
-	struct json_object	*o;
-	char			 ts[48];
-	int			 level, rc = 0;
+	struct json_object *o;
+	char		    ts[48];
+	int		    level, rc = 0;
 
-	level = status >= 500 ? FH_LOG_ERROR :
-	    status >= 400 ? FH_LOG_WARN : FH_LOG_INFO;
+	level = status >= 500 ? FH_LOG_ERROR
+	    : status >= 400   ? FH_LOG_WARN
+			      : FH_LOG_INFO;
 	if (log->access == NULL &&
 	    (log->access = json_object_new_object()) == NULL)
 		return;
@@ -284,7 +282,7 @@ fh_log_request(struct fh_log *log, const char *method, const char *path,
 void
 fh_log_mask_phone(const char *num, char *out, size_t outlen)
 {
-	size_t	 len, n, i;
+	size_t len, n, i;
 
 	if (outlen == 0)
 		return;

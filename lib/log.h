@@ -24,56 +24,55 @@ enum fh_log_level {
 };
 
 struct fh_log {
-	const char	*prog;		/* borrowed, static */
-	int		 level;		/* lines above it are dropped */
-	FILE		*out;		/* stderr unless a test sets it */
-	char		 rid[64];	/* request id of the current request */
+	const char *prog;    /* borrowed, static */
+	int	    level;   /* lines above it are dropped */
+	FILE	   *out;     /* stderr unless a test sets it */
+	char	    rid[64]; /* request id of the current request */
 	/* what the access line reports, reset by fh_log_begin() */
-	char		 call_sid[40];
-	char		 task_sid[40];
-	unsigned	 rest_attempts;
+	char	 call_sid[40];
+	char	 task_sid[40];
+	unsigned rest_attempts;
 	/* the access line's object, made by the first fh_log_request() and
 	 * updated in place by the next ones (owned; fh_log_release()) */
 	struct json_object *access;
 	/* the timestamp's whole-second part, kept while the second lasts */
-	long long	 ts_sec;
-	char		 ts[24];
+	long long ts_sec;
+	char	  ts[24];
 };
 
-void	fh_log_init(struct fh_log *log, const char *prog, int level);
+void fh_log_init(struct fh_log *log, const char *prog, int level);
 
 /* Free what the log owns (the access line's object); the log can be used
  * again, and a log that never wrote an access line owns nothing. */
-void	fh_log_release(struct fh_log *log);
+void fh_log_release(struct fh_log *log);
 
 /* Start a request: set its id (NULL or invalid gives "-") and clear the
  * per-request fields. */
-void	fh_log_begin(struct fh_log *log, const char *rid);
+void fh_log_begin(struct fh_log *log, const char *rid);
 
 /* Remember a CallSid / TaskSid for the access line (ignored unless it is a
  * well-formed SID). */
-void	fh_log_set_call(struct fh_log *log, const char *sid);
-void	fh_log_set_task(struct fh_log *log, const char *sid);
+void fh_log_set_call(struct fh_log *log, const char *sid);
+void fh_log_set_task(struct fh_log *log, const char *sid);
 
-void	fh_log_error(struct fh_log *log, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	fh_log_warn(struct fh_log *log, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	fh_log_info(struct fh_log *log, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	fh_log_debug(struct fh_log *log, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void fh_log_error(struct fh_log *log, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fh_log_warn(struct fh_log *log, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fh_log_info(struct fh_log *log, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fh_log_debug(struct fh_log *log, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The access line.  err_name may be NULL (written as null). */
-void	fh_log_request(struct fh_log *log, const char *method,
-	    const char *path, int status, long ms, const char *auth,
-	    const char *err_name);
+void fh_log_request(struct fh_log *log, const char *method, const char *path,
+    int status, long ms, const char *auth, const char *err_name);
 
 /* Write a masked copy of a phone number into out (all but the last four
  * characters replaced by '*'); out has outlen bytes. */
-void	fh_log_mask_phone(const char *num, char *out, size_t outlen);
+void fh_log_mask_phone(const char *num, char *out, size_t outlen);
 
 /* Parse "error", "warn", "info", "debug"; -1 when unknown. */
-int	fh_log_level_parse(const char *s);
+int fh_log_level_parse(const char *s);
 
 #endif

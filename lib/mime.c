@@ -2,7 +2,7 @@
  * mime.c - e-mail address lists and the MIME message builder.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* memmem() */
+#define _GNU_SOURCE /* memmem() */
 #endif
 
 #include <string.h>
@@ -12,27 +12,25 @@
 #include "lib/sig.h"
 #include "lib/valid.h"
 
-#define B64_LINE_IN	57	/* bytes per 76-character base64 line */
-#define WORD_IN		39	/* bytes per encoded word: 52 characters of
-				 * base64, 64 with "=?UTF-8?B?" and "?=",
-				 * so "Subject: " and one word fit in 78 */
-#define MAX_LINE	78
+#define B64_LINE_IN 57 /* bytes per 76-character base64 line */
+#define WORD_IN \
+	39 /* bytes per encoded word: 52 characters of \
+	    * base64, 64 with "=?UTF-8?B?" and "?=", \
+	    * so "Subject: " and one word fit in 78 */
+#define MAX_LINE 78
 
 static const char *const wdays[7] = {
-	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
-};
-static const char *const months[12] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-	"Oct", "Nov", "Dec"
-};
+    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* RFC 5322 atext, without the dot. */
 static int
 is_atext(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 static int
@@ -45,8 +43,8 @@ is_ldh(unsigned char c)
 int
 fh_mime_addr_valid(const char *s, size_t len)
 {
-	const char	*at;
-	size_t		 i, local, label = 0, dots = 0;
+	const char *at;
+	size_t	    i, local, label = 0, dots = 0;
 
 	if (len < 3 || len > FH_MIME_MAX_ADDR)
 		return 0;
@@ -82,10 +80,9 @@ fh_mime_addr_valid(const char *s, size_t len)
 }
 
 enum fh_err
-fh_mime_addrs(const char *s, size_t len, struct fh_mime_addr *out,
-    size_t *n)
+fh_mime_addrs(const char *s, size_t len, struct fh_mime_addr *out, size_t *n)
 {
-	const char	*p = s, *end = s + len, *comma, *a, *b;
+	const char *p = s, *end = s + len, *comma, *a, *b;
 
 	*n = 0;
 	if (s == NULL || len == 0)
@@ -115,7 +112,7 @@ fh_mime_addrs(const char *s, size_t len, struct fh_mime_addr *out,
 size_t
 fh_mime_b64_size(size_t n)
 {
-	size_t	 lines = (n + B64_LINE_IN - 1) / B64_LINE_IN;
+	size_t lines = (n + B64_LINE_IN - 1) / B64_LINE_IN;
 
 	return (n + 2) / 3 * 4 + 2 * lines;
 }
@@ -124,8 +121,8 @@ fh_mime_b64_size(size_t n)
 static enum fh_err
 b64_lines(struct fh_buf *out, const unsigned char *p, size_t n)
 {
-	size_t		 off, take;
-	enum fh_err	 err = FH_OK;
+	size_t	    off, take;
+	enum fh_err err = FH_OK;
 
 	for (off = 0; err == FH_OK && off < n; off += take) {
 		take = n - off < B64_LINE_IN ? n - off : B64_LINE_IN;
@@ -150,18 +147,18 @@ seq_len(unsigned char c)
 }
 
 enum fh_err
-fh_mime_header_value(struct fh_buf *out, size_t namelen, const char *s,
-    size_t len)
+fh_mime_header_value(
+    struct fh_buf *out, size_t namelen, const char *s, size_t len)
 {
-	size_t		 i, take, step;
-	int		 plain = 1;
-	enum fh_err	 err = FH_OK;
+	size_t	    i, take, step;
+	int	    plain = 1;
+	enum fh_err err = FH_OK;
 
 	if (len > FH_MIME_MAX_HEADER || !fh_utf8_valid(s, len))
 		return FH_EINPUT;
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return FH_EINPUT;	/* CR, LF, NUL, TAB... */
+			return FH_EINPUT; /* CR, LF, NUL, TAB... */
 		if ((unsigned char)s[i] > 0x7e)
 			plain = 0;
 	}
@@ -192,7 +189,7 @@ fh_mime_header_value(struct fh_buf *out, size_t namelen, const char *s,
 static int
 only(const char *s, const char *set, size_t max)
 {
-	size_t	 n;
+	size_t n;
 
 	if (s == NULL)
 		return 0;
@@ -200,30 +197,32 @@ only(const char *s, const char *set, size_t max)
 	return n > 0 && n <= max && strspn(s, set) == n;
 }
 
-#define ALNUM	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 /* "Date: " and the RFC 5322 date of t in UTC. */
 static enum fh_err
 date_header(struct fh_buf *out, long long t)
 {
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
+	struct tm tm;
+	time_t	  tt = (time_t)t;
 
 	if (gmtime_r(&tt, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
 	    tm.tm_mon < 0 || tm.tm_mon > 11)
 		return FH_EINPUT;
-	return fh_buf_printf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d "
-	    "+0000\r\n", wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return fh_buf_printf(out,
+	    "Date: %s, %02d %s %04d %02d:%02d:%02d "
+	    "+0000\r\n",
+	    wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* "To: " and the list, one address a line after the first. */
 static enum fh_err
 to_header(struct fh_buf *out, const char *to)
 {
-	struct fh_mime_addr	 a[FH_MIME_MAX_RCPT];
-	size_t			 n, i;
-	enum fh_err		 err;
+	struct fh_mime_addr a[FH_MIME_MAX_RCPT];
+	size_t		    n, i;
+	enum fh_err	    err;
 
 	err = fh_mime_addrs(to, strlen(to), a, &n);
 	if (err == FH_OK)
@@ -242,19 +241,19 @@ to_header(struct fh_buf *out, const char *to)
 enum fh_err
 fh_mime_build(const struct fh_mime_msg *m, struct fh_buf *out)
 {
-	const char	*at;
-	size_t		 tlen;
-	enum fh_err	 err;
+	const char *at;
+	size_t	    tlen;
+	enum fh_err err;
 
 	if (m->from == NULL || m->to == NULL || m->subject == NULL ||
-	    m->text == NULL ||
-	    !fh_mime_addr_valid(m->from, strlen(m->from)) ||
-	    !only(m->id_left, ALNUM ".-", 128) ||
-	    !only(m->boundary, ALNUM, 60))
+	    m->text == NULL || !fh_mime_addr_valid(m->from, strlen(m->from)) ||
+	    !only(m->id_left, ALNUM ".-", 128) || !only(m->boundary, ALNUM, 60))
 		return FH_EINPUT;
-	if (m->attach != NULL && (!only(m->attach_name, ALNUM "._-", 64) ||
-	    !only(m->attach_type, "abcdefghijklmnopqrstuvwxyz0123456789.+/-",
-	    64) || strchr(m->attach_type, '/') == NULL))
+	if (m->attach != NULL &&
+	    (!only(m->attach_name, ALNUM "._-", 64) ||
+		!only(m->attach_type,
+		    "abcdefghijklmnopqrstuvwxyz0123456789.+/-", 64) ||
+		strchr(m->attach_type, '/') == NULL))
 		return FH_EINPUT;
 	tlen = strlen(m->text);
 	if (tlen > FH_MIME_MAX_TEXT || !fh_utf8_valid(m->text, tlen))
@@ -264,8 +263,8 @@ fh_mime_build(const struct fh_mime_msg *m, struct fh_buf *out)
 	/* the head */
 	err = date_header(out, m->date);
 	if (err == FH_OK)
-		err = fh_buf_printf(out, "Message-ID: <%s@%s>\r\n", m->id_left,
-		    at + 1);
+		err = fh_buf_printf(
+		    out, "Message-ID: <%s@%s>\r\n", m->id_left, at + 1);
 	if (err == FH_OK)
 		err = fh_buf_printf(out, "From: %s\r\n", m->from);
 	if (err == FH_OK)
@@ -273,27 +272,33 @@ fh_mime_build(const struct fh_mime_msg *m, struct fh_buf *out)
 	if (err == FH_OK)
 		err = fh_buf_addstr(out, "Subject: ");
 	if (err == FH_OK)
-		err = fh_mime_header_value(out, 7, m->subject,
-		    strlen(m->subject));
+		err = fh_mime_header_value(
+		    out, 7, m->subject, strlen(m->subject));
 	if (err == FH_OK)
-		err = fh_buf_printf(out, "\r\nMIME-Version: 1.0\r\n"
-		    "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n",
+		err = fh_buf_printf(out,
+		    "\r\nMIME-Version: 1.0\r\n"
+		    "Content-Type: multipart/mixed;\r\n "
+		    "boundary=\"%s\"\r\n\r\n",
 		    m->boundary);
 
 	/* the text */
 	if (err == FH_OK)
-		err = fh_buf_printf(out, "--%s\r\n"
+		err = fh_buf_printf(out,
+		    "--%s\r\n"
 		    "Content-Type: text/plain; charset=UTF-8\r\n"
-		    "Content-Transfer-Encoding: base64\r\n\r\n", m->boundary);
+		    "Content-Transfer-Encoding: base64\r\n\r\n",
+		    m->boundary);
 	if (err == FH_OK)
 		err = b64_lines(out, (const unsigned char *)m->text, tlen);
 
 	/* the attachment */
 	if (err == FH_OK && m->attach != NULL)
-		err = fh_buf_printf(out, "--%s\r\n"
+		err = fh_buf_printf(out,
+		    "--%s\r\n"
 		    "Content-Type: %s;\r\n name=\"%s\"\r\n"
 		    "Content-Transfer-Encoding: base64\r\n"
-		    "Content-Disposition: attachment;\r\n filename=\"%s\"\r\n\r\n",
+		    "Content-Disposition: attachment;\r\n "
+		    "filename=\"%s\"\r\n\r\n",
 		    m->boundary, m->attach_type, m->attach_name,
 		    m->attach_name);
 	if (err == FH_OK && m->attach != NULL)

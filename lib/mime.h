@@ -27,15 +27,15 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 
-#define FH_MIME_MAX_ADDR	254	/* bytes per address (RFC 5321) */
-#define FH_MIME_MAX_RCPT	16	/* addresses per list */
-#define FH_MIME_MAX_HEADER	1024	/* bytes of a header value, raw */
-#define FH_MIME_MAX_TEXT	(64 * 1024)	/* bytes of the text part */
+#define FH_MIME_MAX_ADDR 254	     /* bytes per address (RFC 5321) */
+#define FH_MIME_MAX_RCPT 16	     /* addresses per list */
+#define FH_MIME_MAX_HEADER 1024	     /* bytes of a header value, raw */
+#define FH_MIME_MAX_TEXT (64 * 1024) /* bytes of the text part */
 
 /* One address of a list: a span of the list's text (borrowed from it). */
 struct fh_mime_addr {
-	const char	*s;
-	size_t		 len;
+	const char *s;
+	size_t	    len;
 };
 
 /* Read the comma-separated list s[0..len) into out (room for
@@ -43,45 +43,45 @@ struct fh_mime_addr {
  * gets the count (at least 1 on success).  The spans point into s.
  * FH_EINPUT for an empty list, an empty element, a bad address or too
  * many. */
-enum fh_err	 fh_mime_addrs(const char *s, size_t len,
-		    struct fh_mime_addr *out, size_t *n) FH_MUST_CHECK;
+enum fh_err fh_mime_addrs(const char *s, size_t len, struct fh_mime_addr *out,
+    size_t *n) FH_MUST_CHECK;
 
 /* 1 when s[0..len) is one plain address as above. */
-int		 fh_mime_addr_valid(const char *s, size_t len);
+int fh_mime_addr_valid(const char *s, size_t len);
 
 /* What fh_mime_build() writes.  Every pointer is borrowed for the call;
  * attach may be NULL (no attachment part). */
 struct fh_mime_msg {
-	const char	*from;		/* one address */
-	const char	*to;		/* a list, as fh_mime_addrs() reads */
-	const char	*subject;	/* UTF-8 */
-	const char	*text;		/* UTF-8, the text part */
-	long long	 date;		/* epoch seconds, written in UTC */
-	const char	*id_left;	/* Message-ID: <id_left@from's domain>;
-					 * [A-Za-z0-9.-] only */
-	const char	*boundary;	/* [A-Za-z0-9] only, 1..60 */
-	const void	*attach;
-	size_t		 attach_len;
-	const char	*attach_name;	/* file name: [A-Za-z0-9._-] only */
-	const char	*attach_type;	/* "type/subtype", [a-z0-9.+/-] */
+	const char *from;     /* one address */
+	const char *to;	      /* a list, as fh_mime_addrs() reads */
+	const char *subject;  /* UTF-8 */
+	const char *text;     /* UTF-8, the text part */
+	long long   date;     /* epoch seconds, written in UTC */
+	const char *id_left;  /* Message-ID: <id_left@from's domain>;
+			       * [A-Za-z0-9.-] only */
+	const char *boundary; /* [A-Za-z0-9] only, 1..60 */
+	const void *attach;
+	size_t	    attach_len;
+	const char *attach_name; /* file name: [A-Za-z0-9._-] only */
+	const char *attach_type; /* "type/subtype", [a-z0-9.+/-] */
 };
 
 /* Append the message m to out (whose maximum bounds the result).
  * FH_EINPUT for a bad address, header value, name or type; FH_ETOOBIG
  * when out's maximum is passed (out then holds a partial message the
  * caller discards); FH_ENOMEM. */
-enum fh_err	 fh_mime_build(const struct fh_mime_msg *m,
-		    struct fh_buf *out) FH_MUST_CHECK;
+enum fh_err fh_mime_build(
+    const struct fh_mime_msg *m, struct fh_buf *out) FH_MUST_CHECK;
 
 /* Append the header value s (UTF-8) to out as it should appear after
  * "Name: ", the name taking namelen columns: as it is when it is
  * printable ASCII and fits, else as encoded words folded with CRLF and a
  * space.  FH_EINPUT for CR, LF, NUL, other control characters or bad
  * UTF-8. */
-enum fh_err	 fh_mime_header_value(struct fh_buf *out, size_t namelen,
-		    const char *s, size_t len) FH_MUST_CHECK;
+enum fh_err fh_mime_header_value(struct fh_buf *out, size_t namelen,
+    const char *s, size_t len) FH_MUST_CHECK;
 
 /* The size of the base64 body of n bytes in lines of 76 with CRLF. */
-size_t		 fh_mime_b64_size(size_t n);
+size_t fh_mime_b64_size(size_t n);
 
 #endif

@@ -16,7 +16,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 
-#define FH_PROMPT_MAX_TEXT	1000	/* bytes per prompt */
+#define FH_PROMPT_MAX_TEXT 1000 /* bytes per prompt */
 
 enum fh_prompt {
 	FH_PR_INITIAL_GREETING = 0,
@@ -50,25 +50,25 @@ enum fh_prompt {
 };
 
 /* The file key of p ("initialGreeting"), or NULL when out of range. */
-const char	*fh_prompt_key(enum fh_prompt p);
+const char *fh_prompt_key(enum fh_prompt p);
 
 /* The text of p: over[p] when over (may be NULL) has one, else the
  * built-in default.  Borrowed from over or static. */
-const char	*fh_prompt_text(char *const *over, enum fh_prompt p);
+const char *fh_prompt_text(char *const *over, enum fh_prompt p);
 
 /* Append the text of p to out with every "{n}" replaced by n (decimal).
  * FH_ETOOBIG, FH_ENOMEM. */
-enum fh_err	 fh_prompt_format(char *const *over, enum fh_prompt p,
-		    long long n, struct fh_buf *out) FH_MUST_CHECK;
+enum fh_err fh_prompt_format(char *const *over, enum fh_prompt p, long long n,
+    struct fh_buf *out) FH_MUST_CHECK;
 
 /* Parse a prompts file text[0..len) into over[0..FH_PROMPT__MAX) (which the
  * caller zeroed); each assignment replaces one entry with a heap copy.  An
  * unknown key, a malformed line, an empty or overlong text, or text that
  * is not UTF-8 is FH_EINPUT with its line number in *lineno. */
-enum fh_err	 fh_prompts_parse(const char *text, size_t len, char **over,
-		    size_t *lineno) FH_MUST_CHECK;
+enum fh_err fh_prompts_parse(
+    const char *text, size_t len, char **over, size_t *lineno) FH_MUST_CHECK;
 
 /* Free the strings of over[0..FH_PROMPT__MAX) and set them to NULL. */
-void		 fh_prompts_release(char **over);
+void fh_prompts_release(char **over);
 
 #endif

@@ -14,7 +14,7 @@
  * that never sets a deadline still cannot wait for ever.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* strptime(), timegm() */
+#define _GNU_SOURCE /* strptime(), timegm() */
 #endif
 
 #include <ctype.h>
@@ -33,55 +33,55 @@
 #include "lib/rest.h"
 
 #ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION		"0.1.0"
+#define PACKAGE_VERSION "0.1.0"
 #endif
 
-#define DEFAULT_DEADLINE_MS	8000	/* README.md section 5 */
-#define MAX_RETRY_LIMIT		20	/* the range config accepts */
-#define MAX_REDIRS		3	/* twilio-platform.md section 5 */
-#define MAX_RETRY_AFTER_S	86400	/* more than a day is not believable */
+#define DEFAULT_DEADLINE_MS 8000 /* README.md section 5 */
+#define MAX_RETRY_LIMIT 20	 /* the range config accepts */
+#define MAX_REDIRS 3		 /* twilio-platform.md section 5 */
+#define MAX_RETRY_AFTER_S 86400	 /* more than a day is not believable */
 
 struct fh_rest {
-	const struct fh_config	*cfg;		/* borrowed */
-	struct fh_log		*log;		/* borrowed */
-	CURL			*curl[FH_REST__MAX];
-	char			*base[FH_REST__MAX];	/* no trailing '/' */
-	char			 errbuf[FH_REST__MAX][CURL_ERROR_SIZE];
-	int			 have_auth;
-	int			 deadline_set;
-	int64_t			 deadline;	/* fh_now_ms() value */
-	uint64_t		 rng;		/* when getrandom() fails */
+	const struct fh_config *cfg; /* borrowed */
+	struct fh_log	       *log; /* borrowed */
+	CURL		       *curl[FH_REST__MAX];
+	char		       *base[FH_REST__MAX]; /* no trailing '/' */
+	char			errbuf[FH_REST__MAX][CURL_ERROR_SIZE];
+	int			have_auth;
+	int			deadline_set;
+	int64_t			deadline; /* fh_now_ms() value */
+	uint64_t		rng;	  /* when getrandom() fails */
 };
 
 /* What one transfer writes into, reached from the curl callbacks. */
 struct xfer {
-	struct fh_rest_resp	*resp;
+	struct fh_rest_resp	 *resp;
 	const struct fh_rest_req *req;
-	enum fh_err		 err;	/* FH_ETOOBIG, FH_ENOMEM from a write,
-					 * or the sink's error */
-	long			 status; /* of the response being received */
-	unsigned long long	 streamed; /* bytes given to req->sink */
-	int64_t			 deadline; /* for the head of a stream */
-	int			 late;	/* stopped at that deadline */
+	enum fh_err		  err; /* FH_ETOOBIG, FH_ENOMEM from a write,
+					* or the sink's error */
+	long		   status;     /* of the response being received */
+	unsigned long long streamed;   /* bytes given to req->sink */
+	int64_t		   deadline;   /* for the head of a stream */
+	int		   late;       /* stopped at that deadline */
 };
 
 /* How an attempt ended, for the retry decision. */
 enum attempt_class {
-	ATTEMPT_FINAL = 0,	/* success, or nothing to retry */
-	ATTEMPT_RETRY_ANY,	/* 429, or the connection was never made */
+	ATTEMPT_FINAL = 0,	  /* success, or nothing to retry */
+	ATTEMPT_RETRY_ANY,	  /* 429, or the connection was never made */
 	ATTEMPT_RETRY_IDEMPOTENT, /* the request may have reached Twilio */
 };
 
 static const char *const products[FH_REST__MAX] = {
-	[FH_REST_API] = "api",
-	[FH_REST_TASKROUTER] = "taskrouter",
-	[FH_REST_IAM] = "iam",
+    [FH_REST_API] = "api",
+    [FH_REST_TASKROUTER] = "taskrouter",
+    [FH_REST_IAM] = "iam",
 };
 
 int64_t
 fh_now_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	/* monotonic: a clock step must not stretch or cut a deadline */
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
@@ -92,8 +92,8 @@ fh_now_ms(void)
 static long
 default_deadline(const struct fh_config *cfg)
 {
-	return cfg->deadline_ms > 0 ? (long)cfg->deadline_ms :
-	    DEFAULT_DEADLINE_MS;
+	return cfg->deadline_ms > 0 ? (long)cfg->deadline_ms
+				    : DEFAULT_DEADLINE_MS;
 }
 
 void
@@ -106,7 +106,7 @@ fh_rest_set_deadline(struct fh_rest *r, long timeout_ms)
 long
 fh_rest_remaining(const struct fh_rest *r)
 {
-	int64_t	 left;
+	int64_t left;
 
 	/* before the first request, what that request would get */
 	if (!r->deadline_set)
@@ -122,12 +122,13 @@ fh_rest_remaining(const struct fh_rest *r)
 static int
 host_label_ok(const char *s)
 {
-	size_t	 n;
+	size_t n;
 
 	n = strlen(s);
 	return n > 0 && n <= 63 && s[0] != '-' && s[n - 1] != '-' &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
 }
 
 static void
@@ -138,17 +139,19 @@ lower(char *s)
 }
 
 enum fh_err
-fh_rest_derive_url(const char *product, const char *region,
-    const char *edge, char *out, size_t outlen)
+fh_rest_derive_url(const char *product, const char *region, const char *edge,
+    char *out, size_t outlen)
 {
-	char	 realm[64];
-	size_t	 n;
-	int	 w;
+	char   realm[64];
+	size_t n;
+	int    w;
 
 	if (outlen > 0)
 		out[0] = '\0';
-	if (product == NULL || (strcmp(product, "api") != 0 &&
-	    strcmp(product, "taskrouter") != 0 && strcmp(product, "iam") != 0))
+	if (product == NULL ||
+	    (strcmp(product, "api") != 0 &&
+		strcmp(product, "taskrouter") != 0 &&
+		strcmp(product, "iam") != 0))
 		return FH_ECONFIG;
 	/* an empty value is the same as an unset one */
 	if (region != NULL && region[0] == '\0')
@@ -167,15 +170,15 @@ fh_rest_derive_url(const char *product, const char *region,
 			n = strcspn(region, "-");
 			memcpy(realm, region, n);
 			realm[n] = '\0';
-			w = snprintf(out, outlen, "https://iam.%s.twilio.com",
-			    realm);
+			w = snprintf(
+			    out, outlen, "https://iam.%s.twilio.com", realm);
 		}
 	} else if (edge != NULL)
 		w = snprintf(out, outlen, "https://%s.%s.%s.twilio.com",
 		    product, edge, region != NULL ? region : "us1");
 	else if (region != NULL)
-		w = snprintf(out, outlen, "https://%s.%s.twilio.com",
-		    product, region);
+		w = snprintf(
+		    out, outlen, "https://%s.%s.twilio.com", product, region);
 	else
 		w = snprintf(out, outlen, "https://%s.twilio.com", product);
 	if (w < 0 || (size_t)w >= outlen) {
@@ -190,8 +193,8 @@ fh_rest_derive_url(const char *product, const char *region,
 long
 fh_rest_backoff(long min_ms, long max_ms, unsigned n, uint32_t rnd)
 {
-	long		 cap;
-	unsigned	 i;
+	long	 cap;
+	unsigned i;
 
 	if (min_ms < 0)
 		min_ms = 0;
@@ -208,18 +211,18 @@ fh_rest_backoff(long min_ms, long max_ms, unsigned n, uint32_t rnd)
 	/* scale rnd onto [0, cap]: unlike a remainder, no bias to low values */
 	if ((unsigned long)cap < UINT32_MAX)
 		return (long)(((uint64_t)rnd * ((uint64_t)cap + 1)) >> 32);
-	return (long)rnd;	/* cap is at least UINT32_MAX: rnd fits */
+	return (long)rnd; /* cap is at least UINT32_MAX: rnd fits */
 }
 
 long
 fh_rest_retry_after_ms(const char *value)
 {
-	struct tm	 tm;
-	long long	 secs;
-	const char	*s, *end;
-	char		 date[64];
-	size_t		 n;
-	time_t		 t, now;
+	struct tm   tm;
+	long long   secs;
+	const char *s, *end;
+	char	    date[64];
+	size_t	    n;
+	time_t	    t, now;
 
 	if (value == NULL)
 		return -1;
@@ -276,11 +279,11 @@ copy_text(char *dst, size_t dstlen, const char *s, size_t n)
 }
 
 static int
-get_int(struct json_object *o, const char *key, long long min,
-    long long max, int *out)
+get_int(struct json_object *o, const char *key, long long min, long long max,
+    int *out)
 {
-	struct json_object	*v;
-	int64_t			 i;
+	struct json_object *v;
+	int64_t		    i;
 
 	if (!json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_int))
@@ -293,11 +296,11 @@ get_int(struct json_object *o, const char *key, long long min,
 }
 
 static int
-get_str(struct json_object *o, const char *key, char *dst, size_t dstlen,
-    int whole)
+get_str(
+    struct json_object *o, const char *key, char *dst, size_t dstlen, int whole)
 {
-	struct json_object	*v;
-	size_t			 n;
+	struct json_object *v;
+	size_t		    n;
 
 	if (!json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_string))
@@ -315,10 +318,10 @@ get_str(struct json_object *o, const char *key, char *dst, size_t dstlen,
 void
 fh_rest_parse_error(const char *body, size_t len, struct fh_twerr *e)
 {
-	struct json_tokener	*tok = NULL;
-	struct json_object	*root = NULL, *o, *errs, *first;
-	size_t			 end;
-	int			 status;
+	struct json_tokener *tok = NULL;
+	struct json_object  *root = NULL, *o, *errs, *first;
+	size_t		     end;
+	int		     status;
 
 	e->code = 0;
 	e->message[0] = '\0';
@@ -329,13 +332,13 @@ fh_rest_parse_error(const char *body, size_t len, struct fh_twerr *e)
 	if (tok == NULL)
 		return;
 	root = json_tokener_parse_ex(tok, body, (int)len);
-	if (root == NULL ||
-	    json_tokener_get_error(tok) != json_tokener_success)
+	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success)
 		goto out;
 	/* one object and nothing after it but whitespace */
 	end = json_tokener_get_parse_end(tok);
-	while (end < len && (body[end] == ' ' || body[end] == '\t' ||
-	    body[end] == '\r' || body[end] == '\n'))
+	while (end < len &&
+	    (body[end] == ' ' || body[end] == '\t' || body[end] == '\r' ||
+		body[end] == '\n'))
 		end++;
 	if (end != len || !json_object_is_type(root, json_type_object))
 		goto out;
@@ -369,7 +372,7 @@ out:
 static void
 mask_digits(char *s)
 {
-	size_t	 i, j, n;
+	size_t i, j, n;
 
 	n = strlen(s);
 	i = 0;
@@ -381,8 +384,9 @@ mask_digits(char *s)
 		j = i;
 		while (j < n && isdigit((unsigned char)s[j]))
 			j++;
-		if (j - i >= 7 && (i == 0 || !isalnum((unsigned char)s[i - 1]))
-		    && (j == n || !isalpha((unsigned char)s[j])))
+		if (j - i >= 7 &&
+		    (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+		    (j == n || !isalpha((unsigned char)s[j])))
 			memset(s + i, '*', j - i - 4);
 		i = j;
 	}
@@ -391,7 +395,7 @@ mask_digits(char *s)
 static uint32_t
 rest_random(struct fh_rest *r)
 {
-	uint32_t	 v;
+	uint32_t v;
 
 	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
 		return v;
@@ -405,8 +409,8 @@ rest_random(struct fh_rest *r)
 static void
 sleep_ms(long ms)
 {
-	struct timespec	 ts;
-	int64_t		 end, left;
+	struct timespec ts;
+	int64_t		end, left;
 
 	/* a signal (SIGTERM) interrupts nanosleep(): sleep the rest */
 	end = fh_now_ms() + ms;
@@ -424,7 +428,7 @@ sleep_ms(long ms)
 static void
 keep_header(char *dst, size_t dstlen, const char *v, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	dst[0] = '\0';
 	if (n >= dstlen)
@@ -449,8 +453,8 @@ reset_headers(struct fh_rest_resp *resp)
 static long
 status_code(const char *p, size_t n)
 {
-	const char	*sp;
-	long long	 v;
+	const char *sp;
+	long long   v;
 
 	sp = memchr(p, ' ', n);
 	if (sp == NULL || (size_t)(sp - p) + 4 > n ||
@@ -463,8 +467,8 @@ status_code(const char *p, size_t n)
 static long long
 length_value(const char *v, size_t n)
 {
-	long long	 len = 0;
-	size_t		 i;
+	long long len = 0;
+	size_t	  i;
 
 	if (n == 0 || n > 18)
 		return -1;
@@ -479,9 +483,9 @@ length_value(const char *v, size_t n)
 static size_t
 header_cb(char *p, size_t size, size_t nitems, void *arg)
 {
-	struct xfer	*x = arg;
-	const char	*colon, *v;
-	size_t		 n, len, name, vlen;
+	struct xfer *x = arg;
+	const char  *colon, *v;
+	size_t	     n, len, name, vlen;
 
 	n = size * nitems;
 	/* a status line starts a new response (100 Continue, a redirect):
@@ -492,8 +496,9 @@ header_cb(char *p, size_t size, size_t nitems, void *arg)
 		return n;
 	}
 	len = n;
-	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
-	    p[len - 1] == ' ' || p[len - 1] == '\t'))
+	while (len > 0 &&
+	    (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' ' ||
+		p[len - 1] == '\t'))
 		len--;
 	colon = memchr(p, ':', len);
 	if (colon == NULL)
@@ -521,9 +526,9 @@ header_cb(char *p, size_t size, size_t nitems, void *arg)
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
-	struct xfer	*x = arg;
-	enum fh_err	 err;
-	size_t		 n;
+	struct xfer *x = arg;
+	enum fh_err  err;
+	size_t	     n;
 
 	n = size * nmemb;
 	if (x->req->sink != NULL && x->status >= 200 && x->status <= 299) {
@@ -548,10 +553,10 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 
 /* A streamed transfer: the deadline holds until its body starts. */
 static int
-progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
+progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
 {
-	struct xfer	*x = arg;
+	struct xfer *x = arg;
 
 	(void)dltotal;
 	(void)dlnow;
@@ -559,18 +564,18 @@ progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	(void)ulnow;
 	if (x->streamed == 0 && fh_now_ms() >= x->deadline) {
 		x->late = 1;
-		return 1;	/* CURLE_ABORTED_BY_CALLBACK */
+		return 1; /* CURLE_ABORTED_BY_CALLBACK */
 	}
 	return 0;
 }
 
 static enum fh_err
-setup_handle(struct fh_rest *r, enum fh_rest_base b, const char *user,
-    const char *pass)
+setup_handle(
+    struct fh_rest *r, enum fh_rest_base b, const char *user, const char *pass)
 {
-	CURL		*c;
-	CURLcode	 cc;
-	int		 https;
+	CURL	*c;
+	CURLcode cc;
+	int	 https;
 
 	c = curl_easy_init();
 	if (c == NULL)
@@ -599,8 +604,8 @@ setup_handle(struct fh_rest *r, enum fh_rest_base b, const char *user,
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_USERAGENT,
-		    "flexhooks/" PACKAGE_VERSION);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_USERAGENT, "flexhooks/" PACKAGE_VERSION);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	if (cc == CURLE_OK)
@@ -608,8 +613,8 @@ setup_handle(struct fh_rest *r, enum fh_rest_base b, const char *user,
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	if (cc == CURLE_OK && user != NULL) {
-		cc = curl_easy_setopt(c, CURLOPT_HTTPAUTH,
-		    (long)CURLAUTH_BASIC);
+		cc =
+		    curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		if (cc == CURLE_OK)
 			cc = curl_easy_setopt(c, CURLOPT_USERNAME, user);
 		if (cc == CURLE_OK)
@@ -632,22 +637,22 @@ nonempty(const char *s)
 }
 
 enum fh_err
-fh_rest_new(struct fh_rest **out, const struct fh_config *cfg,
-    struct fh_log *log)
+fh_rest_new(
+    struct fh_rest **out, const struct fh_config *cfg, struct fh_log *log)
 {
-	static int		 curl_ready;
-	const char *const	 over[FH_REST__MAX] = {
-		[FH_REST_API] = cfg->api_url,
-		[FH_REST_TASKROUTER] = cfg->taskrouter_url,
-		[FH_REST_IAM] = cfg->iam_url,
+	static int	  curl_ready;
+	const char *const over[FH_REST__MAX] = {
+	    [FH_REST_API] = cfg->api_url,
+	    [FH_REST_TASKROUTER] = cfg->taskrouter_url,
+	    [FH_REST_IAM] = cfg->iam_url,
 	};
-	struct fh_rest		*r = NULL;
-	const char		*user = NULL, *pass = NULL;
-	char			 url[256];
-	enum fh_err		 err;
-	size_t			 n;
-	CURLcode		 cc;
-	int			 b;
+	struct fh_rest *r = NULL;
+	const char     *user = NULL, *pass = NULL;
+	char		url[256];
+	enum fh_err	err;
+	size_t		n;
+	CURLcode	cc;
+	int		b;
 
 	*out = NULL;
 	/* once per process: FastCGI programs are single-threaded */
@@ -668,7 +673,7 @@ fh_rest_new(struct fh_rest **out, const struct fh_config *cfg,
 	if (getrandom(&r->rng, sizeof(r->rng), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(r->rng))
 		r->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	r->rng |= 1;	/* xorshift never leaves zero */
+	r->rng |= 1; /* xorshift never leaves zero */
 
 	/* an API key replaces the Auth Token for REST, never half of it */
 	if (nonempty(cfg->api_key) && nonempty(cfg->api_secret)) {
@@ -692,7 +697,8 @@ fh_rest_new(struct fh_rest **out, const struct fh_config *cfg,
 			err = fh_rest_derive_url(products[b], cfg->region,
 			    cfg->edge, url, sizeof(url));
 			if (err != FH_OK) {
-				fh_log_error(log, "cannot derive the %s URL "
+				fh_log_error(log,
+				    "cannot derive the %s URL "
 				    "from TWILIO_REGION and TWILIO_EDGE",
 				    products[b]);
 				err = FH_ECONFIG;
@@ -718,7 +724,7 @@ fail:
 void
 fh_rest_free(struct fh_rest *r)
 {
-	int	 b;
+	int b;
 
 	if (r == NULL)
 		return;
@@ -749,8 +755,9 @@ resp_init(struct fh_rest_resp *resp, const struct fh_rest_req *req)
 {
 	memset(resp, 0, sizeof(*resp));
 	resp->content_length = -1;
-	fh_buf_init(&resp->body, req != NULL && req->max_response > 0 ?
-	    req->max_response : FH_REST_MAX_RESPONSE);
+	fh_buf_init(&resp->body,
+	    req != NULL && req->max_response > 0 ? req->max_response
+						 : FH_REST_MAX_RESPONSE);
 }
 
 /* Bytes that may go into a URL as they are: the caller encoded them. */
@@ -778,7 +785,7 @@ header_value_ok(const char *s)
 static int
 path_len(const char *path)
 {
-	size_t	 n;
+	size_t n;
 
 	n = strcspn(path, "?");
 	return n > 256 ? 256 : (int)n;
@@ -793,11 +800,11 @@ check_req(const struct fh_rest *r, const struct fh_rest_req *req)
 	    (req->query != NULL && !url_part_ok(req->query, 1)) ||
 	    (req->body == NULL && req->body_len > 0) ||
 	    (req->content_type != NULL &&
-	    !header_value_ok(req->content_type)) ||
+		!header_value_ok(req->content_type)) ||
 	    (req->if_match != NULL && !header_value_ok(req->if_match)) ||
 	    (strcmp(req->method, "GET") != 0 &&
-	    strcmp(req->method, "POST") != 0 &&
-	    strcmp(req->method, "DELETE") != 0)) {
+		strcmp(req->method, "POST") != 0 &&
+		strcmp(req->method, "DELETE") != 0)) {
 		fh_log_error(r->log, "cannot send '%.*s': invalid request",
 		    req->path != NULL ? path_len(req->path) : 1,
 		    req->path != NULL ? req->path : "-");
@@ -809,9 +816,9 @@ check_req(const struct fh_rest *r, const struct fh_rest_req *req)
 static enum fh_err
 add_header(struct curl_slist **list, const char *name, const char *value)
 {
-	struct fh_buf		 line;
-	struct curl_slist	*l;
-	enum fh_err		 err;
+	struct fh_buf	   line;
+	struct curl_slist *l;
+	enum fh_err	   err;
 
 	fh_buf_init(&line, 1024);
 	err = fh_buf_printf(&line, "%s: %s", name, value);
@@ -831,15 +838,16 @@ out:
 static enum fh_err
 build_headers(const struct fh_rest_req *req, struct curl_slist **out)
 {
-	struct curl_slist	*l;
-	enum fh_err		 err;
+	struct curl_slist *l;
+	enum fh_err	   err;
 
 	err = add_header(out, "Accept", "application/json");
 	if (err == FH_OK && req->body != NULL &&
 	    strcmp(req->method, "POST") == 0)
 		err = add_header(out, "Content-Type",
-		    req->content_type != NULL ? req->content_type :
-		    "application/x-www-form-urlencoded");
+		    req->content_type != NULL
+			? req->content_type
+			: "application/x-www-form-urlencoded");
 	if (err == FH_OK && req->if_match != NULL)
 		err = add_header(out, "If-Match", req->if_match);
 	/* twilio-platform.md section 2: IAM answers must not be cached */
@@ -859,7 +867,7 @@ static enum fh_err
 set_request(CURL *c, const struct fh_rest_req *req, const char *url,
     struct curl_slist *hdrs, struct xfer *x)
 {
-	CURLcode	 cc;
+	CURLcode cc;
 
 	cc = curl_easy_setopt(c, CURLOPT_URL, url);
 	if (cc == CURLE_OK)
@@ -871,27 +879,27 @@ set_request(CURL *c, const struct fh_rest_req *req, const char *url,
 	/* a stream: no byte for FH_REST_STALL_S ends it; progress_cb keeps
 	 * the deadline for its head */
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
-		    req->sink != NULL ? 1L : 0L);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_LOW_SPEED_LIMIT, req->sink != NULL ? 1L : 0L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
 		    req->sink != NULL ? (long)FH_REST_STALL_S : 0L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_NOPROGRESS,
-		    req->sink != NULL ? 0L : 1L);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_NOPROGRESS, req->sink != NULL ? 0L : 1L);
 	/*
 	 * On a reused connection that dies before any answer, curl silently
 	 * sends the request again.  A create must never go twice, so it gets
 	 * a connection of its own (twilio-platform.md section 7).
 	 */
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_FRESH_CONNECT,
-		    req->idempotent ? 0L : 1L);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION,
-		    req->follow_redirects ? 1L : 0L);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	/* the handle remembers the last request's method: set it each time */
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
@@ -905,11 +913,12 @@ set_request(CURL *c, const struct fh_rest_req *req, const char *url,
 	} else if (cc == CURLE_OK) {
 		cc = curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 		if (cc == CURLE_OK && strcmp(req->method, "DELETE") == 0)
-			cc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
-			    "DELETE");
+			cc = curl_easy_setopt(
+			    c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
-	return cc == CURLE_OK ? FH_OK : cc == CURLE_OUT_OF_MEMORY ?
-	    FH_ENOMEM : FH_EINTERNAL;
+	return cc == CURLE_OK		? FH_OK
+	    : cc == CURLE_OUT_OF_MEMORY ? FH_ENOMEM
+					: FH_EINTERNAL;
 }
 
 /* Drop what the handle borrowed from this request (headers, body, resp),
@@ -950,24 +959,24 @@ classify_status(long status, enum attempt_class *cls)
 		return FH_ENOTFOUND;
 	case 401:
 	case 403:
-		return FH_EUPSTREAM;	/* our credentials: not the client's */
+		return FH_EUPSTREAM; /* our credentials: not the client's */
 	default:
 		break;
 	}
 	if (status >= 400 && status <= 499)
 		return FH_ETWILIO;
-	return FH_EUPSTREAM;	/* 5xx, or a 1xx/3xx that ended a transfer */
+	return FH_EUPSTREAM; /* 5xx, or a 1xx/3xx that ended a transfer */
 }
 
 /* One transfer.  Returns the error the request ends with if it is not
  * retried, sets *cls and writes a description for the log into what. */
 static enum fh_err
-attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
-    struct xfer *x, enum attempt_class *cls, char *what, size_t whatlen)
+attempt(struct fh_rest *r, CURL *c, char *errbuf, long left, struct xfer *x,
+    enum attempt_class *cls, char *what, size_t whatlen)
 {
-	curl_off_t	 pre = 0;
-	long		 status = 0, connect_ms;
-	CURLcode	 cc;
+	curl_off_t pre = 0;
+	long	   status = 0, connect_ms;
+	CURLcode   cc;
 
 	*cls = ATTEMPT_FINAL;
 	/* the attempt may take all the time left, connecting at most 2 s;
@@ -975,8 +984,9 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
 	connect_ms = left < FH_REST_CONNECT_MS ? left : FH_REST_CONNECT_MS;
 	x->deadline = fh_now_ms() + left;
 	cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-	    x->req->sink != NULL && left < FH_REST_STREAM_MS ?
-	    (long)FH_REST_STREAM_MS : left);
+	    x->req->sink != NULL && left < FH_REST_STREAM_MS
+		? (long)FH_REST_STREAM_MS
+		: left);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	if (cc != CURLE_OK) {
@@ -998,9 +1008,10 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
 	/* no complete answer: report no status */
 	x->resp->status = 0;
 	if (x->err != FH_OK) {
-		if (snprintf(what, whatlen, "%s", x->err == FH_ETOOBIG ?
-		    "response too large" : x->req->sink != NULL ?
-		    "stream stopped" : "out of memory") < 0)
+		if (snprintf(what, whatlen, "%s",
+			x->err == FH_ETOOBIG	   ? "response too large"
+			    : x->req->sink != NULL ? "stream stopped"
+						   : "out of memory") < 0)
 			what[0] = '\0';
 		return x->err == FH_ETOOBIG ? FH_EUPSTREAM : x->err;
 	}
@@ -1013,21 +1024,21 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
 	if (x->streamed > 0) {
 		/* cut in the middle of the body: never retried */
 		if (snprintf(what, whatlen, "stream cut after %llu bytes: %s",
-		    x->streamed, errbuf[0] != '\0' ? errbuf :
-		    curl_easy_strerror(cc)) < 0)
+			x->streamed,
+			errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc)) <
+		    0)
 			what[0] = '\0';
 		return FH_EUPSTREAM;
 	}
-	if (snprintf(what, whatlen, "%s", errbuf[0] != '\0' ? errbuf :
-	    curl_easy_strerror(cc)) < 0)
+	if (snprintf(what, whatlen, "%s",
+		errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc)) < 0)
 		what[0] = '\0';
 	if (fh_rest_remaining(r) <= 0)
 		return FH_ETIMEOUT;
 	/* pretransfer is set just before the request is sent: while it is
 	 * zero, no byte of the request has left, on a new or reused
 	 * connection alike */
-	if (curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre) !=
-	    CURLE_OK)
+	if (curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK)
 		pre = 1;
 	switch (cc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -1047,8 +1058,7 @@ attempt(struct fh_rest *r, CURL *c, char *errbuf, long left,
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
-		*cls = pre == 0 ? ATTEMPT_RETRY_ANY :
-		    ATTEMPT_RETRY_IDEMPOTENT;
+		*cls = pre == 0 ? ATTEMPT_RETRY_ANY : ATTEMPT_RETRY_IDEMPOTENT;
 		break;
 	default:
 		break;
@@ -1061,8 +1071,8 @@ static void
 log_result(struct fh_rest *r, const struct fh_rest_req *req,
     struct fh_rest_resp *resp, const char *what)
 {
-	const char	*msg;
-	int		 pl;
+	const char *msg;
+	int	    pl;
 
 	pl = path_len(req->path);
 	if (resp->status == 0) {
@@ -1076,30 +1086,34 @@ log_result(struct fh_rest *r, const struct fh_rest_req *req,
 	/* IAM answers 401 for an invalid Flex token: not our credentials */
 	if ((resp->status == 401 || resp->status == 403) &&
 	    req->base != FH_REST_IAM)
-		fh_log_error(r->log, "cannot %s '%.*s': %ld, credentials "
+		fh_log_error(r->log,
+		    "cannot %s '%.*s': %ld, credentials "
 		    "rejected (twilio code %d: %s); check ACCOUNT_SID, "
-		    "AUTH_TOKEN, API_KEY and API_SECRET", req->method, pl,
-		    req->path, resp->status, resp->twerr.code, msg);
+		    "AUTH_TOKEN, API_KEY and API_SECRET",
+		    req->method, pl, req->path, resp->status, resp->twerr.code,
+		    msg);
 	else
-		fh_log_warn(r->log, "cannot %s '%.*s': %ld, twilio code %d: "
-		    "%s", req->method, pl, req->path, resp->status,
-		    resp->twerr.code, msg);
+		fh_log_warn(r->log,
+		    "cannot %s '%.*s': %ld, twilio code %d: "
+		    "%s",
+		    req->method, pl, req->path, resp->status, resp->twerr.code,
+		    msg);
 }
 
 enum fh_err
-fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
-    struct fh_rest_resp *resp)
+fh_rest_do(
+    struct fh_rest *r, const struct fh_rest_req *req, struct fh_rest_resp *resp)
 {
-	struct curl_slist	*hdrs = NULL;
-	struct fh_buf		 url;
-	struct xfer		 x;
-	unsigned		 n429 = 0;
-	enum attempt_class	 cls;
-	enum fh_err		 err;
-	CURL			*c = NULL;
-	char			 what[CURL_ERROR_SIZE + 32];
-	unsigned		 n, limit;
-	long			 left, delay;
+	struct curl_slist *hdrs = NULL;
+	struct fh_buf	   url;
+	struct xfer	   x;
+	unsigned	   n429 = 0;
+	enum attempt_class cls;
+	enum fh_err	   err;
+	CURL		  *c = NULL;
+	char		   what[CURL_ERROR_SIZE + 32];
+	unsigned	   n, limit;
+	long		   left, delay;
 
 	fh_buf_init(&url, FH_REST_MAX_URL);
 	resp_init(resp, req);
@@ -1108,7 +1122,8 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 	if (err != FH_OK)
 		goto out;
 	if (!r->have_auth) {
-		fh_log_error(r->log, "cannot %s '%.*s': no REST credentials "
+		fh_log_error(r->log,
+		    "cannot %s '%.*s': no REST credentials "
 		    "(ACCOUNT_SID and AUTH_TOKEN, or API_KEY and API_SECRET)",
 		    req->method, path_len(req->path), req->path);
 		err = FH_ECONFIG;
@@ -1140,15 +1155,18 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 	if (err != FH_OK)
 		goto out;
 
-	limit = r->cfg->retry_limit < 0 ? 0 :
-	    r->cfg->retry_limit > MAX_RETRY_LIMIT ? MAX_RETRY_LIMIT :
-	    (unsigned)r->cfg->retry_limit;
+	limit = r->cfg->retry_limit < 0 ? 0
+	    : r->cfg->retry_limit > MAX_RETRY_LIMIT
+	    ? MAX_RETRY_LIMIT
+	    : (unsigned)r->cfg->retry_limit;
 	for (n = 1;; n++) {
 		/* no attempt starts that cannot end in time */
 		left = fh_rest_remaining(r);
 		if (left <= 0) {
-			if (snprintf(what, sizeof(what), "deadline passed "
-			    "before attempt %u", n) < 0)
+			if (snprintf(what, sizeof(what),
+				"deadline passed "
+				"before attempt %u",
+				n) < 0)
 				what[0] = '\0';
 			resp->status = 0;
 			err = FH_ETIMEOUT;
@@ -1160,8 +1178,8 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 		x.status = 0;
 		x.streamed = 0;
 		x.late = 0;
-		err = attempt(r, c, r->errbuf[req->base], left, &x, &cls,
-		    what, sizeof(what));
+		err = attempt(r, c, r->errbuf[req->base], left, &x, &cls, what,
+		    sizeof(what));
 		if (cls == ATTEMPT_FINAL || n > limit || x.streamed > 0 ||
 		    (cls == ATTEMPT_RETRY_IDEMPOTENT && !req->idempotent))
 			break;
@@ -1172,8 +1190,7 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 		/* Retry-After replaces the backoff, for 429 only */
 		delay = -1;
 		if (resp->status == 429 && resp->twerr.retry_after[0] != '\0')
-			delay = fh_rest_retry_after_ms(
-			    resp->twerr.retry_after);
+			delay = fh_rest_retry_after_ms(resp->twerr.retry_after);
 		if (delay < 0)
 			delay = fh_rest_backoff((long)r->cfg->min_backoff_ms,
 			    (long)r->cfg->max_backoff_ms, n, rest_random(r));
@@ -1181,22 +1198,26 @@ fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
 		 * end now with this attempt's error */
 		left = fh_rest_remaining(r);
 		if (delay >= left) {
-			fh_log_warn(r->log, "cannot %s '%.*s' (attempt %u): "
-			    "%s; no time left to retry in %ld ms", req->method,
-			    path_len(req->path), req->path, n, what, delay);
+			fh_log_warn(r->log,
+			    "cannot %s '%.*s' (attempt %u): "
+			    "%s; no time left to retry in %ld ms",
+			    req->method, path_len(req->path), req->path, n,
+			    what, delay);
 			break;
 		}
 		if (cls == ATTEMPT_RETRY_IDEMPOTENT)
 			resp->resent = 1;
-		fh_log_warn(r->log, "cannot %s '%.*s' (attempt %u): %s; "
-		    "retrying in %ld ms", req->method, path_len(req->path),
-		    req->path, n, what, delay);
+		fh_log_warn(r->log,
+		    "cannot %s '%.*s' (attempt %u): %s; "
+		    "retrying in %ld ms",
+		    req->method, path_len(req->path), req->path, n, what,
+		    delay);
 		sleep_ms(delay);
 	}
 
 	if (resp->status != 0 && (resp->status < 200 || resp->status > 299)) {
-		fh_rest_parse_error(resp->body.data, resp->body.len,
-		    &resp->twerr);
+		fh_rest_parse_error(
+		    resp->body.data, resp->body.len, &resp->twerr);
 		resp->twerr.status = (int)resp->status; /* authoritative */
 	}
 	if (err != FH_OK)

@@ -26,39 +26,39 @@
 #include "lib/err.h"
 #include "lib/log.h"
 
-#define FH_REST_MAX_RESPONSE	(1024 * 1024)	/* JSON answers */
-#define FH_REST_MAX_MEDIA	(16 * 1024 * 1024)
-#define FH_REST_STREAM_MS	(15 * 60 * 1000) /* a streamed body, at most */
-#define FH_REST_STALL_S		30	/* a streamed body that stops this long */
-#define FH_REST_CONNECT_MS	2000
-#define FH_REST_MAX_URL		8192	/* base + path + query */
-#define FH_REST_JSON_DEPTH	16	/* nesting of a Twilio error body */
+#define FH_REST_MAX_RESPONSE (1024 * 1024) /* JSON answers */
+#define FH_REST_MAX_MEDIA (16 * 1024 * 1024)
+#define FH_REST_STREAM_MS (15 * 60 * 1000) /* a streamed body, at most */
+#define FH_REST_STALL_S 30 /* a streamed body that stops this long */
+#define FH_REST_CONNECT_MS 2000
+#define FH_REST_MAX_URL 8192  /* base + path + query */
+#define FH_REST_JSON_DEPTH 16 /* nesting of a Twilio error body */
 
 enum fh_rest_base {
-	FH_REST_API = 0,	/* https://api.twilio.com */
-	FH_REST_TASKROUTER,	/* https://taskrouter.twilio.com */
-	FH_REST_IAM,		/* https://iam.twilio.com */
+	FH_REST_API = 0,    /* https://api.twilio.com */
+	FH_REST_TASKROUTER, /* https://taskrouter.twilio.com */
+	FH_REST_IAM,	    /* https://iam.twilio.com */
 	FH_REST__MAX
 };
 
 /* Twilio's error answer.  code is 0 and the strings empty when the body had
  * none (a 412, an HTML page from a proxy). */
 struct fh_twerr {
-	int	 status;		/* HTTP status, 0 when none came */
-	int	 code;			/* Twilio error code or 0 */
-	char	 message[256];		/* for the log only */
-	char	 more_info[256];
-	char	 retry_after[32];	/* Retry-After header as received */
+	int  status;	   /* HTTP status, 0 when none came */
+	int  code;	   /* Twilio error code or 0 */
+	char message[256]; /* for the log only */
+	char more_info[256];
+	char retry_after[32]; /* Retry-After header as received */
 };
 
 struct fh_rest_resp {
-	long		 status;	/* final HTTP status, 0 if none */
-	struct fh_buf	 body;		/* raw body, capped */
-	char		 etag[128];	/* ETag header, "" when none */
-	char		 content_type[128];
-	long long	 content_length; /* Content-Length, -1 when none */
-	struct fh_twerr	 twerr;		/* filled when status is not 2xx */
-	int		 resent;	/* an earlier attempt may have reached
+	long		status;	   /* final HTTP status, 0 if none */
+	struct fh_buf	body;	   /* raw body, capped */
+	char		etag[128]; /* ETag header, "" when none */
+	char		content_type[128];
+	long long	content_length; /* Content-Length, -1 when none */
+	struct fh_twerr twerr;		/* filled when status is not 2xx */
+	int		resent;		/* an earlier attempt may have reached
 					 * Twilio (retried after 502/503/504 or
 					 * a failure after sending): a 404, or a
 					 * 400 with 20001, may mean it landed */
@@ -70,22 +70,22 @@ struct fh_rest_resp {
  * set); if_match (may be NULL) adds If-Match.  idempotent follows the table
  * of twilio-platform.md section 7. */
 struct fh_rest_req {
-	enum fh_rest_base	 base;
-	const char		*method;	/* "GET", "POST", "DELETE" */
-	const char		*path;
-	const char		*query;
-	const char		*body;
-	size_t			 body_len;
-	const char		*content_type;
-	const char		*if_match;
-	int			 idempotent;
-	size_t			 max_response;	/* 0 = FH_REST_MAX_RESPONSE */
-	int			 follow_redirects; /* media: at most 3, https
-					 * only, no credentials to another
-					 * host */
-	unsigned		 max_429_retries; /* 0: TWILIO_SERVICE_RETRY_LIMIT
-					 * applies to 429s too; N: at most N
-					 * retries after a 429 */
+	enum fh_rest_base base;
+	const char	 *method; /* "GET", "POST", "DELETE" */
+	const char	 *path;
+	const char	 *query;
+	const char	 *body;
+	size_t		  body_len;
+	const char	 *content_type;
+	const char	 *if_match;
+	int		  idempotent;
+	size_t		  max_response;	    /* 0 = FH_REST_MAX_RESPONSE */
+	int		  follow_redirects; /* media: at most 3, https
+					     * only, no credentials to another
+					     * host */
+	unsigned max_429_retries;	    /* 0: TWILIO_SERVICE_RETRY_LIMIT
+					     * applies to 429s too; N: at most N
+					     * retries after a 429 */
 	/*
 	 * A streamed answer (media): when sink is set, the body of the final
 	 * 2xx answer goes to sink piece by piece, in order, instead of into
@@ -98,30 +98,29 @@ struct fh_rest_req {
 	 * body may take FH_REST_STREAM_MS, and ends (FH_EUPSTREAM) when no
 	 * byte came for FH_REST_STALL_S.
 	 */
-	enum fh_err		(*sink)(void *arg,
-				    const struct fh_rest_resp *head,
-				    const char *p, size_t n);
-	void			*sink_arg;
+	enum fh_err (*sink)(void *arg, const struct fh_rest_resp *head,
+	    const char *p, size_t n);
+	void *sink_arg;
 };
 
 struct fh_rest;
 
 /* Create a client.  cfg and log are borrowed for the client's life.
  * Returns FH_ECONFIG when a base URL cannot be derived, FH_ENOMEM. */
-enum fh_err	 fh_rest_new(struct fh_rest **out, const struct fh_config *cfg,
-		    struct fh_log *log) FH_MUST_CHECK;
+enum fh_err fh_rest_new(struct fh_rest **out, const struct fh_config *cfg,
+    struct fh_log *log) FH_MUST_CHECK;
 
 /* Free the client and its handles (NULL does nothing). */
-void		 fh_rest_free(struct fh_rest *r);
+void fh_rest_free(struct fh_rest *r);
 
 /* Set the overall deadline of the current webhook: timeout_ms from now.
  * When none has been set since fh_rest_new(), the first fh_rest_do() sets
  * one of cfg->deadline_ms, which the requests after it share. */
-void		 fh_rest_set_deadline(struct fh_rest *r, long timeout_ms);
+void fh_rest_set_deadline(struct fh_rest *r, long timeout_ms);
 
 /* Milliseconds left before the deadline (0 when passed; cfg->deadline_ms
  * while none is set). */
-long		 fh_rest_remaining(const struct fh_rest *r);
+long fh_rest_remaining(const struct fh_rest *r);
 
 /* Send req with retries.  resp is initialised by this call and must be
  * released by the caller with fh_rest_resp_release() whatever the result.
@@ -132,35 +131,33 @@ long		 fh_rest_remaining(const struct fh_rest *r);
  * FH_ECONFIG (no credentials), FH_EINTERNAL (req is malformed), FH_ENOMEM.
  * Each attempt is counted in log->rest_attempts, and each retry is logged
  * on one line. */
-enum fh_err	 fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
-		    struct fh_rest_resp *resp) FH_MUST_CHECK;
+enum fh_err fh_rest_do(struct fh_rest *r, const struct fh_rest_req *req,
+    struct fh_rest_resp *resp) FH_MUST_CHECK;
 
-void		 fh_rest_resp_release(struct fh_rest_resp *resp);
+void fh_rest_resp_release(struct fh_rest_resp *resp);
 
 /* The base URL in use for base (borrowed for the client's life). */
-const char	*fh_rest_base_url(const struct fh_rest *r, enum fh_rest_base base);
+const char *fh_rest_base_url(const struct fh_rest *r, enum fh_rest_base base);
 
 /* Parse a Twilio error body (either shape of twilio-platform.md section 6)
  * into e; fields that are absent stay empty.  Never fails. */
-void		 fh_rest_parse_error(const char *body, size_t len,
-		    struct fh_twerr *e);
+void fh_rest_parse_error(const char *body, size_t len, struct fh_twerr *e);
 
 /* Derive a base URL from region and edge as twilio-platform.md section 5
  * says ("https://taskrouter.sydney.au1.twilio.com").  product is "api",
  * "taskrouter" or "iam".  Writes into out (outlen bytes). */
-enum fh_err	 fh_rest_derive_url(const char *product, const char *region,
-		    const char *edge, char *out, size_t outlen) FH_MUST_CHECK;
+enum fh_err fh_rest_derive_url(const char *product, const char *region,
+    const char *edge, char *out, size_t outlen) FH_MUST_CHECK;
 
 /* The delay before retry n (1, 2, ...): uniform in [0, min(max, min*2^(n-1))]
  * ms.  rnd is a random 32-bit value (tests pass fixed ones). */
-long		 fh_rest_backoff(long min_ms, long max_ms, unsigned n,
-		    uint32_t rnd);
+long fh_rest_backoff(long min_ms, long max_ms, unsigned n, uint32_t rnd);
 
 /* Parse a Retry-After value (seconds, or an HTTP date) into ms from now;
  * -1 when unreadable. */
-long		 fh_rest_retry_after_ms(const char *value);
+long fh_rest_retry_after_ms(const char *value);
 
 /* Monotonic clock in ms. */
-int64_t		 fh_now_ms(void);
+int64_t fh_now_ms(void);
 
 #endif

@@ -21,29 +21,29 @@
 #include "lib/sig.h"
 
 /* A candidate URL: the request URL plus "user:password@" and a port. */
-#define CAND_MAX	(FH_SIG_MAX_URL + FH_SIG_MAX_AUTH + 16)
+#define CAND_MAX (FH_SIG_MAX_URL + FH_SIG_MAX_AUTH + 16)
 /* The string that is signed: a candidate URL plus every form pair. */
-#define MSG_MAX		(CAND_MAX + FH_FORM_MAX_PAIRS * \
-			    (FH_FORM_MAX_NAME + FH_FORM_MAX_VALUE))
-#define B64_CHUNK	48	/* input bytes per EVP_EncodeBlock() call */
-#define SHA256_HEX	64
+#define MSG_MAX \
+	(CAND_MAX + FH_FORM_MAX_PAIRS * (FH_FORM_MAX_NAME + FH_FORM_MAX_VALUE))
+#define B64_CHUNK 48 /* input bytes per EVP_EncodeBlock() call */
+#define SHA256_HEX 64
 
 /* Where the parts of a URL start and end, as byte offsets. */
 struct url_parts {
-	size_t	 scheme_len;	/* bytes before "://" */
-	size_t	 auth;		/* first byte after "://" */
-	size_t	 host;		/* first byte after any userinfo */
-	size_t	 port;		/* the ':' before the port */
-	size_t	 hostend;	/* first byte after the authority */
-	int	 has_port;
+	size_t scheme_len; /* bytes before "://" */
+	size_t auth;	   /* first byte after "://" */
+	size_t host;	   /* first byte after any userinfo */
+	size_t port;	   /* the ':' before the port */
+	size_t hostend;	   /* first byte after the authority */
+	int    has_port;
 };
 
 /* Walks a byte string as the UTF-16 code units of its UTF-8 text. */
 struct u16_iter {
-	const unsigned char	*p;
-	size_t			 len;
-	size_t			 pos;
-	unsigned long		 low;	/* pending low surrogate */
+	const unsigned char *p;
+	size_t		     len;
+	size_t		     pos;
+	unsigned long	     low; /* pending low surrogate */
 };
 
 /*
@@ -55,9 +55,9 @@ struct u16_iter {
 static unsigned long
 utf8_decode(const unsigned char *s, size_t n, size_t *used)
 {
-	unsigned long	 cp;
-	unsigned char	 lo = 0x80, hi = 0xBF;
-	size_t		 need, i;
+	unsigned long cp;
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t	      need, i;
 
 	*used = 1;
 	if (s[0] < 0x80)
@@ -98,8 +98,8 @@ utf8_decode(const unsigned char *s, size_t n, size_t *used)
 static long
 u16_next(struct u16_iter *it)
 {
-	unsigned long	 cp;
-	size_t		 used;
+	unsigned long cp;
+	size_t	      used;
 
 	if (it->low != 0) {
 		cp = it->low;
@@ -128,10 +128,10 @@ u16_next(struct u16_iter *it)
 static int
 u16_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	struct u16_iter	 ia = { (const unsigned char *)a, alen, 0, 0 };
-	struct u16_iter	 ib = { (const unsigned char *)b, blen, 0, 0 };
-	long		 ua, ub;
-	int		 c;
+	struct u16_iter ia = {(const unsigned char *)a, alen, 0, 0};
+	struct u16_iter ib = {(const unsigned char *)b, blen, 0, 0};
+	long		ua, ub;
+	int		c;
 
 	do {
 		ua = u16_next(&ia);
@@ -148,9 +148,9 @@ u16_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static int
 pair_cmp(const void *va, const void *vb)
 {
-	const struct fh_pair	*a = *(const struct fh_pair *const *)va;
-	const struct fh_pair	*b = *(const struct fh_pair *const *)vb;
-	int			 c;
+	const struct fh_pair *a = *(const struct fh_pair *const *)va;
+	const struct fh_pair *b = *(const struct fh_pair *const *)vb;
+	int		      c;
 
 	c = u16_cmp(a->name, a->nlen, b->name, b->nlen);
 	if (c != 0)
@@ -170,11 +170,10 @@ pair_same(const struct fh_pair *a, const struct fh_pair *b)
  * it with free()), which groups the names and sorts each group; duplicates
  * end up adjacent.  *out stays NULL when there are no pairs. */
 static enum fh_err
-sort_pairs(const struct fh_form *params, const struct fh_pair ***out,
-    size_t *n)
+sort_pairs(const struct fh_form *params, const struct fh_pair ***out, size_t *n)
 {
-	const struct fh_pair	**sorted;
-	size_t			  i;
+	const struct fh_pair **sorted;
+	size_t		       i;
 
 	*out = NULL;
 	*n = params != NULL ? params->n : 0;
@@ -193,13 +192,13 @@ sort_pairs(const struct fh_form *params, const struct fh_pair ***out,
 }
 
 enum fh_err
-fh_sig_message(struct fh_buf *out, const char *url,
-    const struct fh_form *params)
+fh_sig_message(
+    struct fh_buf *out, const char *url, const struct fh_form *params)
 {
-	const struct fh_pair	**sorted = NULL;
-	const struct fh_pair	 *prev = NULL;
-	size_t			  i, n = 0;
-	enum fh_err		  err;
+	const struct fh_pair **sorted = NULL;
+	const struct fh_pair  *prev = NULL;
+	size_t		       i, n = 0;
+	enum fh_err	       err;
 
 	if (url == NULL) {
 		err = FH_EINPUT;
@@ -210,11 +209,11 @@ fh_sig_message(struct fh_buf *out, const char *url,
 		err = sort_pairs(params, &sorted, &n);
 	for (i = 0; err == FH_OK && i < n; i++) {
 		if (prev != NULL && pair_same(prev, sorted[i]))
-			continue;	/* duplicates are adjacent */
+			continue; /* duplicates are adjacent */
 		err = fh_buf_add(out, sorted[i]->name, sorted[i]->nlen);
 		if (err == FH_OK)
-			err = fh_buf_add(out, sorted[i]->value,
-			    sorted[i]->vlen);
+			err =
+			    fh_buf_add(out, sorted[i]->value, sorted[i]->vlen);
 		prev = sorted[i];
 	}
 out:
@@ -231,17 +230,17 @@ out:
  * token takes the oldest slot, whose key copy is zeroed.  The slots live
  * until the process ends.
  */
-#define MAC_SLOTS	2
+#define MAC_SLOTS 2
 
 struct mac_slot {
-	char		*key;
-	size_t		 len;
-	EVP_MAC_CTX	*ctx;
+	char	    *key;
+	size_t	     len;
+	EVP_MAC_CTX *ctx;
 };
 
-static EVP_MAC		*mac_alg;
-static struct mac_slot	 mac_slots[MAC_SLOTS];
-static size_t		 mac_next;
+static EVP_MAC	      *mac_alg;
+static struct mac_slot mac_slots[MAC_SLOTS];
+static size_t	       mac_next;
 
 static void
 mac_slot_clear(struct mac_slot *s)
@@ -259,7 +258,7 @@ static EVP_MAC_CTX *
 mac_new(const char *token, size_t len)
 {
 	OSSL_PARAM	 params[2];
-	struct mac_slot	*s;
+	struct mac_slot *s;
 	size_t		 i;
 
 	for (i = 0; i < MAC_SLOTS; i++) {
@@ -282,11 +281,11 @@ mac_new(const char *token, size_t len)
 	}
 	memcpy(s->key, token, len);
 	s->len = len;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA1", 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(s->ctx, (const unsigned char *)token, len,
-	    params) != 1) {
+	if (EVP_MAC_init(s->ctx, (const unsigned char *)token, len, params) !=
+	    1) {
 		mac_slot_clear(s);
 		return NULL;
 	}
@@ -297,10 +296,10 @@ mac_new(const char *token, size_t len)
 static enum fh_err
 mac_message(EVP_MAC_CTX *mac, const char *url, const struct fh_form *params)
 {
-	const struct fh_pair	**sorted = NULL;
-	const struct fh_pair	 *prev = NULL;
-	size_t			  i, n = 0, total;
-	enum fh_err		  err;
+	const struct fh_pair **sorted = NULL;
+	const struct fh_pair  *prev = NULL;
+	size_t		       i, n = 0, total;
+	enum fh_err	       err;
 
 	if (url == NULL)
 		return FH_EINPUT;
@@ -312,7 +311,7 @@ mac_message(EVP_MAC_CTX *mac, const char *url, const struct fh_form *params)
 	err = sort_pairs(params, &sorted, &n);
 	for (i = 0; err == FH_OK && i < n; i++) {
 		if (prev != NULL && pair_same(prev, sorted[i]))
-			continue;	/* duplicates are adjacent */
+			continue; /* duplicates are adjacent */
 		prev = sorted[i];
 		/* the cap of the message fh_sig_message() would build */
 		if (sorted[i]->nlen > MSG_MAX - total ||
@@ -321,10 +320,10 @@ mac_message(EVP_MAC_CTX *mac, const char *url, const struct fh_form *params)
 			break;
 		}
 		total += sorted[i]->nlen + sorted[i]->vlen;
-		if (EVP_MAC_update(mac, (const unsigned char *)
-		    sorted[i]->name, sorted[i]->nlen) != 1 ||
-		    EVP_MAC_update(mac, (const unsigned char *)
-		    sorted[i]->value, sorted[i]->vlen) != 1)
+		if (EVP_MAC_update(mac, (const unsigned char *)sorted[i]->name,
+			sorted[i]->nlen) != 1 ||
+		    EVP_MAC_update(mac, (const unsigned char *)sorted[i]->value,
+			sorted[i]->vlen) != 1)
 			err = FH_EINTERNAL;
 	}
 	free(sorted);
@@ -332,21 +331,21 @@ mac_message(EVP_MAC_CTX *mac, const char *url, const struct fh_form *params)
 }
 
 enum fh_err
-fh_sig_compute(const char *url, const struct fh_form *params,
-    const char *token, char *out)
+fh_sig_compute(
+    const char *url, const struct fh_form *params, const char *token, char *out)
 {
-	struct fh_buf	 b64;
-	EVP_MAC_CTX	*mac = NULL;
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	size_t		 mdlen = 0;
-	size_t		 tlen;
-	enum fh_err	 err;
+	struct fh_buf b64;
+	EVP_MAC_CTX  *mac = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	size_t	      mdlen = 0;
+	size_t	      tlen;
+	enum fh_err   err;
 
 	fh_buf_init(&b64, FH_SIG_LEN);
 	b64.secret = 1;
 	out[0] = '\0';
 	if (token == NULL || token[0] == '\0') {
-		err = FH_EINPUT;	/* an empty key signs for anyone */
+		err = FH_EINPUT; /* an empty key signs for anyone */
 		goto out;
 	}
 	tlen = strlen(token);
@@ -400,9 +399,9 @@ fh_sig_equal(const void *a, size_t alen, const void *b, size_t blen)
 void
 fh_sha256_hex(const void *p, size_t n, char *out)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 md[SHA256_DIGEST_LENGTH];
-	size_t			 i;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	  md[SHA256_DIGEST_LENGTH];
+	size_t		  i;
 
 	if (p == NULL) {
 		p = "";
@@ -410,7 +409,7 @@ fh_sha256_hex(const void *p, size_t n, char *out)
 	}
 	out[0] = '\0';
 	if (SHA256(p, n, md) == NULL)
-		return;		/* "" never equals a 64-digit value */
+		return; /* "" never equals a 64-digit value */
 	for (i = 0; i < sizeof(md); i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
@@ -421,12 +420,12 @@ fh_sha256_hex(const void *p, size_t n, char *out)
 enum fh_err
 fh_base64(struct fh_buf *out, const void *p, size_t n)
 {
-	const unsigned char	*s = p;
-	unsigned char		 enc[B64_CHUNK / 3 * 4 + 1];
-	struct fh_buf		 tmp;
-	size_t			 take;
-	int			 m;
-	enum fh_err		 err = FH_OK;
+	const unsigned char *s = p;
+	unsigned char	     enc[B64_CHUNK / 3 * 4 + 1];
+	struct fh_buf	     tmp;
+	size_t		     take;
+	int		     m;
+	enum fh_err	     err = FH_OK;
 
 	if (n > SIZE_MAX / 4 * 3 - 3)
 		return FH_ETOOBIG;
@@ -458,10 +457,10 @@ fh_base64(struct fh_buf *out, const void *p, size_t n)
 static int
 url_split(const char *url, struct url_parts *up)
 {
-	static const char	 scheme_chars[] =
+	static const char scheme_chars[] =
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.";
-	const char	*sep, *close;
-	size_t		 i;
+	const char *sep, *close;
+	size_t	    i;
 
 	memset(up, 0, sizeof(*up));
 	sep = strstr(url, "://");
@@ -499,8 +498,8 @@ url_split(const char *url, struct url_parts *up)
 static int
 find_body_sha(const char *url, const char **val, size_t *vlen)
 {
-	static const char	 name[] = "bodySHA256";
-	const char		*q, *end, *seg, *amp, *eq;
+	static const char name[] = "bodySHA256";
+	const char	 *q, *end, *seg, *amp, *eq;
 
 	q = strchr(url, '?');
 	if (q == NULL)
@@ -528,15 +527,16 @@ find_body_sha(const char *url, const char **val, size_t *vlen)
 static int
 body_hash_ok(const char *body, size_t len, const char *hash, size_t hlen)
 {
-	char	 mine[SHA256_HEX + 1], theirs[SHA256_HEX];
-	size_t	 i;
-	int	 ok;
+	char   mine[SHA256_HEX + 1], theirs[SHA256_HEX];
+	size_t i;
+	int    ok;
 
 	if (hlen != SHA256_HEX || (body == NULL && len > 0))
 		return 0;
 	for (i = 0; i < SHA256_HEX; i++)
-		theirs[i] = hash[i] >= 'A' && hash[i] <= 'F' ?
-		    (char)(hash[i] - 'A' + 'a') : hash[i];
+		theirs[i] = hash[i] >= 'A' && hash[i] <= 'F'
+		    ? (char)(hash[i] - 'A' + 'a')
+		    : hash[i];
 	fh_sha256_hex(body, len, mine);
 	ok = fh_sig_equal(mine, strlen(mine), theirs, sizeof(theirs));
 	fh_bzero(mine, sizeof(mine));
@@ -548,8 +548,8 @@ static int
 sig_matches(const char *url, const struct fh_form *params,
     const char *signature, size_t siglen, const char *token)
 {
-	char	 mine[FH_SIG_LEN + 1];
-	int	 ok;
+	char mine[FH_SIG_LEN + 1];
+	int  ok;
 
 	if (fh_sig_compute(url, params, token, mine) != FH_OK)
 		return 0;
@@ -559,15 +559,14 @@ sig_matches(const char *url, const struct fh_form *params,
 }
 
 enum fh_err
-fh_sig_validate(const char *url, const struct fh_form *params,
-    const char *body, size_t body_len, const char *signature,
-    const char *token)
+fh_sig_validate(const char *url, const struct fh_form *params, const char *body,
+    size_t body_len, const char *signature, const char *token)
 {
-	struct fh_buf		 alt;
-	struct url_parts	 up;
-	const char		*hash, *port;
-	size_t			 hlen, siglen, len;
-	enum fh_err		 err = FH_EAUTH;
+	struct fh_buf	 alt;
+	struct url_parts up;
+	const char	*hash, *port;
+	size_t		 hlen, siglen, len;
+	enum fh_err	 err = FH_EAUTH;
 
 	fh_buf_init(&alt, CAND_MAX);
 	alt.secret = 1;
@@ -598,8 +597,7 @@ fh_sig_validate(const char *url, const struct fh_form *params,
 	} else {
 		if (up.scheme_len == 5 && strncasecmp(url, "https", 5) == 0)
 			port = ":443";
-		else if (up.scheme_len == 4 &&
-		    strncasecmp(url, "http", 4) == 0)
+		else if (up.scheme_len == 4 && strncasecmp(url, "http", 4) == 0)
 			port = ":80";
 		else
 			goto out;
@@ -620,7 +618,7 @@ out:
 static int
 is_form_type(const char *ct)
 {
-	static const char	 form[] = "application/x-www-form-urlencoded";
+	static const char form[] = "application/x-www-form-urlencoded";
 
 	if (ct == NULL)
 		return 0;
@@ -653,10 +651,10 @@ b64_val(unsigned char c)
 static enum fh_err
 b64_decode(struct fh_buf *out, const char *s, size_t len)
 {
-	unsigned int	 acc = 0, bits = 0;
-	size_t		 i, pad = 0;
-	int		 v;
-	enum fh_err	 err = FH_OK;
+	unsigned int acc = 0, bits = 0;
+	size_t	     i, pad = 0;
+	int	     v;
+	enum fh_err  err = FH_OK;
 
 	if (len == 0 || len % 4 != 0)
 		return FH_EINPUT;
@@ -688,9 +686,9 @@ b64_decode(struct fh_buf *out, const char *s, size_t len)
 enum fh_err
 fh_sig_basic_creds(const char *authz, struct fh_buf *cred)
 {
-	const char	*tok;
-	size_t		 len, tlen;
-	enum fh_err	 err;
+	const char *tok;
+	size_t	    len, tlen;
+	enum fh_err err;
 
 	if (authz == NULL)
 		return FH_EINPUT;
@@ -716,17 +714,17 @@ fh_sig_basic_creds(const char *authz, struct fh_buf *cred)
 static enum fh_err
 add_userinfo(struct fh_buf *out, const char *url, const struct fh_buf *cred)
 {
-	struct url_parts	 up;
-	const char		*c;
-	size_t			 n;
-	enum fh_err		 err;
+	struct url_parts up;
+	const char	*c;
+	size_t		 n;
+	enum fh_err	 err;
 
 	if (!url_split(url, &up))
 		return FH_EINPUT;
 	c = fh_buf_cstr(cred);
 	n = cred->len;
 	if (c[n - 1] == ':')
-		n--;		/* empty password: "user@" */
+		n--; /* empty password: "user@" */
 	err = fh_buf_add(out, url, up.auth);
 	if (err == FH_OK)
 		err = fh_buf_add(out, c, n);
@@ -740,11 +738,11 @@ add_userinfo(struct fh_buf *out, const char *url, const struct fh_buf *cred)
 enum fh_err
 fh_sig_check(const struct fh_sig_input *in)
 {
-	struct fh_buf		 url, cred, withcred;
-	const struct fh_form	*params = NULL;
-	const char		*cands[2], *tokens[2], *hash;
-	size_t			 ncand = 0, ntok = 0, i, j, hlen;
-	enum fh_err		 err = FH_EAUTH;
+	struct fh_buf	      url, cred, withcred;
+	const struct fh_form *params = NULL;
+	const char	     *cands[2], *tokens[2], *hash;
+	size_t		      ncand = 0, ntok = 0, i, j, hlen;
+	enum fh_err	      err = FH_EAUTH;
 
 	fh_buf_init(&url, FH_SIG_MAX_URL);
 	fh_buf_init(&cred, FH_SIG_MAX_AUTH);
@@ -752,8 +750,8 @@ fh_sig_check(const struct fh_sig_input *in)
 	fh_buf_init(&withcred, CAND_MAX);
 	withcred.secret = 1;
 	if (in == NULL || in->public_url == NULL || in->request_uri == NULL ||
-	    in->method == NULL || in->signature == NULL ||
-	    in->token == NULL || in->token[0] == '\0')
+	    in->method == NULL || in->signature == NULL || in->token == NULL ||
+	    in->token[0] == '\0')
 		goto out;
 	/* the URL as nginx received it: never decoded or re-encoded */
 	if (fh_buf_addstr(&url, in->public_url) != FH_OK ||
@@ -768,7 +766,7 @@ fh_sig_check(const struct fh_sig_input *in)
 	    strcmp(in->method, "HEAD") == 0)
 		params = NULL;
 	else
-		goto out;	/* e.g. a JSON POST without bodySHA256 */
+		goto out; /* e.g. a JSON POST without bodySHA256 */
 	/* with our Basic credentials, Twilio had them from the configured URL
 	 * and signed that URL: try it first (the order never changes the
 	 * answer, only how many HMACs a valid request costs).  Only ours:
@@ -776,8 +774,8 @@ fh_sig_check(const struct fh_sig_input *in)
 	 * splice a URL that Twilio signed for another route. */
 	if (in->basic_auth != NULL &&
 	    fh_sig_basic_creds(in->authorization, &cred) == FH_OK &&
-	    fh_sig_equal(cred.data, cred.len, in->basic_auth,
-	    strlen(in->basic_auth)) &&
+	    fh_sig_equal(
+		cred.data, cred.len, in->basic_auth, strlen(in->basic_auth)) &&
 	    add_userinfo(&withcred, fh_buf_cstr(&url), &cred) == FH_OK)
 		cands[ncand++] = fh_buf_cstr(&withcred);
 	cands[ncand++] = fh_buf_cstr(&url);
@@ -787,7 +785,8 @@ fh_sig_check(const struct fh_sig_input *in)
 	for (j = 0; j < ntok; j++)
 		for (i = 0; i < ncand; i++)
 			if (fh_sig_validate(cands[i], params, in->body,
-			    in->body_len, in->signature, tokens[j]) == FH_OK) {
+				in->body_len, in->signature,
+				tokens[j]) == FH_OK) {
 				err = FH_OK;
 				goto out;
 			}

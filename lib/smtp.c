@@ -11,15 +11,15 @@
 
 /* The message as libcurl reads it. */
 struct src {
-	const char	*p;
-	size_t		 left;
+	const char *p;
+	size_t	    left;
 };
 
 static size_t
 read_cb(char *out, size_t size, size_t nmemb, void *arg)
 {
-	struct src	*s = arg;
-	size_t		 n = size * nmemb;
+	struct src *s = arg;
+	size_t	    n = size * nmemb;
 
 	if (n > s->left)
 		n = s->left;
@@ -33,7 +33,7 @@ read_cb(char *out, size_t size, size_t nmemb, void *arg)
 static enum fh_err
 bracket(const char *a, size_t len, char *out, size_t outlen)
 {
-	int	 w;
+	int w;
 
 	if (len > FH_MIME_MAX_ADDR)
 		return FH_EINPUT;
@@ -42,20 +42,19 @@ bracket(const char *a, size_t len, char *out, size_t outlen)
 }
 
 enum fh_err
-fh_smtp_send(const struct fh_config *cfg, struct fh_log *log,
-    const char *from, const struct fh_mime_addr *rcpt, size_t n,
-    const char *msg, size_t len)
+fh_smtp_send(const struct fh_config *cfg, struct fh_log *log, const char *from,
+    const struct fh_mime_addr *rcpt, size_t n, const char *msg, size_t len)
 {
-	CURL			*c = NULL;
-	struct curl_slist	*to = NULL, *t;
-	struct src		 src;
-	char			 errbuf[CURL_ERROR_SIZE];
-	char			 addr[FH_MIME_MAX_ADDR + 3];
-	size_t			 i;
-	long			 code = 0;
-	int			 smtps;
-	CURLcode		 cc;
-	enum fh_err		 err;
+	CURL		  *c = NULL;
+	struct curl_slist *to = NULL, *t;
+	struct src	   src;
+	char		   errbuf[CURL_ERROR_SIZE];
+	char		   addr[FH_MIME_MAX_ADDR + 3];
+	size_t		   i;
+	long		   code = 0;
+	int		   smtps;
+	CURLcode	   cc;
+	enum fh_err	   err;
 
 	if (cfg->smtp_url == NULL)
 		return FH_ECONFIG;
@@ -106,21 +105,21 @@ fh_smtp_send(const struct fh_config *cfg, struct fh_log *log,
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-		    (curl_off_t)len);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_READDATA, &src);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-		    (long)FH_SMTP_CONNECT_MS);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_CONNECTTIMEOUT_MS, (long)FH_SMTP_CONNECT_MS);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-		    (long)FH_SMTP_TIMEOUT_MS);
+		cc = curl_easy_setopt(
+		    c, CURLOPT_TIMEOUT_MS, (long)FH_SMTP_TIMEOUT_MS);
 	if (cc != CURLE_OK) {
-		fh_log_error(log, "cannot set up SMTP: %s",
-		    curl_easy_strerror(cc));
+		fh_log_error(
+		    log, "cannot set up SMTP: %s", curl_easy_strerror(cc));
 		err = cc == CURLE_OUT_OF_MEMORY ? FH_ENOMEM : FH_EINTERNAL;
 		goto out;
 	}
@@ -133,8 +132,8 @@ fh_smtp_send(const struct fh_config *cfg, struct fh_log *log,
 	/* the error buffer names the server and its answer, never the
 	 * password */
 	fh_log_warn(log, "cannot send mail through '%s': %s (SMTP %ld)",
-	    cfg->smtp_url, errbuf[0] != '\0' ? errbuf :
-	    curl_easy_strerror(cc), code);
+	    cfg->smtp_url, errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc),
+	    code);
 	err = cc == CURLE_OPERATION_TIMEDOUT ? FH_ETIMEOUT : FH_EUPSTREAM;
 out:
 	curl_slist_free_all(to);

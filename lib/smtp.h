@@ -20,8 +20,8 @@
 #include "lib/log.h"
 #include "lib/mime.h"
 
-#define FH_SMTP_CONNECT_MS	10000
-#define FH_SMTP_TIMEOUT_MS	120000	/* the whole transaction */
+#define FH_SMTP_CONNECT_MS 10000
+#define FH_SMTP_TIMEOUT_MS 120000 /* the whole transaction */
 
 /* Send the message msg[0..len) (CRLF line ends, as fh_mime_build() writes
  * it) from the envelope sender from to the n addresses rcpt, through
@@ -29,8 +29,8 @@
  * (250 after DATA); FH_EUPSTREAM when it could not be sent (no
  * connection, TLS or AUTH refused, a 4xx or 5xx answer; the detail is
  * logged), FH_ETIMEOUT, FH_ECONFIG without a server, FH_ENOMEM. */
-enum fh_err	 fh_smtp_send(const struct fh_config *cfg, struct fh_log *log,
-		    const char *from, const struct fh_mime_addr *rcpt,
-		    size_t n, const char *msg, size_t len) FH_MUST_CHECK;
+enum fh_err fh_smtp_send(const struct fh_config *cfg, struct fh_log *log,
+    const char *from, const struct fh_mime_addr *rcpt, size_t n,
+    const char *msg, size_t len) FH_MUST_CHECK;
 
 #endif

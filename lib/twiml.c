@@ -6,57 +6,57 @@
 #include "lib/twiml.h"
 #include "lib/valid.h"
 
-#define P(e)	(1u << (e))
+#define P(e) (1u << (e))
 
 struct elem_row {
-	const char	*name;
-	unsigned	 parents;	/* elements it may appear in */
+	const char *name;
+	unsigned    parents; /* elements it may appear in */
 };
 
 static const struct elem_row elems[FH_TW__MAX] = {
-	[FH_TW_RESPONSE] =	{ "Response", 0 },
-	[FH_TW_SAY] =		{ "Say", P(FH_TW_RESPONSE) | P(FH_TW_GATHER) },
-	[FH_TW_PLAY] =		{ "Play", P(FH_TW_RESPONSE) | P(FH_TW_GATHER) },
-	[FH_TW_GATHER] =	{ "Gather", P(FH_TW_RESPONSE) },
-	[FH_TW_RECORD] =	{ "Record", P(FH_TW_RESPONSE) },
-	[FH_TW_REDIRECT] =	{ "Redirect", P(FH_TW_RESPONSE) },
-	[FH_TW_HANGUP] =	{ "Hangup", P(FH_TW_RESPONSE) },
-	[FH_TW_ENQUEUE] =	{ "Enqueue", P(FH_TW_RESPONSE) },
-	[FH_TW_TASK] =		{ "Task", P(FH_TW_ENQUEUE) },
-	[FH_TW_DIAL] =		{ "Dial", P(FH_TW_RESPONSE) },
-	[FH_TW_QUEUE] =		{ "Queue", P(FH_TW_DIAL) },
-	[FH_TW_NUMBER] =	{ "Number", P(FH_TW_DIAL) },
-	[FH_TW_LEAVE] =		{ "Leave", P(FH_TW_RESPONSE) },
-	[FH_TW_PAUSE] =		{ "Pause", P(FH_TW_RESPONSE) | P(FH_TW_GATHER) },
-	[FH_TW_SAY_AS] =	{ "say-as", P(FH_TW_SAY) },
+    [FH_TW_RESPONSE] = {"Response", 0},
+    [FH_TW_SAY] = {"Say", P(FH_TW_RESPONSE) | P(FH_TW_GATHER)},
+    [FH_TW_PLAY] = {"Play", P(FH_TW_RESPONSE) | P(FH_TW_GATHER)},
+    [FH_TW_GATHER] = {"Gather", P(FH_TW_RESPONSE)},
+    [FH_TW_RECORD] = {"Record", P(FH_TW_RESPONSE)},
+    [FH_TW_REDIRECT] = {"Redirect", P(FH_TW_RESPONSE)},
+    [FH_TW_HANGUP] = {"Hangup", P(FH_TW_RESPONSE)},
+    [FH_TW_ENQUEUE] = {"Enqueue", P(FH_TW_RESPONSE)},
+    [FH_TW_TASK] = {"Task", P(FH_TW_ENQUEUE)},
+    [FH_TW_DIAL] = {"Dial", P(FH_TW_RESPONSE)},
+    [FH_TW_QUEUE] = {"Queue", P(FH_TW_DIAL)},
+    [FH_TW_NUMBER] = {"Number", P(FH_TW_DIAL)},
+    [FH_TW_LEAVE] = {"Leave", P(FH_TW_RESPONSE)},
+    [FH_TW_PAUSE] = {"Pause", P(FH_TW_RESPONSE) | P(FH_TW_GATHER)},
+    [FH_TW_SAY_AS] = {"say-as", P(FH_TW_SAY)},
 };
 
 static const char *const attrs[FH_TA__MAX] = {
-	[FH_TA_VOICE] = "voice",
-	[FH_TA_LANGUAGE] = "language",
-	[FH_TA_LOOP] = "loop",
-	[FH_TA_ACTION] = "action",
-	[FH_TA_METHOD] = "method",
-	[FH_TA_NUM_DIGITS] = "numDigits",
-	[FH_TA_TIMEOUT] = "timeout",
-	[FH_TA_FINISH_ON_KEY] = "finishOnKey",
-	[FH_TA_INPUT] = "input",
-	[FH_TA_MAX_LENGTH] = "maxLength",
-	[FH_TA_PLAY_BEEP] = "playBeep",
-	[FH_TA_TRANSCRIBE] = "transcribe",
-	[FH_TA_TRANSCRIBE_CALLBACK] = "transcribeCallback",
-	[FH_TA_RECORDING_STATUS_CALLBACK] = "recordingStatusCallback",
-	[FH_TA_WORKFLOW_SID] = "workflowSid",
-	[FH_TA_WAIT_URL] = "waitUrl",
-	[FH_TA_WAIT_URL_METHOD] = "waitUrlMethod",
-	[FH_TA_RESERVATION_SID] = "reservationSid",
-	[FH_TA_CALLER_ID] = "callerId",
-	[FH_TA_LENGTH] = "length",
-	[FH_TA_PRIORITY] = "priority",
-	[FH_TA_TIMEOUT_TASK] = "timeout",
-	[FH_TA_ACTION_ON_EMPTY_RESULT] = "actionOnEmptyResult",
-	[FH_TA_TRIM] = "trim",
-	[FH_TA_INTERPRET_AS] = "interpret-as",
+    [FH_TA_VOICE] = "voice",
+    [FH_TA_LANGUAGE] = "language",
+    [FH_TA_LOOP] = "loop",
+    [FH_TA_ACTION] = "action",
+    [FH_TA_METHOD] = "method",
+    [FH_TA_NUM_DIGITS] = "numDigits",
+    [FH_TA_TIMEOUT] = "timeout",
+    [FH_TA_FINISH_ON_KEY] = "finishOnKey",
+    [FH_TA_INPUT] = "input",
+    [FH_TA_MAX_LENGTH] = "maxLength",
+    [FH_TA_PLAY_BEEP] = "playBeep",
+    [FH_TA_TRANSCRIBE] = "transcribe",
+    [FH_TA_TRANSCRIBE_CALLBACK] = "transcribeCallback",
+    [FH_TA_RECORDING_STATUS_CALLBACK] = "recordingStatusCallback",
+    [FH_TA_WORKFLOW_SID] = "workflowSid",
+    [FH_TA_WAIT_URL] = "waitUrl",
+    [FH_TA_WAIT_URL_METHOD] = "waitUrlMethod",
+    [FH_TA_RESERVATION_SID] = "reservationSid",
+    [FH_TA_CALLER_ID] = "callerId",
+    [FH_TA_LENGTH] = "length",
+    [FH_TA_PRIORITY] = "priority",
+    [FH_TA_TIMEOUT_TASK] = "timeout",
+    [FH_TA_ACTION_ON_EMPTY_RESULT] = "actionOnEmptyResult",
+    [FH_TA_TRIM] = "trim",
+    [FH_TA_INTERPRET_AS] = "interpret-as",
 };
 
 _Static_assert(FH_TA__MAX <= 32, "attrs_set has one bit per attribute");
@@ -83,18 +83,21 @@ fh_twiml_attr_name(enum fh_tw_attr attr)
 /* 1: a byte that stands for itself in text and attribute values (0xEF
  * starts U+FFFE and U+FFFF, so it is looked at). */
 static const unsigned char xml_plain[256] = {
-	[' '] = 1, ['!'] = 1,		/* not '"' */
-	['#' ... '%'] = 1,		/* not '&' or '\'' */
-	['(' ... ';'] = 1, ['='] = 1,	/* not '<' or '>' */
-	['?' ... 0xee] = 1, [0xf0 ... 0xff] = 1,
+    [' '] = 1,
+    ['!'] = 1,	       /* not '"' */
+    ['#' ... '%'] = 1, /* not '&' or '\'' */
+    ['(' ... ';'] = 1,
+    ['='] = 1, /* not '<' or '>' */
+    ['?' ... 0xee] = 1,
+    [0xf0 ... 0xff] = 1,
 };
 
 enum fh_err
 fh_xml_escape(struct fh_buf *out, const char *s)
 {
-	const unsigned char	*p, *run;
-	const char		*rep;
-	enum fh_err		 err = FH_OK;
+	const unsigned char *p, *run;
+	const char	    *rep;
+	enum fh_err	     err = FH_OK;
 
 	/* runs of bytes that need no escape are appended in one piece */
 	for (p = run = (const unsigned char *)s; err == FH_OK; p++) {
@@ -130,10 +133,11 @@ fh_xml_escape(struct fh_buf *out, const char *s)
 		default:
 			/* XML 1.0 forbids the other C0 controls, and
 			 * U+FFFE and U+FFFF */
-			if (*p < 0x20 || (p[0] == 0xef && p[1] == 0xbf &&
-			    (p[2] == 0xbe || p[2] == 0xbf))) {
-				err = fh_buf_add(out, (const char *)run,
-				    (size_t)(p - run));
+			if (*p < 0x20 ||
+			    (p[0] == 0xef && p[1] == 0xbf &&
+				(p[2] == 0xbe || p[2] == 0xbf))) {
+				err = fh_buf_add(
+				    out, (const char *)run, (size_t)(p - run));
 				return err != FH_OK ? err : FH_EINPUT;
 			}
 			continue;
@@ -201,14 +205,16 @@ fh_twiml_open(struct fh_twiml *tw, enum fh_tw_elem elem)
 void
 fh_twiml_attr(struct fh_twiml *tw, enum fh_tw_attr attr, const char *value)
 {
-	unsigned	 i;
+	unsigned i;
 
 	if (tw->err != FH_OK)
 		return;
 	if ((unsigned)attr >= FH_TA__MAX || !tw->tag_open || value == NULL ||
 	    !fh_utf8_valid(value, strlen(value))) {
 		tw->err = value == NULL || (unsigned)attr >= FH_TA__MAX ||
-		    !tw->tag_open ? FH_EINTERNAL : FH_EINPUT;
+			!tw->tag_open
+		    ? FH_EINTERNAL
+		    : FH_EINPUT;
 		return;
 	}
 	/* a repeated attribute (two enum values share "timeout") would make
@@ -234,7 +240,7 @@ fh_twiml_text(struct fh_twiml *tw, const char *text)
 	if (tw->err != FH_OK)
 		return;
 	if (text == NULL || tw->depth == 0) {
-		tw->err = FH_EINTERNAL;	/* no element left to hold it */
+		tw->err = FH_EINTERNAL; /* no element left to hold it */
 		return;
 	}
 	if (!fh_utf8_valid(text, strlen(text))) {
@@ -249,7 +255,7 @@ fh_twiml_text(struct fh_twiml *tw, const char *text)
 void
 fh_twiml_close(struct fh_twiml *tw)
 {
-	enum fh_tw_elem	 elem;
+	enum fh_tw_elem elem;
 
 	if (tw->err != FH_OK)
 		return;
@@ -259,7 +265,7 @@ fh_twiml_close(struct fh_twiml *tw)
 	}
 	elem = tw->stack[--tw->depth];
 	if (tw->tag_open && elem == FH_TW_RESPONSE)
-		end_tag(tw);	/* an empty document is <Response></Response> */
+		end_tag(tw); /* an empty document is <Response></Response> */
 	if (tw->tag_open) {
 		put(tw, "/>");
 		tw->tag_open = 0;

@@ -29,7 +29,7 @@ is_hex(char c)
 int
 fh_is_sid(const char *s, size_t len, const char *prefix)
 {
-	size_t	 i;
+	size_t i;
 
 	if (len != 34)
 		return 0;
@@ -37,7 +37,7 @@ fh_is_sid(const char *s, size_t len, const char *prefix)
 		if (s[0] != prefix[0] || s[1] != prefix[1])
 			return 0;
 	} else if (!((s[0] >= 'A' && s[0] <= 'Z') &&
-	    (s[1] >= 'A' && s[1] <= 'Z')))
+		       (s[1] >= 'A' && s[1] <= 'Z')))
 		return 0;
 	for (i = 2; i < 34; i++)
 		if (!is_hex(s[i]))
@@ -48,7 +48,7 @@ fh_is_sid(const char *s, size_t len, const char *prefix)
 enum fh_err
 fh_valid_e164(const char *s, size_t len, struct fh_val *out)
 {
-	size_t	 i, n = 0, digits;
+	size_t i, n = 0, digits;
 
 	if (has_nul(s, len) || len == 0 || len > 40)
 		return FH_EINPUT;
@@ -56,7 +56,7 @@ fh_valid_e164(const char *s, size_t len, struct fh_val *out)
 	if (s[0] == '+')
 		i = 1;
 	else if (s[0] == ' ' && len > 1 && is_digit(s[1]))
-		i = 1;	/* an unencoded '+' in a query decodes to a space */
+		i = 1; /* an unencoded '+' in a query decodes to a space */
 	else
 		return FH_EINPUT;
 	out->own[n++] = '+';
@@ -79,8 +79,8 @@ fh_valid_e164(const char *s, size_t len, struct fh_val *out)
 enum fh_err
 fh_valid_from_number(const char *s, size_t len, struct fh_val *out)
 {
-	size_t		 i;
-	unsigned char	 c;
+	size_t	      i;
+	unsigned char c;
 
 	if (len > 4 && memcmp(s, "sip:", 4) == 0) {
 		if (len - 4 > 250 || has_nul(s, len))
@@ -147,8 +147,8 @@ fh_valid_sid_ca(const char *s, size_t len, struct fh_val *out)
 }
 
 static enum fh_err
-integer(const char *s, size_t len, long long min, long long max,
-    struct fh_val *out)
+integer(
+    const char *s, size_t len, long long min, long long max, struct fh_val *out)
 {
 	if (fh_parse_int(s, len, min, max, &out->num) != FH_OK)
 		return FH_EINPUT;
@@ -178,8 +178,10 @@ fh_valid_attempts(const char *s, size_t len, struct fh_val *out)
 enum fh_err
 fh_valid_channel(const char *s, size_t len, struct fh_val *out)
 {
-	if (len == 0 || len > 64 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+	if (len == 0 || len > 64 ||
+	    strspn(s,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
 		return FH_EINPUT;
 	out->str = s;
 	out->len = len;
@@ -189,8 +191,8 @@ fh_valid_channel(const char *s, size_t len, struct fh_val *out)
 static int
 ieq(const char *s, size_t len, const char *word)
 {
-	size_t	 i;
-	char	 c;
+	size_t i;
+	char   c;
 
 	if (strlen(word) != len)
 		return 0;
@@ -208,24 +210,27 @@ ieq(const char *s, size_t len, const char *word)
  * "restricted", "blocked", "unavailable"), and the words some
  * carriers and SIP trunks send instead. */
 static const char *const withheld_numbers[] = {
-	"266696687",	/* ANONYMOUS */
-	"7378742833",	/* RESTRICTED */
-	"2562533",	/* BLOCKED */
-	"86282452253",	/* UNAVAILABLE */
+    "266696687",   /* ANONYMOUS */
+    "7378742833",  /* RESTRICTED */
+    "2562533",	   /* BLOCKED */
+    "86282452253", /* UNAVAILABLE */
 };
 static const char *const withheld_words[] = {
-	"anonymous", "restricted", "unknown", "blocked", "private",
+    "anonymous",
+    "restricted",
+    "unknown",
+    "blocked",
+    "private",
 };
 
 int
 fh_is_withheld_caller(const char *s, size_t len)
 {
-	size_t	 i;
+	size_t i;
 
 	if (s == NULL || len == 0 || has_nul(s, len))
 		return 0;
-	for (i = 0; i < sizeof(withheld_words) / sizeof(withheld_words[0]);
-	    i++)
+	for (i = 0; i < sizeof(withheld_words) / sizeof(withheld_words[0]); i++)
 		if (ieq(s, len, withheld_words[i]))
 			return 1;
 	/* "+266696687", or " 266696687" from an unencoded '+' */
@@ -233,8 +238,8 @@ fh_is_withheld_caller(const char *s, size_t len)
 		return 0;
 	s++;
 	len--;
-	for (i = 0; i < sizeof(withheld_numbers) /
-	    sizeof(withheld_numbers[0]); i++)
+	for (i = 0; i < sizeof(withheld_numbers) / sizeof(withheld_numbers[0]);
+	     i++)
 		if (strlen(withheld_numbers[i]) == len &&
 		    memcmp(s, withheld_numbers[i], len) == 0)
 			return 1;
@@ -259,7 +264,7 @@ fh_valid_bool(const char *s, size_t len, struct fh_val *out)
 static int
 digits(const char *s, size_t n, int *v)
 {
-	size_t	 i;
+	size_t i;
 
 	*v = 0;
 	for (i = 0; i < n; i++) {
@@ -272,18 +277,18 @@ digits(const char *s, size_t n, int *v)
 
 /* The parts of a date and time, before they are checked and normalised. */
 struct when {
-	int	 y, mo, d, h, mi, sec, ms, oh, om, sign;
+	int y, mo, d, h, mi, sec, ms, oh, om, sign;
 };
 
 /* ISO 8601: "YYYY-MM-DDTHH:MM:SS[.fff]" and "Z" or "+hh:mm". */
 static int
 parse_iso(const char *s, size_t len, struct when *w)
 {
-	size_t	 i, start, k = 0;
+	size_t i, start, k = 0;
 
-	if (len < 20 || len > 40 ||
-	    !digits(s, 4, &w->y) || s[4] != '-' || !digits(s + 5, 2, &w->mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &w->d) || s[10] != 'T' ||
+	if (len < 20 || len > 40 || !digits(s, 4, &w->y) || s[4] != '-' ||
+	    !digits(s + 5, 2, &w->mo) || s[7] != '-' ||
+	    !digits(s + 8, 2, &w->d) || s[10] != 'T' ||
 	    !digits(s + 11, 2, &w->h) || s[13] != ':' ||
 	    !digits(s + 14, 2, &w->mi) || s[16] != ':' ||
 	    !digits(s + 17, 2, &w->sec))
@@ -326,9 +331,9 @@ parse_iso(const char *s, size_t len, struct when *w)
 static int
 parse_js_date(const char *s, size_t len, struct when *w)
 {
-	static const char	 months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	static const char	 days[] = "SunMonTueWedThuFriSat";
-	size_t			 i;
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const char days[] = "SunMonTueWedThuFriSat";
+	size_t		  i;
 
 	if (len < 33 || len > 120 || s[3] != ' ' || s[7] != ' ' ||
 	    s[10] != ' ' || s[15] != ' ' || s[18] != ':' || s[21] != ':' ||
@@ -370,14 +375,14 @@ fh_valid_datetime(const char *s, size_t len, struct fh_val *out)
 	int		 y, mo, d, h, mi, sec, ms, oh, om, sign, mdays;
 	size_t		 i;
 	time_t		 t;
-	static const int dim[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
+	static const int dim[] = {
+	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	memset(&w, 0, sizeof(w));
 	if (has_nul(s, len) || len == 0)
 		return FH_EINPUT;
-	if (is_digit(s[0]) ? !parse_iso(s, len, &w) :
-	    !parse_js_date(s, len, &w))
+	if (is_digit(s[0]) ? !parse_iso(s, len, &w)
+			   : !parse_js_date(s, len, &w))
 		return FH_EINPUT;
 	y = w.y, mo = w.mo, d = w.d, h = w.h, mi = w.mi, sec = w.sec;
 	ms = w.ms, oh = w.oh, om = w.om, sign = w.sign;
@@ -404,8 +409,7 @@ fh_valid_datetime(const char *s, size_t len, struct fh_val *out)
 	t -= sign * (oh * 3600 + om * 60);
 	if (gmtime_r(&t, &tm) == NULL)
 		return FH_EINPUT;
-	if (strftime(out->own, sizeof(out->own), "%Y-%m-%dT%H:%M:%S", &tm) ==
-	    0)
+	if (strftime(out->own, sizeof(out->own), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
 		return FH_EINPUT;
 	i = strlen(out->own);
 	if (snprintf(out->own + i, sizeof(out->own) - i, ".%03dZ", ms) != 5)
@@ -419,13 +423,14 @@ fh_valid_datetime(const char *s, size_t len, struct fh_val *out)
 enum fh_err
 fh_valid_https_url(const char *s, size_t len, struct fh_val *out)
 {
-	size_t	 i;
+	size_t i;
 
 	if (len <= 8 || len > 1024 || memcmp(s, "https://", 8) != 0)
 		return FH_EINPUT;
 	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
-		    s[i] == '"' || s[i] == '<' || s[i] == '>' || s[i] == '\\')
+		if ((unsigned char)s[i] <= 0x20 ||
+		    (unsigned char)s[i] >= 0x7f || s[i] == '"' || s[i] == '<' ||
+		    s[i] == '>' || s[i] == '\\')
 			return FH_EINPUT;
 	if (s[8] == '/' || s[8] == '@' || s[8] == ':')
 		return FH_EINPUT;
@@ -437,9 +442,9 @@ fh_valid_https_url(const char *s, size_t len, struct fh_val *out)
 int
 fh_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n, k;
-	unsigned		 cp, min;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		     i = 0, n, k;
+	unsigned	     cp, min;
 
 	while (i < len) {
 		if (p[i] < 0x80) {
@@ -467,8 +472,7 @@ fh_utf8_valid(const char *s, size_t len)
 				return 0;
 			cp = (cp << 6) | (p[i + k] & 0x3f);
 		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
 		i += n + 1;
 	}

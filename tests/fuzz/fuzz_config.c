@@ -9,7 +9,7 @@
 static enum fh_err
 count(const char *key, const char *value, void *arg)
 {
-	size_t	*n = arg;
+	size_t *n = arg;
 
 	if (strlen(key) == 0)
 		return FH_EINTERNAL;
@@ -21,10 +21,10 @@ count(const char *key, const char *value, void *arg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t	 n = 0, line;
+	size_t n = 0, line;
 
-	if (fh_config_parse_file((const char *)data, size, count, &n,
-	    &line) != FH_OK)
+	if (fh_config_parse_file((const char *)data, size, count, &n, &line) !=
+	    FH_OK)
 		n = 0;
 	return 0;
 }

@@ -11,9 +11,9 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fh_form	 a, b;
-	struct fh_buf	 enc;
-	size_t		 i;
+	struct fh_form a, b;
+	struct fh_buf  enc;
+	size_t	       i;
 
 	fh_form_init(&a);
 	fh_form_init(&b);
@@ -24,9 +24,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (enc.len > 0 && fh_buf_addch(&enc, '&') != FH_OK)
 			abort();
 		if (fh_url_encode(&enc, a.pairs[i].name, a.pairs[i].nlen) !=
-		    FH_OK || fh_buf_addch(&enc, '=') != FH_OK ||
+			FH_OK ||
+		    fh_buf_addch(&enc, '=') != FH_OK ||
 		    fh_url_encode(&enc, a.pairs[i].value, a.pairs[i].vlen) !=
-		    FH_OK)
+			FH_OK)
 			abort();
 	}
 	if (fh_form_parse(&b, fh_buf_cstr(&enc), enc.len) != FH_OK)
@@ -35,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < a.n && i < b.n; i++)
 		if (a.pairs[i].vlen != b.pairs[i].vlen ||
 		    memcmp(a.pairs[i].value, b.pairs[i].value,
-		    a.pairs[i].vlen) != 0)
+			a.pairs[i].vlen) != 0)
 			break;
 	(void)fh_form_get(&a, "Digits");
 out:

@@ -13,10 +13,10 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct json_object	*o = NULL, *task = NULL;
-	struct fh_twerr		 e;
-	struct fh_task_in	 in;
-	struct fh_buf		 b;
+	struct json_object *o = NULL, *task = NULL;
+	struct fh_twerr	    e;
+	struct fh_task_in   in;
+	struct fh_buf	    b;
 
 	memset(&e, 0, sizeof(e));
 	fh_rest_parse_error((const char *)data, size, &e);

@@ -14,14 +14,15 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct json_object	*map = NULL;
+	struct json_object *map = NULL;
 
 	if (fh_location_parse((const char *)data, size, NULL, &map) != FH_OK) {
 		if (map != NULL)
-			abort();	/* a failure leaves nothing behind */
+			abort(); /* a failure leaves nothing behind */
 		return 0;
 	}
-	json_object_object_foreach(map, key, e) {
+	json_object_object_foreach(map, key, e)
+	{
 		/* every answer has the three required keys, as strings */
 		if (key[0] == '\0' || fh_json_str(e, "location") == NULL ||
 		    fh_json_str(e, "locationId") == NULL ||

@@ -15,7 +15,7 @@
 static void
 check_7bit_lines(const char *s, size_t len, int folds_only)
 {
-	size_t	 i, col = 0;
+	size_t i, col = 0;
 
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)s[i] >= 0x80 || s[i] == '\0')
@@ -37,12 +37,12 @@ check_7bit_lines(const char *s, size_t len, int folds_only)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fh_mime_addr	 a[FH_MIME_MAX_RCPT];
-	struct fh_mime_msg	 m;
-	struct fh_buf		 b;
-	const char		*s = (const char *)data;
-	char			*text;
-	size_t			 n, i;
+	struct fh_mime_addr a[FH_MIME_MAX_RCPT];
+	struct fh_mime_msg  m;
+	struct fh_buf	    b;
+	const char	   *s = (const char *)data;
+	char		   *text;
+	size_t		    n, i;
 
 	if (fh_mime_addrs(s, size, a, &n) == FH_OK) {
 		if (n == 0 || n > FH_MIME_MAX_RCPT)

@@ -14,8 +14,8 @@
 #include "fuzz.h"
 
 static enum fh_err
-h_validate_only(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_resp *resp)
+h_validate_only(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
 {
 	(void)ctx;
 	(void)req;
@@ -27,17 +27,17 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct fh_route routes[] = {
-		{ "/cb", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST,
-		    h_validate_only },
+	    {"/cb", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST,
+		h_validate_only},
 	};
-	struct fh_config	 cfg;
-	struct fh_ctx		 ctx;
-	struct fh_req		 req;
-	struct fh_resp		 resp;
-	struct fh_buf		 out;
-	char			*copy, *parts[3], *envp[6], *p;
-	char			 ct[300], qs[300], uri[300], idem[300];
-	size_t			 i, n = 0;
+	struct fh_config cfg;
+	struct fh_ctx	 ctx;
+	struct fh_req	 req;
+	struct fh_resp	 resp;
+	struct fh_buf	 out;
+	char		*copy, *parts[3], *envp[6], *p;
+	char		 ct[300], qs[300], uri[300], idem[300];
+	size_t		 i, n = 0;
 
 	/* input: content-type \n query \n body */
 	copy = malloc(size + 1);
@@ -63,8 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envp[n++] = ct;
 	envp[n++] = qs;
 	envp[n++] = uri;
-	snprintf(idem, sizeof(idem), "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=%s",
-	    parts[0]);
+	snprintf(
+	    idem, sizeof(idem), "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN=%s", parts[0]);
 	envp[n++] = idem;
 	envp[n] = NULL;
 
@@ -77,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fh_resp_init(&resp);
 	fh_buf_init(&out, 1 << 20);
 	if (fh_req_parse(&req, envp, parts[2],
-	    size - (size_t)(parts[2] - copy)) == FH_OK)
+		size - (size_t)(parts[2] - copy)) == FH_OK)
 		(void)fh_req_param(&req, "numberToCall");
 	if (req.idem_token != NULL) {
 		if (req.idem_token[0] == '\0' ||

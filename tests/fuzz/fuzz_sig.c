@@ -15,21 +15,21 @@
 
 #include "lib/sig.h"
 
-#define NFIELDS	7
+#define NFIELDS 7
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fh_sig_input	 in;
-	struct fh_form		 form;
-	struct fh_buf		 url, msg;
-	char			*field[NFIELDS] = { NULL };
-	char			 sig[FH_SIG_LEN + 1], hex[65];
-	const char		*p = (const char *)data, *nl, *body;
-	size_t			 left = size, i, body_len;
-	enum fh_err		 err;
+	struct fh_sig_input in;
+	struct fh_form	    form;
+	struct fh_buf	    url, msg;
+	char		   *field[NFIELDS] = {NULL};
+	char		    sig[FH_SIG_LEN + 1], hex[65];
+	const char	   *p = (const char *)data, *nl, *body;
+	size_t		    left = size, i, body_len;
+	enum fh_err	    err;
 
 	fh_form_init(&form);
 	fh_buf_init(&url, FH_SIG_MAX_URL);
@@ -73,11 +73,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fh_buf_addstr(&url, field[0]) != FH_OK ||
 	    fh_buf_addstr(&url, field[1]) != FH_OK)
 		goto out;
-	err = fh_sig_validate(fh_buf_cstr(&url), &form, body, body_len,
-	    field[5], "12345");
+	err = fh_sig_validate(
+	    fh_buf_cstr(&url), &form, body, body_len, field[5], "12345");
 	(void)err;
-	err = fh_sig_validate(fh_buf_cstr(&url), NULL, body, body_len,
-	    field[5], field[6]);
+	err = fh_sig_validate(
+	    fh_buf_cstr(&url), NULL, body, body_len, field[5], field[6]);
 	(void)err;
 	err = fh_sig_compute(fh_buf_cstr(&url), &form, "12345", sig);
 	if (err == FH_OK && strlen(sig) != FH_SIG_LEN)

@@ -8,27 +8,28 @@
 #include "fuzz.h"
 #include "flex/token.h"
 
-static const long statuses[] = { 200, 401, 500 };
+static const long statuses[] = {200, 401, 500};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fh_token_info	 info;
-	long long		 exp;
-	enum fh_err		 err;
-	size_t			 i;
+	struct fh_token_info info;
+	long long	     exp;
+	enum fh_err	     err;
+	size_t		     i;
 
 	for (i = 0; i < FH_NITEMS(statuses); i++) {
-		err = fh_token_parse(statuses[i], (const char *)data, size,
-		    &info, &exp);
+		err = fh_token_parse(
+		    statuses[i], (const char *)data, size, &info, &exp);
 		/* only a 2xx accepts; every field ends inside its buffer */
 		if (err == FH_OK && statuses[i] != 200)
 			abort();
 		if (err != FH_OK && err != FH_ETOKEN && err != FH_EUNAVAIL)
 			abort();
 		if (memchr(info.identity, '\0', sizeof(info.identity)) ==
-		    NULL || memchr(info.worker_sid, '\0',
-		    sizeof(info.worker_sid)) == NULL ||
+			NULL ||
+		    memchr(info.worker_sid, '\0', sizeof(info.worker_sid)) ==
+			NULL ||
 		    memchr(info.roles, '\0', sizeof(info.roles)) == NULL)
 			abort();
 		if (err != FH_OK && (info.identity[0] != '\0' || exp != 0))

@@ -3,8 +3,8 @@
  * expects: an error body (both shapes), a task create answer, a fetched
  * task (and then its attributes through requeue, voicemail and the task
  * builder in both attribute shapes), a fetched workflow (does it route to
- * a redirect placeholder), a task list page (the wait experience's pending-task match,
- * the voicemail lookup), a recordings list, a queue, and a TaskQueue's
+ * a redirect placeholder), a task list page (the wait experience's pending-task
+ * match, the voicemail lookup), a recordings list, a queue, and a TaskQueue's
  * statistics and line (the position and the estimated wait).
  *
  * Beyond "no crash, no leak" (the sanitizers), it checks what the callers
@@ -26,8 +26,8 @@
 #include "lib/valid.h"
 #include "handlers/voicemail.h"
 
-#define CALL_SID	"CA0123456789abcdef0123456789abcdef"
-#define CLAIM		"c0ffee"
+#define CALL_SID "CA0123456789abcdef0123456789abcdef"
+#define CLAIM "c0ffee"
 
 static void
 check_str(const char *s, size_t size)
@@ -46,7 +46,7 @@ check_sid(const char *s, const char *prefix)
 static void
 error_body(const char *body, size_t len)
 {
-	struct fh_twerr	 e;
+	struct fh_twerr e;
 
 	memset(&e, 0, sizeof(e));
 	e.status = 418;
@@ -64,9 +64,9 @@ error_body(const char *body, size_t len)
 static void
 queue_figures(const char *body, size_t len)
 {
-	struct fh_qstats	 st;
-	long long		 pos, secs, n;
-	size_t			 i;
+	struct fh_qstats st;
+	long long	 pos, secs, n;
+	size_t		 i;
 
 	memset(&st, 0, sizeof(st));
 	if (fh_qstats_parse_realtime(body, len, &st) != FH_OK && st.have_rt)
@@ -83,8 +83,8 @@ queue_figures(const char *body, size_t len)
 		abort();
 	if (st.have_rt && (st.eligible < 0 || st.pending < 0))
 		abort();
-	pos = fh_qstats_position(&st, "WT0123456789abcdef0123456789abcdef",
-	    3, "2026-01-02T03:04:05Z");
+	pos = fh_qstats_position(&st, "WT0123456789abcdef0123456789abcdef", 3,
+	    "2026-01-02T03:04:05Z");
 	if (pos < 0 || pos > (long long)st.ntasks + 1)
 		abort();
 	if (fh_qstats_estimate(&st, pos, &secs)) {
@@ -101,21 +101,20 @@ queue_figures(const char *body, size_t len)
 static void
 attributes(struct json_object *task)
 {
-	struct json_object	*attrs = NULL;
-	struct fh_task_in	 in;
-	struct fh_buf		 form;
-	const char		*rec, *tr;
-	char			 sid[40];
-	enum fh_rq_marker	 m;
-	int			 changed, style;
+	struct json_object *attrs = NULL;
+	struct fh_task_in   in;
+	struct fh_buf	    form;
+	const char	   *rec, *tr;
+	char		    sid[40];
+	enum fh_rq_marker   m;
+	int		    changed, style;
 
 	if (fh_attr_parse_task(task, &attrs) != FH_OK) {
 		if (attrs != NULL)
 			abort();
 		return;
 	}
-	m = fh_requeue_marker(attrs, CLAIM, 1700000000000LL, sid,
-	    sizeof(sid));
+	m = fh_requeue_marker(attrs, CLAIM, 1700000000000LL, sid, sizeof(sid));
 	if ((unsigned)m >= FH_RQ__MAX)
 		abort();
 	if (m == FH_RQ_DONE)
@@ -151,11 +150,11 @@ attributes(struct json_object *task)
 static void
 workflow(struct json_object *wf)
 {
-	static char		 rules[] = "WQ0123456789abcdef0123456789abcd01="
-	    "+15551230000";
-	struct fh_config	 cfg;
-	char			 queue[40];
-	int			 yes = 0;
+	static char	 rules[] = "WQ0123456789abcdef0123456789abcd01="
+				   "+15551230000";
+	struct fh_config cfg;
+	char		 queue[40];
+	int		 yes = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.forward_rules = rules;
@@ -167,9 +166,9 @@ workflow(struct json_object *wf)
 static void
 one_task(const char *body, size_t len)
 {
-	struct json_object	*task = NULL;
-	struct fh_val		 v;
-	const char		*s;
+	struct json_object *task = NULL;
+	struct fh_val	    v;
+	const char	   *s;
 
 	if (fh_task_parse(body, len, &task) != FH_OK) {
 		if (task != NULL)
@@ -190,10 +189,10 @@ one_task(const char *body, size_t len)
 static void
 pages(const char *body, size_t len)
 {
-	struct json_object	*items = NULL;
-	char			 sid[40];
-	size_t			 i, n;
-	int			 unreadable = 0;
+	struct json_object *items = NULL;
+	char		    sid[40];
+	size_t		    i, n;
+	int		    unreadable = 0;
 
 	if (fh_page_parse(body, len, "tasks", &items) == FH_OK) {
 		if (!json_object_is_type(items, json_type_array))
@@ -218,8 +217,8 @@ pages(const char *body, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char	*body = (const char *)data;
-	char		 sid[40], small[8], name[64];
+	const char *body = (const char *)data;
+	char	    sid[40], small[8], name[64];
 
 	error_body(body, size);
 

@@ -20,25 +20,25 @@
 #include "lib/twiml.h"
 #include "lib/valid.h"
 
-#define MAX_EVENTS	256
+#define MAX_EVENTS 256
 
 enum ev_kind { EV_START, EV_ATTR, EV_TEXT, EV_END };
 
 struct ev {
-	enum ev_kind	 kind;
-	const char	*name;		/* element or attribute */
-	char		*value;		/* attribute value or text (owned) */
+	enum ev_kind kind;
+	const char  *name;  /* element or attribute */
+	char	    *value; /* attribute value or text (owned) */
 };
 
 struct evs {
-	struct ev	 e[MAX_EVENTS];
-	size_t		 n;
+	struct ev e[MAX_EVENTS];
+	size_t	  n;
 };
 
 static void
 evs_release(struct evs *v)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < v->n; i++)
 		free(v->e[i].value);
@@ -51,9 +51,9 @@ static int
 ev_add(struct evs *v, enum ev_kind kind, const char *name, const char *val,
     size_t len)
 {
-	struct ev	*last = v->n > 0 ? &v->e[v->n - 1] : NULL;
-	char		*p;
-	size_t		 have;
+	struct ev *last = v->n > 0 ? &v->e[v->n - 1] : NULL;
+	char	  *p;
+	size_t	   have;
 
 	if (kind == EV_TEXT && len == 0)
 		return 1;
@@ -88,13 +88,15 @@ ev_add(struct evs *v, enum ev_kind kind, const char *name, const char *val,
 static long
 next_cp(const unsigned char *s, size_t n, size_t *i)
 {
-	size_t		 k, len;
-	unsigned long	 cp;
+	size_t	      k, len;
+	unsigned long cp;
 
 	if (s[*i] < 0x80)
 		return s[(*i)++];
-	len = (s[*i] & 0xe0) == 0xc0 ? 2 : (s[*i] & 0xf0) == 0xe0 ? 3 :
-	    (s[*i] & 0xf8) == 0xf0 ? 4 : 0;
+	len = (s[*i] & 0xe0) == 0xc0 ? 2
+	    : (s[*i] & 0xf0) == 0xe0 ? 3
+	    : (s[*i] & 0xf8) == 0xf0 ? 4
+				     : 0;
 	if (len == 0 || n - *i < len)
 		return -1;
 	cp = s[*i] & (0x7f >> len);
@@ -114,17 +116,16 @@ next_cp(const unsigned char *s, size_t n, size_t *i)
 static int
 xml_char(long c)
 {
-	return c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 &&
-	    c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) ||
-	    (c >= 0x10000 && c <= 0x10ffff);
+	return c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff) ||
+	    (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 }
 
 /* 1 when s (NUL-terminated) is something the writer must accept. */
 static int
 acceptable(const char *s)
 {
-	size_t	 i = 0, n = strlen(s);
-	long	 c;
+	size_t i = 0, n = strlen(s);
+	long   c;
 
 	while (i < n) {
 		c = next_cp((const unsigned char *)s, n, &i);
@@ -165,12 +166,12 @@ put_cp(char *out, unsigned long c)
  * a lone CR to LF) before it gets here.
  */
 struct px {
-	const char	*s;
-	size_t		 n, i;
-	struct evs	*out;
+	const char *s;
+	size_t	    n, i;
+	struct evs *out;
 };
 
-#define FAIL()	abort()
+#define FAIL() abort()
 
 static int
 is_name_char(char c)
@@ -184,9 +185,9 @@ is_name_char(char c)
 static const char *
 xml_name(struct px *p, int attr)
 {
-	size_t		 start = p->i, len;
-	const char	*cand;
-	int		 k, max = attr ? FH_TA__MAX : FH_TW__MAX;
+	size_t	    start = p->i, len;
+	const char *cand;
+	int	    k, max = attr ? FH_TA__MAX : FH_TW__MAX;
 
 	while (p->i < p->n && is_name_char(p->s[p->i]))
 		p->i++;
@@ -223,16 +224,17 @@ hexval(char h)
 static size_t
 chars(struct px *p, char delim, char *buf)
 {
-	size_t		 len = 0, j, k;
-	unsigned long	 c;
-	char		*end;
+	size_t	      len = 0, j, k;
+	unsigned long c;
+	char	     *end;
 
 	while (p->i < p->n && p->s[p->i] != delim) {
 		if (p->s[p->i] == '<' || (delim == '"' && p->s[p->i] == '>'))
-			FAIL();	/* '>' is legal in text; the writer escapes it */
+			FAIL(); /* '>' is legal in text; the writer escapes it
+				 */
 		if (p->s[p->i] != '&') {
-			if (delim == '"' && (p->s[p->i] == '\t' ||
-			    p->s[p->i] == '\n'))
+			if (delim == '"' &&
+			    (p->s[p->i] == '\t' || p->s[p->i] == '\n'))
 				buf[len++] = ' ';
 			else
 				buf[len++] = p->s[p->i];
@@ -266,8 +268,8 @@ chars(struct px *p, char delim, char *buf)
 				for (k = p->i + 2; k < p->i + j; k++) {
 					if (p->s[k] < '0' || p->s[k] > '9')
 						FAIL();
-					c = c * 10 + (unsigned long)(p->s[k] -
-					    '0');
+					c = c * 10 +
+					    (unsigned long)(p->s[k] - '0');
 				}
 			}
 			if (!xml_char((long)c))
@@ -286,9 +288,9 @@ chars(struct px *p, char delim, char *buf)
 static void
 element(struct px *p, int depth)
 {
-	const char	*el, *an, *seen[FH_TA__MAX];
-	size_t		 nseen = 0, k, len;
-	char		*buf;
+	const char *el, *an, *seen[FH_TA__MAX];
+	size_t	    nseen = 0, k, len;
+	char	   *buf;
 
 	if (depth > FH_TWIML_MAX_DEPTH || p->i >= p->n || p->s[p->i] != '<')
 		FAIL();
@@ -308,7 +310,7 @@ element(struct px *p, int depth)
 		an = xml_name(p, 1);
 		for (k = 0; k < nseen; k++)
 			if (seen[k] == an)
-				FAIL();	/* a repeated attribute */
+				FAIL(); /* a repeated attribute */
 		if (nseen == FH_TA__MAX)
 			FAIL();
 		seen[nseen++] = an;
@@ -317,7 +319,7 @@ element(struct px *p, int depth)
 			FAIL();
 		p->i += 2;
 		len = chars(p, '"', buf);
-		p->i++;		/* the closing quote */
+		p->i++; /* the closing quote */
 		if (!ev_add(p->out, EV_ATTR, an, buf, len))
 			FAIL();
 	}
@@ -361,10 +363,10 @@ static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
 static void
 parse(const char *body, size_t n, struct evs *out)
 {
-	struct px	 p;
-	char		*norm;
-	size_t		 i = 0, m = 0;
-	long		 c;
+	struct px p;
+	char	 *norm;
+	size_t	  i = 0, m = 0;
+	long	  c;
 
 	/* only XML characters, in UTF-8; then line ends normalised */
 	while (i < n) {
@@ -391,7 +393,7 @@ parse(const char *body, size_t n, struct evs *out)
 	p.out = out;
 	element(&p, 1);
 	if (p.i != p.n)
-		FAIL();	/* one root, nothing after it */
+		FAIL(); /* one root, nothing after it */
 	if (out->n == 0 || out->e[0].name != fh_twiml_elem_name(FH_TW_RESPONSE))
 		FAIL();
 	free(norm);
@@ -400,14 +402,14 @@ parse(const char *body, size_t n, struct evs *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fh_resp	 resp;
-	struct fh_twiml	 tw;
-	struct evs	*want, *got;
-	const char	*stack[64], *nm;
-	char		*val;
-	size_t		 i = 0, depth = 1, vlen, k;
-	enum fh_err	 err;
-	int		 bad_value = 0, op, ops = 0;
+	struct fh_resp	resp;
+	struct fh_twiml tw;
+	struct evs     *want, *got;
+	const char     *stack[64], *nm;
+	char	       *val;
+	size_t		i = 0, depth = 1, vlen, k;
+	enum fh_err	err;
+	int		bad_value = 0, op, ops = 0;
 
 	want = calloc(1, sizeof(*want));
 	got = calloc(1, sizeof(*got));
@@ -421,24 +423,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (i < size && ops++ < 64) {
 		op = data[i++] % 4;
 		switch (op) {
-		case 0:		/* open */
+		case 0: /* open */
 			if (i >= size)
 				break;
 			k = data[i++] % FH_TW__MAX;
 			fh_twiml_open(&tw, (enum fh_tw_elem)k);
 			if (depth < FH_NITEMS(stack)) {
 				stack[depth++] = fh_twiml_elem_name(k);
-				(void)ev_add(want, EV_START, stack[depth - 1],
-				    NULL, 0);
+				(void)ev_add(
+				    want, EV_START, stack[depth - 1], NULL, 0);
 			}
 			break;
-		case 1:		/* attr */
-		case 2:		/* text */
+		case 1: /* attr */
+		case 2: /* text */
 			k = op == 1 && i < size ? data[i++] % FH_TA__MAX : 0;
 			vlen = 0;
 			while (i < size && data[i] != 0)
 				val[vlen++] = (char)data[i++];
-			i++;	/* the NUL */
+			i++; /* the NUL */
 			val[vlen] = '\0';
 			if (!acceptable(val))
 				bad_value = 1;
@@ -447,15 +449,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fh_twiml_attr(&tw, (enum fh_tw_attr)k, val);
 			else
 				fh_twiml_text(&tw, val);
-			(void)ev_add(want, op == 1 ? EV_ATTR : EV_TEXT, nm,
-			    val, vlen);
+			(void)ev_add(
+			    want, op == 1 ? EV_ATTR : EV_TEXT, nm, val, vlen);
 			break;
-		default:	/* close */
+		default: /* close */
 			fh_twiml_close(&tw);
 			if (depth > 0) {
 				depth--;
-				(void)ev_add(want, EV_END, stack[depth], NULL,
-				    0);
+				(void)ev_add(
+				    want, EV_END, stack[depth], NULL, 0);
 			}
 			break;
 		}
@@ -474,13 +476,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FAIL();
 			for (k = 0; k < want->n; k++) {
 				if (got->e[k].kind != want->e[k].kind ||
-				    !same_name(got->e[k].name,
-				    want->e[k].name) ||
+				    !same_name(
+					got->e[k].name, want->e[k].name) ||
 				    (want->e[k].value == NULL) !=
-				    (got->e[k].value == NULL) ||
+					(got->e[k].value == NULL) ||
 				    (want->e[k].value != NULL &&
-				    strcmp(want->e[k].value,
-				    got->e[k].value) != 0))
+					strcmp(want->e[k].value,
+					    got->e[k].value) != 0))
 					FAIL();
 			}
 		}

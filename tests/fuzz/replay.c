@@ -15,12 +15,12 @@
 int
 main(void)
 {
-	DIR		*d;
-	struct dirent	*e;
-	FILE		*f;
-	char		 path[4096];
-	static uint8_t	 data[1 << 20];
-	size_t		 n, count = 0;
+	DIR	      *d;
+	struct dirent *e;
+	FILE	      *f;
+	char	       path[4096];
+	static uint8_t data[1 << 20];
+	size_t	       n, count = 0;
 
 	d = opendir(SEED_DIR);
 	if (d == NULL) {
@@ -31,7 +31,7 @@ main(void)
 		if (e->d_name[0] == '.')
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", SEED_DIR,
-		    e->d_name) >= (int)sizeof(path))
+			e->d_name) >= (int)sizeof(path))
 			continue;
 		f = fopen(path, "rb");
 		if (f == NULL)

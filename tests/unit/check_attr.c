@@ -15,7 +15,7 @@
 static char *
 attributes_of(const struct fh_buf *b, struct fh_form *f)
 {
-	const struct fh_pair	*p;
+	const struct fh_pair *p;
 
 	fh_form_init(f);
 	ck_assert_int_eq(fh_form_parse(f, b->data, b->len), FH_OK);
@@ -26,21 +26,23 @@ attributes_of(const struct fh_buf *b, struct fh_form *f)
 
 START_TEST(test_minimal)
 {
-	struct fh_task_in	 in;
-	struct fh_buf		 b;
-	struct fh_form		 f;
+	struct fh_task_in in;
+	struct fh_buf	  b;
+	struct fh_form	  f;
 
 	memset(&in, 0, sizeof(in));
 	in.number_to_call = "+15555550123";
 	in.number_to_call_from = "+18005550100";
 	in.main_timezone = "UTC";
 	in.default_workflow = WW;
-	in.now_ms = 1795311949954LL;	/* 2026-11-22T01:45:49.954Z */
+	in.now_ms = 1795311949954LL; /* 2026-11-22T01:45:49.954Z */
 	fh_buf_init(&b, 65536);
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
-	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&b), "Timeout=86400&Priority=0"
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&b),
+	    "Timeout=86400&Priority=0"
 	    "&TaskChannel=voice&WorkflowSid=" WW "&Attributes="));
-	ck_assert_str_eq(attributes_of(&b, &f), "{\"from\":\"+15555550123\","
+	ck_assert_str_eq(attributes_of(&b, &f),
+	    "{\"from\":\"+15555550123\","
 	    "\"name\":\"+15555550123\",\"taskType\":\"callback\","
 	    "\"callBackData\":{\"numberToCall\":\"+15555550123\","
 	    "\"numberToCallFrom\":\"+18005550100\",\"mainTimeZone\":\"UTC\","
@@ -54,19 +56,24 @@ END_TEST
 
 START_TEST(test_requeue_original)
 {
-	struct fh_task_in	 in;
-	struct fh_buf		 b;
-	struct fh_form		 f;
-	struct json_object	*orig = NULL;
-	const char		*task = "{\"sid\":\"WT0123456789abcdef0123456789"
+	struct fh_task_in   in;
+	struct fh_buf	    b;
+	struct fh_form	    f;
+	struct json_object *orig = NULL;
+	const char	   *task =
+	    "{\"sid\":\"WT0123456789abcdef0123456789"
 	    "abcdef\",\"workflow_sid\":\"WWffffffffffffffffffffffffffffffff\","
 	    "\"timeout\":3600,\"priority\":5,\"task_channel_unique_name\":"
 	    "\"voice\",\"attributes\":\"{\\\"call_sid\\\":\\\"CA1\\\","
-	    "\\\"taskType\\\":\\\"callback\\\",\\\"name\\\":\\\"+15555550123\\\","
+	    "\\\"taskType\\\":\\\"callback\\\",\\\"name\\\":\\\"+"
+	    "15555550123\\\","
 	    "\\\"flexhooks_followup\\\":{},\\\"callBackData\\\":{"
-	    "\\\"numberToCall\\\":\\\"+15555550123\\\",\\\"attempts\\\":\\\"2\\\","
-	    "\\\"isDeleted\\\":\\\"false\\\",\\\"mainTimeZone\\\":\\\"Europe/Paris"
-	    "\\\"},\\\"conversations\\\":{\\\"abandoned\\\":\\\"Follow-Up\\\"}}\"}";
+	    "\\\"numberToCall\\\":\\\"+15555550123\\\",\\\"attempts\\\":"
+	    "\\\"2\\\","
+	    "\\\"isDeleted\\\":\\\"false\\\",\\\"mainTimeZone\\\":\\\"Europe/"
+	    "Paris"
+	    "\\\"},\\\"conversations\\\":{\\\"abandoned\\\":\\\"Follow-Up\\\"}}"
+	    "\"}";
 
 	ck_assert_int_eq(fh_json_parse(task, strlen(task), &orig), FH_OK);
 	memset(&in, 0, sizeof(in));
@@ -75,9 +82,12 @@ START_TEST(test_requeue_original)
 	in.now_ms = 1795311949954LL;
 	fh_buf_init(&b, 65536);
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
-	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&b), "Timeout=3600&Priority=5"
-	    "&TaskChannel=voice&WorkflowSid=WWffffffffffffffffffffffffffffffff"));
-	ck_assert_str_eq(attributes_of(&b, &f), "{\"taskType\":\"callback\","
+	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&b),
+	    "Timeout=3600&Priority=5"
+	    "&TaskChannel=voice&WorkflowSid="
+	    "WWffffffffffffffffffffffffffffffff"));
+	ck_assert_str_eq(attributes_of(&b, &f),
+	    "{\"taskType\":\"callback\","
 	    "\"name\":\"+15555550123\",\"callBackData\":{\"numberToCall\":"
 	    "\"+15555550123\",\"attempts\":3,\"isDeleted\":false,"
 	    "\"mainTimeZone\":\"Europe/Paris\",\"utcDateTimeReceived\":"
@@ -92,10 +102,10 @@ END_TEST
 
 START_TEST(test_voicemail_and_overrides)
 {
-	struct fh_task_in	 in;
-	struct fh_buf		 b;
-	struct fh_form		 f;
-	const char		*a;
+	struct fh_task_in in;
+	struct fh_buf	  b;
+	struct fh_form	  f;
+	const char	 *a;
 
 	memset(&in, 0, sizeof(in));
 	in.number_to_call = "+15555550123";
@@ -115,15 +125,15 @@ START_TEST(test_voicemail_and_overrides)
 	in.default_workflow = WW;
 	fh_buf_init(&b, 65536);
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
-	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&b),
-	    "Timeout=1&Priority=0&TaskChannel=chat&"));
-	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&b),
-	    "&VirtualStartTime=2026-11-22T01%3A45%3A49Z"));
+	ck_assert_ptr_nonnull(
+	    strstr(fh_buf_cstr(&b), "Timeout=1&Priority=0&TaskChannel=chat&"));
+	ck_assert_ptr_nonnull(strstr(
+	    fh_buf_cstr(&b), "&VirtualStartTime=2026-11-22T01%3A45%3A49Z"));
 	a = attributes_of(&b, &f);
 	ck_assert_ptr_nonnull(strstr(a, "\"taskType\":\"voicemail\""));
 	ck_assert_ptr_nonnull(strstr(a, "\"isDeleted\":true,\"attempts\":4"));
-	ck_assert_ptr_nonnull(strstr(a,
-	    "\"transcriptText\":\"call me <back> & \\\"soon\\\"\""));
+	ck_assert_ptr_nonnull(
+	    strstr(a, "\"transcriptText\":\"call me <back> & \\\"soon\\\"\""));
 	fh_form_release(&f);
 	fh_buf_release(&b);
 }
@@ -131,9 +141,9 @@ END_TEST
 
 START_TEST(test_plugin_library_callback)
 {
-	struct fh_task_in	 in;
-	struct fh_buf		 b;
-	struct fh_form		 f;
+	struct fh_task_in in;
+	struct fh_buf	  b;
+	struct fh_form	  f;
 
 	memset(&in, 0, sizeof(in));
 	in.style = FH_ATTR_STYLE_PLUGIN_LIBRARY;
@@ -146,7 +156,8 @@ START_TEST(test_plugin_library_callback)
 	fh_buf_init(&b, 65536);
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
 	/* the functions' order; message null; no media keys */
-	ck_assert_str_eq(attributes_of(&b, &f), "{\"taskType\":\"callback\","
+	ck_assert_str_eq(attributes_of(&b, &f),
+	    "{\"taskType\":\"callback\","
 	    "\"name\":\"Callback (+15555550123)\",\"flow_execution_sid\":"
 	    "\"FW0123456789abcdef0123456789abcdef\",\"message\":null,"
 	    "\"callBackData\":{\"numberToCall\":\"+15555550123\","
@@ -161,9 +172,9 @@ END_TEST
 
 START_TEST(test_plugin_library_voicemail)
 {
-	struct fh_task_in	 in;
-	struct fh_buf		 b;
-	struct fh_form		 f;
+	struct fh_task_in in;
+	struct fh_buf	  b;
+	struct fh_form	  f;
 
 	memset(&in, 0, sizeof(in));
 	in.style = FH_ATTR_STYLE_PLUGIN_LIBRARY;
@@ -182,7 +193,8 @@ START_TEST(test_plugin_library_voicemail)
 	in.now_ms = 1795311949954LL;
 	fh_buf_init(&b, 65536);
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
-	ck_assert_str_eq(attributes_of(&b, &f), "{\"taskType\":\"voicemail\","
+	ck_assert_str_eq(attributes_of(&b, &f),
+	    "{\"taskType\":\"voicemail\","
 	    "\"name\":\"Voicemail (+15555550123)\",\"message\":\"hello\","
 	    "\"callBackData\":{\"numberToCall\":\"+15555550123\","
 	    "\"numberToCallFrom\":\"+18005550100\",\"attempts\":2,"
@@ -202,41 +214,45 @@ END_TEST
 /* A voicemail task of one shape requeued with the other style: the media
  * keys move to the style's names, nothing is lost, taskType stays. */
 struct conv_case {
-	enum fh_attr_style	 style;
-	const char		*orig_cb;	/* callBackData of the original */
-	const char		*want_in, *want_out[3];
+	enum fh_attr_style style;
+	const char	  *orig_cb; /* callBackData of the original */
+	const char	  *want_in, *want_out[3];
 };
 static const struct conv_case conv[] = {
-	{ FH_ATTR_STYLE_PLUGIN_LIBRARY,
-	    "{\\\"recordingSid\\\":\\\"RE1\\\",\\\"recordingUrl\\\":"
-	    "\\\"https://x/RE1\\\",\\\"transcriptText\\\":\\\"hi\\\"}",
-	    "\"RecordingSid\":\"RE1\",\"RecordingUrl\":\"https://x/RE1\","
-	    "\"TranscriptionText\":\"hi\"",
-	    { "recordingSid", "recordingUrl", "transcriptText" } },
-	{ FH_ATTR_STYLE_TEMPLATE,
-	    "{\\\"RecordingSid\\\":\\\"RE1\\\",\\\"RecordingUrl\\\":"
-	    "\\\"https://x/RE1\\\",\\\"TranscriptionText\\\":\\\"hi\\\"}",
-	    "\"recordingSid\":\"RE1\",\"recordingUrl\":\"https://x/RE1\","
-	    "\"transcriptText\":\"hi\"",
-	    { "RecordingSid", "RecordingUrl", "TranscriptionText" } },
+    {FH_ATTR_STYLE_PLUGIN_LIBRARY,
+	"{\\\"recordingSid\\\":\\\"RE1\\\",\\\"recordingUrl\\\":"
+	"\\\"https://x/RE1\\\",\\\"transcriptText\\\":\\\"hi\\\"}",
+	"\"RecordingSid\":\"RE1\",\"RecordingUrl\":\"https://x/RE1\","
+	"\"TranscriptionText\":\"hi\"",
+	{"recordingSid", "recordingUrl", "transcriptText"}},
+    {FH_ATTR_STYLE_TEMPLATE,
+	"{\\\"RecordingSid\\\":\\\"RE1\\\",\\\"RecordingUrl\\\":"
+	"\\\"https://x/RE1\\\",\\\"TranscriptionText\\\":\\\"hi\\\"}",
+	"\"recordingSid\":\"RE1\",\"recordingUrl\":\"https://x/RE1\","
+	"\"transcriptText\":\"hi\"",
+	{"RecordingSid", "RecordingUrl", "TranscriptionText"}},
 };
 
 START_TEST(test_convert_shape)
 {
-	struct fh_task_in	 in;
-	struct fh_buf		 b, t;
-	struct fh_form		 f;
-	struct json_object	*orig = NULL;
-	const char		*a;
-	size_t			 i;
+	struct fh_task_in   in;
+	struct fh_buf	    b, t;
+	struct fh_form	    f;
+	struct json_object *orig = NULL;
+	const char	   *a;
+	size_t		    i;
 
 	fh_buf_init(&t, 4096);
-	ck_assert_int_eq(fh_buf_printf(&t, "{\"sid\":\"WT0123456789abcdef"
-	    "0123456789abcdef\",\"workflow_sid\":\"%s\",\"attributes\":"
-	    "\"{\\\"taskType\\\":\\\"voicemail\\\",\\\"practicePhone\\\":"
-	    "\\\"+15555550199\\\",\\\"loc\\\":{\\\"callerID\\\":"
-	    "\\\"+18005550100\\\",\\\"keep\\\":1},\\\"callBackData\\\":%s}\"}",
-	    WW, conv[_i].orig_cb), FH_OK);
+	ck_assert_int_eq(
+	    fh_buf_printf(&t,
+		"{\"sid\":\"WT0123456789abcdef"
+		"0123456789abcdef\",\"workflow_sid\":\"%s\",\"attributes\":"
+		"\"{\\\"taskType\\\":\\\"voicemail\\\",\\\"practicePhone\\\":"
+		"\\\"+15555550199\\\",\\\"loc\\\":{\\\"callerID\\\":"
+		"\\\"+18005550100\\\",\\\"keep\\\":1},\\\"callBackData\\\":%s}"
+		"\"}",
+		WW, conv[_i].orig_cb),
+	    FH_OK);
 	ck_assert_int_eq(fh_json_parse(t.data, t.len, &orig), FH_OK);
 	memset(&in, 0, sizeof(in));
 	in.orig = orig;
@@ -266,20 +282,24 @@ END_TEST
 
 START_TEST(test_cb_readers)
 {
-	struct json_object	*cb = NULL;
+	struct json_object *cb = NULL;
 
-	ck_assert_str_eq(fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE,
-	    FH_CB_TR_TEXT), "transcriptText");
-	ck_assert_str_eq(fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY,
-	    FH_CB_TR_SID), "TranscriptionSid");
+	ck_assert_str_eq(fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE, FH_CB_TR_TEXT),
+	    "transcriptText");
+	ck_assert_str_eq(
+	    fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_TR_SID),
+	    "TranscriptionSid");
 	ck_assert_ptr_null(fh_attr_cb_name(FH_ATTR_STYLE__MAX, FH_CB_REC_SID));
 	ck_assert_ptr_null(fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE, FH_CB__MAX));
 	ck_assert_ptr_null(fh_attr_cb_get(NULL, FH_CB_REC_SID));
 	ck_assert_int_eq(fh_attr_cb_style(NULL, FH_ATTR_STYLE_PLUGIN_LIBRARY),
 	    FH_ATTR_STYLE_PLUGIN_LIBRARY);
 	/* the template's non-empty value first, then the other's */
-	ck_assert_int_eq(fh_json_parse("{\"recordingSid\":\"\","
-	    "\"RecordingSid\":\"RE2\",\"RecordingUrl\":1}", 57, &cb), FH_OK);
+	ck_assert_int_eq(
+	    fh_json_parse("{\"recordingSid\":\"\","
+			  "\"RecordingSid\":\"RE2\",\"RecordingUrl\":1}",
+		57, &cb),
+	    FH_OK);
 	ck_assert_str_eq(fh_attr_cb_get(cb, FH_CB_REC_SID), "RE2");
 	ck_assert_ptr_null(fh_attr_cb_get(cb, FH_CB_REC_URL));
 	ck_assert_int_eq(fh_attr_cb_style(cb, FH_ATTR_STYLE_PLUGIN_LIBRARY),
@@ -301,21 +321,21 @@ END_TEST
 
 START_TEST(test_limits)
 {
-	struct fh_task_in	 in;
-	struct fh_buf		 b;
-	struct json_object	*orig = NULL;
+	struct fh_task_in   in;
+	struct fh_buf	    b;
+	struct json_object *orig = NULL;
 
 	memset(&in, 0, sizeof(in));
 	fh_buf_init(&b, 65536);
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_ECONFIG);
-	ck_assert_int_eq(fh_json_parse("{\"attributes\":\"[1]\"}", 20, &orig),
-	    FH_OK);
+	ck_assert_int_eq(
+	    fh_json_parse("{\"attributes\":\"[1]\"}", 20, &orig), FH_OK);
 	in.orig = orig;
 	in.default_workflow = WW;
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_EINPUT);
 	json_object_put(orig);
-	ck_assert_int_eq(fh_json_parse("{\"attributes\":null}", 19, &orig),
-	    FH_OK);
+	ck_assert_int_eq(
+	    fh_json_parse("{\"attributes\":null}", 19, &orig), FH_OK);
 	in.orig = orig;
 	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
 	json_object_put(orig);
@@ -326,8 +346,8 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite	*s = suite_create("attr");
-	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
+	Suite *s = suite_create("attr");
+	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
 	tcase_add_test(core, test_minimal);
 	tcase_add_test(core, test_requeue_original);

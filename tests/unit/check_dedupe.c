@@ -12,11 +12,11 @@
 #include "lib/dedupe.h"
 #include "fh_check.h"
 
-#define SID_A	"WT0123456789abcdef0123456789abcdef"
-#define SID_B	"WTfedcba9876543210fedcba9876543210"
-#define ROUTE	"/features/callback-and-voicemail/studio/create-callback"
+#define SID_A "WT0123456789abcdef0123456789abcdef"
+#define SID_B "WTfedcba9876543210fedcba9876543210"
+#define ROUTE "/features/callback-and-voicemail/studio/create-callback"
 
-static struct fh_dedupe	*d;
+static struct fh_dedupe *d;
 
 static void
 setup(void)
@@ -40,17 +40,17 @@ key_of(const char *token, unsigned char *key)
 static enum fh_dedupe_state
 begin(const unsigned char *key, int64_t now, char *sid)
 {
-	enum fh_dedupe_state	 st = FH_DEDUPE__MAX;
+	enum fh_dedupe_state st = FH_DEDUPE__MAX;
 
-	ck_assert_int_eq(fh_dedupe_begin(d, key, now, &st, sid,
-	    FH_DEDUPE_SID_MAX), FH_OK);
+	ck_assert_int_eq(
+	    fh_dedupe_begin(d, key, now, &st, sid, FH_DEDUPE_SID_MAX), FH_OK);
 	return st;
 }
 
 START_TEST(test_new_done)
 {
-	unsigned char	 k[FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX];
+	unsigned char k[FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX];
 
 	key_of("ACx-1", k);
 	ck_assert_int_eq(begin(k, 100, sid), FH_DEDUPE_NEW);
@@ -66,9 +66,9 @@ END_TEST
 
 START_TEST(test_keys)
 {
-	unsigned char	 a[FH_DEDUPE_KEY_LEN], b[FH_DEDUPE_KEY_LEN];
-	unsigned char	 c[FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX];
+	unsigned char a[FH_DEDUPE_KEY_LEN], b[FH_DEDUPE_KEY_LEN];
+	unsigned char c[FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX];
 
 	/* the route and the token both count, and never run together */
 	ck_assert_int_eq(fh_dedupe_key("/a", "bc", a), FH_OK);
@@ -92,8 +92,8 @@ END_TEST
 
 START_TEST(test_abort)
 {
-	unsigned char	 k[FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX];
+	unsigned char k[FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX];
 
 	key_of("ACx-2", k);
 	ck_assert_int_eq(begin(k, 100, sid), FH_DEDUPE_NEW);
@@ -111,10 +111,10 @@ END_TEST
 
 START_TEST(test_busy)
 {
-	unsigned char	 k[FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX], c;
-	int		 up[2], down[2], st;
-	pid_t		 pid;
+	unsigned char k[FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX], c;
+	int	      up[2], down[2], st;
+	pid_t	      pid;
 
 	key_of("ACx-3", k);
 	ck_assert_int_eq(pipe(up), 0);
@@ -122,10 +122,11 @@ START_TEST(test_busy)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		enum fh_dedupe_state	 cst;
+		enum fh_dedupe_state cst;
 
 		if (fh_dedupe_begin(d, k, 100, &cst, sid, sizeof(sid)) !=
-		    FH_OK || cst != FH_DEDUPE_NEW)
+			FH_OK ||
+		    cst != FH_DEDUPE_NEW)
 			_exit(2);
 		if (write(up[1], "x", 1) != 1 || read(down[0], &c, 1) != 1)
 			_exit(3);
@@ -149,20 +150,23 @@ END_TEST
 
 START_TEST(test_abandoned)
 {
-	unsigned char	 k[FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX];
-	int		 st;
-	pid_t		 pid;
+	unsigned char k[FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX];
+	int	      st;
+	pid_t	      pid;
 
 	/* a process that died in the middle of its create */
 	key_of("ACx-4", k);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		enum fh_dedupe_state	 cst;
+		enum fh_dedupe_state cst;
 
 		_exit(fh_dedupe_begin(d, k, 100, &cst, sid, sizeof(sid)) ==
-		    FH_OK && cst == FH_DEDUPE_NEW ? 0 : 1);
+				FH_OK &&
+			    cst == FH_DEDUPE_NEW
+			? 0
+			: 1);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -172,8 +176,8 @@ END_TEST
 
 START_TEST(test_expiry)
 {
-	unsigned char	 k[FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX];
+	unsigned char k[FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX];
 
 	/* the table of setup() keeps entries 1000 ms */
 	key_of("ACx-5", k);
@@ -189,17 +193,17 @@ END_TEST
 
 START_TEST(test_eviction)
 {
-	unsigned char	 k[9][FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX], tok[16];
-	int		 i;
+	unsigned char k[9][FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX], tok[16];
+	int	      i;
 
 	/* 8 slots: the ninth key replaces the oldest (the first) */
 	for (i = 0; i < 9; i++) {
 		snprintf(tok, sizeof(tok), "tok-%d", i);
 		key_of(tok, k[i]);
 		ck_assert_int_eq(begin(k[i], 100 + i, sid), FH_DEDUPE_NEW);
-		ck_assert_int_eq(fh_dedupe_done(d, k[i], SID_A, 100 + i),
-		    FH_OK);
+		ck_assert_int_eq(
+		    fh_dedupe_done(d, k[i], SID_A, 100 + i), FH_OK);
 	}
 	ck_assert_int_eq(fh_dedupe_count(d, 200), 8);
 	for (i = 1; i < 9; i++)
@@ -210,10 +214,10 @@ END_TEST
 
 START_TEST(test_owner_died)
 {
-	unsigned char	 k[FH_DEDUPE_KEY_LEN];
-	char		 sid[FH_DEDUPE_SID_MAX];
-	int		 st;
-	pid_t		 pid;
+	unsigned char k[FH_DEDUPE_KEY_LEN];
+	char	      sid[FH_DEDUPE_SID_MAX];
+	int	      st;
+	pid_t	      pid;
 
 	key_of("ACx-6", k);
 	ck_assert_int_eq(begin(k, 100, sid), FH_DEDUPE_NEW);
@@ -221,7 +225,7 @@ START_TEST(test_owner_died)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(fh_dedupe_hold(d) == FH_OK ? 0 : 1);	/* holding */
+		_exit(fh_dedupe_hold(d) == FH_OK ? 0 : 1); /* holding */
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	/* the dead owner's mutex is taken over, the entries are kept */
@@ -233,15 +237,15 @@ END_TEST
 
 START_TEST(test_limits)
 {
-	unsigned char		 k[FH_DEDUPE_KEY_LEN];
-	char			 sid[FH_DEDUPE_SID_MAX], small[8];
-	char			 big[FH_DEDUPE_SID_MAX + 1];
-	enum fh_dedupe_state	 st;
-	struct fh_dedupe	*def = NULL;
+	unsigned char	     k[FH_DEDUPE_KEY_LEN];
+	char		     sid[FH_DEDUPE_SID_MAX], small[8];
+	char		     big[FH_DEDUPE_SID_MAX + 1];
+	enum fh_dedupe_state st;
+	struct fh_dedupe    *def = NULL;
 
-	key_of("", k);	/* an empty token still hashes */
-	ck_assert_int_eq(fh_dedupe_begin(d, k, 1, &st, small, sizeof(small)),
-	    FH_EINPUT);
+	key_of("", k); /* an empty token still hashes */
+	ck_assert_int_eq(
+	    fh_dedupe_begin(d, k, 1, &st, small, sizeof(small)), FH_EINPUT);
 	ck_assert_int_eq(fh_dedupe_count(d, 1), 0);
 	memset(big, 'W', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -249,8 +253,8 @@ START_TEST(test_limits)
 	ck_assert_int_eq(begin(k, 1, sid), FH_DEDUPE_NEW);
 	/* the defaults: FH_DEDUPE_SLOTS entries for an hour */
 	ck_assert_int_eq(fh_dedupe_new(&def, 0, 0), FH_OK);
-	ck_assert_int_eq(fh_dedupe_begin(def, k, 0, &st, sid, sizeof(sid)),
-	    FH_OK);
+	ck_assert_int_eq(
+	    fh_dedupe_begin(def, k, 0, &st, sid, sizeof(sid)), FH_OK);
 	ck_assert_int_eq(fh_dedupe_done(def, k, SID_A, 0), FH_OK);
 	ck_assert_int_eq(fh_dedupe_count(def, FH_DEDUPE_TTL_MS - 1), 1);
 	ck_assert_int_eq(fh_dedupe_count(def, FH_DEDUPE_TTL_MS), 0);
@@ -262,9 +266,9 @@ END_TEST
 static Suite *
 dedupe_suite(void)
 {
-	Suite	*s = suite_create("dedupe");
-	TCase	*core = tcase_create("core");
-	TCase	*limits = tcase_create("limits");
+	Suite *s = suite_create("dedupe");
+	TCase *core = tcase_create("core");
+	TCase *limits = tcase_create("limits");
 
 	tcase_add_checked_fixture(core, setup, teardown);
 	tcase_add_checked_fixture(limits, setup, teardown);

@@ -16,13 +16,13 @@
 #include "flex/followup.h"
 #include "lib/json.h"
 
-#define WQ1	"WQ0123456789abcdef0123456789abcd01"
-#define WQ2	"WQ0123456789abcdef0123456789abcd02"
-#define WQX	"WQ0123456789abcdef0123456789abcdff"
-#define WWCB	"WW0123456789abcdef0123456789abcdcb"
-#define WWX	"WW0123456789abcdef0123456789abcd99"
+#define WQ1 "WQ0123456789abcdef0123456789abcd01"
+#define WQ2 "WQ0123456789abcdef0123456789abcd02"
+#define WQX "WQ0123456789abcdef0123456789abcdff"
+#define WWCB "WW0123456789abcdef0123456789abcdcb"
+#define WWX "WW0123456789abcdef0123456789abcd99"
 
-static struct fh_config	 cfg;
+static struct fh_config cfg;
 
 static void
 setup(void)
@@ -39,69 +39,73 @@ setup(void)
 }
 
 struct conf_case {
-	const char	*conf;
-	int		 yes;
-	const char	*queue;
+	const char *conf;
+	int	    yes;
+	const char *queue;
 };
 
 static const struct conf_case confs[] = {
-	/* flexhooks-provision's redirect workflow: a filter's target */
-	{ "{\"task_routing\":{\"filters\":[{\"filter_friendly_name\":\"a\","
-	    "\"expression\":\"1==1\",\"targets\":[{\"queue\":\"" WQX "\","
-	    "\"timeout\":20},{\"queue\":\"" WQ1 "\"}]}]}}", 1, WQ1 },
-	/* the default filter, and a FLEXHOOKS_FORWARD_RULES queue */
-	{ "{\"task_routing\":{\"filters\":[],\"default_filter\":{\"queue\":"
-	    "\"" WQ2 "\"}}}", 1, WQ2 },
-	/* no placeholder: other queues, a non-SID, a non-string */
-	{ "{\"task_routing\":{\"filters\":[{\"targets\":[{\"queue\":\"" WQX
-	    "\"}]}],\"default_filter\":{\"queue\":\"" WQX "\"}}}", 0, "" },
-	{ "{\"queue\":\"WQ1\",\"x\":{\"queue\":1},\"y\":[[\"" WQ1 "\"]]}", 0,
-	    "" },
-	{ "{}", 0, "" },
+    /* flexhooks-provision's redirect workflow: a filter's target */
+    {"{\"task_routing\":{\"filters\":[{\"filter_friendly_name\":\"a\","
+     "\"expression\":\"1==1\",\"targets\":[{\"queue\":\"" WQX "\","
+     "\"timeout\":20},{\"queue\":\"" WQ1 "\"}]}]}}",
+	1, WQ1},
+    /* the default filter, and a FLEXHOOKS_FORWARD_RULES queue */
+    {"{\"task_routing\":{\"filters\":[],\"default_filter\":{\"queue\":"
+     "\"" WQ2 "\"}}}",
+	1, WQ2},
+    /* no placeholder: other queues, a non-SID, a non-string */
+    {"{\"task_routing\":{\"filters\":[{\"targets\":[{\"queue\":\"" WQX
+     "\"}]}],\"default_filter\":{\"queue\":\"" WQX "\"}}}",
+	0, ""},
+    {"{\"queue\":\"WQ1\",\"x\":{\"queue\":1},\"y\":[[\"" WQ1 "\"]]}", 0, ""},
+    {"{}", 0, ""},
 };
 
 START_TEST(test_conf)
 {
-	struct json_object	*conf = NULL;
-	char			 queue[40];
+	struct json_object *conf = NULL;
+	char		    queue[40];
 
-	ck_assert_int_eq(fh_json_parse(confs[_i].conf,
-	    strlen(confs[_i].conf), &conf), FH_OK);
-	ck_assert_int_eq(fh_followup_conf_placeholder(&cfg, conf, queue),
-	    confs[_i].yes);
+	ck_assert_int_eq(
+	    fh_json_parse(confs[_i].conf, strlen(confs[_i].conf), &conf),
+	    FH_OK);
+	ck_assert_int_eq(
+	    fh_followup_conf_placeholder(&cfg, conf, queue), confs[_i].yes);
 	ck_assert_str_eq(queue, confs[_i].queue);
 	json_object_put(conf);
 }
 END_TEST
 
 struct wf_case {
-	const char	*workflow;
-	enum fh_err	 err;
-	int		 yes;
+	const char *workflow;
+	enum fh_err err;
+	int	    yes;
 };
 
 static const struct wf_case wfs[] = {
-	{ "{\"sid\":\"" WWX "\",\"configuration\":\"{\\\"task_routing\\\":"
-	    "{\\\"default_filter\\\":{\\\"queue\\\":\\\"" WQ1 "\\\"}}}\"}",
-	    FH_OK, 1 },
-	{ "{\"configuration\":\"{\\\"task_routing\\\":{}}\"}", FH_OK, 0 },
-	{ "{\"sid\":\"" WWX "\"}", FH_EUPSTREAM, 0 },
-	{ "{\"configuration\":{\"task_routing\":{}}}", FH_EUPSTREAM, 0 },
-	{ "{\"configuration\":\"{\\\"task_routing\\\"\"}", FH_EUPSTREAM, 0 },
-	{ "{\"configuration\":\"[1]\"}", FH_EUPSTREAM, 0 },
-	{ "[]", FH_EUPSTREAM, 0 },
+    {"{\"sid\":\"" WWX "\",\"configuration\":\"{\\\"task_routing\\\":"
+     "{\\\"default_filter\\\":{\\\"queue\\\":\\\"" WQ1 "\\\"}}}\"}",
+	FH_OK, 1},
+    {"{\"configuration\":\"{\\\"task_routing\\\":{}}\"}", FH_OK, 0},
+    {"{\"sid\":\"" WWX "\"}", FH_EUPSTREAM, 0},
+    {"{\"configuration\":{\"task_routing\":{}}}", FH_EUPSTREAM, 0},
+    {"{\"configuration\":\"{\\\"task_routing\\\"\"}", FH_EUPSTREAM, 0},
+    {"{\"configuration\":\"[1]\"}", FH_EUPSTREAM, 0},
+    {"[]", FH_EUPSTREAM, 0},
 };
 
 START_TEST(test_workflow)
 {
-	struct json_object	*w = NULL;
-	char			 queue[40];
-	int			 yes = -1;
+	struct json_object *w = NULL;
+	char		    queue[40];
+	int		    yes = -1;
 
-	ck_assert_int_eq(fh_json_parse(wfs[_i].workflow,
-	    strlen(wfs[_i].workflow), &w), FH_OK);
-	ck_assert_int_eq(fh_followup_workflow_placeholder(&cfg, w, &yes,
-	    queue), wfs[_i].err);
+	ck_assert_int_eq(
+	    fh_json_parse(wfs[_i].workflow, strlen(wfs[_i].workflow), &w),
+	    FH_OK);
+	ck_assert_int_eq(fh_followup_workflow_placeholder(&cfg, w, &yes, queue),
+	    wfs[_i].err);
 	ck_assert_int_eq(yes, wfs[_i].yes);
 	json_object_put(w);
 }
@@ -110,39 +114,40 @@ END_TEST
 /* fh_followup_prepare() where no GET is needed, or none can be made (no
  * REST client: the callback workflow is the safe answer). */
 struct prep_case {
-	int		 followup_callback, rules;
-	const char	*orig_wf, *override;
-	const char	*want;
-	const char	*log;	/* substring of the log, or NULL */
+	int	    followup_callback, rules;
+	const char *orig_wf, *override;
+	const char *want;
+	const char *log; /* substring of the log, or NULL */
 };
 
 static const struct prep_case preps[] = {
-	/* no placeholder configured: the original's workflow, no GET */
-	{ 0, 0, WWX, NULL, WWX, NULL },
-	{ 0, 0, NULL, WWX, WWX, NULL },
-	/* FLEXHOOKS_FOLLOWUP_WORKFLOW=callback */
-	{ 1, 0, WWX, NULL, WWCB, NULL },
-	{ 1, 1, NULL, WWX, WWCB, NULL },
-	/* nothing names one: the callback workflow */
-	{ 0, 1, NULL, NULL, WWCB, NULL },
-	/* it is the callback workflow: nothing to check */
-	{ 0, 1, WWCB, NULL, WWCB, NULL },
-	/* the request's override wins over the original's */
-	{ 0, 0, WWCB, WWX, WWX, NULL },
-	/* cannot tell: never risk the placeholder */
-	{ 0, 1, WWX, NULL, WWCB, "cannot tell whether '" WWX "' routes to "
-	    "a placeholder queue" },
+    /* no placeholder configured: the original's workflow, no GET */
+    {0, 0, WWX, NULL, WWX, NULL},
+    {0, 0, NULL, WWX, WWX, NULL},
+    /* FLEXHOOKS_FOLLOWUP_WORKFLOW=callback */
+    {1, 0, WWX, NULL, WWCB, NULL},
+    {1, 1, NULL, WWX, WWCB, NULL},
+    /* nothing names one: the callback workflow */
+    {0, 1, NULL, NULL, WWCB, NULL},
+    /* it is the callback workflow: nothing to check */
+    {0, 1, WWCB, NULL, WWCB, NULL},
+    /* the request's override wins over the original's */
+    {0, 0, WWCB, WWX, WWX, NULL},
+    /* cannot tell: never risk the placeholder */
+    {0, 1, WWX, NULL, WWCB,
+	"cannot tell whether '" WWX "' routes to "
+	"a placeholder queue"},
 };
 
 START_TEST(test_prepare)
 {
-	const struct prep_case	*c = &preps[_i];
-	struct fh_ctx		 ctx;
-	struct fh_task_in	 in;
-	struct json_object	*orig = NULL;
-	char			 text[256], log[2048];
-	FILE			*f;
-	size_t			 n;
+	const struct prep_case *c = &preps[_i];
+	struct fh_ctx		ctx;
+	struct fh_task_in	in;
+	struct json_object     *orig = NULL;
+	char			text[256], log[2048];
+	FILE		       *f;
+	size_t			n;
 
 	if (c->followup_callback)
 		cfg.followup_workflow = 1;
@@ -161,8 +166,8 @@ START_TEST(test_prepare)
 	if (c->orig_wf != NULL) {
 		snprintf(text, sizeof(text), "{\"workflow_sid\":\"%s\"}",
 		    c->orig_wf);
-		ck_assert_int_eq(fh_json_parse(text, strlen(text), &orig),
-		    FH_OK);
+		ck_assert_int_eq(
+		    fh_json_parse(text, strlen(text), &orig), FH_OK);
 		in.orig = orig;
 	}
 	in.workflow_sid = c->override;
@@ -178,8 +183,8 @@ START_TEST(test_prepare)
 	log[n] = '\0';
 	fclose(f);
 	if (c->log != NULL)
-		ck_assert_msg(strstr(log, c->log) != NULL, "no '%s' in %s",
-		    c->log, log);
+		ck_assert_msg(
+		    strstr(log, c->log) != NULL, "no '%s' in %s", c->log, log);
 	json_object_put(orig);
 }
 END_TEST
@@ -187,21 +192,24 @@ END_TEST
 /* Without a REST client nothing is cached, and a bad SID is refused. */
 START_TEST(test_limits)
 {
-	struct fh_ctx	 ctx;
-	char		 queue[40];
-	int		 yes = 1;
+	struct fh_ctx ctx;
+	char	      queue[40];
+	int	      yes = 1;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = &cfg;
 	fh_log_init(&ctx.log, "test", FH_LOG_ERROR);
 	fh_followup_cache_reset();
-	ck_assert_int_eq(fh_followup_routes_to_placeholder(&ctx, "WW1", &yes,
-	    queue), FH_EINPUT);
+	ck_assert_int_eq(
+	    fh_followup_routes_to_placeholder(&ctx, "WW1", &yes, queue),
+	    FH_EINPUT);
 	ck_assert_int_eq(yes, 0);
-	ck_assert_int_eq(fh_followup_routes_to_placeholder(&ctx, WWX, &yes,
-	    queue), FH_ECONFIG);
-	ck_assert_int_eq(fh_followup_routes_to_placeholder(&ctx, WWX, &yes,
-	    queue), FH_ECONFIG);
+	ck_assert_int_eq(
+	    fh_followup_routes_to_placeholder(&ctx, WWX, &yes, queue),
+	    FH_ECONFIG);
+	ck_assert_int_eq(
+	    fh_followup_routes_to_placeholder(&ctx, WWX, &yes, queue),
+	    FH_ECONFIG);
 	ck_assert_str_eq(queue, "");
 }
 END_TEST
@@ -209,8 +217,8 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite	*s = suite_create("followup");
-	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
+	Suite *s = suite_create("followup");
+	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
 	tcase_add_checked_fixture(core, setup, NULL);
 	tcase_add_checked_fixture(limits, setup, NULL);

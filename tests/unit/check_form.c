@@ -10,31 +10,31 @@
 #include "lib/valid.h"
 
 struct pcase {
-	const char	*in;
-	enum fh_err	 want;
-	size_t		 npairs;
-	const char	*name0, *value0;
+	const char *in;
+	enum fh_err want;
+	size_t	    npairs;
+	const char *name0, *value0;
 };
 
 static const struct pcase pcases[] = {
-	{ "a=1&b=2", FH_OK, 2, "a", "1" },
-	{ "a=%2B1+555", FH_OK, 1, "a", "+1 555" },
-	{ "a=%zz", FH_EINPUT, 0, NULL, NULL },
-	{ "a=%2", FH_EINPUT, 0, NULL, NULL },
-	{ "a=%", FH_EINPUT, 0, NULL, NULL },
-	{ "%41%42=x", FH_OK, 1, "AB", "x" },
-	{ "&&a=1&&", FH_OK, 1, "a", "1" },
-	{ "flag", FH_OK, 1, "flag", "" },
-	{ "Empty=", FH_OK, 1, "Empty", "" },
-	{ "", FH_OK, 0, NULL, NULL },
-	{ "a=1=2", FH_OK, 1, "a", "1=2" },
+    {"a=1&b=2", FH_OK, 2, "a", "1"},
+    {"a=%2B1+555", FH_OK, 1, "a", "+1 555"},
+    {"a=%zz", FH_EINPUT, 0, NULL, NULL},
+    {"a=%2", FH_EINPUT, 0, NULL, NULL},
+    {"a=%", FH_EINPUT, 0, NULL, NULL},
+    {"%41%42=x", FH_OK, 1, "AB", "x"},
+    {"&&a=1&&", FH_OK, 1, "a", "1"},
+    {"flag", FH_OK, 1, "flag", ""},
+    {"Empty=", FH_OK, 1, "Empty", ""},
+    {"", FH_OK, 0, NULL, NULL},
+    {"a=1=2", FH_OK, 1, "a", "1=2"},
 };
 
 START_TEST(test_parse)
 {
-	const struct pcase	*c = &pcases[_i];
-	struct fh_form		 f;
-	enum fh_err		 err;
+	const struct pcase *c = &pcases[_i];
+	struct fh_form	    f;
+	enum fh_err	    err;
 
 	fh_form_init(&f);
 	err = fh_form_parse(&f, c->in, strlen(c->in));
@@ -52,8 +52,8 @@ END_TEST
 
 START_TEST(test_repeated_order)
 {
-	struct fh_form	 f;
-	const char	*in = "Digits=5&x=1&Digits=3";
+	struct fh_form f;
+	const char    *in = "Digits=5&x=1&Digits=3";
 
 	fh_form_init(&f);
 	ck_assert_int_eq(fh_form_parse(&f, in, strlen(in)), FH_OK);
@@ -67,7 +67,7 @@ END_TEST
 
 START_TEST(test_nul_kept)
 {
-	struct fh_form	 f;
+	struct fh_form f;
 
 	fh_form_init(&f);
 	ck_assert_int_eq(fh_form_parse(&f, "a=x%00y", 7), FH_OK);
@@ -78,13 +78,14 @@ END_TEST
 
 START_TEST(test_encode)
 {
-	struct fh_buf	 b;
+	struct fh_buf b;
 
 	fh_buf_init(&b, 1024);
 	ck_assert_int_eq(fh_form_add(&b, "To", "+1 555&x=y"), FH_OK);
-	ck_assert_int_eq(fh_form_add(&b, "Attributes", "{\"a\":\"\xc3\xa9\"}"),
-	    FH_OK);
-	ck_assert_str_eq(fh_buf_cstr(&b), "To=%2B1%20555%26x%3Dy&Attributes="
+	ck_assert_int_eq(
+	    fh_form_add(&b, "Attributes", "{\"a\":\"\xc3\xa9\"}"), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&b),
+	    "To=%2B1%20555%26x%3Dy&Attributes="
 	    "%7B%22a%22%3A%22%C3%A9%22%7D");
 	fh_buf_release(&b);
 }
@@ -92,31 +93,31 @@ END_TEST
 
 enum { F_A, F_B, F__MAX };
 static const struct fh_field fields[F__MAX] = {
-	[F_A] = { "numberToCall", NULL, fh_valid_e164, FH_REQUIRED },
-	[F_B] = { "recordingSid", "RecordingSid", fh_valid_sid_re, 0 },
+    [F_A] = {"numberToCall", NULL, fh_valid_e164, FH_REQUIRED},
+    [F_B] = {"recordingSid", "RecordingSid", fh_valid_sid_re, 0},
 };
 
 START_TEST(test_validate)
 {
-	struct fh_form	 f;
-	struct fh_val	 v[F__MAX];
-	size_t		 bad = 99;
-	int		 missing = -1;
-	const char	*in = "RecordingSid=RE0123456789abcdef0123456789abcdef&"
-	    "numberToCall=%2B15555550123";
+	struct fh_form f;
+	struct fh_val  v[F__MAX];
+	size_t	       bad = 99;
+	int	       missing = -1;
+	const char    *in = "RecordingSid=RE0123456789abcdef0123456789abcdef&"
+			    "numberToCall=%2B15555550123";
 
 	fh_form_init(&f);
 	ck_assert_int_eq(fh_form_parse(&f, in, strlen(in)), FH_OK);
-	ck_assert_int_eq(fh_form_validate(&f, fields, F__MAX, v, &bad,
-	    &missing), FH_OK);
+	ck_assert_int_eq(
+	    fh_form_validate(&f, fields, F__MAX, v, &bad, &missing), FH_OK);
 	ck_assert_str_eq(v[F_A].str, "+15555550123");
 	ck_assert_str_eq(v[F_B].str, "RE0123456789abcdef0123456789abcdef");
 	fh_form_release(&f);
 
 	fh_form_init(&f);
 	ck_assert_int_eq(fh_form_parse(&f, "numberToCall=", 13), FH_OK);
-	ck_assert_int_eq(fh_form_validate(&f, fields, F__MAX, v, &bad,
-	    &missing), FH_EINPUT);
+	ck_assert_int_eq(
+	    fh_form_validate(&f, fields, F__MAX, v, &bad, &missing), FH_EINPUT);
 	ck_assert_uint_eq(bad, F_A);
 	ck_assert_int_eq(missing, 1);
 	fh_form_release(&f);
@@ -124,8 +125,8 @@ START_TEST(test_validate)
 	fh_form_init(&f);
 	in = "numberToCall=%2B15555550123&recordingSid=WT1";
 	ck_assert_int_eq(fh_form_parse(&f, in, strlen(in)), FH_OK);
-	ck_assert_int_eq(fh_form_validate(&f, fields, F__MAX, v, &bad,
-	    &missing), FH_EINPUT);
+	ck_assert_int_eq(
+	    fh_form_validate(&f, fields, F__MAX, v, &bad, &missing), FH_EINPUT);
 	ck_assert_uint_eq(bad, F_B);
 	ck_assert_int_eq(missing, 0);
 	fh_form_release(&f);
@@ -134,50 +135,47 @@ END_TEST
 
 /* What a JavaScript client sends for a value it does not have. */
 struct jcase {
-	const char	*in;
-	enum fh_err	 want;
-	size_t		 bad;		/* when want is FH_EINPUT */
-	int		 missing;
-	const char	*b;		/* recordingSid read, or NULL */
+	const char *in;
+	enum fh_err want;
+	size_t	    bad; /* when want is FH_EINPUT */
+	int	    missing;
+	const char *b; /* recordingSid read, or NULL */
 };
 
-#define RE_SID	"RE0123456789abcdef0123456789abcdef"
+#define RE_SID "RE0123456789abcdef0123456789abcdef"
 static const struct jcase jcases[] = {
-	/* optional: absent, the alias is read instead */
-	{ "numberToCall=%2B15555550123&recordingSid=undefined", FH_OK, 0, 0,
-	    NULL },
-	{ "numberToCall=%2B15555550123&recordingSid=null", FH_OK, 0, 0, NULL },
-	{ "numberToCall=%2B15555550123&recordingSid=undefined&RecordingSid="
-	    RE_SID, FH_OK, 0, 0, RE_SID },
-	{ "numberToCall=%2B15555550123&recordingSid=&RecordingSid=null",
-	    FH_OK, 0, 0, NULL },
-	/* required: missing, not invalid */
-	{ "numberToCall=undefined", FH_EINPUT, F_A, 1, NULL },
-	{ "numberToCall=null&recordingSid=" RE_SID, FH_EINPUT, F_A, 1, NULL },
-	/* only the exact lower-case words */
-	{ "numberToCall=%2B15555550123&recordingSid=Undefined", FH_EINPUT,
-	    F_B, 0, NULL },
-	{ "numberToCall=%2B15555550123&recordingSid=NULL", FH_EINPUT, F_B, 0,
-	    NULL },
-	{ "numberToCall=%2B15555550123&recordingSid=undefined%00", FH_EINPUT,
-	    F_B, 0, NULL },
-	{ "numberToCall=%2B15555550123&recordingSid=nul", FH_EINPUT, F_B, 0,
-	    NULL },
-	{ "numberToCall=undefine", FH_EINPUT, F_A, 0, NULL },
+    /* optional: absent, the alias is read instead */
+    {"numberToCall=%2B15555550123&recordingSid=undefined", FH_OK, 0, 0, NULL},
+    {"numberToCall=%2B15555550123&recordingSid=null", FH_OK, 0, 0, NULL},
+    {"numberToCall=%2B15555550123&recordingSid=undefined&RecordingSid=" RE_SID,
+	FH_OK, 0, 0, RE_SID},
+    {"numberToCall=%2B15555550123&recordingSid=&RecordingSid=null", FH_OK, 0, 0,
+	NULL},
+    /* required: missing, not invalid */
+    {"numberToCall=undefined", FH_EINPUT, F_A, 1, NULL},
+    {"numberToCall=null&recordingSid=" RE_SID, FH_EINPUT, F_A, 1, NULL},
+    /* only the exact lower-case words */
+    {"numberToCall=%2B15555550123&recordingSid=Undefined", FH_EINPUT, F_B, 0,
+	NULL},
+    {"numberToCall=%2B15555550123&recordingSid=NULL", FH_EINPUT, F_B, 0, NULL},
+    {"numberToCall=%2B15555550123&recordingSid=undefined%00", FH_EINPUT, F_B, 0,
+	NULL},
+    {"numberToCall=%2B15555550123&recordingSid=nul", FH_EINPUT, F_B, 0, NULL},
+    {"numberToCall=undefine", FH_EINPUT, F_A, 0, NULL},
 };
 
 START_TEST(test_js_absent)
 {
-	const struct jcase	*c = &jcases[_i];
-	struct fh_form		 f;
-	struct fh_val		 v[F__MAX];
-	size_t			 bad = 99;
-	int			 missing = -1;
+	const struct jcase *c = &jcases[_i];
+	struct fh_form	    f;
+	struct fh_val	    v[F__MAX];
+	size_t		    bad = 99;
+	int		    missing = -1;
 
 	fh_form_init(&f);
 	ck_assert_int_eq(fh_form_parse(&f, c->in, strlen(c->in)), FH_OK);
-	ck_assert_int_eq(fh_form_validate(&f, fields, F__MAX, v, &bad,
-	    &missing), c->want);
+	ck_assert_int_eq(
+	    fh_form_validate(&f, fields, F__MAX, v, &bad, &missing), c->want);
 	if (c->want != FH_OK) {
 		ck_assert_uint_eq(bad, c->bad);
 		ck_assert_int_eq(missing, c->missing);
@@ -191,9 +189,9 @@ END_TEST
 
 START_TEST(test_too_many_pairs)
 {
-	struct fh_buf	 b;
-	struct fh_form	 f;
-	int		 i;
+	struct fh_buf  b;
+	struct fh_form f;
+	int	       i;
 
 	fh_buf_init(&b, 1 << 20);
 	for (i = 0; i < FH_FORM_MAX_PAIRS + 1; i++)
@@ -207,9 +205,9 @@ END_TEST
 
 START_TEST(test_value_cap)
 {
-	struct fh_form	 f;
-	char		*s;
-	size_t		 n = FH_FORM_MAX_VALUE + 3;
+	struct fh_form f;
+	char	      *s;
+	size_t	       n = FH_FORM_MAX_VALUE + 3;
 
 	s = malloc(n);
 	ck_assert_ptr_nonnull(s);
@@ -227,8 +225,8 @@ END_TEST
 
 START_TEST(test_buf_cap)
 {
-	struct fh_buf	 b;
-	long long	 v;
+	struct fh_buf b;
+	long long     v;
 
 	fh_buf_init(&b, 4);
 	ck_assert_int_eq(fh_buf_addstr(&b, "abcd"), FH_OK);
@@ -239,8 +237,8 @@ START_TEST(test_buf_cap)
 	ck_assert_int_eq(fh_parse_int("123", 3, 0, 200, &v), FH_OK);
 	ck_assert_int_eq(v, 123);
 	ck_assert_int_eq(fh_parse_int("123", 3, 0, 100, &v), FH_EINPUT);
-	ck_assert_int_eq(fh_parse_int("9999999999999999999", 19, 0,
-	    1000, &v), FH_EINPUT);
+	ck_assert_int_eq(
+	    fh_parse_int("9999999999999999999", 19, 0, 1000, &v), FH_EINPUT);
 	ck_assert_int_eq(fh_parse_int("", 0, 0, 1, &v), FH_EINPUT);
 }
 END_TEST
@@ -248,11 +246,11 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite	*s = suite_create("form");
-	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
+	Suite *s = suite_create("form");
+	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
-	tcase_add_loop_test(core, test_parse, 0,
-	    (int)(sizeof(pcases) / sizeof(pcases[0])));
+	tcase_add_loop_test(
+	    core, test_parse, 0, (int)(sizeof(pcases) / sizeof(pcases[0])));
 	tcase_add_test(core, test_repeated_order);
 	tcase_add_test(core, test_encode);
 	tcase_add_test(core, test_validate);

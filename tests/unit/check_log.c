@@ -13,13 +13,13 @@
 #include "fh_check.h"
 #include "lib/log.h"
 
-#define CA	"CA0123456789abcdef0123456789abcdef"
-#define WT	"WT0123456789abcdef0123456789abcdef"
+#define CA "CA0123456789abcdef0123456789abcdef"
+#define WT "WT0123456789abcdef0123456789abcdef"
 
-static struct fh_log	 tlog;
-static char		 text[16384];
-static char		*lines[16];
-static int		 nlines;
+static struct fh_log	   tlog;
+static char		   text[16384];
+static char		  *lines[16];
+static int		   nlines;
 static struct json_object *parsed[16];
 
 static void
@@ -35,7 +35,7 @@ setup(void)
 static void
 teardown(void)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < nlines; i++)
 		json_object_put(parsed[i]);
@@ -50,8 +50,8 @@ teardown(void)
 static void
 read_lines(void)
 {
-	size_t	 n;
-	char	*p, *nl;
+	size_t n;
+	char  *p, *nl;
 
 	fflush(tlog.out);
 	rewind(tlog.out);
@@ -67,7 +67,7 @@ read_lines(void)
 		lines[nlines] = p;
 		parsed[nlines] = json_tokener_parse(p);
 		ck_assert_msg(parsed[nlines] != NULL &&
-		    json_object_is_type(parsed[nlines], json_type_object),
+			json_object_is_type(parsed[nlines], json_type_object),
 		    "line %d is not a JSON object: '%s'", nlines, p);
 		nlines++;
 	}
@@ -76,7 +76,7 @@ read_lines(void)
 static const char *
 str(int line, const char *key)
 {
-	struct json_object	*v;
+	struct json_object *v;
 
 	ck_assert_msg(json_object_object_get_ex(parsed[line], key, &v),
 	    "line %d has no '%s': %s", line, key, lines[line]);
@@ -86,10 +86,10 @@ str(int line, const char *key)
 static int64_t
 num(int line, const char *key)
 {
-	struct json_object	*v;
+	struct json_object *v;
 
 	ck_assert_msg(json_object_object_get_ex(parsed[line], key, &v) &&
-	    json_object_is_type(v, json_type_int),
+		json_object_is_type(v, json_type_int),
 	    "line %d has no integer '%s': %s", line, key, lines[line]);
 	return json_object_get_int64(v);
 }
@@ -104,13 +104,14 @@ has(int line, const char *key)
 static void
 keys(int line, char *out, size_t outlen)
 {
-	size_t	 n = 0;
+	size_t n = 0;
 
 	out[0] = '\0';
-	json_object_object_foreach(parsed[line], k, v) {
+	json_object_object_foreach(parsed[line], k, v)
+	{
 		(void)v;
-		n += (size_t)snprintf(out + n, outlen - n, "%s%s",
-		    n > 0 ? "," : "", k);
+		n += (size_t)snprintf(
+		    out + n, outlen - n, "%s%s", n > 0 ? "," : "", k);
 		ck_assert_uint_lt(n, outlen);
 	}
 }
@@ -119,7 +120,7 @@ keys(int line, char *out, size_t outlen)
 static void
 check_ts(int line)
 {
-	const char	*ts = str(line, "ts");
+	const char *ts = str(line, "ts");
 
 	ck_assert_ptr_nonnull(ts);
 	ck_assert_uint_eq(strlen(ts), 24);
@@ -131,18 +132,18 @@ check_ts(int line)
 
 START_TEST(test_access_lines_do_not_carry_over)
 {
-	char	 k[512];
+	char k[512];
 
 	fh_log_begin(&tlog, "0123abcd");
 	fh_log_set_call(&tlog, CA);
 	fh_log_set_task(&tlog, WT);
 	tlog.rest_attempts = 3;
-	fh_log_request(&tlog, "POST", "/dial-queue", 502, 1234, "signature",
-	    "FH_EREST");
+	fh_log_request(
+	    &tlog, "POST", "/dial-queue", 502, 1234, "signature", "FH_EREST");
 
 	fh_log_begin(&tlog, NULL);
-	fh_log_request(&tlog, "GET", "/twiml-redirect-call", 200, 2, NULL,
-	    NULL);
+	fh_log_request(
+	    &tlog, "GET", "/twiml-redirect-call", 200, 2, NULL, NULL);
 
 	fh_log_begin(&tlog, "ffff");
 	fh_log_set_task(&tlog, WT);
@@ -164,7 +165,8 @@ START_TEST(test_access_lines_do_not_carry_over)
 	ck_assert_str_eq(str(0, "call_sid"), CA);
 	ck_assert_str_eq(str(0, "task_sid"), WT);
 	keys(0, k, sizeof(k));
-	ck_assert_str_eq(k, "ts,level,prog,rid,method,path,status,ms,auth,"
+	ck_assert_str_eq(k,
+	    "ts,level,prog,rid,method,path,status,ms,auth,"
 	    "err,rest,call_sid,task_sid");
 
 	/* the second request set none of the first one's extras */
@@ -180,7 +182,8 @@ START_TEST(test_access_lines_do_not_carry_over)
 	ck_assert(!has(1, "call_sid"));
 	ck_assert(!has(1, "task_sid"));
 	keys(1, k, sizeof(k));
-	ck_assert_str_eq(k, "ts,level,prog,rid,method,path,status,ms,auth,"
+	ck_assert_str_eq(k,
+	    "ts,level,prog,rid,method,path,status,ms,auth,"
 	    "err,rest");
 
 	ck_assert_str_eq(str(2, "level"), "warn");
@@ -190,7 +193,8 @@ START_TEST(test_access_lines_do_not_carry_over)
 	ck_assert(!has(2, "call_sid"));
 	ck_assert_str_eq(str(2, "task_sid"), WT);
 	keys(2, k, sizeof(k));
-	ck_assert_str_eq(k, "ts,level,prog,rid,method,path,status,ms,auth,"
+	ck_assert_str_eq(k,
+	    "ts,level,prog,rid,method,path,status,ms,auth,"
 	    "err,rest,task_sid");
 }
 END_TEST
@@ -199,7 +203,7 @@ START_TEST(test_bad_ids_are_not_logged)
 {
 	fh_log_begin(&tlog, "abc\"}{");
 	fh_log_set_call(&tlog, "CAnot-a-sid");
-	fh_log_set_task(&tlog, CA);	/* a CallSid is not a TaskSid */
+	fh_log_set_task(&tlog, CA); /* a CallSid is not a TaskSid */
 	fh_log_request(&tlog, "GET", "/x", 200, 1, NULL, NULL);
 	read_lines();
 	ck_assert_int_eq(nlines, 1);
@@ -211,7 +215,7 @@ END_TEST
 
 START_TEST(test_diagnostic_lines)
 {
-	char	 k[256];
+	char k[256];
 
 	fh_log_begin(&tlog, "beef");
 	fh_log_warn(&tlog, "cannot POST '%s': %d \"quoted\" \\ </x>\n",
@@ -226,8 +230,8 @@ START_TEST(test_diagnostic_lines)
 	check_ts(0);
 	ck_assert_str_eq(str(0, "level"), "warn");
 	ck_assert_str_eq(str(0, "rid"), "beef");
-	ck_assert_str_eq(str(0, "msg"),
-	    "cannot POST '/v1/Tasks': 429 \"quoted\" \\ </x>\n");
+	ck_assert_str_eq(
+	    str(0, "msg"), "cannot POST '/v1/Tasks': 429 \"quoted\" \\ </x>\n");
 	keys(0, k, sizeof(k));
 	ck_assert_str_eq(k, "ts,level,prog,rid,msg");
 	/* '/' is not escaped, so paths read as they are */
@@ -264,7 +268,7 @@ END_TEST
 
 START_TEST(test_long_message_is_one_line)
 {
-	char	 big[3000];
+	char big[3000];
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -303,7 +307,7 @@ END_TEST
 
 START_TEST(test_mask_phone)
 {
-	char	 out[32], small[8];
+	char out[32], small[8];
 
 	fh_log_mask_phone("+15551234567", out, sizeof(out));
 	ck_assert_str_eq(out, "********4567");
@@ -320,8 +324,8 @@ END_TEST
 static Suite *
 log_suite(void)
 {
-	Suite	*s = suite_create("log");
-	TCase	*tc = tcase_create("lines");
+	Suite *s = suite_create("log");
+	TCase *tc = tcase_create("lines");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_access_lines_do_not_carry_over);

@@ -10,7 +10,7 @@
  * and a buffer too small for the message.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* memmem() */
+#define _GNU_SOURCE /* memmem() */
 #endif
 
 #include <stdlib.h>
@@ -23,53 +23,53 @@
 #include "lib/mime.h"
 
 struct addr_case {
-	const char	*in;
-	enum fh_err	 want;
-	size_t		 n;
+	const char *in;
+	enum fh_err want;
+	size_t	    n;
 };
 
 static const struct addr_case addrs_good[] = {
-	{ "a@example.com", FH_OK, 1 },
-	{ "ops@example.com, boss@example.org", FH_OK, 2 },
-	{ " a.b+c@mail.example.co.uk ,\tx_y@e-x.io ", FH_OK, 2 },
-	{ "o'neil@example.com", FH_OK, 1 },
-	{ "1@2.3", FH_OK, 1 },
+    {"a@example.com", FH_OK, 1},
+    {"ops@example.com, boss@example.org", FH_OK, 2},
+    {" a.b+c@mail.example.co.uk ,\tx_y@e-x.io ", FH_OK, 2},
+    {"o'neil@example.com", FH_OK, 1},
+    {"1@2.3", FH_OK, 1},
 };
 
 static const struct addr_case addrs_bad[] = {
-	{ "", FH_EINPUT, 0 },
-	{ " ", FH_EINPUT, 0 },
-	{ "a@example.com,", FH_EINPUT, 0 },
-	{ ",a@example.com", FH_EINPUT, 0 },
-	{ "a@@example.com", FH_EINPUT, 0 },
-	{ "@example.com", FH_EINPUT, 0 },
-	{ "a@", FH_EINPUT, 0 },
-	{ "a@localhost", FH_EINPUT, 0 },
-	{ "a@-x.com", FH_EINPUT, 0 },
-	{ "a@x-.com", FH_EINPUT, 0 },
-	{ "a@x..com", FH_EINPUT, 0 },
-	{ "a@x.com.", FH_EINPUT, 0 },
-	{ ".a@x.com", FH_EINPUT, 0 },
-	{ "a.@x.com", FH_EINPUT, 0 },
-	{ "a..b@x.com", FH_EINPUT, 0 },
-	{ "A <a@x.com>", FH_EINPUT, 0 },
-	{ "\"a b\"@x.com", FH_EINPUT, 0 },
-	{ "a@x.com\r\nBcc: b@y.com", FH_EINPUT, 0 },
-	{ "a b@x.com", FH_EINPUT, 0 },
-	{ "a@x_y.com", FH_EINPUT, 0 },
-	{ "é@x.com", FH_EINPUT, 0 },
-	{ "a@[127.0.0.1]", FH_EINPUT, 0 },
-	/* seventeen addresses: one too many */
-	{ "a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,"
-	  "a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co",
-	  FH_EINPUT, 0 },
+    {"", FH_EINPUT, 0},
+    {" ", FH_EINPUT, 0},
+    {"a@example.com,", FH_EINPUT, 0},
+    {",a@example.com", FH_EINPUT, 0},
+    {"a@@example.com", FH_EINPUT, 0},
+    {"@example.com", FH_EINPUT, 0},
+    {"a@", FH_EINPUT, 0},
+    {"a@localhost", FH_EINPUT, 0},
+    {"a@-x.com", FH_EINPUT, 0},
+    {"a@x-.com", FH_EINPUT, 0},
+    {"a@x..com", FH_EINPUT, 0},
+    {"a@x.com.", FH_EINPUT, 0},
+    {".a@x.com", FH_EINPUT, 0},
+    {"a.@x.com", FH_EINPUT, 0},
+    {"a..b@x.com", FH_EINPUT, 0},
+    {"A <a@x.com>", FH_EINPUT, 0},
+    {"\"a b\"@x.com", FH_EINPUT, 0},
+    {"a@x.com\r\nBcc: b@y.com", FH_EINPUT, 0},
+    {"a b@x.com", FH_EINPUT, 0},
+    {"a@x_y.com", FH_EINPUT, 0},
+    {"é@x.com", FH_EINPUT, 0},
+    {"a@[127.0.0.1]", FH_EINPUT, 0},
+    /* seventeen addresses: one too many */
+    {"a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,"
+     "a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co,a@x.co",
+	FH_EINPUT, 0},
 };
 
 static void
 run_addrs(const struct addr_case *c)
 {
-	struct fh_mime_addr	 a[FH_MIME_MAX_RCPT];
-	size_t			 n = 99;
+	struct fh_mime_addr a[FH_MIME_MAX_RCPT];
+	size_t		    n = 99;
 
 	ck_assert_int_eq(fh_mime_addrs(c->in, strlen(c->in), a, &n), c->want);
 	if (c->want == FH_OK)
@@ -90,9 +90,9 @@ END_TEST
 
 START_TEST(test_addrs_spans)
 {
-	struct fh_mime_addr	 a[FH_MIME_MAX_RCPT];
-	const char		*s = " a@x.com ,b@y.org";
-	size_t			 n;
+	struct fh_mime_addr a[FH_MIME_MAX_RCPT];
+	const char	   *s = " a@x.com ,b@y.org";
+	size_t		    n;
 
 	ck_assert_int_eq(fh_mime_addrs(s, strlen(s), a, &n), FH_OK);
 	ck_assert_uint_eq(n, 2);
@@ -105,7 +105,7 @@ END_TEST
 
 START_TEST(test_addr_lengths)
 {
-	char	 s[300];
+	char s[300];
 
 	/* a 64-character local part is fine, 65 is not */
 	memset(s, 'a', 64);
@@ -123,32 +123,32 @@ START_TEST(test_addr_lengths)
 END_TEST
 
 struct hv_case {
-	const char	*in;
-	enum fh_err	 want;
-	const char	*out;	/* NULL: not checked */
+	const char *in;
+	enum fh_err want;
+	const char *out; /* NULL: not checked */
 };
 
 static const struct hv_case hv[] = {
-	{ "Voicemail from +15555550123", FH_OK,
-	  "Voicemail from +15555550123" },
-	{ "é", FH_OK, "=?UTF-8?B?w6k=?=" },
-	{ "a=?b", FH_OK, "=?UTF-8?B?YT0/Yg==?=" },
-	{ "", FH_OK, "" },
-	{ "a\r\nBcc: x@y.com", FH_EINPUT, NULL },
-	{ "a\nb", FH_EINPUT, NULL },
-	{ "tab\there", FH_EINPUT, NULL },
-	{ "\xc3", FH_EINPUT, NULL },		/* cut UTF-8 */
-	{ "\xff\xfe", FH_EINPUT, NULL },
-	{ "del\x7f", FH_EINPUT, NULL },
+    {"Voicemail from +15555550123", FH_OK, "Voicemail from +15555550123"},
+    {"é", FH_OK, "=?UTF-8?B?w6k=?="},
+    {"a=?b", FH_OK, "=?UTF-8?B?YT0/Yg==?="},
+    {"", FH_OK, ""},
+    {"a\r\nBcc: x@y.com", FH_EINPUT, NULL},
+    {"a\nb", FH_EINPUT, NULL},
+    {"tab\there", FH_EINPUT, NULL},
+    {"\xc3", FH_EINPUT, NULL}, /* cut UTF-8 */
+    {"\xff\xfe", FH_EINPUT, NULL},
+    {"del\x7f", FH_EINPUT, NULL},
 };
 
 START_TEST(test_header_value)
 {
-	struct fh_buf	 b;
+	struct fh_buf b;
 
 	fh_buf_init(&b, 4096);
-	ck_assert_int_eq(fh_mime_header_value(&b, 7, hv[_i].in,
-	    strlen(hv[_i].in)), hv[_i].want);
+	ck_assert_int_eq(
+	    fh_mime_header_value(&b, 7, hv[_i].in, strlen(hv[_i].in)),
+	    hv[_i].want);
 	if (hv[_i].out != NULL)
 		ck_assert_str_eq(fh_buf_cstr(&b), hv[_i].out);
 	fh_buf_release(&b);
@@ -159,11 +159,11 @@ END_TEST
 static size_t
 b64dec(const char *s, size_t n, unsigned char *out)
 {
-	static const char	 al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-	    "nopqrstuvwxyz0123456789+/";
-	unsigned		 acc = 0, bits = 0;
-	size_t			 i, o = 0;
-	const char		*p;
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+				 "nopqrstuvwxyz0123456789+/";
+	unsigned	  acc = 0, bits = 0;
+	size_t		  i, o = 0;
+	const char	 *p;
 
 	for (i = 0; i < n && s[i] != '='; i++) {
 		p = strchr(al, s[i]);
@@ -182,8 +182,8 @@ b64dec(const char *s, size_t n, unsigned char *out)
 static void
 decode_words(const char *v, char *out)
 {
-	const char	*p = v, *e;
-	size_t		 o = 0;
+	const char *p = v, *e;
+	size_t	    o = 0;
 
 	while ((p = strstr(p, "=?UTF-8?B?")) != NULL) {
 		p += 10;
@@ -198,10 +198,10 @@ decode_words(const char *v, char *out)
 
 START_TEST(test_header_long_utf8)
 {
-	struct fh_buf	 b;
-	char		 in[600], dec[700], *line;
-	const char	*p;
-	size_t		 i;
+	struct fh_buf b;
+	char	      in[600], dec[700], *line;
+	const char   *p;
+	size_t	      i;
 
 	/* 100 two-byte characters and a three-byte one: many words */
 	in[0] = '\0';
@@ -226,8 +226,8 @@ END_TEST
 
 START_TEST(test_header_long_ascii)
 {
-	struct fh_buf	 b;
-	char		 in[200], dec[300];
+	struct fh_buf b;
+	char	      in[200], dec[300];
 
 	/* plain but too long for one line: encoded words, folded */
 	memset(in, 'x', 150);
@@ -249,8 +249,8 @@ msg_init(struct fh_mime_msg *m)
 	m->to = "ops@example.com, boss@example.org";
 	m->subject = "Message vocal re\xc3\xa7u de +15555550123";
 	m->text = "Caller: +15555550123\r\nTranscript:\r\nRappelez-moi "
-	    "s'il vous pla\xc3\xaet\r\n";
-	m->date = 1796565605;	/* 2026-12-06T14:00:05Z */
+		  "s'il vous pla\xc3\xaet\r\n";
+	m->date = 1796565605; /* 2026-12-06T14:00:05Z */
 	m->id_left = "0123456789abcdef0123456789abcdef";
 	m->boundary = "fh0123456789abcdef";
 }
@@ -260,8 +260,8 @@ msg_init(struct fh_mime_msg *m)
 static size_t
 part_bytes(const char *start, unsigned char *out)
 {
-	const char	*p, *nl;
-	size_t		 o = 0;
+	const char *p, *nl;
+	size_t	    o = 0;
 
 	p = strstr(start, "\r\n\r\n");
 	ck_assert_ptr_nonnull(p);
@@ -276,16 +276,17 @@ part_bytes(const char *start, unsigned char *out)
 
 START_TEST(test_build)
 {
-	struct fh_mime_msg	 m;
-	struct fh_buf		 b;
-	unsigned char		 audio[1000], back[2000];
-	const char		*s, *p, *nl, *part;
-	const char		*head = "Date: Sun, 06 Dec 2026 14:00:05 "
+	struct fh_mime_msg m;
+	struct fh_buf	   b;
+	unsigned char	   audio[1000], back[2000];
+	const char	  *s, *p, *nl, *part;
+	const char	  *head =
+	    "Date: Sun, 06 Dec 2026 14:00:05 "
 	    "+0000\r\nMessage-ID: <0123456789abcdef0123456789abcdef@flexhooks."
 	    "example.com>\r\nFrom: voicemail@flexhooks.example.com\r\n"
 	    "To: ops@example.com,\r\n boss@example.org\r\n"
 	    "Subject: =?UTF-8?B?";
-	size_t			 i, n;
+	size_t i, n;
 
 	for (i = 0; i < sizeof(audio); i++)
 		audio[i] = (unsigned char)(i * 7 + 3);
@@ -306,7 +307,8 @@ START_TEST(test_build)
 		ck_assert_uint_lt((unsigned char)s[i], 0x80);
 	/* the head, in order */
 	ck_assert(strncmp(s, head, strlen(head)) == 0);
-	ck_assert_ptr_nonnull(strstr(s, "\r\nMIME-Version: 1.0\r\n"
+	ck_assert_ptr_nonnull(strstr(s,
+	    "\r\nMIME-Version: 1.0\r\n"
 	    "Content-Type: multipart/mixed;\r\n boundary=\"fh0123456789abcdef\""
 	    "\r\n\r\n--fh0123456789abcdef\r\n"));
 	/* the text part decodes to the text */
@@ -316,7 +318,8 @@ START_TEST(test_build)
 	ck_assert_uint_eq(n, strlen(m.text));
 	ck_assert(memcmp(back, m.text, n) == 0);
 	/* the attachment decodes to the bytes */
-	part = strstr(s, "Content-Type: audio/mpeg;\r\n name=\"RE0123456789"
+	part = strstr(s,
+	    "Content-Type: audio/mpeg;\r\n name=\"RE0123456789"
 	    "abcdef0123456789abcdef.mp3\"\r\nContent-Transfer-Encoding: "
 	    "base64\r\nContent-Disposition: attachment;\r\n filename=\"RE"
 	    "0123456789abcdef0123456789abcdef.mp3\"\r\n");
@@ -333,15 +336,17 @@ END_TEST
 
 START_TEST(test_build_no_attachment)
 {
-	struct fh_mime_msg	 m;
-	struct fh_buf		 b;
+	struct fh_mime_msg m;
+	struct fh_buf	   b;
 
 	msg_init(&m);
 	fh_buf_init(&b, 1 << 20);
 	ck_assert_int_eq(fh_mime_build(&m, &b), FH_OK);
 	ck_assert_ptr_null(strstr(fh_buf_cstr(&b), "Content-Disposition"));
-	ck_assert_uint_eq(b.len - (size_t)(strstr(fh_buf_cstr(&b),
-	    "--fh0123456789abcdef--\r\n") - fh_buf_cstr(&b)), 24);
+	ck_assert_uint_eq(b.len -
+		(size_t)(strstr(fh_buf_cstr(&b), "--fh0123456789abcdef--\r\n") -
+		    fh_buf_cstr(&b)),
+	    24);
 	fh_buf_release(&b);
 }
 END_TEST
@@ -357,17 +362,28 @@ END_TEST
 
 /* One field of the message made bad at a time. */
 enum bad_field {
-	BAD_FROM, BAD_FROM_NAME, BAD_TO, BAD_TO_EMPTY, BAD_SUBJECT_CRLF,
-	BAD_SUBJECT_UTF8, BAD_TEXT_UTF8, BAD_ID, BAD_BOUNDARY,
-	BAD_BOUNDARY_LONG, BAD_NAME, BAD_NAME_QUOTE, BAD_TYPE, BAD_TYPE_CRLF,
+	BAD_FROM,
+	BAD_FROM_NAME,
+	BAD_TO,
+	BAD_TO_EMPTY,
+	BAD_SUBJECT_CRLF,
+	BAD_SUBJECT_UTF8,
+	BAD_TEXT_UTF8,
+	BAD_ID,
+	BAD_BOUNDARY,
+	BAD_BOUNDARY_LONG,
+	BAD_NAME,
+	BAD_NAME_QUOTE,
+	BAD_TYPE,
+	BAD_TYPE_CRLF,
 	BAD__MAX
 };
 
 START_TEST(test_build_bad)
 {
-	struct fh_mime_msg	 m;
-	struct fh_buf		 b;
-	static const char	 audio[] = "abc";
+	struct fh_mime_msg m;
+	struct fh_buf	   b;
+	static const char  audio[] = "abc";
 
 	msg_init(&m);
 	m.attach = audio;
@@ -375,24 +391,51 @@ START_TEST(test_build_bad)
 	m.attach_name = "a.mp3";
 	m.attach_type = "audio/mpeg";
 	switch ((enum bad_field)_i) {
-	case BAD_FROM: m.from = "not an address"; break;
-	case BAD_FROM_NAME: m.from = "V <v@x.com>"; break;
-	case BAD_TO: m.to = "a@x.com, b"; break;
-	case BAD_TO_EMPTY: m.to = ""; break;
-	case BAD_SUBJECT_CRLF: m.subject = "x\r\nBcc: e@vil.com"; break;
-	case BAD_SUBJECT_UTF8: m.subject = "\xc3("; break;
-	case BAD_TEXT_UTF8: m.text = "\xed\xa0\x80"; break;
-	case BAD_ID: m.id_left = "a@b"; break;
-	case BAD_BOUNDARY: m.boundary = "a\"b"; break;
+	case BAD_FROM:
+		m.from = "not an address";
+		break;
+	case BAD_FROM_NAME:
+		m.from = "V <v@x.com>";
+		break;
+	case BAD_TO:
+		m.to = "a@x.com, b";
+		break;
+	case BAD_TO_EMPTY:
+		m.to = "";
+		break;
+	case BAD_SUBJECT_CRLF:
+		m.subject = "x\r\nBcc: e@vil.com";
+		break;
+	case BAD_SUBJECT_UTF8:
+		m.subject = "\xc3(";
+		break;
+	case BAD_TEXT_UTF8:
+		m.text = "\xed\xa0\x80";
+		break;
+	case BAD_ID:
+		m.id_left = "a@b";
+		break;
+	case BAD_BOUNDARY:
+		m.boundary = "a\"b";
+		break;
 	case BAD_BOUNDARY_LONG:
 		m.boundary = "0123456789012345678901234567890123456789012345"
-		    "678901234567890";
+			     "678901234567890";
 		break;
-	case BAD_NAME: m.attach_name = "a b.mp3"; break;
-	case BAD_NAME_QUOTE: m.attach_name = "a\".mp3"; break;
-	case BAD_TYPE: m.attach_type = "audiompeg"; break;
-	case BAD_TYPE_CRLF: m.attach_type = "audio/mpeg\r\nX: y"; break;
-	case BAD__MAX: break;
+	case BAD_NAME:
+		m.attach_name = "a b.mp3";
+		break;
+	case BAD_NAME_QUOTE:
+		m.attach_name = "a\".mp3";
+		break;
+	case BAD_TYPE:
+		m.attach_type = "audiompeg";
+		break;
+	case BAD_TYPE_CRLF:
+		m.attach_type = "audio/mpeg\r\nX: y";
+		break;
+	case BAD__MAX:
+		break;
 	}
 	fh_buf_init(&b, 1 << 20);
 	ck_assert_int_eq(fh_mime_build(&m, &b), FH_EINPUT);
@@ -402,9 +445,9 @@ END_TEST
 
 START_TEST(test_build_too_big)
 {
-	struct fh_mime_msg	 m;
-	struct fh_buf		 b;
-	static char		 audio[4096];
+	struct fh_mime_msg m;
+	struct fh_buf	   b;
+	static char	   audio[4096];
 
 	msg_init(&m);
 	m.attach = audio;
@@ -420,12 +463,11 @@ END_TEST
 static Suite *
 mime_suite(void)
 {
-	Suite	*s = suite_create("mime");
-	TCase	*tc_core, *tc_limits;
+	Suite *s = suite_create("mime");
+	TCase *tc_core, *tc_limits;
 
 	tc_core = tcase_create("core");
-	tcase_add_loop_test(tc_core, test_addrs_good, 0,
-	    FH_NITEMS(addrs_good));
+	tcase_add_loop_test(tc_core, test_addrs_good, 0, FH_NITEMS(addrs_good));
 	tcase_add_test(tc_core, test_addrs_spans);
 	tcase_add_loop_test(tc_core, test_header_value, 0, 4);
 	tcase_add_test(tc_core, test_header_long_utf8);
@@ -436,8 +478,7 @@ mime_suite(void)
 	suite_add_tcase(s, tc_core);
 
 	tc_limits = tcase_create("limits");
-	tcase_add_loop_test(tc_limits, test_addrs_bad, 0,
-	    FH_NITEMS(addrs_bad));
+	tcase_add_loop_test(tc_limits, test_addrs_bad, 0, FH_NITEMS(addrs_bad));
 	tcase_add_test(tc_limits, test_addr_lengths);
 	tcase_add_loop_test(tc_limits, test_header_value, 4, FH_NITEMS(hv));
 	tcase_add_loop_test(tc_limits, test_build_bad, 0, BAD__MAX);

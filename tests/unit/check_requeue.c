@@ -12,7 +12,7 @@
  * nothing should be.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* memmem() */
+#define _GNU_SOURCE /* memmem() */
 #endif
 
 #include <arpa/inet.h>
@@ -34,131 +34,139 @@
 #include "lib/json.h"
 #include "handlers/requeue.h"
 
-#define NOW_MS		1767225600000LL	/* 2026-01-01T00:00:00Z */
-#define OLD_SID		"WT00000000000000000000000000000001"
-#define DONE_SID	"WTdddddddddddddddddddddddddddddddd"
-#define NEW_SID		"WTeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-#define OUR_CLAIM	"c1a1c1a1c1a1c1a1c1a1c1a1c1a1c1a1"
-#define WS_SID		"WS0123456789abcdef0123456789abcdef"
-#define WF_SID		"WW0123456789abcdef0123456789abcdef"
-#define MK		"{\"flexhooks_followup\":"
-#define TASK_PATH	"/v1/Workspaces/" WS_SID "/Tasks"
+#define NOW_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define OLD_SID "WT00000000000000000000000000000001"
+#define DONE_SID "WTdddddddddddddddddddddddddddddddd"
+#define NEW_SID "WTeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define OUR_CLAIM "c1a1c1a1c1a1c1a1c1a1c1a1c1a1c1a1"
+#define WS_SID "WS0123456789abcdef0123456789abcdef"
+#define WF_SID "WW0123456789abcdef0123456789abcdef"
+#define MK "{\"flexhooks_followup\":"
+#define TASK_PATH "/v1/Workspaces/" WS_SID "/Tasks"
 
 /* ----------------------------------------------------------- the marker */
 
 struct mcase {
-	const char		*attrs;	/* JSON text, NULL for no object */
-	const char		*claim;	/* this request's, or NULL */
-	enum fh_rq_marker	 want;
-	const char		*sid;	/* wanted sid, "" when none */
+	const char	 *attrs; /* JSON text, NULL for no object */
+	const char	 *claim; /* this request's, or NULL */
+	enum fh_rq_marker want;
+	const char	 *sid; /* wanted sid, "" when none */
 };
 
 static const struct mcase mcore[] = {
-	{ NULL, NULL, FH_RQ_NONE, "" },
-	{ "{}", NULL, FH_RQ_NONE, "" },
-	{ "{\"taskType\":\"callback\",\"callBackData\":{\"attempts\":0}}",
-	    OUR_CLAIM, FH_RQ_NONE, "" },
-	/* finished: answer its task_sid, however old or whoever claimed */
-	{ MK "{\"type\":\"requeue\",\"claim\":\"aa\",\"at\":"
-	    "\"2026-01-01T00:00:00Z\",\"task_sid\":\"" DONE_SID "\"}}",
-	    NULL, FH_RQ_DONE, DONE_SID },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2020-01-01T00:00:00Z\","
-	    "\"task_sid\":\"" DONE_SID "\"}}", NULL, FH_RQ_DONE, DONE_SID },
-	{ MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2026-01-01T00:00:00Z\","
-	    "\"task_sid\":\"" DONE_SID "\"}}", OUR_CLAIM, FH_RQ_DONE,
-	    DONE_SID },
-	/* another request's claim: live below 30 s, stale from 30 s */
-	{ MK "{\"type\":\"requeue\",\"claim\":\"aa\",\"at\":"
-	    "\"2026-01-01T00:00:00Z\"}}", NULL, FH_RQ_BUSY, "" },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2025-12-31T23:59:31Z\"}}", NULL,
-	    FH_RQ_BUSY, "" },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2025-12-31T23:59:30Z\"}}", NULL,
-	    FH_RQ_STALE, "" },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2025-12-31T23:00:00Z\"}}", NULL,
-	    FH_RQ_STALE, "" },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\"}}",
-	    OUR_CLAIM, FH_RQ_BUSY, "" },
-	/* this request's own claim: its write landed */
-	{ MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2026-01-01T00:00:00Z\"}}",
-	    OUR_CLAIM, FH_RQ_OURS, "" },
-	{ MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2020-01-01T00:00:00Z\"}}",
-	    OUR_CLAIM, FH_RQ_OURS, "" },
-	{ MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2026-01-01T00:00:00Z\"}}",
-	    NULL, FH_RQ_BUSY, "" },
-	/* a claim its request gave up is claimed over at once */
-	{ MK "{\"type\":\"requeue\",\"claim\":\"aa\",\"at\":"
-	    "\"2026-01-01T00:00:00Z\",\"failed\":true}}", NULL, FH_RQ_STALE,
-	    "" },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
-	    "\"failed\":true}}", OUR_CLAIM, FH_RQ_STALE, "" },
-	/* but one that finished stays finished */
-	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
-	    "\"failed\":true,\"task_sid\":\"" DONE_SID "\"}}", NULL,
-	    FH_RQ_DONE, DONE_SID },
+    {NULL, NULL, FH_RQ_NONE, ""},
+    {"{}", NULL, FH_RQ_NONE, ""},
+    {"{\"taskType\":\"callback\",\"callBackData\":{\"attempts\":0}}", OUR_CLAIM,
+	FH_RQ_NONE, ""},
+    /* finished: answer its task_sid, however old or whoever claimed */
+    {MK "{\"type\":\"requeue\",\"claim\":\"aa\",\"at\":"
+	"\"2026-01-01T00:00:00Z\",\"task_sid\":\"" DONE_SID "\"}}",
+	NULL, FH_RQ_DONE, DONE_SID},
+    {MK "{\"claim\":\"aa\",\"at\":\"2020-01-01T00:00:00Z\","
+	"\"task_sid\":\"" DONE_SID "\"}}",
+	NULL, FH_RQ_DONE, DONE_SID},
+    {MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2026-01-01T00:00:00Z\","
+	"\"task_sid\":\"" DONE_SID "\"}}",
+	OUR_CLAIM, FH_RQ_DONE, DONE_SID},
+    /* another request's claim: live below 30 s, stale from 30 s */
+    {MK "{\"type\":\"requeue\",\"claim\":\"aa\",\"at\":"
+	"\"2026-01-01T00:00:00Z\"}}",
+	NULL, FH_RQ_BUSY, ""},
+    {MK "{\"claim\":\"aa\",\"at\":\"2025-12-31T23:59:31Z\"}}", NULL, FH_RQ_BUSY,
+	""},
+    {MK "{\"claim\":\"aa\",\"at\":\"2025-12-31T23:59:30Z\"}}", NULL,
+	FH_RQ_STALE, ""},
+    {MK "{\"claim\":\"aa\",\"at\":\"2025-12-31T23:00:00Z\"}}", NULL,
+	FH_RQ_STALE, ""},
+    {MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\"}}", OUR_CLAIM,
+	FH_RQ_BUSY, ""},
+    /* this request's own claim: its write landed */
+    {MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2026-01-01T00:00:00Z\"}}",
+	OUR_CLAIM, FH_RQ_OURS, ""},
+    {MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2020-01-01T00:00:00Z\"}}",
+	OUR_CLAIM, FH_RQ_OURS, ""},
+    {MK "{\"claim\":\"" OUR_CLAIM "\",\"at\":\"2026-01-01T00:00:00Z\"}}", NULL,
+	FH_RQ_BUSY, ""},
+    /* a claim its request gave up is claimed over at once */
+    {MK "{\"type\":\"requeue\",\"claim\":\"aa\",\"at\":"
+	"\"2026-01-01T00:00:00Z\",\"failed\":true}}",
+	NULL, FH_RQ_STALE, ""},
+    {MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	"\"failed\":true}}",
+	OUR_CLAIM, FH_RQ_STALE, ""},
+    /* but one that finished stays finished */
+    {MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	"\"failed\":true,\"task_sid\":\"" DONE_SID "\"}}",
+	NULL, FH_RQ_DONE, DONE_SID},
 };
 
 static const struct mcase mlimits[] = {
-	{ "[]", NULL, FH_RQ_NONE, "" },
-	{ "{\"flexhooks_other\":{\"claim\":\"aa\"}}", NULL, FH_RQ_NONE, "" },
-	{ MK "null}", NULL, FH_RQ_STALE, "" },
-	{ MK "\"x\"}", NULL, FH_RQ_STALE, "" },
-	{ MK "[]}", NULL, FH_RQ_STALE, "" },
-	{ MK "{}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"claim\":\"aa\"}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"at\":\"yesterday\"}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"at\":1767225600}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"at\":\"2026-01-01T00:00:00\"}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"at\":\"2026-01-01 00:00:00Z\"}}", NULL, FH_RQ_STALE, "" },
-	/* other spellings of a fresh time */
-	{ MK "{\"at\":\"2025-12-31T23:59:45.500Z\"}}", NULL, FH_RQ_BUSY, "" },
-	{ MK "{\"at\":\"2026-01-01T02:00:00+02:00\"}}", NULL, FH_RQ_BUSY, "" },
-	/* clocks that disagree: up to 30 s ahead is live, beyond is stale */
-	{ MK "{\"at\":\"2026-01-01T00:00:29Z\"}}", NULL, FH_RQ_BUSY, "" },
-	{ MK "{\"at\":\"2026-01-01T00:00:30Z\"}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"at\":\"2099-01-01T00:00:00Z\"}}", NULL, FH_RQ_STALE, "" },
-	/* a task_sid that is not a WT SID does not finish anything */
-	{ MK "{\"at\":\"2026-01-01T00:00:00Z\",\"task_sid\":\"WT123\"}}",
-	    NULL, FH_RQ_BUSY, "" },
-	{ MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":\"\"}}", NULL,
-	    FH_RQ_STALE, "" },
-	{ MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":"
-	    "\"CAdddddddddddddddddddddddddddddddd\"}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":"
-	    "\"WTdddddddddddddddddddddddddddddddx\"}}", NULL, FH_RQ_STALE, "" },
-	{ MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":7}}", NULL,
-	    FH_RQ_STALE, "" },
-	/* an empty or non-string claim is never ours */
-	{ MK "{\"claim\":\"\",\"at\":\"2020-01-01T00:00:00Z\"}}", "",
-	    FH_RQ_STALE, "" },
-	{ MK "{\"claim\":12,\"at\":\"2020-01-01T00:00:00Z\"}}", "12",
-	    FH_RQ_STALE, "" },
-	/* only a JSON true marks a claim failed */
-	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
-	    "\"failed\":false}}", NULL, FH_RQ_BUSY, "" },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
-	    "\"failed\":\"true\"}}", NULL, FH_RQ_BUSY, "" },
-	{ MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
-	    "\"failed\":1}}", NULL, FH_RQ_BUSY, "" },
+    {"[]", NULL, FH_RQ_NONE, ""},
+    {"{\"flexhooks_other\":{\"claim\":\"aa\"}}", NULL, FH_RQ_NONE, ""},
+    {MK "null}", NULL, FH_RQ_STALE, ""},
+    {MK "\"x\"}", NULL, FH_RQ_STALE, ""},
+    {MK "[]}", NULL, FH_RQ_STALE, ""},
+    {MK "{}}", NULL, FH_RQ_STALE, ""},
+    {MK "{\"claim\":\"aa\"}}", NULL, FH_RQ_STALE, ""},
+    {MK "{\"at\":\"yesterday\"}}", NULL, FH_RQ_STALE, ""},
+    {MK "{\"at\":1767225600}}", NULL, FH_RQ_STALE, ""},
+    {MK "{\"at\":\"2026-01-01T00:00:00\"}}", NULL, FH_RQ_STALE, ""},
+    {MK "{\"at\":\"2026-01-01 00:00:00Z\"}}", NULL, FH_RQ_STALE, ""},
+    /* other spellings of a fresh time */
+    {MK "{\"at\":\"2025-12-31T23:59:45.500Z\"}}", NULL, FH_RQ_BUSY, ""},
+    {MK "{\"at\":\"2026-01-01T02:00:00+02:00\"}}", NULL, FH_RQ_BUSY, ""},
+    /* clocks that disagree: up to 30 s ahead is live, beyond is stale */
+    {MK "{\"at\":\"2026-01-01T00:00:29Z\"}}", NULL, FH_RQ_BUSY, ""},
+    {MK "{\"at\":\"2026-01-01T00:00:30Z\"}}", NULL, FH_RQ_STALE, ""},
+    {MK "{\"at\":\"2099-01-01T00:00:00Z\"}}", NULL, FH_RQ_STALE, ""},
+    /* a task_sid that is not a WT SID does not finish anything */
+    {MK "{\"at\":\"2026-01-01T00:00:00Z\",\"task_sid\":\"WT123\"}}", NULL,
+	FH_RQ_BUSY, ""},
+    {MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":\"\"}}", NULL,
+	FH_RQ_STALE, ""},
+    {MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":"
+	"\"CAdddddddddddddddddddddddddddddddd\"}}",
+	NULL, FH_RQ_STALE, ""},
+    {MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":"
+	"\"WTdddddddddddddddddddddddddddddddx\"}}",
+	NULL, FH_RQ_STALE, ""},
+    {MK "{\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":7}}", NULL, FH_RQ_STALE,
+	""},
+    /* an empty or non-string claim is never ours */
+    {MK "{\"claim\":\"\",\"at\":\"2020-01-01T00:00:00Z\"}}", "", FH_RQ_STALE,
+	""},
+    {MK "{\"claim\":12,\"at\":\"2020-01-01T00:00:00Z\"}}", "12", FH_RQ_STALE,
+	""},
+    /* only a JSON true marks a claim failed */
+    {MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	"\"failed\":false}}",
+	NULL, FH_RQ_BUSY, ""},
+    {MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	"\"failed\":\"true\"}}",
+	NULL, FH_RQ_BUSY, ""},
+    {MK "{\"claim\":\"aa\",\"at\":\"2026-01-01T00:00:00Z\","
+	"\"failed\":1}}",
+	NULL, FH_RQ_BUSY, ""},
 };
 
 static void
 check_marker(const struct mcase *c, int i)
 {
-	struct json_object	*attrs = NULL;
-	enum fh_rq_marker	 got;
-	char			 sid[40];
+	struct json_object *attrs = NULL;
+	enum fh_rq_marker   got;
+	char		    sid[40];
 
 	if (c->attrs != NULL)
-		ck_assert_int_eq(fh_json_parse(c->attrs, strlen(c->attrs),
-		    &attrs), FH_OK);
+		ck_assert_int_eq(
+		    fh_json_parse(c->attrs, strlen(c->attrs), &attrs), FH_OK);
 	memset(sid, 'x', sizeof(sid));
 	got = fh_requeue_marker(attrs, c->claim, NOW_MS, sid, sizeof(sid));
 	ck_assert_msg(got == c->want, "case %d: %s, want %s", i,
 	    fh_requeue_marker_name(got), fh_requeue_marker_name(c->want));
 	ck_assert_str_eq(sid, c->sid);
 	/* a buffer too small for a SID gets nothing, the answer stands */
-	ck_assert_int_eq(fh_requeue_marker(attrs, c->claim, NOW_MS, sid, 10),
-	    c->want);
+	ck_assert_int_eq(
+	    fh_requeue_marker(attrs, c->claim, NOW_MS, sid, 10), c->want);
 	json_object_put(attrs);
 }
 
@@ -176,7 +184,7 @@ END_TEST
 
 START_TEST(test_marker_names)
 {
-	int	 m;
+	int m;
 
 	for (m = 0; m < FH_RQ__MAX; m++)
 		ck_assert_str_ne(fh_requeue_marker_name(m), "unknown");
@@ -187,9 +195,9 @@ END_TEST
 
 /* ------------------------------------------------------- the handler */
 
-static struct fh_config	 cfg;
-static struct fh_ctx	 ctx;
-static char		 cfg_url[64];
+static struct fh_config cfg;
+static struct fh_ctx	ctx;
+static char		cfg_url[64];
 
 static void
 setup(void)
@@ -208,20 +216,20 @@ setup(void)
 	cfg.deadline_ms = 5000;
 	ctx.cfg = &cfg;
 	ctx.prog = "check_requeue";
-	fh_log_init(&ctx.log, "check_requeue", -1);	/* silent */
+	fh_log_init(&ctx.log, "check_requeue", -1); /* silent */
 }
 
 /* Run the handler on a form body; resp is initialised here. */
 static enum fh_err
 run_handler(const char *body, struct fh_resp *resp)
 {
-	struct fh_req	 req;
-	char		 m[] = "REQUEST_METHOD=POST";
-	char		 u[] = "REQUEST_URI=/rq";
-	char		 ct[] = "CONTENT_TYPE=application/"
-	    "x-www-form-urlencoded";
-	char		*envp[4] = { m, u, ct, NULL };
-	enum fh_err	 err;
+	struct fh_req req;
+	char	      m[] = "REQUEST_METHOD=POST";
+	char	      u[] = "REQUEST_URI=/rq";
+	char	      ct[] = "CONTENT_TYPE=application/"
+			     "x-www-form-urlencoded";
+	char	     *envp[4] = {m, u, ct, NULL};
+	enum fh_err   err;
 
 	fh_req_init(&req);
 	fh_resp_init(resp);
@@ -232,72 +240,81 @@ run_handler(const char *body, struct fh_resp *resp)
 }
 
 struct vcase {
-	const char	*body;
-	const char	*want;	/* the whole answer */
+	const char *body;
+	const char *want; /* the whole answer */
 };
 
 static const struct vcase vcases[] = {
-	{ "", "{\"success\":false,\"message\":\"missing taskSid\","
-	    "\"code\":null,\"more_info\":null}" },
-	{ "taskSid=", "{\"success\":false,\"message\":\"missing taskSid\","
-	    "\"code\":null,\"more_info\":null}" },
-	{ "TaskSid=" OLD_SID, "{\"success\":false,\"message\":"
-	    "\"missing taskSid\",\"code\":null,\"more_info\":null}" },
-	{ "taskSid=WT123", "{\"success\":false,\"message\":"
-	    "\"invalid taskSid\",\"code\":null,\"more_info\":null}" },
-	{ "taskSid=WR00000000000000000000000000000001", "{\"success\":false,"
-	    "\"message\":\"invalid taskSid\",\"code\":null,"
-	    "\"more_info\":null}" },
-	{ "taskSid=WT000000000000000000000000000000011", "{\"success\":false,"
-	    "\"message\":\"invalid taskSid\",\"code\":null,"
-	    "\"more_info\":null}" },
-	{ "taskSid=WT0000000000000000000000000000000g", "{\"success\":false,"
-	    "\"message\":\"invalid taskSid\",\"code\":null,"
-	    "\"more_info\":null}" },
-	{ "taskSid=WT0000000000000000000000000000000%00", "{\"success\":"
-	    "false,\"message\":\"invalid taskSid\",\"code\":null,"
-	    "\"more_info\":null}" },
-	{ "taskSid=..%2F..%2FWorkspaces", "{\"success\":false,\"message\":"
-	    "\"invalid taskSid\",\"code\":null,\"more_info\":null}" },
+    {"",
+	"{\"success\":false,\"message\":\"missing taskSid\","
+	"\"code\":null,\"more_info\":null}"},
+    {"taskSid=",
+	"{\"success\":false,\"message\":\"missing taskSid\","
+	"\"code\":null,\"more_info\":null}"},
+    {"TaskSid=" OLD_SID,
+	"{\"success\":false,\"message\":"
+	"\"missing taskSid\",\"code\":null,\"more_info\":null}"},
+    {"taskSid=WT123",
+	"{\"success\":false,\"message\":"
+	"\"invalid taskSid\",\"code\":null,\"more_info\":null}"},
+    {"taskSid=WR00000000000000000000000000000001",
+	"{\"success\":false,"
+	"\"message\":\"invalid taskSid\",\"code\":null,"
+	"\"more_info\":null}"},
+    {"taskSid=WT000000000000000000000000000000011",
+	"{\"success\":false,"
+	"\"message\":\"invalid taskSid\",\"code\":null,"
+	"\"more_info\":null}"},
+    {"taskSid=WT0000000000000000000000000000000g",
+	"{\"success\":false,"
+	"\"message\":\"invalid taskSid\",\"code\":null,"
+	"\"more_info\":null}"},
+    {"taskSid=WT0000000000000000000000000000000%00",
+	"{\"success\":"
+	"false,\"message\":\"invalid taskSid\",\"code\":null,"
+	"\"more_info\":null}"},
+    {"taskSid=..%2F..%2FWorkspaces",
+	"{\"success\":false,\"message\":"
+	"\"invalid taskSid\",\"code\":null,\"more_info\":null}"},
 };
 
 START_TEST(test_fields)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
-	ctx.rest = NULL;	/* no REST call may be reached */
+	ctx.rest = NULL; /* no REST call may be reached */
 	ck_assert_int_eq(run_handler(vcases[_i].body, &resp), FH_EINPUT);
 	ck_assert_int_eq(resp.status, 400);
 	ck_assert_str_eq(fh_buf_cstr(&resp.body), vcases[_i].want);
-	ck_assert_str_eq(fh_resp_get_header(&resp, "Cache-Control"),
-	    "no-store");
+	ck_assert_str_eq(
+	    fh_resp_get_header(&resp, "Cache-Control"), "no-store");
 	fh_resp_release(&resp);
 }
 END_TEST
 
 /* The scripted server. */
 struct step {
-	int		 status;
-	const char	*etag;		/* ETag header, or NULL */
-	char		*body;		/* heap, or NULL */
-	int		 echo;		/* answer a task whose attributes are
-					 * those of the last task update */
+	int	    status;
+	const char *etag; /* ETag header, or NULL */
+	char	   *body; /* heap, or NULL */
+	int	    echo; /* answer a task whose attributes are
+			   * those of the last task update */
 };
 
 static struct {
-	pid_t	 pid;
-	int	 port;
-	int	 rfd;
-} srv = { -1, 0, -1 };
+	pid_t pid;
+	int   port;
+	int   rfd;
+} srv = {-1, 0, -1};
 
-static struct step	 script[8];
-static size_t		 nscript;
-static struct fh_rest	*rest;
+static struct step     script[8];
+static size_t	       nscript;
+static struct fh_rest *rest;
 
 static int
 write_all(int fd, const char *p, size_t n)
 {
-	ssize_t	 w;
+	ssize_t w;
 
 	while (n > 0) {
 		w = write(fd, p, n);
@@ -313,10 +330,10 @@ write_all(int fd, const char *p, size_t n)
 static ssize_t
 read_request(int fd, char *buf, size_t size, size_t *hlen)
 {
-	const char	*end, *cl;
-	long long	 clen = 0;
-	size_t		 have = 0;
-	ssize_t		 r;
+	const char *end, *cl;
+	long long   clen = 0;
+	size_t	    have = 0;
+	ssize_t	    r;
 
 	for (;;) {
 		end = have > 0 ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
@@ -331,8 +348,9 @@ read_request(int fd, char *buf, size_t size, size_t *hlen)
 	}
 	*hlen = (size_t)(end - buf) + 4;
 	cl = memmem(buf, *hlen, "\r\nContent-Length: ", 18);
-	if (cl != NULL && fh_parse_int(cl + 18, strcspn(cl + 18, "\r"), 0,
-	    65536, &clen) != FH_OK)
+	if (cl != NULL &&
+	    fh_parse_int(cl + 18, strcspn(cl + 18, "\r"), 0, 65536, &clen) !=
+		FH_OK)
 		return -1;
 	while (have < *hlen + (size_t)clen) {
 		if (have == size)
@@ -349,14 +367,14 @@ read_request(int fd, char *buf, size_t size, size_t *hlen)
 static void
 report(int wfd, const char *req, size_t len, size_t hlen)
 {
-	const char	*im, *sp;
-	char		 line[16384];
-	size_t		 n;
-	int		 w;
+	const char *im, *sp;
+	char	    line[16384];
+	size_t	    n;
+	int	    w;
 
 	sp = memchr(req, ' ', hlen);
-	sp = sp != NULL ? memchr(sp + 1, ' ', hlen - (size_t)(sp + 1 - req)) :
-	    NULL;
+	sp = sp != NULL ? memchr(sp + 1, ' ', hlen - (size_t)(sp + 1 - req))
+			: NULL;
 	im = memmem(req, hlen, "\r\nIf-Match: ", 12);
 	n = im != NULL ? strcspn(im + 12, "\r") : 1;
 	w = snprintf(line, sizeof(line), "%.*s %.*s %.*s\n",
@@ -371,10 +389,10 @@ report(int wfd, const char *req, size_t len, size_t hlen)
 static char *
 echo_body(const char *post, size_t len)
 {
-	struct json_object	*t = NULL;
-	struct fh_buf		 raw;
-	const char		*p, *amp, *end = post + len;
-	char			*out = NULL;
+	struct json_object *t = NULL;
+	struct fh_buf	    raw;
+	const char	   *p, *amp, *end = post + len;
+	char		   *out = NULL;
 
 	p = memmem(post, len, "Attributes=", 11);
 	if (p == NULL)
@@ -384,8 +402,9 @@ echo_body(const char *post, size_t len)
 	fh_buf_init(&raw, 65536);
 	t = json_object_new_object();
 	if (t != NULL &&
-	    fh_url_decode(&raw, p, amp != NULL ? (size_t)(amp - p) :
-	    (size_t)(end - p), 1) == FH_OK &&
+	    fh_url_decode(&raw, p,
+		amp != NULL ? (size_t)(amp - p) : (size_t)(end - p),
+		1) == FH_OK &&
 	    fh_json_add_str(t, "sid", OLD_SID) == FH_OK &&
 	    fh_json_add_str(t, "workflow_sid", WF_SID) == FH_OK &&
 	    fh_json_add(t, "timeout", json_object_new_int(3600)) == FH_OK &&
@@ -401,12 +420,12 @@ echo_body(const char *post, size_t len)
 static void
 serve(int ls, int wfd)
 {
-	static char	 buf[65536], last_post[65536];
-	char		 head[512], *echo = NULL;
-	const char	*body;
-	size_t		 i, hlen = 0, last_len = 0;
-	ssize_t		 len;
-	int		 conn, n, status;
+	static char buf[65536], last_post[65536];
+	char	    head[512], *echo = NULL;
+	const char *body;
+	size_t	    i, hlen = 0, last_len = 0;
+	ssize_t	    len;
+	int	    conn, n, status;
 
 	signal(SIGPIPE, SIG_IGN);
 	alarm(60);
@@ -422,22 +441,24 @@ serve(int ls, int wfd)
 		}
 		report(wfd, buf, (size_t)len, hlen);
 		status = i < nscript ? script[i].status : 418;
-		body = i < nscript && script[i].body != NULL ? script[i].body :
-		    "";
+		body =
+		    i < nscript && script[i].body != NULL ? script[i].body : "";
 		free(echo);
 		echo = NULL;
 		if (i < nscript && script[i].echo) {
 			echo = echo_body(last_post, last_len);
 			body = echo != NULL ? echo : "";
 		}
-		if (strncmp(buf, "POST " TASK_PATH "/", strlen("POST "
-		    TASK_PATH "/")) == 0) {
+		if (strncmp(buf, "POST " TASK_PATH "/",
+			strlen("POST " TASK_PATH "/")) == 0) {
 			last_len = (size_t)len - hlen;
 			memcpy(last_post, buf + hlen, last_len);
 		}
-		n = snprintf(head, sizeof(head), "HTTP/1.1 %d Scripted\r\n"
+		n = snprintf(head, sizeof(head),
+		    "HTTP/1.1 %d Scripted\r\n"
 		    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\n%s%s%s\r\n", status, strlen(body),
+		    "Connection: close\r\n%s%s%s\r\n",
+		    status, strlen(body),
 		    i < nscript && script[i].etag != NULL ? "ETag: " : "",
 		    i < nscript && script[i].etag != NULL ? script[i].etag : "",
 		    i < nscript && script[i].etag != NULL ? "\r\n" : "");
@@ -451,9 +472,9 @@ serve(int ls, int wfd)
 static void
 server_start(void)
 {
-	struct sockaddr_in	 a;
-	socklen_t		 alen = sizeof(a);
-	int			 ls, p[2];
+	struct sockaddr_in a;
+	socklen_t	   alen = sizeof(a);
+	int		   ls, p[2];
 
 	ls = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(ls, 0);
@@ -475,8 +496,9 @@ server_start(void)
 	close(p[1]);
 	close(ls);
 	srv.rfd = p[0];
-	ck_assert_int_gt(snprintf(cfg_url, sizeof(cfg_url),
-	    "http://127.0.0.1:%d", srv.port), 0);
+	ck_assert_int_gt(
+	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d", srv.port),
+	    0);
 	cfg.api_url = cfg.taskrouter_url = cfg.iam_url = cfg_url;
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &ctx.log), FH_OK);
 	ctx.rest = rest;
@@ -486,9 +508,9 @@ server_start(void)
 static const char *
 server_stop(void)
 {
-	static char	 seen[65536];
-	size_t		 n = 0;
-	ssize_t		 r;
+	static char seen[65536];
+	size_t	    n = 0;
+	ssize_t	    r;
 
 	if (srv.pid > 0) {
 		kill(srv.pid, SIGKILL);
@@ -522,7 +544,7 @@ handler_setup(void)
 static void
 handler_teardown(void)
 {
-	size_t	 i;
+	size_t i;
 
 	(void)server_stop();
 	fh_rest_free(rest);
@@ -546,7 +568,7 @@ add_step(int status, const char *etag, char *body)
 static char *
 dup_text(const char *s)
 {
-	char	*p = strdup(s);
+	char *p = strdup(s);
 
 	ck_assert_ptr_nonnull(p);
 	return p;
@@ -556,22 +578,22 @@ dup_text(const char *s)
 static char *
 task_body(struct json_object *attrs)
 {
-	struct json_object	*t = json_object_new_object();
-	char			*s;
+	struct json_object *t = json_object_new_object();
+	char		   *s;
 
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(fh_json_add_str(t, "sid", OLD_SID), FH_OK);
 	ck_assert_int_eq(fh_json_add_str(t, "workflow_sid", WF_SID), FH_OK);
-	ck_assert_int_eq(fh_json_add(t, "timeout",
-	    json_object_new_int(3600)), FH_OK);
-	ck_assert_int_eq(fh_json_add(t, "priority", json_object_new_int(5)),
-	    FH_OK);
-	ck_assert_int_eq(fh_json_add_str(t, "task_channel_unique_name",
-	    "voice"), FH_OK);
-	ck_assert_int_eq(fh_json_add_str(t, "assignment_status", "assigned"),
-	    FH_OK);
-	ck_assert_int_eq(fh_json_add_str(t, "attributes",
-	    fh_json_text(attrs)), FH_OK);
+	ck_assert_int_eq(
+	    fh_json_add(t, "timeout", json_object_new_int(3600)), FH_OK);
+	ck_assert_int_eq(
+	    fh_json_add(t, "priority", json_object_new_int(5)), FH_OK);
+	ck_assert_int_eq(
+	    fh_json_add_str(t, "task_channel_unique_name", "voice"), FH_OK);
+	ck_assert_int_eq(
+	    fh_json_add_str(t, "assignment_status", "assigned"), FH_OK);
+	ck_assert_int_eq(
+	    fh_json_add_str(t, "attributes", fh_json_text(attrs)), FH_OK);
 	s = dup_text(fh_json_text(t));
 	json_object_put(t);
 	json_object_put(attrs);
@@ -582,23 +604,24 @@ task_body(struct json_object *attrs)
 static struct json_object *
 attrs_of(const char *text)
 {
-	struct json_object	*o = NULL;
+	struct json_object *o = NULL;
 
 	ck_assert_int_eq(fh_json_parse(text, strlen(text), &o), FH_OK);
 	return o;
 }
 
-#define CB_ATTRS	"{\"taskType\":\"callback\",\"name\":" \
-			"\"+15555550123\"," \
-			"\"call_sid\":\"CA00000000000000000000000000000001\"," \
-			"\"callBackData\":{\"numberToCall\":\"+15555550123\"," \
-			"\"attempts\":0}}"
+#define CB_ATTRS \
+	"{\"taskType\":\"callback\",\"name\":" \
+	"\"+15555550123\"," \
+	"\"call_sid\":\"CA00000000000000000000000000000001\"," \
+	"\"callBackData\":{\"numberToCall\":\"+15555550123\"," \
+	"\"attempts\":0}}"
 
 /* A callback task whose marker was claimed by someone else at at. */
 static char *
 claimed_body(const char *at)
 {
-	struct json_object	*a = attrs_of(CB_ATTRS), *mk;
+	struct json_object *a = attrs_of(CB_ATTRS), *mk;
 
 	mk = json_object_new_object();
 	ck_assert_ptr_nonnull(mk);
@@ -609,22 +632,25 @@ claimed_body(const char *at)
 	return task_body(a);
 }
 
-#define TW_404	"{\"code\":20404,\"message\":\"The requested resource was " \
-		"not found\",\"more_info\":\"https://www.twilio.com/docs/" \
-		"errors/20404\",\"status\":404}"
-#define TW_429	"{\"code\":20429,\"message\":\"Too Many Requests\"," \
-		"\"more_info\":null,\"status\":429}"
-#define TW_412	"{\"code\":null,\"message\":\"Precondition Failed\"," \
-		"\"more_info\":null,\"status\":412}"
-#define OK_NEW	"{\"taskSid\":\"" NEW_SID "\",\"success\":true}"
-#define GET_OLD	"GET " TASK_PATH "/" OLD_SID " - \n"
+#define TW_404 \
+	"{\"code\":20404,\"message\":\"The requested resource was " \
+	"not found\",\"more_info\":\"https://www.twilio.com/docs/" \
+	"errors/20404\",\"status\":404}"
+#define TW_429 \
+	"{\"code\":20429,\"message\":\"Too Many Requests\"," \
+	"\"more_info\":null,\"status\":429}"
+#define TW_412 \
+	"{\"code\":null,\"message\":\"Precondition Failed\"," \
+	"\"more_info\":null,\"status\":412}"
+#define OK_NEW "{\"taskSid\":\"" NEW_SID "\",\"success\":true}"
+#define GET_OLD "GET " TASK_PATH "/" OLD_SID " - \n"
 
 /* Lines of seen that start with prefix. */
 static int
 count_lines(const char *seen, const char *prefix)
 {
-	const char	*p = seen;
-	int		 n = 0;
+	const char *p = seen;
+	int	    n = 0;
 
 	while (*p != '\0') {
 		if (strncmp(p, prefix, strlen(prefix)) == 0)
@@ -639,14 +665,14 @@ count_lines(const char *seen, const char *prefix)
 
 START_TEST(test_not_found)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
 	add_step(404, NULL, dup_text(TW_404));
 	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp),
-	    FH_ETASK404);
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_ETASK404);
 	ck_assert_int_eq(resp.status, 404);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"success\":false,"
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"success\":false,"
 	    "\"message\":\"task not found\",\"code\":20404,\"more_info\":"
 	    "\"https://www.twilio.com/docs/errors/20404\"}");
 	ck_assert_str_eq(server_stop(), GET_OLD);
@@ -656,14 +682,14 @@ END_TEST
 
 START_TEST(test_not_callback)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
 	add_step(200, "\"7\"", task_body(attrs_of("{\"taskType\":\"chat\"}")));
 	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp),
-	    FH_ECONFLICT);
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_ECONFLICT);
 	ck_assert_int_eq(resp.status, 409);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"success\":false,"
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"success\":false,"
 	    "\"message\":\"not a callback or voicemail task\",\"code\":null,"
 	    "\"more_info\":null}");
 	ck_assert_str_eq(server_stop(), GET_OLD);
@@ -673,13 +699,13 @@ END_TEST
 
 START_TEST(test_no_task_type)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
-	add_step(200, "\"7\"", task_body(attrs_of("{\"callBackData\":"
-	    "{\"attempts\":1}}")));
+	add_step(200, "\"7\"",
+	    task_body(attrs_of("{\"callBackData\":"
+			       "{\"attempts\":1}}")));
 	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp),
-	    FH_ECONFLICT);
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_ECONFLICT);
 	ck_assert_int_eq(resp.status, 409);
 	ck_assert_str_eq(server_stop(), GET_OLD);
 	fh_resp_release(&resp);
@@ -688,17 +714,19 @@ END_TEST
 
 START_TEST(test_repeat)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
-	add_step(200, "\"9\"", task_body(attrs_of("{\"taskType\":\"voicemail\","
-	    "\"flexhooks_followup\":{\"type\":\"requeue\",\"claim\":\"aa\","
-	    "\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":\"" DONE_SID
-	    "\"}}")));
+	add_step(200, "\"9\"",
+	    task_body(attrs_of(
+		"{\"taskType\":\"voicemail\","
+		"\"flexhooks_followup\":{\"type\":\"requeue\",\"claim\":\"aa\","
+		"\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":\"" DONE_SID
+		"\"}}")));
 	server_start();
 	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"taskSid\":\"" DONE_SID
-	    "\",\"success\":true}");
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"taskSid\":\"" DONE_SID "\",\"success\":true}");
 	ck_assert_str_eq(server_stop(), GET_OLD);
 	fh_resp_release(&resp);
 }
@@ -706,19 +734,20 @@ END_TEST
 
 START_TEST(test_busy)
 {
-	struct fh_resp	 resp;
-	char		 at[32];
-	time_t		 now = time(NULL);
-	struct tm	 tm;
+	struct fh_resp resp;
+	char	       at[32];
+	time_t	       now = time(NULL);
+	struct tm      tm;
 
 	ck_assert_ptr_nonnull(gmtime_r(&now, &tm));
-	ck_assert_uint_gt(strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm),
-	    0);
+	ck_assert_uint_gt(
+	    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm), 0);
 	add_step(200, "\"4\"", claimed_body(at));
 	server_start();
 	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_EBUSY);
 	ck_assert_int_eq(resp.status, 409);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"success\":false,"
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"success\":false,"
 	    "\"message\":\"requeue in progress\",\"code\":null,"
 	    "\"more_info\":null}");
 	ck_assert_str_eq(server_stop(), GET_OLD);
@@ -730,14 +759,16 @@ END_TEST
 static void
 check_claim(const char *line, const char *etag)
 {
-	char	 want[256];
+	char want[256];
 
-	snprintf(want, sizeof(want), "POST " TASK_PATH "/" OLD_SID " %s "
-	    "Attributes=", etag);
-	ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "claim %s",
-	    line);
+	snprintf(want, sizeof(want),
+	    "POST " TASK_PATH "/" OLD_SID " %s "
+	    "Attributes=",
+	    etag);
+	ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "claim %s", line);
 	ck_assert_ptr_null(strchr(line + strlen(want), '&'));
-	ck_assert_ptr_nonnull(strstr(line, "%22flexhooks_followup%22%3A%7B"
+	ck_assert_ptr_nonnull(strstr(line,
+	    "%22flexhooks_followup%22%3A%7B"
 	    "%22type%22%3A%22requeue%22%2C%22claim%22%3A%22"));
 }
 
@@ -745,9 +776,9 @@ check_claim(const char *line, const char *etag)
 static const char **
 lines_of(const char *seen, size_t *n)
 {
-	static char		 copy[65536];
-	static const char	*v[16];
-	char			*p, *nl;
+	static char	   copy[65536];
+	static const char *v[16];
+	char		  *p, *nl;
 
 	snprintf(copy, sizeof(copy), "%s", seen);
 	*n = 0;
@@ -767,55 +798,59 @@ lines_of(const char *seen, size_t *n)
 static struct json_object *
 attrs_in(const char *line)
 {
-	struct json_object	*o = NULL;
-	struct fh_buf		 raw;
-	const char		*p = strstr(line, "Attributes=");
+	struct json_object *o = NULL;
+	struct fh_buf	    raw;
+	const char	   *p = strstr(line, "Attributes=");
 
 	ck_assert_ptr_nonnull(p);
 	p += strlen("Attributes=");
 	fh_buf_init(&raw, 65536);
 	ck_assert_int_eq(fh_url_decode(&raw, p, strcspn(p, "&"), 1), FH_OK);
-	ck_assert_int_eq(fh_json_parse(fh_buf_cstr(&raw), raw.len, &o),
-	    FH_OK);
+	ck_assert_int_eq(fh_json_parse(fh_buf_cstr(&raw), raw.len, &o), FH_OK);
 	fh_buf_release(&raw);
 	return o;
 }
 
 START_TEST(test_happy)
 {
-	struct fh_resp		 resp;
-	struct json_object	*a, *cb, *mk1, *mk2;
-	const char		**l;
-	size_t			 n;
+	struct fh_resp	    resp;
+	struct json_object *a, *cb, *mk1, *mk2;
+	const char	  **l;
+	size_t		    n;
 
 	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
-	add_step(200, "\"2\"", dup_text("{}"));	/* the claim */
+	add_step(200, "\"2\"", dup_text("{}")); /* the claim */
 	add_step(201, "\"0\"", dup_text("{\"sid\":\"" NEW_SID "\"}"));
-	add_step(200, "\"3\"", dup_text("{}"));	/* task_sid recorded */
+	add_step(200, "\"3\"", dup_text("{}")); /* task_sid recorded */
 	server_start();
 	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
-	ck_assert_str_eq(fh_resp_get_header(&resp, "Cache-Control"),
-	    "no-store");
+	ck_assert_str_eq(
+	    fh_resp_get_header(&resp, "Cache-Control"), "no-store");
 	l = lines_of(server_stop(), &n);
 	ck_assert_uint_eq(n, 4);
 	ck_assert_str_eq(l[0], "GET " TASK_PATH "/" OLD_SID " - ");
 	check_claim(l[1], "\"1\"");
 	/* the create: routing kept, attempts 0 + 1, no marker, no call */
-	ck_assert_msg(strncmp(l[2], "POST " TASK_PATH " - Timeout=3600&"
-	    "Priority=5&TaskChannel=voice&WorkflowSid=" WF_SID
-	    "&Attributes=", strlen("POST " TASK_PATH " - Timeout=3600&"
-	    "Priority=5&TaskChannel=voice&WorkflowSid=" WF_SID
-	    "&Attributes=")) == 0, "create %s", l[2]);
+	ck_assert_msg(
+	    strncmp(l[2],
+		"POST " TASK_PATH " - Timeout=3600&"
+		"Priority=5&TaskChannel=voice&WorkflowSid=" WF_SID
+		"&Attributes=",
+		strlen("POST " TASK_PATH " - Timeout=3600&"
+		       "Priority=5&TaskChannel=voice&WorkflowSid=" WF_SID
+		       "&Attributes=")) == 0,
+	    "create %s", l[2]);
 	a = attrs_in(l[2]);
 	cb = json_object_object_get(a, "callBackData");
-	ck_assert(json_object_is_type(json_object_object_get(cb, "attempts"),
-	    json_type_int));
-	ck_assert_int_eq(json_object_get_int(json_object_object_get(cb,
-	    "attempts")), 1);
-	ck_assert_str_eq(fh_json_str(json_object_object_get(a,
-	    "conversations"), "conversation_id"), OLD_SID);
+	ck_assert(json_object_is_type(
+	    json_object_object_get(cb, "attempts"), json_type_int));
+	ck_assert_int_eq(
+	    json_object_get_int(json_object_object_get(cb, "attempts")), 1);
+	ck_assert_str_eq(fh_json_str(json_object_object_get(a, "conversations"),
+			     "conversation_id"),
+	    OLD_SID);
 	ck_assert_str_eq(fh_json_str(a, "taskType"), "callback");
 	ck_assert(!json_object_object_get_ex(a, FH_REQUEUE_MARKER, NULL));
 	ck_assert(!json_object_object_get_ex(a, "call_sid", NULL));
@@ -830,8 +865,8 @@ START_TEST(test_happy)
 	mk1 = json_object_object_get(a, FH_REQUEUE_MARKER);
 	mk2 = json_object_object_get(cb, FH_REQUEUE_MARKER);
 	ck_assert_uint_eq(strlen(fh_json_str(mk1, "claim")), 32);
-	ck_assert_uint_eq(strspn(fh_json_str(mk1, "claim"),
-	    "0123456789abcdef"), 32);
+	ck_assert_uint_eq(
+	    strspn(fh_json_str(mk1, "claim"), "0123456789abcdef"), 32);
 	ck_assert_str_eq(fh_json_str(mk1, "claim"), fh_json_str(mk2, "claim"));
 	ck_assert_str_eq(fh_json_str(mk1, "at"), fh_json_str(mk2, "at"));
 	ck_assert_uint_eq(strlen(fh_json_str(mk1, "at")), 20);
@@ -839,8 +874,8 @@ START_TEST(test_happy)
 	ck_assert_str_eq(fh_json_str(mk2, "task_sid"), NEW_SID);
 	ck_assert_str_eq(fh_json_str(mk2, "type"), "requeue");
 	/* the fetched attributes are kept as they were */
-	ck_assert_str_eq(fh_json_str(a, "call_sid"),
-	    "CA00000000000000000000000000000001");
+	ck_assert_str_eq(
+	    fh_json_str(a, "call_sid"), "CA00000000000000000000000000000001");
 	json_object_put(a);
 	json_object_put(cb);
 	fh_resp_release(&resp);
@@ -849,9 +884,9 @@ END_TEST
 
 START_TEST(test_stale_claimed_over)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
 
 	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
 	add_step(200, "\"2\"", dup_text("{}"));
@@ -872,9 +907,9 @@ END_TEST
 
 START_TEST(test_412_refetch)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
 
 	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
 	add_step(412, NULL, dup_text(TW_412));
@@ -897,9 +932,9 @@ END_TEST
 
 START_TEST(test_412_three_rounds)
 {
-	struct fh_resp	 resp;
-	const char	*seen;
-	int		 i;
+	struct fh_resp resp;
+	const char    *seen;
+	int	       i;
 
 	for (i = 0; i < FH_REQUEUE_ROUNDS; i++) {
 		add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
@@ -908,13 +943,13 @@ START_TEST(test_412_three_rounds)
 	server_start();
 	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_ETWILIO);
 	ck_assert_int_eq(resp.status, 412);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"success\":false,"
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"success\":false,"
 	    "\"message\":\"Twilio rejected the request\",\"code\":null,"
 	    "\"more_info\":null}");
 	seen = server_stop();
 	ck_assert_int_eq(count_lines(seen, "GET "), 3);
-	ck_assert_int_eq(count_lines(seen, "POST " TASK_PATH "/" OLD_SID),
-	    3);
+	ck_assert_int_eq(count_lines(seen, "POST " TASK_PATH "/" OLD_SID), 3);
 	ck_assert_int_eq(count_lines(seen, "POST " TASK_PATH " "), 0);
 	fh_resp_release(&resp);
 }
@@ -922,8 +957,8 @@ END_TEST
 
 START_TEST(test_record_fails)
 {
-	struct fh_resp	 resp;
-	size_t		 n;
+	struct fh_resp resp;
+	size_t	       n;
 
 	/* the task_sid write meets 412 and the fresh read has no claim of
 	 * ours: logged, and the answer is still the new task */
@@ -943,21 +978,24 @@ END_TEST
 
 START_TEST(test_create_fails)
 {
-	struct fh_resp		 resp;
-	struct json_object	*a, *b, *mk1, *mk2;
-	const char		*seen, **l;
-	size_t			 n;
+	struct fh_resp	    resp;
+	struct json_object *a, *b, *mk1, *mk2;
+	const char	   *seen, **l;
+	size_t		    n;
 
 	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
 	add_step(200, "\"2\"", dup_text("{}"));
-	add_step(400, NULL, dup_text("{\"code\":20001,\"message\":\"bad\","
-	    "\"more_info\":\"https://www.twilio.com/docs/errors/20001\","
-	    "\"status\":400}"));
-	add_step(200, "\"3\"", dup_text("{}"));	/* the release */
+	add_step(400, NULL,
+	    dup_text(
+		"{\"code\":20001,\"message\":\"bad\","
+		"\"more_info\":\"https://www.twilio.com/docs/errors/20001\","
+		"\"status\":400}"));
+	add_step(200, "\"3\"", dup_text("{}")); /* the release */
 	server_start();
 	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_ETWILIO);
 	ck_assert_int_eq(resp.status, 400);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"success\":false,"
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"success\":false,"
 	    "\"message\":\"Twilio rejected the request\",\"code\":20001,"
 	    "\"more_info\":\"https://www.twilio.com/docs/errors/20001\"}");
 	seen = server_stop();
@@ -974,8 +1012,8 @@ START_TEST(test_create_fails)
 	mk2 = json_object_object_get(b, FH_REQUEUE_MARKER);
 	ck_assert_str_eq(fh_json_str(mk1, "claim"), fh_json_str(mk2, "claim"));
 	ck_assert(!json_object_object_get_ex(mk1, "failed", NULL));
-	ck_assert(json_object_get_boolean(json_object_object_get(mk2,
-	    "failed")));
+	ck_assert(
+	    json_object_get_boolean(json_object_object_get(mk2, "failed")));
 	ck_assert_ptr_null(fh_json_str(mk2, "task_sid"));
 	json_object_put(a);
 	json_object_put(b);
@@ -985,9 +1023,9 @@ END_TEST
 
 START_TEST(test_create_429_released)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
 
 	/* Twilio's 429 outlasts the retries: 429 to the client, the claim
 	 * marked failed first, and the next request claims over it */
@@ -997,8 +1035,7 @@ START_TEST(test_create_429_released)
 	add_step(429, NULL, dup_text(TW_429));
 	add_step(200, "\"3\"", dup_text("{}"));
 	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp),
-	    FH_ERATELIMIT);
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_ERATELIMIT);
 	ck_assert_int_eq(resp.status, 429);
 	l = lines_of(server_stop(), &n);
 	ck_assert_uint_eq(n, 5);
@@ -1010,15 +1047,17 @@ END_TEST
 
 START_TEST(test_failed_claimed_over)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
 
 	/* a claim marked failed is taken over at once, however fresh */
-	add_step(200, "\"3\"", task_body(attrs_of("{\"taskType\":"
-	    "\"callback\",\"flexhooks_followup\":{\"type\":\"requeue\","
-	    "\"claim\":\"aa\",\"at\":\"2099-01-01T00:00:00Z\","
-	    "\"failed\":true}}")));
+	add_step(200, "\"3\"",
+	    task_body(attrs_of(
+		"{\"taskType\":"
+		"\"callback\",\"flexhooks_followup\":{\"type\":\"requeue\","
+		"\"claim\":\"aa\",\"at\":\"2099-01-01T00:00:00Z\","
+		"\"failed\":true}}")));
 	add_step(200, "\"4\"", dup_text("{}"));
 	add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
 	add_step(200, "\"5\"", dup_text("{}"));
@@ -1034,25 +1073,25 @@ START_TEST(test_failed_claimed_over)
 }
 END_TEST
 
-#define FORM	"Timeout=60&Attributes=%7B%7D"
+#define FORM "Timeout=60&Attributes=%7B%7D"
 
 /* fh_requeue_create() with the scripted server: its result, *handled. */
 static enum fh_err
 run_create(struct fh_resp *resp, int *handled)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	fh_resp_init(resp);
 	*handled = -1;
-	err = fh_requeue_create(&ctx, OLD_SID, FORM, strlen(FORM),
-	    "voicemail", resp, handled);
+	err = fh_requeue_create(
+	    &ctx, OLD_SID, FORM, strlen(FORM), "voicemail", resp, handled);
 	return err;
 }
 
 START_TEST(test_requeue_create_not_found)
 {
-	struct fh_resp	 resp;
-	int		 handled;
+	struct fh_resp resp;
+	int	       handled;
 
 	/* no such task: the caller creates it, nothing answered here */
 	add_step(404, NULL, dup_text(TW_404));
@@ -1067,8 +1106,8 @@ END_TEST
 
 START_TEST(test_requeue_create_other_type)
 {
-	struct fh_resp	 resp;
-	int		 handled;
+	struct fh_resp resp;
+	int	       handled;
 
 	add_step(200, "\"7\"", task_body(attrs_of("{\"taskType\":\"chat\"}")));
 	server_start();
@@ -1082,10 +1121,10 @@ END_TEST
 
 START_TEST(test_requeue_create_claimed)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
-	int		 handled;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
+	int	       handled;
 
 	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
 	add_step(200, "\"2\"", dup_text("{}"));
@@ -1108,18 +1147,20 @@ END_TEST
 
 START_TEST(test_requeue_create_repeat)
 {
-	struct fh_resp	 resp;
-	int		 handled;
+	struct fh_resp resp;
+	int	       handled;
 
-	add_step(200, "\"9\"", task_body(attrs_of("{\"taskType\":\"voicemail\","
-	    "\"flexhooks_followup\":{\"type\":\"requeue\",\"claim\":\"aa\","
-	    "\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":\"" DONE_SID
-	    "\"}}")));
+	add_step(200, "\"9\"",
+	    task_body(attrs_of(
+		"{\"taskType\":\"voicemail\","
+		"\"flexhooks_followup\":{\"type\":\"requeue\",\"claim\":\"aa\","
+		"\"at\":\"2020-01-01T00:00:00Z\",\"task_sid\":\"" DONE_SID
+		"\"}}")));
 	server_start();
 	ck_assert_int_eq(run_create(&resp, &handled), FH_OK);
 	ck_assert_int_eq(handled, 1);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"taskSid\":\"" DONE_SID
-	    "\",\"success\":true}");
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"taskSid\":\"" DONE_SID "\",\"success\":true}");
 	ck_assert_str_eq(server_stop(), GET_OLD);
 	fh_resp_release(&resp);
 }
@@ -1127,15 +1168,16 @@ END_TEST
 
 START_TEST(test_requeue_create_fails)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
-	int		 handled;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
+	int	       handled;
 
 	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
 	add_step(200, "\"2\"", dup_text("{}"));
-	add_step(503, NULL, dup_text("{\"code\":20503,\"message\":\"x\","
-	    "\"more_info\":null,\"status\":503}"));
+	add_step(503, NULL,
+	    dup_text("{\"code\":20503,\"message\":\"x\","
+		     "\"more_info\":null,\"status\":503}"));
 	add_step(200, "\"3\"", dup_text("{}"));
 	server_start();
 	ck_assert_int_eq(run_create(&resp, &handled), FH_EUPSTREAM);
@@ -1151,12 +1193,11 @@ END_TEST
 
 START_TEST(test_no_etag)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
 	add_step(200, NULL, task_body(attrs_of(CB_ATTRS)));
 	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp),
-	    FH_EUPSTREAM);
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_EUPSTREAM);
 	ck_assert_int_eq(resp.status, 502);
 	ck_assert_str_eq(server_stop(), GET_OLD);
 	fh_resp_release(&resp);
@@ -1172,15 +1213,16 @@ add_echo(const char *etag)
 
 START_TEST(test_claim_landed)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
 
 	/* the claim's answer is lost (503, resent: 412), but a fresh read
 	 * shows this request's own claim: it landed, go on */
 	add_step(200, "\"1\"", task_body(attrs_of(CB_ATTRS)));
-	add_step(503, NULL, dup_text("{\"code\":20503,\"message\":\"x\","
-	    "\"more_info\":null,\"status\":503}"));
+	add_step(503, NULL,
+	    dup_text("{\"code\":20503,\"message\":\"x\","
+		     "\"more_info\":null,\"status\":503}"));
 	add_step(412, NULL, dup_text(TW_412));
 	add_echo("\"2\"");
 	add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
@@ -1191,7 +1233,7 @@ START_TEST(test_claim_landed)
 	l = lines_of(server_stop(), &n);
 	ck_assert_uint_eq(n, 6);
 	check_claim(l[1], "\"1\"");
-	ck_assert_str_eq(l[1], l[2]);	/* the same conditional write, resent */
+	ck_assert_str_eq(l[1], l[2]); /* the same conditional write, resent */
 	ck_assert_str_eq(l[3], "GET " TASK_PATH "/" OLD_SID " - ");
 	check_claim(l[5], "\"2\"");
 	ck_assert_ptr_nonnull(strstr(l[5], "%22task_sid%22%3A%22" NEW_SID));
@@ -1201,9 +1243,9 @@ END_TEST
 
 START_TEST(test_record_412_retry)
 {
-	struct fh_resp	 resp;
-	const char	**l;
-	size_t		 n;
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
 
 	/* the task_sid write meets 412; the fresh read still has our claim,
 	 * so it is written once more with the new ETag */
@@ -1227,9 +1269,9 @@ END_TEST
 
 START_TEST(test_record_no_etag)
 {
-	struct fh_resp	 resp;
-	size_t		 n;
-	const char	**l;
+	struct fh_resp resp;
+	size_t	       n;
+	const char   **l;
 
 	/* the claim's answer has no ETag: the record reads the task first
 	 * rather than writing without If-Match */
@@ -1252,8 +1294,8 @@ END_TEST
 static Suite *
 requeue_suite(void)
 {
-	Suite	*s = suite_create("requeue");
-	TCase	*tc_core, *tc_limits, *tc_handler;
+	Suite *s = suite_create("requeue");
+	TCase *tc_core, *tc_limits, *tc_handler;
 
 	tc_core = tcase_create("core");
 	tcase_add_loop_test(tc_core, test_marker_core, 0, FH_NITEMS(mcore));
@@ -1262,15 +1304,14 @@ requeue_suite(void)
 
 	tc_limits = tcase_create("limits");
 	tcase_add_checked_fixture(tc_limits, setup, NULL);
-	tcase_add_loop_test(tc_limits, test_marker_limits, 0,
-	    FH_NITEMS(mlimits));
+	tcase_add_loop_test(
+	    tc_limits, test_marker_limits, 0, FH_NITEMS(mlimits));
 	tcase_add_loop_test(tc_limits, test_fields, 0, FH_NITEMS(vcases));
 	suite_add_tcase(s, tc_limits);
 
 	tc_handler = tcase_create("handler");
-	tcase_add_checked_fixture(tc_handler, handler_setup,
-	    handler_teardown);
-	tcase_set_timeout(tc_handler, 30);	/* valgrind is slow */
+	tcase_add_checked_fixture(tc_handler, handler_setup, handler_teardown);
+	tcase_set_timeout(tc_handler, 30); /* valgrind is slow */
 	tcase_add_test(tc_handler, test_not_found);
 	tcase_add_test(tc_handler, test_not_callback);
 	tcase_add_test(tc_handler, test_no_task_type);

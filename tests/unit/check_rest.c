@@ -8,7 +8,7 @@
  * attempts reached it and of which method.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* memmem() */
+#define _GNU_SOURCE /* memmem() */
 #endif
 
 #include <arpa/inet.h>
@@ -29,39 +29,61 @@
 
 #include "lib/rest.h"
 
-#define TEST_SID	"AC0123456789abcdef0123456789abcdef"
-#define TEST_TOKEN	"auth-token-not-real"
-#define TEST_KEY	"SK0123456789abcdef0123456789abcdef"
-#define TEST_SECRET	"api-secret-not-real"
+#define TEST_SID "AC0123456789abcdef0123456789abcdef"
+#define TEST_TOKEN "auth-token-not-real"
+#define TEST_KEY "SK0123456789abcdef0123456789abcdef"
+#define TEST_SECRET "api-secret-not-real"
 /* base64(TEST_SID ":" TEST_TOKEN) and base64(TEST_KEY ":" TEST_SECRET) */
-#define AUTH_TOKEN_HDR	"Authorization: Basic QUMwMTIzNDU2Nzg5YWJjZGVmMDEy" \
-			"MzQ1Njc4OWFiY2RlZjphdXRoLXRva2VuLW5vdC1yZWFs"
-#define AUTH_KEY_HDR	"Authorization: Basic U0swMTIzNDU2Nzg5YWJjZGVmMDEy" \
-			"MzQ1Njc4OWFiY2RlZjphcGktc2VjcmV0LW5vdC1yZWFs"
+#define AUTH_TOKEN_HDR \
+	"Authorization: Basic QUMwMTIzNDU2Nzg5YWJjZGVmMDEy" \
+	"MzQ1Njc4OWFiY2RlZjphdXRoLXRva2VuLW5vdC1yZWFs"
+#define AUTH_KEY_HDR \
+	"Authorization: Basic U0swMTIzNDU2Nzg5YWJjZGVmMDEy" \
+	"MzQ1Njc4OWFiY2RlZjphcGktc2VjcmV0LW5vdC1yZWFs"
 
 /* ---------------------------------------------------------------- backoff */
 
 struct backoff_cfg {
-	long	 min, max;
+	long min, max;
 };
 
 static const struct backoff_cfg backoff_cfgs[] = {
-	{ 100, 2000 }, { 1, 5 }, { 0, 0 }, { 0, 2000 }, { 100, 0 },
-	{ 2000, 100 }, { -5, 10 }, { 10, -5 }, { 1, LONG_MAX },
-	{ LONG_MAX / 2, LONG_MAX }, { LONG_MAX, LONG_MAX },
-	{ 3, 4294967295L }, { 1, 4294967296L },
+    {100, 2000},
+    {1, 5},
+    {0, 0},
+    {0, 2000},
+    {100, 0},
+    {2000, 100},
+    {-5, 10},
+    {10, -5},
+    {1, LONG_MAX},
+    {LONG_MAX / 2, LONG_MAX},
+    {LONG_MAX, LONG_MAX},
+    {3, 4294967295L},
+    {1, 4294967296L},
 };
 
 static const uint32_t rnds[] = {
-	0, 1, 2, 3, 1000, 65535, 65536, 0x7fffffffU, 0x80000000U,
-	0x80000001U, 0xdeadbeefU, UINT32_MAX - 1, UINT32_MAX,
+    0,
+    1,
+    2,
+    3,
+    1000,
+    65535,
+    65536,
+    0x7fffffffU,
+    0x80000000U,
+    0x80000001U,
+    0xdeadbeefU,
+    UINT32_MAX - 1,
+    UINT32_MAX,
 };
 
 /* The cap of the spec, computed another way: in 128 bits, no doubling. */
 static long
 expected_cap(long min, long max, unsigned n)
 {
-	__int128	 c;
+	__int128 c;
 
 	if (min < 0)
 		min = 0;
@@ -79,128 +101,135 @@ expected_cap(long min, long max, unsigned n)
 /* _i is n, 0..40 */
 START_TEST(test_backoff_bounds)
 {
-	size_t	 i, j;
-	long	 cap, d, prev;
+	size_t i, j;
+	long   cap, d, prev;
 
 	for (i = 0; i < FH_NITEMS(backoff_cfgs); i++) {
-		cap = expected_cap(backoff_cfgs[i].min, backoff_cfgs[i].max,
-		    (unsigned)_i);
+		cap = expected_cap(
+		    backoff_cfgs[i].min, backoff_cfgs[i].max, (unsigned)_i);
 		prev = 0;
 		for (j = 0; j < FH_NITEMS(rnds); j++) {
 			d = fh_rest_backoff(backoff_cfgs[i].min,
 			    backoff_cfgs[i].max, (unsigned)_i, rnds[j]);
-			ck_assert_msg(d >= 0 && d <= cap, "cfg %zu n %d rnd "
-			    "%u: %ld not in [0, %ld]", i, _i, rnds[j], d, cap);
+			ck_assert_msg(d >= 0 && d <= cap,
+			    "cfg %zu n %d rnd "
+			    "%u: %ld not in [0, %ld]",
+			    i, _i, rnds[j], d, cap);
 			ck_assert_msg(d >= prev, "not monotonic in rnd");
 			prev = d;
 		}
 		/* the ends of the range are reached when cap fits 32 bits */
 		ck_assert_int_eq(fh_rest_backoff(backoff_cfgs[i].min,
-		    backoff_cfgs[i].max, (unsigned)_i, 0), 0);
+				     backoff_cfgs[i].max, (unsigned)_i, 0),
+		    0);
 		if (cap < (long)UINT32_MAX)
-			ck_assert_int_eq(fh_rest_backoff(backoff_cfgs[i].min,
-			    backoff_cfgs[i].max, (unsigned)_i, UINT32_MAX),
+			ck_assert_int_eq(
+			    fh_rest_backoff(backoff_cfgs[i].min,
+				backoff_cfgs[i].max, (unsigned)_i, UINT32_MAX),
 			    cap);
 	}
 }
 END_TEST
 
 struct backoff_case {
-	long		 min, max;
-	unsigned	 n;
-	uint32_t	 rnd;
-	long		 want;
+	long	 min, max;
+	unsigned n;
+	uint32_t rnd;
+	long	 want;
 };
 
 static const struct backoff_case backoff_cases[] = {
-	{ 100, 2000, 1, UINT32_MAX, 100 },
-	{ 100, 2000, 2, UINT32_MAX, 200 },
-	{ 100, 2000, 3, UINT32_MAX, 400 },
-	{ 100, 2000, 5, UINT32_MAX, 1600 },
-	{ 100, 2000, 6, UINT32_MAX, 2000 },
-	{ 100, 2000, 40, UINT32_MAX, 2000 },
-	{ 100, 2000, UINT_MAX, UINT32_MAX, 2000 },
-	{ 100, 2000, 1, 0x80000000U, 50 },
-	{ 100, 2000, 6, 0x80000000U, 1000 },
-	{ 100, 2000, 0, UINT32_MAX, 100 },
-	{ 1, 5, 40, UINT32_MAX, 5 },
-	{ 0, 2000, UINT_MAX, UINT32_MAX, 0 },
+    {100, 2000, 1, UINT32_MAX, 100},
+    {100, 2000, 2, UINT32_MAX, 200},
+    {100, 2000, 3, UINT32_MAX, 400},
+    {100, 2000, 5, UINT32_MAX, 1600},
+    {100, 2000, 6, UINT32_MAX, 2000},
+    {100, 2000, 40, UINT32_MAX, 2000},
+    {100, 2000, UINT_MAX, UINT32_MAX, 2000},
+    {100, 2000, 1, 0x80000000U, 50},
+    {100, 2000, 6, 0x80000000U, 1000},
+    {100, 2000, 0, UINT32_MAX, 100},
+    {1, 5, 40, UINT32_MAX, 5},
+    {0, 2000, UINT_MAX, UINT32_MAX, 0},
 };
 
 START_TEST(test_backoff_exact)
 {
-	const struct backoff_case	*c = &backoff_cases[_i];
+	const struct backoff_case *c = &backoff_cases[_i];
 
-	ck_assert_int_eq(fh_rest_backoff(c->min, c->max, c->n, c->rnd),
-	    c->want);
+	ck_assert_int_eq(
+	    fh_rest_backoff(c->min, c->max, c->n, c->rnd), c->want);
 }
 END_TEST
 
 /* ------------------------------------------------------------ Retry-After */
 
 struct ra_case {
-	const char	*in;
-	long		 want;
+	const char *in;
+	long	    want;
 };
 
 static const struct ra_case ra_core[] = {
-	{ "0", 0 }, { "1", 1000 }, { "120", 120000 },
-	{ "86400", 86400000L }, { " 5 ", 5000 }, { "\t7", 7000 },
-	{ "007", 7000 },
-	{ "Sun, 06 Nov 1994 08:49:37 GMT", 0 },		/* past: now */
-	{ "Thu, 01 Jan 1970 00:00:00 GMT", 0 },
+    {"0", 0},
+    {"1", 1000},
+    {"120", 120000},
+    {"86400", 86400000L},
+    {" 5 ", 5000},
+    {"\t7", 7000},
+    {"007", 7000},
+    {"Sun, 06 Nov 1994 08:49:37 GMT", 0}, /* past: now */
+    {"Thu, 01 Jan 1970 00:00:00 GMT", 0},
 };
 
 static const struct ra_case ra_limits[] = {
-	{ NULL, -1 }, { "", -1 }, { "   ", -1 }, { "-1", -1 }, { "+1", -1 },
-	{ "1.5", -1 }, { "1e3", -1 }, { "5s", -1 }, { "86401", -1 },
-	{ "999999999999999999", -1 }, { "99999999999999999999999", -1 },
-	{ "abc", -1 }, { "0x10", -1 }, { "1 2", -1 },
-	{ "Sun, 06 Nov 1994 08:49:37 UTC", -1 },
-	{ "Sunday, 06-Nov-94 08:49:37 GMT", -1 },	/* RFC 850 */
-	{ "Sun Nov  6 08:49:37 1994", -1 },		/* asctime */
-	{ "Sun, 06 Nov 1994 08:49:37 GMT junk", -1 },
-	{ "Sun, 06 Nov 1994 25:49:37 GMT", -1 },
-	{ "Sun, 06 Foo 1994 08:49:37 GMT", -1 },
-	{ "Fri, 01 Jan 9999 00:00:00 GMT", -1 },	/* years ahead */
+    {NULL, -1}, {"", -1}, {"   ", -1}, {"-1", -1}, {"+1", -1}, {"1.5", -1},
+    {"1e3", -1}, {"5s", -1}, {"86401", -1}, {"999999999999999999", -1},
+    {"99999999999999999999999", -1}, {"abc", -1}, {"0x10", -1}, {"1 2", -1},
+    {"Sun, 06 Nov 1994 08:49:37 UTC", -1},
+    {"Sunday, 06-Nov-94 08:49:37 GMT", -1}, /* RFC 850 */
+    {"Sun Nov  6 08:49:37 1994", -1},	    /* asctime */
+    {"Sun, 06 Nov 1994 08:49:37 GMT junk", -1},
+    {"Sun, 06 Nov 1994 25:49:37 GMT", -1},
+    {"Sun, 06 Foo 1994 08:49:37 GMT", -1},
+    {"Fri, 01 Jan 9999 00:00:00 GMT", -1}, /* years ahead */
 };
 
 START_TEST(test_retry_after_core)
 {
-	ck_assert_int_eq(fh_rest_retry_after_ms(ra_core[_i].in),
-	    ra_core[_i].want);
+	ck_assert_int_eq(
+	    fh_rest_retry_after_ms(ra_core[_i].in), ra_core[_i].want);
 }
 END_TEST
 
 START_TEST(test_retry_after_limits)
 {
-	ck_assert_int_eq(fh_rest_retry_after_ms(ra_limits[_i].in),
-	    ra_limits[_i].want);
+	ck_assert_int_eq(
+	    fh_rest_retry_after_ms(ra_limits[_i].in), ra_limits[_i].want);
 }
 END_TEST
 
 /* seconds from now; -1: expect unreadable (over a day ahead) */
-static const long ra_ahead[] = { 30, 600, 86000 };
+static const long ra_ahead[] = {30, 600, 86000};
 
 START_TEST(test_retry_after_date)
 {
-	char		 s[64];
-	struct tm	 tm;
-	time_t		 t;
-	long		 ms, want;
+	char	  s[64];
+	struct tm tm;
+	time_t	  t;
+	long	  ms, want;
 
 	t = time(NULL) + ra_ahead[_i];
 	gmtime_r(&t, &tm);
-	ck_assert_uint_gt(strftime(s, sizeof(s),
-	    "%a, %d %b %Y %H:%M:%S GMT", &tm), 0);
+	ck_assert_uint_gt(
+	    strftime(s, sizeof(s), "%a, %d %b %Y %H:%M:%S GMT", &tm), 0);
 	ms = fh_rest_retry_after_ms(s);
 	want = ra_ahead[_i] * 1000;
 	/* whole seconds, and the clock may tick between the two calls */
 	ck_assert_msg(ms <= want && ms >= want - 2000, "%s: %ld", s, ms);
 	t = time(NULL) + 86400 + 600;
 	gmtime_r(&t, &tm);
-	ck_assert_uint_gt(strftime(s, sizeof(s),
-	    "%a, %d %b %Y %H:%M:%S GMT", &tm), 0);
+	ck_assert_uint_gt(
+	    strftime(s, sizeof(s), "%a, %d %b %Y %H:%M:%S GMT", &tm), 0);
 	ck_assert_int_eq(fh_rest_retry_after_ms(s), -1);
 }
 END_TEST
@@ -208,57 +237,55 @@ END_TEST
 /* -------------------------------------------------------------- base URLs */
 
 struct url_case {
-	const char	*product, *region, *edge;
-	const char	*want;		/* NULL when err is not FH_OK */
-	enum fh_err	 err;
+	const char *product, *region, *edge;
+	const char *want; /* NULL when err is not FH_OK */
+	enum fh_err err;
 };
 
 static const struct url_case url_core[] = {
-	{ "api", NULL, NULL, "https://api.twilio.com", FH_OK },
-	{ "taskrouter", NULL, NULL, "https://taskrouter.twilio.com", FH_OK },
-	{ "iam", NULL, NULL, "https://iam.twilio.com", FH_OK },
-	{ "api", "", "", "https://api.twilio.com", FH_OK },
-	{ "api", "au1", NULL, "https://api.au1.twilio.com", FH_OK },
-	{ "taskrouter", "au1", NULL, "https://taskrouter.au1.twilio.com",
-	    FH_OK },
-	{ "api", "au1", "sydney", "https://api.sydney.au1.twilio.com",
-	    FH_OK },
-	{ "taskrouter", "au1", "sydney",
-	    "https://taskrouter.sydney.au1.twilio.com", FH_OK },
-	{ "taskrouter", NULL, "sydney",
-	    "https://taskrouter.sydney.us1.twilio.com", FH_OK },
-	{ "api", "", "sydney", "https://api.sydney.us1.twilio.com", FH_OK },
-	{ "iam", "au1", NULL, "https://iam.au1.twilio.com", FH_OK },
-	{ "iam", "au1-x", NULL, "https://iam.au1.twilio.com", FH_OK },
-	{ "iam", "au1", "sydney", "https://iam.au1.twilio.com", FH_OK },
-	{ "iam", NULL, "sydney", "https://iam.twilio.com", FH_OK },
-	{ "api", "AU1", "Sydney", "https://api.sydney.au1.twilio.com",
-	    FH_OK },
+    {"api", NULL, NULL, "https://api.twilio.com", FH_OK},
+    {"taskrouter", NULL, NULL, "https://taskrouter.twilio.com", FH_OK},
+    {"iam", NULL, NULL, "https://iam.twilio.com", FH_OK},
+    {"api", "", "", "https://api.twilio.com", FH_OK},
+    {"api", "au1", NULL, "https://api.au1.twilio.com", FH_OK},
+    {"taskrouter", "au1", NULL, "https://taskrouter.au1.twilio.com", FH_OK},
+    {"api", "au1", "sydney", "https://api.sydney.au1.twilio.com", FH_OK},
+    {"taskrouter", "au1", "sydney", "https://taskrouter.sydney.au1.twilio.com",
+	FH_OK},
+    {"taskrouter", NULL, "sydney", "https://taskrouter.sydney.us1.twilio.com",
+	FH_OK},
+    {"api", "", "sydney", "https://api.sydney.us1.twilio.com", FH_OK},
+    {"iam", "au1", NULL, "https://iam.au1.twilio.com", FH_OK},
+    {"iam", "au1-x", NULL, "https://iam.au1.twilio.com", FH_OK},
+    {"iam", "au1", "sydney", "https://iam.au1.twilio.com", FH_OK},
+    {"iam", NULL, "sydney", "https://iam.twilio.com", FH_OK},
+    {"api", "AU1", "Sydney", "https://api.sydney.au1.twilio.com", FH_OK},
 };
 
 static const struct url_case url_limits[] = {
-	{ "foo", NULL, NULL, NULL, FH_ECONFIG },
-	{ NULL, NULL, NULL, NULL, FH_ECONFIG },
-	{ "API", NULL, NULL, NULL, FH_ECONFIG },
-	{ "api", "au1.evil.example", NULL, NULL, FH_ECONFIG },
-	{ "api", "au1/x", NULL, NULL, FH_ECONFIG },
-	{ "api", "au1", "syd ney", NULL, FH_ECONFIG },
-	{ "api", "au1", "-sydney", NULL, FH_ECONFIG },
-	{ "api", "au1-", NULL, NULL, FH_ECONFIG },
-	{ "iam", "-x", NULL, NULL, FH_ECONFIG },
-	{ "api", "a@b", NULL, NULL, FH_ECONFIG },
-	{ "api", "a123456789012345678901234567890123456789012345678901234"
-	    "567890123", NULL, NULL, FH_ECONFIG },		/* 64 */
+    {"foo", NULL, NULL, NULL, FH_ECONFIG}, {NULL, NULL, NULL, NULL, FH_ECONFIG},
+    {"API", NULL, NULL, NULL, FH_ECONFIG},
+    {"api", "au1.evil.example", NULL, NULL, FH_ECONFIG},
+    {"api", "au1/x", NULL, NULL, FH_ECONFIG},
+    {"api", "au1", "syd ney", NULL, FH_ECONFIG},
+    {"api", "au1", "-sydney", NULL, FH_ECONFIG},
+    {"api", "au1-", NULL, NULL, FH_ECONFIG},
+    {"iam", "-x", NULL, NULL, FH_ECONFIG},
+    {"api", "a@b", NULL, NULL, FH_ECONFIG},
+    {"api",
+	"a123456789012345678901234567890123456789012345678901234"
+	"567890123",
+	NULL, NULL, FH_ECONFIG}, /* 64 */
 };
 
 static void
 check_url(const struct url_case *c)
 {
-	char		 out[256];
-	enum fh_err	 err;
+	char	    out[256];
+	enum fh_err err;
 
-	err = fh_rest_derive_url(c->product, c->region, c->edge, out,
-	    sizeof(out));
+	err = fh_rest_derive_url(
+	    c->product, c->region, c->edge, out, sizeof(out));
 	ck_assert_int_eq(err, c->err);
 	if (c->want != NULL)
 		ck_assert_str_eq(out, c->want);
@@ -281,107 +308,109 @@ END_TEST
 /* "https://api.twilio.com" is 22 bytes: 23 fit, 22 do not */
 START_TEST(test_url_outlen)
 {
-	char	 out[64];
+	char out[64];
 
-	ck_assert_int_eq(fh_rest_derive_url("api", NULL, NULL, out, 23),
-	    FH_OK);
+	ck_assert_int_eq(fh_rest_derive_url("api", NULL, NULL, out, 23), FH_OK);
 	ck_assert_str_eq(out, "https://api.twilio.com");
-	ck_assert_int_eq(fh_rest_derive_url("api", NULL, NULL, out, 22),
-	    FH_ETOOBIG);
+	ck_assert_int_eq(
+	    fh_rest_derive_url("api", NULL, NULL, out, 22), FH_ETOOBIG);
 	ck_assert_str_eq(out, "");
-	ck_assert_int_eq(fh_rest_derive_url("api", NULL, NULL, out, 0),
-	    FH_ETOOBIG);
+	ck_assert_int_eq(
+	    fh_rest_derive_url("api", NULL, NULL, out, 0), FH_ETOOBIG);
 }
 END_TEST
 
 /* ------------------------------------------------------------ error bodies */
 
 struct twerr_case {
-	const char	*body;
-	size_t		 len;		/* 0: strlen(body) */
-	int		 code;
-	const char	*message;
-	const char	*more_info;
-	int		 status;	/* from the body; starts at 0 */
+	const char *body;
+	size_t	    len; /* 0: strlen(body) */
+	int	    code;
+	const char *message;
+	const char *more_info;
+	int	    status; /* from the body; starts at 0 */
 };
 
-#define LONG64	"0123456789abcdef0123456789abcdef" \
-		"0123456789abcdef0123456789abcdef"
-#define LONG256	LONG64 LONG64 LONG64 LONG64
+#define LONG64 \
+	"0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef"
+#define LONG256 LONG64 LONG64 LONG64 LONG64
 
 static const struct twerr_case twerr_core[] = {
-	{ "{\"code\":20404,\"message\":\"The requested resource was not "
-	  "found\",\"more_info\":\"https://www.twilio.com/docs/errors/"
-	  "20404\",\"status\":404}", 0, 20404,
-	  "The requested resource was not found",
-	  "https://www.twilio.com/docs/errors/20404", 404 },
-	{ "{\"errors\":[{\"code\":20003,\"message\":\"Authenticate\","
-	  "\"infoUrl\":\"https://www.twilio.com/docs/errors/20003\"},"
-	  "{\"code\":1,\"message\":\"second\"}]}", 0, 20003, "Authenticate",
-	  "https://www.twilio.com/docs/errors/20003", 0 },
-	{ "{\"code\":20001,\"message\":\"Task cannot be canceled\"}\r\n", 0,
-	  20001, "Task cannot be canceled", "", 0 },
-	{ "  {\"code\":21220}  ", 0, 21220, "", "", 0 },
-	{ "{\"status\":412}", 0, 0, "", "", 412 },
-	{ "{\"code\":20429,\"message\":\"Too many requests\",\"status\":429,"
-	  "\"more_info\":\"https://www.twilio.com/docs/errors/20429\","
-	  "\"extra\":{\"a\":[1,2,{\"b\":null}]}}", 0, 20429,
-	  "Too many requests", "https://www.twilio.com/docs/errors/20429",
-	  429 },
-	/* nested, but within the depth limit */
-	{ "{\"code\":20404,\"x\":[[[[[[[[[[]]]]]]]]]]}", 0, 20404, "", "",
-	  0 },
-	{ "{\"errors\":[],\"code\":20404}", 0, 20404, "", "", 0 },
+    {"{\"code\":20404,\"message\":\"The requested resource was not "
+     "found\",\"more_info\":\"https://www.twilio.com/docs/errors/"
+     "20404\",\"status\":404}",
+	0, 20404, "The requested resource was not found",
+	"https://www.twilio.com/docs/errors/20404", 404},
+    {"{\"errors\":[{\"code\":20003,\"message\":\"Authenticate\","
+     "\"infoUrl\":\"https://www.twilio.com/docs/errors/20003\"},"
+     "{\"code\":1,\"message\":\"second\"}]}",
+	0, 20003, "Authenticate", "https://www.twilio.com/docs/errors/20003",
+	0},
+    {"{\"code\":20001,\"message\":\"Task cannot be canceled\"}\r\n", 0, 20001,
+	"Task cannot be canceled", "", 0},
+    {"  {\"code\":21220}  ", 0, 21220, "", "", 0},
+    {"{\"status\":412}", 0, 0, "", "", 412},
+    {"{\"code\":20429,\"message\":\"Too many requests\",\"status\":429,"
+     "\"more_info\":\"https://www.twilio.com/docs/errors/20429\","
+     "\"extra\":{\"a\":[1,2,{\"b\":null}]}}",
+	0, 20429, "Too many requests",
+	"https://www.twilio.com/docs/errors/20429", 429},
+    /* nested, but within the depth limit */
+    {"{\"code\":20404,\"x\":[[[[[[[[[[]]]]]]]]]]}", 0, 20404, "", "", 0},
+    {"{\"errors\":[],\"code\":20404}", 0, 20404, "", "", 0},
 };
 
 static const struct twerr_case twerr_limits[] = {
-	{ "", 0, 0, "", "", 0 },
-	{ NULL, 0, 0, "", "", 0 },
-	{ "<html><body><h1>502 Bad Gateway</h1></body></html>", 0, 0, "",
-	  "", 0 },
-	{ "{\"code\":20404,\"message\":\"not fou", 0, 0, "", "", 0 },
-	{ "{\"code\":20404}{\"code\":1}", 0, 0, "", "", 0 },
-	{ "{\"code\":20404} x", 0, 0, "", "", 0 },
-	{ "[{\"code\":20404}]", 0, 0, "", "", 0 },
-	{ "\"code\"", 0, 0, "", "", 0 },
-	{ "null", 0, 0, "", "", 0 },
-	{ "{\"code\":\"20404\",\"message\":\"str\"}", 0, 0, "str", "", 0 },
-	{ "{\"code\":-1}", 0, 0, "", "", 0 },
-	{ "{\"code\":99999999999}", 0, 0, "", "", 0 },
-	{ "{\"code\":20404.5}", 0, 0, "", "", 0 },
-	{ "{\"code\":true,\"message\":7,\"more_info\":[]}", 0, 0, "", "",
-	  0 },
-	{ "{\"status\":\"404\"}", 0, 0, "", "", 0 },
-	{ "{\"status\":9999}", 0, 0, "", "", 0 },
-	{ "{\"errors\":[7],\"code\":20404}", 0, 0, "", "", 0 },
-	{ "{\"errors\":{\"code\":1},\"code\":20404}", 0, 20404, "", "", 0 },
-	/* deeper than FH_REST_JSON_DEPTH */
-	{ "{\"code\":20404,\"x\":[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]"
-	  "]]]}", 0, 0, "", "", 0 },
-	/* len stops early: truncated */
-	{ "{\"code\":20404}", 8, 0, "", "", 0 },
-	/* a NUL inside the given length */
-	{ "{\"code\":20404}\0junk", 19, 0, "", "", 0 },
-	{ "{\"code\":20404,\"message\":\"a\\u0000b\"}", 0, 20404, "a", "",
-	  0 },
-	/* message cut to fit; a too long more_info is dropped */
-	{ "{\"code\":1,\"message\":\"" LONG256 "\",\"more_info\":\"https://"
-	  LONG256 "\"}", 0, 1, LONG64 LONG64 LONG64
-	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
-	  "", 0 },
-	/* cut between characters, not inside one (U+00E9 is 2 bytes) */
-	{ "{\"code\":1,\"message\":\"" LONG64 LONG64 LONG64
-	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
-	  "\xc3\xa9\"}", 0, 1, LONG64 LONG64 LONG64
-	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
-	  "", 0 },
+    {"", 0, 0, "", "", 0},
+    {NULL, 0, 0, "", "", 0},
+    {"<html><body><h1>502 Bad Gateway</h1></body></html>", 0, 0, "", "", 0},
+    {"{\"code\":20404,\"message\":\"not fou", 0, 0, "", "", 0},
+    {"{\"code\":20404}{\"code\":1}", 0, 0, "", "", 0},
+    {"{\"code\":20404} x", 0, 0, "", "", 0},
+    {"[{\"code\":20404}]", 0, 0, "", "", 0},
+    {"\"code\"", 0, 0, "", "", 0},
+    {"null", 0, 0, "", "", 0},
+    {"{\"code\":\"20404\",\"message\":\"str\"}", 0, 0, "str", "", 0},
+    {"{\"code\":-1}", 0, 0, "", "", 0},
+    {"{\"code\":99999999999}", 0, 0, "", "", 0},
+    {"{\"code\":20404.5}", 0, 0, "", "", 0},
+    {"{\"code\":true,\"message\":7,\"more_info\":[]}", 0, 0, "", "", 0},
+    {"{\"status\":\"404\"}", 0, 0, "", "", 0},
+    {"{\"status\":9999}", 0, 0, "", "", 0},
+    {"{\"errors\":[7],\"code\":20404}", 0, 0, "", "", 0},
+    {"{\"errors\":{\"code\":1},\"code\":20404}", 0, 20404, "", "", 0},
+    /* deeper than FH_REST_JSON_DEPTH */
+    {"{\"code\":20404,\"x\":[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]"
+     "]]]}",
+	0, 0, "", "", 0},
+    /* len stops early: truncated */
+    {"{\"code\":20404}", 8, 0, "", "", 0},
+    /* a NUL inside the given length */
+    {"{\"code\":20404}\0junk", 19, 0, "", "", 0},
+    {"{\"code\":20404,\"message\":\"a\\u0000b\"}", 0, 20404, "a", "", 0},
+    /* message cut to fit; a too long more_info is dropped */
+    {"{\"code\":1,\"message\":\"" LONG256 "\",\"more_info\":\"https://" LONG256
+     "\"}",
+	0, 1,
+	LONG64 LONG64 LONG64
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+	"", 0},
+    /* cut between characters, not inside one (U+00E9 is 2 bytes) */
+    {"{\"code\":1,\"message\":\"" LONG64 LONG64 LONG64
+     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+     "\xc3\xa9\"}",
+	0, 1,
+	LONG64 LONG64 LONG64
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
+	"", 0},
 };
 
 static void
 check_twerr(const struct twerr_case *c)
 {
-	struct fh_twerr	 e;
-	size_t		 len;
+	struct fh_twerr e;
+	size_t		len;
 
 	memset(&e, 0, sizeof(e));
 	/* these are not the parser's to change */
@@ -414,44 +443,44 @@ END_TEST
 /* ------------------------------------------------------ the fake server */
 
 enum step_kind {
-	STEP_RESP = 0,	/* answer status, headers and body */
-	STEP_DROP,	/* read the request, close without an answer */
-	STEP_DELAY,	/* read the request, wait delay_ms, answer */
+	STEP_RESP = 0, /* answer status, headers and body */
+	STEP_DROP,     /* read the request, close without an answer */
+	STEP_DELAY,    /* read the request, wait delay_ms, answer */
 };
 
 struct step {
-	enum step_kind	 kind;
-	int		 status;
-	const char	*headers;	/* extra lines, each ending "\r\n" */
-	const char	*body;
-	int		 keep;		/* leave the connection open */
-	int		 delay_ms;
-	const char	*need;		/* must be in this request, or '?' */
-	const char	*forbid;	/* must not be in it, or '?' */
+	enum step_kind kind;
+	int	       status;
+	const char    *headers; /* extra lines, each ending "\r\n" */
+	const char    *body;
+	int	       keep; /* leave the connection open */
+	int	       delay_ms;
+	const char    *need;   /* must be in this request, or '?' */
+	const char    *forbid; /* must not be in it, or '?' */
 };
 
 struct server {
-	pid_t		 pid;
-	int		 port;
-	int		 rfd;		/* read end: one byte per request */
+	pid_t pid;
+	int   port;
+	int   rfd; /* read end: one byte per request */
 };
 
-static struct server	 srv = { -1, 0, -1 };
-static struct fh_config	 cfg;
-static struct fh_log	 tlog;
-static struct fh_rest	*rest;
-static char		 cfg_sid[] = TEST_SID;
-static char		 cfg_token[] = TEST_TOKEN;
-static char		 cfg_key[] = TEST_KEY;
-static char		 cfg_secret[] = TEST_SECRET;
-static char		 cfg_url[64];
-static const char	*needles[4];	/* in every request, or '?'; set
-					 * before server_start() */
+static struct server	srv = {-1, 0, -1};
+static struct fh_config cfg;
+static struct fh_log	tlog;
+static struct fh_rest  *rest;
+static char		cfg_sid[] = TEST_SID;
+static char		cfg_token[] = TEST_TOKEN;
+static char		cfg_key[] = TEST_KEY;
+static char		cfg_secret[] = TEST_SECRET;
+static char		cfg_url[64];
+static const char      *needles[4]; /* in every request, or '?'; set
+				     * before server_start() */
 
 static int
 write_all(int fd, const char *p, size_t n)
 {
-	ssize_t	 w;
+	ssize_t w;
 
 	while (n > 0) {
 		w = write(fd, p, n);
@@ -468,10 +497,10 @@ write_all(int fd, const char *p, size_t n)
 static ssize_t
 read_request(int fd, char *buf, size_t size)
 {
-	const char	*end, *cl;
-	long long	 clen = 0;
-	size_t		 have = 0, hlen, n;
-	ssize_t		 r;
+	const char *end, *cl;
+	long long   clen = 0;
+	size_t	    have = 0, hlen, n;
+	ssize_t	    r;
 
 	for (;;) {
 		end = have > 0 ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
@@ -506,7 +535,7 @@ read_request(int fd, char *buf, size_t size)
 static char
 request_mark(const char *req, size_t len, const struct step *s)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < FH_NITEMS(needles) && needles[i] != NULL; i++)
 		if (memmem(req, len, needles[i], strlen(needles[i])) == NULL)
@@ -517,21 +546,22 @@ request_mark(const char *req, size_t len, const struct step *s)
 	if (s->forbid != NULL &&
 	    memmem(req, len, s->forbid, strlen(s->forbid)) != NULL)
 		return '?';
-	return req[0];	/* 'G', 'P' or 'D' */
+	return req[0]; /* 'G', 'P' or 'D' */
 }
 
 static void
 answer(int fd, const struct step *s)
 {
-	char		 head[1024];
-	const char	*body;
-	int		 n;
+	char	    head[1024];
+	const char *body;
+	int	    n;
 
 	body = s->body != NULL ? s->body : "";
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %d Scripted\r\n"
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d Scripted\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "%s%s\r\n", s->status, strlen(body),
-	    s->keep ? "" : "Connection: close\r\n",
+	    "%s%s\r\n",
+	    s->status, strlen(body), s->keep ? "" : "Connection: close\r\n",
 	    s->headers != NULL ? s->headers : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		_exit(2);
@@ -540,23 +570,23 @@ answer(int fd, const struct step *s)
 		return;
 }
 
-static const struct step unexpected = { .kind = STEP_RESP, .status = 418 };
+static const struct step unexpected = {.kind = STEP_RESP, .status = 418};
 
 /* The child: serve the script, then 418 to anything more. */
 static void
 serve(int ls, int wfd, const struct step *steps, size_t nsteps)
 {
-	static char		 buf[65536 + 8192];
-	const struct step	*s;
-	struct timespec		 ts;
-	ssize_t			 len;
-	size_t			 i;
-	int			 conn = -1, reused;
-	char			 mark;
+	static char	   buf[65536 + 8192];
+	const struct step *s;
+	struct timespec	   ts;
+	ssize_t		   len;
+	size_t		   i;
+	int		   conn = -1, reused;
+	char		   mark;
 
 	signal(SIGPIPE, SIG_IGN);
-	alarm(60);	/* never outlive a crashed test */
-	for (i = 0;; ) {
+	alarm(60); /* never outlive a crashed test */
+	for (i = 0;;) {
 		s = i < nsteps ? &steps[i] : &unexpected;
 		reused = conn >= 0;
 		if (conn < 0)
@@ -592,9 +622,9 @@ serve(int ls, int wfd, const struct step *steps, size_t nsteps)
 static int
 listen_loopback(int backlog, int *port)
 {
-	struct sockaddr_in	 a;
-	socklen_t		 alen = sizeof(a);
-	int			 fd;
+	struct sockaddr_in a;
+	socklen_t	   alen = sizeof(a);
+	int		   fd;
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
@@ -612,8 +642,9 @@ listen_loopback(int backlog, int *port)
 static void
 point_at(int port)
 {
-	ck_assert_int_gt(snprintf(cfg_url, sizeof(cfg_url),
-	    "http://127.0.0.1:%d/", port), 0);
+	ck_assert_int_gt(
+	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d/", port),
+	    0);
 	cfg.api_url = cfg_url;
 	cfg.taskrouter_url = cfg_url;
 	cfg.iam_url = cfg_url;
@@ -624,7 +655,7 @@ point_at(int port)
 static void
 server_run(int ls, const struct step *steps, size_t nsteps)
 {
-	int	 p[2];
+	int p[2];
 
 	ck_assert_int_eq(pipe(p), 0);
 	srv.pid = fork();
@@ -651,9 +682,9 @@ server_start(const struct step *steps, size_t nsteps)
 static const char *
 server_stop(void)
 {
-	static char	 seen[64];
-	size_t		 n = 0;
-	ssize_t		 r;
+	static char seen[64];
+	size_t	    n = 0;
+	ssize_t	    r;
 
 	if (srv.pid > 0) {
 		kill(srv.pid, SIGKILL);
@@ -710,8 +741,8 @@ teardown(void)
 static const char *
 log_text(void)
 {
-	static char	 text[16384];
-	size_t		 n;
+	static char text[16384];
+	size_t	    n;
 
 	fflush(tlog.out);
 	rewind(tlog.out);
@@ -727,17 +758,20 @@ elapsed_since(int64_t t0)
 }
 
 static const struct fh_rest_req get_task = {
-	.base = FH_REST_TASKROUTER, .method = "GET",
-	.path = "/v1/Workspaces/WS0123456789abcdef0123456789abcdef/Tasks/"
+    .base = FH_REST_TASKROUTER,
+    .method = "GET",
+    .path = "/v1/Workspaces/WS0123456789abcdef0123456789abcdef/Tasks/"
 	    "WT0123456789abcdef0123456789abcdef",
-	.idempotent = 1,
+    .idempotent = 1,
 };
 
 static const struct fh_rest_req create_task = {
-	.base = FH_REST_TASKROUTER, .method = "POST",
-	.path = "/v1/Workspaces/WS0123456789abcdef0123456789abcdef/Tasks",
-	.body = "WorkflowSid=WW0123456789abcdef0123456789abcdef",
-	.body_len = 46, .idempotent = 0,
+    .base = FH_REST_TASKROUTER,
+    .method = "POST",
+    .path = "/v1/Workspaces/WS0123456789abcdef0123456789abcdef/Tasks",
+    .body = "WorkflowSid=WW0123456789abcdef0123456789abcdef",
+    .body_len = 46,
+    .idempotent = 0,
 };
 
 /* ------------------------------------------------------- transfer tests */
@@ -745,11 +779,12 @@ static const struct fh_rest_req create_task = {
 START_TEST(test_get_ok)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 200,
-		  .headers = "ETag: \"abc123\"\r\n",
-		  .body = "{\"sid\":\"WT0123456789abcdef0123456789abcdef\"}" },
+	    {.kind = STEP_RESP,
+		.status = 200,
+		.headers = "ETag: \"abc123\"\r\n",
+		.body = "{\"sid\":\"WT0123456789abcdef0123456789abcdef\"}"},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	server_start(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &get_task, &resp), FH_OK);
@@ -770,10 +805,10 @@ END_TEST
 START_TEST(test_api_key)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_req	 req = get_task;
-	struct fh_rest_resp	 resp;
+	struct fh_rest_req  req = get_task;
+	struct fh_rest_resp resp;
 
 	cfg.api_key = cfg_key;
 	cfg.api_secret = cfg_secret;
@@ -792,15 +827,15 @@ END_TEST
 START_TEST(test_post_429_retry_after)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 429,
-		  .headers = "Retry-After: 1\r\n",
-		  .body = "{\"code\":20429,\"message\":\"Too Many "
-		  "Requests\"}" },
-		{ .kind = STEP_RESP, .status = 201,
-		  .body = "{\"sid\":\"WT1\"}" },
+	    {.kind = STEP_RESP,
+		.status = 429,
+		.headers = "Retry-After: 1\r\n",
+		.body = "{\"code\":20429,\"message\":\"Too Many "
+			"Requests\"}"},
+	    {.kind = STEP_RESP, .status = 201, .body = "{\"sid\":\"WT1\"}"},
 	};
-	struct fh_rest_resp	 resp;
-	int64_t			 t0;
+	struct fh_rest_resp resp;
+	int64_t		    t0;
 
 	needles[3] = "\r\n\r\nWorkflowSid=WW0123456789abcdef0123456789abcdef";
 	server_start(steps, FH_NITEMS(steps));
@@ -813,7 +848,8 @@ START_TEST(test_post_429_retry_after)
 	ck_assert_uint_eq(tlog.rest_attempts, 2);
 	fh_rest_resp_release(&resp);
 	ck_assert_str_eq(server_stop(), "PP");
-	ck_assert_ptr_nonnull(strstr(log_text(), "(attempt 1): HTTP 429; "
+	ck_assert_ptr_nonnull(strstr(log_text(),
+	    "(attempt 1): HTTP 429; "
 	    "retrying in 1000 ms"));
 }
 END_TEST
@@ -822,11 +858,12 @@ END_TEST
 START_TEST(test_post_503_not_retried)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 503,
-		  .body = "{\"code\":20500,\"message\":\"x\"}" },
-		{ .kind = STEP_RESP, .status = 201, .body = "{}" },
+	    {.kind = STEP_RESP,
+		.status = 503,
+		.body = "{\"code\":20500,\"message\":\"x\"}"},
+	    {.kind = STEP_RESP, .status = 201, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	server_start(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &create_task, &resp), FH_EUPSTREAM);
@@ -842,12 +879,11 @@ END_TEST
 START_TEST(test_get_503_retried)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 503,
-		  .body = "<html>busy</html>" },
-		{ .kind = STEP_RESP, .status = 502 },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_RESP, .status = 503, .body = "<html>busy</html>"},
+	    {.kind = STEP_RESP, .status = 502},
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	server_start(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &get_task, &resp), FH_OK);
@@ -863,12 +899,12 @@ END_TEST
 START_TEST(test_retry_limit)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 504 },
-		{ .kind = STEP_RESP, .status = 504 },
-		{ .kind = STEP_RESP, .status = 503 },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_RESP, .status = 504},
+	    {.kind = STEP_RESP, .status = 504},
+	    {.kind = STEP_RESP, .status = 503},
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	cfg.retry_limit = 2;
 	server_start(steps, FH_NITEMS(steps));
@@ -883,26 +919,26 @@ END_TEST
 START_TEST(test_429_limit)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 429,
-		  .headers = "Retry-After: 0\r\n" },
-		{ .kind = STEP_RESP, .status = 429,
-		  .headers = "retry-after:0 \r\n",
-		  .body = "{\"code\":20429,\"message\":\"Too Many Requests\","
-		  "\"more_info\":\"https://www.twilio.com/docs/errors/20429\","
-		  "\"status\":429}" },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_RESP, .status = 429, .headers = "Retry-After: 0\r\n"},
+	    {.kind = STEP_RESP,
+		.status = 429,
+		.headers = "retry-after:0 \r\n",
+		.body = "{\"code\":20429,\"message\":\"Too Many Requests\","
+			"\"more_info\":\"https://www.twilio.com/docs/errors/"
+			"20429\","
+			"\"status\":429}"},
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	cfg.retry_limit = 1;
 	server_start(steps, FH_NITEMS(steps));
-	ck_assert_int_eq(fh_rest_do(rest, &create_task, &resp),
-	    FH_ERATELIMIT);
+	ck_assert_int_eq(fh_rest_do(rest, &create_task, &resp), FH_ERATELIMIT);
 	ck_assert_int_eq(resp.status, 429);
 	ck_assert_int_eq(resp.twerr.code, 20429);
 	ck_assert_str_eq(resp.twerr.retry_after, "0");
-	ck_assert_str_eq(resp.twerr.more_info,
-	    "https://www.twilio.com/docs/errors/20429");
+	ck_assert_str_eq(
+	    resp.twerr.more_info, "https://www.twilio.com/docs/errors/20429");
 	ck_assert_uint_eq(tlog.rest_attempts, 2);
 	fh_rest_resp_release(&resp);
 	ck_assert_str_eq(server_stop(), "PP");
@@ -913,12 +949,11 @@ END_TEST
 START_TEST(test_retry_after_past_deadline)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 429,
-		  .headers = "Retry-After: 5\r\n" },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_RESP, .status = 429, .headers = "Retry-After: 5\r\n"},
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
-	int64_t			 t0;
+	struct fh_rest_resp resp;
+	int64_t		    t0;
 
 	server_start(steps, FH_NITEMS(steps));
 	fh_rest_set_deadline(rest, 1000);
@@ -938,10 +973,10 @@ END_TEST
  * again, until the retry limit. */
 START_TEST(test_refused_post)
 {
-	struct fh_rest_resp	 resp;
-	int			 fd, port;
+	struct fh_rest_resp resp;
+	int		    fd, port;
 
-	fd = listen_loopback(-1, &port);	/* bound, not listening */
+	fd = listen_loopback(-1, &port); /* bound, not listening */
 	point_at(port);
 	cfg.retry_limit = 2;
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &tlog), FH_OK);
@@ -951,7 +986,8 @@ START_TEST(test_refused_post)
 	ck_assert_uint_eq(tlog.rest_attempts, 3);
 	fh_rest_resp_release(&resp);
 	close(fd);
-	ck_assert_ptr_nonnull(strstr(log_text(), "cannot POST '/v1/Workspaces"
+	ck_assert_ptr_nonnull(strstr(log_text(),
+	    "cannot POST '/v1/Workspaces"
 	    "/WS0123456789abcdef0123456789abcdef/Tasks': "));
 }
 END_TEST
@@ -959,10 +995,10 @@ END_TEST
 /* A connect timeout (a full accept queue) is retried for a create too. */
 START_TEST(test_connect_timeout_post)
 {
-	struct sockaddr_in	 a;
-	struct fh_rest_resp	 resp;
-	int			 ls, port, i, c[4];
-	int64_t			 t0;
+	struct sockaddr_in  a;
+	struct fh_rest_resp resp;
+	int		    ls, port, i, c[4];
+	int64_t		    t0;
 
 	ls = listen_loopback(0, &port);
 	memset(&a, 0, sizeof(a));
@@ -994,10 +1030,10 @@ END_TEST
 START_TEST(test_drop_get)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_DROP },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_DROP},
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	server_start(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &get_task, &resp), FH_OK);
@@ -1010,10 +1046,10 @@ END_TEST
 START_TEST(test_drop_post)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_DROP },
-		{ .kind = STEP_RESP, .status = 201, .body = "{}" },
+	    {.kind = STEP_DROP},
+	    {.kind = STEP_RESP, .status = 201, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	server_start(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &create_task, &resp), FH_EUPSTREAM);
@@ -1027,12 +1063,11 @@ END_TEST
 START_TEST(test_deadline)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_DELAY, .status = 200, .body = "{}",
-		  .delay_ms = 3000 },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_DELAY, .status = 200, .body = "{}", .delay_ms = 3000},
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
-	int64_t			 t0;
+	struct fh_rest_resp resp;
+	int64_t		    t0;
 
 	server_start(steps, FH_NITEMS(steps));
 	fh_rest_set_deadline(rest, 300);
@@ -1056,10 +1091,10 @@ END_TEST
 START_TEST(test_default_deadline)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 200, .body = "{}" },
+	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
 	};
-	struct fh_rest_resp	 resp;
-	long			 left;
+	struct fh_rest_resp resp;
+	long		    left;
 
 	cfg.deadline_ms = 4000;
 	server_start(steps, FH_NITEMS(steps));
@@ -1079,10 +1114,10 @@ END_TEST
 START_TEST(test_keepalive)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 200, .body = "{}", .keep = 1 },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}", .keep = 1 },
+	    {.kind = STEP_RESP, .status = 200, .body = "{}", .keep = 1},
+	    {.kind = STEP_RESP, .status = 200, .body = "{}", .keep = 1},
 	};
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	server_start(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &get_task, &resp), FH_OK);
@@ -1097,15 +1132,23 @@ END_TEST
 START_TEST(test_method_switch)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 201, .body = "{}", .keep = 1,
-		  .need = "POST /v1/" },
-		{ .kind = STEP_RESP, .status = 204, .keep = 1,
-		  .need = "\r\nIf-Match: W/\"abc\"\r\n" },
-		{ .kind = STEP_RESP, .status = 200, .body = "{}", .keep = 1,
-		  .need = "GET /v1/" },
+	    {.kind = STEP_RESP,
+		.status = 201,
+		.body = "{}",
+		.keep = 1,
+		.need = "POST /v1/"},
+	    {.kind = STEP_RESP,
+		.status = 204,
+		.keep = 1,
+		.need = "\r\nIf-Match: W/\"abc\"\r\n"},
+	    {.kind = STEP_RESP,
+		.status = 200,
+		.body = "{}",
+		.keep = 1,
+		.need = "GET /v1/"},
 	};
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 del = get_task;
+	struct fh_rest_resp resp;
+	struct fh_rest_req  del = get_task;
 
 	del.method = "DELETE";
 	del.if_match = "W/\"abc\"";
@@ -1124,11 +1167,12 @@ END_TEST
 START_TEST(test_too_large)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 200,
-		  .body = "{\"sid\":\"WT0123456789abcdef\"}" },
+	    {.kind = STEP_RESP,
+		.status = 200,
+		.body = "{\"sid\":\"WT0123456789abcdef\"}"},
 	};
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 req = get_task;
+	struct fh_rest_resp resp;
+	struct fh_rest_req  req = get_task;
 
 	req.max_response = 16;
 	server_start(steps, FH_NITEMS(steps));
@@ -1145,12 +1189,13 @@ END_TEST
 START_TEST(test_log_hygiene)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 401,
-		  .body = "{\"code\":20003,\"message\":\"The 'To'"
-		  " number +15555550123 is not valid\",\"status\":401}" },
+	    {.kind = STEP_RESP,
+		.status = 401,
+		.body = "{\"code\":20003,\"message\":\"The 'To'"
+			" number +15555550123 is not valid\",\"status\":401}"},
 	};
-	struct fh_rest_resp	 resp;
-	const char		*text;
+	struct fh_rest_resp resp;
+	const char	   *text;
 
 	server_start(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &create_task, &resp), FH_EUPSTREAM);
@@ -1168,40 +1213,39 @@ START_TEST(test_log_hygiene)
 END_TEST
 
 struct status_case {
-	int		 status;
-	const char	*body;
-	enum fh_err	 err;
-	int		 code;
-	const char	*seen;
+	int	    status;
+	const char *body;
+	enum fh_err err;
+	int	    code;
+	const char *seen;
 };
 
 static const struct status_case status_cases[] = {
-	{ 200, "{}", FH_OK, 0, "G" },
-	{ 204, NULL, FH_OK, 0, "G" },
-	{ 404, "{\"code\":20404,\"message\":\"not found\",\"status\":404}",
-	  FH_ENOTFOUND, 20404, "G" },
-	{ 400, "{\"code\":20001,\"message\":\"state\"}", FH_ETWILIO, 20001,
-	  "G" },
-	{ 409, NULL, FH_ETWILIO, 0, "G" },
-	{ 412, NULL, FH_ETWILIO, 0, "G" },
-	{ 401, "{\"code\":20003}", FH_EUPSTREAM, 20003, "G" },
-	{ 403, "<html>no</html>", FH_EUPSTREAM, 0, "G" },
-	{ 500, "{\"code\":20500}", FH_EUPSTREAM, 20500, "G" },
-	{ 501, NULL, FH_EUPSTREAM, 0, "G" },
-	{ 302, NULL, FH_EUPSTREAM, 0, "G" },
+    {200, "{}", FH_OK, 0, "G"},
+    {204, NULL, FH_OK, 0, "G"},
+    {404, "{\"code\":20404,\"message\":\"not found\",\"status\":404}",
+	FH_ENOTFOUND, 20404, "G"},
+    {400, "{\"code\":20001,\"message\":\"state\"}", FH_ETWILIO, 20001, "G"},
+    {409, NULL, FH_ETWILIO, 0, "G"},
+    {412, NULL, FH_ETWILIO, 0, "G"},
+    {401, "{\"code\":20003}", FH_EUPSTREAM, 20003, "G"},
+    {403, "<html>no</html>", FH_EUPSTREAM, 0, "G"},
+    {500, "{\"code\":20500}", FH_EUPSTREAM, 20500, "G"},
+    {501, NULL, FH_EUPSTREAM, 0, "G"},
+    {302, NULL, FH_EUPSTREAM, 0, "G"},
 };
 
 START_TEST(test_status_map)
 {
-	const struct status_case	*c = &status_cases[_i];
-	struct step			 steps[2];
-	struct fh_rest_resp		 resp;
+	const struct status_case *c = &status_cases[_i];
+	struct step		  steps[2];
+	struct fh_rest_resp	  resp;
 
 	memset(steps, 0, sizeof(steps));
 	steps[0].status = c->status;
 	steps[0].body = c->body;
-	steps[0].headers = c->status == 302 ?
-	    "Location: https://example.com/x\r\n" : NULL;
+	steps[0].headers =
+	    c->status == 302 ? "Location: https://example.com/x\r\n" : NULL;
 	steps[1].status = 200;
 	steps[1].body = "{}";
 	server_start(steps, FH_NITEMS(steps));
@@ -1219,13 +1263,16 @@ END_TEST
 START_TEST(test_redirect)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 302,
-		  .headers = "Location: /storage/RE1.mp3\r\n" },
-		{ .kind = STEP_RESP, .status = 200,
-		  .headers = "Content-Type: audio/mpeg\r\n", .body = "ID3" },
+	    {.kind = STEP_RESP,
+		.status = 302,
+		.headers = "Location: /storage/RE1.mp3\r\n"},
+	    {.kind = STEP_RESP,
+		.status = 200,
+		.headers = "Content-Type: audio/mpeg\r\n",
+		.body = "ID3"},
 	};
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 req = get_task;
+	struct fh_rest_resp resp;
+	struct fh_rest_req  req = get_task;
 
 	req.follow_redirects = 1;
 	req.base = FH_REST_API;
@@ -1241,19 +1288,18 @@ END_TEST
 /* ----------------------------------------------------- streamed bodies */
 
 struct sunk {
-	char		 data[256];
-	size_t		 len;
-	unsigned	 calls;
-	long		 status;
-	long long	 length;
-	enum fh_err	 fail;	/* returned from the first call */
+	char	    data[256];
+	size_t	    len;
+	unsigned    calls;
+	long	    status;
+	long long   length;
+	enum fh_err fail; /* returned from the first call */
 };
 
 static enum fh_err
-test_sink(void *arg, const struct fh_rest_resp *head, const char *p,
-    size_t n)
+test_sink(void *arg, const struct fh_rest_resp *head, const char *p, size_t n)
 {
-	struct sunk	*s = arg;
+	struct sunk *s = arg;
 
 	s->calls++;
 	s->status = head->status;
@@ -1272,13 +1318,12 @@ test_sink(void *arg, const struct fh_rest_resp *head, const char *p,
 START_TEST(test_stream_ok)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 503,
-		  .body = "<html>busy</html>" },
-		{ .kind = STEP_RESP, .status = 200, .body = "ID3 audio" },
+	    {.kind = STEP_RESP, .status = 503, .body = "<html>busy</html>"},
+	    {.kind = STEP_RESP, .status = 200, .body = "ID3 audio"},
 	};
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 req = get_task;
-	struct sunk		 s;
+	struct fh_rest_resp resp;
+	struct fh_rest_req  req = get_task;
+	struct sunk	    s;
 
 	memset(&s, 0, sizeof(s));
 	req.sink = test_sink;
@@ -1301,14 +1346,16 @@ END_TEST
 START_TEST(test_stream_error_body)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 404,
-		  .body = "{\"code\":20404,\"message\":\"not found\","
-		  "\"more_info\":\"https://www.twilio.com/docs/errors/20404\","
-		  "\"status\":404}" },
+	    {.kind = STEP_RESP,
+		.status = 404,
+		.body = "{\"code\":20404,\"message\":\"not found\","
+			"\"more_info\":\"https://www.twilio.com/docs/errors/"
+			"20404\","
+			"\"status\":404}"},
 	};
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 req = get_task;
-	struct sunk		 s;
+	struct fh_rest_resp resp;
+	struct fh_rest_req  req = get_task;
+	struct sunk	    s;
 
 	memset(&s, 0, sizeof(s));
 	req.sink = test_sink;
@@ -1327,12 +1374,12 @@ END_TEST
 START_TEST(test_stream_sink_fails)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 200, .body = "ID3 audio" },
-		{ .kind = STEP_RESP, .status = 200, .body = "ID3 audio" },
+	    {.kind = STEP_RESP, .status = 200, .body = "ID3 audio"},
+	    {.kind = STEP_RESP, .status = 200, .body = "ID3 audio"},
 	};
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 req = get_task;
-	struct sunk		 s;
+	struct fh_rest_resp resp;
+	struct fh_rest_req  req = get_task;
+	struct sunk	    s;
 
 	memset(&s, 0, sizeof(s));
 	s.fail = FH_ENOMEM;
@@ -1352,13 +1399,15 @@ END_TEST
 START_TEST(test_stream_head_deadline)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_DELAY, .status = 200, .body = "ID3",
-		  .delay_ms = 3000 },
+	    {.kind = STEP_DELAY,
+		.status = 200,
+		.body = "ID3",
+		.delay_ms = 3000},
 	};
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 req = get_task;
-	struct sunk		 s;
-	int64_t			 t0;
+	struct fh_rest_resp resp;
+	struct fh_rest_req  req = get_task;
+	struct sunk	    s;
+	int64_t		    t0;
 
 	memset(&s, 0, sizeof(s));
 	req.sink = test_sink;
@@ -1378,15 +1427,18 @@ END_TEST
 /* Another host ("localhost" is not "127.0.0.1") gets no credentials. */
 START_TEST(test_redirect_other_host)
 {
-	static char		 loc[128];
-	static struct step	 steps[2];
-	struct fh_rest_resp	 resp;
-	struct fh_rest_req	 req = get_task;
-	int			 ls;
+	static char	    loc[128];
+	static struct step  steps[2];
+	struct fh_rest_resp resp;
+	struct fh_rest_req  req = get_task;
+	int		    ls;
 
 	ls = listen_loopback(16, &srv.port);
-	ck_assert_int_gt(snprintf(loc, sizeof(loc), "Location: "
-	    "http://localhost:%d/storage/RE1.mp3\r\n", srv.port), 0);
+	ck_assert_int_gt(snprintf(loc, sizeof(loc),
+			     "Location: "
+			     "http://localhost:%d/storage/RE1.mp3\r\n",
+			     srv.port),
+	    0);
 	memset(steps, 0, sizeof(steps));
 	steps[0].status = 302;
 	steps[0].headers = loc;
@@ -1409,17 +1461,22 @@ END_TEST
 START_TEST(test_iam_json)
 {
 	static const struct step steps[] = {
-		{ .kind = STEP_RESP, .status = 200, .body = "{\"valid\":true}",
-		  .need = "\r\nCache-Control: no-cache\r\n",
-		  .forbid = "\r\nExpect:" },
+	    {.kind = STEP_RESP,
+		.status = 200,
+		.body = "{\"valid\":true}",
+		.need = "\r\nCache-Control: no-cache\r\n",
+		.forbid = "\r\nExpect:"},
 	};
 	struct fh_rest_resp	 resp;
 	static const char	 body[] = "{\"token\":\"not-a-real-token\"}";
 	const struct fh_rest_req req = {
-		.base = FH_REST_IAM, .method = "POST",
-		.path = "/v1/Accounts/" TEST_SID "/Tokens/validate",
-		.body = body, .body_len = sizeof(body) - 1,
-		.content_type = "application/json", .idempotent = 1,
+	    .base = FH_REST_IAM,
+	    .method = "POST",
+	    .path = "/v1/Accounts/" TEST_SID "/Tokens/validate",
+	    .body = body,
+	    .body_len = sizeof(body) - 1,
+	    .content_type = "application/json",
+	    .idempotent = 1,
 	};
 
 	needles[3] = "\r\nContent-Type: application/json\r\n";
@@ -1435,9 +1492,9 @@ END_TEST
 
 START_TEST(test_new_bases)
 {
-	static char	 region[] = "au1";
-	static char	 edge[] = "sydney";
-	static char	 over[] = "http://127.0.0.1:4010/prefix//";
+	static char region[] = "au1";
+	static char edge[] = "sydney";
+	static char over[] = "http://127.0.0.1:4010/prefix//";
 
 	cfg.region = region;
 	cfg.edge = edge;
@@ -1447,15 +1504,15 @@ START_TEST(test_new_bases)
 	    "https://api.sydney.au1.twilio.com");
 	ck_assert_str_eq(fh_rest_base_url(rest, FH_REST_TASKROUTER),
 	    "http://127.0.0.1:4010/prefix");
-	ck_assert_str_eq(fh_rest_base_url(rest, FH_REST_IAM),
-	    "https://iam.au1.twilio.com");
+	ck_assert_str_eq(
+	    fh_rest_base_url(rest, FH_REST_IAM), "https://iam.au1.twilio.com");
 	ck_assert_ptr_null(fh_rest_base_url(rest, FH_REST__MAX));
 }
 END_TEST
 
 START_TEST(test_new_bad_region)
 {
-	static char	 region[] = "au1.evil.example";
+	static char region[] = "au1.evil.example";
 
 	cfg.region = region;
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &tlog), FH_ECONFIG);
@@ -1470,34 +1527,34 @@ START_TEST(test_free_null)
 END_TEST
 
 struct bad_req {
-	const char	*method, *path, *query, *if_match;
-	enum fh_err	 err;
+	const char *method, *path, *query, *if_match;
+	enum fh_err err;
 };
 
 static const struct bad_req bad_reqs[] = {
-	{ "PUT", "/v1/x", NULL, NULL, FH_EINTERNAL },
-	{ "get", "/v1/x", NULL, NULL, FH_EINTERNAL },
-	{ NULL, "/v1/x", NULL, NULL, FH_EINTERNAL },
-	{ "GET", NULL, NULL, NULL, FH_EINTERNAL },
-	{ "GET", "v1/x", NULL, NULL, FH_EINTERNAL },
-	{ "GET", "", NULL, NULL, FH_EINTERNAL },
-	{ "GET", "/v1/x y", NULL, NULL, FH_EINTERNAL },
-	{ "GET", "/v1/x?a=b", NULL, NULL, FH_EINTERNAL },
-	{ "GET", "/v1/x#f", NULL, NULL, FH_EINTERNAL },
-	{ "GET", "/v1/x\r\nHost: evil", NULL, NULL, FH_EINTERNAL },
-	{ "GET", "/v1/x", "a=b c", NULL, FH_EINTERNAL },
-	{ "GET", "/v1/x", "a=\xff", NULL, FH_EINTERNAL },
-	{ "GET", "/v1/x", NULL, "\"e\"\r\nX-Evil: 1", FH_EINTERNAL },
+    {"PUT", "/v1/x", NULL, NULL, FH_EINTERNAL},
+    {"get", "/v1/x", NULL, NULL, FH_EINTERNAL},
+    {NULL, "/v1/x", NULL, NULL, FH_EINTERNAL},
+    {"GET", NULL, NULL, NULL, FH_EINTERNAL},
+    {"GET", "v1/x", NULL, NULL, FH_EINTERNAL},
+    {"GET", "", NULL, NULL, FH_EINTERNAL},
+    {"GET", "/v1/x y", NULL, NULL, FH_EINTERNAL},
+    {"GET", "/v1/x?a=b", NULL, NULL, FH_EINTERNAL},
+    {"GET", "/v1/x#f", NULL, NULL, FH_EINTERNAL},
+    {"GET", "/v1/x\r\nHost: evil", NULL, NULL, FH_EINTERNAL},
+    {"GET", "/v1/x", "a=b c", NULL, FH_EINTERNAL},
+    {"GET", "/v1/x", "a=\xff", NULL, FH_EINTERNAL},
+    {"GET", "/v1/x", NULL, "\"e\"\r\nX-Evil: 1", FH_EINTERNAL},
 };
 
 /* Refused before any attempt: nothing is sent, nothing counted. */
 START_TEST(test_bad_req)
 {
-	const struct bad_req	*c = &bad_reqs[_i];
-	struct fh_rest_req	 req = get_task;
-	struct fh_rest_resp	 resp;
+	const struct bad_req *c = &bad_reqs[_i];
+	struct fh_rest_req    req = get_task;
+	struct fh_rest_resp   resp;
 
-	point_at(9);	/* discard: never reached */
+	point_at(9); /* discard: never reached */
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &tlog), FH_OK);
 	req.method = c->method;
 	req.path = c->path;
@@ -1512,9 +1569,9 @@ END_TEST
 
 START_TEST(test_long_url)
 {
-	static char		 query[FH_REST_MAX_URL];
-	struct fh_rest_req	 req = get_task;
-	struct fh_rest_resp	 resp;
+	static char	    query[FH_REST_MAX_URL];
+	struct fh_rest_req  req = get_task;
+	struct fh_rest_resp resp;
 
 	memset(query, 'a', sizeof(query) - 1);
 	query[sizeof(query) - 1] = '\0';
@@ -1529,10 +1586,10 @@ END_TEST
 
 START_TEST(test_no_credentials)
 {
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	cfg.auth_token = NULL;
-	cfg.api_key = cfg_key;		/* half a key is no key */
+	cfg.api_key = cfg_key; /* half a key is no key */
 	point_at(9);
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &tlog), FH_OK);
 	ck_assert_int_eq(fh_rest_do(rest, &get_task, &resp), FH_ECONFIG);
@@ -1544,7 +1601,7 @@ END_TEST
 /* An already passed deadline sends nothing. */
 START_TEST(test_deadline_zero)
 {
-	struct fh_rest_resp	 resp;
+	struct fh_rest_resp resp;
 
 	point_at(9);
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &tlog), FH_OK);
@@ -1559,35 +1616,34 @@ END_TEST
 static Suite *
 rest_suite(void)
 {
-	Suite	*s;
-	TCase	*tc_core, *tc_limits, *tc_transfer;
+	Suite *s;
+	TCase *tc_core, *tc_limits, *tc_transfer;
 
 	s = suite_create("rest");
 
 	tc_core = tcase_create("core");
 	tcase_add_checked_fixture(tc_core, setup, teardown);
-	tcase_add_loop_test(tc_core, test_backoff_exact, 0,
-	    FH_NITEMS(backoff_cases));
-	tcase_add_loop_test(tc_core, test_retry_after_core, 0,
-	    FH_NITEMS(ra_core));
-	tcase_add_loop_test(tc_core, test_retry_after_date, 0,
-	    FH_NITEMS(ra_ahead));
+	tcase_add_loop_test(
+	    tc_core, test_backoff_exact, 0, FH_NITEMS(backoff_cases));
+	tcase_add_loop_test(
+	    tc_core, test_retry_after_core, 0, FH_NITEMS(ra_core));
+	tcase_add_loop_test(
+	    tc_core, test_retry_after_date, 0, FH_NITEMS(ra_ahead));
 	tcase_add_loop_test(tc_core, test_url_core, 0, FH_NITEMS(url_core));
-	tcase_add_loop_test(tc_core, test_twerr_core, 0,
-	    FH_NITEMS(twerr_core));
+	tcase_add_loop_test(tc_core, test_twerr_core, 0, FH_NITEMS(twerr_core));
 	tcase_add_test(tc_core, test_new_bases);
 	suite_add_tcase(s, tc_core);
 
 	tc_limits = tcase_create("limits");
 	tcase_add_checked_fixture(tc_limits, setup, teardown);
 	tcase_add_loop_test(tc_limits, test_backoff_bounds, 0, 41);
-	tcase_add_loop_test(tc_limits, test_retry_after_limits, 0,
-	    FH_NITEMS(ra_limits));
-	tcase_add_loop_test(tc_limits, test_url_limits, 0,
-	    FH_NITEMS(url_limits));
+	tcase_add_loop_test(
+	    tc_limits, test_retry_after_limits, 0, FH_NITEMS(ra_limits));
+	tcase_add_loop_test(
+	    tc_limits, test_url_limits, 0, FH_NITEMS(url_limits));
 	tcase_add_test(tc_limits, test_url_outlen);
-	tcase_add_loop_test(tc_limits, test_twerr_limits, 0,
-	    FH_NITEMS(twerr_limits));
+	tcase_add_loop_test(
+	    tc_limits, test_twerr_limits, 0, FH_NITEMS(twerr_limits));
 	tcase_add_test(tc_limits, test_new_bad_region);
 	tcase_add_test(tc_limits, test_free_null);
 	tcase_add_loop_test(tc_limits, test_bad_req, 0, FH_NITEMS(bad_reqs));
@@ -1598,7 +1654,7 @@ rest_suite(void)
 
 	tc_transfer = tcase_create("transfer");
 	tcase_add_checked_fixture(tc_transfer, setup, teardown);
-	tcase_set_timeout(tc_transfer, 30);	/* valgrind is slow */
+	tcase_set_timeout(tc_transfer, 30); /* valgrind is slow */
 	tcase_add_test(tc_transfer, test_get_ok);
 	tcase_add_test(tc_transfer, test_api_key);
 	tcase_add_test(tc_transfer, test_post_429_retry_after);
@@ -1617,8 +1673,8 @@ rest_suite(void)
 	tcase_add_test(tc_transfer, test_method_switch);
 	tcase_add_test(tc_transfer, test_too_large);
 	tcase_add_test(tc_transfer, test_log_hygiene);
-	tcase_add_loop_test(tc_transfer, test_status_map, 0,
-	    FH_NITEMS(status_cases));
+	tcase_add_loop_test(
+	    tc_transfer, test_status_map, 0, FH_NITEMS(status_cases));
 	tcase_add_test(tc_transfer, test_redirect);
 	tcase_add_test(tc_transfer, test_stream_ok);
 	tcase_add_test(tc_transfer, test_stream_error_body);
@@ -1633,7 +1689,7 @@ rest_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
+	SRunner *sr;
 	int	 failed;
 
 	sr = srunner_create(rest_suite());

@@ -19,14 +19,14 @@
 #include "lib/rest.h"
 #include "handlers/status_callback.h"
 
-#define CA1	"CA0123456789abcdef0123456789abcdef"
-#define CA2	"CAfedcba9876543210fedcba9876543210"
-#define WR1	"WR66666666666666666666666666666666"
-#define WT1	"WT0123456789abcdef0123456789abcdef"
-#define FORM	"application/x-www-form-urlencoded"
+#define CA1 "CA0123456789abcdef0123456789abcdef"
+#define CA2 "CAfedcba9876543210fedcba9876543210"
+#define WR1 "WR66666666666666666666666666666666"
+#define WT1 "WT0123456789abcdef0123456789abcdef"
+#define FORM "application/x-www-form-urlencoded"
 
-static struct fh_config	 cfg;
-static struct fh_ctx	 ctx;
+static struct fh_config cfg;
+static struct fh_ctx	ctx;
 
 static void
 setup(void)
@@ -35,38 +35,40 @@ setup(void)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = &cfg;
 	ctx.prog = "test";
-	fh_log_init(&ctx.log, "test", -1);	/* silent */
+	fh_log_init(&ctx.log, "test", -1); /* silent */
 	fh_status_reset();
 }
 
 struct fcase {
-	const char	*golden;
-	const char	*uri, *body;
+	const char *golden;
+	const char *uri, *body;
 };
 
 static const struct fcase fcases[] = {
-	{ "answered.json", "/status-callback?reservation=" WR1 "&task=" WT1,
-	    "CallSid=" CA1 "&CallStatus=in-progress&SequenceNumber=0"
-	    "&CallbackSource=call-progress-events&Timestamp=Mon,+16+Aug+2010"
-	    "+03:45:01+%2B0000&AnsweredBy=human&To=%2B14158786346" },
-	{ "completed.json", "/status-callback?reservation=" WR1 "&task=" WT1,
-	    "CallSid=" CA1 "&CallStatus=completed&SequenceNumber=1"
-	    "&CallDuration=42&SipResponseCode=200" },
-	{ "busy-no-query.json", "/status-callback", "CallSid=" CA1
-	    "&CallStatus=busy&SequenceNumber=1&SipResponseCode=486" },
-	/* fields that fail their checks are left out, never echoed */
-	{ "invalid-fields.json", "/status-callback?reservation=WR1&task="
-	    "%3Cx%3E", "CallSid=CA1&CallStatus=Completed%21&SequenceNumber=-1"
-	    "&CallDuration=abc&AnsweredBy=%22" },
-	{ "empty.json", "/status-callback", "" },
+    {"answered.json", "/status-callback?reservation=" WR1 "&task=" WT1,
+	"CallSid=" CA1 "&CallStatus=in-progress&SequenceNumber=0"
+	"&CallbackSource=call-progress-events&Timestamp=Mon,+16+Aug+2010"
+	"+03:45:01+%2B0000&AnsweredBy=human&To=%2B14158786346"},
+    {"completed.json", "/status-callback?reservation=" WR1 "&task=" WT1,
+	"CallSid=" CA1 "&CallStatus=completed&SequenceNumber=1"
+	"&CallDuration=42&SipResponseCode=200"},
+    {"busy-no-query.json", "/status-callback",
+	"CallSid=" CA1 "&CallStatus=busy&SequenceNumber=1&SipResponseCode=486"},
+    /* fields that fail their checks are left out, never echoed */
+    {"invalid-fields.json",
+	"/status-callback?reservation=WR1&task="
+	"%3Cx%3E",
+	"CallSid=CA1&CallStatus=Completed%21&SequenceNumber=-1"
+	"&CallDuration=abc&AnsweredBy=%22"},
+    {"empty.json", "/status-callback", ""},
 };
 
 START_TEST(test_fields)
 {
-	const struct fcase	*c = &fcases[_i];
-	struct json_object	*o = NULL;
-	struct fh_req		 req;
-	const char		*s;
+	const struct fcase *c = &fcases[_i];
+	struct json_object *o = NULL;
+	struct fh_req	    req;
+	const char	   *s;
 
 	fh_test_req(&req, "POST", c->uri, FORM, c->body, NULL);
 	ck_assert_int_eq(fh_status_fields(&req.params, &o), FH_OK);
@@ -80,58 +82,66 @@ END_TEST
 
 /* A sequence of (call, seq, stale?) in arrival order. */
 struct scase {
-	const char	*call;
-	long long	 seq;
-	int		 stale;
+	const char *call;
+	long long   seq;
+	int	    stale;
 };
 
 static const struct scase seq[] = {
-	{ CA1, 1, 0 }, { CA1, 0, 1 }, { CA1, 1, 1 }, { CA2, 0, 0 },
-	{ CA1, 2, 0 }, { CA2, 0, 1 }, { CA2, 3, 0 }, { NULL, 0, 0 },
-	{ "CA1", 5, 0 }, { "CA1", 4, 0 },
+    {CA1, 1, 0},
+    {CA1, 0, 1},
+    {CA1, 1, 1},
+    {CA2, 0, 0},
+    {CA1, 2, 0},
+    {CA2, 0, 1},
+    {CA2, 3, 0},
+    {NULL, 0, 0},
+    {"CA1", 5, 0},
+    {"CA1", 4, 0},
 };
 
 START_TEST(test_stale)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < FH_NITEMS(seq); i++)
-		ck_assert_msg(fh_status_seen(seq[i].call, seq[i].seq) ==
-		    seq[i].stale, "step %zu", i);
+		ck_assert_msg(
+		    fh_status_seen(seq[i].call, seq[i].seq) == seq[i].stale,
+		    "step %zu", i);
 }
 END_TEST
 
 /* The ring forgets the oldest call once it is full. */
 START_TEST(test_stale_ring)
 {
-	char		 sid[40];
-	size_t		 i;
+	char   sid[40];
+	size_t i;
 
 	ck_assert_int_eq(fh_status_seen(CA1, 5), 0);
 	for (i = 0; i < FH_STATUS_TRACKED; i++) {
 		snprintf(sid, sizeof(sid), "CA%032zx", i + 1);
 		ck_assert_int_eq(fh_status_seen(sid, 0), 0);
 	}
-	ck_assert_int_eq(fh_status_seen(CA1, 1), 0);	/* forgotten */
+	ck_assert_int_eq(fh_status_seen(CA1, 1), 0); /* forgotten */
 }
 END_TEST
 
 /* The handler: 200, empty body, one line with the fields and "stale". */
 START_TEST(test_handler_log)
 {
-	struct fh_req	 req;
-	struct fh_resp	 resp;
-	FILE		*f;
-	char		 buf[4096];
-	size_t		 n;
+	struct fh_req  req;
+	struct fh_resp resp;
+	FILE	      *f;
+	char	       buf[4096];
+	size_t	       n;
 
 	f = tmpfile();
 	ck_assert_ptr_nonnull(f);
 	fh_log_init(&ctx.log, "test", FH_LOG_INFO);
 	ctx.log.out = f;
-	cfg.outbound_reject_on_failure = 1;	/* no task: nothing called */
-	fh_test_req(&req, "POST", "/status-callback", FORM, "CallSid=" CA1
-	    "&CallStatus=no-answer&SequenceNumber=3", NULL);
+	cfg.outbound_reject_on_failure = 1; /* no task: nothing called */
+	fh_test_req(&req, "POST", "/status-callback", FORM,
+	    "CallSid=" CA1 "&CallStatus=no-answer&SequenceNumber=3", NULL);
 	fh_resp_init(&resp);
 	ck_assert_int_eq(fh_handle_status_callback(&ctx, &req, &resp), FH_OK);
 	ck_assert_int_eq(fh_handle_status_callback(&ctx, &req, &resp), FH_OK);
@@ -142,10 +152,12 @@ START_TEST(test_handler_log)
 	buf[n] = '\0';
 	fclose(f);
 	/* the message is JSON text inside the line's JSON: escaped quotes */
-	ck_assert_ptr_nonnull(strstr(buf, "status callback {\\\"CallSid\\\":"
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "status callback {\\\"CallSid\\\":"
 	    "\\\"" CA1 "\\\",\\\"CallStatus\\\":\\\"no-answer\\\","
 	    "\\\"SequenceNumber\\\":3}\""));
-	ck_assert_ptr_nonnull(strstr(buf, "\\\"SequenceNumber\\\":3,"
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "\\\"SequenceNumber\\\":3,"
 	    "\\\"stale\\\":true}"));
 	ck_assert_ptr_nonnull(strstr(buf, "no reservation to reject"));
 	fh_resp_release(&resp);
@@ -161,20 +173,20 @@ END_TEST
 static void
 serve_once(int ls, int out)
 {
-	char	 buf[8192];
-	size_t	 n = 0;
-	ssize_t	 r;
-	int	 c;
+	char	    buf[8192];
+	size_t	    n = 0;
+	ssize_t	    r;
+	int	    c;
 	const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json"
-	    "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+			 "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
 
-	alarm(10);	/* never outlive a failed test */
+	alarm(10); /* never outlive a failed test */
 	c = accept(ls, NULL, NULL);
 	if (c < 0)
 		_exit(1);
 	/* the form body is the last thing curl sends: stop at its end */
-	while (n < sizeof(buf) - 1 && (r = read(c, buf + n,
-	    sizeof(buf) - 1 - n)) > 0) {
+	while (n < sizeof(buf) - 1 &&
+	    (r = read(c, buf + n, sizeof(buf) - 1 - n)) > 0) {
 		n += (size_t)r;
 		buf[n] = '\0';
 		if (strstr(buf, "\r\n\r\n") != NULL &&
@@ -188,24 +200,24 @@ serve_once(int ls, int out)
 	_exit(0);
 }
 
-static const char *const final_statuses[] = { "busy", "no-answer",
-	"failed", "failed" };
+static const char *const final_statuses[] = {
+    "busy", "no-answer", "failed", "failed"};
 
 /* The last case names another workspace of FLEXHOOKS_EVENT_WORKSPACES:
  * the reject goes there. */
-#define WS_FLEX	"WS0123456789abcdef0123456789abcdef"
-#define WS_DIAL	"WSdddddddddddddddddddddddddddddddd"
+#define WS_FLEX "WS0123456789abcdef0123456789abcdef"
+#define WS_DIAL "WSdddddddddddddddddddddddddddddddd"
 
 START_TEST(test_reject_on_failure)
 {
-	struct sockaddr_in	 a;
-	socklen_t		 alen = sizeof(a);
-	struct fh_req		 req;
-	struct fh_resp		 resp;
-	char			 url[64], body[256], got[8192];
-	int			 ls, p[2], st;
-	ssize_t			 n;
-	pid_t			 pid;
+	struct sockaddr_in a;
+	socklen_t	   alen = sizeof(a);
+	struct fh_req	   req;
+	struct fh_resp	   resp;
+	char		   url[64], body[256], got[8192];
+	int		   ls, p[2], st;
+	ssize_t		   n;
+	pid_t		   pid;
 
 	ls = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(ls, 0);
@@ -236,11 +248,16 @@ START_TEST(test_reject_on_failure)
 	cfg.outbound_reject_on_failure = 1;
 	ck_assert_int_eq(fh_rest_new(&ctx.rest, &cfg, &ctx.log), FH_OK);
 	fh_rest_set_deadline(ctx.rest, 5000);
-	snprintf(body, sizeof(body), "CallSid=" CA1 "&CallStatus=%s"
-	    "&SequenceNumber=1", final_statuses[_i]);
-	fh_test_req(&req, "POST", _i == 3 ? "/status-callback?reservation="
-	    WR1 "&task=" WT1 "&workspace=" WS_DIAL : "/status-callback?"
-	    "reservation=" WR1 "&task=" WT1, FORM, body, NULL);
+	snprintf(body, sizeof(body),
+	    "CallSid=" CA1 "&CallStatus=%s"
+	    "&SequenceNumber=1",
+	    final_statuses[_i]);
+	fh_test_req(&req, "POST",
+	    _i == 3 ? "/status-callback?reservation=" WR1 "&task=" WT1
+		      "&workspace=" WS_DIAL
+		    : "/status-callback?"
+		      "reservation=" WR1 "&task=" WT1,
+	    FORM, body, NULL);
 	fh_resp_init(&resp);
 	ck_assert_int_eq(fh_handle_status_callback(&ctx, &req, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
@@ -251,12 +268,16 @@ START_TEST(test_reject_on_failure)
 	close(p[0]);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	snprintf(body, sizeof(body), "POST /v1/Workspaces/%s/Tasks/" WT1
-	    "/Reservations/" WR1 " HTTP/1.1\r\n", _i == 3 ? WS_DIAL :
-	    WS_FLEX);
-	ck_assert_msg(strncmp(got, body, strlen(body)) == 0, "request: "
-	    "%.200s", got);
-	ck_assert_ptr_nonnull(strstr(got, "\r\n\r\nReservationStatus="
+	snprintf(body, sizeof(body),
+	    "POST /v1/Workspaces/%s/Tasks/" WT1 "/Reservations/" WR1
+	    " HTTP/1.1\r\n",
+	    _i == 3 ? WS_DIAL : WS_FLEX);
+	ck_assert_msg(strncmp(got, body, strlen(body)) == 0,
+	    "request: "
+	    "%.200s",
+	    got);
+	ck_assert_ptr_nonnull(strstr(got,
+	    "\r\n\r\nReservationStatus="
 	    "rejected"));
 	fh_resp_release(&resp);
 	fh_req_release(&req);
@@ -268,26 +289,27 @@ END_TEST
 /* Other statuses, or a final one without both SIDs, call nothing (the
  * REST client is NULL: a call would crash). */
 struct ncase {
-	const char	*uri, *status;
+	const char *uri, *status;
 };
 
 static const struct ncase ncases[] = {
-	{ "/status-callback?reservation=" WR1 "&task=" WT1, "completed" },
-	{ "/status-callback?reservation=" WR1 "&task=" WT1, "in-progress" },
-	{ "/status-callback?reservation=" WR1 "&task=" WT1, "canceled" },
-	{ "/status-callback?reservation=" WR1, "busy" },
-	{ "/status-callback?task=" WT1, "failed" },
-	{ "/status-callback?reservation=" WT1 "&task=" WT1, "no-answer" },
-	/* a workspace flexhooks does not serve is left alone */
-	{ "/status-callback?reservation=" WR1 "&task=" WT1 "&workspace="
-	    "WSeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "busy" },
+    {"/status-callback?reservation=" WR1 "&task=" WT1, "completed"},
+    {"/status-callback?reservation=" WR1 "&task=" WT1, "in-progress"},
+    {"/status-callback?reservation=" WR1 "&task=" WT1, "canceled"},
+    {"/status-callback?reservation=" WR1, "busy"},
+    {"/status-callback?task=" WT1, "failed"},
+    {"/status-callback?reservation=" WT1 "&task=" WT1, "no-answer"},
+    /* a workspace flexhooks does not serve is left alone */
+    {"/status-callback?reservation=" WR1 "&task=" WT1 "&workspace="
+     "WSeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+	"busy"},
 };
 
 START_TEST(test_no_reject)
 {
-	struct fh_req	 req;
-	struct fh_resp	 resp;
-	char		 body[128];
+	struct fh_req  req;
+	struct fh_resp resp;
+	char	       body[128];
 
 	cfg.outbound_reject_on_failure = 1;
 	snprintf(body, sizeof(body), "CallSid=" CA1 "&CallStatus=%s",
@@ -304,17 +326,17 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite	*s = suite_create("status_callback");
-	TCase	*core = tcase_create("core");
-	TCase	*limits = tcase_create("limits");
+	Suite *s = suite_create("status_callback");
+	TCase *core = tcase_create("core");
+	TCase *limits = tcase_create("limits");
 
 	tcase_add_checked_fixture(core, setup, NULL);
 	tcase_add_checked_fixture(limits, setup, NULL);
 	tcase_add_loop_test(core, test_fields, 0, FH_NITEMS(fcases));
 	tcase_add_test(core, test_stale);
 	tcase_add_test(core, test_handler_log);
-	tcase_add_loop_test(core, test_reject_on_failure, 0,
-	    FH_NITEMS(final_statuses));
+	tcase_add_loop_test(
+	    core, test_reject_on_failure, 0, FH_NITEMS(final_statuses));
 	tcase_add_loop_test(limits, test_no_reject, 0, FH_NITEMS(ncases));
 	tcase_add_test(limits, test_stale_ring);
 	suite_add_tcase(s, core);

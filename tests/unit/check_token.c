@@ -10,7 +10,7 @@
  * IAM calls (cache hits make none) and read what was sent.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* memmem() */
+#define _GNU_SOURCE /* memmem() */
 #endif
 
 #include <arpa/inet.h>
@@ -32,22 +32,22 @@
 #include "lib/sig.h"
 #include "flex/token.h"
 
-#define TEST_SID	"AC0123456789abcdef0123456789abcdef"
-#define TEST_WK		"WK0123456789abcdef0123456789abcdef"
-#define IAM_PATH	"/v1/Accounts/" TEST_SID "/Tokens/validate"
-#define REQ_SEP		"\n\036\n"	/* between logged requests */
-#define MAX_STEPS	(FH_TOKEN_CACHE_SIZE + 8)
+#define TEST_SID "AC0123456789abcdef0123456789abcdef"
+#define TEST_WK "WK0123456789abcdef0123456789abcdef"
+#define IAM_PATH "/v1/Accounts/" TEST_SID "/Tokens/validate"
+#define REQ_SEP "\n\036\n" /* between logged requests */
+#define MAX_STEPS (FH_TOKEN_CACHE_SIZE + 8)
 
 /* ------------------------------------------------------- fh_token_parse */
 
 struct pcase {
-	long		 status;
-	const char	*body;
-	enum fh_err	 want;
-	const char	*identity;	/* on FH_OK */
-	const char	*worker;
-	const char	*roles;
-	long long	 exp_ms;
+	long	    status;
+	const char *body;
+	enum fh_err want;
+	const char *identity; /* on FH_OK */
+	const char *worker;
+	const char *roles;
+	long long   exp_ms;
 };
 
 #define VALID_ANSWER \
@@ -58,89 +58,92 @@ struct pcase {
 	"\"roles\":[\"agent\"],\"worker_sid\":\"" TEST_WK "\"}"
 
 static const struct pcase pcases[] = {
-	/* the documented answer */
-	{ 200, VALID_ANSWER, FH_OK, "u_40example_2Dcom", TEST_WK, "agent",
-	    1537831364240LL },
-	{ 201, "{\"valid\":true}", FH_OK, "", "", "", 0 },
-	/* valid:false at any status */
-	{ 200, "{\"valid\":false,\"code\":20101,\"message\":\"Invalid Access "
-	    "Token\"}", FH_ETOKEN, NULL, NULL, NULL, 0 },
-	{ 401, "{\"valid\":false,\"code\":20101,\"message\":\"expired\"}",
-	    FH_ETOKEN, NULL, NULL, NULL, 0 },
-	{ 500, "{\"valid\":false}", FH_ETOKEN, NULL, NULL, NULL, 0 },
-	/* only a JSON boolean decides */
-	{ 200, "{\"valid\":\"true\"}", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "{\"valid\":1}", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "{\"valid\":null}", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "{\"valid\":[true]}", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	/* a Twilio error body has no "valid" */
-	{ 401, "{\"code\":20003,\"message\":\"Authenticate\",\"more_info\":"
-	    "\"https://www.twilio.com/docs/errors/20003\",\"status\":401}",
-	    FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 503, "{\"code\":20503,\"status\":503}", FH_EUNAVAIL, NULL, NULL,
-	    NULL, 0 },
-	{ 429, "{\"code\":20429,\"status\":429}", FH_EUNAVAIL, NULL, NULL,
-	    NULL, 0 },
-	/* valid:true is usable only with a 2xx */
-	{ 500, "{\"valid\":true}", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 302, "{\"valid\":true}", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 0, "{\"valid\":true}", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	/* unparsable or not an object */
-	{ 200, "", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "garbage", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "<html>502 Bad Gateway</html>", FH_EUNAVAIL, NULL, NULL, NULL,
-	    0 },
-	{ 200, "{\"valid\":true", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "{\"valid\":true} x", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "{\"valid\":true}{\"valid\":true}", FH_EUNAVAIL, NULL, NULL,
-	    NULL, 0 },
-	{ 200, "[{\"valid\":true}]", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "true", FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, "{\"valid\":true,\"x\":"
-	    "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}",
-	    FH_EUNAVAIL, NULL, NULL, NULL, 0 },
-	{ 200, " {\"valid\":true}\r\n", FH_OK, "", "", "", 0 },
-	/* expiration: absent, unreadable, offsets */
-	{ 200, "{\"valid\":true,\"identity\":\"a\"}", FH_OK, "a", "", "", 0 },
-	{ 200, "{\"valid\":true,\"expiration\":\"tomorrow\"}", FH_OK, "", "",
-	    "", 0 },
-	{ 200, "{\"valid\":true,\"expiration\":1537831364}", FH_OK, "", "", "",
-	    0 },
-	{ 200, "{\"valid\":true,\"expiration\":\"2018-09-24T23:22:44Z\"}",
-	    FH_OK, "", "", "", 1537831364000LL },
-	{ 200, "{\"valid\":true,\"expiration\":\"2018-09-25T01:22:44.240+02:00"
-	    "\"}", FH_OK, "", "", "", 1537831364240LL },
-	{ 200, "{\"valid\":true,\"expiration\":\"2018-09-24T23:22:44.2Z\"}",
-	    FH_OK, "", "", "", 1537831364200LL },
-	{ 200, "{\"valid\":true,\"expiration\":\"2018-02-30T23:22:44Z\"}",
-	    FH_OK, "", "", "", 0 },
-	/* roles: strings only, comma-joined; odd elements left out */
-	{ 200, "{\"valid\":true,\"roles\":[\"agent\",\"admin\","
-	    "\"supervisor\"]}",
-	    FH_OK, "", "", "agent,admin,supervisor", 0 },
-	{ 200, "{\"valid\":true,\"roles\":[\"agent\",1,null,\"a,b\",\"\","
-	    "{\"x\":1},\"admin\"]}", FH_OK, "", "", "agent,admin", 0 },
-	{ 200, "{\"valid\":true,\"roles\":\"agent\"}", FH_OK, "", "", "", 0 },
-	{ 200, "{\"valid\":true,\"roles\":[]}", FH_OK, "", "", "", 0 },
-	/* identity and worker_sid types */
-	{ 200, "{\"valid\":true,\"identity\":42,\"worker_sid\":null}", FH_OK,
-	    "", "", "", 0 },
-	{ 200, "{\"valid\":true,\"identity\":\"a\\u0000b\"}", FH_OK, "a", "",
-	    "", 0 },
-	{ 200, "{\"valid\":true,\"worker_sid\":\"WKnothex\"}", FH_OK, "", "",
-	    "", 0 },
-	{ 200, "{\"valid\":true,\"worker_sid\":\"WT0123456789abcdef0123456789"
-	    "abcdef\"}", FH_OK, "", "", "", 0 },
-	{ 200, "{\"valid\":true,\"identity\":\"\\u00e9t\\u00e9\"}", FH_OK,
-	    "\xc3\xa9t\xc3\xa9", "", "", 0 },
+    /* the documented answer */
+    {200, VALID_ANSWER, FH_OK, "u_40example_2Dcom", TEST_WK, "agent",
+	1537831364240LL},
+    {201, "{\"valid\":true}", FH_OK, "", "", "", 0},
+    /* valid:false at any status */
+    {200,
+	"{\"valid\":false,\"code\":20101,\"message\":\"Invalid Access "
+	"Token\"}",
+	FH_ETOKEN, NULL, NULL, NULL, 0},
+    {401, "{\"valid\":false,\"code\":20101,\"message\":\"expired\"}", FH_ETOKEN,
+	NULL, NULL, NULL, 0},
+    {500, "{\"valid\":false}", FH_ETOKEN, NULL, NULL, NULL, 0},
+    /* only a JSON boolean decides */
+    {200, "{\"valid\":\"true\"}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "{\"valid\":1}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "{\"valid\":null}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "{\"valid\":[true]}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    /* a Twilio error body has no "valid" */
+    {401,
+	"{\"code\":20003,\"message\":\"Authenticate\",\"more_info\":"
+	"\"https://www.twilio.com/docs/errors/20003\",\"status\":401}",
+	FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {503, "{\"code\":20503,\"status\":503}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {429, "{\"code\":20429,\"status\":429}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    /* valid:true is usable only with a 2xx */
+    {500, "{\"valid\":true}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {302, "{\"valid\":true}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {0, "{\"valid\":true}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    /* unparsable or not an object */
+    {200, "", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "garbage", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "<html>502 Bad Gateway</html>", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "{\"valid\":true", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "{\"valid\":true} x", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "{\"valid\":true}{\"valid\":true}", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "[{\"valid\":true}]", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, "true", FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200,
+	"{\"valid\":true,\"x\":"
+	"[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}",
+	FH_EUNAVAIL, NULL, NULL, NULL, 0},
+    {200, " {\"valid\":true}\r\n", FH_OK, "", "", "", 0},
+    /* expiration: absent, unreadable, offsets */
+    {200, "{\"valid\":true,\"identity\":\"a\"}", FH_OK, "a", "", "", 0},
+    {200, "{\"valid\":true,\"expiration\":\"tomorrow\"}", FH_OK, "", "", "", 0},
+    {200, "{\"valid\":true,\"expiration\":1537831364}", FH_OK, "", "", "", 0},
+    {200, "{\"valid\":true,\"expiration\":\"2018-09-24T23:22:44Z\"}", FH_OK, "",
+	"", "", 1537831364000LL},
+    {200,
+	"{\"valid\":true,\"expiration\":\"2018-09-25T01:22:44.240+02:00"
+	"\"}",
+	FH_OK, "", "", "", 1537831364240LL},
+    {200, "{\"valid\":true,\"expiration\":\"2018-09-24T23:22:44.2Z\"}", FH_OK,
+	"", "", "", 1537831364200LL},
+    {200, "{\"valid\":true,\"expiration\":\"2018-02-30T23:22:44Z\"}", FH_OK, "",
+	"", "", 0},
+    /* roles: strings only, comma-joined; odd elements left out */
+    {200,
+	"{\"valid\":true,\"roles\":[\"agent\",\"admin\","
+	"\"supervisor\"]}",
+	FH_OK, "", "", "agent,admin,supervisor", 0},
+    {200,
+	"{\"valid\":true,\"roles\":[\"agent\",1,null,\"a,b\",\"\","
+	"{\"x\":1},\"admin\"]}",
+	FH_OK, "", "", "agent,admin", 0},
+    {200, "{\"valid\":true,\"roles\":\"agent\"}", FH_OK, "", "", "", 0},
+    {200, "{\"valid\":true,\"roles\":[]}", FH_OK, "", "", "", 0},
+    /* identity and worker_sid types */
+    {200, "{\"valid\":true,\"identity\":42,\"worker_sid\":null}", FH_OK, "", "",
+	"", 0},
+    {200, "{\"valid\":true,\"identity\":\"a\\u0000b\"}", FH_OK, "a", "", "", 0},
+    {200, "{\"valid\":true,\"worker_sid\":\"WKnothex\"}", FH_OK, "", "", "", 0},
+    {200,
+	"{\"valid\":true,\"worker_sid\":\"WT0123456789abcdef0123456789"
+	"abcdef\"}",
+	FH_OK, "", "", "", 0},
+    {200, "{\"valid\":true,\"identity\":\"\\u00e9t\\u00e9\"}", FH_OK,
+	"\xc3\xa9t\xc3\xa9", "", "", 0},
 };
 
 START_TEST(test_parse)
 {
-	const struct pcase	*c = &pcases[_i];
-	struct fh_token_info	 info;
-	long long		 exp = -1;
-	enum fh_err		 err;
+	const struct pcase  *c = &pcases[_i];
+	struct fh_token_info info;
+	long long	     exp = -1;
+	enum fh_err	     err;
 
 	memset(&info, 'x', sizeof(info));
 	err = fh_token_parse(c->status, c->body, strlen(c->body), &info, &exp);
@@ -157,8 +160,8 @@ START_TEST(test_parse)
 	ck_assert_str_eq(info.identity, c->identity);
 	ck_assert_str_eq(info.worker_sid, c->worker);
 	ck_assert_str_eq(info.roles, c->roles);
-	ck_assert_msg(exp == c->exp_ms, "case %d: exp %lld, want %lld", _i,
-	    exp, c->exp_ms);
+	ck_assert_msg(exp == c->exp_ms, "case %d: exp %lld, want %lld", _i, exp,
+	    c->exp_ms);
 }
 END_TEST
 
@@ -166,11 +169,11 @@ END_TEST
  * the middle of a UTF-8 sequence. */
 START_TEST(test_parse_long_identity)
 {
-	struct fh_token_info	 info;
-	char			 body[2048], id[1024];
-	long long		 exp;
-	size_t			 n;
-	int			 w;
+	struct fh_token_info info;
+	char		     body[2048], id[1024];
+	long long	     exp;
+	size_t		     n;
+	int		     w;
 
 	/* _i 0: ASCII; 1: two-byte characters; 2: one ASCII byte, then
 	 * two-byte characters (the cut falls mid-character) */
@@ -186,11 +189,13 @@ START_TEST(test_parse_long_identity)
 		}
 	}
 	id[n] = '\0';
-	w = snprintf(body, sizeof(body), "{\"valid\":true,\"identity\":\"%s\","
-	    "\"roles\":[\"agent\"]}", id);
+	w = snprintf(body, sizeof(body),
+	    "{\"valid\":true,\"identity\":\"%s\","
+	    "\"roles\":[\"agent\"]}",
+	    id);
 	ck_assert(w > 0 && (size_t)w < sizeof(body));
-	ck_assert_int_eq(fh_token_parse(200, body, (size_t)w, &info, &exp),
-	    FH_OK);
+	ck_assert_int_eq(
+	    fh_token_parse(200, body, (size_t)w, &info, &exp), FH_OK);
 	n = strlen(info.identity);
 	ck_assert_uint_le(n, sizeof(info.identity) - 1);
 	ck_assert_uint_ge(n, sizeof(info.identity) - 4);
@@ -203,11 +208,11 @@ END_TEST
 /* Roles that do not fit whole are left out; the ones before stay. */
 START_TEST(test_parse_many_roles)
 {
-	struct fh_token_info	 info;
-	char			 body[4096];
-	long long		 exp;
-	size_t			 n = 0, i;
-	int			 w;
+	struct fh_token_info info;
+	char		     body[4096];
+	long long	     exp;
+	size_t		     n = 0, i;
+	int		     w;
 
 	w = snprintf(body, sizeof(body), "{\"valid\":true,\"roles\":[");
 	n = (size_t)w;
@@ -235,41 +240,42 @@ END_TEST
 
 START_TEST(test_parse_null_body)
 {
-	struct fh_token_info	 info;
-	long long		 exp = 5;
+	struct fh_token_info info;
+	long long	     exp = 5;
 
-	ck_assert_int_eq(fh_token_parse(200, NULL, 0, &info, &exp),
-	    FH_EUNAVAIL);
+	ck_assert_int_eq(
+	    fh_token_parse(200, NULL, 0, &info, &exp), FH_EUNAVAIL);
 	ck_assert_int_eq(exp, 0);
 }
 END_TEST
 
 /* -------------------------------------------- requests and the fixture */
 
-static struct fh_config	 cfg;
-static struct fh_ctx	 ctx;
-static char		 cfg_sid[] = TEST_SID;
-static char		 cfg_token[] = "auth-token-not-real";
-static char		 cfg_url[64];
-static char		 cfg_cors[] = "*";
+static struct fh_config cfg;
+static struct fh_ctx	ctx;
+static char		cfg_sid[] = TEST_SID;
+static char		cfg_token[] = "auth-token-not-real";
+static char		cfg_url[64];
+static char		cfg_cors[] = "*";
 
 /* A parsed request: method, URI (with any query), content type and body. */
 static void
 make_req(struct fh_req *req, const char *method, const char *uri,
     const char *ctype, const char *body, size_t len)
 {
-	char	 m[32], u[1024], ct[128], *envp[4];
-	size_t	 n = 0;
+	char   m[32], u[1024], ct[128], *envp[4];
+	size_t n = 0;
 
 	ck_assert_int_lt(snprintf(m, sizeof(m), "REQUEST_METHOD=%s", method),
 	    (int)sizeof(m));
-	ck_assert_int_lt(snprintf(u, sizeof(u), "REQUEST_URI=%s", uri),
-	    (int)sizeof(u));
+	ck_assert_int_lt(
+	    snprintf(u, sizeof(u), "REQUEST_URI=%s", uri), (int)sizeof(u));
 	envp[n++] = m;
 	envp[n++] = u;
 	if (ctype != NULL) {
-		ck_assert_int_lt(snprintf(ct, sizeof(ct), "CONTENT_TYPE=%s",
-		    ctype), (int)sizeof(ct));
+		ck_assert_int_lt(
+		    snprintf(ct, sizeof(ct), "CONTENT_TYPE=%s", ctype),
+		    (int)sizeof(ct));
 		envp[n++] = ct;
 	}
 	envp[n] = NULL;
@@ -281,8 +287,8 @@ make_req(struct fh_req *req, const char *method, const char *uri,
 static enum fh_err
 check_form(const char *form)
 {
-	struct fh_req	 req;
-	enum fh_err	 err;
+	struct fh_req req;
+	enum fh_err   err;
 
 	make_req(&req, "POST", "/features/callback-and-voicemail/flex/x",
 	    "application/x-www-form-urlencoded", form, strlen(form));
@@ -327,8 +333,8 @@ teardown(void)
 static const char *
 log_text(void)
 {
-	static char	 text[65536];
-	size_t		 n;
+	static char text[65536];
+	size_t	    n;
 
 	fflush(ctx.log.out);
 	rewind(ctx.log.out);
@@ -341,66 +347,63 @@ log_text(void)
 /* ------------------------------------------ refused without asking IAM */
 
 struct rcase {
-	const char	*method, *uri, *ctype, *body;
-	const char	*auth;		/* ctx.auth_used afterwards */
+	const char *method, *uri, *ctype, *body;
+	const char *auth; /* ctx.auth_used afterwards */
 };
 
-static char	long_form[6 + FH_TOKEN_MAX_LEN + 2];
+static char long_form[6 + FH_TOKEN_MAX_LEN + 2];
 
 static const struct rcase rcases[] = {
-	{ "POST", "/f", "application/x-www-form-urlencoded", "",
-	    "denied:no-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=",
-	    "denied:no-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "token=abc",
-	    "denied:no-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded",
-	    "numberToCall=%2B15555550123", "denied:no-token" },
-	/* the query string is never read for the token */
-	{ "POST", "/f?Token=abc", "application/x-www-form-urlencoded",
-	    "x=1", "denied:no-token" },
-	{ "POST", "/f?Token=abc", NULL, "", "denied:no-token" },
-	{ "POST", "/f?Token=abc", "application/json", "{\"x\":\"1\"}",
-	    "denied:no-token" },
-	{ "POST", "/f", "application/json", "{\"Token\":\"\"}",
-	    "denied:no-token" },
-	{ "POST", "/f", "application/json", "{\"Token\":null}",
-	    "denied:no-token" },
-	/* the first Token counts, even when empty */
-	{ "POST", "/f", "application/x-www-form-urlencoded",
-	    "Token=&Token=abc", "denied:no-token" },
-	/* what no JWT can hold */
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=a+b",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=a%00b",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=a%0Ab",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=%C3%A9",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/json", "{\"Token\":\"a\\\"b c\"}",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/json", "{\"Token\":\"a\\\"b\"}",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/json", "{\"Token\":\"a\\\\b\"}",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=a%3Cb",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=a%25b",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", "Token=a%7Eb",
-	    "denied:bad-token" },
-	{ "POST", "/f", "application/x-www-form-urlencoded", long_form,
-	    "denied:bad-token" },
+    {"POST", "/f", "application/x-www-form-urlencoded", "", "denied:no-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded",
+	"Token=", "denied:no-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", "token=abc",
+	"denied:no-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded",
+	"numberToCall=%2B15555550123", "denied:no-token"},
+    /* the query string is never read for the token */
+    {"POST", "/f?Token=abc", "application/x-www-form-urlencoded", "x=1",
+	"denied:no-token"},
+    {"POST", "/f?Token=abc", NULL, "", "denied:no-token"},
+    {"POST", "/f?Token=abc", "application/json", "{\"x\":\"1\"}",
+	"denied:no-token"},
+    {"POST", "/f", "application/json", "{\"Token\":\"\"}", "denied:no-token"},
+    {"POST", "/f", "application/json", "{\"Token\":null}", "denied:no-token"},
+    /* the first Token counts, even when empty */
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=&Token=abc",
+	"denied:no-token"},
+    /* what no JWT can hold */
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=a+b",
+	"denied:bad-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=a%00b",
+	"denied:bad-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=a%0Ab",
+	"denied:bad-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=%C3%A9",
+	"denied:bad-token"},
+    {"POST", "/f", "application/json", "{\"Token\":\"a\\\"b c\"}",
+	"denied:bad-token"},
+    {"POST", "/f", "application/json", "{\"Token\":\"a\\\"b\"}",
+	"denied:bad-token"},
+    {"POST", "/f", "application/json", "{\"Token\":\"a\\\\b\"}",
+	"denied:bad-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=a%3Cb",
+	"denied:bad-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=a%25b",
+	"denied:bad-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", "Token=a%7Eb",
+	"denied:bad-token"},
+    {"POST", "/f", "application/x-www-form-urlencoded", long_form,
+	"denied:bad-token"},
 };
 
 START_TEST(test_refused)
 {
-	const struct rcase	*c = &rcases[_i];
-	struct fh_req		 req;
+	const struct rcase *c = &rcases[_i];
+	struct fh_req	    req;
 
 	memset(long_form, 'a', sizeof(long_form) - 1);
-	memcpy(long_form, "Token=", 6);	/* FH_TOKEN_MAX_LEN + 1 bytes */
+	memcpy(long_form, "Token=", 6); /* FH_TOKEN_MAX_LEN + 1 bytes */
 	long_form[sizeof(long_form) - 1] = '\0';
 	ck_assert_uint_eq(strlen(long_form) - 6, FH_TOKEN_MAX_LEN + 1);
 
@@ -416,17 +419,18 @@ END_TEST
 /* Tokens that pass the local checks go to IAM: with no client, 503. */
 START_TEST(test_no_client_unavailable)
 {
-	static char	 form[16 + FH_TOKEN_MAX_LEN];
+	static char form[16 + FH_TOKEN_MAX_LEN];
 
 	memset(form, 'b', sizeof(form) - 1);
 	memcpy(form, "Token=", 6);
-	form[6 + FH_TOKEN_MAX_LEN] = '\0';	/* exactly the maximum */
+	form[6 + FH_TOKEN_MAX_LEN] = '\0'; /* exactly the maximum */
 	ck_assert_int_eq(check_form(form), FH_EUNAVAIL);
 	ck_assert_str_eq(ctx.auth_used, "denied:iam-unavailable");
 	ck_assert_int_eq(check_form("Token=eyJ.a-b_c.d%3D"), FH_EUNAVAIL);
 	ck_assert_int_eq(check_form("Token=ab%2Bc%2Fd"), FH_EUNAVAIL);
 	ck_assert_int_eq(check_form("Token=0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz"), FH_EUNAVAIL);
+				    "abcdefghijklmnopqrstuvwxyz"),
+	    FH_EUNAVAIL);
 	ck_assert_ptr_null(strstr(log_text(), "eyJ.a-b_c.d="));
 }
 END_TEST
@@ -434,25 +438,25 @@ END_TEST
 /* ------------------------------------------------------- the IAM server */
 
 struct step {
-	int	 status;
-	char	 body[512];
-	int	 drop;		/* close without an answer */
+	int  status;
+	char body[512];
+	int  drop; /* close without an answer */
 };
 
 struct server {
-	pid_t	 pid;
-	int	 port;
-	FILE	*seen;		/* every request, REQ_SEP after each */
+	pid_t pid;
+	int   port;
+	FILE *seen; /* every request, REQ_SEP after each */
 };
 
-static struct step	 steps[MAX_STEPS];
-static size_t		 nsteps;
-static struct server	 srv = { -1, 0, NULL };
+static struct step   steps[MAX_STEPS];
+static size_t	     nsteps;
+static struct server srv = {-1, 0, NULL};
 
 static int
 write_all(int fd, const char *p, size_t n)
 {
-	ssize_t	 w;
+	ssize_t w;
 
 	while (n > 0) {
 		w = write(fd, p, n);
@@ -469,10 +473,10 @@ write_all(int fd, const char *p, size_t n)
 static ssize_t
 read_request(int fd, char *buf, size_t size)
 {
-	const char	*end, *cl;
-	long long	 clen = 0;
-	size_t		 have = 0, hlen;
-	ssize_t		 r;
+	const char *end, *cl;
+	long long   clen = 0;
+	size_t	    have = 0, hlen;
+	ssize_t	    r;
 
 	for (;;) {
 		end = have > 0 ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
@@ -487,8 +491,9 @@ read_request(int fd, char *buf, size_t size)
 	}
 	hlen = (size_t)(end - buf) + 4;
 	cl = memmem(buf, hlen, "\r\nContent-Length: ", 18);
-	if (cl != NULL && fh_parse_int(cl + 18, strcspn(cl + 18, "\r"), 0,
-	    65536, &clen) != FH_OK)
+	if (cl != NULL &&
+	    fh_parse_int(cl + 18, strcspn(cl + 18, "\r"), 0, 65536, &clen) !=
+		FH_OK)
 		return -1;
 	while (have < hlen + (size_t)clen) {
 		if (have == size)
@@ -507,7 +512,7 @@ static void
 serve(int ls, int logfd)
 {
 	static char		 buf[65536];
-	static const struct step teapot = { .status = 418 };
+	static const struct step teapot = {.status = 418};
 	const struct step	*s;
 	char			 head[256];
 	ssize_t			 len;
@@ -515,7 +520,7 @@ serve(int ls, int logfd)
 	int			 conn, n;
 
 	signal(SIGPIPE, SIG_IGN);
-	alarm(120);	/* never outlive a crashed test */
+	alarm(120); /* never outlive a crashed test */
 	for (;;) {
 		conn = accept(ls, NULL, NULL);
 		if (conn < 0)
@@ -531,10 +536,12 @@ serve(int ls, int logfd)
 		s = i < nsteps ? &steps[i] : &teapot;
 		i++;
 		if (!s->drop) {
-			n = snprintf(head, sizeof(head), "HTTP/1.1 %d "
+			n = snprintf(head, sizeof(head),
+			    "HTTP/1.1 %d "
 			    "Scripted\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n"
-			    "\r\n", s->status, strlen(s->body));
+			    "\r\n",
+			    s->status, strlen(s->body));
 			if (n < 0 || (size_t)n >= sizeof(head))
 				_exit(2);
 			(void)(write_all(conn, head, (size_t)n) == 0 &&
@@ -547,9 +554,9 @@ serve(int ls, int logfd)
 static void
 server_start(void)
 {
-	struct sockaddr_in	 a;
-	socklen_t		 alen = sizeof(a);
-	int			 ls;
+	struct sockaddr_in a;
+	socklen_t	   alen = sizeof(a);
+	int		   ls;
 
 	ls = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(ls, 0);
@@ -569,8 +576,9 @@ server_start(void)
 		_exit(0);
 	}
 	close(ls);
-	ck_assert_int_gt(snprintf(cfg_url, sizeof(cfg_url),
-	    "http://127.0.0.1:%d", srv.port), 0);
+	ck_assert_int_gt(
+	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d", srv.port),
+	    0);
 	cfg.iam_url = cfg_url;
 	cfg.api_url = cfg_url;
 	cfg.taskrouter_url = cfg_url;
@@ -581,8 +589,8 @@ server_start(void)
 static const char *
 server_seen(void)
 {
-	static char	 text[1 << 20];
-	size_t		 n;
+	static char text[1 << 20];
+	size_t	    n;
 
 	rewind(srv.seen);
 	n = fread(text, 1, sizeof(text) - 1, srv.seen);
@@ -593,8 +601,8 @@ server_seen(void)
 static size_t
 server_count(void)
 {
-	const char	*p = server_seen();
-	size_t		 n = 0;
+	const char *p = server_seen();
+	size_t	    n = 0;
 
 	while ((p = strstr(p, REQ_SEP)) != NULL) {
 		n++;
@@ -635,11 +643,11 @@ iam_teardown(void)
 static void
 iso_in(long long offset_ms, char *out, size_t outlen)
 {
-	struct timespec	 ts;
-	struct tm	 tm;
-	long long	 ms;
-	time_t		 t;
-	size_t		 n;
+	struct timespec ts;
+	struct tm	tm;
+	long long	ms;
+	time_t		t;
+	size_t		n;
 
 	ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts), 0);
 	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset_ms;
@@ -656,8 +664,8 @@ iso_in(long long offset_ms, char *out, size_t outlen)
 static void
 step_valid(size_t i, const char *identity, long long offset_ms)
 {
-	char	 exp[64];
-	int	 w;
+	char exp[64];
+	int  w;
 
 	exp[0] = '\0';
 	if (offset_ms != 0)
@@ -667,7 +675,8 @@ step_valid(size_t i, const char *identity, long long offset_ms)
 	    "{\"valid\":true,\"code\":0,\"message\":null,%s%s%s"
 	    "\"realm_user_id\":\"u@example.com\",\"identity\":\"%s\","
 	    "\"roles\":[\"agent\",\"supervisor\"],\"worker_sid\":\"" TEST_WK
-	    "\"}", offset_ms != 0 ? "\"expiration\":\"" : "", exp,
+	    "\"}",
+	    offset_ms != 0 ? "\"expiration\":\"" : "", exp,
 	    offset_ms != 0 ? "\"," : "", identity);
 	ck_assert(w > 0 && (size_t)w < sizeof(steps[i].body));
 	if (i + 1 > nsteps)
@@ -688,13 +697,14 @@ step_raw(size_t i, int status, const char *body)
 
 START_TEST(test_accept_then_cache)
 {
-	const char	*seen, *log;
-	char		 hash[65], prefix[16];
+	const char *seen, *log;
+	char	    hash[65], prefix[16];
 
 	step_valid(0, "u_40example_2Dcom", 3600 * 1000LL);
 	server_start();
 	ck_assert_int_eq(check_form("numberToCall=%2B15555550123&"
-	    "Token=eyJhbGciOi.JzdWIiOi.sig-nature_1"), FH_OK);
+				    "Token=eyJhbGciOi.JzdWIiOi.sig-nature_1"),
+	    FH_OK);
 	ck_assert_str_eq(ctx.auth_used, "flex-token");
 	ck_assert_str_eq(ctx.token.identity, "u_40example_2Dcom");
 	ck_assert_str_eq(ctx.token.worker_sid, TEST_WK);
@@ -704,26 +714,28 @@ START_TEST(test_accept_then_cache)
 	/* what went to IAM: the path, JSON body, headers */
 	seen = server_seen();
 	ck_assert_ptr_nonnull(strstr(seen, "POST " IAM_PATH " HTTP/1.1\r\n"));
-	ck_assert_ptr_nonnull(strstr(seen, "\r\nContent-Type: "
+	ck_assert_ptr_nonnull(strstr(seen,
+	    "\r\nContent-Type: "
 	    "application/json\r\n"));
 	ck_assert_ptr_nonnull(strstr(seen, "\r\nCache-Control: no-cache\r\n"));
 	ck_assert_ptr_nonnull(strstr(seen, "\r\nAuthorization: Basic "));
-	ck_assert_ptr_nonnull(strstr(seen, "\r\n\r\n{\"token\":"
+	ck_assert_ptr_nonnull(strstr(seen,
+	    "\r\n\r\n{\"token\":"
 	    "\"eyJhbGciOi.JzdWIiOi.sig-nature_1\"}" REQ_SEP));
 
 	/* the same token again: from the cache, IAM not asked */
 	memset(&ctx.token, 0, sizeof(ctx.token));
 	ctx.auth_used = NULL;
-	ck_assert_int_eq(check_form("Token=eyJhbGciOi.JzdWIiOi.sig-nature_1"),
-	    FH_OK);
+	ck_assert_int_eq(
+	    check_form("Token=eyJhbGciOi.JzdWIiOi.sig-nature_1"), FH_OK);
 	ck_assert_str_eq(ctx.auth_used, "flex-token");
 	ck_assert_str_eq(ctx.token.identity, "u_40example_2Dcom");
 	ck_assert_str_eq(ctx.token.roles, "agent,supervisor");
 	ck_assert_uint_eq(server_count(), 1);
 
 	/* a token differing in one byte is not a hit (418: unusable) */
-	ck_assert_int_eq(check_form("Token=eyJhbGciOi.JzdWIiOi.sig-nature_2"),
-	    FH_EUNAVAIL);
+	ck_assert_int_eq(
+	    check_form("Token=eyJhbGciOi.JzdWIiOi.sig-nature_2"), FH_EUNAVAIL);
 	ck_assert_str_eq(ctx.token.identity, "");
 	ck_assert_uint_eq(server_count(), 2);
 
@@ -744,9 +756,9 @@ END_TEST
 /* The JSON body is read like a form body. */
 START_TEST(test_json_body)
 {
-	struct fh_req	 req;
+	struct fh_req	  req;
 	static const char body[] = "{\"Token\":\"abc.def\",\"numberToCall\":"
-	    "\"+15555550123\"}";
+				   "\"+15555550123\"}";
 
 	step_valid(0, "json", 3600 * 1000LL);
 	server_start();
@@ -755,8 +767,8 @@ START_TEST(test_json_body)
 	ck_assert_int_eq(fh_token_check(&ctx, &req), FH_OK);
 	fh_req_release(&req);
 	ck_assert_str_eq(ctx.token.identity, "json");
-	ck_assert_ptr_nonnull(strstr(server_seen(),
-	    "\r\n\r\n{\"token\":\"abc.def\"}" REQ_SEP));
+	ck_assert_ptr_nonnull(
+	    strstr(server_seen(), "\r\n\r\n{\"token\":\"abc.def\"}" REQ_SEP));
 	ck_assert_ptr_null(strstr(server_seen(), "other"));
 }
 END_TEST
@@ -765,7 +777,8 @@ END_TEST
  * accepted tokens: the same bad token again costs no IAM call. */
 START_TEST(test_invalid_cached)
 {
-	step_raw(0, 200, "{\"valid\":false,\"code\":20101,\"message\":"
+	step_raw(0, 200,
+	    "{\"valid\":false,\"code\":20101,\"message\":"
 	    "\"Invalid Access Token\"}");
 	step_raw(1, 401, "{\"valid\":false,\"message\":\"expired\"}");
 	step_valid(2, "later", 3600 * 1000LL);
@@ -775,9 +788,9 @@ START_TEST(test_invalid_cached)
 	ck_assert_str_eq(ctx.token.identity, "");
 	ck_assert_int_eq(check_form("Token=tok-a"), FH_ETOKEN);
 	ck_assert_str_eq(ctx.auth_used, "denied:invalid-token");
-	ck_assert_uint_eq(server_count(), 1);	/* remembered */
+	ck_assert_uint_eq(server_count(), 1); /* remembered */
 	ck_assert_int_eq(check_form("Token=tok-b"), FH_ETOKEN);
-	ck_assert_uint_eq(server_count(), 2);	/* a 401 is not retried */
+	ck_assert_uint_eq(server_count(), 2); /* a 401 is not retried */
 	/* forgotten (as after FH_TOKEN_REJECT_MS): IAM is asked again */
 	fh_token_cache_clear();
 	ck_assert_int_eq(check_form("Token=tok-a"), FH_OK);
@@ -792,7 +805,7 @@ END_TEST
  * cached one is still accepted. */
 START_TEST(test_iam_429_cools_down)
 {
-	struct timespec	 ts = { 1, 100 * 1000000L };
+	struct timespec ts = {1, 100 * 1000000L};
 
 	step_valid(0, "known", 3600 * 1000LL);
 	step_raw(1, 429, "{\"code\":20429,\"status\":429}");
@@ -841,7 +854,7 @@ END_TEST
 /* An entry lives until the token's expiration when that comes first. */
 START_TEST(test_cache_until_expiration)
 {
-	struct timespec	 ts = { 1, 600 * 1000000L };
+	struct timespec ts = {1, 600 * 1000000L};
 
 	step_valid(0, "short", 1500);
 	step_valid(1, "short", 3600 * 1000LL);
@@ -867,7 +880,8 @@ START_TEST(test_unavailable)
 	step_raw(1, 503, "{\"code\":20503,\"status\":503}");
 	step_raw(2, 503, "{\"code\":20503,\"status\":503}");
 	/* 401 with Twilio's 20003: our credentials, not the token */
-	step_raw(3, 401, "{\"code\":20003,\"message\":\"Authenticate\","
+	step_raw(3, 401,
+	    "{\"code\":20003,\"message\":\"Authenticate\","
 	    "\"status\":401}");
 	step_raw(4, 200, "{\"valid\":\"true\"}");
 	step_raw(5, 200, "not json");
@@ -893,9 +907,9 @@ END_TEST
 
 START_TEST(test_refused_connection)
 {
-	struct sockaddr_in	 a;
-	socklen_t		 alen = sizeof(a);
-	int			 fd;
+	struct sockaddr_in a;
+	socklen_t	   alen = sizeof(a);
+	int		   fd;
 
 	/* a port that was just free: nothing listens there */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -906,7 +920,8 @@ START_TEST(test_refused_connection)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
 	ck_assert_int_gt(snprintf(cfg_url, sizeof(cfg_url),
-	    "http://127.0.0.1:%d", ntohs(a.sin_port)), 0);
+			     "http://127.0.0.1:%d", ntohs(a.sin_port)),
+	    0);
 	close(fd);
 	cfg.iam_url = cfg_url;
 	ck_assert_int_eq(fh_rest_new(&ctx.rest, &cfg, &ctx.log), FH_OK);
@@ -918,17 +933,18 @@ END_TEST
 /* A full cache drops the entry that expires first (not the oldest). */
 START_TEST(test_eviction)
 {
-	char	 form[64];
-	size_t	 i;
+	char   form[64];
+	size_t i;
 
 	/* tok100 expires in 2 minutes, every other one in 5 (the cap) */
 	for (i = 0; i <= FH_TOKEN_CACHE_SIZE + 1; i++)
-		step_valid(i, i == 100 ? "soon" : "other", i == 100 ?
-		    120 * 1000LL : 3600 * 1000LL);
+		step_valid(i, i == 100 ? "soon" : "other",
+		    i == 100 ? 120 * 1000LL : 3600 * 1000LL);
 	server_start();
 	for (i = 0; i < FH_TOKEN_CACHE_SIZE; i++) {
-		ck_assert_int_lt(snprintf(form, sizeof(form), "Token=tok%zu",
-		    i), (int)sizeof(form));
+		ck_assert_int_lt(
+		    snprintf(form, sizeof(form), "Token=tok%zu", i),
+		    (int)sizeof(form));
 		ck_assert_int_eq(check_form(form), FH_OK);
 	}
 	ck_assert_uint_eq(server_count(), FH_TOKEN_CACHE_SIZE);
@@ -964,14 +980,14 @@ h_who(struct fh_ctx *c, const struct fh_req *req, struct fh_resp *resp)
 }
 
 static const struct fh_route routes[] = {
-	{ "/features/callback-and-voicemail/flex/x", FH_AUTH_FLEX_TOKEN,
-	    FH_ALLOW_POST, h_who },
+    {"/features/callback-and-voicemail/flex/x", FH_AUTH_FLEX_TOKEN,
+	FH_ALLOW_POST, h_who},
 };
 
 static void
 dispatch(const char *form, struct fh_resp *resp)
 {
-	struct fh_req	 req;
+	struct fh_req req;
 
 	make_req(&req, "POST", "/features/callback-and-voicemail/flex/x",
 	    "application/x-www-form-urlencoded", form, strlen(form));
@@ -983,19 +999,21 @@ dispatch(const char *form, struct fh_resp *resp)
 static void
 assert_cors(const struct fh_resp *resp)
 {
-	ck_assert_str_eq(fh_resp_get_header(resp,
-	    "Access-Control-Allow-Origin"), "*");
-	ck_assert_str_eq(fh_resp_get_header(resp,
-	    "Access-Control-Allow-Methods"), "POST, OPTIONS");
-	ck_assert_str_eq(fh_resp_get_header(resp,
-	    "Access-Control-Allow-Headers"), "Content-Type, Authorization");
-	ck_assert_str_eq(fh_resp_get_header(resp, "Access-Control-Max-Age"),
-	    "600");
+	ck_assert_str_eq(
+	    fh_resp_get_header(resp, "Access-Control-Allow-Origin"), "*");
+	ck_assert_str_eq(
+	    fh_resp_get_header(resp, "Access-Control-Allow-Methods"),
+	    "POST, OPTIONS");
+	ck_assert_str_eq(
+	    fh_resp_get_header(resp, "Access-Control-Allow-Headers"),
+	    "Content-Type, Authorization");
+	ck_assert_str_eq(
+	    fh_resp_get_header(resp, "Access-Control-Max-Age"), "600");
 }
 
 START_TEST(test_dispatch)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
 	step_valid(0, "agent-1", 3600 * 1000LL);
 	step_raw(1, 200, "{\"valid\":false}");
@@ -1010,7 +1028,8 @@ START_TEST(test_dispatch)
 
 	dispatch("Token=bad", &resp);
 	ck_assert_int_eq(resp.status, 403);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"success\":false,"
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"success\":false,"
 	    "\"message\":\"invalid or missing Flex token\",\"code\":null,"
 	    "\"more_info\":null}");
 	assert_cors(&resp);
@@ -1018,7 +1037,8 @@ START_TEST(test_dispatch)
 
 	dispatch("Token=down", &resp);
 	ck_assert_int_eq(resp.status, 503);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), "{\"success\":false,"
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    "{\"success\":false,"
 	    "\"message\":\"token check unavailable\",\"code\":null,"
 	    "\"more_info\":null}");
 	assert_cors(&resp);
@@ -1042,9 +1062,9 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite	*s = suite_create("token");
-	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
-	TCase	*iam = tcase_create("iam");
+	Suite *s = suite_create("token");
+	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
+	TCase *iam = tcase_create("iam");
 
 	tcase_add_checked_fixture(core, setup, teardown);
 	tcase_add_checked_fixture(limits, setup, teardown);
@@ -1058,7 +1078,7 @@ suite(void)
 	suite_add_tcase(s, limits);
 
 	tcase_add_checked_fixture(iam, iam_setup, iam_teardown);
-	tcase_set_timeout(iam, 120);	/* valgrind is slow */
+	tcase_set_timeout(iam, 120); /* valgrind is slow */
 	tcase_add_test(iam, test_accept_then_cache);
 	tcase_add_test(iam, test_json_body);
 	tcase_add_test(iam, test_invalid_cached);

@@ -7,12 +7,12 @@
 #include "fh_check.h"
 #include "lib/twiml.h"
 
-#define DECL	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+#define DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 
 START_TEST(test_say_escaped)
 {
-	struct fh_resp	 resp;
-	struct fh_twiml	 tw;
+	struct fh_resp	resp;
+	struct fh_twiml tw;
 
 	fh_resp_init(&resp);
 	fh_twiml_init(&tw, &resp);
@@ -23,7 +23,9 @@ START_TEST(test_say_escaped)
 	fh_twiml_open(&tw, FH_TW_REDIRECT);
 	fh_twiml_text(&tw, "https://h/x?a=1&b=2");
 	ck_assert_int_eq(fh_twiml_finish(&tw), FH_OK);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), DECL "<Response><Say voice="
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    DECL
+	    "<Response><Say voice="
 	    "\"Polly.&quot;Joanna&quot;\">&lt;Hangup/&gt; &amp; &apos;you&apos;"
 	    "</Say><Redirect>https://h/x?a=1&amp;b=2</Redirect></Response>");
 	ck_assert_str_eq(resp.content_type, "text/xml; charset=utf-8");
@@ -33,8 +35,8 @@ END_TEST
 
 START_TEST(test_nesting)
 {
-	struct fh_resp	 resp;
-	struct fh_twiml	 tw;
+	struct fh_resp	resp;
+	struct fh_twiml tw;
 
 	fh_resp_init(&resp);
 	fh_twiml_init(&tw, &resp);
@@ -51,7 +53,9 @@ START_TEST(test_nesting)
 	fh_twiml_close(&tw);
 	fh_twiml_open(&tw, FH_TW_HANGUP);
 	ck_assert_int_eq(fh_twiml_finish(&tw), FH_OK);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), DECL "<Response><Enqueue "
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    DECL
+	    "<Response><Enqueue "
 	    "workflowSid=\"WW1\"><Task>{&quot;a&quot;:1}</Task></Enqueue>"
 	    "<Dial><Queue reservationSid=\"WR1\"/></Dial><Hangup/></Response>");
 	fh_resp_release(&resp);
@@ -59,21 +63,21 @@ START_TEST(test_nesting)
 END_TEST
 
 struct bad {
-	enum fh_tw_elem	 parent, child;
+	enum fh_tw_elem parent, child;
 };
 static const struct bad bad[] = {
-	{ FH_TW_RESPONSE, FH_TW_TASK },
-	{ FH_TW_RESPONSE, FH_TW_QUEUE },
-	{ FH_TW_RESPONSE, FH_TW_NUMBER },
-	{ FH_TW_GATHER, FH_TW_RECORD },
-	{ FH_TW_DIAL, FH_TW_SAY },
-	{ FH_TW_RESPONSE, FH_TW_RESPONSE },
+    {FH_TW_RESPONSE, FH_TW_TASK},
+    {FH_TW_RESPONSE, FH_TW_QUEUE},
+    {FH_TW_RESPONSE, FH_TW_NUMBER},
+    {FH_TW_GATHER, FH_TW_RECORD},
+    {FH_TW_DIAL, FH_TW_SAY},
+    {FH_TW_RESPONSE, FH_TW_RESPONSE},
 };
 
 START_TEST(test_bad_nesting)
 {
-	struct fh_resp	 resp;
-	struct fh_twiml	 tw;
+	struct fh_resp	resp;
+	struct fh_twiml tw;
 
 	fh_resp_init(&resp);
 	fh_twiml_init(&tw, &resp);
@@ -87,8 +91,8 @@ END_TEST
 
 START_TEST(test_limits)
 {
-	struct fh_resp	 resp;
-	struct fh_twiml	 tw;
+	struct fh_resp	resp;
+	struct fh_twiml tw;
 
 	/* attribute after content, control characters, invalid UTF-8 */
 	fh_resp_init(&resp);
@@ -116,8 +120,7 @@ START_TEST(test_limits)
 	fh_resp_init(&resp);
 	fh_twiml_init(&tw, &resp);
 	ck_assert_int_eq(fh_twiml_finish(&tw), FH_OK);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), DECL
-	    "<Response></Response>");
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), DECL "<Response></Response>");
 	fh_resp_release(&resp);
 }
 END_TEST
@@ -125,8 +128,8 @@ END_TEST
 /* White space a parser would normalise goes out as references. */
 START_TEST(test_whitespace_escaped)
 {
-	struct fh_resp	 resp;
-	struct fh_twiml	 tw;
+	struct fh_resp	resp;
+	struct fh_twiml tw;
 
 	fh_resp_init(&resp);
 	fh_twiml_init(&tw, &resp);
@@ -134,30 +137,31 @@ START_TEST(test_whitespace_escaped)
 	fh_twiml_attr(&tw, FH_TA_LANGUAGE, "a\tb\nc\r");
 	fh_twiml_text(&tw, "1\r\n2\r3\n");
 	ck_assert_int_eq(fh_twiml_finish(&tw), FH_OK);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), DECL "<Response><Say "
-	    "language=\"a&#9;b&#10;c&#13;\">1&#13;&#10;2&#13;3&#10;</Say>"
-	    "</Response>");
+	ck_assert_str_eq(fh_buf_cstr(&resp.body),
+	    DECL "<Response><Say "
+		 "language=\"a&#9;b&#10;c&#13;\">1&#13;&#10;2&#13;3&#10;</Say>"
+		 "</Response>");
 	fh_resp_release(&resp);
 }
 END_TEST
 
 /* Found by fuzz_twiml: each of these used to give ill-formed XML. */
 struct illformed {
-	const char	*what;
-	enum fh_err	 want;
+	const char *what;
+	enum fh_err want;
 };
 static const struct illformed illformed[] = {
-	{ "U+FFFE", FH_EINPUT },
-	{ "U+FFFF", FH_EINPUT },
-	{ "repeated attribute", FH_EINTERNAL },
-	{ "same name, other enum", FH_EINTERNAL },
-	{ "text after </Response>", FH_EINTERNAL },
+    {"U+FFFE", FH_EINPUT},
+    {"U+FFFF", FH_EINPUT},
+    {"repeated attribute", FH_EINTERNAL},
+    {"same name, other enum", FH_EINTERNAL},
+    {"text after </Response>", FH_EINTERNAL},
 };
 
 START_TEST(test_illformed)
 {
-	struct fh_resp	 resp;
-	struct fh_twiml	 tw;
+	struct fh_resp	resp;
+	struct fh_twiml tw;
 
 	fh_resp_init(&resp);
 	fh_twiml_init(&tw, &resp);
@@ -191,7 +195,7 @@ END_TEST
 
 START_TEST(test_names)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; i < FH_TW__MAX; i++)
 		ck_assert_ptr_nonnull(fh_twiml_elem_name(i));
@@ -203,18 +207,18 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite	*s = suite_create("twiml");
-	TCase	*core = tcase_create("core"), *limits = tcase_create("limits");
+	Suite *s = suite_create("twiml");
+	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
 	tcase_add_test(core, test_say_escaped);
 	tcase_add_test(core, test_nesting);
 	tcase_add_test(core, test_names);
 	tcase_add_test(core, test_whitespace_escaped);
-	tcase_add_loop_test(limits, test_bad_nesting, 0,
-	    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_loop_test(
+	    limits, test_bad_nesting, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(limits, test_limits);
-	tcase_add_loop_test(limits, test_illformed, 0,
-	    (int)FH_NITEMS(illformed));
+	tcase_add_loop_test(
+	    limits, test_illformed, 0, (int)FH_NITEMS(illformed));
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

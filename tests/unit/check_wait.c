@@ -27,15 +27,14 @@
 #include "lib/rest.h"
 #include "handlers/wait.h"
 
+#define TASK "WT0123456789abcdef0123456789abcdef"
+#define CALL "CA0123456789abcdef0123456789abcdef"
+#define TW "CallSid=" CALL "&Caller=%2B14155550100&Called=%2B18005550199"
+#define AUTHZ "HTTP_AUTHORIZATION=Basic dXNlcjpwYXNz" /* user:pass */
 
-#define TASK		"WT0123456789abcdef0123456789abcdef"
-#define CALL		"CA0123456789abcdef0123456789abcdef"
-#define TW		"CallSid=" CALL "&Caller=%2B14155550100&Called=%2B18005550199"
-#define AUTHZ		"HTTP_AUTHORIZATION=Basic dXNlcjpwYXNz"	/* user:pass */
-
-static struct fh_config	 cfg;
-static struct fh_ctx	 ctx;
-static struct fh_rest	*rest;
+static struct fh_config cfg;
+static struct fh_ctx	ctx;
+static struct fh_rest  *rest;
 
 static void
 setup(void)
@@ -45,11 +44,12 @@ setup(void)
 	cfg.account_sid = (char *)"AC0123456789abcdef0123456789abcdef";
 	cfg.auth_token = (char *)"auth-token-not-real";
 	cfg.workspace_sid = (char *)"WS0123456789abcdef0123456789abcdef";
-	cfg.callback_workflow_sid = (char *)"WW0123456789abcdef0123456789abcdef";
+	cfg.callback_workflow_sid =
+	    (char *)"WW0123456789abcdef0123456789abcdef";
 	cfg.main_timezone = (char *)"UTC";
 	cfg.public_url = (char *)"https://hooks.example.com";
 	cfg.hold_music_url = (char *)"https://hooks.example.com/assets/"
-	    "hold-music.wav";
+				     "hold-music.wav";
 	cfg.api_url = cfg.taskrouter_url = cfg.iam_url =
 	    (char *)"http://127.0.0.1:1";
 	cfg.allow_alternate_number = 1;
@@ -62,7 +62,7 @@ setup(void)
 	cfg.deadline_ms = 2000;
 	ctx.cfg = &cfg;
 	ctx.prog = "check_wait";
-	fh_log_init(&ctx.log, "check_wait", -1);	/* silent */
+	fh_log_init(&ctx.log, "check_wait", -1); /* silent */
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &ctx.log), FH_OK);
 	ctx.rest = rest;
 }
@@ -78,13 +78,13 @@ teardown(void)
 static enum fh_err
 run(const char *body, int authz, struct fh_resp *resp)
 {
-	struct fh_req	 req;
-	char		 m[] = "REQUEST_METHOD=POST";
-	char		 u[] = "REQUEST_URI=" FH_WAIT_PATH;
-	char		 ct[] = "CONTENT_TYPE=application/x-www-form-urlencoded";
-	char		 a[] = AUTHZ;
-	char		*envp[5] = { m, u, ct, authz ? a : NULL, NULL };
-	enum fh_err	 err;
+	struct fh_req req;
+	char	      m[] = "REQUEST_METHOD=POST";
+	char	      u[] = "REQUEST_URI=" FH_WAIT_PATH;
+	char	      ct[] = "CONTENT_TYPE=application/x-www-form-urlencoded";
+	char	      a[] = AUTHZ;
+	char	     *envp[5] = {m, u, ct, authz ? a : NULL, NULL};
+	enum fh_err   err;
 
 	fh_req_init(&req);
 	fh_resp_init(resp);
@@ -98,101 +98,112 @@ run(const char *body, int authz, struct fh_resp *resp)
 /* ------------------------------------------------------------- golden */
 
 struct gcase {
-	const char	*name;
-	const char	*body;
+	const char *name;
+	const char *body;
 };
 
 static const struct gcase golden[] = {
-	{ "initialize", TW "&QueueSid=QU0123456789abcdef0123456789abcdef" },
-	{ "main-wait-loop", "mode=main-wait-loop&enqueuedTaskSid=" TASK "&"
-	    TW },
-	{ "main-wait-loop-skip", "mode=main-wait-loop&enqueuedTaskSid=" TASK
-	    "&skipGreeting=true&" TW },
-	{ "main-wait-loop-unknown", "mode=main-wait-loop&lookup=1&" TW },
-	{ "main-wait-loop-unknown-max", "mode=main-wait-loop&lookup=10&"
-	    "skipGreeting=true&" TW },
-	{ "handle-initial-choice", "mode=handle-initial-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=*&" TW },
-	{ "handle-initial-choice-other", "mode=handle-initial-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=5&" TW },
-	{ "handle-initial-choice-unknown", "mode=handle-initial-choice&"
-	    "lookup=3&Digits=*&" TW },
-	{ "handle-callback-or-voicemail-choice-1",
-	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
-	    "&Digits=1&" TW },
-	{ "handle-callback-or-voicemail-choice-2",
-	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
-	    "&Digits=2&" TW },
-	{ "handle-callback-or-voicemail-choice-other",
-	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
-	    "&Digits=9&" TW },
-	{ "handle-callback-or-voicemail-choice-withheld",
-	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
-	    "&Digits=2&CallSid=" CALL "&Caller=anonymous&From=anonymous" },
-	{ "handle-callback-or-voicemail-choice-withheld-1",
-	    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
-	    "&Digits=1&CallSid=" CALL "&Caller=%2B266696687&From=%2B266696687"
-	    "&Called=%2B18005550199" },
-	{ "handle-callback-choice-withheld",
-	    "mode=handle-callback-choice&enqueuedTaskSid=" TASK
-	    "&Digits=1&CallSid=" CALL "&Caller=%2B7378742833"
-	    "&Called=%2B18005550199" },
-	{ "handle-callback-choice-1", "mode=handle-callback-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=1&" TW },
-	{ "handle-callback-choice-voicemail-1", "mode=handle-callback-choice&"
-	    "enqueuedTaskSid=" TASK "&followUp=voicemail&Digits=1&" TW },
-	{ "handle-callback-choice-2", "mode=handle-callback-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=2&" TW },
-	{ "handle-callback-choice-other", "mode=handle-callback-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=3&" TW },
-	/* short names: a tar path keeps 99 bytes */
-	{ "other-number-confirmation-option",
-	    "mode=handle-callback-for-other-number-confirmation-option&"
-	    "enqueuedTaskSid=" TASK "&Digits=+4155550199+&" TW },
-	{ "other-number-confirmation-option-invalid",
-	    "mode=handle-callback-for-other-number-confirmation-option&"
-	    "enqueuedTaskSid=" TASK "&followUp=voicemail&Digits=0415&" TW },
-	{ "handle-callback-for-other-number-confirmation",
-	    "mode=handle-callback-for-other-number-confirmation&"
-	    "enqueuedTaskSid=" TASK "&updatedPhoneNumber=%2B4155550199&"
-	    "Digits=1&" TW },
-	{ "handle-callback-for-other-number-confirmation-2",
-	    "mode=handle-callback-for-other-number-confirmation&"
-	    "enqueuedTaskSid=" TASK "&updatedPhoneNumber=%2B4155550199&"
-	    "Digits=2&" TW },
-	{ "submit-callback-failed", "mode=submit-callback&enqueuedTaskSid="
-	    TASK "&to=%2B14155550100&" TW },
-	{ "submit-callback-missing", "mode=submit-callback&enqueuedTaskSid="
-	    TASK "&" TW },
-	{ "start-voicemail-failed", "mode=start-voicemail&enqueuedTaskSid="
-	    TASK "&to=%2B14155550100&" TW },
-	{ "record-voicemail", "mode=record-voicemail&enqueuedTaskSid=" TASK
-	    "&to=%2B14155550100&calledNumber=%2B18005550199&workflowSid="
-	    "WW0123456789abcdef0123456789abcdef&taskTimeout=3600&"
-	    "taskPriority=5&taskChannel=voice&virtualStartTime="
-	    "2026-01-02T03%3A04%3A05Z&" TW },
-	{ "record-voicemail-try3", "mode=record-voicemail&enqueuedTaskSid="
-	    TASK "&to=%2B14155550100&try=3&" TW },
-	{ "voicemail-recorded-none", "mode=voicemail-recorded&"
-	    "enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW },
-	{ "voicemail-recorded-failed", "mode=voicemail-recorded&"
-	    "enqueuedTaskSid=" TASK "&to=%2B14155550100&RecordingSid="
-	    "RE0123456789abcdef0123456789abcdef&RecordingUrl=https%3A%2F%2F"
-	    "api.twilio.com%2Frec&" TW },
-	{ "unknown-mode", "mode=no-such-mode&enqueuedTaskSid=" TASK "&" TW },
+    {"initialize", TW "&QueueSid=QU0123456789abcdef0123456789abcdef"},
+    {"main-wait-loop", "mode=main-wait-loop&enqueuedTaskSid=" TASK "&" TW},
+    {"main-wait-loop-skip",
+	"mode=main-wait-loop&enqueuedTaskSid=" TASK "&skipGreeting=true&" TW},
+    {"main-wait-loop-unknown", "mode=main-wait-loop&lookup=1&" TW},
+    {"main-wait-loop-unknown-max",
+	"mode=main-wait-loop&lookup=10&"
+	"skipGreeting=true&" TW},
+    {"handle-initial-choice",
+	"mode=handle-initial-choice&"
+	"enqueuedTaskSid=" TASK "&Digits=*&" TW},
+    {"handle-initial-choice-other",
+	"mode=handle-initial-choice&"
+	"enqueuedTaskSid=" TASK "&Digits=5&" TW},
+    {"handle-initial-choice-unknown",
+	"mode=handle-initial-choice&"
+	"lookup=3&Digits=*&" TW},
+    {"handle-callback-or-voicemail-choice-1",
+	"mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	"&Digits=1&" TW},
+    {"handle-callback-or-voicemail-choice-2",
+	"mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	"&Digits=2&" TW},
+    {"handle-callback-or-voicemail-choice-other",
+	"mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	"&Digits=9&" TW},
+    {"handle-callback-or-voicemail-choice-withheld",
+	"mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	"&Digits=2&CallSid=" CALL "&Caller=anonymous&From=anonymous"},
+    {"handle-callback-or-voicemail-choice-withheld-1",
+	"mode=handle-callback-or-voicemail-choice&enqueuedTaskSid=" TASK
+	"&Digits=1&CallSid=" CALL "&Caller=%2B266696687&From=%2B266696687"
+	"&Called=%2B18005550199"},
+    {"handle-callback-choice-withheld",
+	"mode=handle-callback-choice&enqueuedTaskSid=" TASK
+	"&Digits=1&CallSid=" CALL "&Caller=%2B7378742833"
+	"&Called=%2B18005550199"},
+    {"handle-callback-choice-1",
+	"mode=handle-callback-choice&"
+	"enqueuedTaskSid=" TASK "&Digits=1&" TW},
+    {"handle-callback-choice-voicemail-1",
+	"mode=handle-callback-choice&"
+	"enqueuedTaskSid=" TASK "&followUp=voicemail&Digits=1&" TW},
+    {"handle-callback-choice-2",
+	"mode=handle-callback-choice&"
+	"enqueuedTaskSid=" TASK "&Digits=2&" TW},
+    {"handle-callback-choice-other",
+	"mode=handle-callback-choice&"
+	"enqueuedTaskSid=" TASK "&Digits=3&" TW},
+    /* short names: a tar path keeps 99 bytes */
+    {"other-number-confirmation-option",
+	"mode=handle-callback-for-other-number-confirmation-option&"
+	"enqueuedTaskSid=" TASK "&Digits=+4155550199+&" TW},
+    {"other-number-confirmation-option-invalid",
+	"mode=handle-callback-for-other-number-confirmation-option&"
+	"enqueuedTaskSid=" TASK "&followUp=voicemail&Digits=0415&" TW},
+    {"handle-callback-for-other-number-confirmation",
+	"mode=handle-callback-for-other-number-confirmation&"
+	"enqueuedTaskSid=" TASK "&updatedPhoneNumber=%2B4155550199&"
+	"Digits=1&" TW},
+    {"handle-callback-for-other-number-confirmation-2",
+	"mode=handle-callback-for-other-number-confirmation&"
+	"enqueuedTaskSid=" TASK "&updatedPhoneNumber=%2B4155550199&"
+	"Digits=2&" TW},
+    {"submit-callback-failed",
+	"mode=submit-callback&enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW},
+    {"submit-callback-missing",
+	"mode=submit-callback&enqueuedTaskSid=" TASK "&" TW},
+    {"start-voicemail-failed",
+	"mode=start-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW},
+    {"record-voicemail",
+	"mode=record-voicemail&enqueuedTaskSid=" TASK
+	"&to=%2B14155550100&calledNumber=%2B18005550199&workflowSid="
+	"WW0123456789abcdef0123456789abcdef&taskTimeout=3600&"
+	"taskPriority=5&taskChannel=voice&virtualStartTime="
+	"2026-01-02T03%3A04%3A05Z&" TW},
+    {"record-voicemail-try3",
+	"mode=record-voicemail&enqueuedTaskSid=" TASK
+	"&to=%2B14155550100&try=3&" TW},
+    {"voicemail-recorded-none",
+	"mode=voicemail-recorded&"
+	"enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW},
+    {"voicemail-recorded-failed",
+	"mode=voicemail-recorded&"
+	"enqueuedTaskSid=" TASK "&to=%2B14155550100&RecordingSid="
+	"RE0123456789abcdef0123456789abcdef&RecordingUrl=https%3A%2F%2F"
+	"api.twilio.com%2Frec&" TW},
+    {"unknown-mode", "mode=no-such-mode&enqueuedTaskSid=" TASK "&" TW},
 };
 
 START_TEST(test_golden)
 {
-	const struct gcase	*c = &golden[_i];
-	struct fh_resp		 resp;
-	char			 name[128];
+	const struct gcase *c = &golden[_i];
+	struct fh_resp	    resp;
+	char		    name[128];
 
 	ck_assert_int_eq(run(c->body, 1, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(resp.content_type, "text/xml; charset=utf-8");
-	ck_assert_int_lt(snprintf(name, sizeof(name), "%s.xml", c->name),
-	    (int)sizeof(name));
+	ck_assert_int_lt(
+	    snprintf(name, sizeof(name), "%s.xml", c->name), (int)sizeof(name));
 	fh_test_golden("wait-experience", name, resp.body.data, resp.body.len);
 	fh_resp_release(&resp);
 }
@@ -201,51 +212,51 @@ END_TEST
 /* ------------------------------------------------------------- limits */
 
 struct lcase {
-	const char	*body;
-	int		 authz;
-	const char	*want;	/* a substring of the body */
-	const char	*not;	/* must not appear, or NULL */
+	const char *body;
+	int	    authz;
+	const char *want;  /* a substring of the body */
+	const char * not ; /* must not appear, or NULL */
 };
 
 static const struct lcase limits[] = {
-	/* an invalid task SID counts as absent: no menu, a new lookup */
-	{ "mode=main-wait-loop&enqueuedTaskSid=WT123&" TW, 1,
-	    "lookup=1&amp;skipGreeting=true", "WT123" },
-	/* an out-of-range lookup counts as absent */
-	{ "mode=main-wait-loop&lookup=11&" TW, 1, "lookup=1&amp;", NULL },
-	/* no credentials at all: the fallback without any URL */
-	{ "mode=handle-initial-choice&enqueuedTaskSid=" TASK "&Digits=*&" TW,
-	    0, "<Say voice=\"Polly.Joanna\">Sorry, we were unable to perform "
-	    "this operation. Please remain on the line.</Say></Response>",
-	    "Redirect" },
-	/* 16 digits, too long */
-	{ "mode=handle-callback-for-other-number-confirmation-option&"
-	    "enqueuedTaskSid=" TASK "&Digits=4155550199012345&" TW, 1,
-	    "You have entered an invalid selection.", "say-as" },
-	/* 8 digits are enough */
-	{ "mode=handle-callback-for-other-number-confirmation-option&"
-	    "enqueuedTaskSid=" TASK "&Digits=41555501&" TW, 1,
-	    "updatedPhoneNumber=%2B41555501", NULL },
-	/* an invalid number awaiting confirmation goes back to entry */
-	{ "mode=handle-callback-for-other-number-confirmation&"
-	    "enqueuedTaskSid=" TASK "&updatedPhoneNumber=12&Digits=1&" TW, 1,
-	    "confirmation-option", "submit-callback" },
-	/* a mode that is not a plain name counts as absent: initialize */
-	{ "mode=main-wait-loop%26x%3D1&enqueuedTaskSid=" TASK "&" TW, 1,
-	    "mode=main-wait-loop&amp;lookup=1</Redirect></Response>", NULL },
+    /* an invalid task SID counts as absent: no menu, a new lookup */
+    {"mode=main-wait-loop&enqueuedTaskSid=WT123&" TW, 1,
+	"lookup=1&amp;skipGreeting=true", "WT123"},
+    /* an out-of-range lookup counts as absent */
+    {"mode=main-wait-loop&lookup=11&" TW, 1, "lookup=1&amp;", NULL},
+    /* no credentials at all: the fallback without any URL */
+    {"mode=handle-initial-choice&enqueuedTaskSid=" TASK "&Digits=*&" TW, 0,
+	"<Say voice=\"Polly.Joanna\">Sorry, we were unable to perform "
+	"this operation. Please remain on the line.</Say></Response>",
+	"Redirect"},
+    /* 16 digits, too long */
+    {"mode=handle-callback-for-other-number-confirmation-option&"
+     "enqueuedTaskSid=" TASK "&Digits=4155550199012345&" TW,
+	1, "You have entered an invalid selection.", "say-as"},
+    /* 8 digits are enough */
+    {"mode=handle-callback-for-other-number-confirmation-option&"
+     "enqueuedTaskSid=" TASK "&Digits=41555501&" TW,
+	1, "updatedPhoneNumber=%2B41555501", NULL},
+    /* an invalid number awaiting confirmation goes back to entry */
+    {"mode=handle-callback-for-other-number-confirmation&"
+     "enqueuedTaskSid=" TASK "&updatedPhoneNumber=12&Digits=1&" TW,
+	1, "confirmation-option", "submit-callback"},
+    /* a mode that is not a plain name counts as absent: initialize */
+    {"mode=main-wait-loop%26x%3D1&enqueuedTaskSid=" TASK "&" TW, 1,
+	"mode=main-wait-loop&amp;lookup=1</Redirect></Response>", NULL},
 };
 
 START_TEST(test_limits)
 {
-	const struct lcase	*c = &limits[_i];
-	struct fh_resp		 resp;
+	const struct lcase *c = &limits[_i];
+	struct fh_resp	    resp;
 
 	ck_assert_int_eq(run(c->body, c->authz, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_msg(strstr(fh_buf_cstr(&resp.body), c->want) != NULL,
 	    "case %d: %s", _i, fh_buf_cstr(&resp.body));
 	if (c->not != NULL)
-		ck_assert_msg(strstr(fh_buf_cstr(&resp.body), c->not) == NULL,
+		ck_assert_msg(strstr(fh_buf_cstr(&resp.body), c->not ) == NULL,
 		    "case %d: %s", _i, fh_buf_cstr(&resp.body));
 	fh_resp_release(&resp);
 }
@@ -253,19 +264,19 @@ END_TEST
 
 /* The callbacks Twilio ignores the body of: 204, nothing. */
 static const char *const no_content[] = {
-	"mode=submit-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
-	    "TranscriptionStatus=failed&" TW,
-	"mode=submit-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
-	    "RecordingSid=RE0123456789abcdef0123456789abcdef&"
-	    "TranscriptionStatus=completed&TranscriptionText=hi&" TW,
-	"mode=voicemail-call-ended&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
-	    "CallStatus=completed&" TW,
-	"mode=voicemail-call-ended&CallStatus=in-progress&" TW,
+    "mode=submit-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
+    "TranscriptionStatus=failed&" TW,
+    "mode=submit-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
+    "RecordingSid=RE0123456789abcdef0123456789abcdef&"
+    "TranscriptionStatus=completed&TranscriptionText=hi&" TW,
+    "mode=voicemail-call-ended&enqueuedTaskSid=" TASK "&to=%2B14155550100&"
+    "CallStatus=completed&" TW,
+    "mode=voicemail-call-ended&CallStatus=in-progress&" TW,
 };
 
 START_TEST(test_no_content)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
 	ck_assert_int_eq(run(no_content[_i], 1, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 204);
@@ -277,15 +288,17 @@ END_TEST
 /* A configured prompt is escaped; voice, language and options apply. */
 START_TEST(test_config)
 {
-	struct fh_resp	 resp;
-	char		 txt[] = "Hold <b>on</b> & \"wait\"";
+	struct fh_resp resp;
+	char	       txt[] = "Hold <b>on</b> & \"wait\"";
 
 	cfg.prompts[FH_PR_REPEATING_CB_ONLY] = txt;
 	cfg.say_voice = (char *)"alice";
 	cfg.say_language = (char *)"en-GB";
 	cfg.allow_voicemail = 0;
 	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
-	    "&skipGreeting=true&" TW, 1, &resp), FH_OK);
+			     "&skipGreeting=true&" TW,
+			     1, &resp),
+	    FH_OK);
 	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
 	    "<Say voice=\"alice\" language=\"en-GB\">Hold &lt;b&gt;on&lt;/b&gt;"
 	    " &amp; &quot;wait&quot;</Say>"));
@@ -294,12 +307,16 @@ START_TEST(test_config)
 
 	/* voicemail off: 2 holds on; alternate number off: straight submit */
 	ck_assert_int_eq(run("mode=handle-callback-or-voicemail-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=2&" TW, 1, &resp), FH_OK);
+			     "enqueuedTaskSid=" TASK "&Digits=2&" TW,
+			     1, &resp),
+	    FH_OK);
 	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "Gather"));
 	fh_resp_release(&resp);
 	cfg.allow_alternate_number = 0;
 	ck_assert_int_eq(run("mode=handle-callback-or-voicemail-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=1&" TW, 1, &resp), FH_OK);
+			     "enqueuedTaskSid=" TASK "&Digits=1&" TW,
+			     1, &resp),
+	    FH_OK);
 	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
 	    "<Redirect>https://user:pass@hooks.example.com" FH_WAIT_PATH
 	    "?mode=submit-callback&amp;enqueuedTaskSid=" TASK
@@ -307,15 +324,19 @@ START_TEST(test_config)
 	fh_resp_release(&resp);
 	/* withheld caller, alternate number off: unavailable */
 	ck_assert_int_eq(run("mode=handle-callback-or-voicemail-choice&"
-	    "enqueuedTaskSid=" TASK "&Digits=1&CallSid=" CALL
-	    "&From=client%3Aalice", 1, &resp), FH_OK);
-	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
-	    "The option to request a callback"));
+			     "enqueuedTaskSid=" TASK "&Digits=1&CallSid=" CALL
+			     "&From=client%3Aalice",
+			     1, &resp),
+	    FH_OK);
+	ck_assert_ptr_nonnull(strstr(
+	    fh_buf_cstr(&resp.body), "The option to request a callback"));
 	fh_resp_release(&resp);
 	/* FLEXHOOKS_BASIC_AUTH when the request has no credentials */
 	cfg.basic_auth = (char *)"twilio:s3cr%t";
-	ck_assert_int_eq(run("mode=handle-initial-choice&enqueuedTaskSid="
-	    TASK "&Digits=*&" TW, 0, &resp), FH_OK);
+	ck_assert_int_eq(run("mode=handle-initial-choice&enqueuedTaskSid=" TASK
+			     "&Digits=*&" TW,
+			     0, &resp),
+	    FH_OK);
 	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
 	    "https://twilio:s3cr%25t@hooks.example.com"));
 	fh_resp_release(&resp);
@@ -323,34 +344,34 @@ START_TEST(test_config)
 END_TEST
 
 struct pcase {
-	const char	*text;
-	enum fh_err	 want;
-	size_t		 line;
+	const char *text;
+	enum fh_err want;
+	size_t	    line;
 };
 
 static const struct pcase pcases[] = {
-	{ "", FH_OK, 0 },
-	{ "# comment\ninitialGreeting=Hello\n", FH_OK, 0 },
-	{ "initialGreeting=Hello\nnoSuchKey=x\n", FH_EINPUT, 2 },
-	{ "initialGreeting\n", FH_EINPUT, 1 },
-	{ "invalidInput=\n", FH_EINPUT, 1 },
-	{ "invalidInput=\xff\xfe\n", FH_EINPUT, 1 },
+    {"", FH_OK, 0},
+    {"# comment\ninitialGreeting=Hello\n", FH_OK, 0},
+    {"initialGreeting=Hello\nnoSuchKey=x\n", FH_EINPUT, 2},
+    {"initialGreeting\n", FH_EINPUT, 1},
+    {"invalidInput=\n", FH_EINPUT, 1},
+    {"invalidInput=\xff\xfe\n", FH_EINPUT, 1},
 };
 
 START_TEST(test_prompts)
 {
-	const struct pcase	*c = &pcases[_i];
-	char			*over[FH_PR__MAX];
-	size_t			 line = 0;
+	const struct pcase *c = &pcases[_i];
+	char		   *over[FH_PR__MAX];
+	size_t		    line = 0;
 
 	memset(over, 0, sizeof(over));
-	ck_assert_int_eq(fh_prompts_parse(c->text, strlen(c->text), over,
-	    &line), c->want);
+	ck_assert_int_eq(
+	    fh_prompts_parse(c->text, strlen(c->text), over, &line), c->want);
 	if (c->want != FH_OK)
 		ck_assert_uint_eq(line, c->line);
 	if (_i == 1) {
-		ck_assert_str_eq(fh_prompt_text(over, FH_PR_INITIAL_GREETING),
-		    "Hello");
+		ck_assert_str_eq(
+		    fh_prompt_text(over, FH_PR_INITIAL_GREETING), "Hello");
 		ck_assert_str_eq(fh_prompt_text(over, FH_PR_INVALID_INPUT),
 		    "You have entered an invalid selection. Please try "
 		    "again.");
@@ -362,34 +383,34 @@ END_TEST
 /* Every prompt has a key and a default; an overlong text is refused. */
 START_TEST(test_prompt_table)
 {
-	char	*over[FH_PR__MAX], text[1100];
-	size_t	 i, line;
+	char  *over[FH_PR__MAX], text[1100];
+	size_t i, line;
 
 	for (i = 0; i < FH_PR__MAX; i++) {
 		ck_assert_ptr_nonnull(fh_prompt_key((enum fh_prompt)i));
 		ck_assert_ptr_nonnull(fh_prompt_text(NULL, (enum fh_prompt)i));
-		ck_assert_ptr_null(strstr(fh_prompt_text(NULL,
-		    (enum fh_prompt)i), "  "));
+		ck_assert_ptr_null(
+		    strstr(fh_prompt_text(NULL, (enum fh_prompt)i), "  "));
 	}
 	ck_assert_ptr_null(fh_prompt_key(FH_PR__MAX));
 	memset(over, 0, sizeof(over));
 	memcpy(text, "invalidInput=", 13);
 	memset(text + 13, 'a', 1001);
 	text[1014] = '\0';
-	ck_assert_int_eq(fh_prompts_parse(text, strlen(text), over, &line),
-	    FH_EINPUT);
-	text[1013] = '\0';	/* exactly 1000 bytes */
-	ck_assert_int_eq(fh_prompts_parse(text, strlen(text), over, &line),
-	    FH_OK);
-	ck_assert_uint_eq(strlen(fh_prompt_text(over, FH_PR_INVALID_INPUT)),
-	    1000);
+	ck_assert_int_eq(
+	    fh_prompts_parse(text, strlen(text), over, &line), FH_EINPUT);
+	text[1013] = '\0'; /* exactly 1000 bytes */
+	ck_assert_int_eq(
+	    fh_prompts_parse(text, strlen(text), over, &line), FH_OK);
+	ck_assert_uint_eq(
+	    strlen(fh_prompt_text(over, FH_PR_INVALID_INPUT)), 1000);
 	fh_prompts_release(over);
 }
 END_TEST
 
 /* FLEXHOOKS_PROMPTS through fh_config_load(): loaded, or start-up fails
  * naming the line. */
-static char	 prompts_path[64];
+static char prompts_path[64];
 
 static const char *
 prompts_getenv(const char *name)
@@ -403,10 +424,10 @@ prompts_getenv(const char *name)
 
 START_TEST(test_prompts_file)
 {
-	struct fh_config	 c;
-	char			 msg[128];
-	FILE			*f;
-	int			 fd;
+	struct fh_config c;
+	char		 msg[128];
+	FILE		*f;
+	int		 fd;
 
 	memcpy(prompts_path, "/tmp/check_wait_XXXXXX", 23);
 	fd = mkstemp(prompts_path);
@@ -415,60 +436,73 @@ START_TEST(test_prompts_file)
 	ck_assert_ptr_nonnull(f);
 	fputs("# ours\ninitialGreeting=Hi & welcome\n", f);
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(fh_config_load(&c, prompts_getenv, msg, sizeof(msg)),
-	    FH_OK);
-	ck_assert_str_eq(fh_prompt_text(c.prompts, FH_PR_INITIAL_GREETING),
-	    "Hi & welcome");
+	ck_assert_int_eq(
+	    fh_config_load(&c, prompts_getenv, msg, sizeof(msg)), FH_OK);
+	ck_assert_str_eq(
+	    fh_prompt_text(c.prompts, FH_PR_INITIAL_GREETING), "Hi & welcome");
 	fh_config_release(&c);
 
 	f = fopen(prompts_path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("initialGreeting=Hi\n\nrepeatingPromp=typo\n", f);
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(fh_config_load(&c, prompts_getenv, msg, sizeof(msg)),
-	    FH_ECONFIG);
+	ck_assert_int_eq(
+	    fh_config_load(&c, prompts_getenv, msg, sizeof(msg)), FH_ECONFIG);
 	ck_assert_str_eq(msg, "invalid prompts file line 3");
 	ck_assert_int_eq(unlink(prompts_path), 0);
-	ck_assert_int_eq(fh_config_load(&c, prompts_getenv, msg, sizeof(msg)),
-	    FH_ECONFIG);
+	ck_assert_int_eq(
+	    fh_config_load(&c, prompts_getenv, msg, sizeof(msg)), FH_ECONFIG);
 }
 END_TEST
 
 /* Every withheld caller ID, on 1 (callback) and 2 (voicemail): the
  * number-entry Gather, never the same-number choice or a submit. */
 static const char *const withheld[] = {
-	"%2B266696687", "%2B7378742833", "%2B2562533", "%2B86282452253",
-	"+266696687", "anonymous", "Restricted", "UNKNOWN", "blocked",
-	"private",
+    "%2B266696687",
+    "%2B7378742833",
+    "%2B2562533",
+    "%2B86282452253",
+    "+266696687",
+    "anonymous",
+    "Restricted",
+    "UNKNOWN",
+    "blocked",
+    "private",
 };
 
 START_TEST(test_withheld)
 {
-	struct fh_resp	 resp;
-	char		 body[512];
-	const char	*out;
-	int		 digit;
+	struct fh_resp resp;
+	char	       body[512];
+	const char    *out;
+	int	       digit;
 
 	for (digit = 1; digit <= 2; digit++) {
-		ck_assert_int_lt(snprintf(body, sizeof(body),
-		    "mode=handle-callback-or-voicemail-choice&enqueuedTaskSid="
-		    TASK "&Digits=%d&CallSid=" CALL "&Caller=%s&From=%s"
-		    "&Called=%%2B18005550199", digit, withheld[_i],
-		    withheld[_i]), (int)sizeof(body));
+		ck_assert_int_lt(
+		    snprintf(body, sizeof(body),
+			"mode=handle-callback-or-voicemail-choice&"
+			"enqueuedTaskSid=" TASK "&Digits=%d&CallSid=" CALL
+			"&Caller=%s&From=%s"
+			"&Called=%%2B18005550199",
+			digit, withheld[_i], withheld[_i]),
+		    (int)sizeof(body));
 		ck_assert_int_eq(run(body, 1, &resp), FH_OK);
 		out = fh_buf_cstr(&resp.body);
-		ck_assert_msg(strstr(out, "mode=handle-callback-for-other-"
-		    "number-confirmation-option") != NULL, "%s: %s",
-		    withheld[_i], out);
+		ck_assert_msg(strstr(out,
+				  "mode=handle-callback-for-other-"
+				  "number-confirmation-option") != NULL,
+		    "%s: %s", withheld[_i], out);
 		ck_assert_ptr_null(strstr(out, "mode=handle-callback-choice"));
 		ck_assert_ptr_null(strstr(out, "to=%2B"));
 		fh_resp_release(&resp);
 	}
 	/* and 1 at the same-number choice never submits that number */
-	ck_assert_int_lt(snprintf(body, sizeof(body),
-	    "mode=handle-callback-choice&enqueuedTaskSid=" TASK "&Digits=1"
-	    "&CallSid=" CALL "&Caller=%s&Called=%%2B18005550199",
-	    withheld[_i]), (int)sizeof(body));
+	ck_assert_int_lt(
+	    snprintf(body, sizeof(body),
+		"mode=handle-callback-choice&enqueuedTaskSid=" TASK "&Digits=1"
+		"&CallSid=" CALL "&Caller=%s&Called=%%2B18005550199",
+		withheld[_i]),
+	    (int)sizeof(body));
 	ck_assert_int_eq(run(body, 1, &resp), FH_OK);
 	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "submit-callback"));
 	fh_resp_release(&resp);
@@ -477,36 +511,42 @@ END_TEST
 
 /* ------------------------------------------------------------ announcements */
 
-#define WQ	"WQ0123456789abcdef0123456789abcdef"
-#define LOOP_Q	"mode=main-wait-loop&enqueuedTaskSid=" TASK "&skipGreeting=true&" \
-		"taskQueueSid=" WQ "&" TW
+#define WQ "WQ0123456789abcdef0123456789abcdef"
+#define LOOP_Q \
+	"mode=main-wait-loop&enqueuedTaskSid=" TASK "&skipGreeting=true&" \
+	"taskQueueSid=" WQ "&" TW
 
 /* The cached figures of WQ: TASK third in line of four; with stats (1),
  * 12 tasks accepted in 30 minutes (one every 150 s); 2: nothing read. */
 static void
 put_queue(int with_stats, const char *first)
 {
-	struct fh_qstats	 st;
-	char			 body[1024];
+	struct fh_qstats st;
+	char		 body[1024];
 
 	memset(&st, 0, sizeof(st));
 	memcpy(st.queue, WQ, 35);
-	ck_assert_int_lt(snprintf(body, sizeof(body), "{\"tasks\":["
-	    "{\"sid\":\"%s\",\"priority\":1,\"virtual_start_time\":"
-	    "\"2026-01-02T03:00:00Z\"},"
-	    "{\"sid\":\"WT00000000000000000000000000000002\",\"priority\":0,"
-	    "\"virtual_start_time\":\"2026-01-02T03:00:01Z\"},"
-	    "{\"sid\":\"" TASK "\",\"priority\":0,\"virtual_start_time\":"
-	    "\"2026-01-02T03:00:02Z\"},"
-	    "{\"sid\":\"WT00000000000000000000000000000004\",\"priority\":0,"
-	    "\"virtual_start_time\":\"2026-01-02T03:00:03Z\"}]}", first),
+	ck_assert_int_lt(
+	    snprintf(body, sizeof(body),
+		"{\"tasks\":["
+		"{\"sid\":\"%s\",\"priority\":1,\"virtual_start_time\":"
+		"\"2026-01-02T03:00:00Z\"},"
+		"{\"sid\":\"WT00000000000000000000000000000002\",\"priority\":"
+		"0,"
+		"\"virtual_start_time\":\"2026-01-02T03:00:01Z\"},"
+		"{\"sid\":\"" TASK "\",\"priority\":0,\"virtual_start_time\":"
+		"\"2026-01-02T03:00:02Z\"},"
+		"{\"sid\":\"WT00000000000000000000000000000004\",\"priority\":"
+		"0,"
+		"\"virtual_start_time\":\"2026-01-02T03:00:03Z\"}]}",
+		first),
 	    (int)sizeof(body));
-	if (with_stats == 2) {	/* nothing could be read */
+	if (with_stats == 2) { /* nothing could be read */
 		fh_qstats_cache_put(&st);
 		return;
 	}
-	ck_assert_int_eq(fh_qstats_parse_tasks(body, strlen(body), 1000, &st),
-	    FH_OK);
+	ck_assert_int_eq(
+	    fh_qstats_parse_tasks(body, strlen(body), 1000, &st), FH_OK);
 	if (with_stats) {
 		st.have_rt = st.have_cum = 1;
 		st.eligible = 2;
@@ -517,64 +557,71 @@ put_queue(int with_stats, const char *first)
 }
 
 struct acase {
-	int		 position, wait;
-	long long	 after_s, at_pos;
-	int		 stats;
-	const char	*extra;		/* more of the request */
-	const char	*want[4];	/* substrings */
-	const char	*not[3];
+	int	    position, wait;
+	long long   after_s, at_pos;
+	int	    stats;
+	const char *extra;   /* more of the request */
+	const char *want[4]; /* substrings */
+	const char * not [3];
 };
 
 static const struct acase acases[] = {
-	/* both announced, then the menu; the hold state in both URLs */
-	{ 1, 1, 0, 0, 1, "", { "<Say voice=\"Polly.Joanna\">You are number 3 "
-	    "in line.</Say><Say voice=\"Polly.Joanna\">Your estimated wait "
-	    "time is about 8 minutes.</Say><Gather",
+    /* both announced, then the menu; the hold state in both URLs */
+    {1, 1, 0, 0, 1, "",
+	{"<Say voice=\"Polly.Joanna\">You are number 3 "
+	 "in line.</Say><Say voice=\"Polly.Joanna\">Your estimated wait "
+	 "time is about 8 minutes.</Say><Gather",
 	    "mode=handle-initial-choice&amp;enqueuedTaskSid=" TASK
 	    "&amp;taskQueueSid=" WQ "&amp;announcedAt=",
 	    "mode=main-wait-loop&amp;enqueuedTaskSid=" TASK "&amp;skipGreeting="
-	    "true&amp;taskQueueSid=" WQ "&amp;announcedAt=", NULL },
-	    { "offered=", NULL, NULL } },
-	/* only the wait; announced recently: nothing, the time kept */
-	{ 0, 1, 0, 0, 1, "", { "about 8 minutes", NULL, NULL, NULL },
-	    { "You are number", NULL, NULL } },
-	{ 1, 1, 0, 0, 1, "&announcedAt=", { "<Gather", "&amp;announcedAt=",
-	    NULL, NULL }, { "You are number", "estimated wait", NULL } },
-	/* no statistics: the position only; no estimate, nothing about it */
-	{ 1, 1, 0, 0, 0, "", { "You are number 3 in line.</Say><Gather",
-	    NULL, NULL, NULL }, { "estimated", NULL, NULL } },
-	{ 0, 1, 0, 0, 0, "", { "<Gather", NULL, NULL, NULL },
-	    { "estimated", "announcedAt", NULL } },
-	/* an offer past 10 minutes: not yet (8), hold music only */
-	{ 0, 0, 600, 0, 1, "", { "<Response><Play>https://hooks.example.com/"
-	    "assets/hold-music.wav</Play><Redirect>", NULL, NULL, NULL },
-	    { "<Gather", "star key", "offered" } },
-	/* past 5 minutes: offered, and it stays */
-	{ 0, 0, 300, 0, 1, "", { "<Gather", "&amp;offered=true</Redirect>",
-	    "&amp;offered=true\">", NULL }, { "You are", NULL, NULL } },
-	{ 0, 0, 3000, 0, 1, "&offered=true", { "<Gather", "offered=true",
-	    NULL, NULL }, { NULL, NULL, NULL } },
-	/* from position 3: offered; from 4: not */
-	{ 0, 0, 0, 3, 0, "", { "<Gather", "offered=true", NULL, NULL },
-	    { NULL, NULL, NULL } },
-	{ 0, 0, 0, 4, 0, "", { "<Play>", NULL, NULL, NULL },
-	    { "<Gather", NULL, NULL } },
-	/* nothing could be read: today's loop, and no task fetch */
-	{ 1, 1, 300, 2, 2, "", { "<Gather", "star key", NULL, NULL },
-	    { "You are", "estimated", "offered" } },
-	/* wait threshold but no statistics: offered as without one */
-	{ 0, 0, 300, 0, 0, "", { "<Gather", NULL, NULL, NULL },
-	    { "offered", NULL, NULL } },
+	    "true&amp;taskQueueSid=" WQ "&amp;announcedAt=",
+	    NULL},
+	{"offered=", NULL, NULL}},
+    /* only the wait; announced recently: nothing, the time kept */
+    {0, 1, 0, 0, 1, "", {"about 8 minutes", NULL, NULL, NULL},
+	{"You are number", NULL, NULL}},
+    {1, 1, 0, 0, 1,
+	"&announcedAt=", {"<Gather", "&amp;announcedAt=", NULL, NULL},
+	{"You are number", "estimated wait", NULL}},
+    /* no statistics: the position only; no estimate, nothing about it */
+    {1, 1, 0, 0, 0, "",
+	{"You are number 3 in line.</Say><Gather", NULL, NULL, NULL},
+	{"estimated", NULL, NULL}},
+    {0, 1, 0, 0, 0, "", {"<Gather", NULL, NULL, NULL},
+	{"estimated", "announcedAt", NULL}},
+    /* an offer past 10 minutes: not yet (8), hold music only */
+    {0, 0, 600, 0, 1, "",
+	{"<Response><Play>https://hooks.example.com/"
+	 "assets/hold-music.wav</Play><Redirect>",
+	    NULL, NULL, NULL},
+	{"<Gather", "star key", "offered"}},
+    /* past 5 minutes: offered, and it stays */
+    {0, 0, 300, 0, 1, "",
+	{"<Gather", "&amp;offered=true</Redirect>", "&amp;offered=true\">",
+	    NULL},
+	{"You are", NULL, NULL}},
+    {0, 0, 3000, 0, 1, "&offered=true", {"<Gather", "offered=true", NULL, NULL},
+	{NULL, NULL, NULL}},
+    /* from position 3: offered; from 4: not */
+    {0, 0, 0, 3, 0, "", {"<Gather", "offered=true", NULL, NULL},
+	{NULL, NULL, NULL}},
+    {0, 0, 0, 4, 0, "", {"<Play>", NULL, NULL, NULL}, {"<Gather", NULL, NULL}},
+    /* nothing could be read: today's loop, and no task fetch */
+    {1, 1, 300, 2, 2, "", {"<Gather", "star key", NULL, NULL},
+	{"You are", "estimated", "offered"}},
+    /* wait threshold but no statistics: offered as without one */
+    {0, 0, 300, 0, 0, "", {"<Gather", NULL, NULL, NULL},
+	{"offered", NULL, NULL}},
 };
 
 START_TEST(test_announce)
 {
-	const struct acase	*c = &acases[_i];
-	struct fh_resp		 resp;
-	char			 body[1024], extra[64];
-	const char		*out;
-	long			 before;
-	size_t			 i;
+	const struct acase *c = &acases[_i];
+	struct fh_resp	    resp;
+	char		    body[1024], extra[64];
+	const char	   *out;
+	long		    before;
+	size_t		    i;
 
 	cfg.announce_position = c->position;
 	cfg.announce_wait = c->wait;
@@ -586,21 +633,26 @@ START_TEST(test_announce)
 	put_queue(c->stats, "WT00000000000000000000000000000001");
 	/* "&announcedAt=": a minute ago */
 	ck_assert_int_lt(snprintf(extra, sizeof(extra), "%s%lld", c->extra,
-	    (long long)time(NULL) - 60), (int)sizeof(extra));
+			     (long long)time(NULL) - 60),
+	    (int)sizeof(extra));
 	if (strcmp(c->extra, "&announcedAt=") != 0)
-		ck_assert_int_lt(snprintf(extra, sizeof(extra), "%s",
-		    c->extra), (int)sizeof(extra));
+		ck_assert_int_lt(snprintf(extra, sizeof(extra), "%s", c->extra),
+		    (int)sizeof(extra));
 	ck_assert_int_lt(snprintf(body, sizeof(body), "%s%s", LOOP_Q, extra),
 	    (int)sizeof(body));
 	before = ctx.log.rest_attempts;
 	ck_assert_int_eq(run(body, 1, &resp), FH_OK);
 	out = fh_buf_cstr(&resp.body);
 	for (i = 0; i < 4 && c->want[i] != NULL; i++)
-		ck_assert_msg(strstr(out, c->want[i]) != NULL, "case %d: %s "
-		    "not in %s", _i, c->want[i], out);
-	for (i = 0; i < 3 && c->not[i] != NULL; i++)
-		ck_assert_msg(strstr(out, c->not[i]) == NULL, "case %d: %s "
-		    "in %s", _i, c->not[i], out);
+		ck_assert_msg(strstr(out, c->want[i]) != NULL,
+		    "case %d: %s "
+		    "not in %s",
+		    _i, c->want[i], out);
+	for (i = 0; i < 3 && c->not [i] != NULL; i++)
+		ck_assert_msg(strstr(out, c->not [i]) == NULL,
+		    "case %d: %s "
+		    "in %s",
+		    _i, c->not [i], out);
 	/* all from the cache: no request */
 	ck_assert_int_eq(ctx.log.rest_attempts - before, 0);
 	fh_resp_release(&resp);
@@ -612,30 +664,37 @@ END_TEST
  * none of it without the settings, whatever the URL carries. */
 START_TEST(test_announce_state)
 {
-	struct fh_resp	 resp;
+	struct fh_resp resp;
 
 	cfg.announce_position = 1;
 	cfg.announce_every_s = 120;
 	fh_qstats_cache_clear();
 	put_queue(0, "WT00000000000000000000000000000009");
 	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
-	    "&taskQueueSid=" WQ "&" TW, 1, &resp), FH_OK);
+			     "&taskQueueSid=" WQ "&" TW,
+			     1, &resp),
+	    FH_OK);
 	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
 	    "representative.</Say><Say voice=\"Polly.Joanna\">You are number "
 	    "3 in line.</Say>"));
 	fh_resp_release(&resp);
-	ck_assert_int_eq(run("mode=handle-initial-choice&enqueuedTaskSid=" TASK
-	    "&taskQueueSid=" WQ "&announcedAt=1765000000&offered=true&"
-	    "Digits=5&" TW, 1, &resp), FH_OK);
+	ck_assert_int_eq(
+	    run("mode=handle-initial-choice&enqueuedTaskSid=" TASK
+		"&taskQueueSid=" WQ "&announcedAt=1765000000&offered=true&"
+		"Digits=5&" TW,
+		1, &resp),
+	    FH_OK);
 	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body),
 	    "skipGreeting=true&amp;taskQueueSid=" WQ "&amp;announcedAt="
 	    "1765000000</Redirect>"));
 	fh_resp_release(&resp);
 	/* off: the state is neither used nor written */
 	cfg.announce_position = 0;
-	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
-	    "&taskQueueSid=" WQ "&announcedAt=1765000000&offered=true&" TW, 1,
-	    &resp), FH_OK);
+	ck_assert_int_eq(
+	    run("mode=main-wait-loop&enqueuedTaskSid=" TASK "&taskQueueSid=" WQ
+		"&announcedAt=1765000000&offered=true&" TW,
+		1, &resp),
+	    FH_OK);
 	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "taskQueueSid"));
 	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "You are"));
 	fh_resp_release(&resp);
@@ -643,7 +702,9 @@ START_TEST(test_announce_state)
 	 * (Twilio closed) fails: the loop as without announcements */
 	cfg.announce_position = 1;
 	ck_assert_int_eq(run("mode=main-wait-loop&enqueuedTaskSid=" TASK
-	    "&taskQueueSid=WQ12&skipGreeting=true&" TW, 1, &resp), FH_OK);
+			     "&taskQueueSid=WQ12&skipGreeting=true&" TW,
+			     1, &resp),
+	    FH_OK);
 	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&resp.body), "<Gather"));
 	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "You are"));
 	ck_assert_ptr_null(strstr(fh_buf_cstr(&resp.body), "taskQueueSid"));
@@ -655,9 +716,9 @@ END_TEST
 static Suite *
 wait_suite(void)
 {
-	Suite	*s = suite_create("wait");
-	TCase	*tc_core = tcase_create("core");
-	TCase	*tc_limits = tcase_create("limits");
+	Suite *s = suite_create("wait");
+	TCase *tc_core = tcase_create("core");
+	TCase *tc_limits = tcase_create("limits");
 
 	tcase_add_checked_fixture(tc_core, setup, teardown);
 	tcase_add_checked_fixture(tc_limits, setup, teardown);

@@ -28,9 +28,9 @@ static inline void
 fh_test_req(struct fh_req *req, const char *method, const char *uri,
     const char *ctype, const char *body, const char *extra)
 {
-	char	 m[64], u[2048], ct[256], x[256];
-	char	*envp[5];
-	size_t	 n = 0;
+	char   m[64], u[2048], ct[256], x[256];
+	char  *envp[5];
+	size_t n = 0;
 
 	snprintf(m, sizeof(m), "REQUEST_METHOD=%s", method);
 	snprintf(u, sizeof(u), "REQUEST_URI=%s", uri);
@@ -46,19 +46,19 @@ fh_test_req(struct fh_req *req, const char *method, const char *uri,
 	}
 	envp[n] = NULL;
 	fh_req_init(req);
-	ck_assert_int_eq(fh_req_parse(req, envp, body,
-	    body != NULL ? strlen(body) : 0), FH_OK);
+	ck_assert_int_eq(
+	    fh_req_parse(req, envp, body, body != NULL ? strlen(body) : 0),
+	    FH_OK);
 }
 
 /* Compare (or, when updating, write) got[0..len) with the golden file. */
 static inline void
-fh_test_golden(const char *prog, const char *name, const char *got,
-    size_t len)
+fh_test_golden(const char *prog, const char *name, const char *got, size_t len)
 {
-	char		 path[512], *want;
-	const char	*upd = getenv("FLEXHOOKS_GOLDEN_UPDATE");
-	FILE		*f;
-	long		 n;
+	char	    path[512], *want;
+	const char *upd = getenv("FLEXHOOKS_GOLDEN_UPDATE");
+	FILE	   *f;
+	long	    n;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", GOLDEN_DIR, prog, name);
 	if (upd != NULL && strcmp(upd, "1") == 0) {
@@ -69,8 +69,10 @@ fh_test_golden(const char *prog, const char *name, const char *got,
 		return;
 	}
 	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "missing golden file %s (run "
-	    "tests/golden/gen.sh)", path);
+	ck_assert_msg(f != NULL,
+	    "missing golden file %s (run "
+	    "tests/golden/gen.sh)",
+	    path);
 	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
 	n = ftell(f);
 	ck_assert_int_ge(n, 0);

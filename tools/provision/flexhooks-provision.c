@@ -3,11 +3,11 @@
  * (taskrouter-events.md section 10): the no-agent redirect queues and
  * workflow, the callback workflow, the outbound demo, and the workspace's
  * event callback; with --workspace NAME in (or as) a workspace of that
- * name, e.g. the Outbound Calling Example's "Call Router", without Flex.  The plan and progress go to stderr, the lines for the
- * config file to stdout.  Exit: 0 done, 1 Twilio or network error, 2 usage
- * or configuration error, 3 refused.  With --check it only reads, and
- * prints one line per problem on stdout: exit 0 when there is none, 1
- * when there is any.
+ * name, e.g. the Outbound Calling Example's "Call Router", without Flex.  The
+ * plan and progress go to stderr, the lines for the config file to stdout.
+ * Exit: 0 done, 1 Twilio or network error, 2 usage or configuration error, 3
+ * refused.  With --check it only reads, and prints one line per problem on
+ * stdout: exit 0 when there is none, 1 when there is any.
  *
  * The work is in tools/provision/provision.c; this is the command line, the
  * configuration and the REST client around it.
@@ -25,16 +25,16 @@
 int
 main(int argc, char *argv[])
 {
-	struct fh_prov_opts	 opts;
-	struct fh_config	 cfg;
-	struct fh_log		 log;
-	struct fh_prov_io	 io;
-	struct fh_prov		 prov;
-	struct fh_rest		*rest = NULL;
-	char			 msg[512];
-	enum fh_err		 err;
-	unsigned		 problems = 0;
-	int			 have_cfg = 0, code;
+	struct fh_prov_opts opts;
+	struct fh_config    cfg;
+	struct fh_log	    log;
+	struct fh_prov_io   io;
+	struct fh_prov	    prov;
+	struct fh_rest	   *rest = NULL;
+	char		    msg[512];
+	enum fh_err	    err;
+	unsigned	    problems = 0;
+	int		    have_cfg = 0, code;
 
 	err = fh_prov_parse_args(argc, argv, &opts, msg, sizeof(msg));
 	if (err != FH_OK) {
@@ -47,10 +47,12 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	/* the loader takes its file from FLEXHOOKS_CONFIG */
-	if (opts.config != NULL && setenv("FLEXHOOKS_CONFIG", opts.config,
-	    1) != 0) {
-		(void)fprintf(stderr, "flexhooks-provision: cannot use "
-		    "--config '%s'\n", opts.config);
+	if (opts.config != NULL &&
+	    setenv("FLEXHOOKS_CONFIG", opts.config, 1) != 0) {
+		(void)fprintf(stderr,
+		    "flexhooks-provision: cannot use "
+		    "--config '%s'\n",
+		    opts.config);
 		return 2;
 	}
 	err = fh_config_load(&cfg, NULL, msg, sizeof(msg));
@@ -62,8 +64,10 @@ main(int argc, char *argv[])
 	fh_log_init(&log, "flexhooks-provision", cfg.log_level);
 	err = fh_rest_new(&rest, &cfg, &log);
 	if (err != FH_OK) {
-		(void)fprintf(stderr, "flexhooks-provision: cannot set up the "
-		    "REST client: %s\n", fh_strerror(err));
+		(void)fprintf(stderr,
+		    "flexhooks-provision: cannot set up the "
+		    "REST client: %s\n",
+		    fh_strerror(err));
 		goto out;
 	}
 	fh_prov_rest_io(&io, rest);
@@ -77,7 +81,7 @@ main(int argc, char *argv[])
 out:
 	code = fh_prov_exit_code(err);
 	if (code == 0 && problems > 0)
-		code = 1;	/* --check found something */
+		code = 1; /* --check found something */
 	fh_rest_free(rest);
 	if (have_cfg)
 		fh_config_release(&cfg);

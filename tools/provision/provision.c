@@ -22,107 +22,109 @@
 #include "handlers/redirect.h"
 #include "lib/valid.h"
 
-#define EVENT_PATH	"/tr-event-callback"
-#define EVENTS_FILTER	"task-queue.entered,reservation.created," \
-			"reservation.wrapup"
-#define WORKSPACE_NAME	"Flex Task Assignment"
-#define CALLBACK_NAME	"Template Example Callback"
-#define OUTBOUND_QUEUE	"Pacific Health"
-#define OUTBOUND_WF	"Call Router Workflow"
-#define OUTBOUND_WORKER	"Pacific Health Main"
-#define OUTBOUND_ATTRS	"{\"practice\":\"Pacific Health\"}"
+#define EVENT_PATH "/tr-event-callback"
+#define EVENTS_FILTER \
+	"task-queue.entered,reservation.created," \
+	"reservation.wrapup"
+#define WORKSPACE_NAME "Flex Task Assignment"
+#define CALLBACK_NAME "Template Example Callback"
+#define OUTBOUND_QUEUE "Pacific Health"
+#define OUTBOUND_WF "Call Router Workflow"
+#define OUTBOUND_WORKER "Pacific Health Main"
+#define OUTBOUND_ATTRS "{\"practice\":\"Pacific Health\"}"
 #define OUTBOUND_TIMEOUT "120"
-#define REDIRECT_PREFIX	"[TR Call Redirection] "
-#define MAX_PATH	512
+#define REDIRECT_PREFIX "[TR Call Redirection] "
+#define MAX_PATH 512
 
 enum cmp { CMP_TRIM = 0, CMP_JSON, CMP_EXACT, CMP_SET };
 
 static const struct pfield {
-	const char	*wire;		/* form name */
-	const char	*key;		/* JSON key of the answer */
-	enum cmp	 cmp;
+	const char *wire; /* form name */
+	const char *key;  /* JSON key of the answer */
+	enum cmp    cmp;
 } pfields[FH_PF__MAX] = {
-	[FH_PF_TARGET_WORKERS] = { "TargetWorkers", "target_workers",
-	    CMP_TRIM },
-	[FH_PF_CONFIGURATION] = { "Configuration", "configuration", CMP_JSON },
-	[FH_PF_RESERVATION_TIMEOUT] = { "TaskReservationTimeout",
-	    "task_reservation_timeout", CMP_EXACT },
-	[FH_PF_ATTRIBUTES] = { "Attributes", "attributes", CMP_JSON },
-	[FH_PF_ACTIVITY_SID] = { "ActivitySid", "activity_sid", CMP_EXACT },
-	[FH_PF_EVENT_CALLBACK_URL] = { "EventCallbackUrl",
-	    "event_callback_url", CMP_EXACT },
-	[FH_PF_EVENTS_FILTER] = { "EventsFilter", "events_filter", CMP_SET },
-	[FH_PF_AVAILABLE] = { "Available", "available", CMP_EXACT },
+    [FH_PF_TARGET_WORKERS] = {"TargetWorkers", "target_workers", CMP_TRIM},
+    [FH_PF_CONFIGURATION] = {"Configuration", "configuration", CMP_JSON},
+    [FH_PF_RESERVATION_TIMEOUT] = {"TaskReservationTimeout",
+	"task_reservation_timeout", CMP_EXACT},
+    [FH_PF_ATTRIBUTES] = {"Attributes", "attributes", CMP_JSON},
+    [FH_PF_ACTIVITY_SID] = {"ActivitySid", "activity_sid", CMP_EXACT},
+    [FH_PF_EVENT_CALLBACK_URL] = {"EventCallbackUrl", "event_callback_url",
+	CMP_EXACT},
+    [FH_PF_EVENTS_FILTER] = {"EventsFilter", "events_filter", CMP_SET},
+    [FH_PF_AVAILABLE] = {"Available", "available", CMP_EXACT},
 };
 
 static const struct kind {
-	const char	*label;		/* for the plan lines */
-	const char	*list;		/* path below the workspace */
-	const char	*key;		/* array key of a list answer */
-	const char	*prefix;	/* SID prefix */
+	const char *label;  /* for the plan lines */
+	const char *list;   /* path below the workspace */
+	const char *key;    /* array key of a list answer */
+	const char *prefix; /* SID prefix */
 } kinds[FH_PROV_KIND__MAX] = {
-	[FH_PROV_WORKSPACE] = { "Workspace", NULL, "workspaces", "WS" },
-	[FH_PROV_QUEUE] = { "TaskQueue", "TaskQueues", "task_queues", "WQ" },
-	[FH_PROV_WORKFLOW] = { "Workflow", "Workflows", "workflows", "WW" },
-	[FH_PROV_WORKER] = { "Worker", "Workers", "workers", "WK" },
-	[FH_PROV_ACTIVITY] = { "Activity", "Activities", "activities", "WA" },
+    [FH_PROV_WORKSPACE] = {"Workspace", NULL, "workspaces", "WS"},
+    [FH_PROV_QUEUE] = {"TaskQueue", "TaskQueues", "task_queues", "WQ"},
+    [FH_PROV_WORKFLOW] = {"Workflow", "Workflows", "workflows", "WW"},
+    [FH_PROV_WORKER] = {"Worker", "Workers", "workers", "WK"},
+    [FH_PROV_ACTIVITY] = {"Activity", "Activities", "activities", "WA"},
 };
 
 static const char *const step_names[FH_PROV_STEP__MAX] = {
-	[FH_PROV_REDIRECT] = "redirect",
-	[FH_PROV_CALLBACK] = "callback",
-	[FH_PROV_OUTBOUND] = "outbound",
-	[FH_PROV_EVENTS] = "events",
+    [FH_PROV_REDIRECT] = "redirect",
+    [FH_PROV_CALLBACK] = "callback",
+    [FH_PROV_OUTBOUND] = "outbound",
+    [FH_PROV_EVENTS] = "events",
 };
 
 static const char *const action_names[FH_PROV_ACTION__MAX] = {
-	[FH_PROV_OK] = "ok",
-	[FH_PROV_CREATE] = "create",
-	[FH_PROV_UPDATE] = "update",
+    [FH_PROV_OK] = "ok",
+    [FH_PROV_CREATE] = "create",
+    [FH_PROV_UPDATE] = "update",
 };
 
 /* The three redirect queues, then the placeholder. */
 static const struct {
-	const char	*name;
-	const char	*target;
+	const char *name;
+	const char *target;
 } redirect_queues[4] = {
-	{ REDIRECT_PREFIX "Sales", "1==1" },
-	{ REDIRECT_PREFIX "Support", "1==1" },
-	{ REDIRECT_PREFIX "Everyone", "1==1" },
-	{ REDIRECT_PREFIX "Call Redirection", "1==2" },
+    {REDIRECT_PREFIX "Sales", "1==1"},
+    {REDIRECT_PREFIX "Support", "1==1"},
+    {REDIRECT_PREFIX "Everyone", "1==1"},
+    {REDIRECT_PREFIX "Call Redirection", "1==2"},
 };
 
 static const char usage[] =
-"usage: flexhooks-provision [--dry-run | --check] [--config FILE]\n"
-"           [--redirect-queues WQ...,WQ...,WQ...] [--callback-queue WQ...]\n"
-"           [--outbound-demo] [--replace-event-callback]\n"
-"           [--workspace NAME] [--only redirect|callback|outbound|events]...\n"
-"\n"
-"Creates or updates the Twilio objects flexhooks needs in the Flex\n"
-"workspace (TWILIO_FLEX_WORKSPACE_SID, else the one named 'Flex Task\n"
-"Assignment'), then prints the settings for the config file on stdout.\n"
-"With --workspace NAME it works in the workspace of that name instead,\n"
-"creating it when there is none (no Flex needed): --outbound-demo\n"
-"--workspace 'Call Router' builds the Outbound Calling Example's.\n"
-"\n"
-"  --dry-run                 only read; print the plan\n"
-"  --check                   only read; print one line per problem that\n"
-"                            would strand or mis-route work (exit 1 when\n"
-"                            there is any, 0 when none)\n"
-"  --config FILE             the KEY=VALUE file (FLEXHOOKS_CONFIG)\n"
-"  --redirect-queues A,B,C   use these Sales, Support and Everyone queues\n"
-"  --callback-queue WQ...    queue of a new callback workflow\n"
-"                            (default: the workspace's 'Everyone')\n"
-"  --outbound-demo           also set up the outbound dialer demo\n"
-"  --replace-event-callback  take over another system's event callback\n"
-"  --workspace NAME          the workspace of that name (created when\n"
-"                            missing); steps: events, and outbound with\n"
-"                            --outbound-demo\n"
-"  --only STEP               only this step (repeatable)\n"
-"  --help                    this text\n"
-"\n"
-"Exit: 0 done, 1 Twilio or network error, 2 usage or configuration\n"
-"error, 3 refused (two objects with one name, a foreign event callback).\n";
+    "usage: flexhooks-provision [--dry-run | --check] [--config FILE]\n"
+    "           [--redirect-queues WQ...,WQ...,WQ...] [--callback-queue "
+    "WQ...]\n"
+    "           [--outbound-demo] [--replace-event-callback]\n"
+    "           [--workspace NAME] [--only "
+    "redirect|callback|outbound|events]...\n"
+    "\n"
+    "Creates or updates the Twilio objects flexhooks needs in the Flex\n"
+    "workspace (TWILIO_FLEX_WORKSPACE_SID, else the one named 'Flex Task\n"
+    "Assignment'), then prints the settings for the config file on stdout.\n"
+    "With --workspace NAME it works in the workspace of that name instead,\n"
+    "creating it when there is none (no Flex needed): --outbound-demo\n"
+    "--workspace 'Call Router' builds the Outbound Calling Example's.\n"
+    "\n"
+    "  --dry-run                 only read; print the plan\n"
+    "  --check                   only read; print one line per problem that\n"
+    "                            would strand or mis-route work (exit 1 when\n"
+    "                            there is any, 0 when none)\n"
+    "  --config FILE             the KEY=VALUE file (FLEXHOOKS_CONFIG)\n"
+    "  --redirect-queues A,B,C   use these Sales, Support and Everyone queues\n"
+    "  --callback-queue WQ...    queue of a new callback workflow\n"
+    "                            (default: the workspace's 'Everyone')\n"
+    "  --outbound-demo           also set up the outbound dialer demo\n"
+    "  --replace-event-callback  take over another system's event callback\n"
+    "  --workspace NAME          the workspace of that name (created when\n"
+    "                            missing); steps: events, and outbound with\n"
+    "                            --outbound-demo\n"
+    "  --only STEP               only this step (repeatable)\n"
+    "  --help                    this text\n"
+    "\n"
+    "Exit: 0 done, 1 Twilio or network error, 2 usage or configuration\n"
+    "error, 3 refused (two objects with one name, a foreign event callback).\n";
 
 const char *
 fh_prov_usage(void)
@@ -157,18 +159,20 @@ has_control(const char *s)
 }
 
 static enum fh_err
-set_redirect_queues(struct fh_prov_opts *o, const char *v, char *errmsg,
-    size_t errlen)
+set_redirect_queues(
+    struct fh_prov_opts *o, const char *v, char *errmsg, size_t errlen)
 {
-	const char	*p = v, *comma;
-	size_t		 i, n;
+	const char *p = v, *comma;
+	size_t	    i, n;
 
 	for (i = 0; i < 3; i++) {
 		comma = strchr(p, ',');
 		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (!is_sid(p, n, "WQ") || (i < 2) != (comma != NULL))
-			return opt_err(errmsg, errlen, "--redirect-queues needs "
-			    "three TaskQueue SIDs (WQ...,WQ...,WQ...), not", v);
+			return opt_err(errmsg, errlen,
+			    "--redirect-queues needs "
+			    "three TaskQueue SIDs (WQ...,WQ...,WQ...), not",
+			    v);
 		memcpy(o->redirect_queues[i], p, n);
 		o->redirect_queues[i][n] = '\0';
 		p = comma != NULL ? comma + 1 : p + n;
@@ -180,9 +184,9 @@ set_redirect_queues(struct fh_prov_opts *o, const char *v, char *errmsg,
 static enum fh_err
 set_only(struct fh_prov_opts *o, const char *v, char *errmsg, size_t errlen)
 {
-	const char	*p = v, *comma;
-	size_t		 n;
-	int		 s;
+	const char *p = v, *comma;
+	size_t	    n;
+	int	    s;
 
 	for (;;) {
 		comma = strchr(p, ',');
@@ -192,8 +196,10 @@ set_only(struct fh_prov_opts *o, const char *v, char *errmsg, size_t errlen)
 			    memcmp(step_names[s], p, n) == 0)
 				break;
 		if (s == FH_PROV_STEP__MAX)
-			return opt_err(errmsg, errlen, "--only takes redirect, "
-			    "callback, outbound or events, not", v);
+			return opt_err(errmsg, errlen,
+			    "--only takes redirect, "
+			    "callback, outbound or events, not",
+			    v);
 		o->only |= 1u << s;
 		if (comma == NULL)
 			return FH_OK;
@@ -205,10 +211,10 @@ enum fh_err
 fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
     char *errmsg, size_t errlen)
 {
-	const char	*a, *eq, *val;
-	size_t		 nlen;
-	enum fh_err	 err;
-	int		 i;
+	const char *a, *eq, *val;
+	size_t	    nlen;
+	enum fh_err err;
+	int	    i;
 
 	memset(o, 0, sizeof(*o));
 	if (errlen > 0)
@@ -218,8 +224,8 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 		if (strcmp(a, "-h") == 0)
 			a = "--help";
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
-			return opt_err(errmsg, errlen, "unexpected argument",
-			    a);
+			return opt_err(
+			    errmsg, errlen, "unexpected argument", a);
 		eq = strchr(a, '=');
 		nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
 #define IS(name) (nlen == sizeof(name) - 1 && memcmp(a, name, nlen) == 0)
@@ -250,8 +256,8 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 		else if (i + 1 < argc)
 			val = argv[++i];
 		else
-			return opt_err(errmsg, errlen, "missing value after",
-			    a);
+			return opt_err(
+			    errmsg, errlen, "missing value after", a);
 		if (IS("--config")) {
 			if (val[0] == '\0')
 				return opt_err(errmsg, errlen,
@@ -262,17 +268,22 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 			if (val[0] == '\0' || strlen(val) >= FH_PROV_MAX_NAME ||
 			    !fh_utf8_valid(val, strlen(val)) ||
 			    has_control(val))
-				return opt_err(errmsg, errlen, "--workspace needs "
-				    "a workspace name (1 to 255 bytes of text), "
-				    "not", val);
+				return opt_err(errmsg, errlen,
+				    "--workspace needs "
+				    "a workspace name (1 to 255 bytes of "
+				    "text), "
+				    "not",
+				    val);
 			o->workspace = val;
 			err = FH_OK;
 		} else if (IS("--redirect-queues"))
 			err = set_redirect_queues(o, val, errmsg, errlen);
 		else if (IS("--callback-queue")) {
 			if (!is_sid(val, strlen(val), "WQ"))
-				return opt_err(errmsg, errlen, "--callback-queue "
-				    "needs a TaskQueue SID (WQ...), not", val);
+				return opt_err(errmsg, errlen,
+				    "--callback-queue "
+				    "needs a TaskQueue SID (WQ...), not",
+				    val);
 			memcpy(o->callback_queue, val, FH_PROV_SID_LEN + 1);
 			err = FH_OK;
 		} else
@@ -287,7 +298,7 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 unsigned
 fh_prov_steps(const struct fh_prov_opts *o)
 {
-	unsigned	 s;
+	unsigned s;
 
 	if (o->only != 0)
 		return o->only;
@@ -331,12 +342,12 @@ trim(const char **s, size_t *n)
 static int
 json_equal(const char *a, const char *b)
 {
-	struct json_object	*ja = NULL, *jb = NULL;
-	int			 eq = 0;
+	struct json_object *ja = NULL, *jb = NULL;
+	int		    eq = 0;
 
 	if (fh_json_parse(a, strlen(a), &ja) != FH_OK ||
 	    fh_json_parse(b, strlen(b), &jb) != FH_OK)
-		eq = strcmp(a, b) == 0;	/* unreadable: only the same text */
+		eq = strcmp(a, b) == 0; /* unreadable: only the same text */
 	else
 		eq = json_object_equal(ja, jb);
 	json_object_put(ja);
@@ -348,9 +359,9 @@ json_equal(const char *a, const char *b)
 static int
 subset(const char *a, const char *b)
 {
-	const char	*p = a, *q, *ca, *cb;
-	size_t		 na, nb;
-	int		 found;
+	const char *p = a, *q, *ca, *cb;
+	size_t	    na, nb;
+	int	    found;
 
 	for (;;) {
 		ca = strchr(p, ',');
@@ -359,7 +370,7 @@ subset(const char *a, const char *b)
 		if (na > 0) {
 			found = 0;
 			for (q = b; !found;) {
-				const char	*item = q;
+				const char *item = q;
 
 				cb = strchr(q, ',');
 				nb = cb != NULL ? (size_t)(cb - q) : strlen(q);
@@ -381,7 +392,7 @@ subset(const char *a, const char *b)
 int
 fh_prov_equal(enum fh_prov_field field, const char *have, const char *want)
 {
-	size_t	 hn, wn;
+	size_t hn, wn;
 
 	if (have == NULL)
 		have = "";
@@ -411,8 +422,8 @@ fh_prov_equal(enum fh_prov_field field, const char *have, const char *want)
 void
 fh_prov_mask_url(const char *url, char *out, size_t outlen)
 {
-	const char	*auth, *end, *at, *colon;
-	int		 w;
+	const char *auth, *end, *at, *colon;
+	int	    w;
 
 	if (outlen == 0)
 		return;
@@ -431,8 +442,8 @@ fh_prov_mask_url(const char *url, char *out, size_t outlen)
 	if (colon == NULL)
 		w = snprintf(out, outlen, "%s", url);
 	else
-		w = snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url,
-		    at);
+		w = snprintf(
+		    out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
 	if (w < 0)
 		out[0] = '\0';
 }
@@ -441,8 +452,8 @@ fh_prov_mask_url(const char *url, char *out, size_t outlen)
 static int
 strip_userinfo(const char *url, char *out, size_t outlen)
 {
-	const char	*auth, *end, *at = NULL, *p;
-	int		 w;
+	const char *auth, *end, *at = NULL, *p;
+	int	    w;
 
 	auth = strstr(url, "://");
 	auth = auth != NULL ? auth + 3 : url;
@@ -453,17 +464,17 @@ strip_userinfo(const char *url, char *out, size_t outlen)
 	if (at == NULL)
 		w = snprintf(out, outlen, "%s", url);
 	else
-		w = snprintf(out, outlen, "%.*s%s", (int)(auth - url), url,
-		    at + 1);
+		w = snprintf(
+		    out, outlen, "%.*s%s", (int)(auth - url), url, at + 1);
 	return w >= 0 && (size_t)w < outlen;
 }
 
 enum fh_err
-fh_prov_event_url(const char *public_url, const char *basic_auth,
-    struct fh_buf *out)
+fh_prov_event_url(
+    const char *public_url, const char *basic_auth, struct fh_buf *out)
 {
-	const char	*sep, *colon;
-	enum fh_err	 err;
+	const char *sep, *colon;
+	enum fh_err err;
 
 	if (public_url == NULL || basic_auth == NULL)
 		return FH_ECONFIG;
@@ -474,8 +485,8 @@ fh_prov_event_url(const char *public_url, const char *basic_auth,
 	sep += 3;
 	err = fh_buf_add(out, public_url, (size_t)(sep - public_url));
 	if (err == FH_OK)
-		err = fh_url_encode(out, basic_auth,
-		    (size_t)(colon - basic_auth));
+		err = fh_url_encode(
+		    out, basic_auth, (size_t)(colon - basic_auth));
 	if (err == FH_OK)
 		err = fh_buf_addch(out, ':');
 	if (err == FH_OK)
@@ -490,11 +501,11 @@ fh_prov_event_url(const char *public_url, const char *basic_auth,
 }
 
 enum fh_err
-fh_prov_next_page(const char *base, const char *path, const char *next,
-    struct fh_buf *query)
+fh_prov_next_page(
+    const char *base, const char *path, const char *next, struct fh_buf *query)
 {
-	const char	*rest, *q;
-	size_t		 bl, pl;
+	const char *rest, *q;
+	size_t	    bl, pl;
 
 	bl = strlen(base);
 	if (strncmp(next, base, bl) == 0 && next[bl] == '/')
@@ -523,8 +534,8 @@ static enum fh_err
 add_target(struct json_object *targets, const char *queue,
     const char *expression, int timeout)
 {
-	struct json_object	*t;
-	enum fh_err		 err;
+	struct json_object *t;
+	enum fh_err	    err;
 
 	t = json_object_new_object();
 	if (t == NULL)
@@ -548,8 +559,8 @@ static enum fh_err
 add_filter(struct json_object *filters, const char *name,
     const char *expression, struct json_object **targets)
 {
-	struct json_object	*f;
-	enum fh_err		 err;
+	struct json_object *f;
+	enum fh_err	    err;
 
 	*targets = NULL;
 	f = json_object_new_object();
@@ -574,11 +585,11 @@ add_filter(struct json_object *filters, const char *name,
 static enum fh_err
 callback_filters(struct json_object *filters, const char *q)
 {
-	struct json_object	*t;
-	enum fh_err		 err;
+	struct json_object *t;
+	enum fh_err	    err;
 
-	err = add_filter(filters, "Retry attempt 1",
-	    "callBackData.attempts == 1", &t);
+	err = add_filter(
+	    filters, "Retry attempt 1", "callBackData.attempts == 1", &t);
 	if (err == FH_OK)
 		err = add_target(t, q, "1==0", 600);
 	if (err == FH_OK)
@@ -591,19 +602,19 @@ callback_filters(struct json_object *filters, const char *q)
 	if (err == FH_OK)
 		err = add_target(t, q, NULL, 0);
 	if (err == FH_OK)
-		err = add_filter(filters, "Initial routing attempt", "1==1",
-		    &t);
+		err =
+		    add_filter(filters, "Initial routing attempt", "1==1", &t);
 	if (err == FH_OK)
 		err = add_target(t, q, NULL, 0);
 	return err;
 }
 
 enum fh_err
-fh_prov_workflow_config(enum fh_prov_tmpl tmpl, const char *const queues[],
-    char **out)
+fh_prov_workflow_config(
+    enum fh_prov_tmpl tmpl, const char *const queues[], char **out)
 {
-	struct json_object	*root = NULL, *routing, *filters, *t, *def;
-	enum fh_err		 err;
+	struct json_object *root = NULL, *routing, *filters, *t, *def;
+	enum fh_err	    err;
 
 	*out = NULL;
 	root = json_object_new_object();
@@ -671,9 +682,9 @@ rest_send(struct fh_rest *r, const char *method, const char *path,
     const char *query, const struct fh_buf *form, int idempotent,
     struct json_object **out)
 {
-	struct fh_rest_req	 req;
-	struct fh_rest_resp	 resp;
-	enum fh_err		 err;
+	struct fh_rest_req  req;
+	struct fh_rest_resp resp;
+	enum fh_err	    err;
 
 	*out = NULL;
 	memset(&req, 0, sizeof(req));
@@ -688,12 +699,13 @@ rest_send(struct fh_rest *r, const char *method, const char *path,
 	req.idempotent = idempotent;
 	fh_rest_set_deadline(r, FH_PROV_REQUEST_MS);
 	err = fh_rest_do(r, &req, &resp);
-	if (err == FH_OK && (resp.body.len == 0 ||
-	    fh_json_parse(resp.body.data, resp.body.len, out) != FH_OK ||
-	    !json_object_is_type(*out, json_type_object))) {
+	if (err == FH_OK &&
+	    (resp.body.len == 0 ||
+		fh_json_parse(resp.body.data, resp.body.len, out) != FH_OK ||
+		!json_object_is_type(*out, json_type_object))) {
 		json_object_put(*out);
 		*out = NULL;
-		err = FH_EUPSTREAM;	/* a 2xx we cannot read */
+		err = FH_EUPSTREAM; /* a 2xx we cannot read */
 	}
 	fh_rest_resp_release(&resp);
 	return err;
@@ -703,14 +715,14 @@ static enum fh_err
 rest_list(void *arg, const char *path, const char *key, const char *fname,
     const char *fvalue, struct json_object **out)
 {
-	struct fh_rest		*r = arg;
-	struct json_object	*all = NULL, *page = NULL, *items, *meta, *v;
-	struct fh_buf		 query;
-	const char		*next;
-	size_t			 i, n;
-	unsigned		 pages;
-	enum fh_err		 err;
-	char			 size[16];
+	struct fh_rest	   *r = arg;
+	struct json_object *all = NULL, *page = NULL, *items, *meta, *v;
+	struct fh_buf	    query;
+	const char	   *next;
+	size_t		    i, n;
+	unsigned	    pages;
+	enum fh_err	    err;
+	char		    size[16];
 
 	*out = NULL;
 	fh_buf_init(&query, FH_REST_MAX_URL);
@@ -724,11 +736,11 @@ rest_list(void *arg, const char *path, const char *key, const char *fname,
 		err = fh_form_add(&query, "PageSize", size);
 	for (pages = 0; err == FH_OK; pages++) {
 		if (pages == FH_PROV_MAX_PAGES) {
-			err = FH_EUPSTREAM;	/* a loop in next_page_url */
+			err = FH_EUPSTREAM; /* a loop in next_page_url */
 			break;
 		}
-		err = rest_send(r, "GET", path, fh_buf_cstr(&query), NULL, 1,
-		    &page);
+		err = rest_send(
+		    r, "GET", path, fh_buf_cstr(&query), NULL, 1, &page);
 		if (err != FH_OK)
 			break;
 		if (!json_object_object_get_ex(page, key, &items) ||
@@ -753,8 +765,8 @@ rest_list(void *arg, const char *path, const char *key, const char *fname,
 		if (err != FH_OK || next == NULL || next[0] == '\0')
 			break;
 		fh_buf_reset(&query);
-		err = fh_prov_next_page(fh_rest_base_url(r,
-		    FH_REST_TASKROUTER), path, next, &query);
+		err = fh_prov_next_page(fh_rest_base_url(r, FH_REST_TASKROUTER),
+		    path, next, &query);
 		json_object_put(page);
 		page = NULL;
 	}
@@ -775,8 +787,8 @@ rest_fetch(void *arg, const char *path, struct json_object **out)
 }
 
 static enum fh_err
-rest_post(void *arg, const char *path, const struct fh_buf *form,
-    int create, struct json_object **out)
+rest_post(void *arg, const char *path, const struct fh_buf *form, int create,
+    struct json_object **out)
 {
 	/* creates go once (a re-run is safe); updates set fixed values */
 	return rest_send(arg, "POST", path, NULL, form, !create, out);
@@ -795,10 +807,10 @@ fh_prov_rest_io(struct fh_prov_io *io, struct fh_rest *rest)
 
 void
 fh_prov_init(struct fh_prov *p, const struct fh_config *cfg,
-    const struct fh_prov_opts *opts, const struct fh_prov_io *io,
-    FILE *plan, FILE *out)
+    const struct fh_prov_opts *opts, const struct fh_prov_io *io, FILE *plan,
+    FILE *out)
 {
-	size_t	 i;
+	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
@@ -814,7 +826,7 @@ fh_prov_init(struct fh_prov *p, const struct fh_config *cfg,
 void
 fh_prov_release(struct fh_prov *p)
 {
-	size_t	 i, f;
+	size_t i, f;
 
 	for (i = 0; i < p->n; i++)
 		for (f = 0; f < FH_PF__MAX; f++) {
@@ -824,14 +836,13 @@ fh_prov_release(struct fh_prov *p)
 	p->n = 0;
 }
 
-static void
-say(struct fh_prov *p, const char *fmt, ...)
+static void say(struct fh_prov *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
 say(struct fh_prov *p, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vfprintf(p->plan, fmt, ap);
@@ -847,10 +858,10 @@ has(const struct fh_prov *p, enum fh_prov_step s)
 }
 
 static enum fh_err
-list_path(const struct fh_prov *p, enum fh_prov_kind kind, char *out,
-    size_t outlen)
+list_path(
+    const struct fh_prov *p, enum fh_prov_kind kind, char *out, size_t outlen)
 {
-	int	 w;
+	int w;
 
 	if (kind == FH_PROV_WORKSPACE)
 		w = snprintf(out, outlen, "/v1/Workspaces");
@@ -861,12 +872,12 @@ list_path(const struct fh_prov *p, enum fh_prov_kind kind, char *out,
 }
 
 static enum fh_err
-instance_path(const struct fh_prov *p, enum fh_prov_kind kind,
-    const char *sid, char *out, size_t outlen)
+instance_path(const struct fh_prov *p, enum fh_prov_kind kind, const char *sid,
+    char *out, size_t outlen)
 {
-	char		 list[MAX_PATH];
-	enum fh_err	 err;
-	int		 w;
+	char	    list[MAX_PATH];
+	enum fh_err err;
+	int	    w;
 
 	err = list_path(p, kind, list, sizeof(list));
 	if (err != FH_OK)
@@ -878,7 +889,7 @@ instance_path(const struct fh_prov *p, enum fh_prov_kind kind,
 static void
 copy(char *dst, size_t dstlen, const char *s)
 {
-	size_t	 n;
+	size_t n;
 
 	n = s != NULL ? strlen(s) : 0;
 	if (n >= dstlen)
@@ -892,7 +903,7 @@ copy(char *dst, size_t dstlen, const char *s)
 static const char *
 sid_of(struct json_object *o, enum fh_prov_kind kind)
 {
-	const char	*sid;
+	const char *sid;
 
 	sid = fh_json_str(o, "sid");
 	if (sid == NULL || !is_sid(sid, strlen(sid), kinds[kind].prefix))
@@ -903,10 +914,9 @@ sid_of(struct json_object *o, enum fh_prov_kind kind)
 /* What Twilio has for field in o, as text: strings as they are, numbers
  * in decimal, null or absent as "". */
 static const char *
-have_of(struct json_object *o, enum fh_prov_field f, char *num,
-    size_t numlen)
+have_of(struct json_object *o, enum fh_prov_field f, char *num, size_t numlen)
 {
-	struct json_object	*v;
+	struct json_object *v;
 
 	if (!json_object_object_get_ex(o, pfields[f].key, &v) || v == NULL)
 		return "";
@@ -914,7 +924,7 @@ have_of(struct json_object *o, enum fh_prov_field f, char *num,
 		return json_object_get_string(v);
 	if (json_object_is_type(v, json_type_int)) {
 		if (snprintf(num, numlen, "%lld",
-		    (long long)json_object_get_int64(v)) < 0)
+			(long long)json_object_get_int64(v)) < 0)
 			return "";
 		return num;
 	}
@@ -925,7 +935,7 @@ static struct fh_prov_obj *
 new_obj(struct fh_prov *p, enum fh_prov_kind kind, const char *name,
     enum fh_prov_role role)
 {
-	struct fh_prov_obj	*o;
+	struct fh_prov_obj *o;
 
 	if (p->n == FH_PROV_MAX_OBJ)
 		return NULL;
@@ -960,10 +970,10 @@ sid_or_new(const struct fh_prov *p, int i)
 static enum fh_err
 build_config(struct fh_prov *p, struct fh_prov_obj *o)
 {
-	const char	*q[4];
-	char		*text = NULL;
-	size_t		 i;
-	enum fh_err	 err;
+	const char *q[4];
+	char	   *text = NULL;
+	size_t	    i;
+	enum fh_err err;
 
 	for (i = 0; i < 4; i++)
 		q[i] = sid_or_new(p, o->ref[i]);
@@ -978,9 +988,9 @@ build_config(struct fh_prov *p, struct fh_prov_obj *o)
 static void
 print_obj(struct fh_prov *p, const struct fh_prov_obj *o, const char *verb)
 {
-	char		 fields[256];
-	size_t		 len = 0;
-	int		 f, w;
+	char   fields[256];
+	size_t len = 0;
+	int    f, w;
 
 	fields[0] = '\0';
 	for (f = 0; f < FH_PF__MAX && o->action == FH_PROV_UPDATE; f++) {
@@ -1004,10 +1014,10 @@ print_obj(struct fh_prov *p, const struct fh_prov_obj *o, const char *verb)
 static enum fh_err
 clash(struct fh_prov *p, const char *what, struct json_object *arr)
 {
-	char		 sids[512];
-	size_t		 i, n, len = 0;
-	const char	*sid;
-	int		 w;
+	char	    sids[512];
+	size_t	    i, n, len = 0;
+	const char *sid;
+	int	    w;
 
 	sids[0] = '\0';
 	n = json_object_array_length(arr);
@@ -1019,8 +1029,10 @@ clash(struct fh_prov *p, const char *what, struct json_object *arr)
 			break;
 		len += (size_t)w;
 	}
-	say(p, "error: %zu %s: %s; rename or delete all but one, then run "
-	    "again", n, what, sids);
+	say(p,
+	    "error: %zu %s: %s; rename or delete all but one, then run "
+	    "again",
+	    n, what, sids);
 	return FH_ECONFLICT;
 }
 
@@ -1028,8 +1040,8 @@ clash(struct fh_prov *p, const char *what, struct json_object *arr)
 static int
 names_callback(const char *s)
 {
-	static const char	 word[] = "callback";
-	size_t			 i, n = strlen(s);
+	static const char word[] = "callback";
+	size_t		  i, n = strlen(s);
 
 	for (i = 0; i + sizeof(word) - 1 <= n; i++)
 		if (strncasecmp(s + i, word, sizeof(word) - 1) == 0)
@@ -1054,13 +1066,13 @@ name_has_callback(const char *fn, const char *unused)
 /* *out: a new array of the objects of arr (references) that have a SID of
  * kind and a friendly name match() accepts (with arg). */
 static enum fh_err
-pick(struct json_object *arr, enum fh_prov_kind kind,
+pick(struct json_object *arr, enum fh_prov_kind		  kind,
     int (*match)(const char *, const char *), const char *arg,
     struct json_object **out)
 {
-	struct json_object	*v;
-	const char		*fn;
-	size_t			 i, n;
+	struct json_object *v;
+	const char	   *fn;
+	size_t		    i, n;
 
 	if ((*out = json_object_new_array()) == NULL)
 		return FH_ENOMEM;
@@ -1084,14 +1096,14 @@ static enum fh_err
 lookup(struct fh_prov *p, enum fh_prov_kind kind, const char *name,
     struct json_object **found)
 {
-	struct json_object	*arr = NULL, *same = NULL;
-	char			 path[MAX_PATH], what[FH_PROV_MAX_NAME + 64];
-	size_t			 n;
-	enum fh_err		 err;
+	struct json_object *arr = NULL, *same = NULL;
+	char		    path[MAX_PATH], what[FH_PROV_MAX_NAME + 64];
+	size_t		    n;
+	enum fh_err	    err;
 
 	*found = NULL;
 	if (kind != FH_PROV_WORKSPACE && p->ws[0] == '\0')
-		return FH_OK;	/* a workspace still to be created is empty */
+		return FH_OK; /* a workspace still to be created is empty */
 	err = list_path(p, kind, path, sizeof(path));
 	if (err == FH_OK)
 		err = p->io->list(p->io->arg, path, kinds[kind].key,
@@ -1107,7 +1119,7 @@ lookup(struct fh_prov *p, enum fh_prov_kind kind, const char *name,
 	n = json_object_array_length(same);
 	if (n > 1) {
 		if (snprintf(what, sizeof(what), "%ss are named '%s'",
-		    kinds[kind].label, name) < 0)
+			kinds[kind].label, name) < 0)
 			what[0] = '\0';
 		err = clash(p, what, same);
 		goto out;
@@ -1124,8 +1136,8 @@ out:
 static void
 decide(struct fh_prov_obj *o, struct json_object *found)
 {
-	char	 num[32];
-	int	 f;
+	char num[32];
+	int  f;
 
 	o->diff = 0;
 	if (found == NULL) {
@@ -1135,9 +1147,10 @@ decide(struct fh_prov_obj *o, struct json_object *found)
 	}
 	copy(o->sid, sizeof(o->sid), fh_json_str(found, "sid"));
 	for (f = 0; f < FH_PF__MAX; f++)
-		if (o->want[f] != NULL && !fh_prov_equal((enum fh_prov_field)f,
-		    have_of(found, (enum fh_prov_field)f, num, sizeof(num)),
-		    o->want[f]))
+		if (o->want[f] != NULL &&
+		    !fh_prov_equal((enum fh_prov_field)f,
+			have_of(found, (enum fh_prov_field)f, num, sizeof(num)),
+			o->want[f]))
 			o->diff |= 1u << f;
 	o->action = o->diff != 0 ? FH_PROV_UPDATE : FH_PROV_OK;
 }
@@ -1146,8 +1159,8 @@ decide(struct fh_prov_obj *o, struct json_object *found)
 static enum fh_err
 plan_obj(struct fh_prov *p, struct fh_prov_obj *o)
 {
-	struct json_object	*found = NULL;
-	enum fh_err		 err;
+	struct json_object *found = NULL;
+	enum fh_err	    err;
 
 	if (o->tmpl != FH_PROV_TMPL_NONE) {
 		err = build_config(p, o);
@@ -1170,10 +1183,10 @@ plan_given(struct fh_prov *p, enum fh_prov_kind kind, const char *sid,
     const char *what, const char *note, enum fh_prov_role role,
     struct fh_prov_obj **out)
 {
-	struct json_object	*obj = NULL;
-	struct fh_prov_obj	*o;
-	char			 path[MAX_PATH];
-	enum fh_err		 err;
+	struct json_object *obj = NULL;
+	struct fh_prov_obj *o;
+	char		    path[MAX_PATH];
+	enum fh_err	    err;
 
 	*out = NULL;
 	err = instance_path(p, kind, sid, path, sizeof(path));
@@ -1210,9 +1223,9 @@ out:
 static enum fh_err
 named_workspace(struct fh_prov *p)
 {
-	struct json_object	*found = NULL;
-	struct fh_prov_obj	*o;
-	enum fh_err		 err;
+	struct json_object *found = NULL;
+	struct fh_prov_obj *o;
+	enum fh_err	    err;
 
 	copy(p->ws_name, sizeof(p->ws_name), p->opts->workspace);
 	err = lookup(p, FH_PROV_WORKSPACE, p->opts->workspace, &found);
@@ -1223,8 +1236,8 @@ named_workspace(struct fh_prov *p)
 		json_object_put(found);
 		return FH_OK;
 	}
-	o = new_obj(p, FH_PROV_WORKSPACE, p->opts->workspace,
-	    FH_PROV_R_WORKSPACE);
+	o = new_obj(
+	    p, FH_PROV_WORKSPACE, p->opts->workspace, FH_PROV_R_WORKSPACE);
 	if (o == NULL)
 		return FH_EINTERNAL;
 	o->action = FH_PROV_CREATE;
@@ -1235,12 +1248,12 @@ named_workspace(struct fh_prov *p)
 static enum fh_err
 find_workspace(struct fh_prov *p)
 {
-	struct json_object	*obj = NULL, *arr = NULL, *v;
-	const char		*sid;
-	char			 path[MAX_PATH];
-	size_t			 i, n, hits = 0;
-	enum fh_err		 err;
-	int			 w;
+	struct json_object *obj = NULL, *arr = NULL, *v;
+	const char	   *sid;
+	char		    path[MAX_PATH];
+	size_t		    i, n, hits = 0;
+	enum fh_err	    err;
+	int		    w;
 
 	if (p->opts->workspace != NULL)
 		return named_workspace(p);
@@ -1251,8 +1264,10 @@ find_workspace(struct fh_prov *p)
 			return FH_EINTERNAL;
 		err = p->io->fetch(p->io->arg, path, &obj);
 		if (err == FH_ENOTFOUND) {
-			say(p, "error: TWILIO_FLEX_WORKSPACE_SID names %s, "
-			    "which does not exist", p->ws);
+			say(p,
+			    "error: TWILIO_FLEX_WORKSPACE_SID names %s, "
+			    "which does not exist",
+			    p->ws);
 			err = FH_ECONFIG;
 		} else if (err != FH_OK)
 			say(p, "error: cannot fetch workspace %s: %s", p->ws,
@@ -1276,15 +1291,19 @@ find_workspace(struct fh_prov *p)
 		sid = sid_of(v, FH_PROV_WORKSPACE);
 		if (sid == NULL || fh_json_str(v, "friendly_name") == NULL ||
 		    strcmp(fh_json_str(v, "friendly_name"), WORKSPACE_NAME) !=
-		    0)
+			0)
 			continue;
 		if (hits++ == 0)
 			copy(p->ws, sizeof(p->ws), sid);
 	}
 	if (hits != 1) {
-		say(p, "error: %s workspace is named '%s': set "
-		    "TWILIO_FLEX_WORKSPACE_SID", hits == 0 ? "no" : "more than "
-		    "one", WORKSPACE_NAME);
+		say(p,
+		    "error: %s workspace is named '%s': set "
+		    "TWILIO_FLEX_WORKSPACE_SID",
+		    hits == 0 ? "no"
+			      : "more than "
+				"one",
+		    WORKSPACE_NAME);
 		err = FH_ECONFIG;
 		goto out;
 	}
@@ -1297,10 +1316,10 @@ out:
 static enum fh_err
 plan_redirect(struct fh_prov *p)
 {
-	struct fh_prov_obj	*o, *wf;
-	int			 idx[4];
-	size_t			 i;
-	enum fh_err		 err;
+	struct fh_prov_obj *o, *wf;
+	int		    idx[4];
+	size_t		    i;
+	enum fh_err	    err;
 
 	for (i = 0; i < 4; i++) {
 		if (i < 3 && p->opts->have_redirect_queues) {
@@ -1314,8 +1333,8 @@ plan_redirect(struct fh_prov *p)
 			    i == 3 ? FH_PROV_R_PLACEHOLDER : FH_PROV_ROLE__MAX);
 			if (o == NULL)
 				return FH_EINTERNAL;
-			err = want(o, FH_PF_TARGET_WORKERS,
-			    redirect_queues[i].target);
+			err = want(
+			    o, FH_PF_TARGET_WORKERS, redirect_queues[i].target);
 			if (err == FH_OK)
 				err = plan_obj(p, o);
 			if (err != FH_OK)
@@ -1323,8 +1342,8 @@ plan_redirect(struct fh_prov *p)
 		}
 		idx[i] = (int)(o - p->obj);
 	}
-	wf = new_obj(p, FH_PROV_WORKFLOW, REDIRECT_PREFIX
-	    "Call Redirection Workflow", FH_PROV_R_REDIRECT_WF);
+	wf = new_obj(p, FH_PROV_WORKFLOW,
+	    REDIRECT_PREFIX "Call Redirection Workflow", FH_PROV_R_REDIRECT_WF);
 	if (wf == NULL)
 		return FH_EINTERNAL;
 	wf->tmpl = FH_PROV_TMPL_REDIRECT;
@@ -1335,9 +1354,9 @@ plan_redirect(struct fh_prov *p)
 static enum fh_err
 plan_callback_queue(struct fh_prov *p, int *idx)
 {
-	struct json_object	*found = NULL;
-	struct fh_prov_obj	*o;
-	enum fh_err		 err;
+	struct json_object *found = NULL;
+	struct fh_prov_obj *o;
+	enum fh_err	    err;
 
 	if (p->opts->callback_queue[0] != '\0') {
 		err = plan_given(p, FH_PROV_QUEUE, p->opts->callback_queue,
@@ -1350,7 +1369,8 @@ plan_callback_queue(struct fh_prov *p, int *idx)
 	if (err != FH_OK)
 		return err;
 	if (found == NULL) {
-		say(p, "error: no TaskQueue is named 'Everyone' for the new "
+		say(p,
+		    "error: no TaskQueue is named 'Everyone' for the new "
 		    "callback workflow: give one with --callback-queue WQ...");
 		return FH_ECONFIG;
 	}
@@ -1370,12 +1390,12 @@ plan_callback_queue(struct fh_prov *p, int *idx)
 static enum fh_err
 plan_callback(struct fh_prov *p)
 {
-	struct json_object	*arr = NULL, *same = NULL, *v;
-	struct fh_prov_obj	*o;
-	char			 path[MAX_PATH];
-	size_t			 n;
-	enum fh_err		 err;
-	int			 q;
+	struct json_object *arr = NULL, *same = NULL, *v;
+	struct fh_prov_obj *o;
+	char		    path[MAX_PATH];
+	size_t		    n;
+	enum fh_err	    err;
+	int		    q;
 
 	if (p->cfg->callback_workflow_sid != NULL)
 		return plan_given(p, FH_PROV_WORKFLOW,
@@ -1386,28 +1406,29 @@ plan_callback(struct fh_prov *p)
 	/* every workflow: the name filter is exact, the rule is not */
 	err = list_path(p, FH_PROV_WORKFLOW, path, sizeof(path));
 	if (err == FH_OK)
-		err = p->io->list(p->io->arg, path, "workflows", NULL, NULL,
-		    &arr);
+		err = p->io->list(
+		    p->io->arg, path, "workflows", NULL, NULL, &arr);
 	if (err != FH_OK) {
 		say(p, "error: cannot list the workflows: %s",
 		    fh_strerror(err));
 		goto out;
 	}
 	if ((err = pick(arr, FH_PROV_WORKFLOW, name_has_callback, NULL,
-	    &same)) != FH_OK)
+		 &same)) != FH_OK)
 		goto out;
 	n = json_object_array_length(same);
 	if (n > 1) {
-		err = clash(p, "Workflows have 'callback' in their names",
-		    same);
-		say(p, "hint: set TWILIO_FLEX_CALLBACK_WORKFLOW_SID to the one "
+		err =
+		    clash(p, "Workflows have 'callback' in their names", same);
+		say(p,
+		    "hint: set TWILIO_FLEX_CALLBACK_WORKFLOW_SID to the one "
 		    "to use");
 		goto out;
 	}
 	if (n == 1) {
 		v = json_object_array_get_idx(same, 0);
-		o = new_obj(p, FH_PROV_WORKFLOW, fh_json_str(v,
-		    "friendly_name"), FH_PROV_R_CALLBACK_WF);
+		o = new_obj(p, FH_PROV_WORKFLOW,
+		    fh_json_str(v, "friendly_name"), FH_PROV_R_CALLBACK_WF);
 		if (o == NULL) {
 			err = FH_EINTERNAL;
 			goto out;
@@ -1441,9 +1462,9 @@ out:
 static enum fh_err
 plan_outbound(struct fh_prov *p)
 {
-	struct json_object	*found = NULL;
-	struct fh_prov_obj	*q, *wf, *act, *wk;
-	enum fh_err		 err;
+	struct json_object *found = NULL;
+	struct fh_prov_obj *q, *wf, *act, *wk;
+	enum fh_err	    err;
 
 	q = new_obj(p, FH_PROV_QUEUE, OUTBOUND_QUEUE, FH_PROV_R_OUTBOUND_QUEUE);
 	if (q == NULL)
@@ -1469,8 +1490,10 @@ plan_outbound(struct fh_prov *p)
 		return err;
 	if (found == NULL && p->ws[0] != '\0' && p->opts->workspace == NULL) {
 		/* Flex makes it: its absence is someone's doing */
-		say(p, "error: workspace %s has no Activity named 'Available' "
-		    "for the demo worker", p->ws);
+		say(p,
+		    "error: workspace %s has no Activity named 'Available' "
+		    "for the demo worker",
+		    p->ws);
 		return FH_ECONFIG;
 	}
 	act = new_obj(p, FH_PROV_ACTIVITY, "Available", FH_PROV_ROLE__MAX);
@@ -1506,21 +1529,21 @@ plan_outbound(struct fh_prov *p)
 static enum fh_err
 plan_events(struct fh_prov *p)
 {
-	struct json_object	*ws = NULL;
-	struct fh_prov_obj	*o;
-	struct fh_buf		 url;
-	const char		*have;
-	char			 path[MAX_PATH], a[2048], b[2048], shown[2048];
-	enum fh_err		 err;
-	int			 w;
+	struct json_object *ws = NULL;
+	struct fh_prov_obj *o;
+	struct fh_buf	    url;
+	const char	   *have;
+	char		    path[MAX_PATH], a[2048], b[2048], shown[2048];
+	enum fh_err	    err;
+	int		    w;
 
 	fh_buf_init(&url, 2048);
 	url.secret = 1;
-	if (p->ws[0] == '\0')	/* planned by named_workspace() */
+	if (p->ws[0] == '\0') /* planned by named_workspace() */
 		o = &p->obj[p->role[FH_PROV_R_WORKSPACE]];
 	else
-		o = new_obj(p, FH_PROV_WORKSPACE, p->ws_name,
-		    FH_PROV_R_WORKSPACE);
+		o = new_obj(
+		    p, FH_PROV_WORKSPACE, p->ws_name, FH_PROV_R_WORKSPACE);
 	if (o == NULL)
 		return FH_EINTERNAL;
 	copy(o->sid, sizeof(o->sid), p->ws);
@@ -1533,8 +1556,8 @@ plan_events(struct fh_prov *p)
 		goto out;
 	if (o->action == FH_PROV_CREATE) {
 		/* created with them: its plan line is printed already */
-		o->diff = 1u << FH_PF_EVENT_CALLBACK_URL |
-		    1u << FH_PF_EVENTS_FILTER;
+		o->diff =
+		    1u << FH_PF_EVENT_CALLBACK_URL | 1u << FH_PF_EVENTS_FILTER;
 		goto show;
 	}
 	/* read again: the lookup and the decision use one answer */
@@ -1554,15 +1577,18 @@ plan_events(struct fh_prov *p)
 	/* a different URL is another system's, unless it is ours with other
 	 * credentials (a rotated password) */
 	if ((o->diff & (1u << FH_PF_EVENT_CALLBACK_URL)) && have != NULL &&
-	    have[0] != '\0' && (!strip_userinfo(have, a, sizeof(a)) ||
-	    !strip_userinfo(o->want[FH_PF_EVENT_CALLBACK_URL], b, sizeof(b)) ||
-	    strcmp(a, b) != 0)) {
+	    have[0] != '\0' &&
+	    (!strip_userinfo(have, a, sizeof(a)) ||
+		!strip_userinfo(
+		    o->want[FH_PF_EVENT_CALLBACK_URL], b, sizeof(b)) ||
+		strcmp(a, b) != 0)) {
 		fh_prov_mask_url(have, shown, sizeof(shown));
 		if (!p->opts->replace_event_callback) {
-			say(p, "error: workspace %s already sends its events to "
+			say(p,
+			    "error: workspace %s already sends its events to "
 			    "'%s'; flexhooks would take them from that system "
-			    "(--replace-event-callback to replace it)", p->ws,
-			    shown);
+			    "(--replace-event-callback to replace it)",
+			    p->ws, shown);
 			err = FH_ECONFLICT;
 			goto out;
 		}
@@ -1571,8 +1597,8 @@ plan_events(struct fh_prov *p)
 	print_obj(p, o, action_names[o->action]);
 show:
 	if (o->diff & (1u << FH_PF_EVENT_CALLBACK_URL)) {
-		fh_prov_mask_url(o->want[FH_PF_EVENT_CALLBACK_URL], shown,
-		    sizeof(shown));
+		fh_prov_mask_url(
+		    o->want[FH_PF_EVENT_CALLBACK_URL], shown, sizeof(shown));
 		say(p, "  EventCallbackUrl=%s", shown);
 	}
 	if (o->diff & (1u << FH_PF_EVENTS_FILTER))
@@ -1586,18 +1612,21 @@ out:
 enum fh_err
 fh_prov_plan(struct fh_prov *p)
 {
-	const struct fh_config	*cfg = p->cfg;
-	enum fh_err		 err = FH_OK;
+	const struct fh_config *cfg = p->cfg;
+	enum fh_err		err = FH_OK;
 
-	if (cfg->account_sid == NULL || (cfg->auth_token == NULL &&
-	    (cfg->api_key == NULL || cfg->api_secret == NULL))) {
-		say(p, "error: missing ACCOUNT_SID and AUTH_TOKEN (or API_KEY "
+	if (cfg->account_sid == NULL ||
+	    (cfg->auth_token == NULL &&
+		(cfg->api_key == NULL || cfg->api_secret == NULL))) {
+		say(p,
+		    "error: missing ACCOUNT_SID and AUTH_TOKEN (or API_KEY "
 		    "and API_SECRET)");
 		return FH_ECONFIG;
 	}
-	if (has(p, FH_PROV_EVENTS) && (cfg->public_url == NULL ||
-	    cfg->basic_auth == NULL)) {
-		say(p, "error: the event callback needs FLEXHOOKS_PUBLIC_URL "
+	if (has(p, FH_PROV_EVENTS) &&
+	    (cfg->public_url == NULL || cfg->basic_auth == NULL)) {
+		say(p,
+		    "error: the event callback needs FLEXHOOKS_PUBLIC_URL "
 		    "and FLEXHOOKS_BASIC_AUTH");
 		return FH_ECONFIG;
 	}
@@ -1624,15 +1653,15 @@ fh_prov_plan(struct fh_prov *p)
 static enum fh_err
 apply_obj(struct fh_prov *p, struct fh_prov_obj *o)
 {
-	struct json_object	*ans = NULL;
-	struct fh_buf		 form;
-	const char		*sid;
-	char			 path[MAX_PATH];
-	enum fh_err		 err = FH_OK;
-	int			 f;
+	struct json_object *ans = NULL;
+	struct fh_buf	    form;
+	const char	   *sid;
+	char		    path[MAX_PATH];
+	enum fh_err	    err = FH_OK;
+	int		    f;
 
 	fh_buf_init(&form, 64 * 1024);
-	form.secret = 1;	/* EventCallbackUrl carries the password */
+	form.secret = 1; /* EventCallbackUrl carries the password */
 	if (o->kind == FH_PROV_ACTIVITY && o->action == FH_PROV_CREATE) {
 		/* a workspace made in this run came with its activities */
 		err = lookup(p, o->kind, o->name, &ans);
@@ -1664,14 +1693,14 @@ apply_obj(struct fh_prov *p, struct fh_prov_obj *o)
 	} else
 		err = instance_path(p, o->kind, o->sid, path, sizeof(path));
 	for (f = 0; f < FH_PF__MAX && err == FH_OK; f++)
-		if (o->want[f] != NULL && (o->action == FH_PROV_CREATE ||
-		    (o->diff & (1u << f))))
+		if (o->want[f] != NULL &&
+		    (o->action == FH_PROV_CREATE || (o->diff & (1u << f))))
 			err = fh_form_add(&form, pfields[f].wire, o->want[f]);
 	if (err != FH_OK)
 		goto out;
 	p->posts++;
-	err = p->io->post(p->io->arg, path, &form, o->action ==
-	    FH_PROV_CREATE, &ans);
+	err = p->io->post(
+	    p->io->arg, path, &form, o->action == FH_PROV_CREATE, &ans);
 	if (err != FH_OK) {
 		say(p, "error: cannot %s %s '%s': %s", action_names[o->action],
 		    kinds[o->kind].label, o->name, fh_strerror(err));
@@ -1680,13 +1709,15 @@ apply_obj(struct fh_prov *p, struct fh_prov_obj *o)
 	if (o->action == FH_PROV_CREATE) {
 		sid = sid_of(ans, o->kind);
 		if (sid == NULL) {
-			say(p, "error: the answer to creating %s '%s' has no "
-			    "SID", kinds[o->kind].label, o->name);
+			say(p,
+			    "error: the answer to creating %s '%s' has no "
+			    "SID",
+			    kinds[o->kind].label, o->name);
 			err = FH_EUPSTREAM;
 			goto out;
 		}
 		copy(o->sid, sizeof(o->sid), sid);
-		if (o->kind == FH_PROV_WORKSPACE)	/* the rest goes in it */
+		if (o->kind == FH_PROV_WORKSPACE) /* the rest goes in it */
 			copy(p->ws, sizeof(p->ws), sid);
 	}
 	print_obj(p, o, o->action == FH_PROV_CREATE ? "created" : "updated");
@@ -1701,21 +1732,23 @@ out:
 static enum fh_err
 check_worker_queues(struct fh_prov *p)
 {
-	struct json_object	*arr = NULL, *v;
-	const char		*fn, *sid;
-	char			 path[MAX_PATH];
-	size_t			 i, n;
-	enum fh_err		 err;
+	struct json_object *arr = NULL, *v;
+	const char	   *fn, *sid;
+	char		    path[MAX_PATH];
+	size_t		    i, n;
+	enum fh_err	    err;
 
 	if (p->ws[0] == '\0')
-		return FH_OK;	/* a dry run's new workspace */
+		return FH_OK; /* a dry run's new workspace */
 	err = list_path(p, FH_PROV_QUEUE, path, sizeof(path));
 	if (err == FH_OK)
 		err = p->io->list(p->io->arg, path, "task_queues",
 		    "EvaluateWorkerAttributes", OUTBOUND_ATTRS, &arr);
 	if (err != FH_OK) {
-		say(p, "error: cannot list the queues the demo worker "
-		    "matches: %s", fh_strerror(err));
+		say(p,
+		    "error: cannot list the queues the demo worker "
+		    "matches: %s",
+		    fh_strerror(err));
 		return err;
 	}
 	n = json_object_array_length(arr);
@@ -1725,10 +1758,12 @@ check_worker_queues(struct fh_prov *p)
 		sid = fh_json_str(v, "sid");
 		if (fn != NULL && strcmp(fn, OUTBOUND_QUEUE) == 0)
 			continue;
-		say(p, "warning: worker '%s' also matches TaskQueue '%s' %s: "
+		say(p,
+		    "warning: worker '%s' also matches TaskQueue '%s' %s: "
 		    "it is always available and would be offered that "
-		    "queue's tasks, which it never answers", OUTBOUND_WORKER,
-		    fn != NULL ? fn : "?", sid != NULL ? sid : "?");
+		    "queue's tasks, which it never answers",
+		    OUTBOUND_WORKER, fn != NULL ? fn : "?",
+		    sid != NULL ? sid : "?");
 	}
 	json_object_put(arr);
 	return FH_OK;
@@ -1737,8 +1772,8 @@ check_worker_queues(struct fh_prov *p)
 enum fh_err
 fh_prov_apply(struct fh_prov *p)
 {
-	size_t		 i;
-	enum fh_err	 err;
+	size_t	    i;
+	enum fh_err err;
 
 	for (i = 0; i < p->n && !p->opts->dry_run; i++) {
 		if (p->obj[i].action == FH_PROV_OK)
@@ -1755,14 +1790,14 @@ fh_prov_apply(struct fh_prov *p)
 static void
 config_line(struct fh_prov *p, const char *key, enum fh_prov_role role)
 {
-	const char	*sid;
+	const char *sid;
 
 	if (p->role[role] < 0)
 		return;
 	sid = sid_or_new(p, p->role[role]);
 	/* a dry run cannot know what it did not create */
-	(void)fprintf(p->out, "%s%s=%s\n", strcmp(sid, FH_PROV_NEW) == 0 ?
-	    "# " : "", key, sid);
+	(void)fprintf(p->out, "%s%s=%s\n",
+	    strcmp(sid, FH_PROV_NEW) == 0 ? "# " : "", key, sid);
 }
 
 /* --workspace: FLEXHOOKS_EVENT_WORKSPACES with the workspace added to
@@ -1771,9 +1806,9 @@ config_line(struct fh_prov *p, const char *key, enum fh_prov_role role)
 static void
 print_named(struct fh_prov *p)
 {
-	const struct fh_config	*cfg = p->cfg;
-	const char		*ws = p->ws[0] != '\0' ? p->ws : FH_PROV_NEW;
-	int			 listed;
+	const struct fh_config *cfg = p->cfg;
+	const char	       *ws = p->ws[0] != '\0' ? p->ws : FH_PROV_NEW;
+	int			listed;
 
 	listed = fh_config_workspace_ok(cfg, ws);
 	if (cfg->event_workspaces != NULL)
@@ -1786,13 +1821,14 @@ print_named(struct fh_prov *p)
 		    p->ws[0] == '\0' ? "# " : "", ws);
 	if (p->role[FH_PROV_R_OUTBOUND_WF] < 0)
 		return;
-	(void)fprintf(p->out, "# outbound demo workflow (enqueue dialer "
-	    "callers here): %s\n", sid_or_new(p,
-	    p->role[FH_PROV_R_OUTBOUND_WF]));
+	(void)fprintf(p->out,
+	    "# outbound demo workflow (enqueue dialer "
+	    "callers here): %s\n",
+	    sid_or_new(p, p->role[FH_PROV_R_OUTBOUND_WF]));
 	/* /incoming-call's, unless Flex or the operator has one */
 	(void)fprintf(p->out, "%sFLEXHOOKS_INBOUND_WORKFLOW_SID=%s\n",
-	    cfg->inbound_workflow_sid != NULL || p->ws[0] == '\0' ? "# " :
-	    "", sid_or_new(p, p->role[FH_PROV_R_OUTBOUND_WF]));
+	    cfg->inbound_workflow_sid != NULL || p->ws[0] == '\0' ? "# " : "",
+	    sid_or_new(p, p->role[FH_PROV_R_OUTBOUND_WF]));
 }
 
 void
@@ -1806,15 +1842,17 @@ fh_prov_print_config(struct fh_prov *p)
 	(void)fprintf(p->out, "TWILIO_FLEX_WORKSPACE_SID=%s\n", p->ws);
 	config_line(p, "FORWARD_CALL_TASK_QUEUE_SID", FH_PROV_R_PLACEHOLDER);
 	config_line(p, "FLEXHOOKS_INBOUND_WORKFLOW_SID", FH_PROV_R_REDIRECT_WF);
-	config_line(p, "TWILIO_FLEX_CALLBACK_WORKFLOW_SID",
-	    FH_PROV_R_CALLBACK_WF);
+	config_line(
+	    p, "TWILIO_FLEX_CALLBACK_WORKFLOW_SID", FH_PROV_R_CALLBACK_WF);
 	if (p->role[FH_PROV_R_OUTBOUND_WF] >= 0)
-		(void)fprintf(p->out, "# outbound demo workflow (enqueue "
-		    "dialer callers here): %s\n", sid_or_new(p,
-		    p->role[FH_PROV_R_OUTBOUND_WF]));
+		(void)fprintf(p->out,
+		    "# outbound demo workflow (enqueue "
+		    "dialer callers here): %s\n",
+		    sid_or_new(p, p->role[FH_PROV_R_OUTBOUND_WF]));
 	if (p->role[FH_PROV_R_PLACEHOLDER] >= 0 &&
 	    p->cfg->forward_to_number == NULL)
-		(void)fprintf(p->out, "# reminder: FORWARD_TO_NUMBER is not "
+		(void)fprintf(p->out,
+		    "# reminder: FORWARD_TO_NUMBER is not "
 		    "set; add FORWARD_TO_NUMBER=+E164, the number the "
 		    "placeholder queue's callers are sent to\n");
 	(void)fflush(p->out);
@@ -1823,7 +1861,7 @@ fh_prov_print_config(struct fh_prov *p)
 enum fh_err
 fh_prov_run(struct fh_prov *p)
 {
-	enum fh_err	 err;
+	enum fh_err err;
 
 	err = fh_prov_plan(p);
 	if (err == FH_OK)
@@ -1839,14 +1877,13 @@ fh_prov_run(struct fh_prov *p)
 /* ------------------------------------------------------------ --check */
 
 /* One problem: a line on the output stream, counted. */
-static void
-problem(struct fh_prov *p, const char *fmt, ...)
+static void problem(struct fh_prov *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
 problem(struct fh_prov *p, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	p->problems++;
 	(void)fputs("problem: ", p->out);
@@ -1863,8 +1900,8 @@ static enum fh_err
 fetch_obj(struct fh_prov *p, enum fh_prov_kind kind, const char *sid,
     struct json_object **out)
 {
-	char		 path[MAX_PATH];
-	enum fh_err	 err;
+	char	    path[MAX_PATH];
+	enum fh_err err;
 
 	*out = NULL;
 	err = instance_path(p, kind, sid, path, sizeof(path));
@@ -1877,8 +1914,8 @@ fetch_obj(struct fh_prov *p, enum fh_prov_kind kind, const char *sid,
 static int
 matches_nobody(const char *tw)
 {
-	char	 buf[16];
-	size_t	 n = 0;
+	char   buf[16];
+	size_t n = 0;
 
 	for (; tw != NULL && *tw != '\0'; tw++) {
 		if (isspace((unsigned char)*tw))
@@ -1897,10 +1934,10 @@ static size_t
 conf_queues(struct json_object *o, int depth, char (*qs)[FH_PROV_SID_LEN + 1],
     size_t n, size_t max)
 {
-	struct json_object_iterator	 it, end;
-	struct json_object		*v;
-	const char			*s;
-	size_t				 i;
+	struct json_object_iterator it, end;
+	struct json_object	   *v;
+	const char		   *s;
+	size_t			    i;
 
 	if (o == NULL || depth > FH_JSON_MAX_DEPTH)
 		return n;
@@ -1914,8 +1951,7 @@ conf_queues(struct json_object *o, int depth, char (*qs)[FH_PROV_SID_LEN + 1],
 		return n;
 	it = json_object_iter_begin(o);
 	end = json_object_iter_end(o);
-	for (; !json_object_iter_equal(&it, &end);
-	    json_object_iter_next(&it)) {
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
 		v = json_object_iter_peek_value(&it);
 		if (strcmp(json_object_iter_peek_name(&it), "queue") != 0 ||
 		    !json_object_is_type(v, json_type_string)) {
@@ -1935,20 +1971,22 @@ conf_queues(struct json_object *o, int depth, char (*qs)[FH_PROV_SID_LEN + 1],
 
 /* One workflow (what names it: the setting) and every queue it targets. */
 static void
-check_workflow(struct fh_prov *p, const char *setting, const char *sid,
-    int is_callback)
+check_workflow(
+    struct fh_prov *p, const char *setting, const char *sid, int is_callback)
 {
-	struct json_object	*wf = NULL, *conf = NULL, *q = NULL, *c;
-	char			 qs[FH_PROV_MAX_OBJ][FH_PROV_SID_LEN + 1];
-	char			 number[24], place[40];
-	size_t			 i, n;
-	int			 yes = 0;
-	enum fh_err		 err;
+	struct json_object *wf = NULL, *conf = NULL, *q = NULL, *c;
+	char		    qs[FH_PROV_MAX_OBJ][FH_PROV_SID_LEN + 1];
+	char		    number[24], place[40];
+	size_t		    i, n;
+	int		    yes = 0;
+	enum fh_err	    err;
 
 	err = fetch_obj(p, FH_PROV_WORKFLOW, sid, &wf);
 	if (err == FH_ENOTFOUND) {
-		problem(p, "%s names workflow %s, which does not exist in "
-		    "workspace %s", setting, sid, p->ws);
+		problem(p,
+		    "%s names workflow %s, which does not exist in "
+		    "workspace %s",
+		    setting, sid, p->ws);
 		goto out;
 	}
 	if (err != FH_OK) {
@@ -1957,26 +1995,30 @@ check_workflow(struct fh_prov *p, const char *setting, const char *sid,
 		goto out;
 	}
 	if (fh_followup_workflow_placeholder(p->cfg, wf, &yes, place) !=
-	    FH_OK || !json_object_object_get_ex(wf, "configuration", &c) ||
+		FH_OK ||
+	    !json_object_object_get_ex(wf, "configuration", &c) ||
 	    fh_json_parse(json_object_get_string(c),
-	    (size_t)json_object_get_string_len(c), &conf) != FH_OK) {
+		(size_t)json_object_get_string_len(c), &conf) != FH_OK) {
 		problem(p, "workflow %s (%s) has no readable configuration",
 		    sid, setting);
 		goto out;
 	}
 	if (yes && is_callback)
-		problem(p, "callback workflow %s (%s) routes to redirect "
+		problem(p,
+		    "callback workflow %s (%s) routes to redirect "
 		    "placeholder queue %s: a callback or voicemail there is "
-		    "never redirected and waits until its timeout", sid,
-		    setting, place);
+		    "never redirected and waits until its timeout",
+		    sid, setting, place);
 	n = conf_queues(conf, 0, qs, 0, FH_NITEMS(qs));
 	for (i = 0; i < n; i++) {
 		json_object_put(q);
 		q = NULL;
 		err = fetch_obj(p, FH_PROV_QUEUE, qs[i], &q);
 		if (err == FH_ENOTFOUND) {
-			problem(p, "workflow %s (%s) targets queue %s, which "
-			    "does not exist", sid, setting, qs[i]);
+			problem(p,
+			    "workflow %s (%s) targets queue %s, which "
+			    "does not exist",
+			    sid, setting, qs[i]);
 			continue;
 		}
 		if (err != FH_OK) {
@@ -1985,13 +2027,15 @@ check_workflow(struct fh_prov *p, const char *setting, const char *sid,
 			continue;
 		}
 		if (matches_nobody(fh_json_str(q, "target_workers")) &&
-		    fh_redirect_lookup(p->cfg, qs[i], number,
-		    sizeof(number)) != FH_OK)
-			problem(p, "workflow %s (%s) targets queue %s, which no "
+		    fh_redirect_lookup(p->cfg, qs[i], number, sizeof(number)) !=
+			FH_OK)
+			problem(p,
+			    "workflow %s (%s) targets queue %s, which no "
 			    "worker matches (TargetWorkers %s) and no "
 			    "FORWARD_CALL_TASK_QUEUE_SID or FLEXHOOKS_FORWARD_"
 			    "RULES entry redirects from: its tasks wait until "
-			    "their timeout", sid, setting, qs[i],
+			    "their timeout",
+			    sid, setting, qs[i],
 			    fh_json_str(q, "target_workers"));
 	}
 out:
@@ -2004,11 +2048,11 @@ out:
 static void
 check_placeholders(struct fh_prov *p)
 {
-	struct json_object	*q = NULL;
-	const char		*r = p->cfg->forward_rules, *comma;
-	char			 sid[FH_PROV_SID_LEN + 1];
-	enum fh_err		 err;
-	int			 first = 1;
+	struct json_object *q = NULL;
+	const char	   *r = p->cfg->forward_rules, *comma;
+	char		    sid[FH_PROV_SID_LEN + 1];
+	enum fh_err	    err;
+	int		    first = 1;
 
 	for (;;) {
 		if (first && p->cfg->forward_queue_sid != NULL)
@@ -2025,9 +2069,11 @@ check_placeholders(struct fh_prov *p)
 		q = NULL;
 		err = fetch_obj(p, FH_PROV_QUEUE, sid, &q);
 		if (err == FH_ENOTFOUND)
-			problem(p, "redirect placeholder queue %s (FORWARD_"
+			problem(p,
+			    "redirect placeholder queue %s (FORWARD_"
 			    "CALL_TASK_QUEUE_SID or FLEXHOOKS_FORWARD_RULES) "
-			    "does not exist", sid);
+			    "does not exist",
+			    sid);
 		else if (err != FH_OK)
 			problem(p, "cannot read queue %s: %s", sid,
 			    fh_strerror(err));
@@ -2041,7 +2087,7 @@ check_placeholders(struct fh_prov *p)
 static void
 check_events(struct fh_prov *p)
 {
-	static const char *const paths[] = { EVENT_PATH, "/tr-event-handler" };
+	static const char *const paths[] = {EVENT_PATH, "/tr-event-handler"};
 	struct json_object	*ws = NULL;
 	const char		*url, *filter, *ev, *comma;
 	char			 have[2048], want[2048], shown[2048];
@@ -2055,17 +2101,20 @@ check_events(struct fh_prov *p)
 		return;
 	err = p->io->fetch(p->io->arg, path, &ws);
 	if (err != FH_OK) {
-		problem(p, "cannot read workspace %s: %s", p->ws,
-		    fh_strerror(err));
+		problem(
+		    p, "cannot read workspace %s: %s", p->ws, fh_strerror(err));
 		return;
 	}
 	url = fh_json_str(ws, "event_callback_url");
 	if (url == NULL || url[0] == '\0')
-		problem(p, "workspace %s has no event callback URL: the "
+		problem(p,
+		    "workspace %s has no event callback URL: the "
 		    "no-agent redirect and the outbound dialer never run "
-		    "(flexhooks-provision --only events)", p->ws);
+		    "(flexhooks-provision --only events)",
+		    p->ws);
 	else if (p->cfg->public_url == NULL)
-		problem(p, "FLEXHOOKS_PUBLIC_URL is not set: the event "
+		problem(p,
+		    "FLEXHOOKS_PUBLIC_URL is not set: the event "
 		    "callback URL cannot be checked");
 	else {
 		for (i = 0; i < FH_NITEMS(paths) && !ours; i++) {
@@ -2077,15 +2126,17 @@ check_events(struct fh_prov *p)
 		}
 		fh_prov_mask_url(url, shown, sizeof(shown));
 		if (!ours)
-			problem(p, "workspace %s sends its events to '%s', not "
+			problem(p,
+			    "workspace %s sends its events to '%s', not "
 			    "to %s%s: the no-agent redirect and the outbound "
-			    "dialer never run", p->ws, shown,
-			    p->cfg->public_url, EVENT_PATH);
+			    "dialer never run",
+			    p->ws, shown, p->cfg->public_url, EVENT_PATH);
 	}
 	filter = fh_json_str(ws, "events_filter");
 	missing[0] = '\0';
-	for (ev = EVENTS_FILTER; filter != NULL && filter[0] != '\0' &&
-	    *ev != '\0'; ev = *comma != '\0' ? comma + 1 : comma) {
+	for (ev = EVENTS_FILTER;
+	     filter != NULL && filter[0] != '\0' && *ev != '\0';
+	     ev = *comma != '\0' ? comma + 1 : comma) {
 		comma = strchr(ev, ',');
 		if (comma == NULL)
 			comma = ev + strlen(ev);
@@ -2094,27 +2145,32 @@ check_events(struct fh_prov *p)
 			continue;
 		memcpy(name, ev, n);
 		name[n] = '\0';
-		if (!subset(name, filter) && snprintf(missing +
-		    strlen(missing), sizeof(missing) - strlen(missing),
-		    "%s%s", missing[0] != '\0' ? "," : "", name) < 0)
+		if (!subset(name, filter) &&
+		    snprintf(missing + strlen(missing),
+			sizeof(missing) - strlen(missing), "%s%s",
+			missing[0] != '\0' ? "," : "", name) < 0)
 			missing[0] = '\0';
 	}
 	if (missing[0] != '\0')
-		problem(p, "workspace %s's events filter lacks %s: flexhooks "
-		    "never hears of them", p->ws, missing);
+		problem(p,
+		    "workspace %s's events filter lacks %s: flexhooks "
+		    "never hears of them",
+		    p->ws, missing);
 	json_object_put(ws);
 }
 
 enum fh_err
 fh_prov_check(struct fh_prov *p)
 {
-	const struct fh_config	*cfg = p->cfg;
-	enum fh_err		 err;
+	const struct fh_config *cfg = p->cfg;
+	enum fh_err		err;
 
 	p->problems = 0;
-	if (cfg->account_sid == NULL || (cfg->auth_token == NULL &&
-	    (cfg->api_key == NULL || cfg->api_secret == NULL))) {
-		say(p, "error: missing ACCOUNT_SID and AUTH_TOKEN (or API_KEY "
+	if (cfg->account_sid == NULL ||
+	    (cfg->auth_token == NULL &&
+		(cfg->api_key == NULL || cfg->api_secret == NULL))) {
+		say(p,
+		    "error: missing ACCOUNT_SID and AUTH_TOKEN (or API_KEY "
 		    "and API_SECRET)");
 		return FH_ECONFIG;
 	}
@@ -2123,20 +2179,20 @@ fh_prov_check(struct fh_prov *p)
 		return err;
 	say(p, "checking workspace %s '%s'", p->ws, p->ws_name);
 	if (cfg->callback_workflow_sid == NULL)
-		problem(p, "TWILIO_FLEX_CALLBACK_WORKFLOW_SID is not set: no "
+		problem(p,
+		    "TWILIO_FLEX_CALLBACK_WORKFLOW_SID is not set: no "
 		    "callback or voicemail task can be made");
 	else
 		check_workflow(p, "TWILIO_FLEX_CALLBACK_WORKFLOW_SID",
 		    cfg->callback_workflow_sid, 1);
 	if (cfg->inbound_workflow_sid != NULL &&
 	    (cfg->callback_workflow_sid == NULL ||
-	    strcmp(cfg->inbound_workflow_sid, cfg->callback_workflow_sid) !=
-	    0))
+		strcmp(cfg->inbound_workflow_sid, cfg->callback_workflow_sid) !=
+		    0))
 		check_workflow(p, "FLEXHOOKS_INBOUND_WORKFLOW_SID",
 		    cfg->inbound_workflow_sid, 0);
 	check_placeholders(p);
 	check_events(p);
-	say(p, "%u problem%s found", p->problems, p->problems == 1 ? "" :
-	    "s");
+	say(p, "%u problem%s found", p->problems, p->problems == 1 ? "" : "s");
 	return FH_OK;
 }
