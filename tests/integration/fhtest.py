@@ -689,11 +689,35 @@ def read_text(path):
         return f.read()
 
 
+def _ephemeral_low():
+    """The first port of the kernel's ephemeral range (what it gives
+    outgoing connections and bind() to port 0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nothing is bound to right now, below the
+    kernel's ephemeral range: a port from that range (bind() to port 0)
+    may be given to some outgoing connection as its source port before
+    the caller binds it ("Address already in use").  Picked at random from
+    20000 up, leaving out the test stacks' own (FLEXHOOKS_PORT and the
+    next ones, any *080-*089)."""
+    top = max(_ephemeral_low(), 20001)
+    for _ in range(1000):
+        port = _rng.randrange(20000, top)
+        if 0 <= port - ENV.port < 10 or 80 <= port % 1000 < 90:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below %d" % top)
 
 
 def kill_group(g, sig):
