@@ -354,10 +354,7 @@ static void
 server_start(void)
 {
 	fh_stub_run(&srv, script, nscript);
-	ck_assert_int_gt(
-	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d", srv.port),
-	    0);
-	cfg.api_url = cfg.taskrouter_url = cfg.iam_url = cfg_url;
+	fh_stub_point(&srv, &cfg, cfg_url, sizeof(cfg_url));
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &ctx.log), FH_OK);
 	ctx.rest = rest;
 }

@@ -190,12 +190,11 @@ START_TEST(test_reject_on_failure)
 
 	fh_stub_stop(&srv); /* one a failed case left running */
 	fh_stub_run(&srv, &ok, 1);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+	fh_stub_point(&srv, &cfg, url, sizeof(url));
 	cfg.account_sid = (char *)"AC0123456789abcdef0123456789abcdef";
 	cfg.auth_token = (char *)"token";
 	cfg.workspace_sid = (char *)WS_FLEX;
 	cfg.event_workspaces = (char *)WS_DIAL;
-	cfg.api_url = cfg.taskrouter_url = cfg.iam_url = url;
 	cfg.retry_limit = 0;
 	cfg.deadline_ms = 5000;
 	cfg.outbound_reject_on_failure = 1;

@@ -446,12 +446,7 @@ static void
 server_start(void)
 {
 	fh_stub_run(&srv, steps, nsteps);
-	ck_assert_int_gt(
-	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d", srv.port),
-	    0);
-	cfg.iam_url = cfg_url;
-	cfg.api_url = cfg_url;
-	cfg.taskrouter_url = cfg_url;
+	fh_stub_point(&srv, &cfg, cfg_url, sizeof(cfg_url));
 	ck_assert_int_eq(fh_rest_new(&ctx.rest, &cfg, &ctx.log), FH_OK);
 }
 

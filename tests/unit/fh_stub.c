@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <stdio.h>
 
 #include "fh_stub.h"
 #include "lib/buf.h"
@@ -230,6 +231,17 @@ fh_stub_run(struct fh_stub *stub, const struct fh_stub_step *steps, size_t n)
 {
 	fh_stub_open(stub);
 	fh_stub_start(stub, steps, n);
+}
+
+void
+fh_stub_point(
+    const struct fh_stub *stub, struct fh_config *cfg, char *url, size_t len)
+{
+	int n;
+
+	n = snprintf(url, len, "http://127.0.0.1:%d", stub->port);
+	ck_assert(n > 0 && (size_t)n < len);
+	cfg->api_url = cfg->taskrouter_url = cfg->iam_url = url;
 }
 
 size_t

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "lib/config.h"
+
 #define FH_STUB_ALARM_S 120
 
 struct fh_stub;
@@ -81,6 +83,12 @@ void fh_stub_start(
 /* fh_stub_open() then fh_stub_start(). */
 void fh_stub_run(
     struct fh_stub *stub, const struct fh_stub_step *steps, size_t n);
+
+/* Write the server's base URL ("http://127.0.0.1:PORT") into url (len
+ * bytes, which must outlive cfg's use) and point every base of cfg at
+ * it. */
+void fh_stub_point(
+    const struct fh_stub *stub, struct fh_config *cfg, char *url, size_t len);
 
 /* Read the record again: the number of requests so far, each in
  * stub->reqs (valid until the next load, fh_stub_text() or stop). */
