@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -125,19 +124,13 @@ EXPECTED_QUERY = {
 # --------------------------------------------------------------------------
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Mock:
     """One `prism mock` process serving one spec file."""
 
     def __init__(self, name, spec, workdir):
         self.name = name
         self.spec_path = spec
-        self.port = free_port()
+        self.port = t.free_port()
         self.log_path = os.path.join(workdir, "prism-%s.log" % name)
         self.proc = None
         with open(spec, encoding="utf-8") as f:

@@ -23,6 +23,8 @@ What is here:
 - Emulator: the Twilio emulator's control API (request read-back since a
   mark, state, faults);
 - program log helpers (the JSON lines in FLEXHOOKS_LOG_DIR/<prog>.log);
+- processes (children(), stop_groups()) and a FastCGI client (fcgi_*())
+  for tests that start programs of their own;
 - run_provision(): flexhooks-provision against a fresh emulator workspace
   (fresh_workspace()), with its output and the requests it made;
 - a tiny runner: @test registers a function; main() runs each, prints
@@ -46,9 +48,11 @@ import random
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.parse
@@ -496,6 +500,33 @@ class Emulator:
 EMU = Emulator()
 
 
+class fault:
+    """with fault(path=..., status=..., ...): one emulator fault (times 1
+    unless given), labelled with a tag of its own and removed when the
+    block ends; when the block ended normally, used (the default) and a
+    number of times given, a fault not used up fails the test: flexhooks
+    made fewer attempts than the test expects."""
+
+    def __init__(self, used=True, **kw):
+        kw.setdefault("times", 1)
+        self.kw = kw
+        self.used = used
+        self.tag = "fh-fault-" + unique_hex(8)
+
+    def __enter__(self):
+        self.kw["tag"] = self.tag
+        EMU.fault(**self.kw)
+        return self
+
+    def __exit__(self, *exc):
+        left = EMU.remove_faults(lambda f: f.get("tag") == self.tag)
+        if left and self.used and self.kw.get("times") and \
+                exc[0] is None:
+            raise AssertionError("fault %r not used up: flexhooks made "
+                                 "fewer attempts than expected" % (self.kw,))
+        return False
+
+
 def header_of(req, name):
     """A header of an emulator read-back request, case-insensitively
     (None when absent)."""
@@ -658,11 +689,35 @@ def read_text(path):
         return f.read()
 
 
+def _ephemeral_low():
+    """The first port of the kernel's ephemeral range (what it gives
+    outgoing connections and bind() to port 0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nothing is bound to right now, below the
+    kernel's ephemeral range: a port from that range (bind() to port 0)
+    may be given to some outgoing connection as its source port before
+    the caller binds it ("Address already in use").  Picked at random from
+    20000 up, leaving out the test stacks' own (FLEXHOOKS_PORT and the
+    next ones, any *080-*089)."""
+    top = max(_ephemeral_low(), 20001)
+    for _ in range(1000):
+        port = _rng.randrange(20000, top)
+        if 0 <= port - ENV.port < 10 or 80 <= port % 1000 < 90:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below %d" % top)
 
 
 def kill_group(g, sig):
@@ -699,6 +754,114 @@ def stop_groups(groups):
             g.wait(2)
         except subprocess.TimeoutExpired:
             pass
+
+
+def concurrently(fns):
+    """Run each function in its own thread at once; returns their results
+    in order (an exception is returned, not raised)."""
+    out = [None] * len(fns)
+
+    def run(i):
+        try:
+            out[i] = fns[i]()
+        except Exception as e:  # noqa: BLE001 - the caller checks
+            out[i] = e
+    th = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(60)
+    return out
+
+
+# --------------------------------------------------------------------------
+# FastCGI: talking to a program's socket without nginx
+# --------------------------------------------------------------------------
+
+
+def fcgi_record(rtype, content, req_id=1):
+    """One FastCGI record (version 1, no padding)."""
+    return struct.pack(">BBHHBB", 1, rtype, req_id, len(content), 0, 0) + \
+        content
+
+
+def fcgi_nv(name, value):
+    """One FastCGI name-value pair (str or bytes)."""
+    def ln(n):
+        return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+    name, value = _b(name), _b(value)
+    return ln(len(name)) + ln(len(value)) + name + value
+
+
+def fcgi_params(method, uri, body_len=0, extra=()):
+    """The parameters nginx passes for a request (DOCUMENT_URI and
+    SCRIPT_NAME the path), plus the (name, value) pairs of extra."""
+    path, _, query = uri.partition("?")
+    return [("REQUEST_METHOD", method), ("REQUEST_URI", uri),
+            ("DOCUMENT_URI", path), ("SCRIPT_NAME", path),
+            ("QUERY_STRING", query), ("CONTENT_LENGTH", str(body_len)),
+            ("SERVER_PROTOCOL", "HTTP/1.1")] + list(extra)
+
+
+def fcgi_begin(params):
+    """BEGIN_REQUEST (responder) and the whole PARAMS stream."""
+    return (fcgi_record(1, struct.pack(">HB5x", 1, 0)) +
+            fcgi_record(4, b"".join(fcgi_nv(k, v) for k, v in params)) +
+            fcgi_record(4, b""))
+
+
+def fcgi_stdin(body):
+    """The STDIN stream: body in records of at most 60000 bytes, then the
+    empty one."""
+    return b"".join(fcgi_record(5, body[i:i + 60000])
+                    for i in range(0, len(body), 60000)) + fcgi_record(5, b"")
+
+
+def fcgi_read(s):
+    """Read the socket s to its end; the STDOUT stream's bytes (an error
+    while reading ends it: what came so far)."""
+    data = out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    while len(data) >= 8:
+        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
+        if rtype == 6:
+            out += data[8:8 + clen]
+        data = data[8 + clen + plen:]
+    return out
+
+
+def fcgi_connect(sock_path, timeout=30):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    return s
+
+
+def fcgi_request(sock_path, params, body=b"", timeout=30):
+    """One request on a program's socket; the STDOUT stream."""
+    s = fcgi_connect(sock_path, timeout)
+    try:
+        s.sendall(fcgi_begin(params) + fcgi_stdin(body))
+        return fcgi_read(s)
+    finally:
+        s.close()
+
+
+def fcgi_parse(out):
+    """A STDOUT stream as (status, {lower-case header: value}, body)."""
+    head, _, body = out.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n"):
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(headers.get("status", "200").split()[0]), headers, body
 
 
 def unique_number(country="1"):

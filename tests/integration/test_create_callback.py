@@ -981,31 +981,14 @@ def other_methods_405():
 # --------------------------------------------------------------------------
 
 
-class fault_create:
-    """Context manager: a fault on the task-create path (exactly), removed
-    again if this test's request did not use it all up.  body_contains
-    names this test's phone number: an emulator that matches on it keeps
-    the fault away from other scripts' creates (others ignore the key)."""
-
-    def __init__(self, number, **kw):
-        kw.setdefault("method", "POST")
-        kw.setdefault("path", ENV.tasks_path)
-        kw.setdefault("exact", True)
-        kw["body_contains"] = number.replace("+", "%2B")
-        self.kw = kw
-
-    def __enter__(self):
-        EMU.fault(**self.kw)
-        return self
-
-    def __exit__(self, *exc):
-        tag = self.kw["body_contains"]
-        left = EMU.remove_faults(lambda f: f.get("body_contains") == tag)
-        if left and exc[0] is None:
-            raise AssertionError("the injected fault was not used up: "
-                                 "flexhooks made fewer attempts than "
-                                 "expected")
-        return False
+def fault_create(number, **kw):
+    """A fault (fhtest.fault) on the task-create path (exactly), labelled
+    with this test's phone number as the body it is about."""
+    kw.setdefault("method", "POST")
+    kw.setdefault("path", ENV.tasks_path)
+    kw.setdefault("exact", True)
+    kw["body_contains"] = number.replace("+", "%2B")
+    return t.fault(**kw)
 
 
 def attempts_for(mark, n):

@@ -27,32 +27,18 @@ from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
+from fhevents import (  # noqa: E402
+    CB, PROG, TO_ATTR, FROM_ATTR, rules, event, is_204)
 
 ENV = t.ENV
 EMU = t.EMU
-CB = "/tr-event-callback"
 HANDLER = "/tr-event-handler"
-PROG = "taskrouter-events"
 AT_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 CLAIM_RE = r"^[0-9a-f]{32}$"
 CALLS = "/2010-04-01/Accounts/%s/Calls" % ENV.account_sid
-TO_ATTR = os.environ.get("FLEXHOOKS_OUTBOUND_TO_ATTRIBUTE") or \
-    "practicePhone"
-FROM_ATTR = os.environ.get("FLEXHOOKS_OUTBOUND_FROM_ATTRIBUTE") or \
-    "callerID"
 THRESHOLD = os.environ.get("FLEXHOOKS_AMD_SPEECH_THRESHOLD", "1000")
 DEADLINE_MS = int(os.environ.get("FLEXHOOKS_EVENT_DEADLINE_MS") or
                   ENV.deadline_ms)
-
-
-def rules():
-    """The redirect rules of the stack: [(queue, number)]."""
-    raw = os.environ.get("FLEXHOOKS_FORWARD_RULES") or ""
-    out = [tuple(r.split("=", 1)) for r in raw.split(",") if "=" in r]
-    if os.environ.get("FORWARD_CALL_TASK_QUEUE_SID"):
-        out.insert(0, (os.environ["FORWARD_CALL_TASK_QUEUE_SID"],
-                       os.environ.get("FORWARD_TO_NUMBER", "")))
-    return out
 
 
 def placeholder(i=0):
@@ -64,27 +50,6 @@ def placeholder(i=0):
 
 def task_path(sid):
     return "%s/%s" % (ENV.tasks_path, sid)
-
-
-def event(etype, task=None, attrs=None, path=CB, **extra):
-    """Send one signed, Basic-authenticated event; returns the answer."""
-    form = [("EventType", etype), ("AccountSid", ENV.account_sid),
-            ("WorkspaceSid", ENV.workspace_sid),
-            ("Sid", extra.pop("Sid", t.sid("EV"))),
-            ("ResourceType", "task"), ("Timestamp", "1767225600")]
-    if task is not None:
-        form.append(("TaskSid", task))
-    if attrs is not None:
-        form.append(("TaskAttributes", attrs if isinstance(attrs, str)
-                     else t.dumps_plain(attrs)))
-    form.extend(extra.items())
-    return t.request("POST", path, form=form, timeout=30.0)
-
-
-def is_204(r):
-    t.eq(r.status, 204, "status (body %r)" % r.body[:200])
-    t.eq(r.header("Content-Type"), "application/json", "Content-Type")
-    t.eq(r.body, b"", "body")
 
 
 def seed_redirect(status="pending", call_status="in-progress", extra=None,

@@ -23,15 +23,14 @@ import json
 import os
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
-import test_wait as w  # noqa: E402
-import test_requeue as rq  # noqa: E402
-import test_voicemail as vm  # noqa: E402
-
-# the imports registered their own tests: this file runs only its own
-del t._TESTS[:]
+import fhrequeue as rq  # noqa: E402
+import fhvoicemail as vm  # noqa: E402
+import fhwait as w  # noqa: E402
+from fhtest import fault  # noqa: E402
 
 ENV = t.ENV
 EMU = t.EMU
@@ -43,30 +42,6 @@ FOLLOWUP_FAILED = ("Sorry, we were unable to complete your request. Please "
 PROCESSING_ERROR = ("Sorry, we were unable to perform this operation. "
                     "Please remain on the line.")
 STUDIO = "/features/callback-and-voicemail/studio/create-callback"
-
-
-class fault:
-    """with fault(path=..., ...): inject, and remove it afterwards; with
-    used=True, fail when flexhooks did not use it up (fewer attempts than
-    the test expects)."""
-
-    def __init__(self, used=True, **kw):
-        kw.setdefault("times", 1)
-        self.kw = kw
-        self.used = used
-        self.tag = "fh-fault-" + t.unique_hex(8)
-
-    def __enter__(self):
-        self.kw["tag"] = self.tag
-        EMU.fault(**self.kw)
-        return self
-
-    def __exit__(self, *exc):
-        left = EMU.remove_faults(lambda f: f.get("tag") == self.tag)
-        if left and self.used and self.kw.get("times") and \
-                exc[0] is None:
-            raise AssertionError("fault %r not used up" % (self.kw,))
-        return False
 
 
 def timed(fn, *a, **kw):
@@ -174,7 +149,7 @@ def wait_create_slower_than_deadline():
                delay_ms=int((DEADLINE_S + 1) * 1000),
                body_contains=call.caller.replace("+", "%2B")):
         root_url = None
-        for verb in w.ET.fromstring(r.body):
+        for verb in ET.fromstring(r.body):
             if verb.tag == "Redirect":
                 root_url = verb.text
         t.ok(root_url is not None, "a Redirect to submit-callback")
@@ -197,7 +172,7 @@ def wait_task_fetch_malformed_json():
     call = w.Call()
     wt = w.seed_task(call)
     r = wait_to_submit(call)
-    url = [v.text for v in w.ET.fromstring(r.body) if v.tag == "Redirect"]
+    url = [v.text for v in ET.fromstring(r.body) if v.tag == "Redirect"]
     t.eq(len(url), 1, "one Redirect")
     with fault(method="GET", path=task_path(wt), exact=True,
                malformed_json=True, times=0, used=False):

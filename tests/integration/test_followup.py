@@ -18,7 +18,7 @@ shapes (FLEXHOOKS_ATTRIBUTE_STYLE).
   voicemail task under its own names, delete-voicemail clears it, a
   requeue converts it.
 - The writer's plugin-library shape: a private copy of the programs
-  (tests/integration/test_scale_out.py's Farm, one host) with
+  (fhprivate.Private: every program, one host) with
   FLEXHOOKS_ATTRIBUTE_STYLE=plugin-library, through its own nginx, against
   the same emulator: a Studio callback and voicemail are written as the
   flex-plugin-library-callback-and-voicemail functions wrote them.
@@ -34,14 +34,13 @@ from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
+import fhevents as ev  # noqa: E402
+import fhprivate  # noqa: E402
+import fhrequeue as rq  # noqa: E402
+import fhvoicemail as vm  # noqa: E402
+import fhwait as w  # noqa: E402
 
 t.require_stack()
-_OWN = len(t._TESTS)
-import test_events as ev  # noqa: E402  (helpers only)
-import test_requeue as rq  # noqa: E402
-import test_voicemail as vm  # noqa: E402
-import test_wait as w  # noqa: E402
-del t._TESTS[_OWN:]     # their tests registered on import: not run here
 
 ENV = t.ENV
 EMU = t.EMU
@@ -345,22 +344,13 @@ def plugin_library_voicemail_read_by_template_stack():
 
 
 def plugin_library_stack():
-    """test_scale_out's Farm with one host whose configuration adds
+    """Every program, once, whose configuration adds
     FLEXHOOKS_ATTRIBUTE_STYLE=plugin-library; None when it cannot run."""
     for tool in ("spawn-fcgi", "nginx"):
         if shutil.which(tool) is None:
             return None
-    import test_scale_out as so
-    so.HOSTS = ("a",)
-
-    class StyleFarm(so.Farm):
-        def stack_config(self):
-            return [ln for ln in super().stack_config()
-                    if not ln.startswith("FLEXHOOKS_ATTRIBUTE_STYLE=")] + [
-                        "FLEXHOOKS_ATTRIBUTE_STYLE=plugin-library"]
-    farm = StyleFarm()
-    so.FARM = farm      # its htpasswd() reads the farm's configuration
-    return farm
+    return fhprivate.Private(
+        {"FLEXHOOKS_ATTRIBUTE_STYLE": "plugin-library"}, programs=None)
 
 
 @t.test

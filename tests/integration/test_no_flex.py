@@ -20,8 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -49,61 +47,20 @@ STACK = {}
 # ------------------------------------------------------------- FastCGI
 
 
-def record(rtype, content):
-    return struct.pack(">BBHHBB", 1, rtype, 1, len(content), 0, 0) + content
-
-
-def nv(name, value):
-    def ln(n):
-        return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
-    name, value = name.encode(), value.encode()
-    return ln(len(name)) + ln(len(value)) + name + value
-
-
 def fcgi(prog, method, uri, form=None, signed=True, basic=True):
     """One request to prog; returns (status, headers dict, body)."""
     body = t.form_encode(form) if form is not None else b""
-    path, _, query = uri.partition("?")
-    params = [("REQUEST_METHOD", method), ("REQUEST_URI", uri),
-              ("DOCUMENT_URI", path), ("SCRIPT_NAME", path),
-              ("QUERY_STRING", query), ("CONTENT_LENGTH", str(len(body))),
-              ("SERVER_PROTOCOL", "HTTP/1.1")]
+    extra = []
     if form is not None:
-        params.append(("CONTENT_TYPE", "application/x-www-form-urlencoded"))
+        extra.append(("CONTENT_TYPE", "application/x-www-form-urlencoded"))
     if signed:
-        params.append(("HTTP_X_TWILIO_SIGNATURE", t.sign(
+        extra.append(("HTTP_X_TWILIO_SIGNATURE", t.sign(
             PUBLIC + uri, form if method == "POST" else None)))
     if basic:
-        params.append(("FLEXHOOKS_BASIC_VERIFIED", "1"))
-    msg = record(1, struct.pack(">HB5x", 1, 0))
-    msg += record(4, b"".join(nv(k, v) for k, v in params)) + record(4, b"")
-    for i in range(0, len(body), 60000):
-        msg += record(5, body[i:i + 60000])
-    msg += record(5, b"")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(30)
-    s.connect(STACK["socks"][prog])
-    s.sendall(msg)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    out = b""
-    while len(data) >= 8:
-        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
-        if rtype == 6:
-            out += data[8:8 + clen]
-        data = data[8 + clen + plen:]
-    head, _, rbody = out.partition(b"\r\n\r\n")
-    headers = {}
-    for line in head.decode("latin-1").split("\r\n"):
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    status = int(headers.get("status", "200").split()[0])
-    return status, headers, rbody
+        extra.append(("FLEXHOOKS_BASIC_VERIFIED", "1"))
+    return t.fcgi_parse(t.fcgi_request(
+        STACK["socks"][prog], t.fcgi_params(method, uri, len(body), extra),
+        body))
 
 
 def start(tmp, ws):

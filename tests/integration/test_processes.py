@@ -14,12 +14,14 @@ spawn-fcgi.
 import os
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fhtest as t  # noqa: E402
+from fhtest import children  # noqa: E402
 
 PROG = os.path.join("cgi-bin", "healthz")
 FAILED = []
@@ -33,25 +35,6 @@ def check(name, cond, detail=""):
     else:
         FAILED.append(name)
         print("not ok - %s %s" % (name, detail))
-
-
-def children(ppid):
-    """Live PIDs whose parent is ppid (from /proc)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces; a zombie (a
-        # child not reaped yet) does not count
-        rest = stat[stat.rfind(")") + 2:].split()
-        if len(rest) > 1 and int(rest[1]) == ppid and rest[0] != "Z":
-            out.append(int(d))
-    return sorted(out)
 
 
 def three(pids, gone=None):
@@ -70,44 +53,9 @@ def wait_for(pred, timeout):
     return pred()
 
 
-def record(rtype, req_id, content):
-    return struct.pack(">BBHHBB", 1, rtype, req_id, len(content), 0, 0) + \
-        content
-
-
-def nv(name, value):
-    def ln(n):
-        return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
-    return ln(len(name)) + ln(len(value)) + name + value
-
-
 def fcgi_get(sock_path, path):
     """One FastCGI GET; returns the whole stdout stream."""
-    params = b"".join(nv(k.encode(), v.encode()) for k, v in (
-        ("REQUEST_METHOD", "GET"), ("REQUEST_URI", path),
-        ("SCRIPT_NAME", path), ("QUERY_STRING", ""),
-        ("CONTENT_LENGTH", "0"), ("SERVER_PROTOCOL", "HTTP/1.1")))
-    msg = record(1, 1, struct.pack(">HB5x", 1, 0))   # BEGIN, responder
-    msg += record(4, 1, params) + record(4, 1, b"")
-    msg += record(5, 1, b"")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(sock_path)
-    s.sendall(msg)
-    data = b""
-    out = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    while len(data) >= 8:
-        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
-        if rtype == 6:
-            out += data[8:8 + clen]
-        data = data[8 + clen + plen:]
-    return out
+    return t.fcgi_request(sock_path, t.fcgi_params("GET", path), timeout=5)
 
 
 def fcgi_get_interrupted(sock_path, path, pid):
@@ -115,36 +63,29 @@ def fcgi_get_interrupted(sock_path, path, pid):
     to pid between them (the process has accepted the connection and is
     reading it, as when systemd stops a unit under load); returns the
     whole stdout stream."""
-    params = b"".join(nv(k.encode(), v.encode()) for k, v in (
-        ("REQUEST_METHOD", "GET"), ("REQUEST_URI", path),
-        ("SCRIPT_NAME", path), ("QUERY_STRING", ""),
-        ("CONTENT_LENGTH", "0"), ("SERVER_PROTOCOL", "HTTP/1.1")))
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(sock_path)
-    s.sendall(record(1, 1, struct.pack(">HB5x", 1, 0)) +
-              record(4, 1, params[:10]))
-    time.sleep(0.3)
-    os.kill(pid, signal.SIGTERM)
-    time.sleep(0.3)
-    out = data = b""
+    msg = t.fcgi_begin(t.fcgi_params("GET", path)) + t.fcgi_stdin(b"")
+    s = t.fcgi_connect(sock_path, 5)
     try:
-        s.sendall(record(4, 1, params[10:]) + record(4, 1, b"") +
-                  record(5, 1, b""))
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except OSError:
-        pass
-    s.close()
-    while len(data) >= 8:
-        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
-        if rtype == 6:
-            out += data[8:8 + clen]
-        data = data[8 + clen + plen:]
-    return out
+        s.sendall(msg[:34])     # BEGIN_REQUEST and 10 bytes of PARAMS
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.3)
+        try:
+            s.sendall(msg[34:])
+        except OSError:
+            pass
+        return t.fcgi_read(s)
+    finally:
+        s.close()
+
+
+def wait_rc(p, timeout):
+    """p's exit status within timeout seconds, else None (and p killed)."""
+    try:
+        return p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return None
 
 
 def unlink(path):
@@ -202,11 +143,7 @@ def main():
               p.poll() is None, repr(children(p.pid)))
 
         os.kill(p.pid, signal.SIGTERM)
-        try:
-            rc = p.wait(timeout=8)
-        except subprocess.TimeoutExpired:
-            rc = None
-            p.kill()
+        rc = wait_rc(p, 8)
         check("SIGTERM ends the supervisor with status 0", rc == 0,
               repr(rc))
         check("and every process",
@@ -225,11 +162,7 @@ def main():
         out = fcgi_get_interrupted(sock, "/healthz", p.pid)
         check("SIGTERM during a request: it is answered",
               out.startswith(b"Status: 200"), repr(out[:80]))
-        try:
-            rc = p.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            rc = None
-            p.kill()
+        rc = wait_rc(p, 3)
         check("then the process ends with status 0", rc == 0, repr(rc))
 
         # an idle process stops at once (it waits for connections with
@@ -243,22 +176,14 @@ def main():
             fcgi_get(sock, "/healthz")
             t0 = time.monotonic()
             os.kill(p.pid, signal.SIGTERM)
-            try:
-                rc = p.wait(timeout=8)
-            except subprocess.TimeoutExpired:
-                rc = None
-                p.kill()
+            rc = wait_rc(p, 8)
             took = time.monotonic() - t0
             check("FLEXHOOKS_PROCESSES=%d idle: SIGTERM stops it within 1 s"
                   % n, rc == 0 and took < 1, "rc %r in %.2f s" % (rc, took))
 
         for bad in ("0", "257", "four"):
             p, _ = start(tmp, bad)
-            try:
-                rc = p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                rc = None
+            rc = wait_rc(p, 5)
             check("FLEXHOOKS_PROCESSES=%s refused" % bad, rc == 1, repr(rc))
         with open(os.path.join(tmp, "healthz.log"), "rb") as f:
             log = f.read()

@@ -20,27 +20,23 @@ the SIDs it seeded.
 import copy
 import datetime
 import os
-import re
 import sys
 import threading
 from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
+from fhtest import fault  # noqa: E402
+from fhrequeue import (  # noqa: E402
+    PATH, TOKEN, od, seed_token, callback_attrs, seed_task, requeue,
+    check_success)
 
-PATH = "/features/callback-and-voicemail/flex/requeue-callback"
 ENV = t.ENV
 EMU = t.EMU
 MARKER = "flexhooks_followup"
-SUCCESS_RE = rb'^\{"taskSid":"(WT[0-9a-f]{32})","success":true\}$'
 AT_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
-TOKEN = "tok-" + t.unique_hex(24)
 CREATE_KEYS = ["Timeout", "Priority", "TaskChannel", "WorkflowSid",
                "Attributes"]
-
-
-def od(*pairs):
-    return OrderedDict(pairs)
 
 
 def utc(dt):
@@ -54,62 +50,6 @@ def now_utc():
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def seed_token():
-    EMU.seed({"tokens": {TOKEN: {"status": 200, "body": {
-        "valid": True, "code": 0, "message": None,
-        "expiration": "2099-01-01T00:00:00.000Z", "identity": "a",
-        "roles": ["agent"],
-        "worker_sid": "WK" + "0" * 30 + "34"}}}})
-
-
-def callback_attrs(n=None, f=None, attempts=0, **extra):
-    """Attributes of a callback task as create-callback writes them, plus
-    the keys a live task picks up (call_sid, conference)."""
-    n = n or t.unique_number()
-    f = f or t.unique_number()
-    a = od(("from", n), ("name", n), ("taskType", "callback"),
-           ("callBackData", od(("numberToCall", n), ("numberToCallFrom", f),
-                               ("mainTimeZone", "UTC"),
-                               ("utcDateTimeReceived",
-                                "2026-11-22T01:45:34.583Z"),
-                               ("isDeleted", False),
-                               ("attempts", attempts))),
-           ("direction", "inbound"), ("conversations", od()),
-           ("call_sid", t.sid("CA")),
-           ("conference", od(("sid", t.sid("CF")))))
-    a.update(extra)
-    return a
-
-
-def seed_task(attrs, workflow=None, timeout=3600, priority=5,
-              channel="voice", status="assigned"):
-    """Seed one task; returns (sid, workflow SID)."""
-    wf = workflow or t.sid("WW")
-    out = EMU.seed({"tasks": [{"workflow_sid": wf, "attributes": attrs,
-                               "assignment_status": status,
-                               "timeout": timeout, "priority": priority,
-                               "task_channel": channel}]})
-    return out["tasks"][0], wf
-
-
-def requeue(sid, token=None, extra=(), **kw):
-    pairs = [("Token", TOKEN if token is None else token)]
-    if sid is not None:
-        pairs.append(("taskSid", sid))
-    pairs.extend(extra)
-    return t.request("POST", PATH, form=pairs, auth=None, signature=None,
-                     **kw)
-
-
-def check_success(resp):
-    t.eq(resp.status, 200, "status (body %r)" % resp.body[:300])
-    t.json_type(resp)
-    t.eq(resp.header("Cache-Control"), "no-store", "Cache-Control")
-    m = re.match(SUCCESS_RE, resp.body)
-    t.ok(m, "success body %r" % resp.body)
-    return m.group(1).decode()
 
 
 def check_error(resp, status, message, code=None, more_info=None):
@@ -302,25 +242,6 @@ def no_task_requests(mark):
     tr = [r for r in reqs if (r.get("path") or "").startswith(
         ENV.tasks_path)]
     return tr
-
-
-class fault:
-    """Context manager: one emulator fault, removed again if unused."""
-
-    def __init__(self, **kw):
-        kw["body_contains"] = "requeue-" + t.unique_hex(8)
-        self.kw = kw
-
-    def __enter__(self):
-        EMU.fault(**self.kw)
-        return self
-
-    def __exit__(self, *exc):
-        tag = self.kw["body_contains"]
-        left = EMU.remove_faults(lambda f: f.get("body_contains") == tag)
-        if left and exc[0] is None:
-            raise AssertionError("the injected fault was not used")
-        return False
 
 
 # --------------------------------------------------------------------------

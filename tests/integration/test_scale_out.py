@@ -43,19 +43,17 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
+import fhprivate  # noqa: E402
 
 t.require_stack()
-import test_wait as w  # noqa: E402  (its call driver; its tests do not run)
+import fhwait as w  # noqa: E402
 
 ENV = t.ENV
 EMU = t.EMU
@@ -65,288 +63,6 @@ EVENTS = "/tr-event-callback"
 CALLS = "/2010-04-01/Accounts/%s/Calls.json" % ENV.account_sid
 HOSTS = ("a", "b")
 PROCESSES = 2           # per program and host
-BUILD = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
-TEMPLATE = os.path.join(ENV.root, "nginx", "flexhooks.conf.in")
-PASS_RE = re.compile(r"fastcgi_pass unix:@RUN_DIR@/([a-z-]+)\.sock;")
-
-
-# --------------------------------------------------------------------------
-# the two hosts and the balancer
-# --------------------------------------------------------------------------
-
-
-class Farm:
-    """Two program sets and one nginx, all under one temporary directory."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="fhscale", dir="/tmp")
-        self.groups = {}        # name -> Popen (each leads its session)
-        self.programs = []
-        self.port = None
-        self.conf = ""
-
-    # ---- helpers
-
-    def dir(self, host):
-        return os.path.join(self.tmp, host)
-
-    def sock(self, host, prog):
-        return os.path.join(self.dir(host), prog + ".sock")
-
-    def log(self, host, prog):
-        return os.path.join(self.dir(host), prog + ".log")
-
-    def launch(self, name, argv, log):
-        with open(log, "ab") as out:
-            self.groups[name] = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True)
-
-    # ---- start
-
-    def stack_config(self):
-        """The test stack's KEY=VALUE file (what every host would get),
-        without the settings that are per host."""
-        path = os.path.join(os.path.dirname(ENV.log_dir), "flexhooks.env")
-        lines = read_text(path).splitlines()
-        drop = ("FLEXHOOKS_HEALTH_SOCKETS=", "FLEXHOOKS_PROCESSES=")
-        return [ln for ln in lines if not ln.startswith(drop)]
-
-    def start(self):
-        names = re.findall(r"^\s*# @program ([a-z-]+)\s*$",
-                           read_text(TEMPLATE), re.M)
-        self.programs = [p for p in names if os.access(
-            os.path.join(BUILD, "cgi-bin", p), os.X_OK)]
-        t.ok("healthz" in self.programs, "healthz is built")
-        base = self.stack_config()
-        for host in HOSTS:
-            os.mkdir(self.dir(host), 0o700)
-            conf = os.path.join(self.dir(host), "flexhooks.env")
-            health = ":".join(self.sock(host, p) for p in self.programs
-                              if p != "healthz")
-            with open(conf, "w") as f:
-                os.fchmod(f.fileno(), 0o600)
-                f.write("\n".join(base + [
-                    "FLEXHOOKS_HEALTH_SOCKETS=" + health,
-                    "FLEXHOOKS_PROCESSES=%d" % PROCESSES]) + "\n")
-            env = ["PATH=/usr/bin:/bin", "FLEXHOOKS_CONFIG=" + conf]
-            env += ["%s=%s" % (k, os.environ[k]) for k in
-                    ("ASAN_OPTIONS", "UBSAN_OPTIONS") if k in os.environ]
-            for p in self.programs:
-                self.launch("%s/%s" % (host, p), [
-                    "spawn-fcgi", "-n", "-s", self.sock(host, p),
-                    "-M", "0600", "--", "/usr/bin/env", "-i"] + env +
-                    [os.path.join(BUILD, "cgi-bin", p)], self.log(host, p))
-        self.port = free_port()
-        self.conf = self.render()
-        path = os.path.join(self.tmp, "nginx.conf")
-        with open(path, "w") as f:
-            f.write(self.conf)
-        os.mkdir(os.path.join(self.tmp, "temp"))
-        argv = ["nginx", "-p", self.tmp + "/", "-c", path,
-                "-e", os.path.join(self.tmp, "nginx-error.log")]
-        chk = subprocess.run(argv + ["-t", "-q"], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
-        t.eq(chk.returncode, 0, "nginx -t: %s" % chk.stdout.decode())
-        end = time.monotonic() + 10
-        while not all(os.path.exists(self.sock(h, p)) for h in HOSTS
-                      for p in self.programs):
-            dead = [n for n, g in self.groups.items() if g.poll() is not None]
-            t.ok(not dead, "programs exited at start: %s" % dead)
-            t.ok(time.monotonic() < end, "sockets not there after 10 s")
-            time.sleep(0.05)
-        self.launch("nginx", argv + ["-g", "daemon off;"],
-                    os.path.join(self.tmp, "nginx-stderr.log"))
-        end = time.monotonic() + 10
-        while True:
-            try:
-                if self.get("/healthz").status == 200:
-                    break
-            except OSError:
-                pass
-            t.ok(time.monotonic() < end, "/healthz not 200 after 10 s")
-            time.sleep(0.05)
-
-    def render(self):
-        """nginx/flexhooks.conf.in as deploy/local.sh renders it, but with
-        an upstream of both hosts' sockets behind every fastcgi_pass."""
-        out, keep = [], True
-        user = "user root root;" if os.geteuid() == 0 else ""
-        for line in read_text(TEMPLATE).splitlines():
-            m = re.match(r"^\s*# @program ([a-z-]+)", line)
-            if m:
-                keep = m.group(1) in self.programs
-                continue
-            if re.match(r"^\s*# @bench(\s|$)", line):
-                keep = False    # bench/run.sh's locations only
-                continue
-            if re.match(r"^\s*# @end", line):
-                keep = True
-                continue
-            if not keep or re.match(r"^\s*#", line):
-                continue
-            line = PASS_RE.sub(pass_to, line)
-            for k, v in (("USER", user),
-                         ("PID_FILE", self.tmp + "/nginx.pid"),
-                         ("ERROR_LOG", self.tmp + "/nginx-error.log"),
-                         ("ACCESS_LOG", self.tmp + "/nginx-access.log"),
-                         ("TEMP_DIR", self.tmp + "/temp"),
-                         ("PORT", str(self.port)),
-                         ("HTPASSWD", htpasswd()),
-                         ("ASSETS_DIR", ENV.root + "/assets/"),
-                         ("NGINX_CONF_DIR", "/etc/nginx"),
-                         ("FLEX_RATE", "20r/s")):
-                line = line.replace("@%s@" % k, v)
-            line = re.sub(r"^(\s*worker_processes) \d+;", r"\1 1;", line)
-            # this test reads nginx's upstream diagnostics ("prematurely
-            # closed"), which production leaves out (request lines)
-            line = re.sub(r"^(error_log \S+) crit;", r"\1 error;", line)
-            out.append(line)
-            if line.strip() == "http {":
-                out += self.upstreams()
-        conf = "\n".join(out) + "\n"
-        t.ok(not re.search(r"@[A-Z_]+@", conf), "unreplaced token")
-        t.ok("fastcgi_pass fh_" in conf and "fastcgi_pass unix:" not in conf,
-             "every fastcgi_pass goes to an upstream of both hosts")
-        return conf
-
-    def upstreams(self):
-        lines = [
-            "\t# Move a request to the other host only when it could",
-            "\t# not be sent (no non_idempotent: a POST that reached",
-            "\t# a program is never sent twice).",
-            "\tfastcgi_next_upstream error timeout;",
-            "\tfastcgi_next_upstream_tries 2;"]
-        for p in self.programs:
-            lines.append("\tupstream fh_%s {" % p.replace("-", "_"))
-            for host in HOSTS:
-                lines.append("\t\tserver unix:%s max_fails=1 "
-                             "fail_timeout=10s;" % self.sock(host, p))
-            lines.append("\t}")
-        if "create-callback" in self.programs:
-            # README.md "Several hosts": Twilio's copies of one delivery
-            # (one I-Twilio-Idempotency-Token) go to one host, whose
-            # create-callback processes share the table of deliveries;
-            # requests without the header keep the round robin
-            lines += [
-                "\tupstream fh_create_callback_by_token {",
-                "\t\thash $http_i_twilio_idempotency_token consistent;"]
-            for host in HOSTS:
-                lines.append("\t\tserver unix:%s max_fails=1 "
-                             "fail_timeout=10s;" %
-                             self.sock(host, "create-callback"))
-            lines += [
-                "\t}",
-                "\tmap $http_i_twilio_idempotency_token "
-                "$fh_create_callback_pass {",
-                "\t\t\"\" fh_create_callback;",
-                "\t\tdefault fh_create_callback_by_token;",
-                "\t}"]
-        return lines
-
-    # ---- requests and logs
-
-    def get(self, path):
-        return t.http_raw("GET", "127.0.0.1", self.port, path, timeout=10)
-
-    def access(self, host, prog, path=None):
-        """The program's access lines on one host (path: only those)."""
-        old = ENV.log_dir
-        ENV.log_dir = self.dir(host)
-        try:
-            _, objs = t.log_since(0, prog)
-        finally:
-            ENV.log_dir = old
-        return t.access_lines(objs, path)
-
-    def counts(self, prog, since, pred=lambda o: True):
-        """{host: access lines added since the counts `since` (a dict from
-        an earlier marks()) that satisfy pred}."""
-        return {h: len([o for o in self.access(h, prog)[since[h]:]
-                        if pred(o)]) for h in HOSTS}
-
-    def marks(self, prog):
-        return {h: len(self.access(h, prog)) for h in HOSTS}
-
-    def wait_lines(self, prog, since, n, pred=lambda o: True):
-        """Poll until n access lines (both hosts) satisfy pred; programs
-        write theirs just after answering."""
-        end = time.monotonic() + 5
-        while True:
-            c = self.counts(prog, since, pred)
-            if sum(c.values()) >= n or time.monotonic() > end:
-                return c
-            time.sleep(0.05)
-
-    def nginx_errors(self):
-        try:
-            with open(os.path.join(self.tmp, "nginx-error.log")) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    # ---- stop
-
-    def kill_host(self, host, sig=signal.SIGKILL):
-        """Kill every process of a host (supervisors and their children:
-        each program leads its own session, so its process group)."""
-        for name, g in self.groups.items():
-            if name.startswith(host + "/"):
-                kill_group(g, sig)
-        for name, g in self.groups.items():
-            if name.startswith(host + "/"):
-                try:
-                    g.wait(5)
-                except subprocess.TimeoutExpired:
-                    kill_group(g, signal.SIGKILL)
-
-    def stop(self):
-        """Everything this test started, then its directory."""
-        t.stop_groups(self.groups)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def sanitizer_reports(self):
-        out = []
-        for host in HOSTS:
-            for p in self.programs:
-                try:
-                    with open(self.log(host, p), "rb") as f:
-                        text = f.read()
-                except OSError:
-                    continue
-                if b"Sanitizer" in text or b"runtime error:" in text:
-                    out.append("%s/%s" % (host, p))
-        return out
-
-
-# the helpers other scripts reach through this module (so.read_text)
-read_text, kill_group, free_port = t.read_text, t.kill_group, t.free_port
-
-
-def htpasswd():
-    """The test stack's htpasswd file (FLEXHOOKS_HTPASSWD in its config)."""
-    for ln in FARM.stack_config():
-        if ln.startswith("FLEXHOOKS_HTPASSWD="):
-            return ln.split("=", 1)[1]
-    t.skip("the test stack's configuration names no htpasswd file")
-
-
-def concurrently(fns):
-    """Run each function in its own thread at once; returns their results
-    in order (an exception is returned, not raised)."""
-    out = [None] * len(fns)
-
-    def run(i):
-        try:
-            out[i] = fns[i]()
-        except Exception as e:  # noqa: BLE001 - the caller checks
-            out[i] = e
-    th = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
-    for x in th:
-        x.start()
-    for x in th:
-        x.join(60)
-    return out
 
 
 def same_etag(task, n):
@@ -358,14 +74,6 @@ def same_etag(task, n):
     path = "%s/%s" % (ENV.tasks_path, task)
     EMU.fault(method="GET", path=path, exact=True, delay_ms=1500, times=n)
     EMU.fault(method="POST", path=path, exact=True, delay_ms=1500, times=n)
-
-
-def pass_to(m):
-    """The template's fastcgi_pass of a program, to the upstream of both
-    hosts (create-callback's: by token when there is one)."""
-    if m.group(1) == "create-callback":
-        return "fastcgi_pass $fh_create_callback_pass;"
-    return "fastcgi_pass fh_%s;" % m.group(1).replace("-", "_")
 
 
 def both(c, what):
@@ -380,7 +88,8 @@ def task_sid_of(r):
     return b["taskSid"]
 
 
-FARM = Farm()
+FARM = fhprivate.Private(programs=None, processes=PROCESSES, hosts=HOSTS,
+                         prefix="fhscale")
 TESTS = []
 
 
@@ -402,7 +111,7 @@ def only_unsent_requests_move_to_the_other_host():
                    re.M), "fastcgi_next_upstream error timeout")
     d = os.path.join(ENV.root, "nginx")
     for name in sorted(os.listdir(d)):
-        for ln in read_text(os.path.join(d, name)).split("\n"):
+        for ln in t.read_text(os.path.join(d, name)).split("\n"):
             t.ok("non_idempotent" not in ln.split("#", 1)[0],
                  "non_idempotent in nginx/%s" % name)
     t.ok(all("non_idempotent" not in ln.split("#", 1)[0]
@@ -511,7 +220,7 @@ def reservation_on_both_hosts_one_call():
     since = FARM.marks("taskrouter-events")
     mark = EMU.mark()
     same_etag(task, 4)
-    answers = concurrently([lambda: t.request("POST", EVENTS, form=form)] * 4)
+    answers = t.concurrently([lambda: t.request("POST", EVENTS, form=form)] * 4)
     for r in answers:
         t.ok(isinstance(r, t.Resp), "request failed: %r" % (r,))
         t.eq(r.status, 204, "status (body %r)" % r.body[:200])
@@ -551,7 +260,7 @@ def submit_callback_on_both_hosts_one_task():
     since = FARM.marks("wait-experience")
     mark = EMU.mark()
     same_etag(wt, 2)
-    answers = concurrently([lambda: call.post(submit)] * 2)
+    answers = t.concurrently([lambda: call.post(submit)] * 2)
     waited = 0
     for r in answers:
         t.ok(isinstance(r, t.Resp), "request failed: %r" % (r,))
@@ -603,7 +312,7 @@ def host_down_in_flight_then_failover():
     since = FARM.marks("wait-experience")
     mark = EMU.mark()
     box = []
-    th = threading.Thread(target=lambda: box.append(concurrently(
+    th = threading.Thread(target=lambda: box.append(t.concurrently(
         [c.start for c in calls])))
     th.start()
     end = time.monotonic() + 10
@@ -681,7 +390,7 @@ def main():
             for d, _, files in os.walk(FARM.tmp):
                 for f in sorted(files):
                     if f.endswith(".log"):
-                        print("# %s: %s" % (f, read_text(
+                        print("# %s: %s" % (f, t.read_text(
                             os.path.join(d, f))[-400:]))
             raise SystemExit(1)
         ENV.port = FARM.port    # every fhtest request goes to the farm

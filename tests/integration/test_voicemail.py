@@ -30,10 +30,10 @@ from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
+from fhvoicemail import (  # noqa: E402
+    FV, DV, od, token, post, seed_recording, media_path, voicemail_attrs,
+    media_state, check_success)
 
-FLEX = "/features/callback-and-voicemail/flex/"
-FV = FLEX + "fetch-voicemail"
-DV = FLEX + "delete-voicemail"
 ENV = t.ENV
 EMU = t.EMU
 MAX_MEDIA = 16 * 1024 * 1024
@@ -42,51 +42,11 @@ RSS_LIMIT_KB = 16 * 1000  # peak RSS of a fetch-voicemail process: 16 MB
 SIZE = 2400000          # a 2.5-minute MP3
 ERRORS = "https://www.twilio.com/docs/errors/%d"
 
-_token = []
-
-
-def od(*pairs):
-    return OrderedDict(pairs)
-
-
-def token():
-    """A Flex token the emulator's IAM accepts (seeded once)."""
-    if not _token:
-        tok = "tok-vm-" + t.unique_hex(16)
-        EMU.seed({"tokens": {tok: {"status": 200, "body": {
-            "valid": True, "code": 0, "message": None,
-            "expiration": "2099-01-01T00:00:00.000Z", "identity": "a",
-            "roles": ["agent"], "worker_sid": t.sid("WK")}}}})
-        _token.append(tok)
-    return _token[0]
-
-
-def post(path, pairs, query=None, headers=(), tok=True):
-    form = ([("Token", token())] if tok else []) + list(pairs)
-    return t.request("POST", path, query=query, form=form, auth=None,
-                     signature=None, headers=headers)
-
 
 def fake_media(size):
     """The emulator's fixture bytes: byte i is i % 256."""
     block = bytes(range(256))
     return (block * (size // 256 + 1))[:size]
-
-
-def seed_recording(size=None, data=None, **extra):
-    sid = t.sid("RE")
-    spec = dict(extra)
-    if data is not None:
-        spec["base64"] = base64.b64encode(data).decode()
-    else:
-        spec["size"] = size
-    EMU.seed({"recordings": {sid: spec}})
-    return sid
-
-
-def media_path(re_sid):
-    return "/2010-04-01/Accounts/%s/Recordings/%s.mp3" % (ENV.account_sid,
-                                                          re_sid)
 
 
 def rec_path(re_sid):
@@ -141,6 +101,20 @@ def check_raw_audio(r, want, ctype="audio/mpeg"):
     t.eq(r.header("Cache-Control"), "no-store", "Cache-Control")
     t.eq(len(r.body), len(want), "body length")
     t.ok(r.body == want, "raw body differs from what the emulator served")
+
+
+def check_redirected(mark, re_sid, hops):
+    """Since mark, the recording's media fetched with Twilio's credentials
+    and followed through hops redirects to the storage host, which never
+    sees Authorization."""
+    reqs = mentioning(EMU.requests(mark), re_sid)
+    t.eq([q["path"] for q in reqs], [media_path(re_sid)] +
+         ["/__emulator/media/%s" % re_sid] * hops, "request paths")
+    check_twilio_auth(reqs[0])
+    for q in reqs[1:]:
+        t.eq(t.header_of(q, "Authorization"), None,
+             "Authorization sent to the storage host (%s)" %
+             t.header_of(q, "Host"))
 
 
 def one_media_get(mark, re_sid):
@@ -301,14 +275,7 @@ def fetch_redirect_drops_credentials():
         mark = EMU.mark()
         check_json_audio(post(FV, [("recordingSid", re_sid)]),
                          fake_media(SIZE))
-        reqs = mentioning(EMU.requests(mark), re_sid)
-        t.eq([q["path"] for q in reqs], [media_path(re_sid)] +
-             ["/__emulator/media/%s" % re_sid] * hops, "request paths")
-        check_twilio_auth(reqs[0])
-        for q in reqs[1:]:
-            t.eq(t.header_of(q, "Authorization"), None,
-                 "Authorization sent to the storage host (%s)" %
-                 t.header_of(q, "Host"))
+        check_redirected(mark, re_sid, hops)
 
 
 @t.test
@@ -497,13 +464,7 @@ def fetch_raw_streams_200mib():
              "(limit %d kB, %d processes, VmHWM %s)" % (
                  w.peak, RSS_LIMIT_KB, len(pids),
                  "read" if w.reset == len(pids) else "not resettable"))
-        reqs = mentioning(EMU.requests(mark), re_sid)
-        t.eq([q["path"] for q in reqs], [media_path(re_sid)] +
-             ["/__emulator/media/%s" % re_sid] * hops, "request paths")
-        check_twilio_auth(reqs[0])
-        for q in reqs[1:]:
-            t.eq(t.header_of(q, "Authorization"), None,
-                 "Authorization sent to the storage host")
+        check_redirected(mark, re_sid, hops)
 
 
 @t.test
@@ -573,24 +534,6 @@ def fetch_needs_token():
 # --------------------------------------------------------------------------
 
 
-def voicemail_attrs(n, re_sid, tr_sid=None, text=None, deleted=False):
-    cb = od(("numberToCall", n), ("numberToCallFrom", "+18005550100"),
-            ("recordingSid", re_sid),
-            ("recordingUrl", "https://api.twilio.com/2010-04-01/Accounts/"
-             "%s/Recordings/%s" % (ENV.account_sid, re_sid)))
-    if tr_sid is not None:
-        cb["transcriptSid"] = tr_sid
-    if text is not None:
-        cb["transcriptText"] = text
-    cb["mainTimeZone"] = "UTC"
-    cb["utcDateTimeReceived"] = "2026-11-22T01:45:49.954Z"
-    cb["isDeleted"] = deleted
-    cb["attempts"] = 0
-    return od(("from", n), ("name", n), ("taskType", "voicemail"),
-              ("callBackData", cb), ("direction", "inbound"),
-              ("conversations", od()))
-
-
 def seed_voicemail(with_transcript=True, deleted=False, attrs=None):
     """A voicemail task with its recording (and transcription); returns
     (task SID, RE, TR or None, the attributes)."""
@@ -617,24 +560,9 @@ def stored(sid):
     return t.loads_ordered(task["attributes"]), task["etag"]
 
 
-def media_state(re_sid, tr_sid):
-    st = EMU.state()
-    rec = st["recordings"][re_sid]["deleted"]
-    tr = st["transcriptions"][tr_sid]["deleted"] if tr_sid else None
-    return rec, tr
-
-
 def strict_equal(got, want, where="attributes"):
     """Deep equality that also checks JSON types and key order."""
     t.eq(json.dumps(got), json.dumps(want), where)
-
-
-def check_success(r, sid):
-    t.eq(r.status, 200, "status (body %r)" % r.body[:300])
-    t.json_type(r)
-    t.eq(r.header("Cache-Control"), "no-store", "Cache-Control")
-    t.eq(r.body, ('{"taskSid":"%s","success":true}' % sid).encode(),
-         "body")
 
 
 def deleted_attrs(attrs):

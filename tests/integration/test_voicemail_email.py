@@ -8,7 +8,7 @@ starts what it needs beside it:
   127.0.0.1, STARTTLS required, AUTH required (only over TLS), with a
   self-signed certificate made now, which flexhooks trusts through
   FLEXHOOKS_SMTP_CA_FILE;
-- two flexhooks "hosts" (test_scale_out's Farm: every program under
+- two flexhooks "hosts" (fhprivate.Private: every program under
   spawn-fcgi, two processes each, behind one nginx), with the stack's
   configuration plus the email settings.
 
@@ -38,8 +38,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
 
 t.require_stack()
+import fhprivate  # noqa: E402
+import fhwait as w  # noqa: E402
 import smtpd  # noqa: E402
-import test_scale_out as so  # noqa: E402  (its Farm; its tests do not run)
 
 warnings.simplefilter("ignore")     # aiosmtpd's deprecation notices
 ENV = t.ENV
@@ -52,28 +53,23 @@ SMTP_USER = "flexhooks@example.com"
 SMTP_PASSWORD = t.unique_hex(24)
 ZONE = "Europe/Paris"
 MARKER = "flexhooks_email"
+HOSTS = ("a", "b")
 
 
-class MailFarm(so.Farm):
-    """test_scale_out's two hosts, with email on."""
-
-    def stack_config(self):
-        lines = [ln for ln in so.Farm.stack_config(self)
-                 if not ln.startswith(("FLEXHOOKS_MAIN_TIMEZONE=",
-                                       "FLEXHOOKS_VOICEMAIL_EMAIL",
-                                       "FLEXHOOKS_SMTP_"))]
-        return lines + [
-            "FLEXHOOKS_MAIN_TIMEZONE=" + ZONE,
-            "FLEXHOOKS_VOICEMAIL_EMAIL_TO=%s, %s" % TO,
-            "FLEXHOOKS_VOICEMAIL_EMAIL_FROM=" + FROM,
-            "FLEXHOOKS_VOICEMAIL_EMAIL_SUBJECT=" + SUBJECT,
-            "FLEXHOOKS_VOICEMAIL_EMAIL_MAX_MB=1",
-            "FLEXHOOKS_VOICEMAIL_EMAIL_TRANSCRIPT=true",
-            "FLEXHOOKS_SMTP_URL=" + SMTP.url,
-            "FLEXHOOKS_SMTP_USER=" + SMTP_USER,
-            "FLEXHOOKS_SMTP_PASSWORD=" + SMTP_PASSWORD,
-            "FLEXHOOKS_SMTP_CA_FILE=" + SMTP.cert,
-            "FLEXHOOKS_SMTP_RETRY_S=60"]
+def mail_settings():
+    """Email on, to the private SMTP server (SMTP must be up)."""
+    return {
+        "FLEXHOOKS_MAIN_TIMEZONE": ZONE,
+        "FLEXHOOKS_VOICEMAIL_EMAIL_TO": "%s, %s" % TO,
+        "FLEXHOOKS_VOICEMAIL_EMAIL_FROM": FROM,
+        "FLEXHOOKS_VOICEMAIL_EMAIL_SUBJECT": SUBJECT,
+        "FLEXHOOKS_VOICEMAIL_EMAIL_MAX_MB": "1",
+        "FLEXHOOKS_VOICEMAIL_EMAIL_TRANSCRIPT": "true",
+        "FLEXHOOKS_SMTP_URL": SMTP.url,
+        "FLEXHOOKS_SMTP_USER": SMTP_USER,
+        "FLEXHOOKS_SMTP_PASSWORD": SMTP_PASSWORD,
+        "FLEXHOOKS_SMTP_CA_FILE": SMTP.cert,
+        "FLEXHOOKS_SMTP_RETRY_S": "60"}
 
 
 FARM = None
@@ -141,7 +137,7 @@ def wait_mails(re_sid, n, timeout=20.0):
 
 
 def marker(task_sid):
-    return so.w.attrs_of(EMU.task(task_sid)).get(MARKER)
+    return w.attrs_of(EMU.task(task_sid)).get(MARKER)
 
 
 def attachment_of(p):
@@ -220,7 +216,7 @@ def one_message_with_the_recording():
     t.eq((mk["recordingSid"], mk["first"]["state"]), (re_sid, "sent"),
          "marker %r" % (mk,))
     t.ok(SMTP_PASSWORD not in "".join(
-        so.read_text(FARM.log(h, p_)) for h in so.HOSTS
+        t.read_text(FARM.log(p_, h)) for h in HOSTS
         for p_ in ("create-callback",)), "the SMTP password in a log")
 
 
@@ -243,11 +239,11 @@ def repeated_and_concurrent_callbacks_one_message():
                 "mainTimeZone": ZONE,
                 "utcDateTimeReceived": "2026-12-06T14:00:05.000Z",
                 "isDeleted": False, "attempts": 0}}}]})["tasks"][0]
-    since = {h: len(so.read_text(FARM.log(h, "create-callback")))
-             for h in so.HOSTS}
+    since = {h: len(t.read_text(FARM.log("create-callback", h)))
+             for h in HOSTS}
     path = "%s/%s" % (ENV.tasks_path, task)
     EMU.fault(method="POST", path=path, exact=True, delay_ms=1500, times=4)
-    answers = so.concurrently([lambda: recording_callback(num, re_sid)] * 4)
+    answers = t.concurrently([lambda: recording_callback(num, re_sid)] * 4)
     for r in answers:
         t.ok(isinstance(r, t.Resp), "request failed: %r" % (r,))
         t.eq(r.status, 200, "status (body %r)" % r.body[:200])
@@ -256,8 +252,8 @@ def repeated_and_concurrent_callbacks_one_message():
     t.eq(len(got), 1, "messages after the burst")
     time.sleep(4)       # every held claim has landed or lost by now
     t.eq(len(mails_for(re_sid)), 1, "messages after the burst settled")
-    logs = "".join(so.read_text(FARM.log(h, "create-callback"))[since[h]:]
-                   for h in so.HOSTS)
+    logs = "".join(t.read_text(FARM.log("create-callback", h))[since[h]:]
+                   for h in HOSTS)
     lost = logs.count("task '%s' changed meanwhile: email claim" % task)
     print("# claims that lost the If-Match race: %d" % lost)
     t.ok(lost >= 1, "no claim lost the If-Match race")
@@ -351,7 +347,6 @@ def recording_over_the_cap_is_not_attached():
 def wait_experience_voicemail():
     """The wait experience's voicemail (* 2 1, Record, the transcript
     callback): the recording's message, then the transcript's."""
-    w = so.w
     call = w.Call()
     w.seed_task(call)
     url, _ = w.to_voicemail(call)
@@ -401,8 +396,11 @@ def main():
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    FARM = so.FARM = MailFarm()
+    FARM = fhprivate.Private(
+        programs=None, hosts=HOSTS, prefix="fhscale",
+        drop=("FLEXHOOKS_VOICEMAIL_EMAIL", "FLEXHOOKS_SMTP_"))
     SMTP = smtpd.Server(FARM.tmp, SMTP_USER, SMTP_PASSWORD)
+    FARM.settings.update(mail_settings())
     passed = failed = skipped = 0
     try:
         SMTP.start()
@@ -418,9 +416,9 @@ def main():
             print("FAIL sanitizer reports in: %s" % ", ".join(reports))
             failed += 1
         if failed:
-            for h in so.HOSTS:
+            for h in HOSTS:
                 for p in ("create-callback",):
-                    lines = so.read_text(FARM.log(h, p)).splitlines()
+                    lines = t.read_text(FARM.log(p, h)).splitlines()
                     print("# %s/%s log tail:" % (h, p))
                     for ln in lines[-25:]:
                         print("#   " + ln[:300])

@@ -6,7 +6,7 @@ wait-experience program and the Twilio emulator.
 
 The shared stack runs with the defaults (announcements off); the journeys
 that need the settings start a private wait-experience with them
-(fhprivate.Private) on the same emulator.  test_wait.py's call driver plays
+(fhprivate.Private) on the same emulator.  fhwait's call driver plays
 the calls.  Each test seeds its own TaskQueue (a unique name), its
 statistics overlay (queue_statistics: eligible workers and tasks accepted
 in the window) and its tasks, so the estimate is known in advance:
@@ -21,7 +21,6 @@ import re
 import sys
 import threading
 import time
-import urllib.parse
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +28,7 @@ import fhtest as t  # noqa: E402
 
 t.require_stack()
 import fhprivate  # noqa: E402
-import test_wait as w  # noqa: E402  (its call driver; its tests do not run)
+import fhwait as w  # noqa: E402
 
 ENV = t.ENV
 EMU = t.EMU

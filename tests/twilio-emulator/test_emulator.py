@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,10 @@ import threading
 import time
 import unittest
 from urllib.parse import quote, urlencode
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import fhtest  # noqa: E402  (free_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.join(HERE, "emulator.py")
@@ -32,17 +35,11 @@ SID = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
 DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Emu:
     """A running emulator process plus a small HTTP client for it."""
 
     def __init__(self, *extra):
-        self.port = free_port()
+        self.port = fhtest.free_port()
         self.pid_file = tempfile.mktemp(prefix="emu-pid-")
         self.proc = subprocess.Popen(
             [sys.executable, EMULATOR, "--host", "127.0.0.1", "--port", str(self.port),

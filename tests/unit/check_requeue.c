@@ -5,11 +5,10 @@
  * "core" and "limits" run fh_requeue_marker() over tables of attributes
  * (none, finished, fresh, stale, ours, and malformed markers) at a fixed
  * clock, and the handler's field validation (no REST call is reached).
- * "handler" runs the whole handler against a tiny HTTP server forked on
- * 127.0.0.1 that answers from a script and reports every request it read
- * (method, path, If-Match, body) through a pipe, so a test can check what
- * reached Twilio, in which order, and that nothing was created when
- * nothing should be.
+ * "handler" runs the whole handler against the scripted loopback server of
+ * fh_stub.h; every request it read becomes a line (method, path, If-Match,
+ * body), so a test can check what reached Twilio, in which order, and that
+ * nothing was created when nothing should be.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem() */
@@ -33,6 +32,7 @@
 #include "fh_check.h"
 #include "lib/json.h"
 #include "handlers/requeue.h"
+#include "fh_stub.h"
 
 #define NOW_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define OLD_SID "WT00000000000000000000000000000001"
@@ -292,97 +292,13 @@ START_TEST(test_fields)
 }
 END_TEST
 
-/* The scripted server. */
-struct step {
-	int	    status;
-	const char *etag; /* ETag header, or NULL */
-	char	   *body; /* heap, or NULL */
-	int	    echo; /* answer a task whose attributes are
-			   * those of the last task update */
-};
-
-static struct {
-	pid_t pid;
-	int   port;
-	int   rfd;
-} srv = {-1, 0, -1};
-
-static struct step     script[8];
-static size_t	       nscript;
-static struct fh_rest *rest;
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Read one request into buf: headers, then Content-Length bytes. */
-static ssize_t
-read_request(int fd, char *buf, size_t size, size_t *hlen)
-{
-	const char *end, *cl;
-	long long   clen = 0;
-	size_t	    have = 0;
-	ssize_t	    r;
-
-	for (;;) {
-		end = have > 0 ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
-		if (end != NULL)
-			break;
-		if (have == size)
-			return -1;
-		r = read(fd, buf + have, size - have);
-		if (r <= 0)
-			return r;
-		have += (size_t)r;
-	}
-	*hlen = (size_t)(end - buf) + 4;
-	cl = memmem(buf, *hlen, "\r\nContent-Length: ", 18);
-	if (cl != NULL &&
-	    fh_parse_int(cl + 18, strcspn(cl + 18, "\r"), 0, 65536, &clen) !=
-		FH_OK)
-		return -1;
-	while (have < *hlen + (size_t)clen) {
-		if (have == size)
-			return -1;
-		r = read(fd, buf + have, size - have);
-		if (r <= 0)
-			return -1;
-		have += (size_t)r;
-	}
-	return (ssize_t)have;
-}
-
-/* Report "METHOD PATH IF-MATCH BODY\n" for one request. */
-static void
-report(int wfd, const char *req, size_t len, size_t hlen)
-{
-	const char *im, *sp;
-	char	    line[16384];
-	size_t	    n;
-	int	    w;
-
-	sp = memchr(req, ' ', hlen);
-	sp = sp != NULL ? memchr(sp + 1, ' ', hlen - (size_t)(sp + 1 - req))
-			: NULL;
-	im = memmem(req, hlen, "\r\nIf-Match: ", 12);
-	n = im != NULL ? strcspn(im + 12, "\r") : 1;
-	w = snprintf(line, sizeof(line), "%.*s %.*s %.*s\n",
-	    sp != NULL ? (int)(sp - req) : 0, req, (int)n,
-	    im != NULL ? im + 12 : "-", (int)(len - hlen), req + hlen);
-	if (w > 0 && (size_t)w < sizeof(line))
-		(void)write_all(wfd, line, (size_t)w);
-}
+/* The scripted server: a step's ETag, or an answer made from the last
+ * task update (echo). */
+static struct fh_stub	   srv;
+static struct fh_stub_step script[8];
+static char		   etags[8][64];
+static size_t		   nscript;
+static struct fh_rest	  *rest;
 
 /* The task GET answer whose attributes are the Attributes field of the
  * form body post (what the last task update stored); heap, or NULL. */
@@ -417,118 +333,62 @@ echo_body(const char *post, size_t len)
 	return out;
 }
 
-static void
-serve(int ls, int wfd)
+/* In the server: the echo of the last task update before this request. */
+static char *
+echo_last(struct fh_stub *stub, void *arg)
 {
-	static char buf[65536], last_post[65536];
-	char	    head[512], *echo = NULL;
-	const char *body;
-	size_t	    i, hlen = 0, last_len = 0;
-	ssize_t	    len;
-	int	    conn, n, status;
+	const struct fh_stub_req *q;
+	size_t			  n = fh_stub_load(stub);
 
-	signal(SIGPIPE, SIG_IGN);
-	alarm(60);
-	for (i = 0;; i++) {
-		conn = accept(ls, NULL, NULL);
-		if (conn < 0)
-			_exit(1);
-		len = read_request(conn, buf, sizeof(buf), &hlen);
-		if (len <= 0) {
-			close(conn);
-			i--;
-			continue;
-		}
-		report(wfd, buf, (size_t)len, hlen);
-		status = i < nscript ? script[i].status : 418;
-		body =
-		    i < nscript && script[i].body != NULL ? script[i].body : "";
-		free(echo);
-		echo = NULL;
-		if (i < nscript && script[i].echo) {
-			echo = echo_body(last_post, last_len);
-			body = echo != NULL ? echo : "";
-		}
-		if (strncmp(buf, "POST " TASK_PATH "/",
-			strlen("POST " TASK_PATH "/")) == 0) {
-			last_len = (size_t)len - hlen;
-			memcpy(last_post, buf + hlen, last_len);
-		}
-		n = snprintf(head, sizeof(head),
-		    "HTTP/1.1 %d Scripted\r\n"
-		    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\n%s%s%s\r\n",
-		    status, strlen(body),
-		    i < nscript && script[i].etag != NULL ? "ETag: " : "",
-		    i < nscript && script[i].etag != NULL ? script[i].etag : "",
-		    i < nscript && script[i].etag != NULL ? "\r\n" : "");
-		if (n > 0 && (size_t)n < sizeof(head))
-			(void)(write_all(conn, head, (size_t)n) == 0 &&
-			    write_all(conn, body, strlen(body)) == 0);
-		close(conn);
+	(void)arg;
+	while (n-- > 1) {
+		q = &stub->reqs[n - 1];
+		if (strncmp(q->text, "POST " TASK_PATH "/",
+			strlen("POST " TASK_PATH "/")) == 0)
+			return echo_body(q->text + q->hlen, q->len - q->hlen);
 	}
+	return NULL;
 }
 
 static void
 server_start(void)
 {
-	struct sockaddr_in a;
-	socklen_t	   alen = sizeof(a);
-	int		   ls, p[2];
-
-	ls = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(ls, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(ls, 16), 0);
-	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
-	srv.port = ntohs(a.sin_port);
-	ck_assert_int_eq(pipe(p), 0);
-	srv.pid = fork();
-	ck_assert_int_ge(srv.pid, 0);
-	if (srv.pid == 0) {
-		close(p[0]);
-		serve(ls, p[1]);
-		_exit(0);
-	}
-	close(p[1]);
-	close(ls);
-	srv.rfd = p[0];
-	ck_assert_int_gt(
-	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d", srv.port),
-	    0);
-	cfg.api_url = cfg.taskrouter_url = cfg.iam_url = cfg_url;
+	fh_stub_run(&srv, script, nscript);
+	fh_stub_point(&srv, &cfg, cfg_url, sizeof(cfg_url));
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &ctx.log), FH_OK);
 	ctx.rest = rest;
 }
 
-/* Stop the server; the requests it read, one line each (static). */
+/* Stop the server; the requests it read, one line each (static):
+ * "METHOD PATH IF-MATCH BODY\n", "-" for no If-Match. */
 static const char *
 server_stop(void)
 {
-	static char seen[65536];
-	size_t	    n = 0;
-	ssize_t	    r;
+	static char		  seen[65536];
+	const struct fh_stub_req *q;
+	const char		 *im, *sp;
+	size_t			  i, n, at = 0;
+	int			  w;
 
-	if (srv.pid > 0) {
-		kill(srv.pid, SIGKILL);
-		waitpid(srv.pid, NULL, 0);
-		srv.pid = -1;
-	}
 	seen[0] = '\0';
-	if (srv.rfd >= 0) {
-		while ((size_t)n < sizeof(seen) - 1) {
-			r = read(srv.rfd, seen + n, sizeof(seen) - 1 - n);
-			if (r <= 0)
-				break;
-			n += (size_t)r;
-		}
-		close(srv.rfd);
-		srv.rfd = -1;
-		seen[n] = '\0';
+	(void)fh_stub_load(&srv);
+	for (i = 0; i < srv.nreqs; i++) {
+		q = &srv.reqs[i];
+		sp = memchr(q->text, ' ', q->hlen);
+		sp = sp != NULL
+		    ? memchr(sp + 1, ' ', q->hlen - (size_t)(sp + 1 - q->text))
+		    : NULL;
+		im = memmem(q->text, q->hlen, "\r\nIf-Match: ", 12);
+		n = im != NULL ? strcspn(im + 12, "\r") : 1;
+		w = snprintf(seen + at, sizeof(seen) - at, "%.*s %.*s %.*s\n",
+		    sp != NULL ? (int)(sp - q->text) : 0, q->text, (int)n,
+		    im != NULL ? im + 12 : "-", (int)(q->len - q->hlen),
+		    q->text + q->hlen);
+		if (w < 0 || (size_t)w >= sizeof(seen) - at)
+			break;
+		at += (size_t)w;
 	}
+	fh_stub_stop(&srv);
 	return seen;
 }
 
@@ -550,7 +410,7 @@ handler_teardown(void)
 	fh_rest_free(rest);
 	rest = NULL;
 	for (i = 0; i < FH_NITEMS(script); i++)
-		free(script[i].body);
+		free((char *)script[i].body);
 	memset(script, 0, sizeof(script));
 }
 
@@ -559,8 +419,14 @@ add_step(int status, const char *etag, char *body)
 {
 	ck_assert_uint_lt(nscript, FH_NITEMS(script));
 	script[nscript].status = status;
-	script[nscript].etag = etag;
 	script[nscript].body = body;
+	if (etag != NULL) {
+		ck_assert_int_lt(
+		    snprintf(etags[nscript], sizeof(etags[nscript]),
+			"ETag: %s\r\n", etag),
+		    (int)sizeof(etags[nscript]));
+		script[nscript].headers = etags[nscript];
+	}
 	nscript++;
 }
 
@@ -1208,7 +1074,7 @@ static void
 add_echo(const char *etag)
 {
 	add_step(200, etag, NULL);
-	script[nscript - 1].echo = 1;
+	script[nscript - 1].body_fn = echo_last;
 }
 
 START_TEST(test_claim_landed)

@@ -2,10 +2,10 @@
  * check_rest.c - unit tests of the REST client.
  *
  * "core" and "limits" test the pure parts (backoff, Retry-After, base URLs,
- * error bodies) from tables.  "transfer" runs real requests against a tiny
- * HTTP server forked on 127.0.0.1, which answers from a script and writes
- * one byte per request it reads into a pipe, so a test can tell how many
- * attempts reached it and of which method.
+ * error bodies) from tables.  "transfer" runs real requests against the
+ * scripted loopback server of fh_stub.h; what it recorded becomes one mark
+ * per request, so a test can tell how many attempts reached it and of
+ * which method.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem() */
@@ -27,6 +27,8 @@
 
 #include <check.h>
 
+#include "fh_check.h"
+#include "fh_stub.h"
 #include "lib/rest.h"
 
 #define TEST_SID "AC0123456789abcdef0123456789abcdef"
@@ -442,30 +444,7 @@ END_TEST
 
 /* ------------------------------------------------------ the fake server */
 
-enum step_kind {
-	STEP_RESP = 0, /* answer status, headers and body */
-	STEP_DROP,     /* read the request, close without an answer */
-	STEP_DELAY,    /* read the request, wait delay_ms, answer */
-};
-
-struct step {
-	enum step_kind kind;
-	int	       status;
-	const char    *headers; /* extra lines, each ending "\r\n" */
-	const char    *body;
-	int	       keep; /* leave the connection open */
-	int	       delay_ms;
-	const char    *need;   /* must be in this request, or '?' */
-	const char    *forbid; /* must not be in it, or '?' */
-};
-
-struct server {
-	pid_t pid;
-	int   port;
-	int   rfd; /* read end: one byte per request */
-};
-
-static struct server	srv = {-1, 0, -1};
+static struct fh_stub	srv;
 static struct fh_config cfg;
 static struct fh_log	tlog;
 static struct fh_rest  *rest;
@@ -474,170 +453,7 @@ static char		cfg_token[] = TEST_TOKEN;
 static char		cfg_key[] = TEST_KEY;
 static char		cfg_secret[] = TEST_SECRET;
 static char		cfg_url[64];
-static const char      *needles[4]; /* in every request, or '?'; set
-				     * before server_start() */
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Read one request: headers up to the blank line, then Content-Length
- * bytes.  Returns its length, 0 at EOF, -1 on error. */
-static ssize_t
-read_request(int fd, char *buf, size_t size)
-{
-	const char *end, *cl;
-	long long   clen = 0;
-	size_t	    have = 0, hlen, n;
-	ssize_t	    r;
-
-	for (;;) {
-		end = have > 0 ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
-		if (end != NULL)
-			break;
-		if (have == size)
-			return -1;
-		r = read(fd, buf + have, size - have);
-		if (r <= 0)
-			return r;
-		have += (size_t)r;
-	}
-	hlen = (size_t)(end - buf) + 4;
-	cl = memmem(buf, hlen, "\r\nContent-Length: ", 18);
-	if (cl != NULL) {
-		cl += 18;
-		n = strcspn(cl, "\r");
-		if (fh_parse_int(cl, n, 0, 65536, &clen) != FH_OK)
-			return -1;
-	}
-	while (have < hlen + (size_t)clen) {
-		if (have == size)
-			return -1;
-		r = read(fd, buf + have, size - have);
-		if (r <= 0)
-			return -1;
-		have += (size_t)r;
-	}
-	return (ssize_t)have;
-}
-
-static char
-request_mark(const char *req, size_t len, const struct step *s)
-{
-	size_t i;
-
-	for (i = 0; i < FH_NITEMS(needles) && needles[i] != NULL; i++)
-		if (memmem(req, len, needles[i], strlen(needles[i])) == NULL)
-			return '?';
-	if (s->need != NULL &&
-	    memmem(req, len, s->need, strlen(s->need)) == NULL)
-		return '?';
-	if (s->forbid != NULL &&
-	    memmem(req, len, s->forbid, strlen(s->forbid)) != NULL)
-		return '?';
-	return req[0]; /* 'G', 'P' or 'D' */
-}
-
-static void
-answer(int fd, const struct step *s)
-{
-	char	    head[1024];
-	const char *body;
-	int	    n;
-
-	body = s->body != NULL ? s->body : "";
-	n = snprintf(head, sizeof(head),
-	    "HTTP/1.1 %d Scripted\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "%s%s\r\n",
-	    s->status, strlen(body), s->keep ? "" : "Connection: close\r\n",
-	    s->headers != NULL ? s->headers : "");
-	if (n < 0 || (size_t)n >= sizeof(head))
-		_exit(2);
-	if (write_all(fd, head, (size_t)n) != 0 ||
-	    write_all(fd, body, strlen(body)) != 0)
-		return;
-}
-
-static const struct step unexpected = {.kind = STEP_RESP, .status = 418};
-
-/* The child: serve the script, then 418 to anything more. */
-static void
-serve(int ls, int wfd, const struct step *steps, size_t nsteps)
-{
-	static char	   buf[65536 + 8192];
-	const struct step *s;
-	struct timespec	   ts;
-	ssize_t		   len;
-	size_t		   i;
-	int		   conn = -1, reused;
-	char		   mark;
-
-	signal(SIGPIPE, SIG_IGN);
-	alarm(60); /* never outlive a crashed test */
-	for (i = 0;;) {
-		s = i < nsteps ? &steps[i] : &unexpected;
-		reused = conn >= 0;
-		if (conn < 0)
-			conn = accept(ls, NULL, NULL);
-		if (conn < 0)
-			_exit(1);
-		len = read_request(conn, buf, sizeof(buf));
-		if (len <= 0) {
-			/* the client closed a kept connection: next one */
-			close(conn);
-			conn = -1;
-			continue;
-		}
-		mark = request_mark(buf, (size_t)len, s);
-		if ((reused && write_all(wfd, "+", 1) != 0) ||
-		    write_all(wfd, &mark, 1) != 0)
-			_exit(1);
-		i++;
-		if (s->kind == STEP_DELAY) {
-			ts.tv_sec = s->delay_ms / 1000;
-			ts.tv_nsec = (long)(s->delay_ms % 1000) * 1000000;
-			nanosleep(&ts, NULL);
-		}
-		if (s->kind != STEP_DROP)
-			answer(conn, s);
-		if (s->kind == STEP_DROP || !s->keep) {
-			close(conn);
-			conn = -1;
-		}
-	}
-}
-
-static int
-listen_loopback(int backlog, int *port)
-{
-	struct sockaddr_in a;
-	socklen_t	   alen = sizeof(a);
-	int		   fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	if (backlog >= 0)
-		ck_assert_int_eq(listen(fd, backlog), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
+static const char      *needles[4]; /* in every request, or '?' */
 
 static void
 point_at(int port)
@@ -650,59 +466,54 @@ point_at(int port)
 	cfg.iam_url = cfg_url;
 }
 
-/* Serve steps on ls, a socket from listen_loopback(), and point every
- * base of a new client at it. */
+/* Serve steps on the opened srv and point every base of a new client at
+ * it. */
 static void
-server_run(int ls, const struct step *steps, size_t nsteps)
+server_run(const struct fh_stub_step *steps, size_t nsteps)
 {
-	int p[2];
-
-	ck_assert_int_eq(pipe(p), 0);
-	srv.pid = fork();
-	ck_assert_int_ge(srv.pid, 0);
-	if (srv.pid == 0) {
-		close(p[0]);
-		serve(ls, p[1], steps, nsteps);
-		_exit(0);
-	}
-	close(p[1]);
-	close(ls);
-	srv.rfd = p[0];
+	fh_stub_start(&srv, steps, nsteps);
 	point_at(srv.port);
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &tlog), FH_OK);
 }
 
 static void
-server_start(const struct step *steps, size_t nsteps)
+server_start(const struct fh_stub_step *steps, size_t nsteps)
 {
-	server_run(listen_loopback(16, &srv.port), steps, nsteps);
+	fh_stub_open(&srv);
+	server_run(steps, nsteps);
 }
 
-/* Stop the server and return what it saw: one mark per request. */
+/* Request i's mark: '?' when a needle or its step's need is missing or
+ * its forbid is there, else its method's first letter ('G', 'P', 'D'). */
+static char
+request_mark(size_t i)
+{
+	const struct fh_stub_req *q = &srv.reqs[i];
+	size_t			  k;
+
+	for (k = 0; k < FH_NITEMS(needles) && needles[k] != NULL; k++)
+		if (memmem(q->text, q->len, needles[k], strlen(needles[k])) ==
+		    NULL)
+			return '?';
+	return fh_stub_matches(&srv, i) ? q->text[0] : '?';
+}
+
+/* Stop the server and return what it saw: one mark per request, '+'
+ * before one that came on a kept connection. */
 static const char *
 server_stop(void)
 {
 	static char seen[64];
-	size_t	    n = 0;
-	ssize_t	    r;
+	size_t	    i, n = 0, count;
 
-	if (srv.pid > 0) {
-		kill(srv.pid, SIGKILL);
-		waitpid(srv.pid, NULL, 0);
-		srv.pid = -1;
+	count = fh_stub_load(&srv);
+	for (i = 0; i < count && n + 2 < sizeof(seen); i++) {
+		if (srv.reqs[i].reused)
+			seen[n++] = '+';
+		seen[n++] = request_mark(i);
 	}
-	seen[0] = '\0';
-	if (srv.rfd >= 0) {
-		for (;;) {
-			r = read(srv.rfd, seen + n, sizeof(seen) - 1 - n);
-			if (r <= 0)
-				break;
-			n += (size_t)r;
-		}
-		close(srv.rfd);
-		srv.rfd = -1;
-		seen[n] = '\0';
-	}
+	seen[n] = '\0';
+	fh_stub_stop(&srv);
 	return seen;
 }
 
@@ -778,9 +589,8 @@ static const struct fh_rest_req create_task = {
 
 START_TEST(test_get_ok)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 200,
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200,
 		.headers = "ETag: \"abc123\"\r\n",
 		.body = "{\"sid\":\"WT0123456789abcdef0123456789abcdef\"}"},
 	};
@@ -804,8 +614,8 @@ END_TEST
 /* API key credentials replace the token; the query goes on the URL. */
 START_TEST(test_api_key)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_req  req = get_task;
 	struct fh_rest_resp resp;
@@ -826,13 +636,12 @@ END_TEST
 /* 429 is retried even for a create, after Retry-After, not the backoff. */
 START_TEST(test_post_429_retry_after)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 429,
+	static const struct fh_stub_step steps[] = {
+	    {.status = 429,
 		.headers = "Retry-After: 1\r\n",
 		.body = "{\"code\":20429,\"message\":\"Too Many "
 			"Requests\"}"},
-	    {.kind = STEP_RESP, .status = 201, .body = "{\"sid\":\"WT1\"}"},
+	    {.status = 201, .body = "{\"sid\":\"WT1\"}"},
 	};
 	struct fh_rest_resp resp;
 	int64_t		    t0;
@@ -857,11 +666,9 @@ END_TEST
 /* A create is not repeated after a 503: Twilio may have made it. */
 START_TEST(test_post_503_not_retried)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 503,
-		.body = "{\"code\":20500,\"message\":\"x\"}"},
-	    {.kind = STEP_RESP, .status = 201, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 503, .body = "{\"code\":20500,\"message\":\"x\"}"},
+	    {.status = 201, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 
@@ -878,10 +685,10 @@ END_TEST
 
 START_TEST(test_get_503_retried)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 503, .body = "<html>busy</html>"},
-	    {.kind = STEP_RESP, .status = 502},
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 503, .body = "<html>busy</html>"},
+	    {.status = 502},
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 
@@ -898,11 +705,11 @@ END_TEST
 /* retry_limit 2: three attempts, then the last answer's error. */
 START_TEST(test_retry_limit)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 504},
-	    {.kind = STEP_RESP, .status = 504},
-	    {.kind = STEP_RESP, .status = 503},
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 504},
+	    {.status = 504},
+	    {.status = 503},
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 
@@ -918,16 +725,15 @@ END_TEST
 
 START_TEST(test_429_limit)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 429, .headers = "Retry-After: 0\r\n"},
-	    {.kind = STEP_RESP,
-		.status = 429,
+	static const struct fh_stub_step steps[] = {
+	    {.status = 429, .headers = "Retry-After: 0\r\n"},
+	    {.status = 429,
 		.headers = "retry-after:0 \r\n",
 		.body = "{\"code\":20429,\"message\":\"Too Many Requests\","
 			"\"more_info\":\"https://www.twilio.com/docs/errors/"
 			"20429\","
 			"\"status\":429}"},
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 
@@ -948,9 +754,9 @@ END_TEST
 /* A Retry-After beyond the deadline ends the request at once. */
 START_TEST(test_retry_after_past_deadline)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 429, .headers = "Retry-After: 5\r\n"},
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 429, .headers = "Retry-After: 5\r\n"},
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 	int64_t		    t0;
@@ -976,7 +782,7 @@ START_TEST(test_refused_post)
 	struct fh_rest_resp resp;
 	int		    fd, port;
 
-	fd = listen_loopback(-1, &port); /* bound, not listening */
+	fd = fh_stub_socket(-1, &port); /* bound, not listening */
 	point_at(port);
 	cfg.retry_limit = 2;
 	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &tlog), FH_OK);
@@ -1000,7 +806,7 @@ START_TEST(test_connect_timeout_post)
 	int		    ls, port, i, c[4];
 	int64_t		    t0;
 
-	ls = listen_loopback(0, &port);
+	ls = fh_stub_socket(0, &port);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1029,9 +835,9 @@ END_TEST
 /* A dropped connection after the request: GET again, never a create. */
 START_TEST(test_drop_get)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_DROP},
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.drop = 1},
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 
@@ -1045,9 +851,9 @@ END_TEST
 
 START_TEST(test_drop_post)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_DROP},
-	    {.kind = STEP_RESP, .status = 201, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.drop = 1},
+	    {.status = 201, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 
@@ -1062,9 +868,9 @@ END_TEST
 /* The deadline passes during the attempt: FH_ETIMEOUT, nothing more. */
 START_TEST(test_deadline)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_DELAY, .status = 200, .body = "{}", .delay_ms = 3000},
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200, .body = "{}", .delay_ms = 3000},
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 	int64_t		    t0;
@@ -1090,8 +896,8 @@ END_TEST
 /* Without fh_rest_set_deadline(), the first request sets cfg's. */
 START_TEST(test_default_deadline)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 200, .body = "{}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200, .body = "{}"},
 	};
 	struct fh_rest_resp resp;
 	long		    left;
@@ -1113,9 +919,9 @@ END_TEST
 /* One handle per base keeps its connection between requests. */
 START_TEST(test_keepalive)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 200, .body = "{}", .keep = 1},
-	    {.kind = STEP_RESP, .status = 200, .body = "{}", .keep = 1},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200, .body = "{}", .keep = 1},
+	    {.status = 200, .body = "{}", .keep = 1},
 	};
 	struct fh_rest_resp resp;
 
@@ -1131,21 +937,10 @@ END_TEST
 /* The handle forgets the last method: POST, then DELETE with If-Match. */
 START_TEST(test_method_switch)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 201,
-		.body = "{}",
-		.keep = 1,
-		.need = "POST /v1/"},
-	    {.kind = STEP_RESP,
-		.status = 204,
-		.keep = 1,
-		.need = "\r\nIf-Match: W/\"abc\"\r\n"},
-	    {.kind = STEP_RESP,
-		.status = 200,
-		.body = "{}",
-		.keep = 1,
-		.need = "GET /v1/"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 201, .body = "{}", .keep = 1, .need = "POST /v1/"},
+	    {.status = 204, .keep = 1, .need = "\r\nIf-Match: W/\"abc\"\r\n"},
+	    {.status = 200, .body = "{}", .keep = 1, .need = "GET /v1/"},
 	};
 	struct fh_rest_resp resp;
 	struct fh_rest_req  del = get_task;
@@ -1166,10 +961,8 @@ END_TEST
 
 START_TEST(test_too_large)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 200,
-		.body = "{\"sid\":\"WT0123456789abcdef\"}"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200, .body = "{\"sid\":\"WT0123456789abcdef\"}"},
 	};
 	struct fh_rest_resp resp;
 	struct fh_rest_req  req = get_task;
@@ -1188,9 +981,8 @@ END_TEST
 /* Twilio's message reaches the log with numbers masked; no secret does. */
 START_TEST(test_log_hygiene)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 401,
+	static const struct fh_stub_step steps[] = {
+	    {.status = 401,
 		.body = "{\"code\":20003,\"message\":\"The 'To'"
 			" number +15555550123 is not valid\",\"status\":401}"},
 	};
@@ -1238,7 +1030,7 @@ static const struct status_case status_cases[] = {
 START_TEST(test_status_map)
 {
 	const struct status_case *c = &status_cases[_i];
-	struct step		  steps[2];
+	struct fh_stub_step	  steps[2];
 	struct fh_rest_resp	  resp;
 
 	memset(steps, 0, sizeof(steps));
@@ -1262,12 +1054,9 @@ END_TEST
  * https; here the base is http (loopback), so the hop stays on it. */
 START_TEST(test_redirect)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 302,
-		.headers = "Location: /storage/RE1.mp3\r\n"},
-	    {.kind = STEP_RESP,
-		.status = 200,
+	static const struct fh_stub_step steps[] = {
+	    {.status = 302, .headers = "Location: /storage/RE1.mp3\r\n"},
+	    {.status = 200,
 		.headers = "Content-Type: audio/mpeg\r\n",
 		.body = "ID3"},
 	};
@@ -1317,9 +1106,9 @@ test_sink(void *arg, const struct fh_rest_resp *head, const char *p, size_t n)
  * buffered; an error body before it is not streamed, and is retried. */
 START_TEST(test_stream_ok)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 503, .body = "<html>busy</html>"},
-	    {.kind = STEP_RESP, .status = 200, .body = "ID3 audio"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 503, .body = "<html>busy</html>"},
+	    {.status = 200, .body = "ID3 audio"},
 	};
 	struct fh_rest_resp resp;
 	struct fh_rest_req  req = get_task;
@@ -1345,9 +1134,8 @@ END_TEST
 /* An error answer is buffered and parsed, never streamed. */
 START_TEST(test_stream_error_body)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 404,
+	static const struct fh_stub_step steps[] = {
+	    {.status = 404,
 		.body = "{\"code\":20404,\"message\":\"not found\","
 			"\"more_info\":\"https://www.twilio.com/docs/errors/"
 			"20404\","
@@ -1373,9 +1161,9 @@ END_TEST
  * (a client that went away). */
 START_TEST(test_stream_sink_fails)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP, .status = 200, .body = "ID3 audio"},
-	    {.kind = STEP_RESP, .status = 200, .body = "ID3 audio"},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200, .body = "ID3 audio"},
+	    {.status = 200, .body = "ID3 audio"},
 	};
 	struct fh_rest_resp resp;
 	struct fh_rest_req  req = get_task;
@@ -1398,11 +1186,8 @@ END_TEST
  * before the deadline is FH_ETIMEOUT at the deadline. */
 START_TEST(test_stream_head_deadline)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_DELAY,
-		.status = 200,
-		.body = "ID3",
-		.delay_ms = 3000},
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200, .body = "ID3", .delay_ms = 3000},
 	};
 	struct fh_rest_resp resp;
 	struct fh_rest_req  req = get_task;
@@ -1427,13 +1212,12 @@ END_TEST
 /* Another host ("localhost" is not "127.0.0.1") gets no credentials. */
 START_TEST(test_redirect_other_host)
 {
-	static char	    loc[128];
-	static struct step  steps[2];
-	struct fh_rest_resp resp;
-	struct fh_rest_req  req = get_task;
-	int		    ls;
+	static char		   loc[128];
+	static struct fh_stub_step steps[2];
+	struct fh_rest_resp	   resp;
+	struct fh_rest_req	   req = get_task;
 
-	ls = listen_loopback(16, &srv.port);
+	fh_stub_open(&srv);
 	ck_assert_int_gt(snprintf(loc, sizeof(loc),
 			     "Location: "
 			     "http://localhost:%d/storage/RE1.mp3\r\n",
@@ -1449,7 +1233,7 @@ START_TEST(test_redirect_other_host)
 	steps[1].forbid = "Authorization:";
 	needles[0] = NULL;
 	req.follow_redirects = 1;
-	server_run(ls, steps, FH_NITEMS(steps));
+	server_run(steps, FH_NITEMS(steps));
 	ck_assert_int_eq(fh_rest_do(rest, &req, &resp), FH_OK);
 	ck_assert_str_eq(fh_buf_cstr(&resp.body), "ID3");
 	fh_rest_resp_release(&resp);
@@ -1460,9 +1244,8 @@ END_TEST
 /* IAM: a JSON body, and an answer nobody may cache. */
 START_TEST(test_iam_json)
 {
-	static const struct step steps[] = {
-	    {.kind = STEP_RESP,
-		.status = 200,
+	static const struct fh_stub_step steps[] = {
+	    {.status = 200,
 		.body = "{\"valid\":true}",
 		.need = "\r\nCache-Control: no-cache\r\n",
 		.forbid = "\r\nExpect:"},
@@ -1686,15 +1469,4 @@ rest_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr;
-	int	 failed;
-
-	sr = srunner_create(rest_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+FH_CHECK_MAIN(rest_suite)

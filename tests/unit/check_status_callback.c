@@ -18,6 +18,7 @@
 #include "lib/json.h"
 #include "lib/rest.h"
 #include "handlers/status_callback.h"
+#include "fh_stub.h"
 
 #define CA1 "CA0123456789abcdef0123456789abcdef"
 #define CA2 "CAfedcba9876543210fedcba9876543210"
@@ -27,6 +28,7 @@
 
 static struct fh_config cfg;
 static struct fh_ctx	ctx;
+static struct fh_stub	srv;
 
 static void
 setup(void)
@@ -167,39 +169,9 @@ END_TEST
 
 /*
  * With FLEXHOOKS_OUTBOUND_REJECT_ON_FAILURE a final busy/no-answer/failed
- * rejects the reservation: a one-shot HTTP server forked on loopback
- * answers 200 and hands the request it read back through a pipe.
+ * rejects the reservation: the scripted loopback server of fh_stub.h
+ * answers 200 and records the request it read.
  */
-static void
-serve_once(int ls, int out)
-{
-	char	    buf[8192];
-	size_t	    n = 0;
-	ssize_t	    r;
-	int	    c;
-	const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json"
-			 "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
-
-	alarm(10); /* never outlive a failed test */
-	c = accept(ls, NULL, NULL);
-	if (c < 0)
-		_exit(1);
-	/* the form body is the last thing curl sends: stop at its end */
-	while (n < sizeof(buf) - 1 &&
-	    (r = read(c, buf + n, sizeof(buf) - 1 - n)) > 0) {
-		n += (size_t)r;
-		buf[n] = '\0';
-		if (strstr(buf, "\r\n\r\n") != NULL &&
-		    strstr(buf, "ReservationStatus=rejected") != NULL)
-			break;
-	}
-	if (write(out, buf, n) != (ssize_t)n ||
-	    write(c, ok, strlen(ok)) != (ssize_t)strlen(ok))
-		_exit(1);
-	close(c);
-	_exit(0);
-}
-
 static const char *const final_statuses[] = {
     "busy", "no-answer", "failed", "failed"};
 
@@ -210,39 +182,19 @@ static const char *const final_statuses[] = {
 
 START_TEST(test_reject_on_failure)
 {
-	struct sockaddr_in a;
-	socklen_t	   alen = sizeof(a);
-	struct fh_req	   req;
-	struct fh_resp	   resp;
-	char		   url[64], body[256], got[8192];
-	int		   ls, p[2], st;
-	ssize_t		   n;
-	pid_t		   pid;
+	static const struct fh_stub_step ok = {.status = 200, .body = "{}"};
+	struct fh_req			 req;
+	struct fh_resp			 resp;
+	char				 url[64], body[256];
+	const char			*got;
 
-	ls = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(ls, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(ls, 1), 0);
-	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
-	ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		serve_once(ls, p[1]);
-	}
-	close(p[1]);
-	close(ls);
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	fh_stub_stop(&srv); /* one a failed case left running */
+	fh_stub_run(&srv, &ok, 1);
+	fh_stub_point(&srv, &cfg, url, sizeof(url));
 	cfg.account_sid = (char *)"AC0123456789abcdef0123456789abcdef";
 	cfg.auth_token = (char *)"token";
 	cfg.workspace_sid = (char *)WS_FLEX;
 	cfg.event_workspaces = (char *)WS_DIAL;
-	cfg.api_url = cfg.taskrouter_url = cfg.iam_url = url;
 	cfg.retry_limit = 0;
 	cfg.deadline_ms = 5000;
 	cfg.outbound_reject_on_failure = 1;
@@ -262,12 +214,8 @@ START_TEST(test_reject_on_failure)
 	ck_assert_int_eq(fh_handle_status_callback(&ctx, &req, &resp), FH_OK);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_uint_eq(resp.body.len, 0);
-	n = read(p[0], got, sizeof(got) - 1);
-	ck_assert_int_gt(n, 0);
-	got[n] = '\0';
-	close(p[0]);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_uint_eq(fh_stub_load(&srv), 1);
+	got = srv.reqs[0].text;
 	snprintf(body, sizeof(body),
 	    "POST /v1/Workspaces/%s/Tasks/" WT1 "/Reservations/" WR1
 	    " HTTP/1.1\r\n",
@@ -283,6 +231,7 @@ START_TEST(test_reject_on_failure)
 	fh_req_release(&req);
 	fh_rest_free(ctx.rest);
 	ctx.rest = NULL;
+	fh_stub_stop(&srv);
 }
 END_TEST
 

@@ -4,10 +4,9 @@
  * "core" and "limits" run fh_token_parse() over tables of IAM answers and
  * fh_token_check() on requests that must be refused without asking IAM
  * (no REST client: a check that reached IAM would answer FH_EUNAVAIL, not
- * FH_ETOKEN).  "iam" runs fh_token_check() against a tiny HTTP server
- * forked on 127.0.0.1, which answers from a script and appends every
- * request it reads to a shared temporary file, so a test can count the
- * IAM calls (cache hits make none) and read what was sent.
+ * FH_ETOKEN).  "iam" runs fh_token_check() against the scripted loopback
+ * server of fh_stub.h, which records every request it reads, so a test can
+ * count the IAM calls (cache hits make none) and read what was sent.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem() */
@@ -31,6 +30,7 @@
 #include "lib/rest.h"
 #include "lib/sig.h"
 #include "flex/token.h"
+#include "fh_stub.h"
 
 #define TEST_SID "AC0123456789abcdef0123456789abcdef"
 #define TEST_WK "WK0123456789abcdef0123456789abcdef"
@@ -437,191 +437,37 @@ END_TEST
 
 /* ------------------------------------------------------- the IAM server */
 
-struct step {
-	int  status;
-	char body[512];
-	int  drop; /* close without an answer */
-};
-
-struct server {
-	pid_t pid;
-	int   port;
-	FILE *seen; /* every request, REQ_SEP after each */
-};
-
-static struct step   steps[MAX_STEPS];
-static size_t	     nsteps;
-static struct server srv = {-1, 0, NULL};
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Read one request (headers, then Content-Length bytes); its length, 0 at
- * EOF, -1 on error. */
-static ssize_t
-read_request(int fd, char *buf, size_t size)
-{
-	const char *end, *cl;
-	long long   clen = 0;
-	size_t	    have = 0, hlen;
-	ssize_t	    r;
-
-	for (;;) {
-		end = have > 0 ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
-		if (end != NULL)
-			break;
-		if (have == size)
-			return -1;
-		r = read(fd, buf + have, size - have);
-		if (r <= 0)
-			return r;
-		have += (size_t)r;
-	}
-	hlen = (size_t)(end - buf) + 4;
-	cl = memmem(buf, hlen, "\r\nContent-Length: ", 18);
-	if (cl != NULL &&
-	    fh_parse_int(cl + 18, strcspn(cl + 18, "\r"), 0, 65536, &clen) !=
-		FH_OK)
-		return -1;
-	while (have < hlen + (size_t)clen) {
-		if (have == size)
-			return -1;
-		r = read(fd, buf + have, size - have);
-		if (r <= 0)
-			return -1;
-		have += (size_t)r;
-	}
-	return (ssize_t)have;
-}
-
-/* The child: one connection per request, answered from the script (418
- * past its end), each request appended to the shared file. */
-static void
-serve(int ls, int logfd)
-{
-	static char		 buf[65536];
-	static const struct step teapot = {.status = 418};
-	const struct step	*s;
-	char			 head[256];
-	ssize_t			 len;
-	size_t			 i = 0;
-	int			 conn, n;
-
-	signal(SIGPIPE, SIG_IGN);
-	alarm(120); /* never outlive a crashed test */
-	for (;;) {
-		conn = accept(ls, NULL, NULL);
-		if (conn < 0)
-			_exit(1);
-		len = read_request(conn, buf, sizeof(buf));
-		if (len <= 0) {
-			close(conn);
-			continue;
-		}
-		if (write_all(logfd, buf, (size_t)len) != 0 ||
-		    write_all(logfd, REQ_SEP, strlen(REQ_SEP)) != 0)
-			_exit(1);
-		s = i < nsteps ? &steps[i] : &teapot;
-		i++;
-		if (!s->drop) {
-			n = snprintf(head, sizeof(head),
-			    "HTTP/1.1 %d "
-			    "Scripted\r\nContent-Type: application/json\r\n"
-			    "Content-Length: %zu\r\nConnection: close\r\n"
-			    "\r\n",
-			    s->status, strlen(s->body));
-			if (n < 0 || (size_t)n >= sizeof(head))
-				_exit(2);
-			(void)(write_all(conn, head, (size_t)n) == 0 &&
-			    write_all(conn, s->body, strlen(s->body)) == 0);
-		}
-		close(conn);
-	}
-}
+static struct fh_stub_step steps[MAX_STEPS];
+static char		   bodies[MAX_STEPS][512];
+static size_t		   nsteps;
+static struct fh_stub	   srv;
 
 static void
 server_start(void)
 {
-	struct sockaddr_in a;
-	socklen_t	   alen = sizeof(a);
-	int		   ls;
-
-	ls = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(ls, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(ls, 64), 0);
-	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
-	srv.port = ntohs(a.sin_port);
-	srv.seen = tmpfile();
-	ck_assert_ptr_nonnull(srv.seen);
-	srv.pid = fork();
-	ck_assert_int_ge(srv.pid, 0);
-	if (srv.pid == 0) {
-		serve(ls, fileno(srv.seen));
-		_exit(0);
-	}
-	close(ls);
-	ck_assert_int_gt(
-	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d", srv.port),
-	    0);
-	cfg.iam_url = cfg_url;
-	cfg.api_url = cfg_url;
-	cfg.taskrouter_url = cfg_url;
+	fh_stub_run(&srv, steps, nsteps);
+	fh_stub_point(&srv, &cfg, cfg_url, sizeof(cfg_url));
 	ck_assert_int_eq(fh_rest_new(&ctx.rest, &cfg, &ctx.log), FH_OK);
 }
 
-/* Everything the server has read so far (the server keeps running). */
+/* Everything the server has read so far, REQ_SEP after each request (the
+ * server keeps running). */
 static const char *
 server_seen(void)
 {
-	static char text[1 << 20];
-	size_t	    n;
-
-	rewind(srv.seen);
-	n = fread(text, 1, sizeof(text) - 1, srv.seen);
-	text[n] = '\0';
-	return text;
+	return fh_stub_text(&srv, REQ_SEP);
 }
 
 static size_t
 server_count(void)
 {
-	const char *p = server_seen();
-	size_t	    n = 0;
-
-	while ((p = strstr(p, REQ_SEP)) != NULL) {
-		n++;
-		p += strlen(REQ_SEP);
-	}
-	return n;
+	return fh_stub_load(&srv);
 }
 
 static void
 server_stop(void)
 {
-	if (srv.pid > 0) {
-		kill(srv.pid, SIGKILL);
-		waitpid(srv.pid, NULL, 0);
-		srv.pid = -1;
-	}
-	if (srv.seen != NULL)
-		fclose(srv.seen);
-	srv.seen = NULL;
+	fh_stub_stop(&srv);
 }
 
 static void
@@ -629,6 +475,7 @@ iam_setup(void)
 {
 	setup();
 	memset(steps, 0, sizeof(steps));
+	memset(bodies, 0, sizeof(bodies));
 	nsteps = 0;
 }
 
@@ -671,14 +518,15 @@ step_valid(size_t i, const char *identity, long long offset_ms)
 	if (offset_ms != 0)
 		iso_in(offset_ms, exp, sizeof(exp));
 	steps[i].status = 200;
-	w = snprintf(steps[i].body, sizeof(steps[i].body),
+	steps[i].body = bodies[i];
+	w = snprintf(bodies[i], sizeof(bodies[i]),
 	    "{\"valid\":true,\"code\":0,\"message\":null,%s%s%s"
 	    "\"realm_user_id\":\"u@example.com\",\"identity\":\"%s\","
 	    "\"roles\":[\"agent\",\"supervisor\"],\"worker_sid\":\"" TEST_WK
 	    "\"}",
 	    offset_ms != 0 ? "\"expiration\":\"" : "", exp,
 	    offset_ms != 0 ? "\"," : "", identity);
-	ck_assert(w > 0 && (size_t)w < sizeof(steps[i].body));
+	ck_assert(w > 0 && (size_t)w < sizeof(bodies[i]));
 	if (i + 1 > nsteps)
 		nsteps = i + 1;
 }
@@ -687,8 +535,9 @@ static void
 step_raw(size_t i, int status, const char *body)
 {
 	steps[i].status = status;
-	ck_assert_uint_lt(strlen(body), sizeof(steps[i].body));
-	memcpy(steps[i].body, body, strlen(body) + 1);
+	ck_assert_uint_lt(strlen(body), sizeof(bodies[i]));
+	memcpy(bodies[i], body, strlen(body) + 1);
+	steps[i].body = bodies[i];
 	if (i + 1 > nsteps)
 		nsteps = i + 1;
 }
@@ -907,26 +756,17 @@ END_TEST
 
 START_TEST(test_refused_connection)
 {
-	struct sockaddr_in a;
-	socklen_t	   alen = sizeof(a);
-	int		   fd;
+	int fd, port;
 
-	/* a port that was just free: nothing listens there */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	ck_assert_int_gt(snprintf(cfg_url, sizeof(cfg_url),
-			     "http://127.0.0.1:%d", ntohs(a.sin_port)),
-	    0);
-	close(fd);
+	/* a port bound but not listening: refused */
+	fd = fh_stub_socket(-1, &port);
+	ck_assert_int_gt(
+	    snprintf(cfg_url, sizeof(cfg_url), "http://127.0.0.1:%d", port), 0);
 	cfg.iam_url = cfg_url;
 	ck_assert_int_eq(fh_rest_new(&ctx.rest, &cfg, &ctx.log), FH_OK);
 	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
 	ck_assert_str_eq(ctx.auth_used, "denied:iam-unavailable");
+	close(fd);
 }
 END_TEST
 
