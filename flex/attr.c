@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "flex/attr.h"
+#include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
 
@@ -25,15 +25,6 @@ fh_attr_format_ms(long long ms, char *out, size_t outlen)
 	if (n == 0 ||
 	    snprintf(out + n, outlen - n, ".%03dZ", (int)(ms % 1000)) < 0)
 		out[0] = '\0';
-}
-
-static long long
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 enum fh_err
@@ -384,7 +375,7 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	    ? in->utc_received
 	    : str_at(ocb, "utcDateTimeReceived");
 	if (received == NULL) {
-		fh_attr_format_ms(in->now_ms != 0 ? in->now_ms : now_ms(),
+		fh_attr_format_ms(in->now_ms != 0 ? in->now_ms : fh_wall_ms(),
 		    nowbuf, sizeof(nowbuf));
 		received = nowbuf;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "flex/followup.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "handlers/redirect.h"

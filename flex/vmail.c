@@ -16,6 +16,7 @@
 
 #include "flex/attr.h"
 #include "lib/claim.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/mime.h"
 #include "lib/smtp.h"

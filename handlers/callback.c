@@ -9,6 +9,7 @@
 
 #include "flex/attr.h"
 #include "handlers/callback.h"
+#include "lib/clock.h"
 #include "lib/dedupe.h"
 #include "flex/followup.h"
 #include "lib/form.h"

@@ -14,6 +14,7 @@
 #include "flex/attr.h"
 #include "lib/claim.h"
 #include "handlers/events.h"
+#include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
 #include "handlers/redirect.h"

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
 #include "handlers/location.h"
@@ -50,16 +51,6 @@ static struct {
 } store;
 
 static volatile sig_atomic_t reload_requested;
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 fh_location_reload_request(void)
@@ -313,7 +304,7 @@ fh_location_refresh(const char *path, struct fh_log *log)
 {
 	struct stat   st;
 	struct fh_log quiet;
-	long long     now = mono_ms();
+	long long     now = fh_now_ms();
 	int	      force = reload_requested;
 
 	if (log == NULL) {

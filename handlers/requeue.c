@@ -12,6 +12,7 @@
 #include "handlers/callback.h"
 #include "lib/claim.h"
 #include "flex/followup.h"
+#include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
 #include "handlers/requeue.h"
