@@ -30,6 +30,7 @@
 #include "lib/buf.h"
 #include "lib/claim.h"
 #include "lib/clock.h"
+#include "lib/codec.h"
 #include "lib/json.h"
 #include "lib/rest.h"
 #include "lib/sig.h"

@@ -8,9 +8,9 @@
 
 #include "flex/attr.h"
 #include "handlers/callback.h"
+#include "lib/codec.h"
 #include "lib/form.h"
 #include "lib/json.h"
-#include "lib/sig.h"
 #include "flex/tasks.h"
 #include "lib/valid.h"
 #include "handlers/voicemail.h"

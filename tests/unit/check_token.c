@@ -26,10 +26,10 @@
 
 #include <check.h>
 
+#include "lib/codec.h"
 #include "lib/fcgi.h"
 #include "fh_check.h"
 #include "lib/rest.h"
-#include "lib/sig.h"
 #include "flex/token.h"
 
 #define TEST_SID "AC0123456789abcdef0123456789abcdef"
