@@ -9,6 +9,7 @@
 
 #include "flex/attr.h"
 #include "handlers/callback.h"
+#include "lib/answer.h"
 #include "lib/clock.h"
 #include "lib/dedupe.h"
 #include "flex/followup.h"
@@ -61,33 +62,6 @@ static const struct fh_field cb_fields[CB__MAX] = {
     [CB_IS_DELETED] = {"isDeleted", NULL, fh_valid_bool, 0},
     [CB_MESSAGE] = {"message", NULL, fh_valid_text8k, 0},
 };
-
-enum fh_err
-fh_resp_rest_error(
-    struct fh_resp *resp, enum fh_err err, const struct fh_rest_resp *rr)
-{
-	const struct fh_twerr *tw = NULL;
-
-	if (rr != NULL && rr->status != 0)
-		tw = &rr->twerr;
-	if (fh_resp_error(resp, err, NULL, tw) != FH_OK)
-		fh_resp_empty(resp, 500);
-	return err;
-}
-
-/* 400 naming the field: "missing numberToCall" / "invalid numberToCall". */
-static enum fh_err
-field_error(struct fh_ctx *ctx, struct fh_resp *resp, size_t bad, int missing)
-{
-	char msg[96];
-
-	snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" : "invalid",
-	    cb_fields[bad].name);
-	fh_log_info(&ctx->log, "rejected request: %s", msg);
-	if (fh_resp_error(resp, FH_EINPUT, msg, NULL) != FH_OK)
-		fh_resp_empty(resp, 500);
-	return FH_EINPUT;
-}
 
 static const char *
 opt(const struct fh_val *v)
@@ -305,25 +279,6 @@ fh_voicemail_dedupe(
 	return err;
 }
 
-/* Answer 200 {"taskSid":sid,"success":true}. */
-static enum fh_err
-answer_sid(struct fh_resp *resp, const char *sid)
-{
-	struct json_object *ok;
-	enum fh_err	    err;
-
-	ok = json_object_new_object();
-	if (ok == NULL)
-		return FH_ENOMEM;
-	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
-	    (err = fh_json_add(ok, "success", json_object_new_boolean(1))) ==
-		FH_OK &&
-	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
-		err = fh_resp_header(resp, "Cache-Control", "no-store");
-	json_object_put(ok);
-	return err;
-}
-
 static enum fh_err
 create_callback(
     struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
@@ -355,7 +310,8 @@ create_callback(
 	err = fh_form_validate(
 	    &req->params, cb_fields, CB__MAX, val, &bad, &missing);
 	if (err != FH_OK)
-		return field_error(ctx, resp, bad, missing);
+		return fh_answer_field_error(
+		    &ctx->log, resp, cb_fields[bad].name, missing);
 
 	memset(&in, 0, sizeof(in));
 	in.number_to_call = opt(&val[CB_TO_CALL]);
@@ -424,7 +380,7 @@ create_callback(
 				    "voicemail task '%s' "
 				    "already exists for '%s'",
 				    sid, in.recording_sid);
-				err = answer_sid(resp, sid);
+				err = fh_answer_task_sid(resp, sid);
 				/* a transcript may have come: after the
 				 * answer, email what is due */
 				if (err == FH_OK)
@@ -457,7 +413,7 @@ create_callback(
 	fh_log_info(
 	    &ctx->log, "created %s task '%s' for '%s'", kind, sid, masked);
 
-	err = answer_sid(resp, sid);
+	err = fh_answer_task_sid(resp, sid);
 	if (err == FH_OK && in.recording_sid != NULL)
 		fh_vmail_schedule(ctx, sid); /* after the answer */
 out:
@@ -547,7 +503,7 @@ fh_handle_create_callback(
 		    "delivery already answered with task "
 		    "'%s': not creating again",
 		    sid);
-		err = answer_sid(resp, sid);
+		err = fh_answer_task_sid(resp, sid);
 		if (err != FH_OK)
 			fh_resp_empty(resp, 500);
 		return err;

@@ -29,9 +29,4 @@ enum fh_err fh_handle_create_callback(struct fh_ctx *ctx,
 enum fh_err fh_voicemail_dedupe(struct fh_ctx *ctx, const struct fh_task_in *in,
     char *sid, int *found) FH_MUST_CHECK;
 
-/* Answer resp with the JSON error for a failed REST call, passing
- * Twilio's code, more_info and Retry-After through. */
-enum fh_err fh_resp_rest_error(
-    struct fh_resp *resp, enum fh_err err, const struct fh_rest_resp *rr);
-
 #endif

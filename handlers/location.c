@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "lib/answer.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/form.h"
@@ -348,14 +349,6 @@ fh_location_get(const char *key)
 	return e;
 }
 
-static enum fh_err
-answer_error(struct fh_resp *resp, enum fh_err err, const char *message)
-{
-	if (fh_resp_error(resp, err, message, NULL) != FH_OK)
-		fh_resp_empty(resp, 500);
-	return err;
-}
-
 enum fh_err
 fh_handle_location_lookup(
     struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
@@ -376,7 +369,7 @@ fh_handle_location_lookup(
 		if (fh_form_validate(&req->params, &lk_fields[i], 1, &val[i],
 			&b, &missing) != FH_OK &&
 		    !missing)
-			return answer_error(resp, FH_EINPUT,
+			return fh_answer_error(resp, FH_EINPUT,
 			    "invalid location,"
 			    " Called or To");
 		s = val[i].str;
@@ -391,27 +384,27 @@ fh_handle_location_lookup(
 		s = NULL;
 	}
 	if (s == NULL)
-		return answer_error(
+		return fh_answer_error(
 		    resp, FH_EINPUT, "missing location, Called or To");
 	if (n > FH_LOCATION_MAX_KEY)
-		return answer_error(resp, FH_ENOTFOUND, "unknown location");
+		return fh_answer_error(resp, FH_ENOTFOUND, "unknown location");
 	memcpy(key, s, n);
 	key[n] = '\0';
 
 	if (fh_location_refresh(ctx->cfg->locations_file, &ctx->log) != FH_OK)
-		return answer_error(
+		return fh_answer_error(
 		    resp, FH_EUNAVAIL, "location lookup unavailable");
 	fh_log_mask_phone(key, masked, sizeof(masked));
 	e = fh_location_get(key);
 	if (e == NULL) {
 		fh_log_info(&ctx->log, "unknown location '%s'",
 		    key[0] == '+' ? masked : key);
-		return answer_error(resp, FH_ENOTFOUND, "unknown location");
+		return fh_answer_error(resp, FH_ENOTFOUND, "unknown location");
 	}
 	err = fh_resp_json(resp, 200, e);
 	if (err == FH_OK)
 		err = fh_resp_header(resp, "Cache-Control", "no-store");
 	if (err != FH_OK)
-		return answer_error(resp, err, NULL);
+		return fh_answer_error(resp, err, NULL);
 	return FH_OK;
 }

@@ -9,7 +9,7 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
-#include "handlers/callback.h"
+#include "lib/answer.h"
 #include "lib/claim.h"
 #include "flex/followup.h"
 #include "lib/clock.h"
@@ -102,48 +102,6 @@ fh_requeue_marker(struct json_object *attrs, const char *claim,
 	return FH_RQ_STALE;
 }
 
-/* 400 naming the field: "missing taskSid" / "invalid taskSid". */
-static enum fh_err
-field_error(struct fh_ctx *ctx, struct fh_resp *resp, size_t bad, int missing)
-{
-	char msg[96];
-
-	snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" : "invalid",
-	    rq_fields[bad].name);
-	fh_log_info(&ctx->log, "rejected request: %s", msg);
-	if (fh_resp_error(resp, FH_EINPUT, msg, NULL) != FH_OK)
-		fh_resp_empty(resp, 500);
-	return FH_EINPUT;
-}
-
-/* Answer err with its fixed body (no Twilio detail). */
-static enum fh_err
-answer_error(struct fh_resp *resp, enum fh_err err)
-{
-	if (fh_resp_error(resp, err, NULL, NULL) != FH_OK)
-		fh_resp_empty(resp, 500);
-	return err;
-}
-
-/* Answer 200 {"taskSid":sid,"success":true}. */
-static enum fh_err
-answer_sid(struct fh_resp *resp, const char *sid)
-{
-	struct json_object *ok;
-	enum fh_err	    err;
-
-	ok = json_object_new_object();
-	if (ok == NULL)
-		return FH_ENOMEM;
-	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
-	    (err = fh_json_add(ok, "success", json_object_new_boolean(1))) ==
-		FH_OK &&
-	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
-		err = fh_resp_header(resp, "Cache-Control", "no-store");
-	json_object_put(ok);
-	return err;
-}
-
 /*
  * Fetch the original task into rq (replacing what an earlier round read)
  * and check that it is a callback or voicemail task (steps 1 and 2).  On
@@ -194,7 +152,7 @@ fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 	if (rq->attrs == NULL) {
 		fh_log_info(&ctx->log, "cannot requeue task '%s': %s", rq->sid,
 		    "attributes are not a JSON object");
-		err = answer_error(resp, FH_ECONFLICT);
+		err = fh_answer_error(resp, FH_ECONFLICT, NULL);
 		goto out;
 	}
 	type = fh_json_str(rq->attrs, "taskType");
@@ -211,7 +169,7 @@ fetch(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 	    (strcmp(type, "callback") != 0 && strcmp(type, "voicemail") != 0)) {
 		fh_log_info(&ctx->log, "cannot requeue task '%s': %s", rq->sid,
 		    "not a callback or voicemail task");
-		err = answer_error(resp, FH_ECONFLICT);
+		err = fh_answer_error(resp, FH_ECONFLICT, NULL);
 	}
 out:
 	fh_rest_resp_release(&rr);
@@ -282,7 +240,7 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 		case FH_RQ_BUSY:
 			fh_log_info(&ctx->log, "cannot requeue task '%s': %s",
 			    rq->sid, "another request holds a fresh claim");
-			return answer_error(resp, FH_EBUSY);
+			return fh_answer_error(resp, FH_EBUSY, NULL);
 		case FH_RQ_STALE:
 			fh_log_info(&ctx->log,
 			    "task '%s': stale claim "
@@ -297,17 +255,17 @@ claim(struct fh_ctx *ctx, struct rq *rq, struct fh_resp *resp)
 			/* without it the claim could not be conditional */
 			fh_log_error(&ctx->log, "cannot claim task '%s': %s",
 			    rq->sid, "no ETag in Twilio's answer");
-			return answer_error(resp, FH_EUPSTREAM);
+			return fh_answer_error(resp, FH_EUPSTREAM, NULL);
 		}
 		if (rq->claim[0] == '\0' &&
 		    (err = fh_claim_new(rq->claim, sizeof(rq->claim))) !=
 			FH_OK) {
 			fh_log_error(&ctx->log, "cannot make a claim: %s",
 			    "no random bytes");
-			return answer_error(resp, err);
+			return fh_answer_error(resp, err, NULL);
 		}
 		if ((err = add_marker(rq, now)) != FH_OK)
-			return answer_error(resp, err);
+			return fh_answer_error(resp, err, NULL);
 		err = fh_task_update_attrs(
 		    ctx, rq->sid, rq->attrs, rq->etag, &rr);
 		if (err == FH_OK) {
@@ -536,7 +494,7 @@ create_claimed(struct fh_ctx *ctx, struct rq *rq, const char *form, size_t len,
 	fh_log_info(&ctx->log, "requeued task '%s' as %s task '%s'", rq->sid,
 	    kind, sid);
 	record_sid(ctx, rq, sid);
-	err = answer_sid(resp, sid);
+	err = fh_answer_task_sid(resp, sid);
 out:
 	fh_rest_resp_release(&rr);
 	return err;
@@ -560,7 +518,7 @@ fh_requeue_create(struct fh_ctx *ctx, const char *orig_sid, const char *form,
 	if (err != FH_OK)
 		goto out;
 	if (rq.done[0] != '\0')
-		err = answer_sid(resp, rq.done);
+		err = fh_answer_task_sid(resp, rq.done);
 	else
 		err = create_claimed(ctx, &rq, form, len, kind, resp);
 out:
@@ -587,7 +545,8 @@ fh_handle_requeue_callback(
 	err = fh_form_validate(
 	    &req->params, rq_fields, RQ__MAX, val, &bad, &missing);
 	if (err != FH_OK)
-		return field_error(ctx, resp, bad, missing);
+		return fh_answer_field_error(
+		    &ctx->log, resp, rq_fields[bad].name, missing);
 	rq.sid = val[RQ_TASK_SID].str;
 	fh_log_set_task(&ctx->log, rq.sid);
 
@@ -596,7 +555,7 @@ fh_handle_requeue_callback(
 	if (err != FH_OK)
 		goto out;
 	if (rq.done[0] != '\0') {
-		err = answer_sid(resp, rq.done);
+		err = fh_answer_task_sid(resp, rq.done);
 		goto out;
 	}
 
@@ -609,7 +568,7 @@ fh_handle_requeue_callback(
 		fh_log_error(&ctx->log, "cannot build task from '%s': %s",
 		    rq.sid, fh_strerror(err));
 		release(ctx, &rq);
-		answer_error(resp, err);
+		fh_answer_error(resp, err, NULL);
 		goto out;
 	}
 	/* steps 6 and 7, or the claim released */

@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
-#include "handlers/callback.h"
+#include "lib/answer.h"
 #include "lib/codec.h"
 #include "lib/form.h"
 #include "lib/json.h"
@@ -55,22 +55,6 @@ valid_format(const char *s, size_t len, struct fh_val *out)
 		out->len = len;
 		return FH_OK;
 	}
-	return FH_EINPUT;
-}
-
-/* 400 naming the field: "missing taskSid" / "invalid recordingSid". */
-static enum fh_err
-field_error(
-    struct fh_ctx *ctx, struct fh_resp *resp, const char *name, int missing)
-{
-	char msg[96];
-
-	if (snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" : "invalid",
-		name) < 0)
-		msg[0] = '\0';
-	fh_log_info(&ctx->log, "rejected request: %s", msg);
-	if (fh_resp_error(resp, FH_EINPUT, msg, NULL) != FH_OK)
-		fh_resp_empty(resp, 500);
 	return FH_EINPUT;
 }
 
@@ -386,7 +370,8 @@ fh_handle_fetch_voicemail(
 	err = fh_form_validate(
 	    &req->params, vm_fields, VM__MAX, val, &bad, &missing);
 	if (err != FH_OK)
-		return field_error(ctx, resp, vm_fields[bad].name, missing);
+		return fh_answer_field_error(
+		    &ctx->log, resp, vm_fields[bad].name, missing);
 	sid = val[VM_REC_SID].str;
 	raw = fh_voicemail_want_raw(val[VM_FORMAT].str, req->accept);
 
@@ -509,25 +494,6 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 	return FH_OK;
 }
 
-/* Answer 200 {"taskSid":sid,"success":true}. */
-static enum fh_err
-answer_sid(struct fh_resp *resp, const char *sid)
-{
-	struct json_object *ok;
-	enum fh_err	    err;
-
-	ok = json_object_new_object();
-	if (ok == NULL)
-		return FH_ENOMEM;
-	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
-	    (err = fh_json_add(ok, "success", json_object_new_boolean(1))) ==
-		FH_OK &&
-	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
-		err = fh_resp_header(resp, "Cache-Control", "no-store");
-	json_object_put(ok);
-	return err;
-}
-
 /*
  * Delete what the task names (steps 3 and 4), once per SID: after a 412 the
  * task is read again, and a transcript merged in meanwhile (section 6) is
@@ -589,7 +555,8 @@ fh_handle_delete_voicemail(
 	err = fh_form_validate(
 	    &req->params, dv_fields, DV__MAX, val, &bad, &missing);
 	if (err != FH_OK)
-		return field_error(ctx, resp, dv_fields[bad].name, missing);
+		return fh_answer_field_error(
+		    &ctx->log, resp, dv_fields[bad].name, missing);
 	sid = val[DV_TASK_SID].str;
 	fh_log_set_task(&ctx->log, sid);
 
@@ -659,7 +626,7 @@ fh_handle_delete_voicemail(
 	if (err == FH_OK) {
 		fh_log_info(&ctx->log, "deleted voicemail '%s' of task '%s'%s",
 		    done_rec, sid, changed ? "" : " (already marked)");
-		err = answer_sid(resp, sid);
+		err = fh_answer_task_sid(resp, sid);
 	}
 out:
 	fh_rest_resp_release(&rr);
