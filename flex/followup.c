@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "flex/followup.h"
+#include "flex/redirect_rules.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "handlers/redirect.h"
 #include "lib/rest.h"
 #include "flex/tasks.h"
 #include "lib/valid.h"

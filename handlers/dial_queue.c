@@ -3,9 +3,9 @@
  */
 #include <string.h>
 
+#include "flex/redirect_rules.h"
 #include "handlers/dial_queue.h"
 #include "lib/form.h"
-#include "handlers/redirect.h"
 #include "lib/rest.h"
 #include "flex/tasks.h"
 #include "lib/twiml.h"

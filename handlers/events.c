@@ -12,12 +12,12 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
+#include "flex/redirect_rules.h"
 #include "lib/claim.h"
 #include "handlers/events.h"
 #include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
-#include "handlers/redirect.h"
 #include "lib/rest.h"
 #include "flex/tasks.h"
 #include "lib/twiml.h"
