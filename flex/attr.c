@@ -27,6 +27,18 @@ fh_attr_format_ms(long long ms, char *out, size_t outlen)
 		out[0] = '\0';
 }
 
+struct json_object *
+fh_attr_cb_data(struct json_object *attrs)
+{
+	struct json_object *cb;
+
+	if (!json_object_is_type(attrs, json_type_object) ||
+	    !json_object_object_get_ex(attrs, "callBackData", &cb) ||
+	    !json_object_is_type(cb, json_type_object))
+		return NULL;
+	return cb;
+}
+
 enum fh_err
 fh_attr_parse_task(struct json_object *task, struct json_object **out)
 {

@@ -436,19 +436,6 @@ out:
 	return err;
 }
 
-/* The callBackData object of attrs, or NULL. */
-static struct json_object *
-cb_data(struct json_object *attrs)
-{
-	struct json_object *cb;
-
-	if (!json_object_is_type(attrs, json_type_object) ||
-	    !json_object_object_get_ex(attrs, "callBackData", &cb) ||
-	    !json_object_is_type(cb, json_type_object))
-		return NULL;
-	return cb;
-}
-
 enum fh_err
 fh_voicemail_task_sids(
     struct json_object *attrs, const char **rec, const char **tr)
@@ -457,7 +444,7 @@ fh_voicemail_task_sids(
 	const char	   *s;
 
 	*rec = *tr = NULL;
-	cb = cb_data(attrs);
+	cb = fh_attr_cb_data(attrs);
 	if (cb == NULL)
 		return FH_ECONFLICT;
 	/* the SID goes into a DELETE path: only a well-formed one will do */
@@ -477,7 +464,7 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 	struct json_object *cb, *v = NULL;
 
 	*changed = 0;
-	cb = cb_data(attrs);
+	cb = fh_attr_cb_data(attrs);
 	if (cb == NULL)
 		return FH_ECONFLICT;
 	if (json_object_object_get_ex(cb, "isDeleted", &v) && fh_json_true(v))

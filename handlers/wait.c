@@ -9,7 +9,7 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
-#include "handlers/callback.h"
+#include "flex/vmtask.h"
 #include "lib/claim.h"
 #include "flex/followup.h"
 #include "lib/form.h"
@@ -1468,7 +1468,7 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 	fh_followup_prepare(w->ctx, &in);
 	fh_log_mask_phone(to, masked, sizeof(masked));
 	if (in.recording_sid != NULL) {
-		err = fh_voicemail_dedupe(w->ctx, &in, sid, existed);
+		err = fh_voicemail_dedupe(w->ctx, &in, sid, existed, NULL);
 		if (err != FH_OK || *existed) {
 			if (err != FH_OK)
 				fh_log_error(&w->ctx->log,
