@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
+#include "flex/requeue_claim.h"
 #include "flex/vmtask.h"
 #include "handlers/callback.h"
 #include "lib/answer.h"
@@ -16,7 +17,6 @@
 #include "flex/followup.h"
 #include "lib/form.h"
 #include "lib/json.h"
-#include "handlers/requeue.h"
 #include "flex/tasks.h"
 #include "lib/valid.h"
 #include "flex/vmail.h"
