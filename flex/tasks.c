@@ -606,3 +606,29 @@ out:
 	fh_buf_release(&q);
 	return res;
 }
+
+void
+fh_reservation_reject_logged(
+    struct fh_ctx *ctx, const char *task_sid, const char *reservation_sid)
+{
+	struct fh_rest_resp rr;
+	enum fh_err	    err;
+
+	memset(&rr, 0, sizeof(rr));
+	err = fh_reservation_reject(ctx, task_sid, reservation_sid, &rr);
+	if (err == FH_OK)
+		fh_log_info(
+		    &ctx->log, "reservation '%s' rejected", reservation_sid);
+	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
+		fh_log_info(&ctx->log,
+		    "cannot reject reservation '%s': "
+		    "status %ld code %d (no longer pending)",
+		    reservation_sid, rr.status, rr.twerr.code);
+	else
+		fh_log_error(&ctx->log,
+		    "cannot reject reservation '%s': %s "
+		    "(status %ld code %d)",
+		    reservation_sid, fh_err_name(err), rr.status,
+		    rr.twerr.code);
+	fh_rest_resp_release(&rr);
+}

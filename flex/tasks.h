@@ -69,6 +69,13 @@ enum fh_err fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
 enum fh_err fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
     const char *reservation_sid, struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* fh_reservation_reject() under the request's deadline, its outcome
+ * logged only: "rejected", a 4xx as no longer pending (info), anything
+ * else as an error.  For the routes that reject a reservation on the way
+ * (the dialer, /dial-queue, the status callback). */
+void fh_reservation_reject_logged(
+    struct fh_ctx *ctx, const char *task_sid, const char *reservation_sid);
+
 /* DELETE a transcription; a 404 counts as done. */
 enum fh_err fh_transcription_delete(struct fh_ctx *ctx, const char *sid,
     struct fh_rest_resp *resp) FH_MUST_CHECK;

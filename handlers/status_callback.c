@@ -167,31 +167,6 @@ fh_status_fields(const struct fh_form *params, struct json_object **out)
 	return FH_OK;
 }
 
-/* Reject the reservation of a call that ended busy, no-answer or failed;
- * a 4xx means it is no longer pending, which is fine. */
-static void
-reject(struct fh_ctx *ctx, const char *task, const char *res)
-{
-	struct fh_rest_resp rr;
-	enum fh_err	    err;
-
-	memset(&rr, 0, sizeof(rr));
-	err = fh_reservation_reject(ctx, task, res, &rr);
-	if (err == FH_OK)
-		fh_log_info(&ctx->log, "reservation '%s' rejected", res);
-	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
-		fh_log_info(&ctx->log,
-		    "cannot reject reservation '%s': "
-		    "status %ld code %d (no longer pending)",
-		    res, rr.status, rr.twerr.code);
-	else
-		fh_log_error(&ctx->log,
-		    "cannot reject reservation '%s': %s "
-		    "(status %ld code %d)",
-		    res, fh_err_name(err), rr.status, rr.twerr.code);
-	fh_rest_resp_release(&rr);
-}
-
 enum fh_err
 fh_handle_status_callback(
     struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
@@ -236,7 +211,7 @@ fh_handle_status_callback(
 			    status, ws);
 		else if (res != NULL && task != NULL && ctx->rest != NULL) {
 			ctx->workspace = ws; /* NULL: the default one */
-			reject(ctx, task, res);
+			fh_reservation_reject_logged(ctx, task, res);
 			ctx->workspace = NULL;
 		} else
 			fh_log_info(&ctx->log,

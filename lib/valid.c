@@ -506,3 +506,14 @@ fh_valid_any(const char *s, size_t len, struct fh_val *out)
 {
 	return text(s, len, FH_FIELD_MAX_DEFAULT, out);
 }
+
+const char *
+fh_word_or_dash(const char *s)
+{
+	if (s == NULL || s[0] == '\0' || strlen(s) > 64 ||
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789_-.") != strlen(s))
+		return "-";
+	return s;
+}

@@ -63,4 +63,9 @@ int fh_utf8_valid(const char *s, size_t len);
  * be called back on that number.  NULL reads as 0. */
 int fh_is_withheld_caller(const char *s, size_t len);
 
+/* s when it is a word safe to print in a log line (1 to 64 letters,
+ * digits, '_', '-' or '.': an EventType, a status, a timestamp), else "-".
+ * Never NULL; borrowed from s or static. */
+const char *fh_word_or_dash(const char *s);
+
 #endif

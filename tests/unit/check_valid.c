@@ -191,6 +191,28 @@ START_TEST(test_withheld)
 }
 END_TEST
 
+/* fh_word_or_dash(): what the event and dial-queue log lines print */
+START_TEST(test_word_or_dash)
+{
+	char	    long_word[66];
+	const char *w = "reservation.accepted";
+
+	memset(long_word, 'a', 64);
+	long_word[64] = '\0';
+	ck_assert_ptr_eq(fh_word_or_dash(w), w);
+	ck_assert_str_eq(fh_word_or_dash("2026-12-06T16:40Z"), "-");
+	ck_assert_str_eq(fh_word_or_dash("task-queue_1.x"), "task-queue_1.x");
+	ck_assert_str_eq(fh_word_or_dash(long_word), long_word);
+	long_word[64] = 'a';
+	long_word[65] = '\0';
+	ck_assert_str_eq(fh_word_or_dash(long_word), "-");
+	ck_assert_str_eq(fh_word_or_dash("a b"), "-");
+	ck_assert_str_eq(fh_word_or_dash("a\nb"), "-");
+	ck_assert_str_eq(fh_word_or_dash(""), "-");
+	ck_assert_str_eq(fh_word_or_dash(NULL), "-");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -202,6 +224,7 @@ suite(void)
 	tcase_add_test(limits, test_text_limits);
 	tcase_add_loop_test(
 	    core, test_withheld, 0, (int)(sizeof(wcases) / sizeof(wcases[0])));
+	tcase_add_test(core, test_word_or_dash);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;
