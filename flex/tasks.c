@@ -518,6 +518,26 @@ fh_recording_delete(
 }
 
 enum fh_err
+fh_recording_get_req(const struct fh_config *cfg, const char *rec, size_t max,
+    char *path, size_t pathlen, struct fh_rest_req *rq)
+{
+	int w;
+
+	memset(rq, 0, sizeof(*rq));
+	w = snprintf(path, pathlen, "/2010-04-01/Accounts/%s/Recordings/%s.mp3",
+	    cfg->account_sid, rec);
+	if (w < 0 || (size_t)w >= pathlen)
+		return FH_EINTERNAL;
+	rq->base = FH_REST_API;
+	rq->method = "GET";
+	rq->path = path;
+	rq->idempotent = 1;
+	rq->max_response = max;
+	rq->follow_redirects = 1; /* without our credentials */
+	return FH_OK;
+}
+
+enum fh_err
 fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
     const char *reservation_sid, struct fh_rest_resp *resp)
 {

@@ -60,6 +60,15 @@ enum fh_err fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
     struct json_object *attrs, const char *etag,
     struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* The GET of recording rec's MP3 (an RE SID, borrowed) into rq, its path
+ * written to path (pathlen bytes, 160 is plenty): idempotent, following
+ * Twilio's redirect to the media host (without our credentials), the
+ * answer capped at max bytes.  Only this URL, built here: never one a
+ * client named.  FH_EINTERNAL when the path does not fit. */
+enum fh_err fh_recording_get_req(const struct fh_config *cfg, const char *rec,
+    size_t max, char *path, size_t pathlen,
+    struct fh_rest_req *rq) FH_MUST_CHECK;
+
 /* POST ReservationStatus=rejected to the reservation reservation_sid of
  * task task_sid (both validated SIDs, borrowed), retried on 5xx and
  * timeouts (a final status is idempotent).  Returns fh_rest_do()'s result:

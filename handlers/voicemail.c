@@ -363,7 +363,7 @@ fh_handle_fetch_voicemail(
 	const char	   *sid;
 	char		    path[160], type[sizeof(rr.content_type)];
 	size_t		    bad = 0, size;
-	int		    missing = 0, raw, w;
+	int		    missing = 0, raw;
 	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
@@ -376,20 +376,10 @@ fh_handle_fetch_voicemail(
 	raw = fh_voicemail_want_raw(val[VM_FORMAT].str, req->accept);
 
 	/* only this URL, built here: never one a client named */
-	w = snprintf(path, sizeof(path),
-	    "/2010-04-01/Accounts/%s/Recordings/%s.mp3", ctx->cfg->account_sid,
-	    sid);
-	if (w < 0 || (size_t)w >= sizeof(path)) {
-		err = FH_EINTERNAL;
+	err = fh_recording_get_req(
+	    ctx->cfg, sid, FH_REST_MAX_MEDIA, path, sizeof(path), &rq);
+	if (err != FH_OK)
 		goto out;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.base = FH_REST_API;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	rq.max_response = FH_REST_MAX_MEDIA;
-	rq.follow_redirects = 1;
 	if (raw) {
 		err = fetch_raw(ctx, sid, &rq, &rr, resp);
 		goto out;
