@@ -38,20 +38,9 @@ static const char *const stage_names[FH_VMAIL__MAX] = {
 };
 
 static struct json_object *
-member(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static struct json_object *
 object_at(struct json_object *o, const char *key)
 {
-	struct json_object *v = member(o, key);
+	struct json_object *v = fh_json_member(o, key);
 
 	return v != NULL && json_object_is_type(v, json_type_object) ? v : NULL;
 }
@@ -117,7 +106,7 @@ fh_vmail_info(struct json_object *attrs, struct fh_vmail_info *vi)
 	vi->rec_sid = s;
 	vi->caller = fh_json_str(cb, "numberToCall");
 	vi->transcript = fh_attr_cb_get(cb, FH_CB_TR_TEXT);
-	vi->deleted = fh_json_true(member(cb, "isDeleted"));
+	vi->deleted = fh_json_true(fh_json_member(cb, "isDeleted"));
 	return FH_OK;
 }
 
@@ -142,7 +131,7 @@ fh_vmail_due(struct json_object *attrs, int transcript_on, long long now_ms,
 	    vi.transcript[0] == '\0')
 		return 0;
 	first = object_at(marker(attrs, vi.rec_sid), "first");
-	if (fh_json_true(member(first, "withTranscript")))
+	if (fh_json_true(fh_json_member(first, "withTranscript")))
 		return 0; /* the first message carried it */
 	s = fh_vmail_state(
 	    attrs, FH_VMAIL_TRANSCRIPT, vi.rec_sid, NULL, now_ms, fresh_ms);

@@ -265,18 +265,6 @@ fh_tr_e164(struct json_object *v, char *out, size_t outlen)
 	return 1;
 }
 
-/* The member key of obj when obj is an object, else NULL. */
-static struct json_object *
-member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
-}
-
 /* One marker entry: ours when its claim is this one, anything else is
  * someone else's. */
 static enum fh_tr_mark
@@ -306,7 +294,7 @@ fh_tr_marker_state(struct json_object *attrs, enum fh_tr_feature f,
 		return entry_state(mk, claim);
 	}
 	/* outbound: a marker that is not an object holds no reservation */
-	mk = member(attrs, FH_TR_OUTBOUND_MARKER);
+	mk = fh_json_member(attrs, FH_TR_OUTBOUND_MARKER);
 	if (key == NULL || mk == NULL ||
 	    !json_object_is_type(mk, json_type_object) ||
 	    !json_object_object_get_ex(mk, key, &mk))
@@ -440,8 +428,8 @@ fh_tr_marker_add(struct json_object *attrs, enum fh_tr_feature f,
 		return err;
 	if (f == FH_TR_FEAT_REDIRECT)
 		return fh_json_add(attrs, FH_TR_REDIRECT_MARKER, entry);
-	err = merge_outbound(
-	    member(attrs, FH_TR_OUTBOUND_MARKER), m->reservation, entry, &mk);
+	err = merge_outbound(fh_json_member(attrs, FH_TR_OUTBOUND_MARKER),
+	    m->reservation, entry, &mk);
 	if (err != FH_OK)
 		return err;
 	return fh_json_add(attrs, FH_TR_OUTBOUND_MARKER, mk);
