@@ -93,9 +93,7 @@ create_callback(
 	if (p != NULL && fh_is_withheld_caller(p->value, p->vlen)) {
 		fh_log_info(
 		    &ctx->log, "rejected request: %s", "caller ID withheld");
-		if (fh_resp_error(
-			resp, FH_EINPUT, "caller ID withheld", NULL) != FH_OK)
-			fh_resp_empty(resp, 500);
+		fh_answer_error(resp, FH_EINPUT, "caller ID withheld");
 		return FH_EINPUT;
 	}
 	err = fh_form_validate(
@@ -280,9 +278,7 @@ fh_handle_create_callback(
 		fh_log_warn(&ctx->log, "rejected request: %s",
 		    "delivery "
 		    "still in progress in another process");
-		if (fh_resp_error(
-			resp, FH_EBUSY, "request in progress", NULL) != FH_OK)
-			fh_resp_empty(resp, 500);
+		fh_answer_error(resp, FH_EBUSY, "request in progress");
 		return FH_EBUSY;
 	}
 	if (st == FH_DEDUPE_DONE) {

@@ -342,12 +342,9 @@ fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
 		    sid, rr->status, rr->twerr.code);
 	if (o.too_big) {
 		err = FH_EUPSTREAM;
-		if (fh_resp_error(resp, err, "recording too large", NULL) !=
-		    FH_OK)
-			fh_resp_empty(resp, 500);
+		fh_answer_error(resp, err, "recording too large");
 	} else if (err == FH_ENOMEM || err == FH_EINTERNAL) {
-		if (fh_resp_error(resp, err, NULL, NULL) != FH_OK)
-			fh_resp_empty(resp, 500);
+		fh_answer_error(resp, err, NULL);
 	} else
 		fh_resp_rest_error(resp, err, rr);
 	return err;
@@ -397,9 +394,7 @@ fh_handle_fetch_voicemail(
 			    sid, rr.status, rr.twerr.code);
 		if (err == FH_EUPSTREAM && rr.status == 0 &&
 		    rr.body.len + MEDIA_CAP_SLACK > FH_REST_MAX_MEDIA) {
-			if (fh_resp_error(resp, err, "recording too large",
-				NULL) != FH_OK)
-				fh_resp_empty(resp, 500);
+			fh_answer_error(resp, err, "recording too large");
 		} else
 			fh_resp_rest_error(resp, err, &rr);
 		goto out;
@@ -413,9 +408,7 @@ fh_handle_fetch_voicemail(
 		if (err == FH_ETOOBIG) {
 			/* the answer's cap, not the client's body */
 			err = FH_EUPSTREAM;
-			if (fh_resp_error(resp, err, "recording too large",
-				NULL) != FH_OK)
-				fh_resp_empty(resp, 500);
+			fh_answer_error(resp, err, "recording too large");
 		}
 		goto out;
 	}
@@ -563,9 +556,7 @@ fh_handle_delete_voicemail(
 			    "task",
 			    sid);
 			err = FH_ECONFLICT;
-			if (fh_resp_error(resp, err, "not a voicemail task",
-				NULL) != FH_OK)
-				fh_resp_empty(resp, 500);
+			fh_answer_error(resp, err, "not a voicemail task");
 			goto out;
 		}
 		/* any failure here leaves isDeleted alone: a repeat works */
