@@ -191,23 +191,33 @@ task_path(const struct fh_ctx *ctx, const char *sid, char *path, size_t n)
 	return w > 0 && (size_t)w < n ? FH_OK : FH_ECONFIG;
 }
 
+/* An idempotent GET of path (with query, may be NULL) under base. */
+static enum fh_err
+rest_get(struct fh_ctx *ctx, enum fh_rest_base base, const char *path,
+    const char *query, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.base = base;
+	rq.method = "GET";
+	rq.path = path;
+	rq.query = query;
+	rq.idempotent = 1;
+	return fh_rest_do(ctx->rest, &rq, resp);
+}
+
 enum fh_err
 fh_task_fetch(struct fh_ctx *ctx, const char *sid, struct json_object **task,
     char *etag, size_t etaglen, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[128];
-	enum fh_err	   err;
+	char	    path[128];
+	enum fh_err err;
 
 	*task = NULL;
-	memset(&rq, 0, sizeof(rq));
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
 		return err;
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = rest_get(ctx, FH_REST_TASKROUTER, path, NULL, resp);
 	if (err == FH_ENOTFOUND)
 		return FH_ETASK404;
 	if (err != FH_OK)
@@ -227,20 +237,13 @@ enum fh_err
 fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
     struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[128];
-	enum fh_err	   err;
+	char	    path[128];
+	enum fh_err err;
 
 	*tasks = NULL;
-	memset(&rq, 0, sizeof(rq));
 	if ((err = task_path(ctx, NULL, path, sizeof(path))) != FH_OK)
 		return err;
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "GET";
-	rq.path = path;
-	rq.query = query;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = rest_get(ctx, FH_REST_TASKROUTER, path, query, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_page_parse(
@@ -421,23 +424,17 @@ enum fh_err
 fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name, size_t namelen,
     struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[160];
-	int		   w;
-	enum fh_err	   err;
+	char	    path[160];
+	int	    w;
+	enum fh_err err;
 
 	name[0] = '\0';
-	memset(&rq, 0, sizeof(rq));
 	w = snprintf(path, sizeof(path),
 	    "/2010-04-01/Accounts/%s/Queues/%s.json", ctx->cfg->account_sid,
 	    sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
-	rq.base = FH_REST_API;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = rest_get(ctx, FH_REST_API, path, NULL, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_queue_parse_name(
@@ -452,23 +449,17 @@ enum fh_err
 fh_call_recordings(struct fh_ctx *ctx, const char *sid,
     struct json_object **recs, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[192];
-	int		   w;
-	enum fh_err	   err;
+	char	    path[192];
+	int	    w;
+	enum fh_err err;
 
 	*recs = NULL;
-	memset(&rq, 0, sizeof(rq));
 	w = snprintf(path, sizeof(path),
 	    "/2010-04-01/Accounts/%s/Calls/%s/Recordings.json",
 	    ctx->cfg->account_sid, sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
-	rq.base = FH_REST_API;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = rest_get(ctx, FH_REST_API, path, NULL, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_page_parse(
