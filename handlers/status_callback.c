@@ -27,26 +27,6 @@ enum sc_field {
 };
 
 static enum fh_err
-valid_sid_wr(const char *s, size_t len, struct fh_val *out)
-{
-	if (strlen(s) != len || !fh_is_sid(s, len, "WR"))
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
-static enum fh_err
-valid_sid_ws(const char *s, size_t len, struct fh_val *out)
-{
-	if (strlen(s) != len || !fh_is_sid(s, len, "WS"))
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
-static enum fh_err
 valid_count(const char *s, size_t len, struct fh_val *out)
 {
 	long long n;
@@ -80,9 +60,9 @@ static const struct fh_field sc_fields[SC__MAX] = {
     [SC_DURATION] = {"CallDuration", NULL, valid_count, 0},
     [SC_SIP_CODE] = {"SipResponseCode", NULL, valid_count, 0},
     [SC_TIMESTAMP] = {"Timestamp", NULL, fh_valid_text256, 0},
-    [SC_RESERVATION] = {"reservation", NULL, valid_sid_wr, 0},
+    [SC_RESERVATION] = {"reservation", NULL, fh_valid_sid_wr, 0},
     [SC_TASK] = {"task", NULL, fh_valid_sid_wt, 0},
-    [SC_WORKSPACE] = {"workspace", NULL, valid_sid_ws, 0},
+    [SC_WORKSPACE] = {"workspace", NULL, fh_valid_sid_ws, 0},
 };
 
 /* Fields logged as integers. */

@@ -68,26 +68,6 @@ valid_mode(const char *s, size_t len, struct fh_val *out)
 	return FH_OK;
 }
 
-static enum fh_err
-valid_sid_qu(const char *s, size_t len, struct fh_val *out)
-{
-	if (!fh_is_sid(s, len, "QU"))
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
-static enum fh_err
-valid_sid_wq(const char *s, size_t len, struct fh_val *out)
-{
-	if (!fh_is_sid(s, len, "WQ"))
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
 /* announcedAt: seconds since the epoch */
 static enum fh_err
 valid_epoch(const char *s, size_t len, struct fh_val *out)
@@ -163,11 +143,11 @@ static const struct fh_field w_fields[W__MAX] = {
     [W_VSTART] = {"virtualStartTime", NULL, fh_valid_datetime, 0},
     [W_TRY] = {"try", NULL, valid_try, 0},
     [W_SKIP] = {"skipGreeting", NULL, fh_valid_bool, 0},
-    [W_TQUEUE] = {"taskQueueSid", NULL, valid_sid_wq, 0},
+    [W_TQUEUE] = {"taskQueueSid", NULL, fh_valid_sid_wq, 0},
     [W_ANNOUNCED] = {"announcedAt", NULL, valid_epoch, 0},
     [W_OFFERED] = {"offered", NULL, fh_valid_bool, 0},
     [W_CALL_SID] = {"CallSid", NULL, fh_valid_sid_ca, 0},
-    [W_QUEUE_SID] = {"QueueSid", NULL, valid_sid_qu, 0},
+    [W_QUEUE_SID] = {"QueueSid", NULL, fh_valid_sid_qu, 0},
     [W_DIGITS] = {"Digits", NULL, valid_digits, 0},
     [W_CALLER] = {"Caller", NULL, fh_valid_text256, 0},
     [W_FROM] = {"From", NULL, fh_valid_text256, 0},

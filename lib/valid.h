@@ -29,6 +29,10 @@ enum fh_err fh_valid_sid_wt(const char *s, size_t len, struct fh_val *out);
 enum fh_err fh_valid_sid_re(const char *s, size_t len, struct fh_val *out);
 enum fh_err fh_valid_sid_tr(const char *s, size_t len, struct fh_val *out);
 enum fh_err fh_valid_sid_ca(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_qu(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_wq(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_wr(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_ws(const char *s, size_t len, struct fh_val *out);
 /* 1..1209600 */
 enum fh_err fh_valid_timeout(const char *s, size_t len, struct fh_val *out);
 /* 0..2147483647 */
