@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "flex/locations.h"
 #include "lib/answer.h"
 #include "lib/form.h"
 #include "lib/json.h"

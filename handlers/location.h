@@ -6,7 +6,6 @@
 #ifndef FH_LOCATION_H
 #define FH_LOCATION_H
 
-#include "flex/locations.h"
 #include "lib/err.h"
 #include "lib/fcgi.h"
 

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "flex/redirect_rules.h"
 #include "lib/form.h"
 #include "handlers/redirect.h"
 #include "lib/valid.h"

@@ -6,7 +6,6 @@
 #ifndef FH_REDIRECT_H
 #define FH_REDIRECT_H
 
-#include "flex/redirect_rules.h"
 #include "lib/err.h"
 #include "lib/fcgi.h"
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
+#include "flex/requeue_claim.h"
 #include "lib/answer.h"
 #include "flex/followup.h"
 #include "lib/form.h"

@@ -7,7 +7,6 @@
 #ifndef FH_REQUEUE_H
 #define FH_REQUEUE_H
 
-#include "flex/requeue_claim.h"
 #include "lib/err.h"
 #include "lib/fcgi.h"
 

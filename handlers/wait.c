@@ -10,6 +10,7 @@
 
 #include "flex/attr.h"
 #include "flex/vmtask.h"
+#include "flex/wait_url.h"
 #include "lib/claim.h"
 #include "flex/followup.h"
 #include "lib/form.h"

@@ -13,7 +13,6 @@
 #ifndef FH_WAIT_H
 #define FH_WAIT_H
 
-#include "flex/wait_url.h"
 #include "lib/err.h"
 #include "lib/fcgi.h"
 
