@@ -191,9 +191,8 @@ task_path(const struct fh_ctx *ctx, const char *sid, char *path, size_t n)
 	return w > 0 && (size_t)w < n ? FH_OK : FH_ECONFIG;
 }
 
-/* An idempotent GET of path (with query, may be NULL) under base. */
-static enum fh_err
-rest_get(struct fh_ctx *ctx, enum fh_rest_base base, const char *path,
+enum fh_err
+fh_twilio_get(struct fh_ctx *ctx, enum fh_rest_base base, const char *path,
     const char *query, struct fh_rest_resp *resp)
 {
 	struct fh_rest_req rq;
@@ -217,7 +216,7 @@ fh_task_fetch(struct fh_ctx *ctx, const char *sid, struct json_object **task,
 	*task = NULL;
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
 		return err;
-	err = rest_get(ctx, FH_REST_TASKROUTER, path, NULL, resp);
+	err = fh_twilio_get(ctx, FH_REST_TASKROUTER, path, NULL, resp);
 	if (err == FH_ENOTFOUND)
 		return FH_ETASK404;
 	if (err != FH_OK)
@@ -243,7 +242,7 @@ fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
 	*tasks = NULL;
 	if ((err = task_path(ctx, NULL, path, sizeof(path))) != FH_OK)
 		return err;
-	err = rest_get(ctx, FH_REST_TASKROUTER, path, query, resp);
+	err = fh_twilio_get(ctx, FH_REST_TASKROUTER, path, query, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_page_parse(
@@ -434,7 +433,7 @@ fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name, size_t namelen,
 	    sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
-	err = rest_get(ctx, FH_REST_API, path, NULL, resp);
+	err = fh_twilio_get(ctx, FH_REST_API, path, NULL, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_queue_parse_name(
@@ -459,7 +458,7 @@ fh_call_recordings(struct fh_ctx *ctx, const char *sid,
 	    ctx->cfg->account_sid, sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
-	err = rest_get(ctx, FH_REST_API, path, NULL, resp);
+	err = fh_twilio_get(ctx, FH_REST_API, path, NULL, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_page_parse(

@@ -60,6 +60,13 @@ enum fh_err fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
     struct json_object *attrs, const char *etag,
     struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* An idempotent GET of path (with query, may be NULL; both borrowed)
+ * under base, with the client's defaults: fh_rest_do()'s result in
+ * resp, which the caller releases. */
+enum fh_err fh_twilio_get(struct fh_ctx *ctx, enum fh_rest_base base,
+    const char *path, const char *query,
+    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
 /* The GET of recording rec's MP3 (an RE SID, borrowed) into rq, its path
  * written to path (pathlen bytes, 160 is plenty): idempotent, following
  * Twilio's redirect to the media host (without our credentials), the
