@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flex/wait_url.h"
 #include "handlers/callback.h"
 #include "handlers/dial_queue.h"
 #include "lib/fcgi.h"

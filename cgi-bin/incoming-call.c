@@ -2,9 +2,9 @@
  * incoming-call - enqueue a caller into TaskRouter with the wait
  * experience, without Studio (taskrouter-events.md section 9).
  */
+#include "flex/locations.h"
 #include "lib/fcgi.h"
 #include "handlers/incoming.h"
-#include "handlers/location.h"
 
 static const struct fh_route routes[] = {
     {"/incoming-call", FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_GET | FH_ALLOW_POST,

@@ -2,6 +2,7 @@
  * location-lookup - the locations file entry for a number or name, for a
  * Studio HTTP Request widget (taskrouter-events.md section 8).
  */
+#include "flex/locations.h"
 #include "lib/fcgi.h"
 #include "handlers/location.h"
 

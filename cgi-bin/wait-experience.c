@@ -2,6 +2,7 @@
  * wait-experience - the hold loop of a queued caller, with the callback
  * and voicemail menu (wait-experience.md).
  */
+#include "flex/wait_url.h"
 #include "lib/fcgi.h"
 #include "handlers/wait.h"
 

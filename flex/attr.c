@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "flex/attr.h"
+#include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
 
@@ -27,13 +27,16 @@ fh_attr_format_ms(long long ms, char *out, size_t outlen)
 		out[0] = '\0';
 }
 
-static long long
-now_ms(void)
+struct json_object *
+fh_attr_cb_data(struct json_object *attrs)
 {
-	struct timeval tv;
+	struct json_object *cb;
 
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	if (!json_object_is_type(attrs, json_type_object) ||
+	    !json_object_object_get_ex(attrs, "callBackData", &cb) ||
+	    !json_object_is_type(cb, json_type_object))
+		return NULL;
+	return cb;
 }
 
 enum fh_err
@@ -59,18 +62,6 @@ fh_attr_parse_task(struct json_object *task, struct json_object **out)
 		err = FH_EINPUT;
 	}
 	return err;
-}
-
-/* The member key of obj when obj is an object, else NULL. */
-static struct json_object *
-member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
 }
 
 /* A legacy digit string ("2") reads as its number; other types: absent. */
@@ -117,7 +108,7 @@ read_bool(struct json_object *v, int *out)
 static const char *
 str_at(struct json_object *obj, const char *key)
 {
-	struct json_object *v = member(obj, key);
+	struct json_object *v = fh_json_member(obj, key);
 
 	return v != NULL && json_object_is_type(v, json_type_string)
 	    ? json_object_get_string(v)
@@ -137,7 +128,7 @@ set_str(struct json_object *obj, const char *key, const char *s)
 static enum fh_err
 sub_object(struct json_object *orig, const char *key, struct json_object **out)
 {
-	struct json_object *v = member(orig, key);
+	struct json_object *v = fh_json_member(orig, key);
 
 	if (v != NULL && json_object_is_type(v, json_type_object))
 		return fh_json_copy(v, out);
@@ -216,9 +207,10 @@ fh_attr_cb_style(struct json_object *cb, enum fh_attr_style def)
 	int k, tmpl = 0, plib = 0;
 
 	for (k = 0; k < FH_CB__MAX; k++) {
-		tmpl |= member(cb, cb_names[FH_ATTR_STYLE_TEMPLATE][k]) != NULL;
-		plib |= member(cb, cb_names[FH_ATTR_STYLE_PLUGIN_LIBRARY][k]) !=
-		    NULL;
+		tmpl |= fh_json_member(
+			    cb, cb_names[FH_ATTR_STYLE_TEMPLATE][k]) != NULL;
+		plib |= fh_json_member(cb,
+			    cb_names[FH_ATTR_STYLE_PLUGIN_LIBRARY][k]) != NULL;
 	}
 	if (tmpl)
 		return FH_ATTR_STYLE_TEMPLATE;
@@ -241,12 +233,12 @@ fh_attr_del_path(struct json_object *attrs, const char *path)
 			return;
 		memcpy(key, path, n);
 		key[n] = '\0';
-		o = member(o, key);
+		o = fh_json_member(o, key);
 		if (o == NULL || !json_object_is_type(o, json_type_object))
 			return;
 		path = dot + 1;
 	}
-	if (member(o, path) != NULL)
+	if (fh_json_member(o, path) != NULL)
 		json_object_object_del(o, path);
 }
 
@@ -279,7 +271,7 @@ set_media(struct json_object *cb, const struct fh_task_in *in,
 		copy = NULL;
 		if (val != NULL && (copy = strdup(val)) == NULL)
 			return FH_ENOMEM; /* val may live in cb */
-		v = member(cb, cb_names[other][k]);
+		v = fh_json_member(cb, cb_names[other][k]);
 		if (v != NULL)
 			json_object_object_del(cb, cb_names[other][k]);
 		err = set_str(cb, cb_names[style][k], copy);
@@ -360,7 +352,7 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	}
 	if (err != FH_OK)
 		goto out;
-	ocb = member(orig_attrs, "callBackData");
+	ocb = fh_json_member(orig_attrs, "callBackData");
 	if (ocb != NULL && !json_object_is_type(ocb, json_type_object))
 		ocb = NULL;
 
@@ -369,7 +361,7 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 					     : str_at(ocb, "numberToCall");
 	if (in->has_attempts)
 		attempts = in->attempts;
-	else if (read_int(member(ocb, "attempts"), &attempts))
+	else if (read_int(fh_json_member(ocb, "attempts"), &attempts))
 		attempts++;
 	else
 		attempts = 0;
@@ -384,13 +376,13 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	    ? in->utc_received
 	    : str_at(ocb, "utcDateTimeReceived");
 	if (received == NULL) {
-		fh_attr_format_ms(in->now_ms != 0 ? in->now_ms : now_ms(),
+		fh_attr_format_ms(in->now_ms != 0 ? in->now_ms : fh_wall_ms(),
 		    nowbuf, sizeof(nowbuf));
 		received = nowbuf;
 	}
 	if (in->has_is_deleted)
 		deleted = in->is_deleted;
-	else if (!read_bool(member(ocb, "isDeleted"), &deleted))
+	else if (!read_bool(fh_json_member(ocb, "isDeleted"), &deleted))
 		deleted = 0;
 
 	/* 1-3: the head of the task, in the order its shape has it */
@@ -472,7 +464,7 @@ out:
 static int
 orig_int(struct json_object *task, const char *key, long long *out)
 {
-	struct json_object *v = member(task, key);
+	struct json_object *v = fh_json_member(task, key);
 
 	if (v == NULL || !json_object_is_type(v, json_type_int))
 		return 0;

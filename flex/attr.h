@@ -101,6 +101,10 @@ const char *fh_attr_cb_name(enum fh_attr_style style, enum fh_cb_key k);
  * cb. */
 const char *fh_attr_cb_get(struct json_object *cb, enum fh_cb_key k);
 
+/* The callBackData object of a task's attributes (borrowed), or NULL when
+ * attrs is no object or has none. */
+struct json_object *fh_attr_cb_data(struct json_object *attrs);
+
 /* The shape of the callBackData object cb: the plugin library's when it
  * holds a PascalCase media key and no camelCase one, the template's when
  * it holds a camelCase one, else def. */

@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "flex/followup.h"
+#include "flex/redirect_rules.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "handlers/redirect.h"
 #include "lib/rest.h"
 #include "flex/tasks.h"
 #include "lib/valid.h"
@@ -140,7 +141,6 @@ enum fh_err
 fh_followup_routes_to_placeholder(
     struct fh_ctx *ctx, const char *wf, int *yes, char *queue)
 {
-	struct fh_rest_req  rq;
 	struct fh_rest_resp rr;
 	struct json_object *w = NULL;
 	struct entry	   *e;
@@ -159,16 +159,11 @@ fh_followup_routes_to_placeholder(
 	}
 	if (ctx->rest == NULL)
 		return FH_ECONFIG;
-	memset(&rq, 0, sizeof(rq));
 	memset(&rr, 0, sizeof(rr));
 	if (snprintf(path, sizeof(path), "/v1/Workspaces/%s/Workflows/%s",
 		ctx->cfg->workspace_sid, wf) >= (int)sizeof(path))
 		return FH_ECONFIG;
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, &rr);
+	err = fh_twilio_get(ctx, FH_REST_TASKROUTER, path, NULL, &rr);
 	if (err == FH_OK) {
 		err = fh_task_parse(fh_buf_cstr(&rr.body), rr.body.len, &w);
 		if (err == FH_OK)

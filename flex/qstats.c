@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
 #include "lib/log.h"

@@ -192,22 +192,31 @@ task_path(const struct fh_ctx *ctx, const char *sid, char *path, size_t n)
 }
 
 enum fh_err
+fh_twilio_get(struct fh_ctx *ctx, enum fh_rest_base base, const char *path,
+    const char *query, struct fh_rest_resp *resp)
+{
+	struct fh_rest_req rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.base = base;
+	rq.method = "GET";
+	rq.path = path;
+	rq.query = query;
+	rq.idempotent = 1;
+	return fh_rest_do(ctx->rest, &rq, resp);
+}
+
+enum fh_err
 fh_task_fetch(struct fh_ctx *ctx, const char *sid, struct json_object **task,
     char *etag, size_t etaglen, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[128];
-	enum fh_err	   err;
+	char	    path[128];
+	enum fh_err err;
 
 	*task = NULL;
-	memset(&rq, 0, sizeof(rq));
 	if ((err = task_path(ctx, sid, path, sizeof(path))) != FH_OK)
 		return err;
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = fh_twilio_get(ctx, FH_REST_TASKROUTER, path, NULL, resp);
 	if (err == FH_ENOTFOUND)
 		return FH_ETASK404;
 	if (err != FH_OK)
@@ -227,20 +236,13 @@ enum fh_err
 fh_task_list(struct fh_ctx *ctx, const char *query, struct json_object **tasks,
     struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[128];
-	enum fh_err	   err;
+	char	    path[128];
+	enum fh_err err;
 
 	*tasks = NULL;
-	memset(&rq, 0, sizeof(rq));
 	if ((err = task_path(ctx, NULL, path, sizeof(path))) != FH_OK)
 		return err;
-	rq.base = FH_REST_TASKROUTER;
-	rq.method = "GET";
-	rq.path = path;
-	rq.query = query;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = fh_twilio_get(ctx, FH_REST_TASKROUTER, path, query, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_page_parse(
@@ -421,23 +423,17 @@ enum fh_err
 fh_queue_fetch(struct fh_ctx *ctx, const char *sid, char *name, size_t namelen,
     struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[160];
-	int		   w;
-	enum fh_err	   err;
+	char	    path[160];
+	int	    w;
+	enum fh_err err;
 
 	name[0] = '\0';
-	memset(&rq, 0, sizeof(rq));
 	w = snprintf(path, sizeof(path),
 	    "/2010-04-01/Accounts/%s/Queues/%s.json", ctx->cfg->account_sid,
 	    sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
-	rq.base = FH_REST_API;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = fh_twilio_get(ctx, FH_REST_API, path, NULL, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_queue_parse_name(
@@ -452,23 +448,17 @@ enum fh_err
 fh_call_recordings(struct fh_ctx *ctx, const char *sid,
     struct json_object **recs, struct fh_rest_resp *resp)
 {
-	struct fh_rest_req rq;
-	char		   path[192];
-	int		   w;
-	enum fh_err	   err;
+	char	    path[192];
+	int	    w;
+	enum fh_err err;
 
 	*recs = NULL;
-	memset(&rq, 0, sizeof(rq));
 	w = snprintf(path, sizeof(path),
 	    "/2010-04-01/Accounts/%s/Calls/%s/Recordings.json",
 	    ctx->cfg->account_sid, sid);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return FH_EINTERNAL;
-	rq.base = FH_REST_API;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	err = fh_rest_do(ctx->rest, &rq, resp);
+	err = fh_twilio_get(ctx, FH_REST_API, path, NULL, resp);
 	if (err != FH_OK)
 		return err;
 	err = fh_page_parse(
@@ -515,6 +505,26 @@ fh_recording_delete(
     struct fh_ctx *ctx, const char *sid, struct fh_rest_resp *resp)
 {
 	return api_delete(ctx, "Recordings", sid, resp);
+}
+
+enum fh_err
+fh_recording_get_req(const struct fh_config *cfg, const char *rec, size_t max,
+    char *path, size_t pathlen, struct fh_rest_req *rq)
+{
+	int w;
+
+	memset(rq, 0, sizeof(*rq));
+	w = snprintf(path, pathlen, "/2010-04-01/Accounts/%s/Recordings/%s.mp3",
+	    cfg->account_sid, rec);
+	if (w < 0 || (size_t)w >= pathlen)
+		return FH_EINTERNAL;
+	rq->base = FH_REST_API;
+	rq->method = "GET";
+	rq->path = path;
+	rq->idempotent = 1;
+	rq->max_response = max;
+	rq->follow_redirects = 1; /* without our credentials */
+	return FH_OK;
 }
 
 enum fh_err
@@ -605,4 +615,30 @@ out:
 	fh_buf_release(&expr);
 	fh_buf_release(&q);
 	return res;
+}
+
+void
+fh_reservation_reject_logged(
+    struct fh_ctx *ctx, const char *task_sid, const char *reservation_sid)
+{
+	struct fh_rest_resp rr;
+	enum fh_err	    err;
+
+	memset(&rr, 0, sizeof(rr));
+	err = fh_reservation_reject(ctx, task_sid, reservation_sid, &rr);
+	if (err == FH_OK)
+		fh_log_info(
+		    &ctx->log, "reservation '%s' rejected", reservation_sid);
+	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
+		fh_log_info(&ctx->log,
+		    "cannot reject reservation '%s': "
+		    "status %ld code %d (no longer pending)",
+		    reservation_sid, rr.status, rr.twerr.code);
+	else
+		fh_log_error(&ctx->log,
+		    "cannot reject reservation '%s': %s "
+		    "(status %ld code %d)",
+		    reservation_sid, fh_err_name(err), rr.status,
+		    rr.twerr.code);
+	fh_rest_resp_release(&rr);
 }

@@ -60,6 +60,22 @@ enum fh_err fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
     struct json_object *attrs, const char *etag,
     struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* An idempotent GET of path (with query, may be NULL; both borrowed)
+ * under base, with the client's defaults: fh_rest_do()'s result in
+ * resp, which the caller releases. */
+enum fh_err fh_twilio_get(struct fh_ctx *ctx, enum fh_rest_base base,
+    const char *path, const char *query,
+    struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+/* The GET of recording rec's MP3 (an RE SID, borrowed) into rq, its path
+ * written to path (pathlen bytes, 160 is plenty): idempotent, following
+ * Twilio's redirect to the media host (without our credentials), the
+ * answer capped at max bytes.  Only this URL, built here: never one a
+ * client named.  FH_EINTERNAL when the path does not fit. */
+enum fh_err fh_recording_get_req(const struct fh_config *cfg, const char *rec,
+    size_t max, char *path, size_t pathlen,
+    struct fh_rest_req *rq) FH_MUST_CHECK;
+
 /* POST ReservationStatus=rejected to the reservation reservation_sid of
  * task task_sid (both validated SIDs, borrowed), retried on 5xx and
  * timeouts (a final status is idempotent).  Returns fh_rest_do()'s result:
@@ -68,6 +84,13 @@ enum fh_err fh_task_update_attrs(struct fh_ctx *ctx, const char *sid,
  * and released by the caller. */
 enum fh_err fh_reservation_reject(struct fh_ctx *ctx, const char *task_sid,
     const char *reservation_sid, struct fh_rest_resp *resp) FH_MUST_CHECK;
+
+/* fh_reservation_reject() under the request's deadline, its outcome
+ * logged only: "rejected", a 4xx as no longer pending (info), anything
+ * else as an error.  For the routes that reject a reservation on the way
+ * (the dialer, /dial-queue, the status callback). */
+void fh_reservation_reject_logged(
+    struct fh_ctx *ctx, const char *task_sid, const char *reservation_sid);
 
 /* DELETE a transcription; a 404 counts as done. */
 enum fh_err fh_transcription_delete(struct fh_ctx *ctx, const char *sid,

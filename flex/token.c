@@ -29,6 +29,8 @@
 
 #include "lib/buf.h"
 #include "lib/claim.h"
+#include "lib/clock.h"
+#include "lib/codec.h"
 #include "lib/json.h"
 #include "lib/rest.h"
 #include "lib/sig.h"

@@ -16,6 +16,7 @@
 
 #include "flex/attr.h"
 #include "lib/claim.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/mime.h"
 #include "lib/smtp.h"
@@ -37,20 +38,9 @@ static const char *const stage_names[FH_VMAIL__MAX] = {
 };
 
 static struct json_object *
-member(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static struct json_object *
 object_at(struct json_object *o, const char *key)
 {
-	struct json_object *v = member(o, key);
+	struct json_object *v = fh_json_member(o, key);
 
 	return v != NULL && json_object_is_type(v, json_type_object) ? v : NULL;
 }
@@ -116,7 +106,7 @@ fh_vmail_info(struct json_object *attrs, struct fh_vmail_info *vi)
 	vi->rec_sid = s;
 	vi->caller = fh_json_str(cb, "numberToCall");
 	vi->transcript = fh_attr_cb_get(cb, FH_CB_TR_TEXT);
-	vi->deleted = fh_json_true(member(cb, "isDeleted"));
+	vi->deleted = fh_json_true(fh_json_member(cb, "isDeleted"));
 	return FH_OK;
 }
 
@@ -141,7 +131,7 @@ fh_vmail_due(struct json_object *attrs, int transcript_on, long long now_ms,
 	    vi.transcript[0] == '\0')
 		return 0;
 	first = object_at(marker(attrs, vi.rec_sid), "first");
-	if (fh_json_true(member(first, "withTranscript")))
+	if (fh_json_true(fh_json_member(first, "withTranscript")))
 		return 0; /* the first message carried it */
 	s = fh_vmail_state(
 	    attrs, FH_VMAIL_TRANSCRIPT, vi.rec_sid, NULL, now_ms, fresh_ms);
@@ -342,100 +332,126 @@ write_task(
 	return err;
 }
 
-/* Steps 1 and 2: *due is 0 when nothing is due (or the task is gone). */
+/*
+ * Steps 1-2 and 5 alike: read the task, let edit() change its attributes,
+ * write them with If-Match; a 412 reads again, at most FH_VMAIL_ROUNDS
+ * rounds (then FH_ECONFLICT).  edit() sets *write to 0 to stop without
+ * writing (FH_OK).  A vanished task is FH_ETASK404.  After a write,
+ * *written (may be NULL) takes the attributes.  what names the write in
+ * the 412 log lines (NULL: none).
+ */
 static enum fh_err
-claim(struct job *j, int *due)
+update_task(struct job *j,
+    enum fh_err (*edit)(
+	struct job *, struct json_object *, const void *, int *),
+    const void *arg, const char *what, struct json_object **written)
 {
-	struct fh_vmail_info vi;
-	struct json_object  *attrs = NULL;
-	char		     etag[128];
-	int		     round, stale;
-	enum fh_err	     err = FH_OK;
+	struct json_object *attrs = NULL;
+	char		    etag[128];
+	int		    round, stale, write;
+	enum fh_err	    err = FH_OK;
 
-	*due = 0;
 	for (round = 0; round < FH_VMAIL_ROUNDS; round++) {
 		json_object_put(attrs);
 		err = read_task(j, &attrs, etag, sizeof(etag));
-		if (err == FH_ETASK404) {
-			fh_log_info(
-			    &j->ctx->log, "task '%s' gone: no email", j->sid);
-			err = FH_OK;
-			goto out;
-		}
 		if (err != FH_OK)
 			goto out;
-		if (!fh_vmail_due(attrs, j->ctx->cfg->vm_email_transcript,
-			fh_wall_ms(), j->fresh_ms, &j->st))
-			goto out; /* sent, someone else's, or nothing */
-		if ((err = fh_vmail_info(attrs, &vi)) != FH_OK ||
-		    (err = fh_claim_new(j->claim, sizeof(j->claim))) != FH_OK)
+		write = 1;
+		if ((err = edit(j, attrs, arg, &write)) != FH_OK || !write)
 			goto out;
-		j->with_transcript =
-		    vi.transcript != NULL && vi.transcript[0] != '\0';
-		err = fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim,
-		    fh_wall_ms(), "sending", j->with_transcript);
-		if (err == FH_OK)
-			err = write_task(j, attrs, etag, &stale);
-		if (err == FH_OK) {
-			*due = 1;
-			j->attrs = attrs;
+		err = write_task(j, attrs, etag, &stale);
+		if (err == FH_OK && written != NULL) {
+			*written = attrs;
 			attrs = NULL;
-			goto out;
 		}
-		if (!stale)
+		if (err == FH_OK || !stale)
 			goto out;
-		fh_log_info(&j->ctx->log,
-		    "task '%s' changed meanwhile: email "
-		    "claim read again (412, round %d)",
-		    j->sid, round + 1);
+		if (what != NULL)
+			fh_log_info(&j->ctx->log,
+			    "task '%s' changed meanwhile: %s read "
+			    "again (412, round %d)",
+			    j->sid, what, round + 1);
 	}
-	fh_log_error(&j->ctx->log, "cannot claim task '%s' for email: %s",
-	    j->sid, "412 on every round");
+	if (what != NULL)
+		fh_log_error(&j->ctx->log,
+		    "cannot claim task '%s' for email: %s", j->sid,
+		    "412 on every round");
 	err = FH_ECONFLICT;
 out:
 	json_object_put(attrs);
 	return err;
 }
 
+/* Steps 1 and 2 on attrs: when an email is due, our claim ("sending"). */
+static enum fh_err
+claim_edit(
+    struct job *j, struct json_object *attrs, const void *arg, int *write)
+{
+	struct fh_vmail_info vi;
+	enum fh_err	     err;
+
+	(void)arg;
+	if (!fh_vmail_due(attrs, j->ctx->cfg->vm_email_transcript, fh_wall_ms(),
+		j->fresh_ms, &j->st)) {
+		*write = 0; /* sent, someone else's, or nothing */
+		return FH_OK;
+	}
+	if ((err = fh_vmail_info(attrs, &vi)) != FH_OK ||
+	    (err = fh_claim_new(j->claim, sizeof(j->claim))) != FH_OK)
+		return err;
+	j->with_transcript = vi.transcript != NULL && vi.transcript[0] != '\0';
+	return fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim, fh_wall_ms(),
+	    "sending", j->with_transcript);
+}
+
+/* Steps 1 and 2: *due is 0 when nothing is due (or the task is gone). */
+static enum fh_err
+claim(struct job *j, int *due)
+{
+	enum fh_err err;
+
+	*due = 0;
+	err = update_task(j, claim_edit, NULL, "email claim", &j->attrs);
+	if (err == FH_ETASK404) {
+		fh_log_info(&j->ctx->log, "task '%s' gone: no email", j->sid);
+		err = FH_OK;
+	}
+	if (err == FH_OK && j->attrs != NULL)
+		*due = 1;
+	return err;
+}
+
+/* Step 5 on attrs: our stage becomes the state arg, while the claim is
+ * still ours. */
+static enum fh_err
+finish_edit(
+    struct job *j, struct json_object *attrs, const void *arg, int *write)
+{
+	const char	    *state = arg;
+	struct fh_vmail_info vi;
+
+	if (fh_vmail_info(attrs, &vi) != FH_OK ||
+	    fh_vmail_state(attrs, j->st, vi.rec_sid, j->claim, fh_wall_ms(),
+		j->fresh_ms) != FH_VMAIL_OURS) {
+		fh_log_warn(&j->ctx->log,
+		    "email claim on task '%s' "
+		    "lost before it was marked %s",
+		    j->sid, state);
+		*write = 0;
+		return FH_OK;
+	}
+	return fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim, fh_wall_ms(),
+	    state, j->with_transcript);
+}
+
 /* Step 5: our stage becomes state ("sent" or "failed"). */
 static enum fh_err
 finish(struct job *j, const char *state)
 {
-	struct fh_vmail_info vi;
-	struct json_object  *attrs = NULL;
-	char		     etag[128];
-	int		     round, stale;
-	enum fh_err	     err = FH_OK;
+	enum fh_err err;
 
-	for (round = 0; round < FH_VMAIL_ROUNDS; round++) {
-		json_object_put(attrs);
-		err = read_task(j, &attrs, etag, sizeof(etag));
-		if (err == FH_ETASK404) {
-			err = FH_OK;
-			goto out;
-		}
-		if (err != FH_OK)
-			goto out;
-		if (fh_vmail_info(attrs, &vi) != FH_OK ||
-		    fh_vmail_state(attrs, j->st, vi.rec_sid, j->claim,
-			fh_wall_ms(), j->fresh_ms) != FH_VMAIL_OURS) {
-			fh_log_warn(&j->ctx->log,
-			    "email claim on task '%s' "
-			    "lost before it was marked %s",
-			    j->sid, state);
-			goto out;
-		}
-		err = fh_vmail_mark(attrs, j->st, vi.rec_sid, j->claim,
-		    fh_wall_ms(), state, j->with_transcript);
-		if (err == FH_OK)
-			err = write_task(j, attrs, etag, &stale);
-		if (err == FH_OK || !stale)
-			goto out;
-	}
-	err = FH_ECONFLICT;
-out:
-	json_object_put(attrs);
-	return err;
+	err = update_task(j, finish_edit, state, NULL, NULL);
+	return err == FH_ETASK404 ? FH_OK : err;
 }
 
 /* Step 3: the recording into rr->body when it fits; the note says what
@@ -459,19 +475,11 @@ fetch_media(struct job *j, const char *rec, struct fh_rest_resp *rr,
 		    "off");
 		goto out;
 	}
-	w = snprintf(path, sizeof(path),
-	    "/2010-04-01/Accounts/%s/Recordings/%s.mp3", cfg->account_sid, rec);
-	if (w < 0 || (size_t)w >= sizeof(path)) {
+	if (fh_recording_get_req(cfg, rec, limit, path, sizeof(path), &rq) !=
+	    FH_OK) {
 		w = snprintf(note, notelen, "not attached: no recording path");
 		goto out;
 	}
-	memset(&rq, 0, sizeof(rq));
-	rq.base = FH_REST_API;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	rq.max_response = limit;
-	rq.follow_redirects = 1; /* without our credentials */
 	fh_rest_set_deadline(j->ctx->rest, FH_VMAIL_MEDIA_MS);
 	err = fh_rest_do(j->ctx->rest, &rq, rr);
 	if (err == FH_OK) {

@@ -5,7 +5,6 @@
 #ifndef FH_CALLBACK_H
 #define FH_CALLBACK_H
 
-#include "flex/attr.h"
 #include "lib/err.h"
 #include "lib/fcgi.h"
 
@@ -19,19 +18,5 @@
  * else 409 "request in progress" (FH_EBUSY); see dedupe.h. */
 enum fh_err fh_handle_create_callback(struct fh_ctx *ctx,
     const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
-
-/* Section 6 for in->recording_sid (must be set): when a voicemail task
- * for that recording exists, merge what in adds (recording URL,
- * transcript) into it, put its SID into sid (40 bytes) and set *found.
- * *found stays 0 when there is none, it vanished meanwhile, or the lookup
- * failed: the caller creates the task.  Borrows everything.  Returns a
- * REST client error when the merge failed. */
-enum fh_err fh_voicemail_dedupe(struct fh_ctx *ctx, const struct fh_task_in *in,
-    char *sid, int *found) FH_MUST_CHECK;
-
-/* Answer resp with the JSON error for a failed REST call, passing
- * Twilio's code, more_info and Retry-After through. */
-enum fh_err fh_resp_rest_error(
-    struct fh_resp *resp, enum fh_err err, const struct fh_rest_resp *rr);
 
 #endif

@@ -3,9 +3,9 @@
  */
 #include <string.h>
 
+#include "flex/redirect_rules.h"
 #include "handlers/dial_queue.h"
 #include "lib/form.h"
-#include "handlers/redirect.h"
 #include "lib/rest.h"
 #include "flex/tasks.h"
 #include "lib/twiml.h"
@@ -83,42 +83,6 @@ field(const struct fh_form *params, enum dq_field f, struct fh_val *v)
 	return v->str;
 }
 
-/* A printable word for the log line, or "-". */
-static const char *
-word(const char *s)
-{
-	if (s == NULL || s[0] == '\0' || strlen(s) > 64 ||
-	    strspn(s,
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		"0123456789_-.") != strlen(s))
-		return "-";
-	return s;
-}
-
-/* Reject the reservation under the deadline; failures are logged only. */
-static void
-reject(struct fh_ctx *ctx, const char *task, const char *queue)
-{
-	struct fh_rest_resp rr;
-	enum fh_err	    err;
-
-	memset(&rr, 0, sizeof(rr));
-	err = fh_reservation_reject(ctx, task, queue, &rr);
-	if (err == FH_OK)
-		fh_log_info(&ctx->log, "reservation '%s' rejected", queue);
-	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
-		fh_log_info(&ctx->log,
-		    "cannot reject reservation '%s': "
-		    "status %ld code %d (no longer pending)",
-		    queue, rr.status, rr.twerr.code);
-	else
-		fh_log_error(&ctx->log,
-		    "cannot reject reservation '%s': %s "
-		    "(status %ld code %d)",
-		    queue, fh_err_name(err), rr.status, rr.twerr.code);
-	fh_rest_resp_release(&rr);
-}
-
 enum fh_err
 fh_handle_dial_queue(
     struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
@@ -170,10 +134,10 @@ fh_handle_dial_queue(
 				fh_log_warn(&ctx->log,
 				    "workspace '%s' is not "
 				    "served here: reservation left alone",
-				    word(ws));
+				    fh_word_or_dash(ws));
 			else if (task != NULL && ctx->rest != NULL) {
 				ctx->workspace = ws; /* NULL: the default */
-				reject(ctx, task, queue);
+				fh_reservation_reject_logged(ctx, task, queue);
 				ctx->workspace = NULL;
 			}
 			fh_twiml_open(&tw, FH_TW_HANGUP);
@@ -192,6 +156,6 @@ fh_handle_dial_queue(
 	    "decision %s",
 	    call != NULL ? call : "-", queue != NULL ? queue : "-",
 	    task != NULL ? task : "-", masked[0] != '\0' ? masked : "-",
-	    word(by), word(md), decision_names[d]);
+	    fh_word_or_dash(by), fh_word_or_dash(md), decision_names[d]);
 	return fh_redirect_finish(&tw, resp);
 }

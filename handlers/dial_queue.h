@@ -34,8 +34,8 @@ enum fh_dq_decision fh_dial_queue_decide(
 
 /* POST /dial-queue?queue=WR...&from=...&task=WT....  Borrows ctx and req;
  * resp owns what is written to it.  Always 200 TwiML: the bridge, a
- * <Hangup/>, or the goodbye document of redirect.h; one log line with the
- * decision.  A failed reject is logged only.  Returns FH_OK, or
+ * <Hangup/>, or the goodbye document of flex/redirect_rules.h; one log
+ * line with the decision.  A failed reject is logged only.  Returns FH_OK, or
  * FH_ENOMEM/FH_EINTERNAL when no document could be written. */
 enum fh_err fh_handle_dial_queue(struct fh_ctx *ctx, const struct fh_req *req,
     struct fh_resp *resp) FH_MUST_CHECK;

@@ -12,11 +12,12 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
+#include "flex/redirect_rules.h"
 #include "lib/claim.h"
 #include "handlers/events.h"
+#include "lib/clock.h"
 #include "lib/form.h"
 #include "lib/json.h"
-#include "handlers/redirect.h"
 #include "lib/rest.h"
 #include "flex/tasks.h"
 #include "lib/twiml.h"
@@ -264,18 +265,6 @@ fh_tr_e164(struct json_object *v, char *out, size_t outlen)
 	return 1;
 }
 
-/* The member key of obj when obj is an object, else NULL. */
-static struct json_object *
-member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
-}
-
 /* One marker entry: ours when its claim is this one, anything else is
  * someone else's. */
 static enum fh_tr_mark
@@ -305,7 +294,7 @@ fh_tr_marker_state(struct json_object *attrs, enum fh_tr_feature f,
 		return entry_state(mk, claim);
 	}
 	/* outbound: a marker that is not an object holds no reservation */
-	mk = member(attrs, FH_TR_OUTBOUND_MARKER);
+	mk = fh_json_member(attrs, FH_TR_OUTBOUND_MARKER);
 	if (key == NULL || mk == NULL ||
 	    !json_object_is_type(mk, json_type_object) ||
 	    !json_object_object_get_ex(mk, key, &mk))
@@ -439,8 +428,8 @@ fh_tr_marker_add(struct json_object *attrs, enum fh_tr_feature f,
 		return err;
 	if (f == FH_TR_FEAT_REDIRECT)
 		return fh_json_add(attrs, FH_TR_REDIRECT_MARKER, entry);
-	err = merge_outbound(
-	    member(attrs, FH_TR_OUTBOUND_MARKER), m->reservation, entry, &mk);
+	err = merge_outbound(fh_json_member(attrs, FH_TR_OUTBOUND_MARKER),
+	    m->reservation, entry, &mk);
 	if (err != FH_OK)
 		return err;
 	return fh_json_add(attrs, FH_TR_OUTBOUND_MARKER, mk);
@@ -589,18 +578,6 @@ sid_or_dash(const char *s, const char *prefix)
 	return s != NULL && fh_is_sid(s, strlen(s), prefix) ? s : "-";
 }
 
-/* A printable word for the log (an EventType), or "-". */
-static const char *
-word(const char *s)
-{
-	if (s == NULL || s[0] == '\0' || strlen(s) > 64 ||
-	    strspn(s,
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		"0123456789_-.") != strlen(s))
-		return "-";
-	return s;
-}
-
 /* Section 2.1: one error line naming the event and the task. */
 static void
 bad_attributes(struct fh_ctx *ctx, const struct fh_tr_event *ev)
@@ -609,8 +586,8 @@ bad_attributes(struct fh_ctx *ctx, const struct fh_tr_event *ev)
 	    "cannot handle event '%s': %s TaskAttributes "
 	    "(EventType '%s' TaskSid '%s')",
 	    sid_or_dash(ev->sid, "EV"),
-	    ev->attributes == NULL ? "missing" : "malformed", word(ev->type),
-	    sid_or_dash(ev->task_sid, "WT"));
+	    ev->attributes == NULL ? "missing" : "malformed",
+	    fh_word_or_dash(ev->type), sid_or_dash(ev->task_sid, "WT"));
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ" of the wall clock into out (24 bytes). */
@@ -1064,31 +1041,6 @@ out:
 
 /* ------------------------------------------------------------ dialer */
 
-/* Section 5.2, logged only. */
-static void
-reject(struct fh_ctx *ctx, const char *task, const char *reservation)
-{
-	struct fh_rest_resp rr;
-	enum fh_err	    err;
-
-	memset(&rr, 0, sizeof(rr));
-	err = fh_reservation_reject(ctx, task, reservation, &rr);
-	if (err == FH_OK)
-		fh_log_info(
-		    &ctx->log, "reservation '%s' rejected", reservation);
-	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
-		fh_log_info(&ctx->log,
-		    "cannot reject reservation '%s': "
-		    "status %ld code %d (no longer pending)",
-		    reservation, rr.status, rr.twerr.code);
-	else
-		fh_log_error(&ctx->log,
-		    "cannot reject reservation '%s': %s "
-		    "(status %ld code %d)",
-		    reservation, fh_err_name(err), rr.status, rr.twerr.code);
-	fh_rest_resp_release(&rr);
-}
-
 /* The dialer's To and From (sections 5.1 steps 1 and 2).  Returns 1 for
  * a dialer task with valid numbers and SIDs, 0 to stop (logged). */
 static int
@@ -1218,7 +1170,8 @@ outbound(struct fh_ctx *ctx, const struct fh_tr_event *ev)
 	if (rr.status >= 400 && rr.status <= 499 && rr.status != 429 &&
 	    rr.status != 401 && rr.status != 403 &&
 	    ctx->cfg->outbound_reject_on_failure)
-		reject(ctx, ev->task_sid, ev->reservation_sid);
+		fh_reservation_reject_logged(
+		    ctx, ev->task_sid, ev->reservation_sid);
 out:
 	fh_rest_resp_release(&rr);
 	fh_buf_release(&form);
@@ -1295,12 +1248,13 @@ fh_handle_tr_event(
 	    "event '%s' EventType '%s' task '%s' queue "
 	    "'%s' ('%s') reservation '%s' worker '%s' ('%s') Timestamp '%s': "
 	    "%s",
-	    sid_or_dash(ev.sid, "EV"), word(ev.type),
+	    sid_or_dash(ev.sid, "EV"), fh_word_or_dash(ev.type),
 	    sid_or_dash(ev.task_sid, "WT"), sid_or_dash(ev.queue_sid, "WQ"),
 	    ev.queue_name != NULL ? ev.queue_name : "-",
 	    sid_or_dash(ev.reservation_sid, "WR"),
 	    sid_or_dash(ev.worker_sid, "WK"),
-	    ev.worker_name != NULL ? ev.worker_name : "-", word(ev.timestamp),
+	    ev.worker_name != NULL ? ev.worker_name : "-",
+	    fh_word_or_dash(ev.timestamp),
 	    ev.description != NULL ? ev.description : "-");
 	a = fh_tr_classify(ctx->cfg, &ev);
 	/* every REST call of the event goes to its own workspace, one that
@@ -1314,7 +1268,7 @@ fh_handle_tr_event(
 		    "is not from this account and workspace (WorkspaceSid "
 		    "'%s' is neither TWILIO_FLEX_WORKSPACE_SID nor in "
 		    "FLEXHOOKS_EVENT_WORKSPACES)",
-		    sid_or_dash(ev.sid, "EV"), word(ev.type),
+		    sid_or_dash(ev.sid, "EV"), fh_word_or_dash(ev.type),
 		    sid_or_dash(ev.workspace_sid, "WS"));
 		break;
 	case FH_TR_OTHER_QUEUE:
@@ -1335,7 +1289,7 @@ fh_handle_tr_event(
 	case FH_TR_IGNORE:
 	case FH_TR__MAX:
 		fh_log_info(&ctx->log, "event ignored: EventType '%s' Sid '%s'",
-		    word(ev.type), sid_or_dash(ev.sid, "EV"));
+		    fh_word_or_dash(ev.type), sid_or_dash(ev.sid, "EV"));
 		break;
 	}
 	ctx->workspace = NULL; /* borrowed from this request's form */

@@ -5,13 +5,13 @@
 
 #include <json-c/json.h>
 
+#include "flex/locations.h"
+#include "flex/wait_url.h"
 #include "lib/form.h"
 #include "handlers/incoming.h"
 #include "lib/json.h"
-#include "handlers/location.h"
 #include "lib/twiml.h"
 #include "lib/valid.h"
-#include "handlers/wait.h"
 
 #define REFUSAL "We are sorry, this call cannot be connected. Goodbye."
 

@@ -5,8 +5,8 @@
  *
  * The answer is TwiML: an optional greeting, then <Enqueue workflowSid
  * waitUrl waitUrlMethod="POST"> with the task attributes as <Task> text.
- * The waitUrl carries Basic credentials (wait.h), so the body holds a
- * secret and is never logged.  No REST call is made.
+ * The waitUrl carries Basic credentials (flex/wait_url.h), so the body
+ * holds a secret and is never logged.  No REST call is made.
  */
 #ifndef FH_INCOMING_H
 #define FH_INCOMING_H

@@ -27,26 +27,6 @@ enum sc_field {
 };
 
 static enum fh_err
-valid_sid_wr(const char *s, size_t len, struct fh_val *out)
-{
-	if (strlen(s) != len || !fh_is_sid(s, len, "WR"))
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
-static enum fh_err
-valid_sid_ws(const char *s, size_t len, struct fh_val *out)
-{
-	if (strlen(s) != len || !fh_is_sid(s, len, "WS"))
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
-static enum fh_err
 valid_count(const char *s, size_t len, struct fh_val *out)
 {
 	long long n;
@@ -80,9 +60,9 @@ static const struct fh_field sc_fields[SC__MAX] = {
     [SC_DURATION] = {"CallDuration", NULL, valid_count, 0},
     [SC_SIP_CODE] = {"SipResponseCode", NULL, valid_count, 0},
     [SC_TIMESTAMP] = {"Timestamp", NULL, fh_valid_text256, 0},
-    [SC_RESERVATION] = {"reservation", NULL, valid_sid_wr, 0},
+    [SC_RESERVATION] = {"reservation", NULL, fh_valid_sid_wr, 0},
     [SC_TASK] = {"task", NULL, fh_valid_sid_wt, 0},
-    [SC_WORKSPACE] = {"workspace", NULL, valid_sid_ws, 0},
+    [SC_WORKSPACE] = {"workspace", NULL, fh_valid_sid_ws, 0},
 };
 
 /* Fields logged as integers. */
@@ -167,31 +147,6 @@ fh_status_fields(const struct fh_form *params, struct json_object **out)
 	return FH_OK;
 }
 
-/* Reject the reservation of a call that ended busy, no-answer or failed;
- * a 4xx means it is no longer pending, which is fine. */
-static void
-reject(struct fh_ctx *ctx, const char *task, const char *res)
-{
-	struct fh_rest_resp rr;
-	enum fh_err	    err;
-
-	memset(&rr, 0, sizeof(rr));
-	err = fh_reservation_reject(ctx, task, res, &rr);
-	if (err == FH_OK)
-		fh_log_info(&ctx->log, "reservation '%s' rejected", res);
-	else if (err == FH_ETWILIO || err == FH_ENOTFOUND)
-		fh_log_info(&ctx->log,
-		    "cannot reject reservation '%s': "
-		    "status %ld code %d (no longer pending)",
-		    res, rr.status, rr.twerr.code);
-	else
-		fh_log_error(&ctx->log,
-		    "cannot reject reservation '%s': %s "
-		    "(status %ld code %d)",
-		    res, fh_err_name(err), rr.status, rr.twerr.code);
-	fh_rest_resp_release(&rr);
-}
-
 enum fh_err
 fh_handle_status_callback(
     struct fh_ctx *ctx, const struct fh_req *req, struct fh_resp *resp)
@@ -236,7 +191,7 @@ fh_handle_status_callback(
 			    status, ws);
 		else if (res != NULL && task != NULL && ctx->rest != NULL) {
 			ctx->workspace = ws; /* NULL: the default one */
-			reject(ctx, task, res);
+			fh_reservation_reject_logged(ctx, task, res);
 			ctx->workspace = NULL;
 		} else
 			fh_log_info(&ctx->log,

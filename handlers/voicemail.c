@@ -7,10 +7,10 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
-#include "handlers/callback.h"
+#include "lib/answer.h"
+#include "lib/codec.h"
 #include "lib/form.h"
 #include "lib/json.h"
-#include "lib/sig.h"
 #include "flex/tasks.h"
 #include "lib/valid.h"
 #include "handlers/voicemail.h"
@@ -55,22 +55,6 @@ valid_format(const char *s, size_t len, struct fh_val *out)
 		out->len = len;
 		return FH_OK;
 	}
-	return FH_EINPUT;
-}
-
-/* 400 naming the field: "missing taskSid" / "invalid recordingSid". */
-static enum fh_err
-field_error(
-    struct fh_ctx *ctx, struct fh_resp *resp, const char *name, int missing)
-{
-	char msg[96];
-
-	if (snprintf(msg, sizeof(msg), "%s %s", missing ? "missing" : "invalid",
-		name) < 0)
-		msg[0] = '\0';
-	fh_log_info(&ctx->log, "rejected request: %s", msg);
-	if (fh_resp_error(resp, FH_EINPUT, msg, NULL) != FH_OK)
-		fh_resp_empty(resp, 500);
 	return FH_EINPUT;
 }
 
@@ -358,12 +342,9 @@ fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
 		    sid, rr->status, rr->twerr.code);
 	if (o.too_big) {
 		err = FH_EUPSTREAM;
-		if (fh_resp_error(resp, err, "recording too large", NULL) !=
-		    FH_OK)
-			fh_resp_empty(resp, 500);
+		fh_answer_error(resp, err, "recording too large");
 	} else if (err == FH_ENOMEM || err == FH_EINTERNAL) {
-		if (fh_resp_error(resp, err, NULL, NULL) != FH_OK)
-			fh_resp_empty(resp, 500);
+		fh_answer_error(resp, err, NULL);
 	} else
 		fh_resp_rest_error(resp, err, rr);
 	return err;
@@ -379,32 +360,23 @@ fh_handle_fetch_voicemail(
 	const char	   *sid;
 	char		    path[160], type[sizeof(rr.content_type)];
 	size_t		    bad = 0, size;
-	int		    missing = 0, raw, w;
+	int		    missing = 0, raw;
 	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
 	err = fh_form_validate(
 	    &req->params, vm_fields, VM__MAX, val, &bad, &missing);
 	if (err != FH_OK)
-		return field_error(ctx, resp, vm_fields[bad].name, missing);
+		return fh_answer_field_error(
+		    &ctx->log, resp, vm_fields[bad].name, missing);
 	sid = val[VM_REC_SID].str;
 	raw = fh_voicemail_want_raw(val[VM_FORMAT].str, req->accept);
 
 	/* only this URL, built here: never one a client named */
-	w = snprintf(path, sizeof(path),
-	    "/2010-04-01/Accounts/%s/Recordings/%s.mp3", ctx->cfg->account_sid,
-	    sid);
-	if (w < 0 || (size_t)w >= sizeof(path)) {
-		err = FH_EINTERNAL;
+	err = fh_recording_get_req(
+	    ctx->cfg, sid, FH_REST_MAX_MEDIA, path, sizeof(path), &rq);
+	if (err != FH_OK)
 		goto out;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.base = FH_REST_API;
-	rq.method = "GET";
-	rq.path = path;
-	rq.idempotent = 1;
-	rq.max_response = FH_REST_MAX_MEDIA;
-	rq.follow_redirects = 1;
 	if (raw) {
 		err = fetch_raw(ctx, sid, &rq, &rr, resp);
 		goto out;
@@ -422,9 +394,7 @@ fh_handle_fetch_voicemail(
 			    sid, rr.status, rr.twerr.code);
 		if (err == FH_EUPSTREAM && rr.status == 0 &&
 		    rr.body.len + MEDIA_CAP_SLACK > FH_REST_MAX_MEDIA) {
-			if (fh_resp_error(resp, err, "recording too large",
-				NULL) != FH_OK)
-				fh_resp_empty(resp, 500);
+			fh_answer_error(resp, err, "recording too large");
 		} else
 			fh_resp_rest_error(resp, err, &rr);
 		goto out;
@@ -438,9 +408,7 @@ fh_handle_fetch_voicemail(
 		if (err == FH_ETOOBIG) {
 			/* the answer's cap, not the client's body */
 			err = FH_EUPSTREAM;
-			if (fh_resp_error(resp, err, "recording too large",
-				NULL) != FH_OK)
-				fh_resp_empty(resp, 500);
+			fh_answer_error(resp, err, "recording too large");
 		}
 		goto out;
 	}
@@ -451,19 +419,6 @@ out:
 	return err;
 }
 
-/* The callBackData object of attrs, or NULL. */
-static struct json_object *
-cb_data(struct json_object *attrs)
-{
-	struct json_object *cb;
-
-	if (!json_object_is_type(attrs, json_type_object) ||
-	    !json_object_object_get_ex(attrs, "callBackData", &cb) ||
-	    !json_object_is_type(cb, json_type_object))
-		return NULL;
-	return cb;
-}
-
 enum fh_err
 fh_voicemail_task_sids(
     struct json_object *attrs, const char **rec, const char **tr)
@@ -472,7 +427,7 @@ fh_voicemail_task_sids(
 	const char	   *s;
 
 	*rec = *tr = NULL;
-	cb = cb_data(attrs);
+	cb = fh_attr_cb_data(attrs);
 	if (cb == NULL)
 		return FH_ECONFLICT;
 	/* the SID goes into a DELETE path: only a well-formed one will do */
@@ -492,7 +447,7 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 	struct json_object *cb, *v = NULL;
 
 	*changed = 0;
-	cb = cb_data(attrs);
+	cb = fh_attr_cb_data(attrs);
 	if (cb == NULL)
 		return FH_ECONFLICT;
 	if (json_object_object_get_ex(cb, "isDeleted", &v) && fh_json_true(v))
@@ -507,25 +462,6 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 		return FH_ENOMEM;
 	*changed = 1;
 	return FH_OK;
-}
-
-/* Answer 200 {"taskSid":sid,"success":true}. */
-static enum fh_err
-answer_sid(struct fh_resp *resp, const char *sid)
-{
-	struct json_object *ok;
-	enum fh_err	    err;
-
-	ok = json_object_new_object();
-	if (ok == NULL)
-		return FH_ENOMEM;
-	if ((err = fh_json_add_str(ok, "taskSid", sid)) == FH_OK &&
-	    (err = fh_json_add(ok, "success", json_object_new_boolean(1))) ==
-		FH_OK &&
-	    (err = fh_resp_json(resp, 200, ok)) == FH_OK)
-		err = fh_resp_header(resp, "Cache-Control", "no-store");
-	json_object_put(ok);
-	return err;
 }
 
 /*
@@ -589,7 +525,8 @@ fh_handle_delete_voicemail(
 	err = fh_form_validate(
 	    &req->params, dv_fields, DV__MAX, val, &bad, &missing);
 	if (err != FH_OK)
-		return field_error(ctx, resp, dv_fields[bad].name, missing);
+		return fh_answer_field_error(
+		    &ctx->log, resp, dv_fields[bad].name, missing);
 	sid = val[DV_TASK_SID].str;
 	fh_log_set_task(&ctx->log, sid);
 
@@ -619,9 +556,7 @@ fh_handle_delete_voicemail(
 			    "task",
 			    sid);
 			err = FH_ECONFLICT;
-			if (fh_resp_error(resp, err, "not a voicemail task",
-				NULL) != FH_OK)
-				fh_resp_empty(resp, 500);
+			fh_answer_error(resp, err, "not a voicemail task");
 			goto out;
 		}
 		/* any failure here leaves isDeleted alone: a repeat works */
@@ -659,7 +594,7 @@ fh_handle_delete_voicemail(
 	if (err == FH_OK) {
 		fh_log_info(&ctx->log, "deleted voicemail '%s' of task '%s'%s",
 		    done_rec, sid, changed ? "" : " (already marked)");
-		err = answer_sid(resp, sid);
+		err = fh_answer_task_sid(resp, sid);
 	}
 out:
 	fh_rest_resp_release(&rr);

@@ -9,14 +9,14 @@
 #include <json-c/json.h>
 
 #include "flex/attr.h"
-#include "handlers/callback.h"
+#include "flex/vmtask.h"
+#include "flex/wait_url.h"
 #include "lib/claim.h"
 #include "flex/followup.h"
 #include "lib/form.h"
 #include "lib/json.h"
 #include "lib/prompts.h"
 #include "flex/qstats.h"
-#include "lib/sig.h"
 #include "flex/tasks.h"
 #include "lib/twiml.h"
 #include "lib/valid.h"
@@ -63,26 +63,6 @@ valid_mode(const char *s, size_t len, struct fh_val *out)
 {
 	if (len == 0 || len > 64 || strlen(s) != len ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyz-") != len)
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
-static enum fh_err
-valid_sid_qu(const char *s, size_t len, struct fh_val *out)
-{
-	if (!fh_is_sid(s, len, "QU"))
-		return FH_EINPUT;
-	out->str = s;
-	out->len = len;
-	return FH_OK;
-}
-
-static enum fh_err
-valid_sid_wq(const char *s, size_t len, struct fh_val *out)
-{
-	if (!fh_is_sid(s, len, "WQ"))
 		return FH_EINPUT;
 	out->str = s;
 	out->len = len;
@@ -164,11 +144,11 @@ static const struct fh_field w_fields[W__MAX] = {
     [W_VSTART] = {"virtualStartTime", NULL, fh_valid_datetime, 0},
     [W_TRY] = {"try", NULL, valid_try, 0},
     [W_SKIP] = {"skipGreeting", NULL, fh_valid_bool, 0},
-    [W_TQUEUE] = {"taskQueueSid", NULL, valid_sid_wq, 0},
+    [W_TQUEUE] = {"taskQueueSid", NULL, fh_valid_sid_wq, 0},
     [W_ANNOUNCED] = {"announcedAt", NULL, valid_epoch, 0},
     [W_OFFERED] = {"offered", NULL, fh_valid_bool, 0},
     [W_CALL_SID] = {"CallSid", NULL, fh_valid_sid_ca, 0},
-    [W_QUEUE_SID] = {"QueueSid", NULL, valid_sid_qu, 0},
+    [W_QUEUE_SID] = {"QueueSid", NULL, fh_valid_sid_qu, 0},
     [W_DIGITS] = {"Digits", NULL, valid_digits, 0},
     [W_CALLER] = {"Caller", NULL, fh_valid_text256, 0},
     [W_FROM] = {"From", NULL, fh_valid_text256, 0},
@@ -313,57 +293,6 @@ static enum fh_err
 enc(struct fh_buf *b, const char *s)
 {
 	return fh_url_encode(b, s, strlen(s));
-}
-
-enum fh_err
-fh_wait_base_url(
-    struct fh_ctx *ctx, const struct fh_req *req, struct fh_buf *out)
-{
-	const struct fh_config *cfg = ctx->cfg;
-	struct fh_buf		cred;
-	const char	       *pub = cfg->public_url, *sep, *c, *colon;
-	enum fh_err		err;
-
-	if (pub == NULL)
-		return FH_ECONFIG;
-	fh_buf_init(&cred, 1024);
-	cred.secret = 1;
-	sep = strstr(pub, "://");
-	if (sep == NULL) {
-		err = FH_ECONFIG;
-		goto out;
-	}
-	sep += 3;
-	if (fh_sig_basic_creds(req->authorization, &cred) != FH_OK) {
-		fh_buf_release(&cred);
-		if (cfg->basic_auth != NULL)
-			err = fh_buf_addstr(&cred, cfg->basic_auth);
-		else
-			err = FH_ECONFIG;
-		if (err != FH_OK) {
-			fh_log_error(&ctx->log, "cannot build wait URL: %s",
-			    "no Basic credentials for Twilio");
-			goto out;
-		}
-	}
-	c = fh_buf_cstr(&cred);
-	colon = strchr(c, ':');
-	err = fh_buf_add(out, pub, (size_t)(sep - pub));
-	if (err == FH_OK)
-		err = fh_url_encode(
-		    out, c, colon != NULL ? (size_t)(colon - c) : strlen(c));
-	if (err == FH_OK && colon != NULL && colon[1] != '\0' &&
-	    (err = fh_buf_addch(out, ':')) == FH_OK)
-		err = enc(out, colon + 1);
-	if (err == FH_OK)
-		err = fh_buf_addch(out, '@');
-	if (err == FH_OK)
-		err = fh_buf_addstr(out, sep);
-	if (err == FH_OK)
-		err = fh_buf_addstr(out, FH_WAIT_PATH);
-out:
-	fh_buf_release(&cred);
-	return err;
 }
 
 static enum fh_err
@@ -1468,7 +1397,7 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 	fh_followup_prepare(w->ctx, &in);
 	fh_log_mask_phone(to, masked, sizeof(masked));
 	if (in.recording_sid != NULL) {
-		err = fh_voicemail_dedupe(w->ctx, &in, sid, existed);
+		err = fh_voicemail_dedupe(w->ctx, &in, sid, existed, NULL);
 		if (err != FH_OK || *existed) {
 			if (err != FH_OK)
 				fh_log_error(&w->ctx->log,

@@ -16,7 +16,6 @@
 #include "lib/err.h"
 #include "lib/fcgi.h"
 
-#define FH_WAIT_PATH "/features/callback-and-voicemail/studio/wait-experience"
 #define FH_WAIT_MAX_LOOKUPS 10
 #define FH_WAIT_CLAIM_ROUNDS 3
 #define FH_WAIT_CLAIM_FRESH_MS \
@@ -33,13 +32,5 @@
  * FH_ENOMEM or FH_EINTERNAL when not even the fallback could be. */
 enum fh_err fh_handle_wait(struct fh_ctx *ctx, const struct fh_req *req,
     struct fh_resp *resp) FH_MUST_CHECK;
-
-/* Append {W} to out: FLEXHOOKS_PUBLIC_URL with "user:password@" (each
- * percent-encoded) after the scheme, taken from req's Basic credentials,
- * else FLEXHOOKS_BASIC_AUTH, then FH_WAIT_PATH (twilio-platform.md 1.5).
- * out receives a secret: mark it secret.  FH_ECONFIG (logged) when there
- * are no credentials or no public URL; FH_ETOOBIG, FH_ENOMEM. */
-enum fh_err fh_wait_base_url(struct fh_ctx *ctx, const struct fh_req *req,
-    struct fh_buf *out) FH_MUST_CHECK;
 
 #endif

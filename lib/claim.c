@@ -1,8 +1,7 @@
 /*
- * claim.c - claim IDs and the wall clock for claim markers (claim.h).
+ * claim.c - claim IDs for claim markers (claim.h).
  */
 #include <sys/random.h>
-#include <time.h>
 
 #include "lib/claim.h"
 
@@ -23,14 +22,4 @@ fh_claim_new(char *out, size_t outlen)
 	}
 	out[FH_CLAIM_LEN] = '\0';
 	return FH_OK;
-}
-
-long long
-fh_wall_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

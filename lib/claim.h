@@ -4,7 +4,8 @@
  * The modules that claim work in Twilio's task state (requeue, the wait
  * experience's follow-ups, the event handler, the voicemail email) write a
  * random claim ID and a time with If-Match, and judge other claims by
- * their age.  This module gives them the ID and the wall clock, once.
+ * their age.  This module gives them the ID, once; the time is
+ * fh_wall_ms() (clock.h).
  * Nothing here allocates or keeps state.
  */
 #ifndef FH_CLAIM_H
@@ -21,9 +22,5 @@
  * out is too short or the random source fails; out is then unchanged or
  * partly written. */
 enum fh_err fh_claim_new(char *out, size_t outlen) FH_MUST_CHECK;
-
-/* The wall clock in ms since the epoch, for comparing with the calendar
- * times that claims and Twilio carry; 0 when the clock cannot be read. */
-long long fh_wall_ms(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * config.c - the configuration table, the KEY=VALUE file, validation.
+ * config.c - the configuration table, its file (kvfile.h), validation.
  *
  * Only this file reads the environment.  Each setting is one row of vars[]:
  * its name, its kind (which says how it is validated), where it goes in
@@ -19,6 +19,7 @@
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/form.h"
+#include "lib/kvfile.h"
 #include "lib/log.h"
 #include "lib/mime.h"
 #include "lib/valid.h"
@@ -501,54 +502,6 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 	return *sp != NULL ? FH_OK : FH_ENOMEM;
 }
 
-enum fh_err
-fh_config_parse_file(const char *text, size_t len,
-    enum fh_err (*set)(const char *key, const char *value, void *arg),
-    void *arg, size_t *lineno)
-{
-	const char *p = text, *end = text + len, *nl, *eq, *ks, *ke;
-	char	   *key = NULL, *val = NULL;
-	enum fh_err err = FH_OK;
-
-	*lineno = 0;
-	for (; p < end && err == FH_OK; p = nl + 1) {
-		(*lineno)++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			nl = end;
-		if ((size_t)(nl - p) > FH_CONFIG_MAX_LINE)
-			return FH_ETOOBIG;
-		ke = nl;
-		if (ke > p && ke[-1] == '\r')
-			ke--;
-		ks = p;
-		while (ks < ke && (*ks == ' ' || *ks == '\t'))
-			ks++;
-		if (ks == ke || *ks == '#')
-			continue;
-		if (memchr(ks, '\0', (size_t)(ke - ks)) != NULL)
-			return FH_EINPUT;
-		eq = memchr(ks, '=', (size_t)(ke - ks));
-		if (eq == NULL || eq == ks ||
-		    strspn(ks, WORDCH "_") != (size_t)(eq - ks))
-			return FH_EINPUT;
-		key = fh_strndup(ks, (size_t)(eq - ks));
-		val = fh_strndup(eq + 1, (size_t)(ke - eq - 1));
-		if (key == NULL || val == NULL)
-			err = FH_ENOMEM;
-		else
-			err = set(key, val, arg);
-		free(key);
-		if (val != NULL)
-			fh_bzero(val, strlen(val));
-		free(val);
-		key = val = NULL;
-		if (nl == end)
-			break;
-	}
-	return err;
-}
-
 static enum fh_err
 file_set(const char *key, const char *value, void *arg)
 {
@@ -770,8 +723,8 @@ fh_config_load(struct fh_config *cfg, const char *(*getenv_fn)(const char *),
 		    path != NULL ? path : "");
 		goto out;
 	}
-	err = fh_config_parse_file(
-	    fh_buf_cstr(&text), text.len, file_set, &file, &lineno);
+	err =
+	    fh_kv_parse(fh_buf_cstr(&text), text.len, file_set, &file, &lineno);
 	if (err != FH_OK) {
 		set_err(errmsg, errlen, "invalid configuration file line %zu",
 		    lineno);

@@ -21,7 +21,6 @@
 #include "lib/err.h"
 #include "lib/prompts.h"
 
-#define FH_CONFIG_MAX_LINE 4096 /* bytes per line of the file */
 #define FH_CONFIG_MAX_FILE (256 * 1024)
 /* FLEXHOOKS_BASIC_AUTH's password: the load fails below these */
 #define FH_CONFIG_MIN_PASSWORD 16      /* characters */
@@ -121,14 +120,6 @@ struct fh_config {
 enum fh_err fh_config_load(struct fh_config *cfg,
     const char *(*getenv_fn)(const char *name), char *errmsg,
     size_t errlen) FH_MUST_CHECK;
-
-/* Parse one KEY=VALUE file's text; exposed for tests and the fuzz target.
- * Calls set(key, value, arg) for each assignment; lines that are empty or
- * start with '#' are skipped.  A line without '=' or with an invalid key is
- * FH_EINPUT (line number in *lineno). */
-enum fh_err fh_config_parse_file(const char *text, size_t len,
-    enum fh_err (*set)(const char *key, const char *value, void *arg),
-    void *arg, size_t *lineno) FH_MUST_CHECK;
 
 /* Free everything cfg owns, zeroing secrets. */
 void fh_config_release(struct fh_config *cfg);

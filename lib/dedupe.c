@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/clock.h"
 #include "lib/dedupe.h"
 
 enum slot_state { SLOT_FREE = 0, SLOT_PENDING, SLOT_DONE };

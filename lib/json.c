@@ -77,14 +77,23 @@ fh_json_text(struct json_object *obj)
 	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-const char *
-fh_json_str(struct json_object *obj, const char *key)
+struct json_object *
+fh_json_member(struct json_object *obj, const char *key)
 {
 	struct json_object *v;
 
 	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
+	    !json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return v;
+}
+
+const char *
+fh_json_str(struct json_object *obj, const char *key)
+{
+	struct json_object *v = fh_json_member(obj, key);
+
+	if (!json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
 }

@@ -36,6 +36,10 @@ enum fh_err fh_json_add_str(
 /* The plain serialisation of obj, borrowed until obj changes or is freed. */
 const char *fh_json_text(struct json_object *obj);
 
+/* The member key of obj when obj is an object that has it, else NULL.
+ * Borrowed from obj. */
+struct json_object *fh_json_member(struct json_object *obj, const char *key);
+
 /* The string at key if obj is an object and the value a string, else
  * NULL.  Borrowed from obj. */
 const char *fh_json_str(struct json_object *obj, const char *key);

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/codec.h"
 #include "lib/mime.h"
-#include "lib/sig.h"
 #include "lib/valid.h"
 
 #define B64_LINE_IN 57 /* bytes per 76-character base64 line */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
-#include "lib/config.h"
+#include "lib/kvfile.h"
 #include "lib/prompts.h"
 #include "lib/valid.h"
 
@@ -159,7 +159,7 @@ fh_prompts_parse(const char *text, size_t len, char **over, size_t *lineno)
 	enum fh_err	 err;
 
 	pa.over = over;
-	err = fh_config_parse_file(text, len, set_prompt, &pa, lineno);
+	err = fh_kv_parse(text, len, set_prompt, &pa, lineno);
 	if (err != FH_OK) {
 		fh_prompts_release(over);
 		return err == FH_ENOMEM ? err : FH_EINPUT;

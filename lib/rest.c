@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "lib/clock.h"
 #include "lib/rest.h"
 
 #ifndef PACKAGE_VERSION
@@ -77,17 +78,6 @@ static const char *const products[FH_REST__MAX] = {
     [FH_REST_TASKROUTER] = "taskrouter",
     [FH_REST_IAM] = "iam",
 };
-
-int64_t
-fh_now_ms(void)
-{
-	struct timespec ts;
-
-	/* monotonic: a clock step must not stretch or cut a deadline */
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long
 default_deadline(const struct fh_config *cfg)

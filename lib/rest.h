@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
+#include "lib/clock.h" /* deadlines are fh_now_ms() */
 #include "lib/config.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -156,8 +157,5 @@ long fh_rest_backoff(long min_ms, long max_ms, unsigned n, uint32_t rnd);
 /* Parse a Retry-After value (seconds, or an HTTP date) into ms from now;
  * -1 when unreadable. */
 long fh_rest_retry_after_ms(const char *value);
-
-/* Monotonic clock in ms. */
-int64_t fh_now_ms(void);
 
 #endif

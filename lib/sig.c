@@ -18,6 +18,7 @@
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
+#include "lib/codec.h"
 #include "lib/sig.h"
 
 /* A candidate URL: the request URL plus "user:password@" and a port. */
@@ -25,8 +26,7 @@
 /* The string that is signed: a candidate URL plus every form pair. */
 #define MSG_MAX \
 	(CAND_MAX + FH_FORM_MAX_PAIRS * (FH_FORM_MAX_NAME + FH_FORM_MAX_VALUE))
-#define B64_CHUNK 48 /* input bytes per EVP_EncodeBlock() call */
-#define SHA256_HEX 64
+#define SHA256_HEX FH_SHA256_HEX_LEN
 
 /* Where the parts of a URL start and end, as byte offsets. */
 struct url_parts {
@@ -396,59 +396,6 @@ fh_sig_equal(const void *a, size_t alen, const void *b, size_t blen)
 	return CRYPTO_memcmp(a, b, alen) == 0;
 }
 
-void
-fh_sha256_hex(const void *p, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char	  md[SHA256_DIGEST_LENGTH];
-	size_t		  i;
-
-	if (p == NULL) {
-		p = "";
-		n = 0;
-	}
-	out[0] = '\0';
-	if (SHA256(p, n, md) == NULL)
-		return; /* "" never equals a 64-digit value */
-	for (i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * sizeof(md)] = '\0';
-}
-
-enum fh_err
-fh_base64(struct fh_buf *out, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	unsigned char	     enc[B64_CHUNK / 3 * 4 + 1];
-	struct fh_buf	     tmp;
-	size_t		     take;
-	int		     m;
-	enum fh_err	     err = FH_OK;
-
-	if (n > SIZE_MAX / 4 * 3 - 3)
-		return FH_ETOOBIG;
-	/* encode aside, then append once: out is unchanged on failure */
-	fh_buf_init(&tmp, (n + 2) / 3 * 4);
-	tmp.secret = 1;
-	while (err == FH_OK && n > 0) {
-		take = n < B64_CHUNK ? n : B64_CHUNK;
-		m = EVP_EncodeBlock(enc, s, (int)take);
-		if (m < 0)
-			err = FH_EINTERNAL;
-		else
-			err = fh_buf_add(&tmp, enc, (size_t)m);
-		s += take;
-		n -= take;
-	}
-	if (err == FH_OK)
-		err = fh_buf_add(out, fh_buf_cstr(&tmp), tmp.len);
-	fh_bzero(enc, sizeof(enc));
-	fh_buf_release(&tmp);
-	return err;
-}
-
 /*
  * Split url into scheme, authority, host and port.  Returns 0 when url has
  * no "scheme://" prefix.  The port is whatever follows the last ':' of the
@@ -630,54 +577,6 @@ is_form_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decode padded standard base64 s[0..len) into out; FH_EINPUT when it is
- * not exactly that. */
-static enum fh_err
-b64_decode(struct fh_buf *out, const char *s, size_t len)
-{
-	unsigned int acc = 0, bits = 0;
-	size_t	     i, pad = 0;
-	int	     v;
-	enum fh_err  err = FH_OK;
-
-	if (len == 0 || len % 4 != 0)
-		return FH_EINPUT;
-	while (pad < 2 && s[len - 1 - pad] == '=')
-		pad++;
-	for (i = 0; err == FH_OK && i < len - pad; i++) {
-		v = b64_val((unsigned char)s[i]);
-		if (v < 0) {
-			err = FH_EINPUT;
-			break;
-		}
-		acc = (acc << 6) | (unsigned int)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			err = fh_buf_addch(out, (char)((acc >> bits) & 0xFF));
-			acc &= (1u << bits) - 1;
-		}
-	}
-	fh_bzero(&acc, sizeof(acc));
-	return err;
-}
-
 /*
  * Decode an "Authorization: Basic <b64>" header into cred as "user:password".
  * FH_EINPUT when the header is absent, another scheme, not base64, has no
@@ -701,7 +600,7 @@ fh_sig_basic_creds(const char *authz, struct fh_buf *cred)
 	tlen = len - (size_t)(tok - authz);
 	while (tlen > 0 && (tok[tlen - 1] == ' ' || tok[tlen - 1] == '\t'))
 		tlen--;
-	err = b64_decode(cred, tok, tlen);
+	err = fh_base64_decode(cred, tok, tlen);
 	if (err != FH_OK)
 		return err;
 	if (cred->len == 0 || memchr(cred->data, '\0', cred->len) != NULL ||

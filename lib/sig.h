@@ -68,13 +68,6 @@ enum fh_err fh_sig_compute(const char *url, const struct fh_form *params,
  * lengths; 0 otherwise. */
 int fh_sig_equal(const void *a, size_t alen, const void *b, size_t blen);
 
-/* Lower-case hex SHA-256 of p[0..n) into out (65 bytes). */
-void fh_sha256_hex(const void *p, size_t n, char *out);
-
-/* Standard base64 (with padding) of p[0..n) appended to out. */
-enum fh_err fh_base64(
-    struct fh_buf *out, const void *p, size_t n) FH_MUST_CHECK;
-
 /* Decode an "Authorization: Basic <b64>" header (authz, borrowed; may be
  * NULL) into cred as "user:password".  cred holds a secret: mark it secret
  * before the call and release it with fh_buf_release().  FH_EINPUT when

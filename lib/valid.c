@@ -146,6 +146,30 @@ fh_valid_sid_ca(const char *s, size_t len, struct fh_val *out)
 	return sid(s, len, "CA", out);
 }
 
+enum fh_err
+fh_valid_sid_qu(const char *s, size_t len, struct fh_val *out)
+{
+	return sid(s, len, "QU", out);
+}
+
+enum fh_err
+fh_valid_sid_wq(const char *s, size_t len, struct fh_val *out)
+{
+	return sid(s, len, "WQ", out);
+}
+
+enum fh_err
+fh_valid_sid_wr(const char *s, size_t len, struct fh_val *out)
+{
+	return sid(s, len, "WR", out);
+}
+
+enum fh_err
+fh_valid_sid_ws(const char *s, size_t len, struct fh_val *out)
+{
+	return sid(s, len, "WS", out);
+}
+
 static enum fh_err
 integer(
     const char *s, size_t len, long long min, long long max, struct fh_val *out)
@@ -505,4 +529,15 @@ enum fh_err
 fh_valid_any(const char *s, size_t len, struct fh_val *out)
 {
 	return text(s, len, FH_FIELD_MAX_DEFAULT, out);
+}
+
+const char *
+fh_word_or_dash(const char *s)
+{
+	if (s == NULL || s[0] == '\0' || strlen(s) > 64 ||
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789_-.") != strlen(s))
+		return "-";
+	return s;
 }

@@ -29,6 +29,10 @@ enum fh_err fh_valid_sid_wt(const char *s, size_t len, struct fh_val *out);
 enum fh_err fh_valid_sid_re(const char *s, size_t len, struct fh_val *out);
 enum fh_err fh_valid_sid_tr(const char *s, size_t len, struct fh_val *out);
 enum fh_err fh_valid_sid_ca(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_qu(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_wq(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_wr(const char *s, size_t len, struct fh_val *out);
+enum fh_err fh_valid_sid_ws(const char *s, size_t len, struct fh_val *out);
 /* 1..1209600 */
 enum fh_err fh_valid_timeout(const char *s, size_t len, struct fh_val *out);
 /* 0..2147483647 */
@@ -62,5 +66,10 @@ int fh_utf8_valid(const char *s, size_t len);
  * restricted, unknown, blocked, private in any case.  Such a caller cannot
  * be called back on that number.  NULL reads as 0. */
 int fh_is_withheld_caller(const char *s, size_t len);
+
+/* s when it is a word safe to print in a log line (1 to 64 letters,
+ * digits, '_', '-' or '.': an EventType, a status, a timestamp), else "-".
+ * Never NULL; borrowed from s or static. */
+const char *fh_word_or_dash(const char *s);
 
 #endif

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "lib/config.h"
+#include "lib/kvfile.h"
 #include "fuzz.h"
 
 static enum fh_err
@@ -23,8 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t n = 0, line;
 
-	if (fh_config_parse_file((const char *)data, size, count, &n, &line) !=
-	    FH_OK)
+	if (fh_kv_parse((const char *)data, size, count, &n, &line) != FH_OK)
 		n = 0;
 	return 0;
 }

@@ -7,9 +7,9 @@
 
 #include <json-c/json.h>
 
+#include "flex/locations.h"
 #include "fuzz.h"
 #include "lib/json.h"
-#include "handlers/location.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

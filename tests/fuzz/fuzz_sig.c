@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/codec.h"
 #include "lib/sig.h"
 
 #define NFIELDS 7

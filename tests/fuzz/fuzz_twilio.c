@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "flex/attr.h"
+#include "flex/requeue_claim.h"
 #include "lib/config.h"
 #include "flex/followup.h"
 #include "fuzz.h"

@@ -9,11 +9,11 @@
 
 #include <check.h>
 
+#include "flex/locations.h"
 #include "lib/fcgi.h"
 #include "fh_check.h"
 #include "fh_golden.h"
 #include "handlers/incoming.h"
-#include "handlers/location.h"
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR "tests/fixtures"

@@ -63,6 +63,14 @@ START_TEST(test_build)
 	    "{\"taskSid\":\"WT1\",\"success\":true,\"code\":null}");
 	ck_assert_str_eq(fh_json_str(o, "taskSid"), "WT1");
 	ck_assert_ptr_null(fh_json_str(o, "success"));
+	ck_assert_ptr_null(fh_json_str(o, "nope"));
+	ck_assert_ptr_null(fh_json_str(NULL, "taskSid"));
+	ck_assert(json_object_is_type(
+	    fh_json_member(o, "success"), json_type_boolean));
+	ck_assert_ptr_null(fh_json_member(o, "nope"));
+	ck_assert_ptr_null(fh_json_member(NULL, "taskSid"));
+	ck_assert_ptr_null(
+	    fh_json_member(json_object_object_get(o, "taskSid"), "taskSid"));
 	json_object_put(o);
 }
 END_TEST

@@ -11,6 +11,7 @@
 
 #include "fh_check.h"
 #include "fh_golden.h"
+#include "flex/locations.h"
 #include "lib/json.h"
 #include "handlers/location.h"
 

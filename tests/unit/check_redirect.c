@@ -7,6 +7,7 @@
 
 #include "fh_check.h"
 #include "fh_golden.h"
+#include "flex/redirect_rules.h"
 #include "handlers/redirect.h"
 #include "lib/twiml.h"
 

@@ -28,6 +28,7 @@
 #include <check.h>
 #include <json-c/json.h>
 
+#include "flex/requeue_claim.h"
 #include "lib/fcgi.h"
 #include "fh_check.h"
 #include "lib/json.h"

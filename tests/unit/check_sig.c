@@ -15,6 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "fh_check.h"
+#include "lib/codec.h"
 #include "lib/sig.h"
 
 #define TOKEN "12345"

@@ -25,10 +25,10 @@
 
 #include <check.h>
 
+#include "lib/codec.h"
 #include "lib/fcgi.h"
 #include "fh_check.h"
 #include "lib/rest.h"
-#include "lib/sig.h"
 #include "flex/token.h"
 #include "fh_stub.h"
 

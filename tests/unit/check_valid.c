@@ -42,6 +42,18 @@ static const struct vcase cases[] = {
     {fh_valid_sid_ww, "WT0123456789abcdef0123456789abcdef", 0, FH_EINPUT, NULL},
     {fh_valid_sid_ww, "WW0123456789abcdef0123456789abcde", 0, FH_EINPUT, NULL},
     {fh_valid_sid_ww, "WW0123456789abcdef0123456789abcdeg", 0, FH_EINPUT, NULL},
+    {fh_valid_sid_qu, "QU0123456789abcdef0123456789abcdef", 0, FH_OK, NULL},
+    {fh_valid_sid_qu, "WW0123456789abcdef0123456789abcdef", 0, FH_EINPUT, NULL},
+    {fh_valid_sid_wq, "WQ0123456789abcdef0123456789abcdef", 0, FH_OK, NULL},
+    {fh_valid_sid_wq, "WW0123456789abcdef0123456789abcdef", 0, FH_EINPUT, NULL},
+    {fh_valid_sid_wr, "WR0123456789abcdef0123456789abcdef", 0, FH_OK, NULL},
+    {fh_valid_sid_wr, "WW0123456789abcdef0123456789abcdef", 0, FH_EINPUT, NULL},
+    {fh_valid_sid_ws, "WS0123456789abcdef0123456789abcdef", 0, FH_OK, NULL},
+    {fh_valid_sid_ws, "WW0123456789abcdef0123456789abcdef", 0, FH_EINPUT, NULL},
+    {fh_valid_sid_wr,
+	"WR0123456789abcdef\0"
+	"123456789abcdef",
+	34, FH_EINPUT, NULL},
     {fh_valid_any_sid, "FW0123456789ABCDEF0123456789abcdef", 0, FH_OK, NULL},
     {fh_valid_any_sid, "fw0123456789ABCDEF0123456789abcdef", 0, FH_EINPUT,
 	NULL},
@@ -191,6 +203,28 @@ START_TEST(test_withheld)
 }
 END_TEST
 
+/* fh_word_or_dash(): what the event and dial-queue log lines print */
+START_TEST(test_word_or_dash)
+{
+	char	    long_word[66];
+	const char *w = "reservation.accepted";
+
+	memset(long_word, 'a', 64);
+	long_word[64] = '\0';
+	ck_assert_ptr_eq(fh_word_or_dash(w), w);
+	ck_assert_str_eq(fh_word_or_dash("2026-12-06T16:40Z"), "-");
+	ck_assert_str_eq(fh_word_or_dash("task-queue_1.x"), "task-queue_1.x");
+	ck_assert_str_eq(fh_word_or_dash(long_word), long_word);
+	long_word[64] = 'a';
+	long_word[65] = '\0';
+	ck_assert_str_eq(fh_word_or_dash(long_word), "-");
+	ck_assert_str_eq(fh_word_or_dash("a b"), "-");
+	ck_assert_str_eq(fh_word_or_dash("a\nb"), "-");
+	ck_assert_str_eq(fh_word_or_dash(""), "-");
+	ck_assert_str_eq(fh_word_or_dash(NULL), "-");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -202,6 +236,7 @@ suite(void)
 	tcase_add_test(limits, test_text_limits);
 	tcase_add_loop_test(
 	    core, test_withheld, 0, (int)(sizeof(wcases) / sizeof(wcases[0])));
+	tcase_add_test(core, test_word_or_dash);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -19,6 +19,7 @@
 
 #include <check.h>
 
+#include "flex/wait_url.h"
 #include "lib/fcgi.h"
 #include "fh_check.h"
 #include "fh_golden.h"

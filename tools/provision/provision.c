@@ -16,10 +16,10 @@
 #include <strings.h>
 
 #include "flex/followup.h"
+#include "flex/redirect_rules.h"
 #include "lib/form.h"
 #include "lib/json.h"
 #include "tools/provision/provision.h"
-#include "handlers/redirect.h"
 #include "lib/valid.h"
 
 #define EVENT_PATH "/tr-event-callback"

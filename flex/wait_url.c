@@ -1,0 +1,61 @@
+/*
+ * wait_url.c - the wait experience's absolute URL (wait_url.h).
+ */
+#include <string.h>
+
+#include "flex/wait_url.h"
+#include "lib/buf.h"
+#include "lib/form.h"
+#include "lib/log.h"
+#include "lib/sig.h"
+
+enum fh_err
+fh_wait_base_url(
+    struct fh_ctx *ctx, const struct fh_req *req, struct fh_buf *out)
+{
+	const struct fh_config *cfg = ctx->cfg;
+	struct fh_buf		cred;
+	const char	       *pub = cfg->public_url, *sep, *c, *colon;
+	enum fh_err		err;
+
+	if (pub == NULL)
+		return FH_ECONFIG;
+	fh_buf_init(&cred, 1024);
+	cred.secret = 1;
+	sep = strstr(pub, "://");
+	if (sep == NULL) {
+		err = FH_ECONFIG;
+		goto out;
+	}
+	sep += 3;
+	if (fh_sig_basic_creds(req->authorization, &cred) != FH_OK) {
+		fh_buf_release(&cred);
+		if (cfg->basic_auth != NULL)
+			err = fh_buf_addstr(&cred, cfg->basic_auth);
+		else
+			err = FH_ECONFIG;
+		if (err != FH_OK) {
+			fh_log_error(&ctx->log, "cannot build wait URL: %s",
+			    "no Basic credentials for Twilio");
+			goto out;
+		}
+	}
+	c = fh_buf_cstr(&cred);
+	colon = strchr(c, ':');
+	err = fh_buf_add(out, pub, (size_t)(sep - pub));
+	if (err == FH_OK)
+		err = fh_url_encode(
+		    out, c, colon != NULL ? (size_t)(colon - c) : strlen(c));
+	if (err == FH_OK && colon != NULL && colon[1] != '\0' &&
+	    (err = fh_buf_addch(out, ':')) == FH_OK)
+		err = fh_url_encode(out, colon + 1, strlen(colon + 1));
+	if (err == FH_OK)
+		err = fh_buf_addch(out, '@');
+	if (err == FH_OK)
+		err = fh_buf_addstr(out, sep);
+	if (err == FH_OK)
+		err = fh_buf_addstr(out, FH_WAIT_PATH);
+out:
+	fh_buf_release(&cred);
+	return err;
+}
