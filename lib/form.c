@@ -12,19 +12,55 @@ fh_form_init(struct fh_form *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Names and values are copied into blocks of at least BLOCK_MIN bytes (a
+ * webhook's whole body usually fits one), so a form of 13 pairs costs one
+ * allocation instead of 13. */
+#define BLOCK_MIN 2048
+
+struct fh_form_block {
+	struct fh_form_block *next;
+	size_t		      used;
+	size_t		      size;
+	char		      data[];
+};
+
 void
 fh_form_release(struct fh_form *f)
 {
-	size_t i;
+	struct fh_form_block *b, *next;
 
-	for (i = 0; i < f->n; i++) {
-		/* one block holds the name and the value, which may be a
-		 * secret (a Flex token) */
-		fh_bzero(f->pairs[i].value, f->pairs[i].vlen);
-		free(f->pairs[i].name);
+	for (b = f->blocks; b != NULL; b = next) {
+		next = b->next;
+		/* values may be secrets (a Flex token) */
+		fh_bzero(b->data, b->used);
+		free(b);
 	}
 	free(f->pairs);
 	memset(f, 0, sizeof(*f));
+}
+
+/* n bytes of room in f's newest block, or a new block; NULL when out of
+ * memory. */
+static char *
+room(struct fh_form *f, size_t n)
+{
+	struct fh_form_block *b = f->blocks;
+	size_t		      size;
+	char		     *p;
+
+	if (b == NULL || b->size - b->used < n) {
+		size = n > BLOCK_MIN ? n : BLOCK_MIN;
+		b = malloc(sizeof(*b) + size);
+		if (b == NULL)
+			return NULL;
+		b->used = 0;
+		b->size = size;
+		b->next = f->blocks;
+		f->blocks = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
 }
 
 enum fh_err
@@ -45,10 +81,9 @@ fh_form_push(struct fh_form *f, const char *name, size_t nlen,
 		f->pairs = np;
 		f->cap = ncap;
 	}
-	/* name and value in one allocation: "name\0value\0" (the caps keep
-	 * the sum far from overflowing) */
+	/* "name\0value\0" (the caps keep the sum far from overflowing) */
 	p = &f->pairs[f->n];
-	p->name = malloc(nlen + vlen + 2);
+	p->name = room(f, nlen + vlen + 2);
 	if (p->name == NULL)
 		return FH_ENOMEM;
 	if (nlen > 0)

@@ -2,6 +2,7 @@
  * check_form.c - form decoding, encoding, declared fields; bounded buffers.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,11 +244,59 @@ START_TEST(test_buf_cap)
 }
 END_TEST
 
+/* Names and values share blocks: pairs of every size, across many blocks
+ * and one larger than a block, all read back whole and in order. */
+START_TEST(test_blocks)
+{
+	static char    big[FH_FORM_MAX_VALUE];
+	struct fh_form f;
+	char	       name[32], val[1200];
+	size_t	       i, vlen;
+
+	fh_form_init(&f);
+	memset(big, 'b', sizeof(big));
+	for (i = 0; i < FH_FORM_MAX_PAIRS; i++) {
+		vlen = (i * 37) % sizeof(val);
+		memset(val, 'a' + (int)(i % 26), vlen);
+		ck_assert_int_gt(snprintf(name, sizeof(name), "n%zu", i), 0);
+		if (i == 100)
+			ck_assert_int_eq(fh_form_push(&f, name, strlen(name),
+					     big, sizeof(big)),
+			    FH_OK);
+		else
+			ck_assert_int_eq(
+			    fh_form_push(&f, name, strlen(name), val, vlen),
+			    FH_OK);
+	}
+	ck_assert_uint_eq(f.n, FH_FORM_MAX_PAIRS);
+	for (i = 0; i < FH_FORM_MAX_PAIRS; i++) {
+		const struct fh_pair *p = &f.pairs[i];
+
+		ck_assert_int_gt(snprintf(name, sizeof(name), "n%zu", i), 0);
+		ck_assert_str_eq(p->name, name);
+		ck_assert_uint_eq(p->nlen, strlen(name));
+		vlen = i == 100 ? sizeof(big) : (i * 37) % sizeof(val);
+		ck_assert_uint_eq(p->vlen, vlen);
+		ck_assert_int_eq(p->value[vlen], '\0');
+		if (vlen > 0) {
+			ck_assert_int_eq(
+			    p->value[0], i == 100 ? 'b' : 'a' + (int)(i % 26));
+			ck_assert_int_eq(p->value[vlen - 1], p->value[0]);
+		}
+	}
+	ck_assert_ptr_eq(fh_form_get(&f, "n100"), &f.pairs[100]);
+	fh_form_release(&f);
+	ck_assert_ptr_null(f.blocks);
+	ck_assert_uint_eq(f.n, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("form");
 	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
+	TCase *tc_blocks;
 
 	tcase_add_loop_test(
 	    core, test_parse, 0, (int)(sizeof(pcases) / sizeof(pcases[0])));
@@ -262,6 +311,9 @@ suite(void)
 	tcase_add_test(limits, test_buf_cap);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
+	tc_blocks = tcase_create("blocks");
+	tcase_add_test(tc_blocks, test_blocks);
+	suite_add_tcase(s, tc_blocks);
 	return s;
 }
 
