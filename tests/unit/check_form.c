@@ -291,6 +291,135 @@ START_TEST(test_blocks)
 }
 END_TEST
 
+/* What fh_form_parse() did before it decoded into its blocks: each name
+ * and value through fh_url_decode() into a buffer capped as the form caps
+ * them, then fh_form_push(). */
+static enum fh_err
+parse_reference(struct fh_form *f, const char *s, size_t len)
+{
+	struct fh_buf name, value;
+	const char   *seg, *end = s + len, *amp, *eq;
+	enum fh_err   err = FH_OK;
+
+	fh_buf_init(&name, FH_FORM_MAX_NAME);
+	fh_buf_init(&value, FH_FORM_MAX_VALUE);
+	for (seg = s; err == FH_OK && seg < end; seg = amp + 1) {
+		amp = memchr(seg, '&', (size_t)(end - seg));
+		if (amp == NULL)
+			amp = end;
+		if (amp == seg)
+			continue;
+		eq = memchr(seg, '=', (size_t)(amp - seg));
+		if (eq == NULL)
+			eq = amp;
+		err = fh_url_decode(&name, seg, (size_t)(eq - seg), 1);
+		if (err == FH_OK)
+			err = fh_url_decode(&value, eq == amp ? eq : eq + 1,
+			    eq == amp ? 0 : (size_t)(amp - eq - 1), 1);
+		if (err == FH_OK)
+			err = fh_form_push(f, fh_buf_cstr(&name), name.len,
+			    fh_buf_cstr(&value), value.len);
+	}
+	fh_buf_release(&name);
+	fh_buf_release(&value);
+	return err;
+}
+
+/* "N<n>" is n copies of 'n', "V<n>" n copies of 'v' */
+static const char *const parse_cases[] = {
+    "a=1&b=2",
+    "a=1&b=%zz",
+    "a=%4",
+    "a%2=1",
+    "%41%42=%43+d",
+    "+=+&++",
+    "a&&b=&=c&",
+    "%00=%00",
+    "a=1&a=2&a=",
+    "=",
+    "&&&",
+    "N256=x",
+    "N257=x",
+    "N257%zz=x",
+    "N256%zz=x",
+    "N256%41=x",
+    "a=V65536",
+    "a=V65537",
+    "a=V65536%",
+    "a=V65536%4",
+    "a=V65535%41",
+    "a=V65535%41&b=V65536",
+    "N300&a=%zz",
+    "a=%zz&N300",
+};
+
+static size_t
+expand(const char *c, char *out, size_t outlen)
+{
+	size_t n = 0, k;
+	long   rep;
+	char  *endp;
+
+	while (*c != '\0') {
+		if ((*c == 'N' || *c == 'V') && c[1] >= '0' && c[1] <= '9') {
+			rep = strtol(c + 1, &endp, 10);
+			ck_assert_uint_lt(n + (size_t)rep, outlen);
+			for (k = 0; k < (size_t)rep; k++)
+				out[n++] = *c == 'N' ? 'n' : 'v';
+			c = endp;
+			continue;
+		}
+		ck_assert_uint_lt(n, outlen);
+		out[n++] = *c++;
+	}
+	return n;
+}
+
+START_TEST(test_parse_same_as_decode)
+{
+	static char    in[3 * FH_FORM_MAX_VALUE];
+	struct fh_form got, want;
+	size_t	       n, i;
+
+	n = expand(parse_cases[_i], in, sizeof(in));
+	fh_form_init(&got);
+	fh_form_init(&want);
+	ck_assert_int_eq(
+	    fh_form_parse(&got, in, n), parse_reference(&want, in, n));
+	ck_assert_uint_eq(got.n, want.n);
+	for (i = 0; i < got.n; i++) {
+		ck_assert_uint_eq(got.pairs[i].nlen, want.pairs[i].nlen);
+		ck_assert_uint_eq(got.pairs[i].vlen, want.pairs[i].vlen);
+		ck_assert(memcmp(got.pairs[i].name, want.pairs[i].name,
+			      want.pairs[i].nlen + 1) == 0);
+		ck_assert(memcmp(got.pairs[i].value, want.pairs[i].value,
+			      want.pairs[i].vlen + 1) == 0);
+	}
+	fh_form_release(&got);
+	fh_form_release(&want);
+}
+END_TEST
+
+/* Past the pair cap: the same error and pairs as before. */
+START_TEST(test_parse_pair_cap)
+{
+	static char    in[FH_FORM_MAX_PAIRS * 8];
+	struct fh_form got, want;
+	size_t	       n = 0, i;
+
+	for (i = 0; i <= FH_FORM_MAX_PAIRS; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "p%zu=1&", i);
+	fh_form_init(&got);
+	fh_form_init(&want);
+	ck_assert_int_eq(fh_form_parse(&got, in, n), FH_ETOOBIG);
+	ck_assert_int_eq(parse_reference(&want, in, n), FH_ETOOBIG);
+	ck_assert_uint_eq(got.n, FH_FORM_MAX_PAIRS);
+	ck_assert_uint_eq(want.n, FH_FORM_MAX_PAIRS);
+	fh_form_release(&got);
+	fh_form_release(&want);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -313,6 +442,9 @@ suite(void)
 	suite_add_tcase(s, limits);
 	tc_blocks = tcase_create("blocks");
 	tcase_add_test(tc_blocks, test_blocks);
+	tcase_add_loop_test(tc_blocks, test_parse_same_as_decode, 0,
+	    (int)FH_NITEMS(parse_cases));
+	tcase_add_test(tc_blocks, test_parse_pair_cap);
 	suite_add_tcase(s, tc_blocks);
 	return s;
 }
