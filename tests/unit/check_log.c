@@ -340,10 +340,13 @@ check_same_as_json_c(int line, const char *const *kv, size_t nkv)
 
 		if (v == NULL)
 			json_object_object_add(o, k, NULL);
-		else if (v[0] == '#')
-			json_object_object_add(o, k,
-			    json_object_new_int64(strtoll(v + 1, NULL, 10)));
-		else
+		else if (v[0] == '#') {
+			char	 *end;
+			long long n = strtoll(v + 1, &end, 10);
+
+			ck_assert_int_eq(*end, '\0');
+			json_object_object_add(o, k, json_object_new_int64(n));
+		} else
 			json_object_object_add(o, k, json_object_new_string(v));
 	}
 	want = json_object_to_json_string_ext(
