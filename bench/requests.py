@@ -9,8 +9,10 @@ Everything here talks to 127.0.0.1 only.
                                  (bench/handler_loop) per route
     requests.py seed NAME        reset the emulator and seed what route NAME
                                  needs (the wait lookup finds its task)
-    requests.py preflight NAME   send the route's request once through nginx;
-                                 print its status; exit 1 when unexpected
+    requests.py preflight NAME [PORT]  send the route's request once through
+                                 nginx (or to 127.0.0.1:PORT: the Node
+                                 reference); print its status; exit 1 when
+                                 unexpected
     requests.py capture NAME DIR after a preflight: the Twilio requests it
                                  made, as DIR/NAME-emulator.lua for wrk
                                  straight against the emulator; prints the
@@ -216,9 +218,10 @@ def seed(name):
                            "date_created": "2026-01-02T03:04:05Z"}]})
 
 
-def preflight(name):
+def preflight(name, port=None):
     method, target, headers, body = build(name)
-    r = t.http_raw(method, ENV.host, ENV.port, target, headers,
+    port = ENV.port if port is None else int(port)
+    r = t.http_raw(method, ENV.host, port, target, headers,
                    body if method == "POST" else None, 10.0)
     print(r.status)
     want = route(name)[7]
@@ -361,8 +364,8 @@ def main(argv):
         write(argv[2])
     elif cmd == "seed" and len(argv) == 3:
         seed(argv[2])
-    elif cmd == "preflight" and len(argv) == 3:
-        preflight(argv[2])
+    elif cmd == "preflight" and len(argv) in (3, 4):
+        preflight(*argv[2:])
     elif cmd == "capture" and len(argv) == 4:
         capture(argv[2], argv[3])
     elif cmd == "rss" and len(argv) == 4:

@@ -13,6 +13,23 @@
 # get an emulator-only row: wrk straight against the emulator with the very
 # requests (same paths, same auth) one webhook made, and the ceiling that
 # implies (emulator requests/s divided by the calls per webhook).
+#
+# Per route it also prints the server CPU per request (nginx + the route's
+# FastCGI processes: utime+stime from /proc/PID/stat before and after the
+# measured runs, divided by the requests), and the system calls per request
+# (a separate short run with `strace -c -f` attached to every process of the
+# route's program and to nginx's workers; strace slows that run down, so it
+# gives counts, not speed).  Perf's syscall tracepoints are not used: they
+# are often not available in containers.
+#
+# The Node reference (issue 20): the template's own functions (BENCH_NODE_REF)
+# served warm by twilio-run (--no-fork-process --no-live --no-logs, npm
+# packages in a cache outside the tree), their REST calls sent to the same
+# emulator by bench/node-preload.js, measured the same way right before the
+# flexhooks row of the wait main loop, wait initialize and create-callback;
+# the flexhooks row then shows its req/s over Node's ("vs Node").  When Node
+# cannot run, the ratio is taken against issue 20's measured Node figures
+# and marked so.
 # Everything goes to 127.0.0.1; everything started here is stopped on exit.
 #
 # Environment (defaults in brackets):
@@ -31,6 +48,13 @@
 #   BENCH_CALLGRIND_N [200]       iterations per pure-TwiML handler
 #   BENCH_CALLGRIND_N_REST [20]   iterations per Twilio-calling handler
 #   BENCH_OUT [.local/bench]      where the scripts and raw results go
+#   BENCH_SYSCALLS [1]            0 skips the strace runs
+#   BENCH_SYSCALL_DURATION [2]    seconds of the strace run per route
+#   BENCH_NODE [1]                0 skips the Node reference
+#   BENCH_NODE_REF [../shared/clients/flex-project-template@fbd5594/serverless-functions]
+#                                 the template's serverless-functions folder
+#   BENCH_NODE_PORT [PORT+2]      twilio-run's port
+#   FLEXHOOKS_CACHE [~/.cache/flexhooks]  the npm packages go to bench-node/
 set -euo pipefail
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -49,6 +73,17 @@ CALLGRIND=${BENCH_CALLGRIND:-1}
 CG_N=${BENCH_CALLGRIND_N:-200}
 CG_N_REST=${BENCH_CALLGRIND_N_REST:-20}
 OUT=${BENCH_OUT:-$ROOT/.local/bench}
+SYSCALLS=${BENCH_SYSCALLS:-1}
+SYS_DURATION=${BENCH_SYSCALL_DURATION:-2}
+NODE=${BENCH_NODE:-1}
+NODE_REF=${BENCH_NODE_REF:-$ROOT/../shared/clients/flex-project-template@fbd5594/serverless-functions}
+NODE_PORT=${BENCH_NODE_PORT:-$((PORT + 2))}
+NODE_CACHE=${FLEXHOOKS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/flexhooks}/bench-node
+# the template's own lock file versions (package-lock.json at fbd5594)
+NODE_PACKAGES="twilio-run@5.0.1 twilio@5.8.0 @twilio/runtime-handler@2.0.1
+axios@1.16.0 lodash@4.18.1 randomstring@1.3.0 twilio-flex-token-validator@1.5.8"
+# issue 20's Node figures (req/s), for the ratio when Node cannot run here
+ISSUE_NODE_RPS="wait-loop=3624 wait-init=897 create-callback=1095"
 BASE=http://127.0.0.1:$PORT
 EMU=http://127.0.0.1:$((PORT + 1))
 
@@ -56,6 +91,7 @@ say() { printf 'bench: [%3ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 case $PORT in '' | *[!0-9]*) die "FLEXHOOKS_PORT '$PORT' is not a port" ;; esac
+case $NODE_PORT in '' | *[!0-9]*) die "BENCH_NODE_PORT '$NODE_PORT' is not a port" ;; esac
 
 # ------------------------------------------------------------- the stack
 
@@ -88,15 +124,30 @@ if [ "$CALLGRIND" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
 	say "valgrind not found: no instruction counts"
 	CALLGRIND=0
 fi
+if [ "$SYSCALLS" = 1 ] && ! command -v strace >/dev/null 2>&1; then
+	say "strace not found: no system call counts"
+	SYSCALLS=0
+fi
 
 SAMPLER=
 FLOOR_PID=
+NODE_PID=
+STRACES=()
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	if [ -n "$SAMPLER" ]; then
 		kill -TERM "$SAMPLER" 2>/dev/null || true
 		wait "$SAMPLER" 2>/dev/null || true
+	fi
+	if [ "${#STRACES[@]}" -gt 0 ]; then
+		kill -INT "${STRACES[@]}" 2>/dev/null || true
+		wait "${STRACES[@]}" 2>/dev/null || true
+	fi
+	if [ -n "$NODE_PID" ]; then
+		# twilio-run leads its own process group (setsid)
+		kill -TERM -- "-$NODE_PID" 2>/dev/null || true
+		rm -f "$ROOT/.local/run/bench-node.pid"
 	fi
 	if [ -n "$FLOOR_PID" ]; then
 		# its forked copies are in its session (setsid)
@@ -170,6 +221,79 @@ esac
 REQ=(python3 "$BENCH/requests.py")
 "${REQ[@]}" write "$OUT"
 
+# ------------------------------------------------------------- the Node reference
+
+# Start twilio-run on NODE_PORT, serving the template's functions warm;
+# sets NODE_PID, or NODE_WHY (why not) and returns 1.
+NODE_WHY=
+node_start() {
+	local want have i
+	if [ "$NODE" != 1 ]; then
+		NODE_WHY="BENCH_NODE=$NODE"
+		return 1
+	fi
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		NODE_WHY="node or npm not found"
+		return 1
+	fi
+	if [ ! -f "$NODE_REF/package.json" ] || [ ! -d "$NODE_REF/src/functions" ]; then
+		NODE_WHY="no template at BENCH_NODE_REF ($NODE_REF)"
+		return 1
+	fi
+	# shellcheck disable=SC2086 # word list
+	want=$(printf '%s ' $NODE_PACKAGES)
+	have=$(cat "$NODE_CACHE/installed" 2>/dev/null || true)
+	if [ "$have" != "$want" ]; then
+		say "installing $want into $NODE_CACHE"
+		mkdir -p "$NODE_CACHE"
+		rm -f "$NODE_CACHE/installed"
+		# shellcheck disable=SC2086 # word list
+		if ! npm install --prefix "$NODE_CACHE" --no-audit --no-fund \
+		    --loglevel=error $NODE_PACKAGES >"$OUT/node-npm.log" 2>&1; then
+			NODE_WHY="npm install failed (see $OUT/node-npm.log)"
+			return 1
+		fi
+		printf '%s' "$want" >"$NODE_CACHE/installed"
+	fi
+	# the template's settings (.env.example) and the stack's identity
+	{
+		printf 'ACCOUNT_SID=%s\nAUTH_TOKEN=%s\n' "$ACCOUNT_SID" "$AUTH_TOKEN"
+		printf 'TWILIO_FLEX_WORKSPACE_SID=%s\n' "$TWILIO_FLEX_WORKSPACE_SID"
+		printf 'TWILIO_FLEX_CALLBACK_WORKFLOW_SID=%s\n' \
+		    "$TWILIO_FLEX_CALLBACK_WORKFLOW_SID"
+		printf 'TWILIO_SERVICE_RETRY_LIMIT=5\nTWILIO_SERVICE_MIN_BACKOFF=100\n'
+		printf 'TWILIO_SERVICE_MAX_BACKOFF=300\nTWILIO_SERVERLESS_API_CONCURRENCY=10\n'
+	} >"$OUT/node.env"
+	(
+		cd "$NODE_REF" || exit 1
+		BENCH_NODE_EMULATOR=$EMU NODE_PATH=$NODE_CACHE/node_modules \
+		    exec setsid node --require "$BENCH/node-preload.js" \
+		    "$NODE_CACHE/node_modules/twilio-run/bin/twilio-run.js" start \
+		    --no-fork-process --no-live --no-logs --port "$NODE_PORT" \
+		    --env "$OUT/node.env" </dev/null >"$OUT/node.log" 2>&1
+	) &
+	NODE_PID=$!
+	printf '%s\n' "$NODE_PID" >"$RUN_DIR/bench-node.pid"
+	for i in $(seq 300); do
+		if curl -sf -o /dev/null -X POST \
+		    "http://127.0.0.1:$NODE_PORT/features/callback-and-voicemail/studio/wait-experience?mode=main-wait-loop&skipGreeting=true"; then
+			say "Node reference: twilio-run on port $NODE_PORT (pid $NODE_PID), up after $((i / 10)) s"
+			return 0
+		fi
+		kill -0 "$NODE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	NODE_WHY="twilio-run did not start (see $OUT/node.log)"
+	return 1
+}
+
+NODE_UP=0
+if node_start; then
+	NODE_UP=1
+else
+	say "no Node reference: $NODE_WHY; ratios against issue 20's Node figures"
+fi
+
 # ------------------------------------------------------------- measuring
 
 load1() { cut -d ' ' -f 1 /proc/loadavg; }
@@ -189,14 +313,13 @@ wrk_runs() {
 	for ((i = 1; i <= RUNS; i++)); do
 		wrk -t"$THREADS" -c"$CONNS" -d"${dur}s" -s "$lua" "$url" \
 		    >"$OUT/$tag.run$i.out" 2>&1 || true
-		line=$("${REQ[@]}" wrkout "$OUT/$tag.run$i.out" ${kinds:+"$kinds"})
-		set -- $line
-		rps+=("$1") p50+=("$2") p99+=("$3")
-		M_N=$((M_N + $5))
-		if [ "$4" -lt 0 ]; then
+		read -r -a line <<<"$("${REQ[@]}" wrkout "$OUT/$tag.run$i.out" ${kinds:+"$kinds"})"
+		rps+=("${line[0]}") p50+=("${line[1]}") p99+=("${line[2]}")
+		M_N=$((M_N + line[4]))
+		if [ "${line[3]}" -lt 0 ]; then
 			M_ERR=fail
 		elif [ "$M_ERR" != fail ]; then
-			M_ERR=$((M_ERR + $4))
+			M_ERR=$((M_ERR + line[3]))
 		fi
 	done
 	CPU1=$("${REQ[@]}" cpu "$ROOT/.local/run" "$CPU_PROG")
@@ -247,9 +370,21 @@ irs() {
 	[ -n "$tot" ] && IR=$((tot / n))
 }
 
-# CPU microseconds per request of the program, nginx and the emulator
-# over the measured runs: "prog/nginx/emulator".
+# Server CPU microseconds per request over the measured runs: the
+# program's processes and nginx together (SRV), and "prog/nginx/emulator"
+# (printed).
 cpu_per_req() {
+	local a b
+	read -r -a a <<<"$CPU0"
+	read -r -a b <<<"$CPU1"
+	SRV=$(awk -v n="$M_N" -v hz="${b[3]}" \
+	    -v t=$((b[0] - a[0] + b[1] - a[1])) 'BEGIN {
+		if (n <= 0) { print "-"; exit }
+		printf "%.0f", t * 1e6 / hz / n
+	}')
+	SPLIT=$(cpu_split)
+}
+cpu_split() {
 	local a b
 	read -r -a a <<<"$CPU0"
 	read -r -a b <<<"$CPU1"
@@ -261,12 +396,71 @@ cpu_per_req() {
 	}'
 }
 
+# times A B: "A/Bx", or - without both
+times() {
+	if [ -n "$2" ] && [ "$1" != - ] && [ "$2" != - ]; then
+		awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'
+	else
+		echo -
+	fi
+}
+
+# pids PROG: the processes of PROG (its pid file's process and children)
+pids() {
+	local top
+	top=$(cat "$ROOT/.local/run/$1.pid" 2>/dev/null) || return 0
+	printf '%s\n' "$top"
+	pgrep -P "$top" || true
+}
+
+# syscalls URL LUA TAG PROG: a short run with strace -c -f on every process
+# of PROG and on nginx's workers; sets SYS to "prog/nginx" system calls per
+# request (for Node, PROG is the whole server and nginx is not in the way).
+syscalls() {
+	local url=$1 lua=$2 tag=$3 prog=$4 p n=0 a b
+	local -a args=() nargs=() line
+	SYS=-
+	[ "$SYSCALLS" = 1 ] || return 0
+	for p in $(pids "$prog"); do args+=(-p "$p"); done
+	for p in $(pgrep -P "$(cat "$ROOT/.local/run/nginx.pid")"); do
+		nargs+=(-p "$p")
+	done
+	[ "${#args[@]}" -gt 0 ] || return 0
+	STRACES=()
+	strace -c -f -o "$OUT/$tag.strace" "${args[@]}" 2>/dev/null &
+	STRACES+=($!)
+	if [ "$prog" != bench-node ] && [ "${#nargs[@]}" -gt 0 ]; then
+		strace -c -f -o "$OUT/$tag.nginx.strace" "${nargs[@]}" \
+		    2>/dev/null &
+		STRACES+=($!)
+	else
+		rm -f "$OUT/$tag.nginx.strace"
+	fi
+	sleep 0.5	# attached
+	wrk -t"$THREADS" -c"$CONNS" -d"${SYS_DURATION}s" -s "$lua" "$url" \
+	    >"$OUT/$tag.sys.out" 2>&1 || true
+	kill -INT "${STRACES[@]}" 2>/dev/null || true
+	wait "${STRACES[@]}" 2>/dev/null || true
+	STRACES=()
+	read -r -a line <<<"$("${REQ[@]}" wrkout "$OUT/$tag.sys.out")"
+	n=${line[4]}
+	[ "$n" -gt 0 ] || return 0
+	a=$(awk '$NF == "total" { print $4 }' "$OUT/$tag.strace" 2>/dev/null)
+	b=$(awk '$NF == "total" { print $4 }' "$OUT/$tag.nginx.strace" 2>/dev/null || true)
+	SYS=$(awk -v a="${a:-0}" -v b="${b:-}" -v n="$n" 'BEGIN {
+		printf "%.1f", a / n
+		if (b != "") printf "/%.1f", b / n
+	}')
+}
+
 ROWS=()
 BASE_RPS=
 FLOOR_RPS=
-row() {	# label rps p50 p99 errors ratio floor-ratio rss ir cpu load
-	ROWS+=("$(printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %7s | %9s | %7s | %11s | %4s |' "$@")")
-}
+FMT='| %-38s | %8s | %6s | %6s | %6s | %7s | %7s | %8s | %9s | %7s | %6s | %11s | %9s | %4s |'
+# label rps p50 p99 errors vs-nginx vs-floor vs-node rss ir srv cpu sys load
+# shellcheck disable=SC2059 # the one format
+row_text() { printf "$FMT" "$@"; }
+row() { ROWS+=("$(row_text "$@")"); }
 ratio() {	# RPS [OF]: RPS as a share of OF (default: the baseline)
 	local of=${2-$BASE_RPS}
 	if [ -n "$of" ] && [ "$1" != - ]; then
@@ -276,19 +470,66 @@ ratio() {	# RPS [OF]: RPS as a share of OF (default: the baseline)
 	fi
 }
 
+# node_row NAME: measure the Node reference for route NAME the same way
+# (sets NODE_RPS; appends its row to NODE_ROWS, printed under flexhooks')
+node_row() {
+	local name=$1 label=$2 ld status
+	NODE_RPS=
+	ld=$(load1)
+	"${REQ[@]}" seed "$name"
+	if ! status=$("${REQ[@]}" preflight "$name" "$NODE_PORT" 2>"$OUT/$name-node.preflight"); then
+		say "$name: Node answered ${status:-nothing}: $(cat "$OUT/$name-node.preflight")"
+		NODE_ROWS+=("$(row_text "  Node reference: FAIL $status" - - - - - - - - - - - - "$ld")")
+		return 0
+	fi
+	"${REQ[@]}" seed "$name"
+	say "$name (Node): load average $ld; ${WARMUP}s warm-up, $RUNS x ${DURATION}s at $CONNS connections"
+	CPU_PROG=bench-node
+	rss_start bench-node "$name-node"
+	wrk_runs "http://127.0.0.1:$NODE_PORT/" "$OUT/$name.lua" "$DURATION" "$name-node"
+	rss_stop "$name-node"
+	# one process serves: its VmRSS
+	RSS=$(awk '{ if ($2 > m) m = $2 } END { if (m) printf "%.1f", m / 1024; else print "-" }' \
+	    "$OUT/$name-node.rss" 2>/dev/null || echo -)
+	[ "$M_ERR" = 0 ] || say "warning: $name (Node): $M_ERR errors in the measured runs (see $OUT/$name-node.run*.out)"
+	cpu_per_req
+	"${REQ[@]}" seed "$name"
+	syscalls "http://127.0.0.1:$NODE_PORT/" "$OUT/$name.lua" "$name-node" bench-node
+	NODE_RPS=$M_RPS
+	NODE_ROWS+=("$(row_text "  Node reference (twilio-run)" "$M_RPS" "$M_P50" "$M_P99" \
+	    "$M_ERR" "$(ratio "$M_RPS")" "$(ratio "$M_RPS" "$FLOOR_RPS")" 1.0x \
+	    "$RSS" - "$SRV" "$SPLIT" "$SYS" "$ld")")
+}
+
+ISSUE_RATIO=0
 for name in $ROUTES; do
 	[ -f "$OUT/$name.info" ] || die "unknown route '$name'"
 	IFS=$'\t' read -r _ prog want label <"$OUT/$name.info"
-	ld=$(load1)
 	calls=0
+	NODE_ROWS=()
+	REF_RPS=
+	REF_MARK=
+	case $name in
+	wait-loop | wait-init | create-callback)
+		if [ "$NODE_UP" = 1 ]; then
+			node_row "$name" "$label"
+			REF_RPS=$NODE_RPS
+		else
+			REF_RPS=$(printf '%s\n' "$ISSUE_NODE_RPS" | tr ' ' '\n' | sed -n "s/^$name=//p")
+			REF_MARK='*'
+			ISSUE_RATIO=1
+		fi
+		;;
+	esac
+	ld=$(load1)
 	"${REQ[@]}" seed "$name"
 	if ! status=$("${REQ[@]}" preflight "$name" 2>"$OUT/$name.preflight"); then
 		if [ "$status" = 404 ]; then
 			say "$name: 404 (program not built): n/a"
-			row "$label" n/a n/a n/a n/a n/a n/a n/a n/a n/a "$ld"
+			row "$label" n/a n/a n/a n/a n/a n/a n/a n/a n/a n/a n/a n/a "$ld"
 		else
 			say "$name: answered ${status:-nothing}, not $want: $(cat "$OUT/$name.preflight")"
-			row "$label" "FAIL $status" - - - - - - - - "$ld"
+			row "$label" "FAIL $status" - - - - - - - - - - - "$ld"
 		fi
 		continue
 	fi
@@ -302,12 +543,20 @@ for name in $ROUTES; do
 	# (the script sets method, path, headers and body)
 	wrk_runs "$BASE/" "$OUT/$name.lua" "$DURATION" "$name"
 	rss_stop "$name"
+	cpu_per_req
 	if [ "$M_ERR" != 0 ]; then
 		# e.g. 429s from nginx: the row would measure the error page
 		say "warning: $name: $M_ERR errors in the measured runs (see $OUT/$name.run*.out); its req/s is not the route's"
 	fi
 	[ "$name" != baseline ] || BASE_RPS=$M_RPS
 	[ "$name" != floor ] || FLOOR_RPS=$M_RPS
+	R_RPS=$M_RPS R_P50=$M_P50 R_P99=$M_P99 R_ERR=$M_ERR R_RSS=$RSS
+	R_SRV=$SRV R_SPLIT=$SPLIT
+	SYS=-
+	if [ "$prog" != - ]; then
+		"${REQ[@]}" seed "$name"
+		syscalls "$BASE/" "$OUT/$name.lua" "$name" "$prog"
+	fi
 	case $name in
 	baseline | floor | tr-event)	# not in bench/handler_loop's table
 		IR=- ;;
@@ -318,9 +567,15 @@ for name in $ROUTES; do
 		irs "$name" "$n"
 		;;
 	esac
-	row "$label" "$M_RPS" "$M_P50" "$M_P99" "$M_ERR" "$(ratio "$M_RPS")" \
-	    "$(if [ "$name" = baseline ]; then echo -; else ratio "$M_RPS" "$FLOOR_RPS"; fi)" \
-	    "$RSS" "$IR" "$(cpu_per_req)" "$ld"
+	if [ "$name" = baseline ]; then
+		# nginx alone: its CPU is the whole server
+		R_SRV=$(awk -v s="$R_SPLIT" 'BEGIN { split(s, a, "/"); print a[2] }')
+	fi
+	row "$label" "$R_RPS" "$R_P50" "$R_P99" "$R_ERR" "$(ratio "$R_RPS")" \
+	    "$(if [ "$name" = baseline ]; then echo -; else ratio "$R_RPS" "$FLOOR_RPS"; fi)" \
+	    "$(t=$(times "$R_RPS" "$REF_RPS"); [ "$t" = - ] || t=$t$REF_MARK; echo "$t")" \
+	    "$R_RSS" "$IR" "$R_SRV" "$R_SPLIT" "$SYS" "$ld"
+	[ "${#NODE_ROWS[@]}" -eq 0 ] || ROWS+=("${NODE_ROWS[@]}")
 	if [ "$calls" -gt 0 ]; then
 		ld=$(load1)
 		"${REQ[@]}" seed "$name"
@@ -328,13 +583,15 @@ for name in $ROUTES; do
 		# the emulator closes the create connections (as flexhooks
 		# asks): wrk counts each as a read error, so only status,
 		# connect and timeout errors count here
+		CPU_PROG=-
 		wrk_runs "$EMU/" "$OUT/$name-emulator.lua" "$EMU_DURATION" \
 		    "$name-emulator" "connect status timeout"
+		cpu_per_req
 		row "  emulator alone ($calls calls/webhook)" "$M_RPS" "$M_P50" \
-		    "$M_P99" "$M_ERR" - - - - "$(cpu_per_req)" "$ld"
+		    "$M_P99" "$M_ERR" - - - - - - "$SPLIT" - "$ld"
 		row "  = emulator ceiling (req/s / $calls)" \
 		    "$(awk -v a="$M_RPS" -v c="$calls" 'BEGIN { printf "%.1f", a / c }')" \
-		    - - - - - - - - "$ld"
+		    - - - - - - - - - - - "$ld"
 	fi
 done
 
@@ -344,13 +601,12 @@ done
 	printf '\nflexhooks benchmark: %s connections, %s wrk threads, %s x %ss runs (medians), %s FastCGI processes per program, %s CPUs, %s\n\n' \
 	    "$CONNS" "$THREADS" "$RUNS" "$DURATION" "$FLEXHOOKS_PROCESSES" \
 	    "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)"
-	printf '| %-38s | %8s | %6s | %6s | %6s | %7s | %7s | %9s | %7s | %11s | %4s |\n' \
-	    route req/s 'p50 ms' 'p99 ms' errors 'vs nginx' 'vs floor' \
-	    'RSS MB' 'Ir/req' 'CPU us/req' load
-	printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
+	row_text route req/s 'p50 ms' 'p99 ms' errors 'vs nginx' 'vs floor' \
+	    'vs Node' 'RSS MB' 'Ir/req' 'server' 'CPU us/req' 'sys/req' load
+	printf '\n|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
 	    "$(printf -- '-%.0s' {1..40})" ---------: -------: -------: \
-	    -------: --------: --------: ----------: --------: ------------: \
-	    -----:
+	    -------: --------: --------: ---------: ----------: --------: \
+	    -------: ------------: ----------: -----:
 	printf '%s\n' "${ROWS[@]}"
 	cat <<EOF
 
@@ -364,9 +620,19 @@ mostly shared library pages touched at start-up; a forked worker counts
 only the pages it touches itself).  Ir/req: instructions per request of
 parse + auth + handler + head + access line, in-process (bench/handler_loop
 under callgrind, after one warm-up request; for the Twilio-calling routes
-this includes curl and the JSON parsing, not the emulator).  CPU us/req: CPU
-time per request of the program's processes / nginx / the emulator during
-the measured runs.  load: 1-minute load average before the route.  Total
-time $SECONDS s.
+this includes curl and the JSON parsing, not the emulator).  server: CPU
+microseconds per request of the server (the program's processes and nginx;
+Node: the twilio-run process; baseline: nginx) over the measured runs;
+CPU us/req splits it into program / nginx / emulator.  sys/req: system
+calls per request of the program's processes / of nginx's workers, from a
+separate ${SYS_DURATION} s run under strace -c -f (Node: its process, all
+threads).  vs Node: req/s over the Node reference's (the template's own
+functions under twilio-run against the same emulator, measured just
+before; its row is under the route's).  load: 1-minute load average before
+the route.  Total time $SECONDS s.
 EOF
+	if [ "$ISSUE_RATIO" = 1 ]; then
+		printf '\n*: Node did not run here (%s): the ratio is to the Node req/s\nmeasured in issue 20 (%s), not to a run on this machine.\n' \
+		    "$NODE_WHY" "$ISSUE_NODE_RPS"
+	fi
 } | tee "$OUT/table.md"

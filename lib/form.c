@@ -12,19 +12,66 @@ fh_form_init(struct fh_form *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Names and values are copied into blocks of at least BLOCK_MIN bytes (a
+ * webhook's whole body usually fits one), so a form of 13 pairs costs one
+ * allocation instead of 13. */
+#define BLOCK_MIN 2048
+
+struct fh_form_block {
+	struct fh_form_block *next;
+	size_t		      used;
+	size_t		      size;
+	char		      data[];
+};
+
 void
 fh_form_release(struct fh_form *f)
 {
-	size_t i;
+	struct fh_form_block *b, *next;
 
-	for (i = 0; i < f->n; i++) {
-		/* one block holds the name and the value, which may be a
-		 * secret (a Flex token) */
-		fh_bzero(f->pairs[i].value, f->pairs[i].vlen);
-		free(f->pairs[i].name);
+	for (b = f->blocks; b != NULL; b = next) {
+		next = b->next;
+		/* values may be secrets (a Flex token) */
+		fh_bzero(b->data, b->used);
+		free(b);
 	}
 	free(f->pairs);
 	memset(f, 0, sizeof(*f));
+}
+
+/* n bytes of room in f's newest block, or a new block; NULL when out of
+ * memory. */
+static char *
+room(struct fh_form *f, size_t n)
+{
+	struct fh_form_block *b = f->blocks;
+	size_t		      size;
+	char		     *p;
+
+	if (b == NULL || b->size - b->used < n) {
+		size = n > BLOCK_MIN ? n : BLOCK_MIN;
+		b = malloc(sizeof(*b) + size);
+		if (b == NULL)
+			return NULL;
+		b->used = 0;
+		b->size = size;
+		b->next = f->blocks;
+		f->blocks = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+/* Give back the last n bytes taken from the newest block by room(), zeroed
+ * (they may hold part of a secret). */
+static void
+unroom(struct fh_form *f, size_t n)
+{
+	struct fh_form_block *b = f->blocks;
+
+	b->used -= n;
+	fh_bzero(b->data + b->used, n);
 }
 
 enum fh_err
@@ -45,10 +92,9 @@ fh_form_push(struct fh_form *f, const char *name, size_t nlen,
 		f->pairs = np;
 		f->cap = ncap;
 	}
-	/* name and value in one allocation: "name\0value\0" (the caps keep
-	 * the sum far from overflowing) */
+	/* "name\0value\0" (the caps keep the sum far from overflowing) */
 	p = &f->pairs[f->n];
-	p->name = malloc(nlen + vlen + 2);
+	p->name = room(f, nlen + vlen + 2);
 	if (p->name == NULL)
 		return FH_ENOMEM;
 	if (nlen > 0)
@@ -113,16 +159,52 @@ fh_url_decode(struct fh_buf *out, const char *s, size_t len, int plus_is_space)
 	return err;
 }
 
+/* Percent-decode s[0..len) into dst ('+' is a space), at most max bytes;
+ * *n is the decoded length.  Fails as fh_url_decode() into a buffer of that
+ * maximum would: FH_EINPUT at a bad escape, FH_ETOOBIG at the byte past
+ * max, whichever comes first. */
+static enum fh_err
+decode_into(char *dst, const char *s, size_t len, size_t max, size_t *n)
+{
+	size_t i, o = 0;
+	int    hi, lo;
+	char   c;
+
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c == '%') {
+			if (len - i < 3)
+				return FH_EINPUT;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return FH_EINPUT;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+')
+			c = ' ';
+		if (o == max)
+			return FH_ETOOBIG;
+		dst[o++] = c;
+	}
+	*n = o;
+	return FH_OK;
+}
+
+/*
+ * Each pair is decoded straight into the form's newest block: decoding
+ * never makes a name or value longer, so the encoded lengths are room
+ * enough, and what is not used goes back to the block.
+ */
 enum fh_err
 fh_form_parse(struct fh_form *f, const char *s, size_t len)
 {
-	struct fh_buf name, value;
-	const char   *seg, *end, *amp, *eq;
-	enum fh_err   err = FH_OK;
+	const char     *seg, *end, *amp, *eq, *v;
+	struct fh_pair *np, *p;
+	size_t		ncap, elen, vlen_enc, nlen, vlen;
+	char	       *dst;
+	enum fh_err	err = FH_OK;
 
-	fh_buf_init(&name, FH_FORM_MAX_NAME);
-	fh_buf_init(&value, FH_FORM_MAX_VALUE);
-	value.secret = 1; /* a value may be a Flex token */
 	end = s + len;
 	for (seg = s; err == FH_OK && seg < end; seg = amp + 1) {
 		amp = memchr(seg, '&', (size_t)(end - seg));
@@ -133,16 +215,45 @@ fh_form_parse(struct fh_form *f, const char *s, size_t len)
 		eq = memchr(seg, '=', (size_t)(amp - seg));
 		if (eq == NULL)
 			eq = amp;
-		err = fh_url_decode(&name, seg, (size_t)(eq - seg), 1);
-		if (err == FH_OK)
-			err = fh_url_decode(&value, eq == amp ? eq : eq + 1,
-			    eq == amp ? 0 : (size_t)(amp - eq - 1), 1);
-		if (err == FH_OK)
-			err = fh_form_push(f, fh_buf_cstr(&name), name.len,
-			    fh_buf_cstr(&value), value.len);
+		v = eq == amp ? eq : eq + 1;
+		vlen_enc = (size_t)(amp - v);
+		elen = (size_t)(eq - seg) + vlen_enc + 2;
+		dst = room(f, elen);
+		if (dst == NULL)
+			return FH_ENOMEM;
+		err = decode_into(
+		    dst, seg, (size_t)(eq - seg), FH_FORM_MAX_NAME, &nlen);
+		if (err == FH_OK) {
+			dst[nlen] = '\0';
+			err = decode_into(dst + nlen + 1, v, vlen_enc,
+			    FH_FORM_MAX_VALUE, &vlen);
+		}
+		if (err == FH_OK &&
+		    f->n >=
+			(f->max_pairs != 0 ? f->max_pairs : FH_FORM_MAX_PAIRS))
+			err = FH_ETOOBIG;
+		if (err == FH_OK && f->n == f->cap) {
+			ncap = f->cap == 0 ? 16 : f->cap * 2;
+			np = realloc(f->pairs, ncap * sizeof(*np));
+			if (np == NULL)
+				err = FH_ENOMEM;
+			else {
+				f->pairs = np;
+				f->cap = ncap;
+			}
+		}
+		if (err != FH_OK) {
+			unroom(f, elen);
+			break;
+		}
+		dst[nlen + 1 + vlen] = '\0';
+		unroom(f, elen - (nlen + vlen + 2));
+		p = &f->pairs[f->n++];
+		p->name = dst;
+		p->nlen = nlen;
+		p->value = dst + nlen + 1;
+		p->vlen = vlen;
 	}
-	fh_buf_release(&name);
-	fh_buf_release(&value);
 	return err;
 }
 

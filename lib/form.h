@@ -4,10 +4,11 @@
  *
  * An fh_form is an ordered list of decoded name/value pairs.  Repeated names
  * are kept, in the order received (the signature check needs all of them);
- * fh_form_get() returns the first.  Each name and value is its own heap copy
- * with a terminating NUL; the length is kept too, because a value decoded
- * from %00 holds a NUL of its own (validators reject it).  The form owns its
- * pairs and frees them in fh_form_release().
+ * fh_form_get() returns the first.  Each name and value is a copy with a
+ * terminating NUL, kept in blocks the form owns (a few per form, not one
+ * per pair); the length is kept too, because a value decoded from %00 holds
+ * a NUL of its own (validators reject it).  The form frees its pairs and
+ * blocks, zeroed first, in fh_form_release().
  *
  * Decoding is strict: '+' is a space, "%XX" needs two hex digits, and a bad
  * escape fails the whole parse with FH_EINPUT.  The caps below hold for every
@@ -31,8 +32,10 @@
 			      * validator says otherwise */
 #define FH_FORM_MAX_NAME 256 /* bytes per decoded name */
 
-/* name and value are one allocation, owned by the form: name is the block
- * (freed by fh_form_release()), value points inside it. */
+struct fh_form_block;
+
+/* name and value point into one of the form's blocks ("name\0value\0"),
+ * borrowed until fh_form_release(). */
 struct fh_pair {
 	char  *name;
 	size_t nlen;
@@ -41,10 +44,12 @@ struct fh_pair {
 };
 
 struct fh_form {
-	struct fh_pair *pairs;
-	size_t		n;
-	size_t		cap;
-	size_t		max_pairs; /* 0: FH_FORM_MAX_PAIRS */
+	struct fh_pair	     *pairs;
+	size_t		      n;
+	size_t		      cap;
+	size_t		      max_pairs; /* 0: FH_FORM_MAX_PAIRS */
+	struct fh_form_block *blocks;	 /* the names and values, newest
+					  * first (owned) */
 };
 
 void fh_form_init(struct fh_form *f);

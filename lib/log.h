@@ -13,8 +13,6 @@
 
 #include <stdio.h>
 
-struct json_object;
-
 enum fh_log_level {
 	FH_LOG_ERROR = 0,
 	FH_LOG_WARN,
@@ -32,9 +30,6 @@ struct fh_log {
 	char	 call_sid[40];
 	char	 task_sid[40];
 	unsigned rest_attempts;
-	/* the access line's object, made by the first fh_log_request() and
-	 * updated in place by the next ones (owned; fh_log_release()) */
-	struct json_object *access;
 	/* the timestamp's whole-second part, kept while the second lasts */
 	long long ts_sec;
 	char	  ts[24];
@@ -42,8 +37,8 @@ struct fh_log {
 
 void fh_log_init(struct fh_log *log, const char *prog, int level);
 
-/* Free what the log owns (the access line's object); the log can be used
- * again, and a log that never wrote an access line owns nothing. */
+/* Release the log: it owns no memory (each line is built in one
+ * per-process block and written at once); the log can be used again. */
 void fh_log_release(struct fh_log *log);
 
 /* Start a request: set its id (NULL or invalid gives "-") and clear the

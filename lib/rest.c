@@ -48,10 +48,14 @@ struct fh_rest {
 	CURL		       *curl[FH_REST__MAX];
 	char		       *base[FH_REST__MAX]; /* no trailing '/' */
 	char			errbuf[FH_REST__MAX][CURL_ERROR_SIZE];
-	int			have_auth;
-	int			deadline_set;
-	int64_t			deadline; /* fh_now_ms() value */
-	uint64_t		rng;	  /* when getrandom() fails */
+	/* the header lists every request of a kind sends alike (no If-Match,
+	 * a form body or none), made on first use and kept: [base][form] */
+	struct curl_slist *hdrs[FH_REST__MAX][2];
+	struct fh_buf	   url; /* the request's URL, its block kept */
+	int		   have_auth;
+	int		   deadline_set;
+	int64_t		   deadline; /* fh_now_ms() value */
+	uint64_t	   rng;	     /* when getrandom() fails */
 };
 
 /* What one transfer writes into, reached from the curl callbacks. */
@@ -660,6 +664,7 @@ fh_rest_new(
 		return FH_ENOMEM;
 	r->cfg = cfg;
 	r->log = log;
+	fh_buf_init(&r->url, FH_REST_MAX_URL);
 	if (getrandom(&r->rng, sizeof(r->rng), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(r->rng))
 		r->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -722,7 +727,10 @@ fh_rest_free(struct fh_rest *r)
 		if (r->curl[b] != NULL)
 			curl_easy_cleanup(r->curl[b]);
 		free(r->base[b]);
+		curl_slist_free_all(r->hdrs[b][0]);
+		curl_slist_free_all(r->hdrs[b][1]);
 	}
+	fh_buf_release(&r->url);
 	free(r);
 }
 
@@ -853,6 +861,40 @@ build_headers(const struct fh_rest_req *req, struct curl_slist **out)
 	return FH_OK;
 }
 
+/* The headers of req: the kept list of its kind when it has one (made on
+ * first use), else a list of its own, which *own then holds for the caller
+ * to free. */
+static enum fh_err
+request_headers(struct fh_rest *r, const struct fh_rest_req *req,
+    struct curl_slist **own, struct curl_slist **out)
+{
+	struct curl_slist **kept;
+	int		    form;
+	enum fh_err	    err;
+
+	*own = *out = NULL;
+	form = req->body != NULL && strcmp(req->method, "POST") == 0;
+	if (req->if_match != NULL ||
+	    (form && req->content_type != NULL &&
+		strcmp(req->content_type,
+		    "application/x-www-form-urlencoded") != 0)) {
+		err = build_headers(req, own);
+		*out = *own;
+		return err;
+	}
+	kept = &r->hdrs[req->base][form];
+	if (*kept == NULL) {
+		err = build_headers(req, kept);
+		if (err != FH_OK) {
+			curl_slist_free_all(*kept);
+			*kept = NULL;
+			return err;
+		}
+	}
+	*out = *kept;
+	return FH_OK;
+}
+
 static enum fh_err
 set_request(CURL *c, const struct fh_rest_req *req, const char *url,
     struct curl_slist *hdrs, struct xfer *x)
@@ -880,9 +922,21 @@ set_request(CURL *c, const struct fh_rest_req *req, const char *url,
 		cc = curl_easy_setopt(
 		    c, CURLOPT_NOPROGRESS, req->sink != NULL ? 0L : 1L);
 	/*
-	 * On a reused connection that dies before any answer, curl silently
-	 * sends the request again.  A create must never go twice, so it gets
-	 * a connection of its own (twilio-platform.md section 7).
+	 * On a reused connection that dies before any byte of an answer,
+	 * curl silently sends the request again on a new one, and there is
+	 * no option to stop it.  The server may have read and carried out
+	 * the request before the connection died (a proxy that closed it
+	 * after forwarding, a kept connection timed out as the request
+	 * arrived): a create would then run twice.  On a fresh connection
+	 * curl never resends, and fh_rest_do()'s own retry leaves a create
+	 * that may have been sent alone.  So a create (not idempotent) gets
+	 * a connection of its own (twilio-platform.md section 7); every
+	 * other request, GETs and If-Match updates, reuses the kept one, and
+	 * the create's connection is kept for the requests after it.  The
+	 * price, measured on create-callback against the emulator (bench/,
+	 * issue 20): 18 more system calls and about 100 us more CPU per
+	 * create here, over twice the emulator's CPU, and against Twilio a
+	 * TCP and TLS handshake (two round trips more).
 	 */
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(
@@ -1094,8 +1148,8 @@ enum fh_err
 fh_rest_do(
     struct fh_rest *r, const struct fh_rest_req *req, struct fh_rest_resp *resp)
 {
-	struct curl_slist *hdrs = NULL;
-	struct fh_buf	   url;
+	struct curl_slist *own = NULL, *hdrs;
+	struct fh_buf	  *url = &r->url;
 	struct xfer	   x;
 	unsigned	   n429 = 0;
 	enum attempt_class cls;
@@ -1105,7 +1159,7 @@ fh_rest_do(
 	unsigned	   n, limit;
 	long		   left, delay;
 
-	fh_buf_init(&url, FH_REST_MAX_URL);
+	fh_buf_reset(url);
 	resp_init(resp, req);
 	what[0] = '\0';
 	err = check_req(r, req);
@@ -1123,25 +1177,27 @@ fh_rest_do(
 		fh_rest_set_deadline(r, default_deadline(r->cfg));
 
 	/* the URL and the headers stay the same for every attempt */
-	err = fh_buf_addstr(&url, r->base[req->base]);
+	err = fh_buf_addstr(url, r->base[req->base]);
 	if (err == FH_OK)
-		err = fh_buf_addstr(&url, req->path);
+		err = fh_buf_addstr(url, req->path);
 	if (err == FH_OK && req->query != NULL && req->query[0] != '\0')
-		err = fh_buf_printf(&url, "?%s", req->query);
+		err = fh_buf_addch(url, '?');
+	if (err == FH_OK && req->query != NULL && req->query[0] != '\0')
+		err = fh_buf_addstr(url, req->query);
 	if (err != FH_OK) {
 		fh_log_error(r->log, "cannot %s '%.*s': URL too long",
 		    req->method, path_len(req->path), req->path);
 		err = err == FH_ETOOBIG ? FH_EINTERNAL : err;
 		goto out;
 	}
-	err = build_headers(req, &hdrs);
+	err = request_headers(r, req, &own, &hdrs);
 	if (err != FH_OK)
 		goto out;
 	c = r->curl[req->base];
 	memset(&x, 0, sizeof(x));
 	x.resp = resp;
 	x.req = req;
-	err = set_request(c, req, fh_buf_cstr(&url), hdrs, &x);
+	err = set_request(c, req, fh_buf_cstr(url), hdrs, &x);
 	if (err != FH_OK)
 		goto out;
 
@@ -1215,7 +1271,8 @@ fh_rest_do(
 out:
 	if (c != NULL)
 		clear_request(c);
-	curl_slist_free_all(hdrs);
-	fh_buf_release(&url);
+	curl_slist_free_all(own);
+	/* the URL is no secret and its block serves the next request */
+	fh_buf_reset(url);
 	return err;
 }

@@ -2,6 +2,7 @@
  * check_form.c - form decoding, encoding, declared fields; bounded buffers.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,11 +244,188 @@ START_TEST(test_buf_cap)
 }
 END_TEST
 
+/* Names and values share blocks: pairs of every size, across many blocks
+ * and one larger than a block, all read back whole and in order. */
+START_TEST(test_blocks)
+{
+	static char    big[FH_FORM_MAX_VALUE];
+	struct fh_form f;
+	char	       name[32], val[1200];
+	size_t	       i, vlen;
+
+	fh_form_init(&f);
+	memset(big, 'b', sizeof(big));
+	for (i = 0; i < FH_FORM_MAX_PAIRS; i++) {
+		vlen = (i * 37) % sizeof(val);
+		memset(val, 'a' + (int)(i % 26), vlen);
+		ck_assert_int_gt(snprintf(name, sizeof(name), "n%zu", i), 0);
+		if (i == 100)
+			ck_assert_int_eq(fh_form_push(&f, name, strlen(name),
+					     big, sizeof(big)),
+			    FH_OK);
+		else
+			ck_assert_int_eq(
+			    fh_form_push(&f, name, strlen(name), val, vlen),
+			    FH_OK);
+	}
+	ck_assert_uint_eq(f.n, FH_FORM_MAX_PAIRS);
+	for (i = 0; i < FH_FORM_MAX_PAIRS; i++) {
+		const struct fh_pair *p = &f.pairs[i];
+
+		ck_assert_int_gt(snprintf(name, sizeof(name), "n%zu", i), 0);
+		ck_assert_str_eq(p->name, name);
+		ck_assert_uint_eq(p->nlen, strlen(name));
+		vlen = i == 100 ? sizeof(big) : (i * 37) % sizeof(val);
+		ck_assert_uint_eq(p->vlen, vlen);
+		ck_assert_int_eq(p->value[vlen], '\0');
+		if (vlen > 0) {
+			ck_assert_int_eq(
+			    p->value[0], i == 100 ? 'b' : 'a' + (int)(i % 26));
+			ck_assert_int_eq(p->value[vlen - 1], p->value[0]);
+		}
+	}
+	ck_assert_ptr_eq(fh_form_get(&f, "n100"), &f.pairs[100]);
+	fh_form_release(&f);
+	ck_assert_ptr_null(f.blocks);
+	ck_assert_uint_eq(f.n, 0);
+}
+END_TEST
+
+/* What fh_form_parse() did before it decoded into its blocks: each name
+ * and value through fh_url_decode() into a buffer capped as the form caps
+ * them, then fh_form_push(). */
+static enum fh_err
+parse_reference(struct fh_form *f, const char *s, size_t len)
+{
+	struct fh_buf name, value;
+	const char   *seg, *end = s + len, *amp, *eq;
+	enum fh_err   err = FH_OK;
+
+	fh_buf_init(&name, FH_FORM_MAX_NAME);
+	fh_buf_init(&value, FH_FORM_MAX_VALUE);
+	for (seg = s; err == FH_OK && seg < end; seg = amp + 1) {
+		amp = memchr(seg, '&', (size_t)(end - seg));
+		if (amp == NULL)
+			amp = end;
+		if (amp == seg)
+			continue;
+		eq = memchr(seg, '=', (size_t)(amp - seg));
+		if (eq == NULL)
+			eq = amp;
+		err = fh_url_decode(&name, seg, (size_t)(eq - seg), 1);
+		if (err == FH_OK)
+			err = fh_url_decode(&value, eq == amp ? eq : eq + 1,
+			    eq == amp ? 0 : (size_t)(amp - eq - 1), 1);
+		if (err == FH_OK)
+			err = fh_form_push(f, fh_buf_cstr(&name), name.len,
+			    fh_buf_cstr(&value), value.len);
+	}
+	fh_buf_release(&name);
+	fh_buf_release(&value);
+	return err;
+}
+
+/* "N<n>" is n copies of 'n', "V<n>" n copies of 'v' */
+static const char *const parse_cases[] = {
+    "a=1&b=2",
+    "a=1&b=%zz",
+    "a=%4",
+    "a%2=1",
+    "%41%42=%43+d",
+    "+=+&++",
+    "a&&b=&=c&",
+    "%00=%00",
+    "a=1&a=2&a=",
+    "=",
+    "&&&",
+    "N256=x",
+    "N257=x",
+    "N257%zz=x",
+    "N256%zz=x",
+    "N256%41=x",
+    "a=V65536",
+    "a=V65537",
+    "a=V65536%",
+    "a=V65536%4",
+    "a=V65535%41",
+    "a=V65535%41&b=V65536",
+    "N300&a=%zz",
+    "a=%zz&N300",
+};
+
+static size_t
+expand(const char *c, char *out, size_t outlen)
+{
+	size_t n = 0, k;
+	long   rep;
+	char  *endp;
+
+	while (*c != '\0') {
+		if ((*c == 'N' || *c == 'V') && c[1] >= '0' && c[1] <= '9') {
+			rep = strtol(c + 1, &endp, 10);
+			ck_assert_uint_lt(n + (size_t)rep, outlen);
+			for (k = 0; k < (size_t)rep; k++)
+				out[n++] = *c == 'N' ? 'n' : 'v';
+			c = endp;
+			continue;
+		}
+		ck_assert_uint_lt(n, outlen);
+		out[n++] = *c++;
+	}
+	return n;
+}
+
+START_TEST(test_parse_same_as_decode)
+{
+	static char    in[3 * FH_FORM_MAX_VALUE];
+	struct fh_form got, want;
+	size_t	       n, i;
+
+	n = expand(parse_cases[_i], in, sizeof(in));
+	fh_form_init(&got);
+	fh_form_init(&want);
+	ck_assert_int_eq(
+	    fh_form_parse(&got, in, n), parse_reference(&want, in, n));
+	ck_assert_uint_eq(got.n, want.n);
+	for (i = 0; i < got.n; i++) {
+		ck_assert_uint_eq(got.pairs[i].nlen, want.pairs[i].nlen);
+		ck_assert_uint_eq(got.pairs[i].vlen, want.pairs[i].vlen);
+		ck_assert(memcmp(got.pairs[i].name, want.pairs[i].name,
+			      want.pairs[i].nlen + 1) == 0);
+		ck_assert(memcmp(got.pairs[i].value, want.pairs[i].value,
+			      want.pairs[i].vlen + 1) == 0);
+	}
+	fh_form_release(&got);
+	fh_form_release(&want);
+}
+END_TEST
+
+/* Past the pair cap: the same error and pairs as before. */
+START_TEST(test_parse_pair_cap)
+{
+	static char    in[FH_FORM_MAX_PAIRS * 8];
+	struct fh_form got, want;
+	size_t	       n = 0, i;
+
+	for (i = 0; i <= FH_FORM_MAX_PAIRS; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "p%zu=1&", i);
+	fh_form_init(&got);
+	fh_form_init(&want);
+	ck_assert_int_eq(fh_form_parse(&got, in, n), FH_ETOOBIG);
+	ck_assert_int_eq(parse_reference(&want, in, n), FH_ETOOBIG);
+	ck_assert_uint_eq(got.n, FH_FORM_MAX_PAIRS);
+	ck_assert_uint_eq(want.n, FH_FORM_MAX_PAIRS);
+	fh_form_release(&got);
+	fh_form_release(&want);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("form");
 	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
+	TCase *tc_blocks;
 
 	tcase_add_loop_test(
 	    core, test_parse, 0, (int)(sizeof(pcases) / sizeof(pcases[0])));
@@ -262,6 +440,12 @@ suite(void)
 	tcase_add_test(limits, test_buf_cap);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
+	tc_blocks = tcase_create("blocks");
+	tcase_add_test(tc_blocks, test_blocks);
+	tcase_add_loop_test(tc_blocks, test_parse_same_as_decode, 0,
+	    (int)FH_NITEMS(parse_cases));
+	tcase_add_test(tc_blocks, test_parse_pair_cap);
+	suite_add_tcase(s, tc_blocks);
 	return s;
 }
 
