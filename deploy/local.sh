@@ -656,14 +656,35 @@ spawn_programs() {
 	done
 }
 
+# keepalive_of NAME WORKERS: the idle FastCGI connections each nginx
+# worker may keep to program NAME, (P - 1) / W with P its processes (its
+# FLEXHOOKS_PROGRAM_PROCESSES rule, else FLEXHOOKS_PROCESSES, else the
+# programs' default, 4): W x K < P leaves a process accepting
+# (nginx/flexhooks.conf.in "# @keepalive").
+keepalive_of() {
+	local p=${FLEXHOOKS_PROCESSES:-4} rule
+	for rule in ${FLEXHOOKS_PROGRAM_PROCESSES:-}; do
+		[ "${rule%%=*}" = "$1" ] && p=${rule#*=}
+	done
+	[[ $p =~ ^[1-9][0-9]*$ ]] || p=1
+	printf "%s" "$(((p - 1) / $2))"
+}
+
 # Write NGINX_CONF from the template: keep the "# @program NAME" blocks of
-# built programs only and substitute the @TOKENS@.
+# built programs only, turn the keep-alive markers into directives (or
+# nothing) and substitute the @TOKENS@.
 render_nginx_conf() {
 	local line keep=1 prog user_line= rate=${FLEXHOOKS_NGINX_FLEX_RATE:-20r/s}
+	local workers k kept=0
 	[[ $rate =~ ^[1-9][0-9]{0,6}r/[sm]$ ]] ||
 	    die "FLEXHOOKS_NGINX_FLEX_RATE '$rate' is not a rate like 20r/s"
 	is_root && user_line="user $WEB_USER $WEB_GROUP;"
 	[ -f "$TEMPLATE" ] || die "'$TEMPLATE' not found"
+	workers=$(sed -n 's/^worker_processes \([0-9][0-9]*\);$/\1/p' "$TEMPLATE")
+	[ -n "$workers" ] || die "no worker_processes N; in '$TEMPLATE'"
+	for prog in $BUILT; do
+		[ "$(keepalive_of "$prog" "$workers")" -eq 0 ] || kept=1
+	done
 	{
 		printf '# generated from nginx/flexhooks.conf.in by deploy/local.sh\n'
 		printf '# programs: %s\n' "$BUILT"
@@ -687,6 +708,17 @@ render_nginx_conf() {
 				continue
 			fi
 			[ "$keep" -eq 1 ] || continue
+			if [[ $line =~ ^([[:space:]]*)#\ @keep-conn$ ]]; then
+				[ "$kept" -eq 1 ] &&
+				    printf '%sfastcgi_keep_conn on;\n' "${BASH_REMATCH[1]}"
+				continue
+			fi
+			if [[ $line =~ ^([[:space:]]*)#\ @keepalive$ ]]; then
+				k=$(keepalive_of "$prog" "$workers")
+				[ "$k" -eq 0 ] ||
+				    printf '%skeepalive %s;\n' "${BASH_REMATCH[1]}" "$k"
+				continue
+			fi
 			[[ $line =~ ^[[:space:]]*# ]] && continue
 			line=${line//@USER@/$user_line}
 			line=${line//@PID_FILE@/$RUN_DIR/nginx.pid}

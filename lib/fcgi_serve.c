@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -145,23 +146,94 @@ read_body(FCGX_Request *r, struct fh_buf *body)
 	return err;
 }
 
-/*
- * Wait for a connection on the listening socket (fd 0) with SIGTERM and
- * SIGINT deliverable, which they are nowhere else: a request in progress
- * is never interrupted (a read or write failing with EINTR dropped it,
- * and nginx answered 502 whenever systemd stopped or restarted a unit
- * under load); it is finished, and the loop ends after it.  The socket is
- * non-blocking: a process that loses the race for a connection to
- * another one gets EAGAIN, not a blocked accept(), and waits again.
- * 1: accept; 0: stop.
- */
-static int
-wait_connection(struct fh_ctx *ctx, const sigset_t *waitmask)
+/* On a kept connection, the rest of a body the request did not read (one
+ * refused before reading: too large, malformed, a GET with a body) would be
+ * read as the start of the next request, which libfcgi then drops with the
+ * connection: read it to its end first (nginx caps it, client_max_body_size).
+ * A connection closed early is closed by FCGX_Finish_r() anyway. */
+static void
+drain_input(FCGX_Request *r)
 {
-	struct pollfd pfd = {0, POLLIN, 0};
+	char chunk[8192];
+
+	while (FCGX_GetStr(chunk, sizeof(chunk), r->in) > 0)
+		;
+	fh_bzero(chunk, sizeof(chunk)); /* it may have held a Flex token */
+}
+
+/*
+ * Waiting for the next request.
+ *
+ * Without a kept connection, the process waits for a connection on the
+ * listening socket (fd 0), which it shares with the other processes of
+ * the program: through an epoll set with EPOLLEXCLUSIVE, so that one
+ * connection wakes one waiting process, not all of them (the others would
+ * only lose the race for it: an accept() failing with EAGAIN and another
+ * wait each).  The socket is non-blocking, so a process that loses the
+ * race all the same gets EAGAIN and waits again.
+ *
+ * nginx's "fastcgi_keep_conn on" asks (FCGI_KEEP_CONN) to keep the
+ * connection for its next requests; libfcgi then leaves it open after
+ * FCGX_Finish_r(), and its FCGX_Accept_r() reads the next request from it
+ * instead of accepting.  The process waits on that connection alone: an
+ * idle kept connection pins its process, which is why nginx may keep at
+ * most K idle connections per worker with W x K below the program's
+ * processes (nginx/flexhooks.conf.in "keepalive"), so that some process
+ * always accepts.  When nginx closes it, FCGX_Accept_r() reads the end,
+ * closes it and accepts again.
+ *
+ * Either wait has SIGTERM and SIGINT deliverable, which they are nowhere
+ * else: a request in progress is never interrupted (a read or write failing
+ * with EINTR dropped it, and nginx answered 502 whenever systemd stopped or
+ * restarted a unit under load); it is finished, and the loop ends after it.
+ *
+ * Stopping with a kept connection: nginx may be writing its next request on
+ * it at this very moment, and a POST it sent on a connection that then
+ * closes is answered 502 (nginx passes no POST on again).  So the process
+ * keeps serving the connection until nginx closes it (nginx closes an idle
+ * kept connection after the upstream's keepalive_timeout, shorter than
+ * FH_STOP_GRACE_MS) or FH_STOP_GRACE_MS have passed, and only then closes
+ * it.
+ *
+ * 1: a request (or a connection) is waiting; 0: stop.
+ */
+#define FH_STOP_GRACE_MS 3000
+
+static int listen_epoll = -1; /* per process: created after the fork */
+
+static int
+wait_listen(const sigset_t *waitmask)
+{
+	struct epoll_event ev;
+	struct pollfd	   pfd = {0, POLLIN, 0};
+
+	if (listen_epoll < 0) {
+		listen_epoll = epoll_create1(EPOLL_CLOEXEC);
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		if (listen_epoll >= 0 &&
+		    epoll_ctl(listen_epoll, EPOLL_CTL_ADD, 0, &ev) != 0) {
+			close(listen_epoll);
+			listen_epoll = -2; /* not available: ppoll() */
+		}
+	}
+	if (listen_epoll >= 0)
+		return epoll_pwait(listen_epoll, &ev, 1, -1, waitmask);
+	return ppoll(&pfd, 1, NULL, waitmask);
+}
+
+static int
+wait_request(struct fh_ctx *ctx, int kept, const sigset_t *waitmask)
+{
+	static int64_t stop_by;
+	struct pollfd  pfd = {kept, POLLIN, 0};
+	int64_t	       left;
+	int	       rc;
 
 	while (!stopping) {
-		if (ppoll(&pfd, 1, NULL, waitmask) >= 0)
+		rc = kept >= 0 ? ppoll(&pfd, 1, NULL, waitmask)
+			       : wait_listen(waitmask);
+		if (rc >= 0)
 			return 1;
 		if (errno != EINTR) {
 			fh_log_error(&ctx->log,
@@ -171,7 +243,15 @@ wait_connection(struct fh_ctx *ctx, const sigset_t *waitmask)
 			return 0;
 		}
 	}
-	return 0;
+	if (kept < 0)
+		return 0;
+	if (stop_by == 0)
+		stop_by = fh_now_ms() + FH_STOP_GRACE_MS;
+	left = stop_by - fh_now_ms();
+	if (left <= 0)
+		return 0;
+	/* signals stay blocked: the next one changes nothing */
+	return poll(&pfd, 1, (int)left) > 0;
 }
 
 /* A streamed answer's bytes go to the FastCGI output as they come; libfcgi
@@ -230,7 +310,7 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		return 1;
 	}
 	fh_log_info(&ctx->log, "%s started", ctx->prog);
-	while (wait_connection(ctx, &waitmask)) {
+	while (wait_request(ctx, r.ipcFd, &waitmask)) {
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
 				continue;
@@ -295,13 +375,23 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		fh_buf_release(&body);
 		fh_resp_release(&resp);
 		fh_req_release(&req);
+		if (r.keepConnection)
+			drain_input(&r);
 		FCGX_Finish_r(&r);
 		/* the answer is out: now the work that must not delay it */
 		fh_ctx_run_after(ctx);
 	}
 	fh_log_begin(&ctx->log, NULL);
 	fh_log_info(&ctx->log, "%s stopping", ctx->prog);
-	FCGX_Free(&r, 1);
+	/* a kept connection is closed at once: FCGX_Free()'s lingering close
+	 * would wait up to 2 s for nginx to close its end first */
+	if (r.ipcFd >= 0) {
+		close(r.ipcFd);
+		r.ipcFd = -1;
+	}
+	FCGX_Free(&r, 0);
+	if (listen_epoll >= 0)
+		close(listen_epoll);
 	return 0;
 }
 

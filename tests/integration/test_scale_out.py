@@ -67,7 +67,7 @@ HOSTS = ("a", "b")
 PROCESSES = 2           # per program and host
 BUILD = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
 TEMPLATE = os.path.join(ENV.root, "nginx", "flexhooks.conf.in")
-PASS_RE = re.compile(r"fastcgi_pass unix:@RUN_DIR@/([a-z-]+)\.sock;")
+PASS_RE = re.compile(r"fastcgi_pass fh_([a-z_]+);")
 
 
 # --------------------------------------------------------------------------
@@ -113,8 +113,9 @@ class Farm:
         return [ln for ln in lines if not ln.startswith(drop)]
 
     def start(self):
-        names = re.findall(r"^\s*# @program ([a-z-]+)\s*$",
-                           read_text(TEMPLATE), re.M)
+        # a program's upstream and its locations: two blocks, one name
+        names = list(dict.fromkeys(re.findall(
+            r"^\s*# @program ([a-z-]+)\s*$", read_text(TEMPLATE), re.M)))
         self.programs = [p for p in names if os.access(
             os.path.join(BUILD, "cgi-bin", p), os.X_OK)]
         t.ok("healthz" in self.programs, "healthz is built")
@@ -170,7 +171,7 @@ class Farm:
     def render(self):
         """nginx/flexhooks.conf.in as deploy/local.sh renders it, but with
         an upstream of both hosts' sockets behind every fastcgi_pass."""
-        out, keep = [], True
+        out, keep, in_upstream = [], True, False
         user = "user root root;" if os.geteuid() == 0 else ""
         for line in read_text(TEMPLATE).splitlines():
             m = re.match(r"^\s*# @program ([a-z-]+)", line)
@@ -184,6 +185,13 @@ class Farm:
                 keep = True
                 continue
             if not keep or re.match(r"^\s*#", line):
+                continue
+            # the template's upstream of one socket per program: this
+            # test has its own, of both hosts' sockets
+            if re.match(r"^\s*upstream fh_", line):
+                in_upstream = True
+            if in_upstream:
+                in_upstream = not re.match(r"^\s*}", line)
                 continue
             line = PASS_RE.sub(pass_to, line)
             for k, v in (("USER", user),
@@ -363,9 +371,9 @@ def same_etag(task, n):
 def pass_to(m):
     """The template's fastcgi_pass of a program, to the upstream of both
     hosts (create-callback's: by token when there is one)."""
-    if m.group(1) == "create-callback":
+    if m.group(1) == "create_callback":
         return "fastcgi_pass $fh_create_callback_pass;"
-    return "fastcgi_pass fh_%s;" % m.group(1).replace("-", "_")
+    return "fastcgi_pass fh_%s;" % m.group(1)
 
 
 def both(c, what):
