@@ -146,11 +146,12 @@ read_body(FCGX_Request *r, struct fh_buf *body)
 	return err;
 }
 
-/* On a kept connection, the rest of a body the request did not read (one
- * refused before reading: too large, malformed, a GET with a body) would be
- * read as the start of the next request, which libfcgi then drops with the
- * connection: read it to its end first (nginx caps it, client_max_body_size).
- * A connection closed early is closed by FCGX_Finish_r() anyway. */
+/* The rest of a body the request did not read (one refused before
+ * reading: too large, malformed, a GET with a body): on a kept connection
+ * libfcgi would read it as the start of the next request and drop the
+ * connection; on another, closing it unread would reset nginx's end.  Read
+ * to its end first (nginx caps it, client_max_body_size); nothing to read
+ * (no system call) when the request was read whole. */
 static void
 drain_input(FCGX_Request *r)
 {
@@ -159,6 +160,60 @@ drain_input(FCGX_Request *r)
 	while (FCGX_GetStr(chunk, sizeof(chunk), r->in) > 0)
 		;
 	fh_bzero(chunk, sizeof(chunk)); /* it may have held a Flex token */
+}
+
+/*
+ * Accepting and closing connections ourselves, not in libfcgi: libfcgi's
+ * accept() waits up to 2 s for each new connection to become readable
+ * (a poll per request) and its close is a lingering one (shutdown, a
+ * poll, a read of nginx's end, then close: three more system calls per
+ * request), which exists to keep a TCP peer from being reset by data it
+ * sent and nobody read.  Here the peer is nginx on a unix socket, and the
+ * request's input has been read to its end first (drain_input()), so a
+ * plain close() loses nothing.  A connection handed over in
+ * FCGX_Request.ipcFd is read by FCGX_Accept_r() as it reads a kept one.
+ */
+
+/* A new connection from the listening socket (non-blocking): its fd; -1
+ * when there is none (another process took it); -2 on a lasting error. */
+static int
+accept_connection(struct fh_ctx *ctx)
+{
+	int fd;
+
+	fd = accept4(0, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+		return -1;
+	default:
+		fh_log_error(&ctx->log, "cannot accept: %s", strerror(errno));
+		return -2;
+	}
+}
+
+/* End the request: its FCGI_END_REQUEST goes out; the connection stays
+ * open when nginx asked to keep it (FCGI_KEEP_CONN) and nothing failed,
+ * else it is closed. */
+static void
+finish(FCGX_Request *r)
+{
+	int keep = r->keepConnection;
+
+	drain_input(r);
+	r->keepConnection = 1; /* not libfcgi's lingering close */
+	FCGX_Finish_r(r);      /* closes it itself after an error */
+	if (!keep && r->ipcFd >= 0) {
+		close(r->ipcFd);
+		r->ipcFd = -1;
+	}
 }
 
 /*
@@ -311,6 +366,13 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 	}
 	fh_log_info(&ctx->log, "%s started", ctx->prog);
 	while (wait_request(ctx, r.ipcFd, &waitmask)) {
+		if (r.ipcFd < 0 && (r.ipcFd = accept_connection(ctx)) == -1)
+			continue; /* another process took it */
+		if (r.ipcFd < -1)
+			break;
+		/* FCGX_Accept_r() first finishes the previous request, and
+		 * would close the connection unless it is to be kept */
+		r.keepConnection = 1;
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
 				continue;
@@ -375,9 +437,7 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		fh_buf_release(&body);
 		fh_resp_release(&resp);
 		fh_req_release(&req);
-		if (r.keepConnection)
-			drain_input(&r);
-		FCGX_Finish_r(&r);
+		finish(&r);
 		/* the answer is out: now the work that must not delay it */
 		fh_ctx_run_after(ctx);
 	}

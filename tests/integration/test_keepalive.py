@@ -35,7 +35,9 @@ other processes are busy waits for one of them, at most one slow request's
 time, as it would without keep-alive once every process is busy.
 
 Run from the build directory (make check does).  Part 1 skips without
-spawn-fcgi, part 2 unless FLEXHOOKS_TEST_STACK=1; exits 77 when both skip.
+spawn-fcgi, part 2 unless FLEXHOOKS_TEST_STACK=1 and the stack keeps
+connections (FLEXHOOKS_NGINX_KEEPALIVE=1, as `deploy/local.sh test` sets
+it); exits 77 when both skip.
 """
 
 import os
@@ -429,11 +431,14 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
     else:
         print("# part 1 skipped: spawn-fcgi or %s missing" % PROG)
-    if os.environ.get("FLEXHOOKS_TEST_STACK") == "1":
+    if os.environ.get("FLEXHOOKS_TEST_STACK") != "1":
+        print("# part 2 skipped: no stack (FLEXHOOKS_TEST_STACK=1)")
+    elif os.environ.get("FLEXHOOKS_NGINX_KEEPALIVE") != "1":
+        print("# part 2 skipped: the stack runs without keep-alive "
+              "(FLEXHOOKS_NGINX_KEEPALIVE=1)")
+    else:
         ran = True
         stack_side()
-    else:
-        print("# part 2 skipped: no stack (FLEXHOOKS_TEST_STACK=1)")
     if not ran:
         print("SKIP: nothing to run")
         return 77
