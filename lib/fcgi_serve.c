@@ -262,7 +262,7 @@ wait_listen(const sigset_t *waitmask)
 	struct epoll_event ev;
 	struct pollfd	   pfd = {0, POLLIN, 0};
 
-	if (listen_epoll < 0) {
+	if (listen_epoll == -1) {
 		listen_epoll = epoll_create1(EPOLL_CLOEXEC);
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
