@@ -148,7 +148,7 @@ serve(struct fh_ctx *ctx, const struct bench_req *r)
 	if (fh_resp_format_head(&resp, &out) != FH_OK)
 		resp.status = 500;
 	fh_log_request(&ctx->log, req.method_str, req.path, resp.status,
-	    (long)(fh_now_ms() - t0), ctx->auth_used,
+	    (long)(fh_now_ms() - t0), fh_auth_result_name(req.auth.result),
 	    err == FH_OK ? NULL : fh_err_name(err));
 	status = resp.status;
 	fh_buf_release(&out);

@@ -13,9 +13,11 @@
 
 static const struct fh_route routes[] = {
     {"/features/callback-and-voicemail/flex/fetch-voicemail",
-	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_fetch_voicemail},
+	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST | FH_ROUTE_CORS,
+	fh_handle_fetch_voicemail},
     {"/features/callback-and-voicemail/flex/delete-voicemail",
-	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_delete_voicemail},
+	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST | FH_ROUTE_CORS,
+	fh_handle_delete_voicemail},
 };
 
 int

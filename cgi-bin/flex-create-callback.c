@@ -11,11 +11,12 @@
 
 static const struct fh_route routes[] = {
     {"/features/callback-and-voicemail/flex/create-callback",
-	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_create_callback},
-    {"/callback/flex/create-callback", FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST,
+	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST | FH_ROUTE_CORS,
 	fh_handle_create_callback},
+    {"/callback/flex/create-callback", FH_AUTH_FLEX_TOKEN,
+	FH_ALLOW_POST | FH_ROUTE_CORS, fh_handle_create_callback},
     {"/features/callbacks/flex/create-callback", FH_AUTH_FLEX_TOKEN,
-	FH_ALLOW_POST, fh_handle_create_callback},
+	FH_ALLOW_POST | FH_ROUTE_CORS, fh_handle_create_callback},
 };
 
 int

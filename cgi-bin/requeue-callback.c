@@ -9,7 +9,8 @@
 
 static const struct fh_route routes[] = {
     {"/features/callback-and-voicemail/flex/requeue-callback",
-	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, fh_handle_requeue_callback},
+	FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST | FH_ROUTE_CORS,
+	fh_handle_requeue_callback},
 };
 
 int

@@ -32,7 +32,9 @@
 # FLEXHOOKS_BENCH=1 (bench/run.sh: nginx also serves the "# @bench" blocks
 # of the template), FLEXHOOKS_NGINX_FLEX_RATE (nginx's limit on the
 # Flex-token routes per client address, default 20r/s as in production; the
-# bench raises it), FLEXHOOKS_TEST_DEB (1/0: the Debian package phase of
+# bench raises it), FLEXHOOKS_NGINX_KEEPALIVE=1 (FastCGI keep-alive,
+# nginx/flexhooks.conf.in "# @keepalive"; off by default, on in `test`),
+# FLEXHOOKS_TEST_DEB (1/0: the Debian package phase of
 # `test`; root only, on by default with CI=true: builds the .deb, runs
 # lintian, installs it, serves a signed request through the system nginx on
 # FLEXHOOKS_DEB_HTTPS_PORT (9443; http on FLEXHOOKS_DEB_HTTP_PORT, 9080; the
@@ -102,7 +104,7 @@ FLEXHOOKS_HEALTH_SOCKETS FLEXHOOKS_TESTS FLEXHOOKS_PROGRAM_PROCESSES
 FLEXHOOKS_EMULATOR_LATENCY_MS FLEXHOOKS_EMULATOR_REQUEST_LOG FLEXHOOKS_BENCH
 FLEXHOOKS_TEST_DEB FLEXHOOKS_DEB_HTTPS_PORT FLEXHOOKS_DEB_HTTP_PORT
 FLEXHOOKS_DEB_SYSTEMD FLEXHOOKS_NGINX_FLEX_RATE FLEXHOOKS_LOAD_JOURNEYS
-FLEXHOOKS_CLIENT_MODULES"
+FLEXHOOKS_CLIENT_MODULES FLEXHOOKS_NGINX_KEEPALIVE"
 
 say() { printf 'local.sh: %s\n' "$*"; }
 warn() { printf 'local.sh: warning: %s\n' "$*" >&2; }
@@ -656,14 +658,37 @@ spawn_programs() {
 	done
 }
 
+# keepalive_of NAME WORKERS: the idle FastCGI connections each nginx
+# worker may keep to program NAME, (P - 1) / W with P its processes (its
+# FLEXHOOKS_PROGRAM_PROCESSES rule, else FLEXHOOKS_PROCESSES, else the
+# programs' default, 4): W x K < P leaves a process accepting
+# (nginx/flexhooks.conf.in "# @keepalive").  0 unless
+# FLEXHOOKS_NGINX_KEEPALIVE=1: a connection per request.
+keepalive_of() {
+	local p=${FLEXHOOKS_PROCESSES:-4} rule
+	[ "${FLEXHOOKS_NGINX_KEEPALIVE:-0}" = 1 ] || p=1
+	for rule in ${FLEXHOOKS_PROGRAM_PROCESSES:-}; do
+		[ "${rule%%=*}" = "$1" ] && p=${rule#*=}
+	done
+	[[ $p =~ ^[1-9][0-9]*$ ]] || p=1
+	printf "%s" "$(((p - 1) / $2))"
+}
+
 # Write NGINX_CONF from the template: keep the "# @program NAME" blocks of
-# built programs only and substitute the @TOKENS@.
+# built programs only, turn the keep-alive markers into directives (or
+# nothing) and substitute the @TOKENS@.
 render_nginx_conf() {
 	local line keep=1 prog user_line= rate=${FLEXHOOKS_NGINX_FLEX_RATE:-20r/s}
+	local workers k kept=0
 	[[ $rate =~ ^[1-9][0-9]{0,6}r/[sm]$ ]] ||
 	    die "FLEXHOOKS_NGINX_FLEX_RATE '$rate' is not a rate like 20r/s"
 	is_root && user_line="user $WEB_USER $WEB_GROUP;"
 	[ -f "$TEMPLATE" ] || die "'$TEMPLATE' not found"
+	workers=$(sed -n 's/^worker_processes \([0-9][0-9]*\);$/\1/p' "$TEMPLATE")
+	[ -n "$workers" ] || die "no worker_processes N; in '$TEMPLATE'"
+	for prog in $BUILT; do
+		[ "$(keepalive_of "$prog" "$workers")" -eq 0 ] || kept=1
+	done
 	{
 		printf '# generated from nginx/flexhooks.conf.in by deploy/local.sh\n'
 		printf '# programs: %s\n' "$BUILT"
@@ -687,6 +712,17 @@ render_nginx_conf() {
 				continue
 			fi
 			[ "$keep" -eq 1 ] || continue
+			if [[ $line =~ ^([[:space:]]*)#\ @keep-conn$ ]]; then
+				[ "$kept" -eq 1 ] &&
+				    printf '%sfastcgi_keep_conn on;\n' "${BASH_REMATCH[1]}"
+				continue
+			fi
+			if [[ $line =~ ^([[:space:]]*)#\ @keepalive$ ]]; then
+				k=$(keepalive_of "$prog" "$workers")
+				[ "$k" -eq 0 ] ||
+				    printf '%skeepalive %s;\n' "${BASH_REMATCH[1]}" "$k"
+				continue
+			fi
 			[[ $line =~ ^[[:space:]]*# ]] && continue
 			line=${line//@USER@/$user_line}
 			line=${line//@PID_FILE@/$RUN_DIR/nginx.pid}
@@ -2060,6 +2096,9 @@ export_test_settings() {
 	# in the table the processes share), and a supervisor with workers to
 	# kill (test_wait.py: a worker dies between the cancel and the create)
 	export FLEXHOOKS_PROGRAM_PROCESSES=${FLEXHOOKS_PROGRAM_PROCESSES:-taskrouter-events=4 create-callback=4 wait-experience=2}
+	# FastCGI keep-alive where those counts allow it (K = (P - 1) / W):
+	# every test runs through kept connections (test_keepalive.py)
+	export FLEXHOOKS_NGINX_KEEPALIVE=${FLEXHOOKS_NGINX_KEEPALIVE:-1}
 }
 
 # Build every libFuzzer target with clang and run each for FUZZ_SECONDS

@@ -382,7 +382,7 @@ out:
 }
 
 enum fh_err
-fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
+fh_token_check(struct fh_ctx *ctx, struct fh_req *req)
 {
 	const struct fh_pair *p;
 	struct fh_token_info  info;
@@ -393,16 +393,16 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	long		      status = 0, cool;
 	enum fh_err	      err;
 
-	memset(&ctx->token, 0, sizeof(ctx->token));
+	memset(&req->auth.token, 0, sizeof(req->auth.token));
 	hash[0] = '\0';
 	/* the body only (form or JSON): never the query string */
 	p = fh_form_get(&req->form, "Token");
 	if (p == NULL || p->vlen == 0) {
-		ctx->auth_used = "denied:no-token";
+		req->auth.result = FH_AUTHR_DENIED_NO_TOKEN;
 		return FH_ETOKEN;
 	}
 	if (p->vlen > FH_TOKEN_MAX_LEN || !token_chars_ok(p->value, p->vlen)) {
-		ctx->auth_used = "denied:bad-token";
+		req->auth.result = FH_AUTHR_DENIED_BAD_TOKEN;
 		fh_log_info(&ctx->log,
 		    "flex token refused without asking IAM: "
 		    "%zu bytes, too long or not a JWT",
@@ -414,8 +414,8 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	now = fh_wall_ms();
 	e = now > 0 ? cache_find(hash, now) : NULL;
 	if (e != NULL) {
-		ctx->token = e->info;
-		ctx->auth_used = "flex-token";
+		req->auth.token = e->info;
+		req->auth.result = FH_AUTHR_FLEX_TOKEN;
 		fh_log_debug(&ctx->log,
 		    "flex token %.*s accepted from the "
 		    "cache for '%s'",
@@ -426,7 +426,7 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 
 	mono = fh_now_ms();
 	if (rejected_find(hash, mono)) {
-		ctx->auth_used = "denied:invalid-token";
+		req->auth.result = FH_AUTHR_DENIED_INVALID_TOKEN;
 		fh_log_info(&ctx->log,
 		    "flex token %.*s rejected: IAM rejected "
 		    "it less than %d s ago",
@@ -435,7 +435,7 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		goto out;
 	}
 	if (mono < iam_cool_until) {
-		ctx->auth_used = "denied:iam-cooling-down";
+		req->auth.result = FH_AUTHR_DENIED_IAM_COOLING_DOWN;
 		fh_log_warn(&ctx->log,
 		    "cannot check flex token %.*s: IAM "
 		    "answered 429 lately; asking again in %lld ms",
@@ -447,8 +447,8 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 	err = ask_iam(ctx, p->value, p->vlen, &info, &exp_ms, &status, &cool);
 	switch (err) {
 	case FH_OK:
-		ctx->token = info;
-		ctx->auth_used = "flex-token";
+		req->auth.token = info;
+		req->auth.result = FH_AUTHR_FLEX_TOKEN;
 		/* cache only a future expiration, 5 minutes at most */
 		now = fh_wall_ms();
 		until = now + FH_TOKEN_CACHE_MAX_MS;
@@ -466,16 +466,16 @@ fh_token_check(struct fh_ctx *ctx, const struct fh_req *req)
 		break;
 	case FH_ETOKEN:
 		rejected_put(hash, fh_now_ms());
-		ctx->auth_used = "denied:invalid-token";
+		req->auth.result = FH_AUTHR_DENIED_INVALID_TOKEN;
 		fh_log_info(&ctx->log, "flex token %.*s rejected by IAM: %ld",
 		    LOG_HASH_LEN, hash, status);
 		break;
 	case FH_ENOMEM:
-		ctx->auth_used = "denied:no-memory";
+		req->auth.result = FH_AUTHR_DENIED_NO_MEMORY;
 		break;
 	default:
 		err = FH_EUNAVAIL;
-		ctx->auth_used = "denied:iam-unavailable";
+		req->auth.result = FH_AUTHR_DENIED_IAM_UNAVAILABLE;
 		if (status != 429) {
 			fh_log_warn(&ctx->log,
 			    "cannot check flex token %.*s: "

@@ -13,6 +13,15 @@
 #   FLEXHOOKS_SITE_ASSETS_DIR  static files, /assets/   /usr/share/flexhooks/assets/
 #   FLEXHOOKS_SITE_LOG_DIR     nginx logs               /var/log/nginx
 #   FLEXHOOKS_SITE_CONF_DIR    fastcgi_params           /etc/nginx
+#   FLEXHOOKS_SITE_NGINX_WORKERS  the system nginx's worker_processes   0
+#   FLEXHOOKS_SITE_PROCESSES      every program's FLEXHOOKS_PROCESSES   4
+#
+# FastCGI keep-alive (the template's "# @keep-conn" and "# @keepalive"):
+# each nginx worker keeps at most K = (P - 1) / W idle connections per
+# program, so that W x K stays below the P processes of a program and one
+# of them always accepts.  The system nginx's worker_processes is not known
+# when the package is built ("auto" counts the CPUs), so by default (W = 0)
+# the site has no keep-alive: a connection per request, as before.
 #
 # The site file is included in the http{} block of the system nginx.conf,
 # so the template is rearranged: its http-level "map", "limit_req_zone"
@@ -36,7 +45,9 @@ exec awk \
     -v htpasswd="${FLEXHOOKS_SITE_HTPASSWD:-/etc/flexhooks/htpasswd}" \
     -v assets="${FLEXHOOKS_SITE_ASSETS_DIR:-/usr/share/flexhooks/assets/}" \
     -v log_dir="${FLEXHOOKS_SITE_LOG_DIR:-/var/log/nginx}" \
-    -v conf_dir="${FLEXHOOKS_SITE_CONF_DIR:-/etc/nginx}" '
+    -v conf_dir="${FLEXHOOKS_SITE_CONF_DIR:-/etc/nginx}" \
+    -v workers="${FLEXHOOKS_SITE_NGINX_WORKERS:-0}" \
+    -v procs="${FLEXHOOKS_SITE_PROCESSES:-4}" '
 function subst(s) {
 	gsub(/@RUN_DIR@/, run_dir, s)
 	gsub(/@HTPASSWD@/, htpasswd, s)
@@ -45,6 +56,8 @@ function subst(s) {
 	gsub(/@FLEX_RATE@/, "20r/s", s)
 	gsub(/@ACCESS_LOG@/, log_dir "/flexhooks-access.log", s)
 	gsub(/@ERROR_LOG@/, log_dir "/flexhooks-error.log", s)
+	if (keepalive > 0)
+		sub(/# @keepalive$/, "keepalive " keepalive ";", s)
 	return s
 }
 # Comments and blank lines wait in pend[] and go with the next directive.
@@ -58,7 +71,10 @@ function flush(dest,   i) {
 	np = 0
 }
 # state: 0 before http{}, 1 http level, 2 inside server{}, 3 after it
-BEGIN { state = 0; ng = 0; nh = 0; ns = 0; np = 0; blk = "" }
+BEGIN {
+	state = 0; ng = 0; nh = 0; ns = 0; np = 0; blk = ""
+	keepalive = workers + 0 > 0 ? int((procs - 1) / workers) : 0
+}
 {
 	line = $0
 	if (state == 0) {
@@ -79,11 +95,16 @@ BEGIN { state = 0; ng = 0; nh = 0; ns = 0; np = 0; blk = "" }
 			state = 2
 			next
 		}
+		if (line ~ /^\t# @keep-conn$/ && keepalive > 0) {
+			flush("h")
+			http[nh++] = "\tfastcgi_keep_conn on;"
+			next
+		}
 		if (line ~ /^[ \t]*#/ || line ~ /^[ \t]*$/) {
 			pend[np++] = subst(line)
 			next
 		}
-		if (line ~ /^\tmap[ \t]/) {
+		if (line ~ /^\t(map|upstream)[ \t]/) {
 			flush("g")
 			glob[ng++] = subst(line)
 			blk = "map"

@@ -39,7 +39,7 @@ import fhtest as t
 ENV = t.ENV
 BUILD = os.environ.get("FLEXHOOKS_BUILD_DIR") or ENV.root
 TEMPLATE = os.path.join(ENV.root, "nginx", "flexhooks.conf.in")
-PASS_RE = re.compile(r"fastcgi_pass unix:@RUN_DIR@/([a-z-]+)\.sock;")
+PASS_RE = re.compile(r"fastcgi_pass fh_([a-z_]+);")
 
 
 def stack_config():
@@ -97,7 +97,7 @@ class Private:
         return lines
 
     def _render(self, htpasswd):
-        out, keep = [], True
+        out, keep, in_upstream = [], True, False
         user = "user root root;" if os.geteuid() == 0 else ""
         for line in t.read_text(TEMPLATE).splitlines():
             m = re.match(r"^\s*# @program ([a-z-]+)", line)
@@ -113,6 +113,13 @@ class Private:
             if not keep or re.match(r"^\s*#", line):
                 continue
             if self.balanced:
+                # the template's upstream of one socket per program: a
+                # balanced farm has its own, of every host's sockets
+                if re.match(r"^\s*upstream fh_", line):
+                    in_upstream = True
+                if in_upstream:
+                    in_upstream = not re.match(r"^\s*}", line)
+                    continue
                 line = PASS_RE.sub(_pass_to, line)
             for k, v in (("USER", user),
                          ("PID_FILE", self.tmp + "/nginx.pid"),
@@ -181,8 +188,10 @@ class Private:
             if shutil.which(tool) is None:
                 t.skip("%s is not installed" % tool)
         if self.wanted is None:
-            names = re.findall(r"^\s*# @program ([a-z-]+)\s*$",
-                               t.read_text(TEMPLATE), re.M)
+            # a program's upstream and its locations: two blocks, one name
+            names = list(dict.fromkeys(re.findall(
+                r"^\s*# @program ([a-z-]+)\s*$", t.read_text(TEMPLATE),
+                re.M)))
             self.programs = [p for p in names if os.access(
                 os.path.join(BUILD, "cgi-bin", p), os.X_OK)]
             t.ok("healthz" in self.programs, "healthz is built")
@@ -340,6 +349,6 @@ class Private:
 def _pass_to(m):
     """The template's fastcgi_pass of a program, to the upstream of every
     host (create-callback's: by token when there is one)."""
-    if m.group(1) == "create-callback":
+    if m.group(1) == "create_callback":
         return "fastcgi_pass $fh_create_callback_pass;"
-    return "fastcgi_pass fh_%s;" % m.group(1).replace("-", "_")
+    return "fastcgi_pass fh_%s;" % m.group(1)

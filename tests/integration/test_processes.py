@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """FLEXHOOKS_PROCESSES: one FastCGI program supervising several processes
-on one socket (lib/fcgi.c supervise()).
+on one socket (lib/fcgi_serve.c supervise()).
 
 Needs no stack: the test starts cgi-bin/healthz under spawn-fcgi on a
 private socket, talks FastCGI to it itself, and checks that the children

@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -78,9 +79,10 @@ static const struct fh_route routes[] = {
     {"/deny", FH_AUTH_UNSET, FH_ALLOW_GET, h_echo},
     {"/signed", FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_POST, h_echo},
     {"/features/callback-and-voicemail/flex/x", FH_AUTH_FLEX_TOKEN,
-	FH_ALLOW_POST, h_echo},
-    /* a plugin library alias: CORS follows the security, not the path */
-    {"/callback/flex/x", FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST, h_echo},
+	FH_ALLOW_POST | FH_ROUTE_CORS, h_echo},
+    /* a plugin library alias: CORS is the route's flag, not its path */
+    {"/callback/flex/x", FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST | FH_ROUTE_CORS,
+	h_echo},
     {"/callback/studio/x", FH_AUTH_TWILIO_SIG_BASIC, FH_ALLOW_POST, h_echo},
     {"/cb", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST,
 	fh_handle_create_callback},
@@ -707,6 +709,125 @@ START_TEST(test_after)
 }
 END_TEST
 
+/* The per-request auth state: a Flex token's identity reaches the handler
+ * of its own request only.  The fake check accepts "Token=alice". */
+static enum fh_err
+fake_token_check(struct fh_ctx *c, struct fh_req *req)
+{
+	const char *t = fh_req_param(req, "Token");
+
+	(void)c;
+	if (t == NULL || strcmp(t, "alice") != 0) {
+		req->auth.result = FH_AUTHR_DENIED_INVALID_TOKEN;
+		return FH_ETOKEN;
+	}
+	req->auth.result = FH_AUTHR_FLEX_TOKEN;
+	snprintf(req->auth.token.identity, sizeof(req->auth.token.identity),
+	    "%s", t);
+	return FH_OK;
+}
+
+static enum fh_err
+h_who(struct fh_ctx *c, const struct fh_req *req, struct fh_resp *resp)
+{
+	(void)c;
+	fh_resp_empty(resp, 200);
+	resp->content_type = "text/plain";
+	return fh_buf_addstr(&resp->body,
+	    req->auth.token.identity[0] != '\0' ? req->auth.token.identity
+						: "-");
+}
+
+static const struct fh_route who_routes[] = {
+    {"/flex/who", FH_AUTH_FLEX_TOKEN, FH_ALLOW_POST | FH_ROUTE_CORS, h_who},
+    {"/who", FH_AUTH_PUBLIC, FH_ALLOW_GET | FH_ALLOW_POST, h_who},
+};
+
+static void
+who(struct fh_req *req, struct fh_resp *resp, const char *path,
+    const char *form)
+{
+	char u[64], *envp[4];
+	char m[] = "REQUEST_METHOD=POST";
+	char ct[] = "CONTENT_TYPE=application/x-www-form-urlencoded";
+
+	snprintf(u, sizeof(u), "REQUEST_URI=%s", path);
+	envp[0] = m;
+	envp[1] = u;
+	envp[2] = ct;
+	envp[3] = NULL;
+	fh_req_init(req);
+	fh_resp_init(resp);
+	ck_assert_int_eq(fh_req_parse(req, envp, form, strlen(form)), FH_OK);
+	(void)fh_dispatch(&ctx, who_routes, FH_NITEMS(who_routes), req, resp);
+}
+
+START_TEST(test_token_per_request)
+{
+	struct fh_req  req;
+	struct fh_resp resp;
+
+	ctx.token_check = fake_token_check;
+	who(&req, &resp, "/flex/who", "Token=alice");
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), "alice");
+	ck_assert_str_eq(fh_auth_result_name(req.auth.result), "flex-token");
+	fh_resp_release(&resp);
+
+	/* the same request struct routed again (a serve loop that reused
+	 * it): the dispatcher starts from nothing */
+	free(req.path);
+	req.path = strdup("/who");
+	ck_assert_ptr_nonnull(req.path);
+	fh_resp_init(&resp);
+	ck_assert_int_eq(
+	    fh_dispatch(&ctx, who_routes, FH_NITEMS(who_routes), &req, &resp),
+	    FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), "-");
+	ck_assert_int_eq(req.auth.result, FH_AUTHR_PUBLIC);
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+
+	/* the next request on a public route does not see alice */
+	who(&req, &resp, "/who", "a=1");
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), "-");
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+
+	/* nor does a refused one on the Flex route */
+	who(&req, &resp, "/flex/who", "Token=mallory");
+	ck_assert_int_eq(resp.status, 403);
+	ck_assert_str_eq(req.auth.token.identity, "");
+	ck_assert_str_eq(
+	    fh_auth_result_name(req.auth.result), "denied:invalid-token");
+	ck_assert(fh_auth_denied(req.auth.result));
+	fh_resp_release(&resp);
+	fh_req_release(&req);
+	ctx.token_check = NULL;
+}
+END_TEST
+
+/* Every auth result has its own access-line word; refusals say so. */
+START_TEST(test_auth_result_names)
+{
+	int i, j;
+
+	for (i = 0; i < FH_AUTHR__MAX; i++) {
+		const char *n = fh_auth_result_name((enum fh_auth_result)i);
+
+		ck_assert_ptr_nonnull(n);
+		ck_assert_int_eq(fh_auth_denied((enum fh_auth_result)i),
+		    strncmp(n, "denied:", 7) == 0);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(
+			    n, fh_auth_result_name((enum fh_auth_result)j));
+	}
+	ck_assert_str_eq(fh_auth_result_name(FH_AUTHR__MAX), "none");
+	ck_assert(!fh_auth_denied(FH_AUTHR__MAX));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -726,6 +847,8 @@ suite(void)
 	tcase_add_loop_test(core, test_create_dedupe_busy, 0, 2);
 	tcase_add_loop_test(limits, test_idem_token, 0, FH_NITEMS(idem_cases));
 	tcase_add_test(core, test_after);
+	tcase_add_test(core, test_token_per_request);
+	tcase_add_test(core, test_auth_result_names);
 	tcase_add_test(limits, test_body_cap);
 	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);
 	suite_add_tcase(s, core);

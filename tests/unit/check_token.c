@@ -283,6 +283,21 @@ make_req(struct fh_req *req, const char *method, const char *uri,
 	ck_assert_int_eq(fh_req_parse(req, envp, body, len), FH_OK);
 }
 
+/* What the last check_req() found (req->auth outlives the request). */
+static struct fh_req_auth last;
+#define LAST_AUTH fh_auth_result_name(last.result)
+
+/* fh_token_check() on req; its outcome is kept in last. */
+static enum fh_err
+check_req(struct fh_req *req)
+{
+	enum fh_err err;
+
+	err = fh_token_check(&ctx, req);
+	last = req->auth;
+	return err;
+}
+
 /* fh_token_check() on a form POST whose body is form. */
 static enum fh_err
 check_form(const char *form)
@@ -292,7 +307,7 @@ check_form(const char *form)
 
 	make_req(&req, "POST", "/features/callback-and-voicemail/flex/x",
 	    "application/x-www-form-urlencoded", form, strlen(form));
-	err = fh_token_check(&ctx, &req);
+	err = check_req(&req);
 	fh_req_release(&req);
 	return err;
 }
@@ -300,6 +315,7 @@ check_form(const char *form)
 static void
 setup(void)
 {
+	memset(&last, 0, sizeof(last));
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.account_sid = cfg_sid;
 	cfg.auth_token = cfg_token;
@@ -348,7 +364,7 @@ log_text(void)
 
 struct rcase {
 	const char *method, *uri, *ctype, *body;
-	const char *auth; /* ctx.auth_used afterwards */
+	const char *auth; /* req->auth.result afterwards */
 };
 
 static char long_form[6 + FH_TOKEN_MAX_LEN + 2];
@@ -409,9 +425,9 @@ START_TEST(test_refused)
 
 	make_req(&req, c->method, c->uri, c->ctype, c->body, strlen(c->body));
 	/* no REST client: reaching IAM would give FH_EUNAVAIL */
-	ck_assert_int_eq(fh_token_check(&ctx, &req), FH_ETOKEN);
-	ck_assert_str_eq(ctx.auth_used, c->auth);
-	ck_assert_str_eq(ctx.token.identity, "");
+	ck_assert_int_eq(check_req(&req), FH_ETOKEN);
+	ck_assert_str_eq(LAST_AUTH, c->auth);
+	ck_assert_str_eq(last.token.identity, "");
 	fh_req_release(&req);
 }
 END_TEST
@@ -425,7 +441,7 @@ START_TEST(test_no_client_unavailable)
 	memcpy(form, "Token=", 6);
 	form[6 + FH_TOKEN_MAX_LEN] = '\0'; /* exactly the maximum */
 	ck_assert_int_eq(check_form(form), FH_EUNAVAIL);
-	ck_assert_str_eq(ctx.auth_used, "denied:iam-unavailable");
+	ck_assert_str_eq(LAST_AUTH, "denied:iam-unavailable");
 	ck_assert_int_eq(check_form("Token=eyJ.a-b_c.d%3D"), FH_EUNAVAIL);
 	ck_assert_int_eq(check_form("Token=ab%2Bc%2Fd"), FH_EUNAVAIL);
 	ck_assert_int_eq(check_form("Token=0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -554,10 +570,10 @@ START_TEST(test_accept_then_cache)
 	ck_assert_int_eq(check_form("numberToCall=%2B15555550123&"
 				    "Token=eyJhbGciOi.JzdWIiOi.sig-nature_1"),
 	    FH_OK);
-	ck_assert_str_eq(ctx.auth_used, "flex-token");
-	ck_assert_str_eq(ctx.token.identity, "u_40example_2Dcom");
-	ck_assert_str_eq(ctx.token.worker_sid, TEST_WK);
-	ck_assert_str_eq(ctx.token.roles, "agent,supervisor");
+	ck_assert_str_eq(LAST_AUTH, "flex-token");
+	ck_assert_str_eq(last.token.identity, "u_40example_2Dcom");
+	ck_assert_str_eq(last.token.worker_sid, TEST_WK);
+	ck_assert_str_eq(last.token.roles, "agent,supervisor");
 	ck_assert_uint_eq(server_count(), 1);
 
 	/* what went to IAM: the path, JSON body, headers */
@@ -573,19 +589,18 @@ START_TEST(test_accept_then_cache)
 	    "\"eyJhbGciOi.JzdWIiOi.sig-nature_1\"}" REQ_SEP));
 
 	/* the same token again: from the cache, IAM not asked */
-	memset(&ctx.token, 0, sizeof(ctx.token));
-	ctx.auth_used = NULL;
+	memset(&last, 0, sizeof(last));
 	ck_assert_int_eq(
 	    check_form("Token=eyJhbGciOi.JzdWIiOi.sig-nature_1"), FH_OK);
-	ck_assert_str_eq(ctx.auth_used, "flex-token");
-	ck_assert_str_eq(ctx.token.identity, "u_40example_2Dcom");
-	ck_assert_str_eq(ctx.token.roles, "agent,supervisor");
+	ck_assert_str_eq(LAST_AUTH, "flex-token");
+	ck_assert_str_eq(last.token.identity, "u_40example_2Dcom");
+	ck_assert_str_eq(last.token.roles, "agent,supervisor");
 	ck_assert_uint_eq(server_count(), 1);
 
 	/* a token differing in one byte is not a hit (418: unusable) */
 	ck_assert_int_eq(
 	    check_form("Token=eyJhbGciOi.JzdWIiOi.sig-nature_2"), FH_EUNAVAIL);
-	ck_assert_str_eq(ctx.token.identity, "");
+	ck_assert_str_eq(last.token.identity, "");
 	ck_assert_uint_eq(server_count(), 2);
 
 	/* the log: no token, no hash prefix past 8 hex digits */
@@ -613,9 +628,9 @@ START_TEST(test_json_body)
 	server_start();
 	make_req(&req, "POST", "/f?Token=other", "application/json", body,
 	    sizeof(body) - 1);
-	ck_assert_int_eq(fh_token_check(&ctx, &req), FH_OK);
+	ck_assert_int_eq(check_req(&req), FH_OK);
 	fh_req_release(&req);
-	ck_assert_str_eq(ctx.token.identity, "json");
+	ck_assert_str_eq(last.token.identity, "json");
 	ck_assert_ptr_nonnull(
 	    strstr(server_seen(), "\r\n\r\n{\"token\":\"abc.def\"}" REQ_SEP));
 	ck_assert_ptr_null(strstr(server_seen(), "other"));
@@ -633,17 +648,17 @@ START_TEST(test_invalid_cached)
 	step_valid(2, "later", 3600 * 1000LL);
 	server_start();
 	ck_assert_int_eq(check_form("Token=tok-a"), FH_ETOKEN);
-	ck_assert_str_eq(ctx.auth_used, "denied:invalid-token");
-	ck_assert_str_eq(ctx.token.identity, "");
+	ck_assert_str_eq(LAST_AUTH, "denied:invalid-token");
+	ck_assert_str_eq(last.token.identity, "");
 	ck_assert_int_eq(check_form("Token=tok-a"), FH_ETOKEN);
-	ck_assert_str_eq(ctx.auth_used, "denied:invalid-token");
+	ck_assert_str_eq(LAST_AUTH, "denied:invalid-token");
 	ck_assert_uint_eq(server_count(), 1); /* remembered */
 	ck_assert_int_eq(check_form("Token=tok-b"), FH_ETOKEN);
 	ck_assert_uint_eq(server_count(), 2); /* a 401 is not retried */
 	/* forgotten (as after FH_TOKEN_REJECT_MS): IAM is asked again */
 	fh_token_cache_clear();
 	ck_assert_int_eq(check_form("Token=tok-a"), FH_OK);
-	ck_assert_str_eq(ctx.token.identity, "later");
+	ck_assert_str_eq(last.token.identity, "later");
 	ck_assert_uint_eq(server_count(), 3);
 	ck_assert_ptr_null(strstr(log_text(), "Invalid Access Token"));
 }
@@ -664,20 +679,20 @@ START_TEST(test_iam_429_cools_down)
 	server_start();
 	ck_assert_int_eq(check_form("Token=known"), FH_OK);
 	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
-	ck_assert_str_eq(ctx.auth_used, "denied:iam-unavailable");
+	ck_assert_str_eq(LAST_AUTH, "denied:iam-unavailable");
 	/* retry_limit 2 would make 3 attempts: a 429 is retried once */
 	ck_assert_uint_eq(server_count(), 3);
 	ck_assert_int_eq(check_form("Token=t2"), FH_EUNAVAIL);
-	ck_assert_str_eq(ctx.auth_used, "denied:iam-cooling-down");
+	ck_assert_str_eq(LAST_AUTH, "denied:iam-cooling-down");
 	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
 	ck_assert_uint_eq(server_count(), 3);
 	ck_assert_int_eq(check_form("Token=known"), FH_OK);
-	ck_assert_str_eq(ctx.token.identity, "known");
+	ck_assert_str_eq(last.token.identity, "known");
 	ck_assert_uint_eq(server_count(), 3);
 	/* a second later IAM is asked again: 429, and the one retry works */
 	nanosleep(&ts, NULL);
 	ck_assert_int_eq(check_form("Token=t2"), FH_OK);
-	ck_assert_str_eq(ctx.token.identity, "after");
+	ck_assert_str_eq(last.token.identity, "after");
 	ck_assert_uint_eq(server_count(), 5);
 }
 END_TEST
@@ -694,7 +709,7 @@ START_TEST(test_no_future_expiration)
 	ck_assert_int_eq(check_form("Token=past"), FH_OK);
 	ck_assert_uint_eq(server_count(), 2);
 	ck_assert_int_eq(check_form("Token=none"), FH_OK);
-	ck_assert_str_eq(ctx.token.identity, "none");
+	ck_assert_str_eq(last.token.identity, "none");
 	ck_assert_int_eq(check_form("Token=none"), FH_OK);
 	ck_assert_uint_eq(server_count(), 4);
 }
@@ -740,7 +755,7 @@ START_TEST(test_unavailable)
 	nsteps = 9;
 	server_start();
 	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
-	ck_assert_str_eq(ctx.auth_used, "denied:iam-unavailable");
+	ck_assert_str_eq(LAST_AUTH, "denied:iam-unavailable");
 	ck_assert_uint_eq(server_count(), 3);
 	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
 	ck_assert_uint_eq(server_count(), 4);
@@ -750,7 +765,7 @@ START_TEST(test_unavailable)
 	/* dropped connections: retried (idempotent), then 503 */
 	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
 	ck_assert_uint_eq(server_count(), 9);
-	ck_assert_str_eq(ctx.token.identity, "");
+	ck_assert_str_eq(last.token.identity, "");
 }
 END_TEST
 
@@ -765,7 +780,7 @@ START_TEST(test_refused_connection)
 	cfg.iam_url = cfg_url;
 	ck_assert_int_eq(fh_rest_new(&ctx.rest, &cfg, &ctx.log), FH_OK);
 	ck_assert_int_eq(check_form("Token=t1"), FH_EUNAVAIL);
-	ck_assert_str_eq(ctx.auth_used, "denied:iam-unavailable");
+	ck_assert_str_eq(LAST_AUTH, "denied:iam-unavailable");
 	close(fd);
 }
 END_TEST
@@ -790,7 +805,7 @@ START_TEST(test_eviction)
 	ck_assert_uint_eq(server_count(), FH_TOKEN_CACHE_SIZE);
 	/* all of them are cached */
 	ck_assert_int_eq(check_form("Token=tok100"), FH_OK);
-	ck_assert_str_eq(ctx.token.identity, "soon");
+	ck_assert_str_eq(last.token.identity, "soon");
 	ck_assert_int_eq(check_form("Token=tok0"), FH_OK);
 	ck_assert_int_eq(check_form("Token=tok255"), FH_OK);
 	ck_assert_uint_eq(server_count(), FH_TOKEN_CACHE_SIZE);
@@ -803,25 +818,25 @@ START_TEST(test_eviction)
 	ck_assert_int_eq(check_form("Token=tok-new"), FH_OK);
 	ck_assert_uint_eq(server_count(), FH_TOKEN_CACHE_SIZE + 1);
 	ck_assert_int_eq(check_form("Token=tok100"), FH_OK);
-	ck_assert_str_eq(ctx.token.identity, "other");
+	ck_assert_str_eq(last.token.identity, "other");
 	ck_assert_uint_eq(server_count(), FH_TOKEN_CACHE_SIZE + 2);
 }
 END_TEST
 
 /* Through fh_dispatch(): 403 / 503 JSON bodies with the CORS headers, and
- * a handler that sees ctx->token. */
+ * a handler that sees req->auth.token. */
 static enum fh_err
 h_who(struct fh_ctx *c, const struct fh_req *req, struct fh_resp *resp)
 {
-	(void)req;
+	(void)c;
 	fh_resp_empty(resp, 200);
 	resp->content_type = "text/plain";
-	return fh_buf_addstr(&resp->body, c->token.identity);
+	return fh_buf_addstr(&resp->body, req->auth.token.identity);
 }
 
 static const struct fh_route routes[] = {
     {"/features/callback-and-voicemail/flex/x", FH_AUTH_FLEX_TOKEN,
-	FH_ALLOW_POST, h_who},
+	FH_ALLOW_POST | FH_ROUTE_CORS, h_who},
 };
 
 static void
