@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/run.sh: every test of flexhooks, phase by phase (README.md §6);
 # `deploy/local.sh test` and .ci/run hand over to it.
 #
@@ -43,7 +44,7 @@ ME=run.sh
 . "$ROOT/deploy/lib/nginx.sh"
 
 usage() {
-	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}"
+	sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}"
 	exit "${1:-2}"
 }
 

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # deploy/lib/common.sh: what every flexhooks script shares: the paths under
 # .local/, messages, the Debian packages, the build, the program list.
 # Sourced (by deploy/local.sh, tests/run.sh, tests/deb/run.sh) after ROOT

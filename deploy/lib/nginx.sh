@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # deploy/lib/nginx.sh: nginx of the local stack: the configuration rendered
 # from nginx/flexhooks.conf.in, its start, and the routes it serves.
 # Sourced after common.sh and proc.sh (fail_stack is in stack.sh).

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # deploy/lib/proc.sh: daemons with pid files in RUN_DIR: start one in its
 # own session (launch), tell whether it runs (pid_running), stop them in
 # order (signal_stop, stop_all).  Sourced after deploy/lib/common.sh.

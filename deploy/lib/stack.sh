@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # deploy/lib/stack.sh: the local stack: users, identity (emulator or real
 # Twilio), Basic auth, the programs' configuration file, the emulator, the
 # FastCGI programs under spawn-fcgi, and start_stack, which brings them

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/deb/run.sh: the Debian package test (the "deb package" phase of
 # tests/run.sh, with CI=true or FLEXHOOKS_TEST_DEB=1; runs on its own too).
 # As root only, because it installs and purges flexhooks system-wide and
@@ -916,10 +917,10 @@ case ${1:-} in
 	phase_deb
 	;;
 -h | --help | help)
-	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}"
+	sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}"
 	;;
 *)
-	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}" >&2
+	sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}" >&2
 	exit 2
 	;;
 esac

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The program list in one place: Makefile.am's pkglibexec_PROGRAMS names the
 # FastCGI programs (cgi-bin/NAME).  deploy/local.sh reads it from there
 # (deploy/lib/common.sh); this lint checks every other list against it:

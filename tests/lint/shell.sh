@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The shellcheck lint: shellcheck over every shell script of the tree
 # (.shellcheckrc holds the settings): the stack and its libraries
 # (deploy/), the test runners and lints (tests/, every *.sh),
