@@ -2,6 +2,7 @@
 # The house style bans these functions in every C file of the tree
 # (docs/STYLE.md "Banned functions"); FastCGI calls belong to lib/fcgi*.c and
 # getenv() to lib/config.c.
+# shellcheck disable=SC2086 # $cfiles and $lib: word lists of paths
 top=${FLEXHOOKS_SRCDIR:-$(dirname "$0")/../..}
 cfiles=$(find "$top/lib" "$top/flex" "$top/handlers" "$top/cgi-bin" \
 	"$top/tools" "$top/bench" "$top/tests" -name '*.[ch]' -type f | sort)

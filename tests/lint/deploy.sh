@@ -1,7 +1,8 @@
 #!/bin/sh
 # Packaging lint: the production nginx site (nginx/make-site.sh) keeps every
-# location and security line of the template, nginx accepts it, and
-# deploy/systemd/flexhooks.target starts exactly the programs that are built.
+# location and security line of the template, nginx accepts it, and the
+# local stack lists only the routes a user configures in Twilio.  (The
+# program lists: tests/lint/programs.sh.)
 top=${FLEXHOOKS_SRCDIR:-$(dirname "$0")/../..}
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -82,26 +83,38 @@ else
 	echo "skip: nginx -t (no nginx or openssl)"
 fi
 
-# flexhooks.target: one socket and one service per built program
-progs=$(sed -n '/^pkglibexec_PROGRAMS/,/[^\\]$/p' "$top/Makefile.am" |
-    grep -o 'cgi-bin/[a-z-]*' | sed 's|cgi-bin/||' | sort)
-target=$top/deploy/systemd/flexhooks.target
-for kind in socket service; do
-	units=$(grep '^Wants=' "$target" | grep -o "flexhooks@[a-z-]*\.$kind" |
-	    sed "s/^flexhooks@//; s/\.$kind\$//" | sort)
-	if [ -n "$progs" ] && [ "$progs" = "$units" ]; then
-		ok "flexhooks.target wants a $kind per program"
+# deploy/local.sh start lists under "paste into Twilio" only the routes a
+# user configures there: not the internal error locations, the bench's or
+# /healthz (deploy/lib/nginx.sh twilio_routes), but every route of a
+# program (the program list itself: tests/lint/programs.sh)
+if command -v bash >/dev/null 2>&1; then
+	ROOT=$top OUT=$tmp bash -c '
+	set -e
+	. "$ROOT/deploy/lib/common.sh"; . "$ROOT/deploy/lib/proc.sh"
+	. "$ROOT/deploy/lib/stack.sh"; . "$ROOT/deploy/lib/nginx.sh"
+	NGINX_CONF=$OUT/local.conf BUILT=$PROGRAMS HTPASSWD=/dev/null
+	WEB_USER=www-data WEB_GROUP=www-data
+	render_nginx_conf
+	routes >"$OUT/routes"
+	twilio_routes >"$OUT/twilio"' >"$tmp/render.out" 2>&1 ||
+	    { bad "render_nginx_conf: $(cat "$tmp/render.out")"; }
+	if grep -q '^/__flexhooks/' "$tmp/routes" && grep -q '^/healthz ' "$tmp/routes"; then
+		ok "the rendered configuration has internal routes and /healthz"
 	else
-		bad "flexhooks.target ${kind}s differ from pkglibexec_PROGRAMS"
-		printf 'programs: %s\nunits: %s\n' "$progs" "$units"
+		bad "no /__flexhooks/ or /healthz route in the rendered configuration"
 	fi
-done
-local_progs=$(sed -n '/^PROGRAMS="/,/"$/p' "$top/deploy/local.sh" |
-    tr -d '"' | sed 's/^PROGRAMS=//' | tr ' ' '\n' | grep . | sort)
-if [ "$progs" = "$local_progs" ]; then
-	ok "deploy/local.sh PROGRAMS match"
-else
-	bad "deploy/local.sh PROGRAMS differ from pkglibexec_PROGRAMS"
+	if grep -e '^/__' -e '^/healthz ' "$tmp/twilio"; then
+		bad "internal routes or /healthz listed for Twilio (above)"
+	else
+		ok "no internal route or /healthz listed for Twilio"
+	fi
+	grep -v -e '^/__' -e '^/healthz ' "$tmp/routes" >"$tmp/public"
+	if [ -s "$tmp/twilio" ] && cmp -s "$tmp/public" "$tmp/twilio"; then
+		ok "every other route listed for Twilio ($(wc -l <"$tmp/twilio"))"
+	else
+		bad "routes listed for Twilio differ from the public routes"
+		diff "$tmp/public" "$tmp/twilio"
+	fi
 fi
 
 echo "$pass passed, $fail failed"
