@@ -1,6 +1,6 @@
 /*
- * fcgi_floor - the FastCGI floor of the benchmark (bench/run.sh; README.md
- * "Benchmark").
+ * fcgi_floor - the FastCGI floor of the benchmark (bench/run.sh;
+ * bench/README.md).
  *
  *	fcgi_floor BODYFILE N
  *

@@ -1,6 +1,6 @@
 /*
  * handler_loop - one request, served in-process N times, for callgrind
- * (bench/run.sh; README.md "Benchmark").
+ * (bench/run.sh; bench/README.md).
  *
  *	handler_loop REQFILE N
  *

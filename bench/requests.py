@@ -83,7 +83,7 @@ def userinfo_base():
 #        for the public URL, expected status, program, label).  Routes
 # behind Basic auth are signed over the URL with the credentials: Twilio
 # can only send them when the configured URL carries them, and it signs
-# that URL (twilio-platform.md 1.2).
+# that URL (docs/design/platform.md#request-signatures).
 def routes():
     return [
         ("baseline", "GET", BASELINE_PATH, None, None, False, False,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh: the flexhooks benchmark (README.md "Benchmark"; `make bench`).
+# bench/run.sh: the flexhooks benchmark (bench/README.md; `make bench`).
 #
 # Starts its own local stack (deploy/local.sh start with FLEXHOOKS_BENCH=1,
 # on FLEXHOOKS_PORT, default 58080; the emulator on PORT+1), then measures
@@ -106,7 +106,7 @@ export FLEXHOOKS_PORT=$PORT FLEXHOOKS_BENCH=1 FLEXHOOKS_EMULATOR=1
 export FLEXHOOKS_NGINX_FLEX_RATE=1000000r/s
 # 4 per program on 2 cores: the pure-TwiML routes need one per core; the
 # Twilio-calling ones wait on Twilio and gain from more; 8 gained nothing
-# more and costs twice the memory (README.md "Benchmark")
+# more and costs twice the memory (bench/README.md)
 export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-4}
 export FLEXHOOKS_BASIC_AUTH=${FLEXHOOKS_BASIC_AUTH:-bench:$(openssl rand -hex 12)}
 # the redirect rules of the test stack (tests/integration/test_tr_routes.py)

@@ -1,6 +1,6 @@
 /*
  * dial-queue - bridges an answered outbound call to the enqueued caller,
- * or hangs up on a machine (taskrouter-events.md section 6).
+ * or hangs up on a machine (docs/design/taskrouter-events.md#dial-queue).
  */
 #include "handlers/dial_queue.h"
 #include "lib/fcgi.h"

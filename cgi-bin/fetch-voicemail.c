@@ -1,6 +1,7 @@
 /*
  * fetch-voicemail - play and delete voicemails for the Flex plugin
- * (callbacks-and-voicemail.md sections 5.4 and 5.5).
+ * (docs/design/callbacks-and-voicemail.md#fetch-voicemail and
+ * #delete-voicemail).
  */
 #include <malloc.h>
 

@@ -1,6 +1,6 @@
 /*
  * incoming-call - enqueue a caller into TaskRouter with the wait
- * experience, without Studio (taskrouter-events.md section 9).
+ * experience, without Studio (docs/design/wait-experience.md#incoming-call).
  */
 #include "flex/locations.h"
 #include "lib/fcgi.h"

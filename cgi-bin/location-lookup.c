@@ -1,6 +1,7 @@
 /*
  * location-lookup - the locations file entry for a number or name, for a
- * Studio HTTP Request widget (taskrouter-events.md section 8).
+ * Studio HTTP Request widget
+ * (docs/design/taskrouter-events.md#location-lookup).
  */
 #include "flex/locations.h"
 #include "lib/fcgi.h"

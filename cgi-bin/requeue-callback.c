@@ -1,7 +1,7 @@
 /*
  * requeue-callback - the plugin's "Retry later": a new callback or
- * voicemail task from an existing one (callbacks-and-voicemail.md section
- * 5.3).
+ * voicemail task from an existing one
+ * (docs/design/callbacks-and-voicemail.md#requeue).
  */
 #include "lib/fcgi.h"
 #include "handlers/requeue.h"

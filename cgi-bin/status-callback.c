@@ -1,7 +1,7 @@
 /*
  * status-callback - logs the outbound call's status callbacks and, when
  * configured, rejects the reservation of a failed call
- * (taskrouter-events.md section 7).
+ * (docs/design/taskrouter-events.md#status-callback).
  */
 #include "lib/fcgi.h"
 #include "handlers/status_callback.h"

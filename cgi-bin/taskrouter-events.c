@@ -1,7 +1,7 @@
 /*
  * taskrouter-events - the workspace event callback: no-agent redirect and
- * outbound dialer (taskrouter-events.md section 2).  A workspace has one
- * EventCallbackUrl, so one program serves both paths.
+ * outbound dialer (docs/design/taskrouter-events.md#event-callback).  A
+ * workspace has one EventCallbackUrl, so one program serves both paths.
  */
 #include "handlers/events.h"
 #include "lib/fcgi.h"

@@ -1,6 +1,6 @@
 /*
  * twiml-redirect-call - the <Dial> that moves a caller to the number of a
- * redirect rule (taskrouter-events.md section 4).
+ * redirect rule (docs/design/taskrouter-events.md#twiml-redirect-call).
  */
 #include "lib/fcgi.h"
 #include "handlers/redirect.h"

@@ -1,6 +1,6 @@
 /*
  * wait-experience - the hold loop of a queued caller, with the callback
- * and voicemail menu (wait-experience.md).
+ * and voicemail menu (docs/design/wait-experience.md).
  */
 #include "flex/wait_url.h"
 #include "lib/fcgi.h"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# deploy/local.sh: the flexhooks local stack (README.md §6).
+# deploy/local.sh: the flexhooks local stack (docs/design/README.md#the-local-stack-and-the-twilio-emulator).
 #
 #   deploy/local.sh start    install what is missing (as root), build, start
 #                            the emulator (unless real Twilio credentials are

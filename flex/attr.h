@@ -1,5 +1,6 @@
 /*
- * attr.h - the task builder (callbacks-and-voicemail.md section 4).
+ * attr.h - the task builder
+ * (docs/design/callbacks-and-voicemail.md#task-builder).
  *
  * One function builds every follow-up task: studio and flex
  * create-callback, requeue and the wait experience.  It takes an optional

@@ -1,8 +1,8 @@
 /*
  * qstats.h - what a TaskQueue looks like to a caller holding in it: the
  * pending tasks in line, TaskRouter's real-time and cumulative statistics,
- * the caller's position and an estimated wait (README.md "Position and
- * estimated wait").
+ * the caller's position and an estimated wait
+ * (docs/design/wait-experience.md#queue-statistics).
  *
  * The statistics endpoints are rate-limited, so each process keeps what it
  * read per queue for FLEXHOOKS_QUEUE_STATS_CACHE_S seconds (default 30) in

@@ -1,7 +1,8 @@
 /*
  * redirect_rules.h - the rules that move a caller from a placeholder
- * TaskQueue to an outside number (taskrouter-events.md section 4), shared
- * by /twiml-redirect-call, the no-agent redirect of the event handler,
+ * TaskQueue to an outside number
+ * (docs/design/taskrouter-events.md#twiml-redirect-call), shared by
+ * /twiml-redirect-call, the no-agent redirect of the event handler,
  * /dial-queue, the follow-up workflow check and the provisioning command.
  *
  * The rule table is the FORWARD_CALL_TASK_QUEUE_SID/FORWARD_TO_NUMBER pair
@@ -44,7 +45,8 @@ void fh_redirect_dial(
     struct fh_twiml *tw, const struct fh_config *cfg, const char *number);
 
 /* Write <Say voice language>FH_REDIRECT_SORRY</Say><Hangup/> into tw: the
- * error TwiML of the Twilio-facing routes of taskrouter-events.md. */
+ * error TwiML of the Twilio-facing routes of docs/design/taskrouter-events.md.
+ */
 void fh_redirect_goodbye(struct fh_twiml *tw, const struct fh_config *cfg);
 
 /* Finish tw (fh_twiml_finish()); when the document failed, replace it

@@ -2,8 +2,8 @@
  * requeue_claim.h - a callback or voicemail task turned into a new one with
  * attempts + 1, exactly once per task: flex/requeue-callback (the Flex
  * plugin's "Retry later") and create-callback when its request is a
- * requeue (the older template plugin's), callbacks-and-voicemail.md
- * section 5.3.
+ * requeue (the older template plugin's),
+ * docs/design/callbacks-and-voicemail.md#requeue.
  *
  * The guarantee lives in the task itself, not in this process: before it
  * creates anything the handler claims the original task by writing the

@@ -2,8 +2,9 @@
  * tasks.h - TaskRouter task requests on top of the REST client.
  *
  * Thin wrappers that know the paths and the idempotency of each task
- * request (twilio-platform.md sections 5 and 7).  Results that carry
- * Twilio's error detail leave it in the caller's fh_rest_resp.
+ * request (docs/design/platform.md#twilio-rest-requests and
+ * #retries-and-deadlines).  Results that carry Twilio's error detail leave it
+ * in the caller's fh_rest_resp.
  *
  * The readers of Twilio's answers (fh_task_parse() and the rest of the
  * second group) need no network: the requests call them on the body, and
@@ -113,9 +114,9 @@ enum fh_err fh_task_cancel(struct fh_ctx *ctx, const char *sid,
 
 /* End a task: POST AssignmentStatus=status ("canceled" or "completed")
  * and Reason=reason, without If-Match.  Setting a final status is
- * idempotent (twilio-platform.md section 7), so the client retries it on
- * 5xx and timeouts.  All arguments are borrowed.  FH_ETASK404 on 404;
- * FH_ETWILIO with resp->status 400 when the task cannot take that status
+ * idempotent (docs/design/platform.md#retries-and-deadlines), so the client
+ * retries it on 5xx and timeouts.  All arguments are borrowed.  FH_ETASK404 on
+ * 404; FH_ETWILIO with resp->status 400 when the task cannot take that status
  * (already ended, or assigned); resp->resent says an earlier attempt may
  * have landed.  resp is initialised here and released by the caller. */
 enum fh_err fh_task_finish(struct fh_ctx *ctx, const char *sid,

@@ -1,7 +1,7 @@
 /*
  * token.c - Flex token validation with Twilio IAM, and the per-process
- * cache of accepted tokens (twilio-platform.md section 2, README.md
- * section 3).
+ * cache of accepted tokens (docs/design/platform.md#flex-token
+ * and #cors).
  *
  * The cache is a fixed table of FH_TOKEN_CACHE_SIZE entries.  An entry
  * holds the hex SHA-256 of a token, what IAM said about the agent and a

@@ -1,5 +1,5 @@
 /*
- * token.h - Flex token validation (twilio-platform.md section 2).
+ * token.h - Flex token validation (docs/design/platform.md#flex-token).
  *
  * The token is the Token field of the form or JSON body (never the query
  * string: tokens must not reach access logs).  It is checked with Twilio

@@ -99,7 +99,8 @@ out:
 
 /*
  * Merge what this request adds (recording URL, transcript) into the
- * existing voicemail task sid (callbacks-and-voicemail.md section 6), with
+ * existing voicemail task sid
+ * (docs/design/callbacks-and-voicemail.md#one-task-per-recording), with
  * If-Match and at most 3 rounds on 412.  *gone is set when the task
  * vanished meanwhile (the caller creates a new one).  On failure resp
  * holds the answer.

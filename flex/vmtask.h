@@ -1,6 +1,7 @@
 /*
- * vmtask.h - one voicemail task per recording (callbacks-and-voicemail.md
- * section 6), shared by create-callback and the wait experience.
+ * vmtask.h - one voicemail task per recording
+ * (docs/design/callbacks-and-voicemail.md#one-task-per-recording), shared by
+ * create-callback and the wait experience.
  *
  * The Record widget calls back more than once for one recording (the
  * recording, then the transcript).  The first call creates the voicemail

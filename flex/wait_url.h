@@ -17,9 +17,10 @@
 
 /* Append {W} to out: FLEXHOOKS_PUBLIC_URL with "user:password@" (each
  * percent-encoded) after the scheme, taken from req's Basic credentials,
- * else FLEXHOOKS_BASIC_AUTH, then FH_WAIT_PATH (twilio-platform.md 1.5).
- * out receives a secret: mark it secret.  FH_ECONFIG (logged) when there
- * are no credentials or no public URL; FH_ETOOBIG, FH_ENOMEM. */
+ * else FLEXHOOKS_BASIC_AUTH, then FH_WAIT_PATH
+ * (docs/design/platform.md#urls-handed-to-twilio). out receives a secret: mark
+ * it secret.  FH_ECONFIG (logged) when there are no credentials or no public
+ * URL; FH_ETOOBIG, FH_ENOMEM. */
 enum fh_err fh_wait_base_url(struct fh_ctx *ctx, const struct fh_req *req,
     struct fh_buf *out) FH_MUST_CHECK;
 

@@ -155,8 +155,9 @@ create_callback(
 			goto out;
 	}
 
-	/* one voicemail task per recording (section 6), for the Record
-	 * widget's own repeated callbacks */
+	/* one voicemail task per recording
+	 * (docs/design/callbacks-and-voicemail.md#one-task-per-recording), for
+	 * the Record widget's own repeated callbacks */
 	if (in.recording_sid != NULL && !requeue) {
 		err = fh_voicemail_dedupe(ctx, &in, sid, &found, resp);
 		if (err != FH_OK)

@@ -1,6 +1,6 @@
 /*
- * dial_queue.h - /dial-queue (taskrouter-events.md section 6): the TwiML
- * that bridges an answered outbound call to the enqueued caller through
+ * dial_queue.h - /dial-queue (docs/design/taskrouter-events.md#dial-queue): the
+ * TwiML that bridges an answered outbound call to the enqueued caller through
  * <Dial><Queue reservationSid="WR..."/></Dial>.
  *
  * Inputs are the query's queue (the reservation, WR, required), from

@@ -47,7 +47,8 @@ enum ev_field {
 static enum fh_err valid_attributes(const char *, size_t, struct fh_val *);
 
 /* Lenient on purpose: each field is judged on its own, and a bad one
- * never turns into an error answer (section 2.1). */
+ * never turns into an error answer
+ * (docs/design/taskrouter-events.md#event-callback). */
 static const struct fh_field ev_fields[EV__MAX] = {
     [EV_TYPE] = {"EventType", NULL, fh_valid_text256, 0},
     [EV_SID] = {"Sid", NULL, fh_valid_text256, 0},
@@ -80,7 +81,8 @@ static const char *const mark_names[FH_TR_MARK__MAX] = {
     [FH_TR_MARK_OTHER] = "other",
 };
 
-/* The task statuses each feature may claim in (section 2.3). */
+/* The task statuses each feature may claim in
+ * (docs/design/taskrouter-events.md#event-claims). */
 static const char *const allowed_status[FH_TR_FEAT__MAX][3] = {
     [FH_TR_FEAT_REDIRECT] = {"pending", "reserved", NULL},
     [FH_TR_FEAT_OUTBOUND] = {"reserved", NULL, NULL},
@@ -441,8 +443,8 @@ fh_tr_new_claim(char *out, size_t outlen)
 	return fh_claim_new(out, outlen);
 }
 
-/* <Response><Dial ...>number</Dial></Response>: section 4's document,
- * written by the TwiML writer, without the XML declaration. */
+/* <Response><Dial ...>number</Dial></Response>: the twiml-redirect-call
+ * document, written by the TwiML writer, without the XML declaration. */
 static enum fh_err
 redirect_twiml(
     const struct fh_config *cfg, const char *number, struct fh_buf *out)
@@ -526,7 +528,8 @@ fh_tr_outbound_form(const struct fh_config *cfg, const char *to,
 	enum fh_err err;
 
 	/* the workspace only when it is not the one a request without it
-	 * goes to: the default workspace's URLs stay as section 5.1 shows */
+	 * goes to: the default workspace's URLs stay as
+	 * docs/design/taskrouter-events.md#outbound-dialer shows */
 	if (workspace != NULL &&
 	    !same(workspace, fh_config_default_workspace(cfg))) {
 		dq[6] = sc[4] = "workspace";

@@ -1,5 +1,5 @@
 /*
- * events.h - taskrouter-events (taskrouter-events.md sections 2, 3 and 5):
+ * events.h - taskrouter-events (docs/design/taskrouter-events.md):
  * the workspace event callback behind /tr-event-callback and
  * /tr-event-handler, which drives the no-agent redirect and the outbound
  * dialer.
@@ -72,7 +72,7 @@ struct fh_tr_event {
  * no-agent redirect never cancels it. */
 int fh_tr_is_followup(struct json_object *attrs);
 
-/* What an event asks for (section 2.2). */
+/* What an event asks for (docs/design/taskrouter-events.md#event-callback). */
 enum fh_tr_action {
 	FH_TR_IGNORE = 0,  /* EventType unknown or absent */
 	FH_TR_FOREIGN,	   /* AccountSid or WorkspaceSid not ours */
@@ -168,17 +168,19 @@ enum fh_err fh_tr_marker_add(struct json_object *attrs, enum fh_tr_feature f,
  * NUL into out (outlen bytes, at least 33). */
 enum fh_err fh_tr_new_claim(char *out, size_t outlen) FH_MUST_CHECK;
 
-/* The call update form of the redirect (section 3.2 step 4) into out:
- * with cfg->redirect_mode_url unset, Twiml=<Response><Dial ...>number
- * </Dial></Response> (section 4's document without the XML declaration,
- * written by the TwiML writer); with it set, Url=<public>/twiml-redirect-
- * call?queue=<queue> and Method=GET.  queue and number are validated by
- * the caller. */
+/* The call update form of the redirect
+ * (docs/design/taskrouter-events.md#no-agent-redirect, step 3) into out: with
+ * cfg->redirect_mode_url unset, Twiml=<Response><Dial ...>number
+ * </Dial></Response> (the twiml-redirect-call document without the XML
+ * declaration, written by the TwiML writer); with it set,
+ * Url=<public>/twiml-redirect- call?queue=<queue> and Method=GET.  queue and
+ * number are validated by the caller. */
 enum fh_err fh_tr_redirect_form(const struct fh_config *cfg, const char *queue,
     const char *number, struct fh_buf *out) FH_MUST_CHECK;
 
-/* The Calls.json form of the outbound dialer (section 5.1) into out, in
- * this order: To, From, Url (<public>/dial-queue?queue=WR&from=<from,
+/* The Calls.json form of the outbound dialer
+ * (docs/design/taskrouter-events.md#outbound-dialer) into out, in this order:
+ * To, From, Url (<public>/dial-queue?queue=WR&from=<from,
  * URL-encoded>&task=WT), Method=POST, StatusCallback (<public>/status-
  * callback?reservation=WR&task=WT), StatusCallbackMethod=POST,
  * (both URLs end with &workspace=WS when workspace, the event's, is not

@@ -1,7 +1,7 @@
 /*
- * incoming.h - /incoming-call (taskrouter-events.md section 9): the Voice
- * URL of a TwiML App or phone number that puts the caller into TaskRouter
- * with the wait experience, without a Studio flow.
+ * incoming.h - /incoming-call (docs/design/wait-experience.md#incoming-call):
+ * the Voice URL of a TwiML App or phone number that puts the caller into
+ * TaskRouter with the wait experience, without a Studio flow.
  *
  * The answer is TwiML: an optional greeting, then <Enqueue workflowSid
  * waitUrl waitUrlMethod="POST"> with the task attributes as <Task> text.

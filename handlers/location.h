@@ -1,7 +1,7 @@
 /*
- * location.h - /location-lookup (taskrouter-events.md section 8): the
- * entry of the locations file (flex/locations.h) for a number or a
- * location name.
+ * location.h - /location-lookup
+ * (docs/design/taskrouter-events.md#location-lookup): the entry of the
+ * locations file (flex/locations.h) for a number or a location name.
  */
 #ifndef FH_LOCATION_H
 #define FH_LOCATION_H

@@ -1,7 +1,8 @@
 /*
- * redirect.h - /twiml-redirect-call (taskrouter-events.md section 4): the
- * <Dial> that moves a caller from a placeholder TaskQueue to an outside
- * number, by the rule table of flex/redirect_rules.h.
+ * redirect.h - /twiml-redirect-call
+ * (docs/design/taskrouter-events.md#twiml-redirect-call): the <Dial> that moves
+ * a caller from a placeholder TaskQueue to an outside number, by the rule table
+ * of flex/redirect_rules.h.
  */
 #ifndef FH_REDIRECT_H
 #define FH_REDIRECT_H

@@ -1,6 +1,7 @@
 /*
- * status_callback.h - /status-callback (taskrouter-events.md section 7):
- * the outbound call's answered and completed callbacks.
+ * status_callback.h - /status-callback
+ * (docs/design/taskrouter-events.md#status-callback): the outbound call's
+ * answered and completed callbacks.
  *
  * Each callback gives one structured log line (the fields below, absent
  * ones left out, the SequenceNumber so that readers can order them) and an

@@ -287,7 +287,8 @@ raw_sink(void *arg, const struct fh_rest_resp *head, const char *p, size_t n)
 	return fh_resp_stream_write(resp, p, n);
 }
 
-/* Raw mode: stream the recording at path (section 5.4).  On failure resp
+/* Raw mode: stream the recording at path
+ * (docs/design/callbacks-and-voicemail.md#fetch-voicemail).  On failure resp
  * holds the error answer, unless the answer had already started. */
 static enum fh_err
 fetch_raw(struct fh_ctx *ctx, const char *sid, struct fh_rest_req *rq,
@@ -466,9 +467,10 @@ fh_voicemail_mark_deleted(struct json_object *attrs, int *changed)
 
 /*
  * Delete what the task names (steps 3 and 4), once per SID: after a 412 the
- * task is read again, and a transcript merged in meanwhile (section 6) is
- * deleted too.  done_rec/done_tr remember what is gone (40 bytes each).
- * On failure resp holds the answer.
+ * task is read again, and a transcript merged in meanwhile
+ * (docs/design/callbacks-and-voicemail.md#one-task-per-recording) is deleted
+ * too.  done_rec/done_tr remember what is gone (40 bytes each). On failure resp
+ * holds the answer.
  */
 static enum fh_err
 delete_media(struct fh_ctx *ctx, const char *rec, const char *tr,
@@ -568,7 +570,9 @@ fh_handle_delete_voicemail(
 			break;
 		if (etag[0] == '\0') {
 			/* never an unconditional write: it could drop a
-			 * transcript merged at the same moment (section 6) */
+			 * transcript merged at the same moment
+			 * (docs/design/callbacks-and-voicemail.md#one-task-per-recording)
+			 */
 			fh_log_error(&ctx->log,
 			    "cannot mark task '%s' deleted: "
 			    "no ETag",

@@ -1,6 +1,7 @@
 /*
  * voicemail.h - fetch-voicemail and delete-voicemail
- * (callbacks-and-voicemail.md sections 5.4 and 5.5).
+ * (docs/design/callbacks-and-voicemail.md#fetch-voicemail and
+ * #delete-voicemail).
  *
  * fetch-voicemail answers with the audio of one recording, named by its
  * RE SID only: the server builds the media URL itself
@@ -40,8 +41,9 @@
  * fh_resp_release().  Errors: 400 (field), 404 "recording not found" with
  * Twilio's code, 502 "recording too large" over FH_REST_MAX_MEDIA (JSON
  * mode, or raw without an upstream length), 502 when Twilio refuses our
- * credentials, and the other answers of section 2.  After a raw answer
- * started (resp->streamed), an error only means it was cut short. */
+ * credentials, and the other answers of
+ * docs/design/callbacks-and-voicemail.md#requests-and-answers.  After a raw
+ * answer started (resp->streamed), an error only means it was cut short. */
 enum fh_err fh_handle_fetch_voicemail(struct fh_ctx *ctx,
     const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
 
@@ -49,7 +51,8 @@ enum fh_err fh_handle_fetch_voicemail(struct fh_ctx *ctx,
  * taskSid and mark it deleted.  Borrows ctx and req; resp owns what is
  * written to it.  Answers 200 {"taskSid":"WT...","success":true}, 404
  * "task not found", 409 "not a voicemail task", or the answers of
- * section 2 for a failed Twilio request (isDeleted is then unchanged). */
+ * docs/design/callbacks-and-voicemail.md#requests-and-answers for a failed
+ * Twilio request (isDeleted is then unchanged). */
 enum fh_err fh_handle_delete_voicemail(struct fh_ctx *ctx,
     const struct fh_req *req, struct fh_resp *resp) FH_MUST_CHECK;
 
@@ -60,7 +63,8 @@ enum fh_err fh_handle_delete_voicemail(struct fh_ctx *ctx,
  * be NULL. */
 int fh_voicemail_want_raw(const char *format, const char *accept);
 
-/* Write the JSON answer of section 5.4 into resp: 200
+/* Write the JSON answer of
+ * docs/design/callbacks-and-voicemail.md#fetch-voicemail into resp: 200
  * {"recording":"<standard base64 of the audio, no line breaks>",
  * "type":"<type>"} with Cache-Control: no-store.  audio's contents are
  * released as soon as they are encoded, whatever the result (the buffer is

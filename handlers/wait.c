@@ -1,5 +1,5 @@
 /*
- * wait.c - the wait experience (wait-experience.md).
+ * wait.c - the wait experience (docs/design/wait-experience.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +109,8 @@ enum w_field {
 	W_VSTART,
 	W_TRY,
 	W_SKIP,
-	W_TQUEUE, /* the hold state (README.md, position and wait) */
+	W_TQUEUE, /* the hold state
+		     (docs/design/wait-experience.md#queue-statistics) */
 	W_ANNOUNCED,
 	W_OFFERED,
 	/* Twilio's parameters */
@@ -1354,9 +1355,10 @@ struct followup {
 /*
  * Create a callback or voicemail task for number to, from the canceled
  * task orig when not NULL, else from the routing state of the request
- * (section 4.3).  A voicemail goes through the idempotency rule of
- * callbacks-and-voicemail.md section 6 first (*existed is set when the
- * task was already there).  The SID goes into sid (40 bytes).
+ * (docs/design/wait-experience.md#voicemail).  A voicemail goes through the
+ * idempotency rule of
+ * docs/design/callbacks-and-voicemail.md#one-task-per-recording first (*existed
+ * is set when the task was already there).  The SID goes into sid (40 bytes).
  */
 static enum fh_err
 create_followup(struct wx *w, struct json_object *orig, const char *to,

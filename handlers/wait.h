@@ -1,6 +1,6 @@
 /*
- * wait.h - the wait experience (wait-experience.md): the hold loop a
- * queued caller hears, the "*" menu, the pending-task lookup and the
+ * wait.h - the wait experience (docs/design/wait-experience.md): the hold loop
+ * a queued caller hears, the "*" menu, the pending-task lookup and the
  * cancel-then-create of a callback or voicemail follow-up.
  *
  * One handler serves every mode.  It always answers TwiML with status 200

@@ -108,7 +108,7 @@ fh_resp_error(struct fh_resp *resp, enum fh_err err, const char *message,
 
 	drop_headers(resp);
 	/* only 400, 409 and 412 pass through; any other Twilio 4xx is a
-	 * failed Twilio request (README section 4) */
+	 * failed Twilio request (docs/design/platform.md#answers) */
 	if (err == FH_ETWILIO &&
 	    (tw == NULL ||
 		!(tw->status == 400 || tw->status == 409 ||

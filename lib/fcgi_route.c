@@ -9,7 +9,7 @@
 #include "lib/sig.h"
 
 /*
- * CORS for the flex routes (README.md section 3).  Returns 1 when the
+ * CORS for the flex routes (docs/design/platform.md#cors).  Returns 1 when the
  * request's origin may be answered, and adds the headers to resp.
  */
 static int

@@ -25,9 +25,9 @@
 /* Route flags, in the same mask as the methods.  FORM_ONLY: the body must
  * be application/x-www-form-urlencoded; any other body (JSON, another type,
  * none) cannot be authenticated and answers 400 before the security
- * check (taskrouter-events.md section 2.1).  CORS: the route is called from
- * a browser (the Flex plugin): every answer gets the CORS headers of an
- * allowed origin, another origin is refused with 403 before anything
+ * check (docs/design/taskrouter-events.md#event-callback).  CORS: the route is
+ * called from a browser (the Flex plugin): every answer gets the CORS headers
+ * of an allowed origin, another origin is refused with 403 before anything
  * else, and OPTIONS answers the preflight. */
 #define FH_ROUTE_FORM_ONLY (1u << 16)
 #define FH_ROUTE_CORS (1u << 17)

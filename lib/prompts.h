@@ -1,5 +1,6 @@
 /*
- * prompts.h - the wait experience's spoken texts (wait-experience.md 2).
+ * prompts.h - the wait experience's spoken texts
+ * (docs/design/wait-experience.md#prompts).
  *
  * Each prompt has a key (the name used in the FLEXHOOKS_PROMPTS file) and a
  * built-in English default.  fh_prompts_parse() reads a KEY=VALUE file in

@@ -8,10 +8,11 @@
  * is set before each transfer (set_request()), and the pointers it borrows
  * are cleared again after it (clear_request()).
  *
- * The retry policy is twilio-platform.md section 7; the deadline is one per
- * webhook.  If no deadline has been set when the first request is made, that
- * request sets one of cfg->deadline_ms, which later requests share: a caller
- * that never sets a deadline still cannot wait for ever.
+ * The retry policy is docs/design/platform.md#retries-and-deadlines; the
+ * deadline is one per webhook.  If no deadline has been set when the first
+ * request is made, that request sets one of cfg->deadline_ms, which later
+ * requests share: a caller that never sets a deadline still cannot wait for
+ * ever.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strptime(), timegm() */
@@ -37,10 +38,11 @@
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
-#define DEFAULT_DEADLINE_MS 8000 /* README.md section 5 */
-#define MAX_RETRY_LIMIT 20	 /* the range config accepts */
-#define MAX_REDIRS 3		 /* twilio-platform.md section 5 */
-#define MAX_RETRY_AFTER_S 86400	 /* more than a day is not believable */
+#define DEFAULT_DEADLINE_MS \
+	8000		   /* docs/design/platform.md#retries-and-deadlines */
+#define MAX_RETRY_LIMIT 20 /* the range config accepts */
+#define MAX_REDIRS 3	   /* docs/design/platform.md#twilio-rest-requests */
+#define MAX_RETRY_AFTER_S 86400 /* more than a day is not believable */
 
 struct fh_rest {
 	const struct fh_config *cfg; /* borrowed */
@@ -848,7 +850,7 @@ build_headers(const struct fh_rest_req *req, struct curl_slist **out)
 			: "application/x-www-form-urlencoded");
 	if (err == FH_OK && req->if_match != NULL)
 		err = add_header(out, "If-Match", req->if_match);
-	/* twilio-platform.md section 2: IAM answers must not be cached */
+	/* docs/design/platform.md#flex-token: IAM answers must not be cached */
 	if (err == FH_OK && req->base == FH_REST_IAM)
 		err = add_header(out, "Cache-Control", "no-cache");
 	if (err != FH_OK)
@@ -930,13 +932,14 @@ set_request(CURL *c, const struct fh_rest_req *req, const char *url,
 	 * arrived): a create would then run twice.  On a fresh connection
 	 * curl never resends, and fh_rest_do()'s own retry leaves a create
 	 * that may have been sent alone.  So a create (not idempotent) gets
-	 * a connection of its own (twilio-platform.md section 7); every
-	 * other request, GETs and If-Match updates, reuses the kept one, and
-	 * the create's connection is kept for the requests after it.  The
-	 * price, measured on create-callback against the emulator (bench/,
-	 * issue 20): 18 more system calls and about 100 us more CPU per
-	 * create here, over twice the emulator's CPU, and against Twilio a
-	 * TCP and TLS handshake (two round trips more).
+	 * a connection of its own
+	 * (docs/design/platform.md#retries-and-deadlines); every other request,
+	 * GETs and If-Match updates, reuses the kept one, and the create's
+	 * connection is kept for the requests after it.  The price, measured on
+	 * create-callback against the emulator (bench/, issue 20): 18 more
+	 * system calls and about 100 us more CPU per create here, over twice
+	 * the emulator's CPU, and against Twilio a TCP and TLS handshake (two
+	 * round trips more).
 	 */
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(
@@ -981,7 +984,7 @@ clear_request(CURL *c)
 	(void)curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 }
 
-/* twilio-platform.md section 7 for an answer that came. */
+/* docs/design/platform.md#retries-and-deadlines for an answer that came. */
 static enum fh_err
 classify_status(long status, enum attempt_class *cls)
 {

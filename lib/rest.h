@@ -6,11 +6,11 @@
  * alive between requests.  It authenticates every request with Basic auth
  * (API_KEY:API_SECRET when both are set, else ACCOUNT_SID:AUTH_TOKEN), sends
  * Accept: application/json and User-Agent: flexhooks/<version>, and applies
- * the retry policy of twilio-platform.md section 7 (429 always, honouring
- * Retry-After; 502/503/504 and timeouts after the request was sent only when
- * the request is idempotent; connection never made: always; exponential
- * backoff with full jitter) under one overall deadline set per webhook with
- * fh_rest_set_deadline().
+ * the retry policy of docs/design/platform.md#retries-and-deadlines (429
+ * always, honouring Retry-After; 502/503/504 and timeouts after the request was
+ * sent only when the request is idempotent; connection never made: always;
+ * exponential backoff with full jitter) under one overall deadline set per
+ * webhook with fh_rest_set_deadline().
  *
  * Results come back in a struct fh_rest_resp that the caller provides and
  * releases with fh_rest_resp_release().  Twilio's error bodies are parsed
@@ -69,7 +69,7 @@ struct fh_rest_resp {
  * query (may be NULL) is an already encoded query string without '?';
  * body (may be NULL) is sent with content_type (form when NULL and body is
  * set); if_match (may be NULL) adds If-Match.  idempotent follows the table
- * of twilio-platform.md section 7. */
+ * of docs/design/platform.md#retries-and-deadlines. */
 struct fh_rest_req {
 	enum fh_rest_base base;
 	const char	 *method; /* "GET", "POST", "DELETE" */
@@ -140,13 +140,15 @@ void fh_rest_resp_release(struct fh_rest_resp *resp);
 /* The base URL in use for base (borrowed for the client's life). */
 const char *fh_rest_base_url(const struct fh_rest *r, enum fh_rest_base base);
 
-/* Parse a Twilio error body (either shape of twilio-platform.md section 6)
- * into e; fields that are absent stay empty.  Never fails. */
+/* Parse a Twilio error body (either shape of
+ * docs/design/platform.md#twilio-errors) into e; fields that are absent stay
+ * empty.  Never fails. */
 void fh_rest_parse_error(const char *body, size_t len, struct fh_twerr *e);
 
-/* Derive a base URL from region and edge as twilio-platform.md section 5
- * says ("https://taskrouter.sydney.au1.twilio.com").  product is "api",
- * "taskrouter" or "iam".  Writes into out (outlen bytes). */
+/* Derive a base URL from region and edge as
+ * docs/design/platform.md#twilio-rest-requests says
+ * ("https://taskrouter.sydney.au1.twilio.com").  product is "api", "taskrouter"
+ * or "iam".  Writes into out (outlen bytes). */
 enum fh_err fh_rest_derive_url(const char *product, const char *region,
     const char *edge, char *out, size_t outlen) FH_MUST_CHECK;
 

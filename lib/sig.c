@@ -1,7 +1,7 @@
 /*
- * sig.c - X-Twilio-Signature (twilio-platform.md section 1): the string that
- * is signed, HMAC-SHA1 under the Auth Token, the candidate URLs and the
- * decision for one request.
+ * sig.c - X-Twilio-Signature (docs/design/platform.md#request-signatures): the
+ * string that is signed, HMAC-SHA1 under the Auth Token, the candidate URLs and
+ * the decision for one request.
  *
  * Every buffer that may hold a URL with Basic credentials in it, or a
  * signature we computed, is marked secret or zeroed before it is freed.

@@ -1,5 +1,6 @@
 /*
- * sig.h - X-Twilio-Signature validation (twilio-platform.md section 1).
+ * sig.h - X-Twilio-Signature validation
+ * (docs/design/platform.md#request-signatures).
  *
  * fh_sig_check() decides one request: it builds the candidate URLs
  * (FLEXHOOKS_PUBLIC_URL + REQUEST_URI, with and without the Basic-auth

@@ -5,8 +5,8 @@
  * anything it does not recognise (embedded NUL bytes included) with
  * FH_EINPUT, and on success fills out: str/len point either into s
  * (borrowed, like s) or into out->own for normalised values, and num holds
- * integers and booleans.  Rules are those of callbacks-and-voicemail.md
- * section 3.
+ * integers and booleans.  Rules are those of
+ * docs/design/callbacks-and-voicemail.md#fields.
  */
 #ifndef FH_VALID_H
 #define FH_VALID_H

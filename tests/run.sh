@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/run.sh: every test of flexhooks, phase by phase (README.md §6);
+# tests/run.sh: every test of flexhooks, phase by phase (docs/design/README.md#the-local-stack-and-the-twilio-emulator);
 # `deploy/local.sh test` and .ci/run hand over to it.
 #
 #   1. make check against the local stack (the emulator, deploy/lib/stack.sh)

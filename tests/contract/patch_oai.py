@@ -8,7 +8,7 @@ script copies a spec and, in every operation's
 application/x-www-form-urlencoded request body, adds an `encoding` entry with
 style "form" and explode true (repeated keys: StatusCallbackEvent=answered&
 StatusCallbackEvent=completed) for each array-typed property that has none
-yet.  See twilio-platform.md section 8.  The input file is never modified.
+yet.  See docs/design/platform.md#contract-tests.  The input file is never modified.
 
 Usage: python3 patch_oai.py IN.json OUT.json
 Standard library only.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Contract test: flexhooks' Twilio requests against Twilio's own OpenAPI.
 
-twilio-platform.md section 8.  Starts two Prism mocks on loopback, one per
+docs/design/platform.md#contract-tests.  Starts two Prism mocks on loopback, one per
 spec file of ../shared/twilio-oai/ (TaskRouter as shipped; the 2010 API as a
 patched copy made by patch_oai.py in a temporary directory), drives
 flexhooks through nginx (studio create-callback: form, JSON and GET
@@ -42,7 +42,7 @@ TASKROUTER_SPEC = "twilio_taskrouter_v1.json"
 API_SPEC = "twilio_api_v2010.json"
 READY_TIMEOUT = 120.0
 
-# Exact field names per operation (twilio-platform.md section 5): each
+# Exact field names per operation (docs/design/platform.md#twilio-rest-requests): each
 # entry lists the allowed key sets; a request must match one of them
 # exactly.  Keys are (method, OAI path template).
 TR = "/v1/Workspaces/{WorkspaceSid}"
@@ -69,7 +69,7 @@ EXPECTED_FORM = {
                                          {"Url", "Method", "StatusCallback",
                                           "StatusCallbackMethod"}],
 }
-# flexhooks-provision (taskrouter-events.md section 10)
+# flexhooks-provision (docs/design/taskrouter-events.md#provisioning)
 WS = "/v1/Workspaces/{Sid}"
 EXPECTED_FORM.update({
     ("POST", TR + "/TaskQueues"): [{"FriendlyName", "TargetWorkers"}],
@@ -450,7 +450,7 @@ def drive_delete_voicemail():
 @t.test
 def drive_dial_queue_reject():
     """A machine answer under hangup-on-machine rejects the reservation
-    (taskrouter-events.md sections 5.2 and 6)."""
+    (docs/design/taskrouter-events.md#outbound-dialer and #dial-queue)."""
     if os.environ.get("FLEXHOOKS_AMD_POLICY") != "hangup-on-machine":
         t.skip("FLEXHOOKS_AMD_POLICY is not hangup-on-machine")
     out = EMU.seed({"tasks": [{"workflow_sid": ENV.workflow_sid,
@@ -666,7 +666,7 @@ QUERY_ENUMS = {"AssignmentStatus": ("pending", "reserved", "assigned",
 
 
 def check_values(pairs, where, enums=None):
-    """The decoded values have the shapes of twilio-platform.md section 5
+    """The decoded values have the shapes of docs/design/platform.md#twilio-rest-requests
     (enums: the allowed values, ENUMS for form bodies)."""
     enums = ENUMS if enums is None else dict(ENUMS, **enums)
     for k, v in pairs:

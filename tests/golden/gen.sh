@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerate the golden files of the handler tests (STYLE.md section 7):
+# Regenerate the golden files of the handler tests (docs/STYLE.md#tests):
 # build the Check programs that own them and run each with
 # FLEXHOOKS_GOLDEN_UPDATE=1, which makes them write tests/golden/<program>/
 # instead of comparing.  Run from the build directory (in-tree builds: the

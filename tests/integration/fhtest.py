@@ -15,7 +15,7 @@ Standard library only (Python 3.7+).  A test script does:
 What is here:
 
 - the environment that `deploy/local.sh test` exports (Env, require_stack);
-- sign(): X-Twilio-Signature exactly as twilio-platform.md section 1 says
+- sign(): X-Twilio-Signature exactly as docs/design/platform.md#request-signatures says
   (HMAC-SHA1 over the URL plus the sorted name+value pairs, base64), and
   body_sha256() for the bodySHA256 mode of JSON bodies;
 - request(): one HTTP request through nginx (http.client), with optional
@@ -133,7 +133,7 @@ def require_stack(also=()):
 
 
 # --------------------------------------------------------------------------
-# Signatures (twilio-platform.md section 1)
+# Signatures (docs/design/platform.md#request-signatures)
 # --------------------------------------------------------------------------
 
 
@@ -389,7 +389,7 @@ class EmulatorError(Exception):
 
 
 class Emulator:
-    """Client of the emulator's control routes (README.md section 6).
+    """Client of the emulator's control routes (docs/design/README.md#the-local-stack-and-the-twilio-emulator).
     Never resets: other scripts share the emulator."""
 
     def __init__(self, base=None):
@@ -894,7 +894,7 @@ def loads_ordered(s):
 
 
 def error_body(message, code=None, more_info=None):
-    """The exact README.md section 4 error body."""
+    """The exact docs/design/platform.md#answers error body."""
     return dumps_plain(OrderedDict([("success", False),
                                     ("message", message),
                                     ("code", code),
@@ -902,7 +902,7 @@ def error_body(message, code=None, more_info=None):
 
 
 # --------------------------------------------------------------------------
-# flexhooks-provision (taskrouter-events.md section 10)
+# flexhooks-provision (docs/design/taskrouter-events.md#provisioning)
 # --------------------------------------------------------------------------
 
 # the sanitizers' settings of an ASan build pass through, nothing else
@@ -1018,7 +1018,7 @@ def json_type(resp):
 
 
 def is_json_error(resp, status, message, code=None, more_info=None):
-    """resp is status with exactly the README.md section 4 error body."""
+    """resp is status with exactly the docs/design/platform.md#answers error body."""
     eq(resp.status, status, "status (body %r)" % resp.body[:200])
     json_type(resp)
     eq(resp.body, error_body(message, code, more_info), "error body")

@@ -15,7 +15,7 @@ import fhtest as t
 ENV = t.ENV
 EMU = t.EMU
 PATH = "/features/callback-and-voicemail/studio/wait-experience"
-P = {   # the default prompts (wait-experience.md section 2)
+P = {   # the default prompts (docs/design/wait-experience.md#prompts)
     "greeting": "Please wait while we direct your call to the next "
                 "available representative.",
     "unavailable": "The option to request a callback or leave a voicemail "

@@ -2,7 +2,7 @@
 """Hostile input to every route, through nginx and the real programs.
 
 One table per kind of attack, each row a request to one route and what
-must come back: the status, the exact README.md section 4 error body where
+must come back: the status, the exact docs/design/platform.md#answers error body where
 the spec fixes the message, and for TwiML routes a well-formed document in
 which the injected markup is only text.  After every row the emulator's
 request log must show nothing sent to Twilio: no request at all for rows a
@@ -528,7 +528,7 @@ def ssrf_shapes_refused():
         row("studio-create", "SSRF recordingUrl %r" % u,
             invalid("recordingUrl"),
             pairs=[("recordingSid", RE), ("recordingUrl", u)])
-    # an https URL is only stored (callbacks-and-voicemail.md 5.1), never
+    # an https URL is only stored (docs/design/callbacks-and-voicemail.md#studio-create-callback), never
     # fetched: the task is created and nothing but TaskRouter is asked
     n = t.unique_number()
     mark = EMU.mark()

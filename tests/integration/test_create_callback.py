@@ -4,10 +4,10 @@
 POST/GET /features/callback-and-voicemail/studio/create-callback through
 nginx (Basic auth + X-Twilio-Signature) to the create-callback FastCGI
 program, which talks to the Twilio emulator.  Each test asserts the HTTP
-answer (status, Content-Type, exact body; callbacks-and-voicemail.md
-sections 2-5.1, README.md section 4) and what the emulator received and
-stored (task fields and attributes byte for byte, section 4).  Voicemail
-idempotency (section 6) tests carry the tag "voicemail" (deselect them with
+answer (status, Content-Type, exact body; docs/design/callbacks-and-voicemail.md
+and docs/design/platform.md#answers) and what the emulator received and
+stored (task fields and attributes byte for byte, as the task builder writes them).  Voicemail
+idempotency (docs/design/callbacks-and-voicemail.md#one-task-per-recording) tests carry the tag "voicemail" (deselect them with
 FHTEST_SKIP=voicemail).
 
 Run by `deploy/local.sh test` (make check) as `python3
@@ -95,7 +95,7 @@ def the_create(reqs, marker):
 
 def check_create_request(req, timeout="86400", priority="0",
                          channel="voice", workflow=None):
-    """Form fields in the order of section 4, and the request's headers.
+    """Form fields in the order of docs/design/callbacks-and-voicemail.md#task-builder, and the request's headers.
     Returns the raw Attributes string."""
     form = t.form_of(req)
     names = [k for k, _ in form]
@@ -124,7 +124,7 @@ def check_twilio_headers(req):
 
 
 def minimal_attrs(n, f, ts, **cb):
-    """The attributes of section 4's minimal example."""
+    """The attributes of the task builder's minimal task."""
     cbd = od(("numberToCall", n), ("numberToCallFrom", f))
     for k in ("recordingSid", "recordingUrl", "transcriptSid",
               "transcriptText"):
@@ -199,7 +199,7 @@ def check_error(resp, status, message, code=None, more_info=None):
 
 
 def check_400_any(resp, *echo):
-    """400 with a README.md section 4 error body.  The spec fixes no text
+    """400 with a docs/design/platform.md#answers error body.  The spec fixes no text
     for a body that cannot be decoded at all (no field to name), so any
     short fixed message is accepted, as long as it echoes none of the
     input (echo: values that must not appear)."""
@@ -228,7 +228,7 @@ def twilio_more_info(code):
 
 
 # --------------------------------------------------------------------------
-# signature helper self-test (twilio-platform.md 1.4)
+# signature helper self-test (docs/design/platform.md#request-signatures)
 # --------------------------------------------------------------------------
 
 V_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
@@ -421,7 +421,7 @@ def optional_fields_upper_bounds():
 
 @t.test
 def optional_fields_lower_bounds():
-    """A given 0 counts as given (section 4); timeout 1 is the minimum."""
+    """A given 0 counts as given (docs/design/callbacks-and-voicemail.md#task-builder); timeout 1 is the minimum."""
     mark = EMU.mark()
     n, f, pairs = happy([
         ("timeout", "1"), ("priority", "0"), ("attempts", "0"),
@@ -880,7 +880,7 @@ def signature_query_not_appended_in_form_mode():
 @t.test
 def signature_with_userinfo_accepted():
     """Twilio signs https://user:pass@host/... when the configured URL
-    carries the Basic credentials (twilio-platform.md 1.2)."""
+    carries the Basic credentials (docs/design/platform.md#request-signatures)."""
     mark = EMU.mark()
     n, f, pairs = happy()
     scheme, rest = ENV.public_url.split("://", 1)
@@ -1169,7 +1169,7 @@ def access_log_denied_line():
 
 
 # --------------------------------------------------------------------------
-# voicemail (section 6) - tag "voicemail"
+# voicemail (docs/design/callbacks-and-voicemail.md#one-task-per-recording) - tag "voicemail"
 # --------------------------------------------------------------------------
 
 
@@ -1396,7 +1396,7 @@ def voicemail_lookup_failure_still_creates():
 @t.test(tags=("voicemail",))
 def voicemail_transcript_of_8192_bytes_accepted():
     """Text fields take up to their stated size (transcriptText 8192
-    bytes, section 5.1), multi-byte UTF-8 included."""
+    bytes, docs/design/callbacks-and-voicemail.md#fields), multi-byte UTF-8 included."""
     mark = EMU.mark()
     re_sid = t.sid("RE")
     txt = ("\u00e9" * 4096)               # 8192 bytes of UTF-8

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Integration tests of /tr-event-callback and /tr-event-handler through the
-real stack (taskrouter-events.md sections 2, 3 and 5).
+real stack (docs/design/taskrouter-events.md).
 
 Every event goes through nginx (Basic auth) to the taskrouter-events
 FastCGI program, signed as TaskRouter signs it, and is answered 204 with
@@ -191,7 +191,7 @@ def redirect_happy_path():
     t.eq(mk["event_sid"], ev_sid, "marker event_sid")
     t.match(CLAIM_RE, mk["claim"], "claim")
     t.match(AT_RE, mk["at"], "at")
-    # the call update: inline TwiML, exactly section 4's document
+    # the call update: inline TwiML, exactly the twiml-redirect-call document
     t.eq(t.form_of(reqs[2]),
          [("Twiml", "<Response><Dial>%s</Dial></Response>" % number)],
          "call update form")
@@ -777,7 +777,7 @@ def outbound_call_4xx_rejects_only_when_configured():
 
 
 # --------------------------------------------------------------------------
-# transport (section 2.1)
+# transport (docs/design/taskrouter-events.md#event-callback)
 # --------------------------------------------------------------------------
 
 

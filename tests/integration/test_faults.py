@@ -36,7 +36,7 @@ ENV = t.ENV
 EMU = t.EMU
 DEADLINE_S = 8.0
 SLACK_S = 1.5
-# wait-experience.md section 2, the defaults
+# docs/design/wait-experience.md#prompts, the defaults
 FOLLOWUP_FAILED = ("Sorry, we were unable to complete your request. Please "
                    "call again later. Goodbye.")
 PROCESSING_ERROR = ("Sorry, we were unable to perform this operation. "

@@ -4,8 +4,8 @@
 POST /features/callback-and-voicemail/flex/create-callback through nginx
 (no Basic auth, no signature: the route is secured by the Flex token) to the
 create-callback FastCGI program, which asks the emulator's IAM
-(twilio-platform.md section 2, README.md section 3, callbacks-and-
-voicemail.md sections 2 and 5.2).  Each test seeds its own tokens in the
+(docs/design/platform.md#flex-token and #cors,
+docs/design/callbacks-and-voicemail.md#flex-create-callback).  Each test seeds its own tokens in the
 emulator (POST /__emulator/seed {"tokens": ...}) and finds its own IAM
 calls in the request read-back by the token in their JSON body, so scripts
 running at the same time do not disturb it.  The two fault tests
@@ -195,7 +195,7 @@ def valid_token_same_task_as_studio():
     t.eq(comparable(flex_req), comparable(the_create(mark2, n)),
          "flex and studio task-create forms")
 
-    # exactly one IAM call, shaped as section 2 says
+    # exactly one IAM call, shaped as docs/design/platform.md#flex-token says
     calls = iam_calls(mark, tok)
     t.eq(len(calls), 1, "IAM calls")
     c = calls[0]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Integration tests of flexhooks-provision against the Twilio emulator
-(taskrouter-events.md section 10).
+(docs/design/taskrouter-events.md#provisioning).
 
 The built program runs with a clean environment and a --config file that
 points its REST client at the emulator (FLEXHOOKS_TASKROUTER_URL) and at a

@@ -3,12 +3,12 @@
 
 POST /features/callback-and-voicemail/flex/requeue-callback through nginx
 (Flex token in the form body) to the requeue-callback FastCGI program,
-which talks to the Twilio emulator (callbacks-and-voicemail.md section
-5.3).  Each test seeds its own tasks and a Flex token in the emulator,
+which talks to the Twilio emulator
+(docs/design/callbacks-and-voicemail.md#requeue).  Each test seeds its own tasks and a Flex token in the emulator,
 asserts the HTTP answer (status, exact body) and what the emulator
 received: the fetch, the claim (If-Match, only Attributes, the
 flexhooks_followup marker), the create (field names, order and values, the
-attributes byte for byte as section 4 derives them) and the task_sid
+attributes byte for byte as the task builder derives them) and the task_sid
 written back to the marker.
 
 Run by `deploy/local.sh test` (make check); exits 77 unless
@@ -186,7 +186,7 @@ def stored_attrs(sid):
 def full_requeue(sid, wf, orig, timeout="3600", priority="5",
                  channel="voice"):
     """Requeue sid, which has no marker, and check every request of the
-    section 5.3 sequence.  Returns the new SID."""
+    requeue sequence (docs/design/callbacks-and-voicemail.md#requeue).  Returns the new SID."""
     etag0 = EMU.task(sid)["etag"]
     conv = (orig.get("conversations") or {}).get("conversation_id") or sid
     mark = EMU.mark()

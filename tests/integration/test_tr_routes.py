@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Integration tests of /twiml-redirect-call, /dial-queue, /status-callback
-and /location-lookup through the real stack (taskrouter-events.md sections
-4, 6, 7 and 8).
+and /location-lookup through the real stack
+(docs/design/taskrouter-events.md).
 
 Every request goes through nginx to the FastCGI program, signed as Twilio
 signs it (or with Basic auth where /location-lookup allows it).  Answers

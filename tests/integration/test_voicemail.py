@@ -3,8 +3,8 @@
 
 POST through nginx to the fetch-voicemail FastCGI program (Flex token in
 the form body, the emulator's IAM answering for a token seeded here), which
-talks to the Twilio emulator (callbacks-and-voicemail.md sections 5.4 and
-5.5).  Each test asserts the HTTP answer (status, headers, exact body or
+talks to the Twilio emulator
+(docs/design/callbacks-and-voicemail.md#fetch-voicemail and #delete-voicemail).  Each test asserts the HTTP answer (status, headers, exact body or
 the exact audio bytes) and what the emulator received and stored: the one
 media URL built from the SID, credentials never sent to the storage host a
 redirect names, retries of the idempotent GET, the deletes and the If-Match
@@ -696,7 +696,7 @@ def delete_recording_fails():
 @t.test
 def delete_transcription_fails():
     """The transcription delete answered 503 every time: after the retries
-    502 (section 2: a 5xx), and the recording is not touched."""
+    502 (docs/design/callbacks-and-voicemail.md#requests-and-answers: a 5xx), and the recording is not touched."""
     sid, re_sid, tr_sid, attrs = seed_voicemail()
     EMU.fault(method="DELETE", path=tr_path(tr_sid), status=503, times=0)
     try:

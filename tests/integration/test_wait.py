@@ -3,7 +3,7 @@
 
 A small Twilio-like call driver plays whole calls against nginx, the
 wait-experience FastCGI program and the Twilio emulator
-(wait-experience.md): it requests the waitUrl, walks the TwiML it gets
+(docs/design/wait-experience.md): it requests the waitUrl, walks the TwiML it gets
 back, follows every <Redirect>, answers <Gather> with scripted digits
 (None: no input, so Twilio falls through), and signs every request as
 Twilio does (the URL with the credentials it was given, form mode).  The

@@ -53,7 +53,7 @@ import xml.etree.ElementTree as ET
 WAIT_PATH = "/features/callback-and-voicemail/studio/wait-experience"
 STUDIO_PATH = "/features/callback-and-voicemail/studio/create-callback"
 CALLED = "+18005550100"        # the number the callers dialled
-# wait-experience.md section 2: the prompts that end a journey in error.
+# docs/design/wait-experience.md#prompts: the prompts that end a journey in error.
 ERROR_PROMPTS = {
     "Sorry, we were unable to perform this operation. Please remain on "
     "the line.": "processingError",
@@ -93,7 +93,7 @@ def read_env_file(path):
 
 def twilio_signature(token, url, pairs):
     """X-Twilio-Signature: HMAC-SHA1 over the URL, then name+value of each
-    form pair sorted by name (twilio-platform.md section 1; the pairs here
+    form pair sorted by name (docs/design/platform.md#request-signatures; the pairs here
     are ASCII and unique, so a plain sort is Twilio's order)."""
     data = url + "".join(k + v for k, v in sorted(pairs))
     mac = hmac.new(token.encode(), data.encode(), hashlib.sha1)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Twilio emulator for the flexhooks tests (README.md section 6).
+"""Twilio emulator for the flexhooks tests (docs/design/README.md#the-local-stack-and-the-twilio-emulator).
 
 A real HTTP/1.1 server on loopback that serves the Twilio REST API
 (/2010-04-01/...), TaskRouter (/v1/Workspaces...) and IAM

@@ -223,7 +223,8 @@ START_TEST(test_classify_workspaces)
 END_TEST
 
 /* Another workspace's dialer: /dial-queue and /status-callback are told
- * which one; the default workspace's URLs stay as section 5.1 shows. */
+ * which one; the default workspace's URLs stay as
+ * docs/design/taskrouter-events.md#outbound-dialer shows. */
 START_TEST(test_outbound_form_workspace)
 {
 	struct fh_buf  b;
@@ -716,7 +717,8 @@ START_TEST(test_redirect_form)
 {
 	struct fh_buf b;
 
-	/* mode twiml: section 4's document without the declaration */
+	/* mode twiml: the twiml-redirect-call document without the declaration
+	 */
 	fh_buf_init(&b, 1 << 16);
 	ck_assert_int_eq(
 	    fh_tr_redirect_form(&cfg, WQ1, "+6591234567", &b), FH_OK);
@@ -850,7 +852,7 @@ struct tcase {
 #define WW "WW0123456789abcdef0123456789abcdef"
 
 static const struct tcase tcases[] = {
-    /* transport (section 2.1) */
+    /* transport (docs/design/taskrouter-events.md#event-callback) */
     {{"GET", RCB, NULL, "", 1, 0}, 405, FH_EMETHOD, NULL, NULL},
     {{"PUT", RCB, FORM, "EventType=x", 1, 1}, 405, FH_EMETHOD, NULL, NULL},
     {{"POST", RCB, "application/json", "{\"EventType\":\"x\"}", 1, 0}, 400,
@@ -879,7 +881,8 @@ static const struct tcase tcases[] = {
 	 "&TaskAttributes=%7B",
 	 1, 1},
 	204, FH_OK, "is not a placeholder", "TaskAttributes"},
-    /* attributes (section 2.1): one error line, nothing called */
+    /* attributes (docs/design/taskrouter-events.md#event-callback): one error
+       line, nothing called */
     {{"POST", RCB, FORM,
 	 "EventType=task-queue.entered&Sid=" EV "&" IDS "&TaskQueueSid=" WQ1
 	 "&TaskSid=" WT "&TaskAttributes=%7Bx",

@@ -1,8 +1,8 @@
 /*
  * check_provision.c - flexhooks-provision's rules and plans
- * (taskrouter-events.md section 10): equality, URL masking, options, paging,
- * the workflow configurations, and whole runs against an in-memory fake of
- * TaskRouter that counts the POSTs.
+ * (docs/design/taskrouter-events.md#provisioning): equality, URL masking,
+ * options, paging, the workflow configurations, and whole runs against an
+ * in-memory fake of TaskRouter that counts the POSTs.
  */
 #include <check.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * check_sig.c - X-Twilio-Signature: the public test vectors of
- * twilio-platform.md section 1.4, the request-level decision of
+ * docs/design/platform.md#request-signatures, the request-level decision of
  * fh_sig_check(), and the helpers (constant-time compare, SHA-256, base64).
  *
  * Where a case needs a signature the spec does not list, it is computed by
@@ -212,7 +212,8 @@ START_TEST(test_mutations)
 }
 END_TEST
 
-/* The string that is signed: the example of section 1.1 and V12. */
+/* The string that is signed: the example of
+ * docs/design/platform.md#request-signatures and V12. */
 START_TEST(test_signed_string)
 {
 	struct fh_form f;

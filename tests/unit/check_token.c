@@ -1,5 +1,5 @@
 /*
- * check_token.c - the Flex token check (twilio-platform.md section 2).
+ * check_token.c - the Flex token check (docs/design/platform.md#flex-token).
  *
  * "core" and "limits" run fh_token_parse() over tables of IAM answers and
  * fh_token_check() on requests that must be refused without asking IAM

@@ -1,7 +1,7 @@
 /*
  * flexhooks-provision - create or update the Twilio objects flexhooks needs
- * (taskrouter-events.md section 10): the no-agent redirect queues and
- * workflow, the callback workflow, the outbound demo, and the workspace's
+ * (docs/design/taskrouter-events.md#provisioning): the no-agent redirect queues
+ * and workflow, the callback workflow, the outbound demo, and the workspace's
  * event callback; with --workspace NAME in (or as) a workspace of that
  * name, e.g. the Outbound Calling Example's "Call Router", without Flex.  The
  * plan and progress go to stderr, the lines for the config file to stdout.

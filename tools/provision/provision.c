@@ -1,6 +1,6 @@
 /*
  * provision.c - flexhooks-provision's plan and its application
- * (taskrouter-events.md section 10).
+ * (docs/design/taskrouter-events.md#provisioning).
  *
  * The plan is an array of objects in the order they must be written: the
  * redirect queues before the redirect workflow, the outbound queue before
@@ -635,7 +635,8 @@ fh_prov_workflow_config(
 		goto out;
 	switch (tmpl) {
 	case FH_PROV_TMPL_REDIRECT:
-		/* section 3.3: 5 + 5 + 10 s, then the placeholder */
+		/* docs/design/taskrouter-events.md#provisioning: 5 + 5 + 10 s,
+		 * then the placeholder */
 		err = add_filter(filters, "Redirect Call", "1==1", &t);
 		if (err == FH_OK)
 			err = add_target(t, queues[0], NULL, 5);

@@ -1,6 +1,7 @@
 /*
  * provision.h - flexhooks-provision: the Twilio objects flexhooks needs
- * (taskrouter-events.md section 10), planned first and then applied.
+ * (docs/design/taskrouter-events.md#provisioning), planned first and then
+ * applied.
  *
  * A run has two phases.  fh_prov_plan() makes only GET requests: it finds
  * the workspace, looks every object up by FriendlyName (following
@@ -37,13 +38,14 @@
 #include "lib/err.h"
 #include "lib/rest.h"
 
-#define FH_PROV_SID_LEN 34	 /* two letters + 32 hex digits */
-#define FH_PROV_MAX_NAME 256	 /* bytes of a FriendlyName we keep */
-#define FH_PROV_MAX_OBJ 16	 /* objects in one plan */
-#define FH_PROV_PAGE_SIZE 50	 /* PageSize of every list request */
-#define FH_PROV_MAX_PAGES 200	 /* pages followed per list */
-#define FH_PROV_REQUEST_MS 60000 /* twilio-platform.md section 7 */
-#define FH_PROV_NEW "<new>"	 /* SID of an object not created yet */
+#define FH_PROV_SID_LEN 34    /* two letters + 32 hex digits */
+#define FH_PROV_MAX_NAME 256  /* bytes of a FriendlyName we keep */
+#define FH_PROV_MAX_OBJ 16    /* objects in one plan */
+#define FH_PROV_PAGE_SIZE 50  /* PageSize of every list request */
+#define FH_PROV_MAX_PAGES 200 /* pages followed per list */
+#define FH_PROV_REQUEST_MS \
+	60000		    /* docs/design/platform.md#retries-and-deadlines */
+#define FH_PROV_NEW "<new>" /* SID of an object not created yet */
 
 enum fh_prov_step {
 	FH_PROV_REDIRECT = 0,
@@ -86,7 +88,9 @@ enum fh_prov_field {
 enum fh_prov_tmpl {
 	FH_PROV_TMPL_NONE = 0,
 	FH_PROV_TMPL_REDIRECT, /* 4 queues: Sales, Support, Everyone,
-				* placeholder (section 3.3) */
+				* placeholder
+				* (docs/design/taskrouter-events.md#provisioning)
+				*/
 	FH_PROV_TMPL_CALLBACK, /* 1 queue: the template's filters */
 	FH_PROV_TMPL_OUTBOUND, /* 1 queue: Pacific Health */
 	FH_PROV_TMPL__MAX

@@ -1,6 +1,6 @@
 /*
  * Stand-in for @twilio/flex-ui in the real-client test (README.md
- * "Real-client test"): only what the plugins' callback and voicemail code
+ * "Building by hand"): only what the plugins' callback and voicemail code
  * touches.  The test controls the Manager (user token, store, service
  * configuration, ui_attributes.custom_data) through globalThis.__FH_FLEX,
  * set before the bundle is loaded, and reads back what the plugin asked
