@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_floor - the FastCGI floor of the benchmark (bench/run.sh;
  * bench/README.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handler_loop - one request, served in-process N times, for callgrind
  * (bench/run.sh; bench/README.md).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench/node-preload.js - `node --require` preload for the Node reference
 // row of bench/run.sh.
 //

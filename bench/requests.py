@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """bench/requests.py - the requests of bench/run.sh, and its small helpers.
 
 Standard library only.  Signatures come from tests/integration/fhtest.py,

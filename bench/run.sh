@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run.sh: the flexhooks benchmark (bench/README.md; `make bench`).
 #
 # Starts its own local stack (deploy/local.sh start with FLEXHOOKS_BENCH=1,

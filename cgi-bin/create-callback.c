@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * create-callback - create callback and voicemail tasks for Twilio
  * (Studio, the Record widget's callbacks).  The Flex plugin's paths are

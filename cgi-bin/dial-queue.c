@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dial-queue - bridges an answered outbound call to the enqueued caller,
  * or hangs up on a machine (docs/design/taskrouter-events.md#dial-queue).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fetch-voicemail - play and delete voicemails for the Flex plugin
  * (docs/design/callbacks-and-voicemail.md#fetch-voicemail and

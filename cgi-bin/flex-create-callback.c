@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * flex-create-callback - the Flex plugin's create-callback paths (older
  * template plugins' Retry later, the plugin library's create).  The same

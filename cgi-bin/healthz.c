@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * healthz - GET /healthz for the local stack and load balancers (which
  * often probe with HEAD: nginx sends the head of the same answer).

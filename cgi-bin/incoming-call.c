@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * incoming-call - enqueue a caller into TaskRouter with the wait
  * experience, without Studio (docs/design/wait-experience.md#incoming-call).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * location-lookup - the locations file entry for a number or name, for a
  * Studio HTTP Request widget

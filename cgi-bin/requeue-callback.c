@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * requeue-callback - the plugin's "Retry later": a new callback or
  * voicemail task from an existing one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status-callback - logs the outbound call's status callbacks and, when
  * configured, rejects the reservation of a failed call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * taskrouter-events - the workspace event callback: no-agent redirect and
  * outbound dialer (docs/design/taskrouter-events.md#event-callback).  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * twiml-redirect-call - the <Dial> that moves a caller to the number of a
  * redirect rule (docs/design/taskrouter-events.md#twiml-redirect-call).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wait-experience - the hold loop of a queued caller, with the callback
  * and voicemail menu (docs/design/wait-experience.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * attr.h - the task builder
  * (docs/design/callbacks-and-voicemail.md#task-builder).

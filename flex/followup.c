@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * followup.c - the workflow and the attributes of a follow-up task.
  */

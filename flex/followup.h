@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * followup.h - where a callback or voicemail follow-up task goes, and what
  * it must not carry.

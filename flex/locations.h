@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * locations.h - the locations file: the entry for a number or a location
  * name, read by /location-lookup and /incoming-call.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qstats.c - a TaskQueue's line and statistics, cached per process.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qstats.h - what a TaskQueue looks like to a caller holding in it: the
  * pending tasks in line, TaskRouter's real-time and cumulative statistics,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redirect_rules.c - the queue to number rules of the redirect, and the
  * TwiML they answer (redirect_rules.h).

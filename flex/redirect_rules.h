@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redirect_rules.h - the rules that move a caller from a placeholder
  * TaskQueue to an outside number

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * requeue_claim.c - the claim of a requeue and the follow-up it creates
  * (requeue_claim.h).

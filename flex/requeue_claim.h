@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * requeue_claim.h - a callback or voicemail task turned into a new one with
  * attempts + 1, exactly once per task: flex/requeue-callback (the Flex

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tasks.h - TaskRouter task requests on top of the REST client.
  *

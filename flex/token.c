@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * token.c - Flex token validation with Twilio IAM, and the per-process
  * cache of accepted tokens (docs/design/platform.md#flex-token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * token.h - Flex token validation (docs/design/platform.md#flex-token).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmail.c - voicemail by email: the claim, the message, the worker.
  */

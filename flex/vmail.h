@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmail.h - voicemail by email (FLEXHOOKS_VOICEMAIL_EMAIL_TO).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmtask.c - one voicemail task per recording (vmtask.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmtask.h - one voicemail task per recording
  * (docs/design/callbacks-and-voicemail.md#one-task-per-recording), shared by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wait_url.c - the wait experience's absolute URL (wait_url.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wait_url.h - the absolute URL of the wait experience, shared by the wait
  * experience itself (its <Redirect> and action URLs) and /incoming-call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * callback.h - create-callback
  * (docs/design/callbacks-and-voicemail.md#studio-create-callback and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dial_queue.c - the /dial-queue handler.
  */

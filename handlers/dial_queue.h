@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dial_queue.h - /dial-queue (docs/design/taskrouter-events.md#dial-queue): the
  * TwiML that bridges an answered outbound call to the enqueued caller through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * events.c - the TaskRouter event handler: no-agent redirect and outbound
  * dialer.

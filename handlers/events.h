@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * events.h - taskrouter-events (docs/design/taskrouter-events.md):
  * the workspace event callback behind /tr-event-callback and

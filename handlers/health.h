@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * health.h - GET /healthz: 200 when every program's socket accepts a
  * connection, 503 naming the ones that do not.

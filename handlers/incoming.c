@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * incoming.c - /incoming-call: enqueue the caller with the wait experience.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * incoming.h - /incoming-call (docs/design/wait-experience.md#incoming-call):
  * the Voice URL of a TwiML App or phone number that puts the caller into

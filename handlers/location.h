@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * location.h - /location-lookup
  * (docs/design/taskrouter-events.md#location-lookup): the entry of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redirect.c - the /twiml-redirect-call handler.
  */

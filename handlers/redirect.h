@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redirect.h - /twiml-redirect-call
  * (docs/design/taskrouter-events.md#twiml-redirect-call): the <Dial> that moves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * requeue.h - flex/requeue-callback
  * (docs/design/callbacks-and-voicemail.md#requeue): the plugin's "Retry later"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_callback.h - /status-callback
  * (docs/design/taskrouter-events.md#status-callback): the outbound call's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * voicemail.c - the fetch-voicemail and delete-voicemail handlers.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * voicemail.h - fetch-voicemail and delete-voicemail
  * (docs/design/callbacks-and-voicemail.md#fetch-voicemail and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wait.c - the wait experience (docs/design/wait-experience.md).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wait.h - the wait experience (docs/design/wait-experience.md): the hold loop
  * a queued caller hears, the "*" menu, the pending-task lookup and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * answer.c - the JSON answers shared by the routes (answer.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * answer.h - the JSON answers every route gives the same way: an error
  * with its fixed or named message, the 400 naming a field, the error of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * claim.c - claim IDs for claim markers (claim.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * claim.h - what every claim marker in a task's attributes is made of.
  *

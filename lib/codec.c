@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * codec.c - base64 and the hex SHA-256 (codec.h).
  */

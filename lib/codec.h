@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * codec.h - the encodings and the digest shared by the signature check,
  * the Flex token cache and the voicemail email: standard base64 both ways

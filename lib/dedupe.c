@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dedupe.c - the shared table of webhook deliveries (dedupe.h).
  *

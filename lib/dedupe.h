@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dedupe.h - remember which webhook deliveries already created a task.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * err.c - the table behind fh_strerror(), fh_err_name(), fh_err_status().
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi.h - what a program and its handlers use: requests, responses,
  * routes, the per-process context and the serve loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_req.c - parsing one request from its FastCGI parameters and body.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_req.h - one request: what nginx sent, parsed and copied.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_resp.c - building a response, its JSON error answer, its CGI head,
  * and the streamed answer through the serve loop's sink.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_route.c - the route table: find the route, CORS, the method and
  * body-kind checks, the security check, the handler, the error answer.

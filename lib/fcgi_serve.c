@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_serve.c - a program's context, its FastCGI accept loop, signals, the
  * supervisor of FLEXHOOKS_PROCESSES children, and the jobs a handler

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * form.c - strict form decoding, encoding and declared field validation.
  */

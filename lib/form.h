@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * form.h - application/x-www-form-urlencoded decoding and encoding, and the
  * declared field tables that every handler reads its input through.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kvfile.c - the KEY=VALUE file syntax (kvfile.h).
  */

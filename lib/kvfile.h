@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kvfile.h - the KEY=VALUE file syntax shared by the configuration file
  * (FLEXHOOKS_CONFIG) and the prompts file (FLEXHOOKS_PROMPTS).

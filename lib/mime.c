@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mime.c - e-mail address lists and the MIME message builder.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mime.h - e-mail addresses and one shape of MIME message.
  *

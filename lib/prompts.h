@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prompts.h - the wait experience's spoken texts
  * (docs/design/wait-experience.md#prompts).

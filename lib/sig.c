@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sig.c - X-Twilio-Signature (docs/design/platform.md#request-signatures): the
  * string that is signed, HMAC-SHA1 under the Auth Token, the candidate URLs and

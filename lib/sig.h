@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sig.h - X-Twilio-Signature validation
  * (docs/design/platform.md#request-signatures).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * smtp.h - sending one message through an SMTP server, with libcurl.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * valid.h - typed validators for declared fields (form.h).
  *

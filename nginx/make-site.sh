@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # nginx/make-site.sh: write the production nginx site file
 # (/etc/nginx/sites-available/flexhooks in the Debian package) from the
 # local stack's template, so that both serve the same locations with the

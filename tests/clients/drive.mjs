@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * drive.mjs: run a Flex plugin's OWN client code (../shared/clients) under
  * Node against the local stack, for tests/integration/test_clients.py.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Make a Prism-ready copy of one of Twilio's OpenAPI files.
 
 Twilio's specs declare some form fields as arrays (StatusCallbackEvent and

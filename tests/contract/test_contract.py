@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Contract test: flexhooks' Twilio requests against Twilio's own OpenAPI.
 
 docs/design/platform.md#contract-tests.  Starts two Prism mocks on loopback, one per

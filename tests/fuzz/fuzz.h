@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz.h - the libFuzzer entry point every fuzz_<parser>.c defines.
  * Built with -fsanitize=fuzzer by "make fuzz"; under "make check" a plain

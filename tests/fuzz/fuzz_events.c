@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_events.c - TaskRouter event parsing: the form body of an event, its
  * fields, the classification, the TaskAttributes JSON, attribute paths,

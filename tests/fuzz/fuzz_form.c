@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_form.c - form/query decoding and re-encoding.  Invariant: what
  * decodes, re-encodes and decodes again to the same pairs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_json.c - upstream JSON: the strict parser, Twilio error bodies, and
  * task attributes through the task builder (as a fetched original task).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_locations.c - the locations file of /location-lookup: parse and
  * validate, then look every key of an accepted file up in its answer.

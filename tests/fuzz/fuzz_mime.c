@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_mime.c - address lists, header values and whole messages.
  * Invariants: every address fh_mime_addrs() returns is valid on its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_req.c - the FastCGI request reader: CONTENT_TYPE, QUERY_STRING,
  * REQUEST_URI and the body come from the input (the content type is also

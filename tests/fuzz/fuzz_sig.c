@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_sig.c - libFuzzer target for the signature input (lib/sig.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_token.c - IAM answers to a Flex token check: the same bytes parsed
  * as the body of a 200, a 401 and a 500.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_twilio.c - Twilio's REST answers, read as every shape flexhooks
  * expects: an error body (both shapes), a task create answer, a fetched

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_twiml.c - the TwiML writer's escaping, as a round trip.
  *

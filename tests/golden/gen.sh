@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Regenerate the golden files of the handler tests (docs/STYLE.md#tests):
 # build the Check programs that own them and run each with
 # FLEXHOOKS_GOLDEN_UPDATE=1, which makes them write tests/golden/<program>/

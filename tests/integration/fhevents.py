@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fhevents - TaskRouter events for the test scripts (test_events,
 test_followup): one signed event, the empty 204 answer, the stack's
 redirect rules and dialer attribute names.

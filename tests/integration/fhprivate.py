@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fhprivate - private copies of the flexhooks programs, with settings of
 their own, beside the shared test stack: one "host", or several behind one
 nginx upstream.

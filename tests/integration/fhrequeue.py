@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fhrequeue - the Flex requeue-callback route for the test scripts
 (test_requeue, test_faults, test_followup): a Flex token the emulator's
 IAM accepts, callback attributes, seeded tasks, the request and its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fhtest - shared helpers for flexhooks' integration and contract tests.
 
 Standard library only (Python 3.7+).  A test script does:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fhvoicemail - the Flex voicemail routes (fetch-voicemail,
 delete-voicemail) for the test scripts (test_voicemail, test_faults,
 test_followup): a Flex token, token-carrying requests, seeded recordings,

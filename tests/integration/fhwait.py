@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fhwait - driving the wait experience as Twilio does, for the test
 scripts (test_wait, test_faults, test_followup, test_scale_out,
 test_wait_stats, test_voicemail_email): Call, one caller in a TaskRouter

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """smtpd - a real SMTP server for the tests (Debian's python3-aiosmtpd).
 
 Server(dir) makes a self-signed certificate for 127.0.0.1 and localhost

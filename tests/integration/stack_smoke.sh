@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test of the local stack (deploy/local.sh test): nginx answers, the
 # catch-all 404 and the 413 are JSON, Basic-auth routes challenge, and the
 # access log keeps no query string.  Skips (77) unless FLEXHOOKS_TEST_STACK=1.

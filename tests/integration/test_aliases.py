@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The paths of the other plugin and template versions, through the stack.
 
 Each alias (README.md "Migrating from Twilio Functions") has the security

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile input to every route, through nginx and the real programs.
 
 One table per kind of attack, each row a request to one route and what

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The Flex plugins' OWN client code against the local stack.
 
 Each test runs a plugin's unmodified service or panel module from

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of studio create-callback through the real stack.
 
 POST/GET /features/callback-and-voicemail/studio/create-callback through

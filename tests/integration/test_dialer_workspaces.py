@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The outbound dialer in a TaskRouter workspace of its own (issue 22), as
 the Outbound Calling Example's users run it: a "Call Router" workspace
 beside the Flex one, in one deployment.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of /tr-event-callback and /tr-event-handler through the
 real stack (docs/design/taskrouter-events.md).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Fault injection across the endpoints (issue 6): what each caller gets
 when Twilio misbehaves, through the real stack and the emulator's faults.
 

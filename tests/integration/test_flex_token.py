@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of the Flex token check, through the real stack.
 
 POST /features/callback-and-voicemail/flex/create-callback through nginx

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Follow-up tasks through the real stack (issue 16): where they are
 routed, what they never carry, who acts on them, and the two attribute
 shapes (FLEXHOOKS_ATTRIBUTE_STYLE).

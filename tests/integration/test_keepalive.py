@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """FastCGI keep-alive without starvation (nginx/flexhooks.conf.in
 "# @keepalive", lib/fcgi_serve.c).
 

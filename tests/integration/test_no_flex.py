@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A deployment without Flex (issue 22): the programs started with no
 TWILIO_FLEX_WORKSPACE_SID and no callback workflow, only the dialer's
 workspace in FLEXHOOKS_EVENT_WORKSPACES.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """FLEXHOOKS_PROCESSES: one FastCGI program supervising several processes
 on one socket (lib/fcgi_serve.c supervise()).
 

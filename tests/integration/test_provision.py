@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of flexhooks-provision against the Twilio emulator
 (docs/design/taskrouter-events.md#provisioning).
 

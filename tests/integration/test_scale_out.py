@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Scaling out: two complete flexhooks "hosts" behind one nginx upstream.
 
 flexhooks keeps no state between requests apart from per-process caches

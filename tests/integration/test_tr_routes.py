@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of /twiml-redirect-call, /dial-queue, /status-callback
 and /location-lookup through the real stack
 (docs/design/taskrouter-events.md).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of flex/fetch-voicemail and flex/delete-voicemail.
 
 POST through nginx to the fetch-voicemail FastCGI program (Flex token in

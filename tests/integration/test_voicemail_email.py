@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Voicemail by email (flex/vmail.c) against a real SMTP server.
 
 The shared test stack runs with email off (the default), so this test

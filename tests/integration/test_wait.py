@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of the wait experience through the real stack.
 
 A small Twilio-like call driver plays whole calls against nginx, the

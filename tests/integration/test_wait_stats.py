@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Integration tests of the wait experience's position and estimated wait
 (FLEXHOOKS_ANNOUNCE) and of the callback offer that fits the wait
 (FLEXHOOKS_OFFER_CALLBACK_AFTER_S / _POSITION), through nginx, the real

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The house style bans these functions in every C file of the tree
 # (docs/STYLE.md "Banned functions"); FastCGI calls belong to lib/fcgi*.c and
 # getenv() to lib/config.c.

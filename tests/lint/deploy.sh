@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Packaging lint: the production nginx site (nginx/make-site.sh) keeps every
 # location and security line of the template, nginx accepts it, and the
 # local stack lists only the routes a user configures in Twilio.  (The

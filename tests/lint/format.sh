@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every C file of the tree is laid out as .clang-format says (docs/STYLE.md
 # "Layout").  Fix with `make format`.  The layout is that of Debian 12's
 # clang-format (14); another version may place a few lines differently.

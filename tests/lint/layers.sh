@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The layers of the tree (docs/STYLE.md "Layout"): every quoted include
 # names its folder, and a folder includes only the folders below it:
 #   lib/              lib/

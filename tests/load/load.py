@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """flexhooks load driver: plays simulated calls against a running local stack.
 
 Started by tests/load/run.sh, which brings up its own stack (deploy/local.sh

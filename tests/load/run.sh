@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/load/run.sh: bounded load test of flexhooks (README.md "Load test").
 #
 #   tests/load/run.sh [--journeys N] [--rate R] [--latency-ms MS] [--p429 P]

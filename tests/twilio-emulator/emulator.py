@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Twilio emulator for the flexhooks tests (docs/design/README.md#the-local-stack-and-the-twilio-emulator).
 
 A real HTTP/1.1 server on loopback that serves the Twilio REST API

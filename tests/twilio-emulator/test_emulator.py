@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Self-test of the Twilio emulator (standard library only).
 
 Starts emulator.py as a subprocess on a free port and exercises it over real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_answer.c - the JSON answers shared by the routes (lib/answer.c).
  */

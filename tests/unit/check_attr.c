@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_attr.c - the task builder, against golden form bodies.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_dedupe.c - the shared table of webhook deliveries: new, done,
  * busy (another process creating), abort, expiry, eviction of the oldest,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_dial_queue.c - /dial-queue against golden TwiML
  * (tests/golden/dial-queue) and the AnsweredBy policy.

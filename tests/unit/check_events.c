@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_events.c - taskrouter-events: field parsing, classification,
  * attribute paths and E.164, the claim markers (reading, adding, merging

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_fcgi.c - request parsing, dispatch, responses, and the
  * create-callback handler's validation (no REST call is reached).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_followup.c - where a follow-up goes: placeholder queues found in
  * a workflow's configuration, and the choices fh_followup_prepare() makes

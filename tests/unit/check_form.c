@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_form.c - form decoding, encoding, declared fields; bounded buffers.
  */

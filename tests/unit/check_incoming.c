@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_incoming.c - /incoming-call: the TwiML of each case, compared byte
  * for byte with tests/golden/incoming-call/<case>.xml.  Regenerate with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_location.c - the locations file (parse, validate, reload) and
  * /location-lookup against golden JSON (tests/golden/location-lookup),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_log.c - the JSON log lines: the access line's object is reused
  * from request to request, so nothing of one request may show on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_mime.c - address lists, header encoding and the message builder.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_provision.c - flexhooks-provision's rules and plans
  * (docs/design/taskrouter-events.md#provisioning): equality, URL masking,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_qstats.c - a TaskQueue's line and statistics: the readers of
  * Twilio's three answers, the caller's position, the estimate, how it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_redirect.c - /twiml-redirect-call and the redirect rules, against
  * golden TwiML (tests/golden/twiml-redirect-call).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_requeue.c - flex/requeue-callback: the claim-marker decision and
  * the handler.

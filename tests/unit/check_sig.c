@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_sig.c - X-Twilio-Signature: the public test vectors of
  * docs/design/platform.md#request-signatures, the request-level decision of

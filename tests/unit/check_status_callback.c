@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_status_callback.c - /status-callback: the log line's fields
  * (golden JSON in tests/golden/status-callback), stale detection by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_token.c - the Flex token check (docs/design/platform.md#flex-token).
  *

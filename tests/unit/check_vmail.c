@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_vmail.c - voicemail by email: what is due, the claim marker, the
  * text, the backoff and the local time.

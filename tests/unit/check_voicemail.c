@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_voicemail.c - the parts of fetch-voicemail and delete-voicemail
  * that need no network: the raw-mode decision, the JSON answer, the SIDs a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_wait.c - the wait experience: the TwiML of every mode, the prompts
  * file and the state parameters.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fh_golden.h - handler tests: build a request, compare an answer's body
  * with a golden file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fh_stub.c - the scripted loopback HTTP server of fh_stub.h.
  *

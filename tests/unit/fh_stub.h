@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fh_stub.h - a scripted HTTP server on 127.0.0.1 for the unit tests that
  * drive the REST client (check_rest, check_requeue, check_token,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * flexhooks-provision - create or update the Twilio objects flexhooks needs
  * (docs/design/taskrouter-events.md#provisioning): the no-agent redirect queues

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision.c - flexhooks-provision's plan and its application
  * (docs/design/taskrouter-events.md#provisioning).

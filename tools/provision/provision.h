@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision.h - flexhooks-provision: the Twilio objects flexhooks needs
  * (docs/design/taskrouter-events.md#provisioning), planned first and then

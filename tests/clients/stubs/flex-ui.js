@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Stand-in for @twilio/flex-ui in the real-client test (README.md
  * "Building by hand"): only what the plugins' callback and voicemail code

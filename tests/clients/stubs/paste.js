@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Stand-in for the Paste UI kit (@twilio-paste/core/..., its icons) in the
  * real-client test: each component renders a plain element with its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Stand-in for react-redux: the panel reads and dispatches through the
  * stub Manager's store (stubs/flex-ui.js), which the test controls.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Stand-in for @twilio/flex-ui-telemetry: records what the plugin tracks. */
 export default class FlexTelemetry {
 	constructor(opts) { this.opts = opts; }
