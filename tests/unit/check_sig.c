@@ -289,6 +289,24 @@ static const struct order_case orders[] = {
     {{{"ab", "1"}, {"a", "2"}}, 2, S("a2ab1")},
     {{{"Empty", ""}, {"Empty", ""}, {"E", "x"}}, 3, S("ExEmpty")},
     {{{"d", "x"}, {"d", "x"}, {"e", "x"}}, 3, S("dxex")},
+    /* past a common ASCII prefix: the first differing bytes decide when
+     * either is ASCII, the code units when both start sequences */
+    {{{"n", "aZ\xF0\x9F\x98\x80"}, {"n", "a\xF0\x9F\x98\x80"}, {"n", "a"}}, 3,
+	S("na"
+	  "naZ\xF0\x9F\x98\x80"
+	  "na\xF0\x9F\x98\x80")},
+    {{{"n", "x\xEF\xBD\xA1"}, {"n", "x\xF0\x9F\x98\x80"}}, 2,
+	S("nx\xF0\x9F\x98\x80"
+	  "nx\xEF\xBD\xA1")},
+    /* a common non-ASCII prefix: a broken sequence (U+FFFD, then "A")
+     * sorts after a whole one (U+00E9), against the byte order */
+    {{{"k",
+	  "\xC3"
+	  "A"},
+	 {"k", "\xC3\xA9"}},
+	2,
+	S("k\xC3\xA9k\xC3"
+	  "A")},
     /* invalid UTF-8 still orders totally and never merges */
     {{{"k", "\xFF"}, {"k", "\xFE"}, {"k", "\xEF\xBF\xBD"}}, 3,
 	S("k\xEF\xBF\xBDk\xFEk\xFF")},
