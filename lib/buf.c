@@ -7,6 +7,8 @@
 
 #include "lib/buf.h"
 
+#define FIRST_BLOCK 256 /* bytes of a buffer's first block, at least */
+
 void
 fh_buf_init(struct fh_buf *b, size_t max)
 {
@@ -60,7 +62,9 @@ grow(struct fh_buf *b, size_t extra)
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return FH_OK;
-	ncap = b->cap < 64 ? 64 : b->cap;
+	/* a first block that holds most of what a request puts in one
+	 * buffer (a URL, a header, a short value) without growing again */
+	ncap = b->cap < FIRST_BLOCK ? FIRST_BLOCK : b->cap;
 	while (ncap < need)
 		ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
 	if (ncap > b->max + 1)
@@ -81,6 +85,16 @@ grow(struct fh_buf *b, size_t extra)
 	b->data = p;
 	b->cap = ncap;
 	return FH_OK;
+}
+
+enum fh_err
+fh_buf_reserve(struct fh_buf *b, size_t n)
+{
+	if (n > b->max)
+		n = b->max;
+	if (b->len > b->max - n)
+		n = b->max - b->len;
+	return grow(b, n);
 }
 
 enum fh_err

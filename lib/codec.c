@@ -92,6 +92,8 @@ fh_base64_decode(struct fh_buf *out, const char *s, size_t len)
 		return FH_EINPUT;
 	while (pad < 2 && s[len - 1 - pad] == '=')
 		pad++;
+	/* the decoded bytes in one block, not one growth at a time */
+	err = fh_buf_reserve(out, len / 4 * 3);
 	for (i = 0; err == FH_OK && i < len - pad; i++) {
 		v = b64_val((unsigned char)s[i]);
 		if (v < 0) {
