@@ -27,6 +27,8 @@
 #define MSG_MAX \
 	(CAND_MAX + FH_FORM_MAX_PAIRS * (FH_FORM_MAX_NAME + FH_FORM_MAX_VALUE))
 #define SHA256_HEX FH_SHA256_HEX_LEN
+/* pairs sorted by insertion up to this many, by qsort() beyond */
+#define SORT_INSERTION_MAX 32
 
 /* Where the parts of a URL start and end, as byte offsets. */
 struct url_parts {
@@ -214,9 +216,24 @@ pairs_string(struct fh_buf *out, const struct fh_form *params)
 		return FH_OK;
 	if (n > FH_FORM_MAX_PAIRS)
 		return FH_ETOOBIG;
-	for (i = 0; i < n; i++)
-		sorted[i] = &params->pairs[i];
-	qsort(sorted, n, sizeof(*sorted), pair_cmp);
+	/* insertion: a webhook has a dozen or two pairs, often nearly in
+	 * order already; qsort() beyond that */
+	for (i = 0; i < n; i++) {
+		const struct fh_pair *p = &params->pairs[i];
+		size_t		      j = i;
+
+		if (n > SORT_INSERTION_MAX) {
+			sorted[i] = p;
+			continue;
+		}
+		while (j > 0 && pair_cmp(&sorted[j - 1], &p) > 0) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		sorted[j] = p;
+	}
+	if (n > SORT_INSERTION_MAX)
+		qsort(sorted, n, sizeof(*sorted), pair_cmp);
 	for (i = 0; err == FH_OK && i < n; i++) {
 		if (prev != NULL && pair_same(prev, sorted[i]))
 			continue; /* duplicates are adjacent */
