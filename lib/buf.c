@@ -102,9 +102,13 @@ fh_buf_add(struct fh_buf *b, const void *p, size_t n)
 {
 	enum fh_err err;
 
-	err = grow(b, n);
-	if (err != FH_OK)
-		return err;
+	/* grow() only when the block lacks room for n and the NUL (cap
+	 * never exceeds max + 1, so room also keeps len within max) */
+	if (b->data == NULL || n >= b->cap - b->len) {
+		err = grow(b, n);
+		if (err != FH_OK)
+			return err;
+	}
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;

@@ -667,6 +667,43 @@ START_TEST(test_base64)
 }
 END_TEST
 
+/* fh_base64_decode() appends in chunks: every length up to a few chunks
+ * decodes back to its bytes after what the buffer held, and a bad
+ * character still leaves the bytes decoded before it. */
+START_TEST(test_base64_round_trip)
+{
+	unsigned char bytes[400];
+	struct fh_buf enc, dec;
+	size_t	      n, i;
+
+	for (i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 7 + 3);
+	for (n = 1; n <= sizeof(bytes); n += n < 200 ? 1 : 13) {
+		fh_buf_init(&enc, 4096);
+		fh_buf_init(&dec, 4096);
+		ck_assert_int_eq(fh_base64(&enc, bytes, n), FH_OK);
+		ck_assert_int_eq(fh_buf_addch(&dec, '>'), FH_OK);
+		ck_assert_int_eq(
+		    fh_base64_decode(&dec, enc.data, enc.len), FH_OK);
+		ck_assert_uint_eq(dec.len, n + 1);
+		ck_assert_int_eq(dec.data[0], '>');
+		ck_assert_int_eq(memcmp(dec.data + 1, bytes, n), 0);
+		if (enc.len >= 8) {
+			/* a bad character in the second group of four */
+			enc.data[4] = '*';
+			fh_buf_reset(&dec);
+			ck_assert_int_eq(
+			    fh_base64_decode(&dec, enc.data, enc.len),
+			    FH_EINPUT);
+			ck_assert_uint_eq(dec.len, 3);
+			ck_assert_int_eq(memcmp(dec.data, bytes, 3), 0);
+		}
+		fh_buf_release(&enc);
+		fh_buf_release(&dec);
+	}
+}
+END_TEST
+
 START_TEST(test_base64_cap)
 {
 	struct fh_buf b;
@@ -1068,6 +1105,7 @@ sig_suite(void)
 	tcase_add_test(limits, test_check_null);
 	tcase_add_test(limits, test_sha256_null);
 	tcase_add_test(limits, test_base64_cap);
+	tcase_add_test(limits, test_base64_round_trip);
 	suite_add_tcase(s, limits);
 	return s;
 }
