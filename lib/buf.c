@@ -8,6 +8,8 @@
 
 #include "lib/buf.h"
 
+#define FIRST_BLOCK 256 /* bytes of a buffer's first block, at least */
+
 void
 fh_buf_init(struct fh_buf *b, size_t max)
 {
@@ -61,7 +63,9 @@ grow(struct fh_buf *b, size_t extra)
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return FH_OK;
-	ncap = b->cap < 64 ? 64 : b->cap;
+	/* a first block that holds most of what a request puts in one
+	 * buffer (a URL, a header, a short value) without growing again */
+	ncap = b->cap < FIRST_BLOCK ? FIRST_BLOCK : b->cap;
 	while (ncap < need)
 		ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
 	if (ncap > b->max + 1)
@@ -85,13 +89,27 @@ grow(struct fh_buf *b, size_t extra)
 }
 
 enum fh_err
+fh_buf_reserve(struct fh_buf *b, size_t n)
+{
+	if (n > b->max)
+		n = b->max;
+	if (b->len > b->max - n)
+		n = b->max - b->len;
+	return grow(b, n);
+}
+
+enum fh_err
 fh_buf_add(struct fh_buf *b, const void *p, size_t n)
 {
 	enum fh_err err;
 
-	err = grow(b, n);
-	if (err != FH_OK)
-		return err;
+	/* grow() only when the block lacks room for n and the NUL (cap
+	 * never exceeds max + 1, so room also keeps len within max) */
+	if (b->data == NULL || n >= b->cap - b->len) {
+		err = grow(b, n);
+		if (err != FH_OK)
+			return err;
+	}
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;

@@ -35,6 +35,11 @@ void fh_buf_release(struct fh_buf *b);
 /* Forget the contents but keep the block. */
 void fh_buf_reset(struct fh_buf *b);
 
+/* Make room for n more bytes (at most up to max) in one allocation, so
+ * that appending them does not grow the block step by step; the contents
+ * do not change.  FH_ENOMEM. */
+enum fh_err fh_buf_reserve(struct fh_buf *b, size_t n) FH_MUST_CHECK;
+
 /* Append n bytes of p (p may be NULL when n is 0). */
 enum fh_err fh_buf_add(struct fh_buf *b, const void *p, size_t n) FH_MUST_CHECK;
 

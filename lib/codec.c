@@ -10,7 +10,8 @@
 
 #include "lib/codec.h"
 
-#define B64_CHUNK 48 /* input bytes per EVP_EncodeBlock() call */
+#define B64_CHUNK 48	 /* input bytes per EVP_EncodeBlock() call */
+#define B64_DEC_CHUNK 96 /* decoded bytes per append */
 
 void
 fh_sha256_hex(const void *p, size_t n, char *out)
@@ -84,15 +85,18 @@ b64_val(unsigned char c)
 enum fh_err
 fh_base64_decode(struct fh_buf *out, const char *s, size_t len)
 {
-	unsigned int acc = 0, bits = 0;
-	size_t	     i, pad = 0;
-	int	     v;
-	enum fh_err  err = FH_OK;
+	unsigned char chunk[B64_DEC_CHUNK];
+	unsigned int  acc = 0, bits = 0;
+	size_t	      i, pad = 0, o = 0;
+	int	      v;
+	enum fh_err   err, err2;
 
 	if (len == 0 || len % 4 != 0)
 		return FH_EINPUT;
 	while (pad < 2 && s[len - 1 - pad] == '=')
 		pad++;
+	/* the decoded bytes in one block, appended a chunk at a time */
+	err = fh_buf_reserve(out, len / 4 * 3);
 	for (i = 0; err == FH_OK && i < len - pad; i++) {
 		v = b64_val((unsigned char)s[i]);
 		if (v < 0) {
@@ -103,10 +107,21 @@ fh_base64_decode(struct fh_buf *out, const char *s, size_t len)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			err = fh_buf_addch(out, (char)((acc >> bits) & 0xFF));
+			chunk[o++] = (unsigned char)((acc >> bits) & 0xFF);
 			acc &= (1u << bits) - 1;
+			if (o == sizeof(chunk)) {
+				err = fh_buf_add(out, chunk, o);
+				o = 0;
+			}
 		}
 	}
+	/* what was decoded before a bad character is appended too */
+	if (o > 0) {
+		err2 = fh_buf_add(out, chunk, o);
+		if (err == FH_OK)
+			err = err2;
+	}
+	fh_bzero(chunk, sizeof(chunk));
 	fh_bzero(&acc, sizeof(acc));
 	return err;
 }

@@ -2,21 +2,20 @@
 /*
  * log.c - one JSON object per line on stderr.
  *
- * A line is written straight into one per-process block (line[]) by a
- * small writer whose string escaping is json-c's own (JSON_C_TO_STRING_PLAIN
- * | JSON_C_TO_STRING_NOSLASHESCAPE: \b \f \n \r \t \" \\, any other byte
- * below 0x20 as \u00xx, every other byte as it is; check_log compares the
- * two byte for byte), then goes out with one fwrite(), so lines from
- * several programs sharing a log file do not interleave.  Building the
- * access line as a json-c object cost 18k instructions a request (hash
- * look-ups to set each value, the serialiser's printbuf, an snprintf per
- * number), a sixth of the wait loop's whole request path; this writer
- * allocates nothing and formats nothing twice.  Every value has a budget
- * of output bytes (the path 40 KB, a message 8 KB, anything else 1 KB) that
- * together fit line[], so a line is always whole JSON: a value over its
- * budget is cut after the last byte or escape that fits (nginx caps a
- * request line at 8 KB and messages are cut at 1 KB before this, so no
- * real line reaches a budget).
+ * Lines are json-c objects, serialised with JSON_C_TO_STRING_PLAIN |
+ * JSON_C_TO_STRING_NOSLASHESCAPE, and each goes out with one fwrite(), so
+ * lines from several programs sharing a log file do not interleave.  The
+ * objects are made once per process and reused: every value (ts, level,
+ * path, status, ...) is one json-c object made on first use and set in
+ * place line after line, and the access line has one object per set of
+ * optional keys (err null or not, call_sid, task_sid), each holding those
+ * shared values, so a line costs no hash look-up and, once the values have
+ * been as long once, no allocation; json-c's serialiser reuses the
+ * object's print buffer.  Every value has a budget of output bytes (the
+ * path 40 KB, a message 8 KB, anything else 1 KB) that together fit line[],
+ * so a line is always whole: a value over its budget is cut after the last
+ * byte or escape that fits (nginx caps a request line at 8 KB and messages
+ * are cut at 1 KB before this, so no real line reaches a budget).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,6 +24,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "lib/log.h"
 #include "lib/valid.h"
 
@@ -32,10 +33,6 @@
 #define BUDGET_PATH (40 * 1024)
 #define BUDGET_MSG (8 * 1024)
 #define BUDGET_SHORT 1024
-
-/* The line being written (one process, one thread).  The budgets above
- * keep every line, keys and numbers included, well inside it. */
-static char line[LINE_MAX_BYTES];
 
 static const char *const level_names[FH_LOG__MAX] = {
     [FH_LOG_ERROR] = "error",
@@ -55,10 +52,13 @@ fh_log_init(struct fh_log *log, const char *prog, int level)
 	log->ts_sec = -1;
 }
 
+static void objects_free(void);
+
 void
 fh_log_release(struct fh_log *log)
 {
-	/* nothing is owned; forget the cached second */
+	/* the line objects are the process's: made again on the next line */
+	objects_free();
 	log->ts_sec = -1;
 }
 
@@ -111,124 +111,261 @@ fh_log_set_task(struct fh_log *log, const char *sid)
 	set_sid(log->task_sid, sizeof(log->task_sid), sid, "WT");
 }
 
-/* Append the literal s at p; returns the end. */
-static char *
-put_raw(char *p, const char *s, size_t n)
+/* The members the lines share, each made once and set in place. */
+enum member {
+	M_TS,
+	M_LEVEL,
+	M_PROG,
+	M_RID,
+	M_METHOD,
+	M_PATH,
+	M_STATUS,
+	M_MS,
+	M_AUTH,
+	M_ERR,
+	M_REST,
+	M_CALL,
+	M_TASK,
+	M_MSG,
+	M__MAX
+};
+
+/* The access line's objects, one per set of optional keys (ACC_* bits),
+ * each made the first time a line needs it. */
+#define ACC_ERR_NULL 1u
+#define ACC_CALL 2u
+#define ACC_TASK 4u
+#define ACC__MAX 8u
+
+/* One process, one thread: made on first use, freed by fh_log_release(). */
+static struct json_object *member[M__MAX];
+static struct json_object *access_obj[ACC__MAX];
+static struct json_object *diag_obj;
+
+static const char *const member_keys[M__MAX] = {
+    [M_TS] = "ts",
+    [M_LEVEL] = "level",
+    [M_PROG] = "prog",
+    [M_RID] = "rid",
+    [M_METHOD] = "method",
+    [M_PATH] = "path",
+    [M_STATUS] = "status",
+    [M_MS] = "ms",
+    [M_AUTH] = "auth",
+    [M_ERR] = "err",
+    [M_REST] = "rest",
+    [M_CALL] = "call_sid",
+    [M_TASK] = "task_sid",
+    [M_MSG] = "msg",
+};
+
+/* The line with its newline, for one fwrite(); the budgets keep every
+ * line inside it. */
+static char line[LINE_MAX_BYTES];
+
+static void
+objects_free(void)
 {
-	memcpy(p, s, n);
-	return p + n;
+	size_t i;
+
+	for (i = 0; i < ACC__MAX; i++) {
+		json_object_put(access_obj[i]);
+		access_obj[i] = NULL;
+	}
+	json_object_put(diag_obj);
+	diag_obj = NULL;
+	for (i = 0; i < M__MAX; i++) {
+		json_object_put(member[i]);
+		member[i] = NULL;
+	}
 }
 
-#define PUT_LIT(p, lit) put_raw((p), (lit), sizeof(lit) - 1)
-
-/* Append s as the inside of a JSON string, escaped as json-c escapes it
- * (see the top of the file), writing at most budget bytes. */
-static char *
-put_escaped(char *p, const char *s, size_t budget)
+/* Make the shared members: strings start empty, numbers at 0. */
+static int
+members_make(void)
 {
-	static const char    hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
-	char		    *end = p + budget;
-	char		     e;
+	size_t i;
 
-	for (; *u != '\0'; u++) {
-		if (*u >= 0x20 && *u != '"' && *u != '\\') {
-			if (p == end)
-				break;
-			*p++ = (char)*u;
-			continue;
+	if (member[0] != NULL)
+		return 0;
+	for (i = 0; i < M__MAX; i++) {
+		member[i] = i == M_STATUS || i == M_MS || i == M_REST
+		    ? json_object_new_int64(0)
+		    : json_object_new_string("");
+		if (member[i] == NULL) {
+			objects_free();
+			return -1;
 		}
-		switch (*u) {
+	}
+	return 0;
+}
+
+/* Add the shared member m to o under its key; 0, or -1. */
+static int
+add_member(struct json_object *o, enum member m)
+{
+	if (json_object_object_add_ex(o, member_keys[m],
+		json_object_get(member[m]),
+		JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT) !=
+	    0) {
+		json_object_put(member[m]);
+		return -1;
+	}
+	return 0;
+}
+
+/* An object holding the members of list (M__MAX ends it), in order; with
+ * err_null, "err" is null.  NULL when out of memory. */
+static struct json_object *
+object_make(const enum member *list, int err_null)
+{
+	struct json_object *o;
+	size_t		    i;
+	int		    rc = 0;
+
+	o = json_object_new_object();
+	if (o == NULL)
+		return NULL;
+	for (i = 0; rc == 0 && list[i] != M__MAX; i++) {
+		if (list[i] == M_ERR && err_null)
+			rc = json_object_object_add_ex(o, member_keys[M_ERR],
+			    NULL,
+			    JSON_C_OBJECT_ADD_KEY_IS_NEW |
+				JSON_C_OBJECT_KEY_IS_CONSTANT);
+		else
+			rc = add_member(o, list[i]);
+	}
+	if (rc != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The access line's object for the optional keys in bits. */
+static struct json_object *
+access_get(unsigned bits)
+{
+	enum member list[M__MAX + 1];
+	size_t	    n = 0;
+	int	    m;
+
+	if (access_obj[bits] != NULL)
+		return access_obj[bits];
+	for (m = M_TS; m <= M_REST; m++)
+		list[n++] = (enum member)m;
+	if (bits & ACC_CALL)
+		list[n++] = M_CALL;
+	if (bits & ACC_TASK)
+		list[n++] = M_TASK;
+	list[n] = M__MAX;
+	access_obj[bits] = object_make(list, (bits & ACC_ERR_NULL) != 0);
+	return access_obj[bits];
+}
+
+static struct json_object *
+diag_get(void)
+{
+	static const enum member list[] = {
+	    M_TS, M_LEVEL, M_PROG, M_RID, M_MSG, M__MAX};
+
+	if (diag_obj == NULL)
+		diag_obj = object_make(list, 0);
+	return diag_obj;
+}
+
+/* How many bytes of s[0..len) fit in budget bytes once escaped as json-c
+ * escapes them: \b \f \n \r \t \" \\ take two, any other byte below 0x20
+ * six (\u00xx), every other byte one.  A value is cut after the last whole
+ * byte or escape that fits. */
+static size_t
+fit(const char *s, size_t len, size_t budget)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t		     i, used = 0, w;
+
+	if (len <= budget / 6)
+		return len; /* fits whatever it holds */
+	for (i = 0; i < len; i++) {
+		switch (u[i]) {
 		case '\b':
-			e = 'b';
-			break;
-		case '\n':
-			e = 'n';
-			break;
-		case '\r':
-			e = 'r';
-			break;
-		case '\t':
-			e = 't';
-			break;
 		case '\f':
-			e = 'f';
-			break;
+		case '\n':
+		case '\r':
+		case '\t':
 		case '"':
-			e = '"';
-			break;
 		case '\\':
-			e = '\\';
+			w = 2;
 			break;
 		default:
-			e = 0;
+			w = u[i] < 0x20 ? 6 : 1;
 			break;
 		}
-		if (e != 0) {
-			if (end - p < 2)
-				break;
-			*p++ = '\\';
-			*p++ = e;
-			continue;
-		}
-		if (end - p < 6)
+		if (w > budget - used)
 			break;
-		p = PUT_LIT(p, "\\u00");
-		*p++ = hex[*u >> 4];
-		*p++ = hex[*u & 0xf];
+		used += w;
 	}
-	return p;
+	return i;
 }
 
-/* Append ,"key":"value" (key a tame literal); NULL is written as null. */
-static char *
-put_str(char *p, const char *key, const char *val, size_t budget)
+/* Make the string member m "".  json-c 0.16 loses the separate block of
+ * a string that has been longer than at its making when it is set to ""
+ * (the block leaks), so a member that is not already "" is replaced by a
+ * new empty string in every object that holds it. */
+static int
+set_empty(enum member m)
 {
-	*p++ = ',';
-	*p++ = '"';
-	p = put_raw(p, key, strlen(key));
-	*p++ = '"';
-	*p++ = ':';
-	if (val == NULL)
-		return PUT_LIT(p, "null");
-	*p++ = '"';
-	p = put_escaped(p, val, budget);
-	*p++ = '"';
-	return p;
+	struct json_object *fresh, *o, *v;
+	size_t		    i;
+
+	if (json_object_get_string_len(member[m]) == 0)
+		return 0; /* "" since its making or its last replacement */
+	fresh = json_object_new_string("");
+	if (fresh == NULL)
+		return -1;
+	for (i = 0; i <= ACC__MAX; i++) {
+		o = i < ACC__MAX ? access_obj[i] : diag_obj;
+		if (o == NULL ||
+		    !json_object_object_get_ex(o, member_keys[m], &v) ||
+		    v != member[m])
+			continue;
+		/* replaces the value in place (same key, same order) and puts
+		 * the object's reference to the old one */
+		if (json_object_object_add(
+			o, member_keys[m], json_object_get(fresh)) != 0) {
+			/* not reached (no new key); start afresh */
+			json_object_put(fresh);
+			objects_free();
+			return -1;
+		}
+	}
+	json_object_put(member[m]);
+	member[m] = fresh;
+	return 0;
 }
 
-/* Append ,"key":n in decimal, as json-c writes an int64. */
-static char *
-put_int(char *p, const char *key, int64_t n)
+/* Set the string member m to s (cut to its budget); 0, or -1. */
+static int
+set_str(enum member m, const char *s, size_t budget)
 {
-	char	 digits[24];
-	size_t	 i = sizeof(digits);
-	uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+	size_t n = fit(s, strlen(s), budget);
 
-	do {
-		digits[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (n < 0)
-		digits[--i] = '-';
-	*p++ = ',';
-	*p++ = '"';
-	p = put_raw(p, key, strlen(key));
-	*p++ = '"';
-	*p++ = ':';
-	return put_raw(p, digits + i, sizeof(digits) - i);
+	if (n == 0)
+		return set_empty(m);
+	return json_object_set_string_len(member[m], s, (int)n) == 1 ? 0 : -1;
 }
 
-/* Open the line: {"ts":"YYYY-MM-DDTHH:MM:SS.mmmZ","level":..,"prog":..,
- * "rid":..; the part of the time up to the seconds is formatted once a
- * second. */
-static char *
-put_head(struct fh_log *log, char *p, int level)
+/* Set the members every line has: ts ("YYYY-MM-DDTHH:MM:SS.mmmZ", the
+ * part up to the seconds formatted once a second), level, prog, rid. */
+static int
+set_head(struct fh_log *log, int level)
 {
 	struct timeval tv;
 	struct tm      tm;
 	time_t	       t;
-	int	       ms;
+	char	       ts[sizeof(log->ts) + 8];
+	size_t	       n;
+	int	       ms, rc = 0;
 
 	gettimeofday(&tv, NULL);
 	if ((long long)tv.tv_sec != log->ts_sec) {
@@ -240,28 +377,43 @@ put_head(struct fh_log *log, char *p, int level)
 		log->ts_sec = (long long)tv.tv_sec;
 	}
 	ms = (int)(tv.tv_usec / 1000);
-	p = PUT_LIT(p, "{\"ts\":\"");
-	p = put_raw(p, log->ts, strlen(log->ts));
-	*p++ = '.';
-	*p++ = (char)('0' + ms / 100);
-	*p++ = (char)('0' + ms / 10 % 10);
-	*p++ = (char)('0' + ms % 10);
-	p = PUT_LIT(p, "Z\"");
-	p = put_str(p, "level", level_names[level], BUDGET_SHORT);
-	p = put_str(
-	    p, "prog", log->prog != NULL ? log->prog : "-", BUDGET_SHORT);
-	return put_str(p, "rid", log->rid, BUDGET_SHORT);
+	n = strlen(log->ts);
+	memcpy(ts, log->ts, n);
+	ts[n++] = '.';
+	ts[n++] = (char)('0' + ms / 100);
+	ts[n++] = (char)('0' + ms / 10 % 10);
+	ts[n++] = (char)('0' + ms % 10);
+	ts[n++] = 'Z';
+	rc |=
+	    json_object_set_string_len(member[M_TS], ts, (int)n) == 1 ? 0 : -1;
+	rc |= set_str(M_LEVEL, level_names[level], BUDGET_SHORT);
+	rc |=
+	    set_str(M_PROG, log->prog != NULL ? log->prog : "-", BUDGET_SHORT);
+	rc |= set_str(M_RID, log->rid, BUDGET_SHORT);
+	return rc;
 }
 
-/* Close the line at p and write it with one fwrite(). */
+/* Write o as one line with one fwrite(). */
 static void
-line_print(const struct fh_log *log, char *p)
+line_print(const struct fh_log *log, struct json_object *o)
 {
-	FILE *f = log->out != NULL ? log->out : stderr;
+	FILE	   *f = log->out != NULL ? log->out : stderr;
+	const char *s;
+	size_t	    n = 0;
 
-	*p++ = '}';
-	*p++ = '\n';
-	fwrite(line, 1, (size_t)(p - line), f);
+	s = json_object_to_json_string_length(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (s == NULL)
+		return;
+	if (n + 1 <= sizeof(line)) {
+		memcpy(line, s, n);
+		line[n] = '\n';
+		fwrite(line, 1, n + 1, f);
+	} else {
+		/* not reached: the budgets keep a line inside line[] */
+		fwrite(s, 1, n, f);
+		fputc('\n', f);
+	}
 	fflush(f);
 }
 
@@ -271,16 +423,18 @@ static void vlog(struct fh_log *, int, const char *, va_list)
 static void
 vlog(struct fh_log *log, int level, const char *fmt, va_list ap)
 {
-	char  msg[1024];
-	char *p;
+	struct json_object *o;
+	char		    msg[1024];
 
 	if (level > log->level)
 		return;
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		return;
-	p = put_head(log, line, level);
-	p = put_str(p, "msg", msg, BUDGET_MSG);
-	line_print(log, p);
+	if (members_make() != 0 || (o = diag_get()) == NULL)
+		return;
+	if (set_head(log, level) != 0 || set_str(M_MSG, msg, BUDGET_MSG) != 0)
+		return;
+	line_print(log, o);
 }
 
 #define FH_LOG_FN(name, level) \
@@ -304,25 +458,40 @@ void
 fh_log_request(struct fh_log *log, const char *method, const char *path,
     int status, long ms, const char *auth, const char *err_name)
 {
-	char *p;
-	int   level;
+	struct json_object *o;
+	unsigned	    bits = 0;
+	int		    level, rc = 0;
 
 	level = status >= 500 ? FH_LOG_ERROR
 	    : status >= 400   ? FH_LOG_WARN
 			      : FH_LOG_INFO;
-	p = put_head(log, line, level);
-	p = put_str(p, "method", method != NULL ? method : "-", BUDGET_SHORT);
-	p = put_str(p, "path", path != NULL ? path : "-", BUDGET_PATH);
-	p = put_int(p, "status", status);
-	p = put_int(p, "ms", ms);
-	p = put_str(p, "auth", auth != NULL ? auth : "none", BUDGET_SHORT);
-	p = put_str(p, "err", err_name, BUDGET_SHORT);
-	p = put_int(p, "rest", (int64_t)log->rest_attempts);
+	if (err_name == NULL)
+		bits |= ACC_ERR_NULL;
 	if (log->call_sid[0] != '\0')
-		p = put_str(p, "call_sid", log->call_sid, BUDGET_SHORT);
+		bits |= ACC_CALL;
 	if (log->task_sid[0] != '\0')
-		p = put_str(p, "task_sid", log->task_sid, BUDGET_SHORT);
-	line_print(log, p);
+		bits |= ACC_TASK;
+	if (members_make() != 0 || (o = access_get(bits)) == NULL)
+		return;
+	rc |= set_head(log, level);
+	rc |= set_str(M_METHOD, method != NULL ? method : "-", BUDGET_SHORT);
+	rc |= set_str(M_PATH, path != NULL ? path : "-", BUDGET_PATH);
+	rc |= json_object_set_int64(member[M_STATUS], status) == 1 ? 0 : -1;
+	rc |= json_object_set_int64(member[M_MS], ms) == 1 ? 0 : -1;
+	rc |= set_str(M_AUTH, auth != NULL ? auth : "none", BUDGET_SHORT);
+	if (err_name != NULL)
+		rc |= set_str(M_ERR, err_name, BUDGET_SHORT);
+	rc |= json_object_set_int64(
+		  member[M_REST], (int64_t)log->rest_attempts) == 1
+	    ? 0
+	    : -1;
+	if (bits & ACC_CALL)
+		rc |= set_str(M_CALL, log->call_sid, BUDGET_SHORT);
+	if (bits & ACC_TASK)
+		rc |= set_str(M_TASK, log->task_sid, BUDGET_SHORT);
+	if (rc != 0)
+		return;
+	line_print(log, o);
 }
 
 void

@@ -38,8 +38,9 @@ struct fh_log {
 
 void fh_log_init(struct fh_log *log, const char *prog, int level);
 
-/* Release the log: it owns no memory (each line is built in one
- * per-process block and written at once); the log can be used again. */
+/* Release the log and the process's line objects (json-c objects made
+ * once and reused by every line of every log, see log.c); the log can be
+ * used again and the objects are made again by its next line. */
 void fh_log_release(struct fh_log *log);
 
 /* Start a request: set its id (NULL or invalid gives "-") and clear the

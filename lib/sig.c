@@ -28,6 +28,8 @@
 #define MSG_MAX \
 	(CAND_MAX + FH_FORM_MAX_PAIRS * (FH_FORM_MAX_NAME + FH_FORM_MAX_VALUE))
 #define SHA256_HEX FH_SHA256_HEX_LEN
+/* pairs sorted by insertion up to this many, by qsort() beyond */
+#define SORT_INSERTION_MAX 32
 
 /* Where the parts of a URL start and end, as byte offsets. */
 struct url_parts {
@@ -146,6 +148,32 @@ u16_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
+/*
+ * u16_cmp() without decoding while the strings are ASCII: up to the first
+ * byte where they differ, an ASCII prefix decodes to the same code units in
+ * both, and when either differing byte is ASCII its code unit is that byte
+ * while the other's is 0x80 or more (or the string ended, which sorts
+ * first), so the bytes decide.  Any other case is u16_cmp()'s.
+ */
+static int
+order_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const unsigned char *x = (const unsigned char *)a;
+	const unsigned char *y = (const unsigned char *)b;
+	size_t		     i, n = alen < blen ? alen : blen;
+
+	for (i = 0; i < n; i++) {
+		if (x[i] != y[i]) {
+			if (x[i] < 0x80 || y[i] < 0x80)
+				return x[i] < y[i] ? -1 : 1;
+			return u16_cmp(a, alen, b, blen);
+		}
+		if (x[i] >= 0x80)
+			return u16_cmp(a, alen, b, blen);
+	}
+	return alen < blen ? -1 : alen > blen;
+}
+
 static int
 pair_cmp(const void *va, const void *vb)
 {
@@ -153,10 +181,10 @@ pair_cmp(const void *va, const void *vb)
 	const struct fh_pair *b = *(const struct fh_pair *const *)vb;
 	int		      c;
 
-	c = u16_cmp(a->name, a->nlen, b->name, b->nlen);
+	c = order_cmp(a->name, a->nlen, b->name, b->nlen);
 	if (c != 0)
 		return c;
-	return u16_cmp(a->value, a->vlen, b->value, b->vlen);
+	return order_cmp(a->value, a->vlen, b->value, b->vlen);
 }
 
 static int
@@ -167,47 +195,46 @@ pair_same(const struct fh_pair *a, const struct fh_pair *b)
 	    memcmp(a->value, b->value, a->vlen) == 0;
 }
 
-/* The pairs of params sorted by (name, value) into *out (the caller frees
- * it with free()), which groups the names and sorts each group; duplicates
- * end up adjacent.  *out stays NULL when there are no pairs. */
+/*
+ * The pairs part of the string that is signed: name + value of every pair
+ * of params, sorted by (name, value), which groups the names and sorts each
+ * group; duplicates end up adjacent and are written once.  Written into
+ * out (reset first), a per-process buffer kept from request to request
+ * (form bodies are not secret): a request sorts its pairs once, whatever
+ * number of candidate URLs and tokens it then tries.
+ */
 static enum fh_err
-sort_pairs(const struct fh_form *params, const struct fh_pair ***out, size_t *n)
+pairs_string(struct fh_buf *out, const struct fh_form *params)
 {
-	const struct fh_pair **sorted;
-	size_t		       i;
+	static const struct fh_pair *sorted[FH_FORM_MAX_PAIRS];
+	const struct fh_pair	    *prev = NULL;
+	size_t			     i, n;
+	enum fh_err		     err = FH_OK;
 
-	*out = NULL;
-	*n = params != NULL ? params->n : 0;
-	if (*n == 0)
+	fh_buf_reset(out);
+	n = params != NULL ? params->n : 0;
+	if (n == 0)
 		return FH_OK;
-	if (*n > SIZE_MAX / sizeof(*sorted))
-		return FH_ENOMEM;
-	sorted = malloc(*n * sizeof(*sorted));
-	if (sorted == NULL)
-		return FH_ENOMEM;
-	for (i = 0; i < *n; i++)
-		sorted[i] = &params->pairs[i];
-	qsort(sorted, *n, sizeof(*sorted), pair_cmp);
-	*out = sorted;
-	return FH_OK;
-}
+	if (n > FH_FORM_MAX_PAIRS)
+		return FH_ETOOBIG;
+	/* insertion: a webhook has a dozen or two pairs, often nearly in
+	 * order already; qsort() beyond that */
+	for (i = 0; i < n; i++) {
+		const struct fh_pair *p = &params->pairs[i];
+		size_t		      j = i;
 
-enum fh_err
-fh_sig_message(
-    struct fh_buf *out, const char *url, const struct fh_form *params)
-{
-	const struct fh_pair **sorted = NULL;
-	const struct fh_pair  *prev = NULL;
-	size_t		       i, n = 0;
-	enum fh_err	       err;
-
-	if (url == NULL) {
-		err = FH_EINPUT;
-		goto out;
+		if (n > SORT_INSERTION_MAX) {
+			sorted[i] = p;
+			continue;
+		}
+		while (j > 0 && pair_cmp(&sorted[j - 1], &p) > 0) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		sorted[j] = p;
 	}
-	err = fh_buf_addstr(out, url);
-	if (err == FH_OK)
-		err = sort_pairs(params, &sorted, &n);
+	if (n > SORT_INSERTION_MAX)
+		qsort(sorted, n, sizeof(*sorted), pair_cmp);
 	for (i = 0; err == FH_OK && i < n; i++) {
 		if (prev != NULL && pair_same(prev, sorted[i]))
 			continue; /* duplicates are adjacent */
@@ -217,19 +244,47 @@ fh_sig_message(
 			    fh_buf_add(out, sorted[i]->value, sorted[i]->vlen);
 		prev = sorted[i];
 	}
-out:
-	free(sorted);
+	return err;
+}
+
+/* The process's buffer for pairs_string(); its block is kept. */
+static struct fh_buf *
+pairs_buf(void)
+{
+	static struct fh_buf b;
+
+	if (b.max == 0)
+		fh_buf_init(&b, MSG_MAX);
+	return &b;
+}
+
+enum fh_err
+fh_sig_message(
+    struct fh_buf *out, const char *url, const struct fh_form *params)
+{
+	struct fh_buf *pairs = pairs_buf();
+	enum fh_err    err;
+
+	if (url == NULL)
+		return FH_EINPUT;
+	err = fh_buf_addstr(out, url);
+	if (err == FH_OK)
+		err = pairs_string(pairs, params);
+	if (err == FH_OK)
+		err = fh_buf_add(out, pairs->data, pairs->len);
+	fh_buf_reset(pairs);
 	return err;
 }
 
 /*
  * HMAC-SHA1 keyed with a token.  OpenSSL 3's one-shot HMAC() fetches the
  * algorithm and hashes the key on every call; here the algorithm is
- * fetched once per process and each token's keyed context is kept, so a
- * signature costs one context copy and the hash of the message.  A process
- * signs with at most two tokens (AUTH_TOKEN and the secondary one); a third
- * token takes the oldest slot, whose key copy is zeroed.  The slots live
- * until the process ends.
+ * fetched once per process and each token's keyed context is kept and
+ * re-initialised for each signature (EVP_MAC_init() without a key starts
+ * again from the hashed key), so a signature costs the hash of the message
+ * and no allocation of ours.  A process signs with at most two tokens
+ * (AUTH_TOKEN and the secondary one); a third token takes the oldest slot,
+ * whose key copy is zeroed.  The slots live until the process ends.
  */
 #define MAC_SLOTS 2
 
@@ -253,10 +308,10 @@ mac_slot_clear(struct mac_slot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* A fresh context keyed with token[0..len), to be freed with
- * EVP_MAC_CTX_free(); NULL when OpenSSL or malloc fails. */
+/* The kept context keyed with token[0..len), ready for a new message;
+ * borrowed until the next call.  NULL when OpenSSL or malloc fails. */
 static EVP_MAC_CTX *
-mac_new(const char *token, size_t len)
+mac_get(const char *token, size_t len)
 {
 	OSSL_PARAM	 params[2];
 	struct mac_slot *s;
@@ -264,8 +319,14 @@ mac_new(const char *token, size_t len)
 
 	for (i = 0; i < MAC_SLOTS; i++) {
 		s = &mac_slots[i];
-		if (s->ctx != NULL && fh_sig_equal(s->key, s->len, token, len))
-			return EVP_MAC_CTX_dup(s->ctx);
+		if (s->ctx != NULL &&
+		    fh_sig_equal(s->key, s->len, token, len)) {
+			if (EVP_MAC_init(s->ctx, NULL, 0, NULL) != 1) {
+				mac_slot_clear(s);
+				return NULL;
+			}
+			return s->ctx;
+		}
 	}
 	if (mac_alg == NULL)
 		mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -290,44 +351,52 @@ mac_new(const char *token, size_t len)
 		mac_slot_clear(s);
 		return NULL;
 	}
-	return EVP_MAC_CTX_dup(s->ctx);
+	return s->ctx;
 }
 
-/* Feed what fh_sig_message() would build to mac, without building it. */
+/* The signature of url + pairs[0..plen) (pairs_string()'s) under token
+ * into out (FH_SIG_LEN + 1 bytes). */
 static enum fh_err
-mac_message(EVP_MAC_CTX *mac, const char *url, const struct fh_form *params)
+sig_compute(const char *url, const char *pairs, size_t plen, const char *token,
+    char *out)
 {
-	const struct fh_pair **sorted = NULL;
-	const struct fh_pair  *prev = NULL;
-	size_t		       i, n = 0, total;
-	enum fh_err	       err;
+	EVP_MAC_CTX  *mac;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char	      b64[64];
+	size_t	      mdlen = 0, tlen, ulen;
+	enum fh_err   err;
 
-	if (url == NULL)
+	out[0] = '\0';
+	if (token == NULL || token[0] == '\0')
+		return FH_EINPUT; /* an empty key signs for anyone */
+	tlen = strlen(token);
+	if (tlen > INT_MAX || url == NULL)
 		return FH_EINPUT;
-	total = strlen(url);
-	if (total > MSG_MAX)
+	/* the cap of the message fh_sig_message() would build */
+	ulen = strlen(url);
+	if (ulen > MSG_MAX || plen > MSG_MAX - ulen)
 		return FH_ETOOBIG;
-	if (EVP_MAC_update(mac, (const unsigned char *)url, total) != 1)
+	mac = mac_get(token, tlen);
+	if (mac == NULL)
 		return FH_EINTERNAL;
-	err = sort_pairs(params, &sorted, &n);
-	for (i = 0; err == FH_OK && i < n; i++) {
-		if (prev != NULL && pair_same(prev, sorted[i]))
-			continue; /* duplicates are adjacent */
-		prev = sorted[i];
-		/* the cap of the message fh_sig_message() would build */
-		if (sorted[i]->nlen > MSG_MAX - total ||
-		    sorted[i]->vlen > MSG_MAX - total - sorted[i]->nlen) {
-			err = FH_ETOOBIG;
-			break;
-		}
-		total += sorted[i]->nlen + sorted[i]->vlen;
-		if (EVP_MAC_update(mac, (const unsigned char *)sorted[i]->name,
-			sorted[i]->nlen) != 1 ||
-		    EVP_MAC_update(mac, (const unsigned char *)sorted[i]->value,
-			sorted[i]->vlen) != 1)
-			err = FH_EINTERNAL;
+	if (EVP_MAC_update(mac, (const unsigned char *)url, ulen) != 1 ||
+	    (plen > 0 &&
+		EVP_MAC_update(mac, (const unsigned char *)pairs, plen) != 1) ||
+	    EVP_MAC_final(mac, md, &mdlen, sizeof(md)) != 1 || mdlen != 20) {
+		err = FH_EINTERNAL;
+		goto out;
 	}
-	free(sorted);
+	/* 20 bytes: one block, 28 characters and a NUL */
+	if (EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen) !=
+	    FH_SIG_LEN) {
+		err = FH_EINTERNAL;
+		goto out;
+	}
+	memcpy(out, b64, FH_SIG_LEN + 1);
+	err = FH_OK;
+out:
+	fh_bzero(md, sizeof(md));
+	fh_bzero(b64, sizeof(b64));
 	return err;
 }
 
@@ -335,53 +404,16 @@ enum fh_err
 fh_sig_compute(
     const char *url, const struct fh_form *params, const char *token, char *out)
 {
-	struct fh_buf b64;
-	EVP_MAC_CTX  *mac = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	size_t	      mdlen = 0;
-	size_t	      tlen;
-	enum fh_err   err;
+	struct fh_buf *pairs = pairs_buf();
+	enum fh_err    err;
 
-	fh_buf_init(&b64, FH_SIG_LEN);
-	b64.secret = 1;
 	out[0] = '\0';
-	if (token == NULL || token[0] == '\0') {
-		err = FH_EINPUT; /* an empty key signs for anyone */
-		goto out;
-	}
-	tlen = strlen(token);
-	if (tlen > INT_MAX) {
-		err = FH_EINPUT;
-		goto out;
-	}
-	if (url == NULL) {
-		err = FH_EINPUT;
-		goto out;
-	}
-	mac = mac_new(token, tlen);
-	if (mac == NULL) {
-		err = FH_EINTERNAL;
-		goto out;
-	}
-	err = mac_message(mac, url, params);
-	if (err != FH_OK)
-		goto out;
-	if (EVP_MAC_final(mac, md, &mdlen, sizeof(md)) != 1 || mdlen != 20) {
-		err = FH_EINTERNAL;
-		goto out;
-	}
-	err = fh_base64(&b64, md, mdlen);
-	if (err != FH_OK)
-		goto out;
-	if (b64.len != FH_SIG_LEN) {
-		err = FH_EINTERNAL;
-		goto out;
-	}
-	memcpy(out, fh_buf_cstr(&b64), FH_SIG_LEN + 1);
-out:
-	EVP_MAC_CTX_free(mac);
-	fh_bzero(md, sizeof(md));
-	fh_buf_release(&b64);
+	if (token == NULL || token[0] == '\0' || url == NULL)
+		return FH_EINPUT;
+	err = pairs_string(pairs, params);
+	if (err == FH_OK)
+		err = sig_compute(url, pairs->data, pairs->len, token, out);
+	fh_buf_reset(pairs);
 	return err;
 }
 
@@ -491,33 +523,48 @@ body_hash_ok(const char *body, size_t len, const char *hash, size_t hlen)
 	return ok;
 }
 
-/* 1 when signature is the signature of url + params under token. */
+/* 1 when signature is the signature of url + pairs[0..plen) under
+ * token. */
 static int
-sig_matches(const char *url, const struct fh_form *params,
+sig_matches(const char *url, const char *pairs, size_t plen,
     const char *signature, size_t siglen, const char *token)
 {
 	char mine[FH_SIG_LEN + 1];
 	int  ok;
 
-	if (fh_sig_compute(url, params, token, mine) != FH_OK)
+	if (sig_compute(url, pairs, plen, token, mine) != FH_OK)
 		return 0;
 	ok = fh_sig_equal(mine, FH_SIG_LEN, signature, siglen);
 	fh_bzero(mine, sizeof(mine));
 	return ok;
 }
 
-enum fh_err
-fh_sig_validate(const char *url, const struct fh_form *params, const char *body,
+/* A per-process buffer for a URL that may hold Basic credentials: secret,
+ * reset (zeroed) after each use, its block kept. */
+static struct fh_buf *
+secret_buf(struct fh_buf *b)
+{
+	if (b->max == 0) {
+		fh_buf_init(b, CAND_MAX);
+		b->secret = 1;
+	}
+	fh_buf_reset(b);
+	return b;
+}
+
+/* fh_sig_validate() with the pairs already written by pairs_string()
+ * (pairs NULL: it failed, and only the body mode can match). */
+static enum fh_err
+validate(const char *url, const char *pairs, size_t plen, const char *body,
     size_t body_len, const char *signature, const char *token)
 {
-	struct fh_buf	 alt;
-	struct url_parts up;
-	const char	*hash, *port;
-	size_t		 hlen, siglen, len;
-	enum fh_err	 err = FH_EAUTH;
+	static struct fh_buf kept;
+	struct fh_buf	    *alt = secret_buf(&kept);
+	struct url_parts     up;
+	const char	    *hash, *port;
+	size_t		     hlen, siglen, len;
+	enum fh_err	     err = FH_EAUTH;
 
-	fh_buf_init(&alt, CAND_MAX);
-	alt.secret = 1;
 	if (url == NULL || signature == NULL || token == NULL ||
 	    token[0] == '\0')
 		goto out;
@@ -529,9 +576,12 @@ fh_sig_validate(const char *url, const struct fh_form *params, const char *body,
 	if (find_body_sha(url, &hash, &hlen)) {
 		if (!body_hash_ok(body, body_len, hash, hlen))
 			goto out;
-		params = NULL;
+		pairs = "";
+		plen = 0;
 	}
-	if (sig_matches(url, params, signature, siglen, token)) {
+	if (pairs == NULL)
+		goto out;
+	if (sig_matches(url, pairs, plen, signature, siglen, token)) {
 		err = FH_OK;
 		goto out;
 	}
@@ -539,8 +589,8 @@ fh_sig_validate(const char *url, const struct fh_form *params, const char *body,
 	if (!url_split(url, &up))
 		goto out;
 	if (up.has_port) {
-		if (fh_buf_add(&alt, url, up.port) != FH_OK ||
-		    fh_buf_addstr(&alt, url + up.hostend) != FH_OK)
+		if (fh_buf_add(alt, url, up.port) != FH_OK ||
+		    fh_buf_addstr(alt, url + up.hostend) != FH_OK)
 			goto out;
 	} else {
 		if (up.scheme_len == 5 && strncasecmp(url, "https", 5) == 0)
@@ -549,15 +599,32 @@ fh_sig_validate(const char *url, const struct fh_form *params, const char *body,
 			port = ":80";
 		else
 			goto out;
-		if (fh_buf_add(&alt, url, up.hostend) != FH_OK ||
-		    fh_buf_addstr(&alt, port) != FH_OK ||
-		    fh_buf_addstr(&alt, url + up.hostend) != FH_OK)
+		if (fh_buf_add(alt, url, up.hostend) != FH_OK ||
+		    fh_buf_addstr(alt, port) != FH_OK ||
+		    fh_buf_addstr(alt, url + up.hostend) != FH_OK)
 			goto out;
 	}
-	if (sig_matches(fh_buf_cstr(&alt), params, signature, siglen, token))
+	if (sig_matches(
+		fh_buf_cstr(alt), pairs, plen, signature, siglen, token))
 		err = FH_OK;
 out:
-	fh_buf_release(&alt);
+	fh_buf_reset(alt);
+	return err;
+}
+
+enum fh_err
+fh_sig_validate(const char *url, const struct fh_form *params, const char *body,
+    size_t body_len, const char *signature, const char *token)
+{
+	struct fh_buf *pairs = pairs_buf();
+	enum fh_err    err;
+
+	if (pairs_string(pairs, params) == FH_OK)
+		err = validate(url, fh_buf_cstr(pairs), pairs->len, body,
+		    body_len, signature, token);
+	else
+		err = validate(url, NULL, 0, body, body_len, signature, token);
+	fh_buf_reset(pairs);
 	return err;
 }
 
@@ -638,17 +705,21 @@ add_userinfo(struct fh_buf *out, const char *url, const struct fh_buf *cred)
 enum fh_err
 fh_sig_check(const struct fh_sig_input *in)
 {
-	struct fh_buf	      url, cred, withcred;
+	/* per process, their blocks kept; reset (the secret ones zeroed)
+	 * before this returns */
+	static struct fh_buf  url, cred_kept, withcred_kept;
+	struct fh_buf	     *cred = secret_buf(&cred_kept);
+	struct fh_buf	     *withcred = secret_buf(&withcred_kept);
+	struct fh_buf	     *pairs = pairs_buf();
 	const struct fh_form *params = NULL;
-	const char	     *cands[2], *tokens[2], *hash;
+	const char	     *cands[2], *tokens[2], *hash, *pstr;
 	size_t		      ncand = 0, ntok = 0, i, j, hlen;
 	enum fh_err	      err = FH_EAUTH;
 
-	fh_buf_init(&url, FH_SIG_MAX_URL);
-	fh_buf_init(&cred, FH_SIG_MAX_AUTH);
-	cred.secret = 1;
-	fh_buf_init(&withcred, CAND_MAX);
-	withcred.secret = 1;
+	if (url.max == 0)
+		fh_buf_init(&url, FH_SIG_MAX_URL);
+	fh_buf_reset(&url);
+	fh_buf_reset(pairs);
 	if (in == NULL || in->public_url == NULL || in->request_uri == NULL ||
 	    in->method == NULL || in->signature == NULL || in->token == NULL ||
 	    in->token[0] == '\0')
@@ -667,32 +738,35 @@ fh_sig_check(const struct fh_sig_input *in)
 		params = NULL;
 	else
 		goto out; /* e.g. a JSON POST without bodySHA256 */
+	/* the pairs are sorted once for every candidate and token */
+	pstr = pairs_string(pairs, params) == FH_OK ? fh_buf_cstr(pairs) : NULL;
 	/* with our Basic credentials, Twilio had them from the configured URL
 	 * and signed that URL: try it first (the order never changes the
 	 * answer, only how many HMACs a valid request costs).  Only ours:
 	 * with credentials of the client's choosing, "user:pass@" could
 	 * splice a URL that Twilio signed for another route. */
 	if (in->basic_auth != NULL &&
-	    fh_sig_basic_creds(in->authorization, &cred) == FH_OK &&
-	    fh_sig_equal(
-		cred.data, cred.len, in->basic_auth, strlen(in->basic_auth)) &&
-	    add_userinfo(&withcred, fh_buf_cstr(&url), &cred) == FH_OK)
-		cands[ncand++] = fh_buf_cstr(&withcred);
+	    fh_sig_basic_creds(in->authorization, cred) == FH_OK &&
+	    fh_sig_equal(cred->data, cred->len, in->basic_auth,
+		strlen(in->basic_auth)) &&
+	    add_userinfo(withcred, fh_buf_cstr(&url), cred) == FH_OK)
+		cands[ncand++] = fh_buf_cstr(withcred);
 	cands[ncand++] = fh_buf_cstr(&url);
 	tokens[ntok++] = in->token;
 	if (in->token2 != NULL && in->token2[0] != '\0')
 		tokens[ntok++] = in->token2;
 	for (j = 0; j < ntok; j++)
 		for (i = 0; i < ncand; i++)
-			if (fh_sig_validate(cands[i], params, in->body,
+			if (validate(cands[i], pstr, pairs->len, in->body,
 				in->body_len, in->signature,
 				tokens[j]) == FH_OK) {
 				err = FH_OK;
 				goto out;
 			}
 out:
-	fh_buf_release(&url);
-	fh_buf_release(&cred);
-	fh_buf_release(&withcred);
+	fh_buf_reset(&url);
+	fh_buf_reset(cred);
+	fh_buf_reset(withcred);
+	fh_buf_reset(pairs);
 	return err;
 }

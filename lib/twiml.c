@@ -7,6 +7,7 @@
 #include "lib/twiml.h"
 #include "lib/valid.h"
 
+#define TWIML_FIRST_BLOCK 2048 /* bytes reserved for a document */
 #define P(e) (1u << (e))
 
 struct elem_row {
@@ -176,6 +177,10 @@ fh_twiml_init(struct fh_twiml *tw, struct fh_resp *resp)
 	memset(tw, 0, sizeof(*tw));
 	tw->resp = resp;
 	fh_buf_reset(&resp->body);
+	/* one block for a whole document of the usual size (the wait loop's
+	 * is about 1.5 KB), not six doublings from the first */
+	if (fh_buf_reserve(&resp->body, TWIML_FIRST_BLOCK) != FH_OK)
+		tw->err = FH_ENOMEM;
 	resp->status = 200;
 	resp->content_type = "text/xml; charset=utf-8";
 	put(tw, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response");

@@ -2,6 +2,7 @@
 /*
  * valid.c - the field validators.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -470,8 +471,17 @@ fh_utf8_valid(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t		     i = 0, n, k;
 	unsigned	     cp, min;
+	uint64_t	     w;
 
 	while (i < len) {
+		/* ASCII eight bytes at a time: most text is nothing else */
+		if (len - i >= 8) {
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (p[i] < 0x80) {
 			i++;
 			continue;

@@ -424,6 +424,59 @@ START_TEST(test_diagnostic_line_is_json_c_s)
 }
 END_TEST
 
+/* The values are json-c objects set in place line after line: a long
+ * value, then an empty one, then a short one, and err from a name to null
+ * and back, each line still exactly what json-c writes for it. */
+START_TEST(test_reused_values_are_json_c_s)
+{
+	char long_path[600];
+
+	memset(long_path, 'p', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	fh_log_begin(&tlog, "aa");
+	fh_log_set_call(&tlog, CA);
+	fh_log_request(&tlog, "POST", long_path, 200, 5, "basic", "FH_EAUTH");
+	fh_log_begin(&tlog, "bb");
+	fh_log_request(&tlog, "", "", 403, 0, "", NULL);
+	fh_log_begin(&tlog, "cc");
+	fh_log_set_task(&tlog, WT);
+	fh_log_request(&tlog, "GET", "/x\t\"", 201, 7, "none", "");
+	fh_log_info(&tlog, "%s", "");
+	read_lines();
+	ck_assert_int_eq(nlines, 4);
+	{
+		const char *kv[] = {"level", "info", "prog", "test-prog", "rid",
+		    "aa", "method", "POST", "path", long_path, "status", "#200",
+		    "ms", "#5", "auth", "basic", "err", "FH_EAUTH", "rest",
+		    "#0", "call_sid", CA};
+
+		check_same_as_json_c(0, kv, FH_NITEMS(kv));
+	}
+	{
+		const char *kv[] = {"level", "warn", "prog", "test-prog", "rid",
+		    "bb", "method", "", "path", "", "status", "#403", "ms",
+		    "#0", "auth", "", "err", NULL, "rest", "#0"};
+
+		check_same_as_json_c(1, kv, FH_NITEMS(kv));
+	}
+	{
+		const char *kv[] = {"level", "info", "prog", "test-prog", "rid",
+		    "cc", "method", "GET", "path", "/x\t\"", "status", "#201",
+		    "ms", "#7", "auth", "none", "err", "", "rest", "#0",
+		    "task_sid", WT};
+
+		check_same_as_json_c(2, kv, FH_NITEMS(kv));
+	}
+	{
+		const char *kv[] = {"level", "info", "prog", "test-prog", "rid",
+		    "cc", "msg", ""};
+
+		check_same_as_json_c(3, kv, FH_NITEMS(kv));
+	}
+}
+END_TEST
+
 /* A path past its budget (here 50 KB of quotes, 100 KB escaped) is cut
  * after a whole escape: the line stays one valid JSON object. */
 START_TEST(test_overlong_value_stays_json)
@@ -475,6 +528,7 @@ log_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_access_line_is_json_c_s);
 	tcase_add_test(tc, test_diagnostic_line_is_json_c_s);
+	tcase_add_test(tc, test_reused_values_are_json_c_s);
 	tcase_add_test(tc, test_overlong_value_stays_json);
 	suite_add_tcase(s, tc);
 	return s;

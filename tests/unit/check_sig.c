@@ -291,6 +291,24 @@ static const struct order_case orders[] = {
     {{{"ab", "1"}, {"a", "2"}}, 2, S("a2ab1")},
     {{{"Empty", ""}, {"Empty", ""}, {"E", "x"}}, 3, S("ExEmpty")},
     {{{"d", "x"}, {"d", "x"}, {"e", "x"}}, 3, S("dxex")},
+    /* past a common ASCII prefix: the first differing bytes decide when
+     * either is ASCII, the code units when both start sequences */
+    {{{"n", "aZ\xF0\x9F\x98\x80"}, {"n", "a\xF0\x9F\x98\x80"}, {"n", "a"}}, 3,
+	S("na"
+	  "naZ\xF0\x9F\x98\x80"
+	  "na\xF0\x9F\x98\x80")},
+    {{{"n", "x\xEF\xBD\xA1"}, {"n", "x\xF0\x9F\x98\x80"}}, 2,
+	S("nx\xF0\x9F\x98\x80"
+	  "nx\xEF\xBD\xA1")},
+    /* a common non-ASCII prefix: a broken sequence (U+FFFD, then "A")
+     * sorts after a whole one (U+00E9), against the byte order */
+    {{{"k",
+	  "\xC3"
+	  "A"},
+	 {"k", "\xC3\xA9"}},
+	2,
+	S("k\xC3\xA9k\xC3"
+	  "A")},
     /* invalid UTF-8 still orders totally and never merges */
     {{{"k", "\xFF"}, {"k", "\xFE"}, {"k", "\xEF\xBF\xBD"}}, 3,
 	S("k\xEF\xBF\xBDk\xFEk\xFF")},
@@ -648,6 +666,43 @@ START_TEST(test_base64)
 	ck_assert_str_eq(fh_buf_cstr(&b) + 1, b64s[_i].want);
 	ck_assert_int_eq(fh_buf_cstr(&b)[0], '>'); /* appended */
 	fh_buf_release(&b);
+}
+END_TEST
+
+/* fh_base64_decode() appends in chunks: every length up to a few chunks
+ * decodes back to its bytes after what the buffer held, and a bad
+ * character still leaves the bytes decoded before it. */
+START_TEST(test_base64_round_trip)
+{
+	unsigned char bytes[400];
+	struct fh_buf enc, dec;
+	size_t	      n, i;
+
+	for (i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 7 + 3);
+	for (n = 1; n <= sizeof(bytes); n += n < 200 ? 1 : 13) {
+		fh_buf_init(&enc, 4096);
+		fh_buf_init(&dec, 4096);
+		ck_assert_int_eq(fh_base64(&enc, bytes, n), FH_OK);
+		ck_assert_int_eq(fh_buf_addch(&dec, '>'), FH_OK);
+		ck_assert_int_eq(
+		    fh_base64_decode(&dec, enc.data, enc.len), FH_OK);
+		ck_assert_uint_eq(dec.len, n + 1);
+		ck_assert_int_eq(dec.data[0], '>');
+		ck_assert_int_eq(memcmp(dec.data + 1, bytes, n), 0);
+		if (enc.len >= 8) {
+			/* a bad character in the second group of four */
+			enc.data[4] = '*';
+			fh_buf_reset(&dec);
+			ck_assert_int_eq(
+			    fh_base64_decode(&dec, enc.data, enc.len),
+			    FH_EINPUT);
+			ck_assert_uint_eq(dec.len, 3);
+			ck_assert_int_eq(memcmp(dec.data, bytes, 3), 0);
+		}
+		fh_buf_release(&enc);
+		fh_buf_release(&dec);
+	}
 }
 END_TEST
 
@@ -1052,6 +1107,7 @@ sig_suite(void)
 	tcase_add_test(limits, test_check_null);
 	tcase_add_test(limits, test_sha256_null);
 	tcase_add_test(limits, test_base64_cap);
+	tcase_add_test(limits, test_base64_round_trip);
 	suite_add_tcase(s, limits);
 	return s;
 }

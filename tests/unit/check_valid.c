@@ -226,6 +226,47 @@ START_TEST(test_word_or_dash)
 }
 END_TEST
 
+/* fh_utf8_valid() skips ASCII eight bytes at a time: a bad or good
+ * sequence at every position of a longer text, across the words and at
+ * the end, is still seen. */
+START_TEST(test_utf8_every_position)
+{
+	unsigned char t[24];
+	size_t	      pos;
+
+	for (pos = 0; pos < sizeof(t); pos++) {
+		memset(t, 'a', sizeof(t));
+		ck_assert(fh_utf8_valid((const char *)t, sizeof(t)));
+		t[pos] = 0xFF;
+		ck_assert_msg(!fh_utf8_valid((const char *)t, sizeof(t)),
+		    "0xFF at %zu", pos);
+		t[pos] = 0x80; /* a lone continuation byte */
+		ck_assert_msg(!fh_utf8_valid((const char *)t, sizeof(t)),
+		    "0x80 at %zu", pos);
+		t[pos] = 0xC3; /* a lead byte: whole with its follower */
+		if (pos + 1 < sizeof(t)) {
+			t[pos + 1] = 0xA9;
+			ck_assert_msg(fh_utf8_valid((const char *)t, sizeof(t)),
+			    "U+00E9 at %zu", pos);
+			/* cut by the length, not by a NUL */
+			ck_assert_msg(!fh_utf8_valid((const char *)t, pos + 1),
+			    "U+00E9 cut at %zu", pos);
+		} else
+			ck_assert_msg(
+			    !fh_utf8_valid((const char *)t, sizeof(t)),
+			    "lead byte last at %zu", pos);
+		if (pos + 2 < sizeof(t)) {
+			t[pos] = 0xED; /* U+D800, a surrogate */
+			t[pos + 1] = 0xA0;
+			t[pos + 2] = 0x80;
+			ck_assert_msg(
+			    !fh_utf8_valid((const char *)t, sizeof(t)),
+			    "surrogate at %zu", pos);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -235,6 +276,7 @@ suite(void)
 	tcase_add_loop_test(
 	    core, test_validator, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(limits, test_text_limits);
+	tcase_add_test(limits, test_utf8_every_position);
 	tcase_add_loop_test(
 	    core, test_withheld, 0, (int)(sizeof(wcases) / sizeof(wcases[0])));
 	tcase_add_test(core, test_word_or_dash);
