@@ -30,7 +30,6 @@ demo can run again and beside the tests.  Exit status 0, or 1 when a story
 did not end as it should.
 """
 
-import json
 import os
 import re
 import sys
@@ -141,14 +140,7 @@ def show_rest_calls(mark):
                                                 urllib.parse.unquote(what)))
 
 
-def attrs_of(task):
-    a = task.get("attributes")
-    if isinstance(a, str):
-        try:
-            return json.loads(a)
-        except ValueError:
-            return {}
-    return a or {}
+attrs_of = t.task_attrs
 
 
 def describe(task):

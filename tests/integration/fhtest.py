@@ -673,6 +673,18 @@ def children(ppid):
     return sorted(out)
 
 
+def wait_for(pred, timeout):
+    """pred()'s first true value within timeout seconds (polled every
+    50 ms), else its last value."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
+
+
 def program_pids(name):
     """The PIDs of the stack's program name: the one deploy/local.sh wrote
     in its pid file (the supervisor when FLEXHOOKS_PROCESSES > 1), then
@@ -781,9 +793,15 @@ def concurrently(fns):
 
 
 def fcgi_record(rtype, content, req_id=1):
-    """One FastCGI record (version 1, no padding)."""
-    return struct.pack(">BBHHBB", 1, rtype, req_id, len(content), 0, 0) + \
-        content
+    """FastCGI records (version 1, no padding) of content: one, or several
+    when it is longer than a record holds (65535 bytes)."""
+    out = b""
+    while True:
+        part, content = content[:65535], content[65535:]
+        out += struct.pack(">BBHHBB", 1, rtype, req_id, len(part), 0, 0)
+        out += part
+        if not content:
+            return out
 
 
 def fcgi_nv(name, value):
@@ -804,18 +822,46 @@ def fcgi_params(method, uri, body_len=0, extra=()):
             ("SERVER_PROTOCOL", "HTTP/1.1")] + list(extra)
 
 
-def fcgi_begin(params):
-    """BEGIN_REQUEST (responder) and the whole PARAMS stream."""
-    return (fcgi_record(1, struct.pack(">HB5x", 1, 0)) +
-            fcgi_record(4, b"".join(fcgi_nv(k, v) for k, v in params)) +
-            fcgi_record(4, b""))
+FCGI_KEEP_CONN = 1
 
 
-def fcgi_stdin(body):
+def fcgi_begin(params, req_id=1, keep=False):
+    """BEGIN_REQUEST (responder; FCGI_KEEP_CONN when keep) and the whole
+    PARAMS stream."""
+    flags = FCGI_KEEP_CONN if keep else 0
+    return (fcgi_record(1, struct.pack(">HB5x", 1, flags), req_id) +
+            fcgi_record(4, b"".join(fcgi_nv(k, v) for k, v in params),
+                        req_id) +
+            fcgi_record(4, b"", req_id))
+
+
+def fcgi_stdin(body, req_id=1):
     """The STDIN stream: body in records of at most 60000 bytes, then the
     empty one."""
-    return b"".join(fcgi_record(5, body[i:i + 60000])
-                    for i in range(0, len(body), 60000)) + fcgi_record(5, b"")
+    return b"".join(fcgi_record(5, body[i:i + 60000], req_id)
+                    for i in range(0, len(body), 60000)) + \
+        fcgi_record(5, b"", req_id)
+
+
+def fcgi_answer(s):
+    """Read records from s up to FCGI_END_REQUEST, leaving the connection
+    open: (the STDOUT stream's bytes, ended), ended False when the
+    connection closed first."""
+    data, out = b"", b""
+    while True:
+        while len(data) >= 8:
+            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
+            if len(data) < 8 + clen + plen:
+                break
+            if rtype == 6:
+                out += data[8:8 + clen]
+            data = data[8 + clen + plen:]
+            if rtype == 3:
+                return out, True
+        chunk = s.recv(65536)
+        if not chunk:
+            return out, False
+        data += chunk
 
 
 def fcgi_read(s):
@@ -863,6 +909,18 @@ def fcgi_parse(out):
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()
     return int(headers.get("status", "200").split()[0]), headers, body
+
+
+def task_attrs(task):
+    """A task's attributes as a dict: the emulator keeps them as a JSON
+    string; a missing or unreadable value is {}."""
+    a = task.get("attributes")
+    if isinstance(a, str):
+        try:
+            return json.loads(a)
+        except ValueError:
+            return {}
+    return a or {}
 
 
 def unique_number(country="1"):

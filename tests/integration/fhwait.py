@@ -7,7 +7,6 @@ heard kept), the default prompts (P), and seeding and reading back its
 tasks in the emulator.
 """
 
-import json
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -163,9 +162,7 @@ def seed_task(call, status="pending", created="2026-01-02T03:04:05Z",
     return out["tasks"][0]
 
 
-def attrs_of(task):
-    a = task.get("attributes")
-    return json.loads(a) if isinstance(a, str) else a
+attrs_of = t.task_attrs
 
 
 def callback_tasks(number):

@@ -17,7 +17,6 @@ Run by `deploy/local.sh test` (make check); exits 77 unless
 FLEXHOOKS_TEST_STACK=1.
 """
 
-import json
 import os
 import sys
 import urllib.parse
@@ -51,9 +50,7 @@ def seed_token():
         "roles": ["agent"], "worker_sid": "WK" + "0" * 30 + "36"}}}})
 
 
-def attrs_of(task):
-    a = task.get("attributes")
-    return json.loads(a) if isinstance(a, str) else (a or {})
+attrs_of = t.task_attrs
 
 
 def tasks_for(number):

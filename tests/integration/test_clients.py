@@ -143,14 +143,7 @@ def drive(client, action, **kw):
         return json.load(f)
 
 
-def attrs_of(task):
-    a = task.get("attributes")
-    if isinstance(a, str):
-        try:
-            return json.loads(a)
-        except ValueError:
-            return {}
-    return a or {}
+attrs_of = t.task_attrs
 
 
 def tasks_for(number):

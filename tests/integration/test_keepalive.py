@@ -46,12 +46,13 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import fhtest as fh
 
 PROG = os.path.join("cgi-bin", "healthz")
 FAILED = []
@@ -71,67 +72,21 @@ def check(name, cond, detail=""):
 
 # ------------------------------------------------------------------ FastCGI
 
-FCGI_KEEP_CONN = 1
-
-
-def record(rtype, req_id, content):
-    out = b""
-    while True:   # a record holds at most 65535 bytes
-        part, content = content[:65535], content[65535:]
-        out += struct.pack(">BBHHBB", 1, rtype, req_id, len(part), 0, 0)
-        out += part
-        if not content:
-            return out
-
-
-def nv(name, value):
-    def ln(n):
-        return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
-    return ln(len(name)) + ln(len(value)) + name + value
-
-
 def request_bytes(path, req_id=1, keep=True, method="GET", body=b"",
                   length=None):
-    params = b"".join(nv(k.encode(), v.encode()) for k, v in (
-        ("REQUEST_METHOD", method), ("REQUEST_URI", path),
-        ("DOCUMENT_URI", path), ("SCRIPT_NAME", path),
-        ("QUERY_STRING", ""),
-        ("CONTENT_TYPE", "application/x-www-form-urlencoded"),
-        ("CONTENT_LENGTH", str(len(body) if length is None else length)),
-        ("SERVER_PROTOCOL", "HTTP/1.1")))
-    msg = record(1, req_id, struct.pack(">HB5x", 1,
-                                        FCGI_KEEP_CONN if keep else 0))
-    msg += record(4, req_id, params) + record(4, req_id, b"")
-    if body:
-        msg += record(5, req_id, body)
-    return msg + record(5, req_id, b"")
-
-
-def read_answer(s):
-    """Read records up to FCGI_END_REQUEST: (stdout, ended).  ended is False
-    when the connection closed first."""
-    data, out = b"", b""
-    while True:
-        while len(data) >= 8:
-            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
-            if len(data) < 8 + clen + plen:
-                break
-            if rtype == 6:
-                out += data[8:8 + clen]
-            data = data[8 + clen + plen:]
-            if rtype == 3:
-                return out, True
-        chunk = s.recv(65536)
-        if not chunk:
-            return out, False
-        data += chunk
+    """One request on a kept (keep) or closing connection; length, when
+    given, is the CONTENT_LENGTH announced instead of the body's."""
+    params = fh.fcgi_params(
+        method, path, len(body) if length is None else length,
+        extra=(("CONTENT_TYPE", "application/x-www-form-urlencoded"),))
+    return fh.fcgi_begin(params, req_id, keep) + fh.fcgi_stdin(body, req_id)
 
 
 def connect(sock_path, timeout=5.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock_path)
-    return s
+    return fh.fcgi_connect(sock_path, timeout)
+
+
+read_answer = fh.fcgi_answer
 
 
 def status_of(out):
@@ -152,32 +107,6 @@ def closed_by_peer(s, timeout=1.0):
 
 # ------------------------------------------------------------ part 1: program
 
-def children(ppid):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        rest = stat[stat.rfind(")") + 2:].split()
-        if len(rest) > 1 and int(rest[1]) == ppid and rest[0] != "Z":
-            out.append(int(d))
-    return sorted(out)
-
-
-def wait_for(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return pred()
-
-
 def start(tmp, processes):
     conf = os.path.join(tmp, "flexhooks.env")
     with open(conf, "w") as f:
@@ -194,9 +123,9 @@ def start(tmp, processes):
     p = subprocess.Popen(["spawn-fcgi", "-n", "-s", sock, "-M", "0600",
                           "--", os.path.abspath(PROG)],
                          stdout=log, stderr=log, env=env)
-    wait_for(lambda: os.path.exists(sock), 5)
+    fh.wait_for(lambda: os.path.exists(sock), 5)
     if processes > 1:
-        wait_for(lambda: len(children(p.pid)) == processes, 10)
+        fh.wait_for(lambda: len(fh.children(p.pid)) == processes, 10)
     return p, sock
 
 

@@ -44,16 +44,6 @@ def three(pids, gone=None):
     return pids if len(pids) == 3 and gone not in pids else None
 
 
-def wait_for(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return pred()
-
-
 def fcgi_get(sock_path, path):
     """One FastCGI GET; returns the whole stdout stream."""
     return t.fcgi_request(sock_path, t.fcgi_params("GET", path), timeout=5)
@@ -123,16 +113,16 @@ def main():
     tmp = tempfile.mkdtemp(prefix="fhproc")
     try:
         p, sock = start(tmp, 3)
-        kids = wait_for(lambda: three(children(p.pid)), 15) or []
+        kids = t.wait_for(lambda: three(children(p.pid)), 15) or []
         check("three processes started", len(kids) == 3, repr(kids))
-        wait_for(lambda: os.path.exists(sock), 5)
+        t.wait_for(lambda: os.path.exists(sock), 5)
         answers = [fcgi_get(sock, "/healthz") for _ in range(9)]
         check("every request answered",
               all(a.startswith(b"Status: ") for a in answers),
               repr(answers[:2]))
 
         os.kill(kids[0], signal.SIGKILL)
-        again = wait_for(lambda: three(children(p.pid), kids[0]), 15) or []
+        again = t.wait_for(lambda: three(children(p.pid), kids[0]), 15) or []
         check("a killed process is replaced", len(again) == 3 and
               kids[0] not in again, repr(again))
         check("the socket still serves",
@@ -157,7 +147,7 @@ def main():
         # connection closed unanswered, nginx's 502 on every restart)
         unlink(os.path.join(tmp, "healthz.sock"))
         p, sock = start(tmp, 1)
-        wait_for(lambda: os.path.exists(sock), 5)
+        t.wait_for(lambda: os.path.exists(sock), 5)
         check("one process serves",
               fcgi_get(sock, "/healthz").startswith(b"Status: "))
         out = fcgi_get_interrupted(sock, "/healthz", p.pid)
@@ -171,9 +161,9 @@ def main():
         for n in (1, 3):
             unlink(sock)
             p, sock = start(tmp, n)
-            wait_for(lambda: os.path.exists(sock), 5)
+            t.wait_for(lambda: os.path.exists(sock), 5)
             if n > 1:
-                wait_for(lambda: three(children(p.pid)), 15)
+                t.wait_for(lambda: three(children(p.pid)), 15)
             fcgi_get(sock, "/healthz")
             t0 = time.monotonic()
             os.kill(p.pid, signal.SIGTERM)
