@@ -164,25 +164,6 @@ cache_put(const char *hash, const struct fh_token_info *info,
 	victim->info = *info;
 }
 
-/* Copy the string s[0..n) into dst (dstlen bytes): stop at an embedded
- * NUL, and cut at a UTF-8 character boundary when it does not fit. */
-static void
-copy_text(char *dst, size_t dstlen, const char *s, size_t n)
-{
-	const char *nul;
-
-	nul = memchr(s, '\0', n);
-	if (nul != NULL)
-		n = (size_t)(nul - s);
-	if (n >= dstlen) {
-		n = dstlen - 1;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 /* The roles array as "a,b,c": string elements only; a role that holds a
  * comma, or that does not fit whole, is left out (a cut role name could
  * read as another role). */
@@ -266,7 +247,7 @@ fh_token_parse(long status, const char *body, size_t len,
 
 	if (json_object_object_get_ex(root, "identity", &v) &&
 	    json_object_is_type(v, json_type_string))
-		copy_text(info->identity, sizeof(info->identity),
+		fh_copy_utf8(info->identity, sizeof(info->identity),
 		    json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v));
 	if (json_object_object_get_ex(root, "worker_sid", &v) &&
@@ -274,7 +255,7 @@ fh_token_parse(long status, const char *body, size_t len,
 		s = json_object_get_string(v);
 		n = (size_t)json_object_get_string_len(v);
 		if (fh_is_sid(s, n, "WK") && n < sizeof(info->worker_sid))
-			copy_text(
+			fh_copy_utf8(
 			    info->worker_sid, sizeof(info->worker_sid), s, n);
 	}
 	if (json_object_object_get_ex(root, "roles", &v))

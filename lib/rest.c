@@ -34,6 +34,7 @@
 
 #include "lib/clock.h"
 #include "lib/rest.h"
+#include "lib/valid.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -259,22 +260,6 @@ fh_rest_retry_after_ms(const char *value)
 	return (long)(t - now) * 1000;
 }
 
-/* Copy n bytes of s into dst, cutting at a character boundary when it does
- * not fit, so a log line never ends in half a UTF-8 sequence. */
-static void
-copy_text(char *dst, size_t dstlen, const char *s, size_t n)
-{
-	if (dstlen == 0)
-		return;
-	if (n >= dstlen) {
-		n = dstlen - 1;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 static int
 get_int(struct json_object *o, const char *key, long long min, long long max,
     int *out)
@@ -306,7 +291,7 @@ get_str(
 	/* a cut URL is a wrong URL: better none */
 	if (whole && n >= dstlen)
 		return 0;
-	copy_text(dst, dstlen, json_object_get_string(v), n);
+	fh_copy_utf8(dst, dstlen, json_object_get_string(v), n);
 	return 1;
 }
 

@@ -542,6 +542,25 @@ fh_valid_any(const char *s, size_t len, struct fh_val *out)
 	return text(s, len, FH_FIELD_MAX_DEFAULT, out);
 }
 
+void
+fh_copy_utf8(char *dst, size_t dstlen, const char *s, size_t n)
+{
+	const char *nul;
+
+	if (dstlen == 0)
+		return;
+	nul = memchr(s, '\0', n);
+	if (nul != NULL)
+		n = (size_t)(nul - s);
+	if (n >= dstlen) {
+		n = dstlen - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
 const char *
 fh_word_or_dash(const char *s)
 {

@@ -73,4 +73,10 @@ int fh_is_withheld_caller(const char *s, size_t len);
  * Never NULL; borrowed from s or static. */
 const char *fh_word_or_dash(const char *s);
 
+/* Copy at most n bytes of s into dst (dstlen bytes, always terminated when
+ * dstlen > 0), stopping at a NUL in s and, when the text does not fit,
+ * cutting at a UTF-8 character boundary, so a log field or a token's
+ * identity never ends in half a sequence. */
+void fh_copy_utf8(char *dst, size_t dstlen, const char *s, size_t n);
+
 #endif

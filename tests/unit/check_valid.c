@@ -226,6 +226,31 @@ START_TEST(test_word_or_dash)
 }
 END_TEST
 
+/* fh_copy_utf8(): cut at a character boundary, at a NUL, never past dst */
+START_TEST(test_copy_utf8)
+{
+	char dst[6];
+
+	fh_copy_utf8(dst, sizeof(dst), "abc", 3);
+	ck_assert_str_eq(dst, "abc");
+	fh_copy_utf8(dst, sizeof(dst), "abcdefgh", 8);
+	ck_assert_str_eq(dst, "abcde");
+	/* "abcd" then U+00E9 (2 bytes): only "abcd" fits whole */
+	fh_copy_utf8(dst, sizeof(dst), "abcd\xc3\xa9", 6);
+	ck_assert_str_eq(dst, "abcd");
+	/* U+20AC (3 bytes) after "ab": fits in 5 bytes */
+	fh_copy_utf8(dst, sizeof(dst), "ab\xe2\x82\xac", 5);
+	ck_assert_str_eq(dst, "ab\xe2\x82\xac");
+	fh_copy_utf8(dst, sizeof(dst), "ab\0cd", 5);
+	ck_assert_str_eq(dst, "ab");
+	dst[0] = 'x';
+	fh_copy_utf8(dst, 0, "abc", 3);
+	ck_assert_int_eq(dst[0], 'x');
+	fh_copy_utf8(dst, 1, "abc", 3);
+	ck_assert_str_eq(dst, "");
+}
+END_TEST
+
 /* fh_utf8_valid() skips ASCII eight bytes at a time: a bad or good
  * sequence at every position of a longer text, across the words and at
  * the end, is still seen. */
@@ -280,6 +305,7 @@ suite(void)
 	tcase_add_loop_test(
 	    core, test_withheld, 0, (int)(sizeof(wcases) / sizeof(wcases[0])));
 	tcase_add_test(core, test_word_or_dash);
+	tcase_add_test(core, test_copy_utf8);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;
