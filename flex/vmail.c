@@ -688,9 +688,7 @@ job(struct fh_ctx *ctx, const char *task_sid)
 	}
 	if (fork() != 0)
 		_exit(0);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	fh_serve_detach();
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		(void)dup2(fd, 0);

@@ -95,6 +95,13 @@ enum fh_err fh_ctx_after(struct fh_ctx *ctx,
 /* Run the jobs left by fh_ctx_after(), in order, and forget them. */
 void fh_ctx_run_after(struct fh_ctx *ctx);
 
+/* In a process an after-job forked: let go of what belongs to the serve
+ * loop: close the FastCGI connection it may keep for nginx's next request
+ * (else nginx would not see it close while the child lives) and its
+ * epoll descriptor, and restore the default handling of SIGTERM, SIGINT
+ * and SIGHUP with no signal blocked (the loop blocks them). */
+void fh_serve_detach(void);
+
 /* The accept loop of a FastCGI program: runs until SIGTERM/SIGINT.  With
  * FLEXHOOKS_PROCESSES > 1 the calling process supervises that many
  * children running the loop on the same socket (restarted when they die,

@@ -166,7 +166,8 @@ drain_input(FCGX_Request *r)
 /*
  * Accepting and closing connections ourselves, not in libfcgi: libfcgi's
  * accept() waits up to 2 s for each new connection to become readable
- * (a poll per request) and its close is a lingering one (shutdown, a
+ * (a poll per request: first_bytes() keeps that bound, so a silent peer
+ * cannot hold a process) and its close is a lingering one (shutdown, a
  * poll, a read of nginx's end, then close: three more system calls per
  * request), which exists to keep a TCP peer from being reset by data it
  * sent and nobody read.  Here the peer is nginx on a unix socket, and the
@@ -256,6 +257,28 @@ finish(FCGX_Request *r)
 #define FH_STOP_GRACE_MS 3000
 
 static int listen_epoll = -1; /* per process: created after the fork */
+/* the connection of the request whose after-jobs run, -1 none */
+static int serve_conn = -1;
+
+void
+fh_serve_detach(void)
+{
+	sigset_t none;
+
+	if (serve_conn >= 0) {
+		close(serve_conn);
+		serve_conn = -1;
+	}
+	if (listen_epoll >= 0) {
+		close(listen_epoll);
+		listen_epoll = -1;
+	}
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
 
 static int
 wait_listen(const sigset_t *waitmask)
@@ -267,10 +290,11 @@ wait_listen(const sigset_t *waitmask)
 		listen_epoll = epoll_create1(EPOLL_CLOEXEC);
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		if (listen_epoll >= 0 &&
-		    epoll_ctl(listen_epoll, EPOLL_CTL_ADD, 0, &ev) != 0) {
-			close(listen_epoll);
+		if (listen_epoll < 0)
 			listen_epoll = -2; /* not available: ppoll() */
+		else if (epoll_ctl(listen_epoll, EPOLL_CTL_ADD, 0, &ev) != 0) {
+			close(listen_epoll);
+			listen_epoll = -2;
 		}
 	}
 	if (listen_epoll >= 0)
@@ -303,11 +327,37 @@ wait_request(struct fh_ctx *ctx, int kept, const sigset_t *waitmask)
 		return 0;
 	if (stop_by == 0)
 		stop_by = fh_now_ms() + FH_STOP_GRACE_MS;
-	left = stop_by - fh_now_ms();
-	if (left <= 0)
-		return 0;
-	/* signals stay blocked: the next one changes nothing */
-	return poll(&pfd, 1, (int)left) > 0;
+	/* SIGTERM and SIGINT stay blocked; another signal (SIGHUP) only
+	 * interrupts the wait, which goes on for the time left */
+	for (;;) {
+		left = stop_by - fh_now_ms();
+		if (left <= 0)
+			return 0;
+		rc = poll(&pfd, 1, (int)left);
+		if (rc >= 0 || errno != EINTR)
+			return rc > 0;
+	}
+}
+
+/* nginx writes its request as soon as it has connected: a new connection
+ * that stays silent for FH_FIRST_BYTE_MS (libfcgi's own accept allowed 2 s)
+ * is closed, so that no peer can hold a process by connecting and sending
+ * nothing.  1 when fd has something to read. */
+#define FH_FIRST_BYTE_MS 2000
+
+static int
+first_bytes(int fd)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	int64_t	      end = fh_now_ms() + FH_FIRST_BYTE_MS, left;
+	int	      rc;
+
+	for (;;) {
+		left = end - fh_now_ms();
+		rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
+		if (rc >= 0 || errno != EINTR)
+			return rc > 0;
+	}
 }
 
 /* A streamed answer's bytes go to the FastCGI output as they come; libfcgi
@@ -340,7 +390,7 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 	enum fh_err	    err;
 	sigset_t	    term, old, waitmask;
 	int64_t		    t0;
-	int		    rc, fl;
+	int		    rc, fl, fresh;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -367,10 +417,19 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 	}
 	fh_log_info(&ctx->log, "%s started", ctx->prog);
 	while (wait_request(ctx, r.ipcFd, &waitmask)) {
-		if (r.ipcFd < 0 && (r.ipcFd = accept_connection(ctx)) == -1)
+		fresh = r.ipcFd < 0;
+		if (fresh && (r.ipcFd = accept_connection(ctx)) == -1)
 			continue; /* another process took it */
 		if (r.ipcFd < -1)
 			break;
+		if (fresh && !first_bytes(r.ipcFd)) {
+			fh_log_warn(&ctx->log,
+			    "a connection sent nothing for %d ms: closed",
+			    FH_FIRST_BYTE_MS);
+			close(r.ipcFd);
+			r.ipcFd = -1;
+			continue;
+		}
 		/* FCGX_Accept_r() first finishes the previous request, and
 		 * would close the connection unless it is to be kept */
 		r.keepConnection = 1;
@@ -440,7 +499,9 @@ serve(struct fh_ctx *ctx, const struct fh_route *routes, size_t nroutes)
 		fh_req_release(&req);
 		finish(&r);
 		/* the answer is out: now the work that must not delay it */
+		serve_conn = r.ipcFd;
 		fh_ctx_run_after(ctx);
+		serve_conn = -1;
 	}
 	fh_log_begin(&ctx->log, NULL);
 	fh_log_info(&ctx->log, "%s stopping", ctx->prog);

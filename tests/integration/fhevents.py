@@ -5,6 +5,7 @@ redirect rules and dialer attribute names.
 """
 
 import os
+from collections import OrderedDict
 
 import fhtest as t
 
@@ -27,6 +28,42 @@ def rules():
                        os.environ.get("FORWARD_TO_NUMBER", "")))
     return out
 
+
+def placeholder(i=0):
+    """The stack's redirect rule i (a placeholder queue and its number);
+    skips the test when there is none."""
+    rs = rules()
+    if len(rs) <= i:
+        t.skip("the stack has no redirect rule %d" % i)
+    return rs[i]
+
+
+def task_path(sid):
+    return "%s/%s" % (ENV.tasks_path, sid)
+
+def seed_redirect(status="pending", call_status="in-progress", extra=None,
+                  queue=None):
+    """A voice task waiting in the placeholder with its call: (task, call,
+    attributes)."""
+    call = t.sid("CA")
+    attrs = OrderedDict([("call_sid", call), ("from", t.unique_number()),
+                         ("to", t.unique_number()), ("direction", "inbound"),
+                         ("conversations", OrderedDict([("hang_up_by",
+                                                         "Customer")])),
+                         ("priority", 3), ("vip", False), ("tags", [1, "a"]),
+                         ("nothing", None), ("ratio", 0.5)])
+    if extra:
+        attrs.update(extra)
+    out = EMU.seed({"calls": {call: call_status},
+                    "tasks": [{"workflow_sid": t.sid("WW"),
+                               "attributes": attrs,
+                               "assignment_status": status,
+                               "task_queue_sid": queue or placeholder()[0],
+                               "task_channel": "voice"}]})
+    return out["tasks"][0], call, attrs
+
+def drop_faults(path):
+    EMU.remove_faults(lambda f: f.get("path") == path)
 
 def event(etype, task=None, attrs=None, path=CB, **extra):
     """Send one signed, Basic-authenticated event; returns the answer."""

@@ -29,7 +29,8 @@ from collections import OrderedDict
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fhtest as t  # noqa: E402
 from fhevents import (  # noqa: E402
-    CB, PROG, TO_ATTR, FROM_ATTR, rules, event, is_204)
+    CB, PROG, TO_ATTR, FROM_ATTR, rules, event, is_204, placeholder,
+    task_path, seed_redirect, drop_faults)
 
 ENV = t.ENV
 EMU = t.EMU
@@ -40,39 +41,6 @@ CALLS = "/2010-04-01/Accounts/%s/Calls" % ENV.account_sid
 THRESHOLD = os.environ.get("FLEXHOOKS_AMD_SPEECH_THRESHOLD", "1000")
 DEADLINE_MS = int(os.environ.get("FLEXHOOKS_EVENT_DEADLINE_MS") or
                   ENV.deadline_ms)
-
-
-def placeholder(i=0):
-    rs = rules()
-    if len(rs) <= i:
-        t.skip("the stack has no redirect rule %d" % i)
-    return rs[i]
-
-
-def task_path(sid):
-    return "%s/%s" % (ENV.tasks_path, sid)
-
-
-def seed_redirect(status="pending", call_status="in-progress", extra=None,
-                  queue=None):
-    """A voice task waiting in the placeholder with its call: (task, call,
-    attributes)."""
-    call = t.sid("CA")
-    attrs = OrderedDict([("call_sid", call), ("from", t.unique_number()),
-                         ("to", t.unique_number()), ("direction", "inbound"),
-                         ("conversations", OrderedDict([("hang_up_by",
-                                                         "Customer")])),
-                         ("priority", 3), ("vip", False), ("tags", [1, "a"]),
-                         ("nothing", None), ("ratio", 0.5)])
-    if extra:
-        attrs.update(extra)
-    out = EMU.seed({"calls": {call: call_status},
-                    "tasks": [{"workflow_sid": t.sid("WW"),
-                               "attributes": attrs,
-                               "assignment_status": status,
-                               "task_queue_sid": queue or placeholder()[0],
-                               "task_channel": "voice"}]})
-    return out["tasks"][0], call, attrs
 
 
 def seed_dialer(status="reserved", to=None, frm=None, extra=None):
@@ -682,10 +650,6 @@ def wrapup_ignores_other_tasks():
 # --------------------------------------------------------------------------
 # failures and the deadline
 # --------------------------------------------------------------------------
-
-
-def drop_faults(path):
-    EMU.remove_faults(lambda f: f.get("path") == path)
 
 
 @t.test(tags=("slow",))

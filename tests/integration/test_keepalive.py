@@ -187,6 +187,22 @@ def program_side(tmp):
               ended and status_of(e) == status_of(a), repr(e[:80]))
         t.close()
 
+        # a peer that connects and sends nothing cannot hold the process:
+        # closed after 2 s, and the next connection is served
+        q = connect(sock)
+        t0 = time.monotonic()
+        gone = closed_by_peer(q, 5.0)
+        took = time.monotonic() - t0
+        check("silent new connection: closed by the program in 1.5-4 s",
+              gone and 1.5 < took < 4.0, "closed %r after %.2fs" % (gone, took))
+        q.close()
+        u = connect(sock)
+        u.sendall(request_bytes("/healthz", 1, keep=False))
+        g, ended = read_answer(u)
+        check("silent new connection: the next one answered",
+              ended and status_of(g) == status_of(a), repr(g[:80]))
+        u.close()
+
         # SIGTERM while a kept connection is idle: a request sent on it in
         # the grace is answered; the process stops when the peer closes
         s = connect(sock)
@@ -254,7 +270,7 @@ def program_side(tmp):
 def stack_side():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import fhtest as t  # noqa: E402
-    import test_events as ev  # noqa: E402  (its helpers; its tests do not run)
+    import fhevents as ev  # noqa: E402
 
     prog = "taskrouter-events"
     conf = t.read_text(os.path.join(t.ENV.root, ".local", "nginx",

@@ -4,6 +4,7 @@
  * create-callback handler's validation (no REST call is reached).
  */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -829,6 +830,34 @@ START_TEST(test_auth_result_names)
 }
 END_TEST
 
+/* fh_serve_detach(): a process an after-job forks (the voicemail email's
+ * worker) takes no blocked signal from the serve loop, which blocks
+ * SIGTERM and SIGINT while it handles a request */
+START_TEST(test_serve_detach_unblocks)
+{
+	sigset_t term, cur;
+	pid_t	 pid;
+	int	 st = -1;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &term, NULL), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fh_serve_detach();
+		if (sigprocmask(SIG_SETMASK, NULL, &cur) != 0)
+			_exit(2);
+		_exit(sigismember(&cur, SIGTERM) || sigismember(&cur, SIGINT));
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(sigprocmask(SIG_UNBLOCK, &term, NULL), 0);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -850,6 +879,7 @@ suite(void)
 	tcase_add_test(core, test_after);
 	tcase_add_test(core, test_token_per_request);
 	tcase_add_test(core, test_auth_result_names);
+	tcase_add_test(core, test_serve_detach_unblocks);
 	tcase_add_test(limits, test_body_cap);
 	tcase_add_loop_test(limits, test_too_many_pairs, 0, 2);
 	suite_add_tcase(s, core);
