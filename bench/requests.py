@@ -280,22 +280,6 @@ def rss_of(pid):
     return None
 
 
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rfind(")") + 2:].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            out.append(int(d))
-    return out
-
-
 def rss(pidfile, outfile):
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
@@ -303,7 +287,7 @@ def rss(pidfile, outfile):
         top = int(f.read().strip())
     peak = {}
     while not stop:
-        for pid in [top] + children(top):
+        for pid in [top] + t.children(top):
             v = rss_of(pid)
             if v is not None:
                 peak[pid] = max(peak.get(pid, 0), v)
@@ -333,7 +317,7 @@ def cpu(rundir, prog):
         try:
             with open(os.path.join(rundir, name + ".pid")) as f:
                 top = int(f.read().strip())
-            for pid in [top] + children(top):
+            for pid in [top] + t.children(top):
                 total += ticks(pid)
         except (OSError, ValueError):
             pass

@@ -213,16 +213,6 @@ valid_url(const char *s)
 	return 1;
 }
 
-/* A C0 control character or DEL in s. */
-static int
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 static int
 valid_rules(const char *s)
 {
@@ -478,7 +468,7 @@ apply(struct fh_config *cfg, const struct var *v, const char *val)
 		break;
 	case K_TEXT:
 		if (len < (size_t)v->min || len > (size_t)v->max ||
-		    !fh_utf8_valid(val, len) || has_control(val))
+		    !fh_utf8_valid(val, len) || fh_has_control(val, len))
 			return FH_EINPUT;
 		break;
 	case K_SMTP_URL:

@@ -123,11 +123,27 @@ hexval(char c)
 	return -1;
 }
 
+/* The byte the escape "%XY" at s[i] stands for; -1 when it is cut short or
+ * not hexadecimal. */
+static int
+unescape(const char *s, size_t len, size_t i)
+{
+	int hi, lo;
+
+	if (len - i < 3)
+		return -1;
+	hi = hexval(s[i + 1]);
+	lo = hexval(s[i + 2]);
+	if (hi < 0 || lo < 0)
+		return -1;
+	return hi * 16 + lo;
+}
+
 enum fh_err
 fh_url_decode(struct fh_buf *out, const char *s, size_t len, int plus_is_space)
 {
 	size_t	    i, run;
-	int	    hi, lo;
+	int	    b;
 	char	    c;
 	enum fh_err err;
 
@@ -145,13 +161,9 @@ fh_url_decode(struct fh_buf *out, const char *s, size_t len, int plus_is_space)
 			break;
 		c = s[i];
 		if (c == '%') {
-			if (len - i < 3)
+			if ((b = unescape(s, len, i)) < 0)
 				return FH_EINPUT;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return FH_EINPUT;
-			c = (char)(hi * 16 + lo);
+			c = (char)b;
 			i += 2;
 		} else if (c == '+' && plus_is_space)
 			c = ' ';
@@ -168,19 +180,15 @@ static enum fh_err
 decode_into(char *dst, const char *s, size_t len, size_t max, size_t *n)
 {
 	size_t i, o = 0;
-	int    hi, lo;
+	int    b;
 	char   c;
 
 	for (i = 0; i < len; i++) {
 		c = s[i];
 		if (c == '%') {
-			if (len - i < 3)
+			if ((b = unescape(s, len, i)) < 0)
 				return FH_EINPUT;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return FH_EINPUT;
-			c = (char)(hi * 16 + lo);
+			c = (char)b;
 			i += 2;
 		} else if (c == '+')
 			c = ' ';

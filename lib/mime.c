@@ -155,14 +155,12 @@ fh_mime_header_value(
 	int	    plain = 1;
 	enum fh_err err = FH_OK;
 
-	if (len > FH_MIME_MAX_HEADER || !fh_utf8_valid(s, len))
+	if (len > FH_MIME_MAX_HEADER || !fh_utf8_valid(s, len) ||
+	    fh_has_control(s, len)) /* CR, LF, NUL, TAB... */
 		return FH_EINPUT;
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return FH_EINPUT; /* CR, LF, NUL, TAB... */
+	for (i = 0; i < len; i++)
 		if ((unsigned char)s[i] > 0x7e)
 			plain = 0;
-	}
 	/* "=?" in plain text could be read as the start of a word */
 	if (plain && namelen + 2 + len <= MAX_LINE &&
 	    memmem(s, len, "=?", 2) == NULL)

@@ -542,6 +542,17 @@ fh_valid_any(const char *s, size_t len, struct fh_val *out)
 	return text(s, len, FH_FIELD_MAX_DEFAULT, out);
 }
 
+int
+fh_has_control(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 void
 fh_copy_utf8(char *dst, size_t dstlen, const char *s, size_t n)
 {

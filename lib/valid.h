@@ -79,4 +79,8 @@ const char *fh_word_or_dash(const char *s);
  * identity never ends in half a sequence. */
 void fh_copy_utf8(char *dst, size_t dstlen, const char *s, size_t n);
 
+/* 1 when s[0..len) holds a C0 control character (NUL, TAB, CR, LF...) or
+ * DEL: text that must stay on one line of a log, a header or a config. */
+int fh_has_control(const char *s, size_t len);
+
 #endif

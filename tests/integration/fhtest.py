@@ -673,6 +673,27 @@ def children(ppid):
     return sorted(out)
 
 
+def spawn_fcgi(prog, sock, tmp, processes):
+    """prog (a built program's path) under spawn-fcgi on the unix socket
+    sock (mode 0600), with a configuration file in tmp that says
+    FLEXHOOKS_PROCESSES=processes and its output in tmp/<prog>.log; only
+    the sanitizers' settings pass through from the environment.  The
+    Popen of spawn-fcgi (it execs the program: the supervisor)."""
+    conf = os.path.join(tmp, "flexhooks.env")
+    with open(conf, "w") as f:
+        f.write("FLEXHOOKS_PROCESSES=%s\n" % processes)
+    os.chmod(conf, 0o600)
+    env = {"PATH": "/usr/bin:/bin", "FLEXHOOKS_CONFIG": conf}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    name = os.path.basename(prog)
+    with open(os.path.join(tmp, name + ".log"), "ab") as log:
+        return subprocess.Popen(["spawn-fcgi", "-n", "-s", sock, "-M", "0600",
+                                 "--", os.path.abspath(prog)],
+                                stdout=log, stderr=log, env=env)
+
+
 def wait_for(pred, timeout):
     """pred()'s first true value within timeout seconds (polled every
     50 ms), else its last value."""

@@ -108,21 +108,10 @@ def closed_by_peer(s, timeout=1.0):
 # ------------------------------------------------------------ part 1: program
 
 def start(tmp, processes):
-    conf = os.path.join(tmp, "flexhooks.env")
-    with open(conf, "w") as f:
-        f.write("FLEXHOOKS_PROCESSES=%s\n" % processes)
-    os.chmod(conf, 0o600)
     sock = os.path.join(tmp, "healthz-%s.sock" % processes)
     if os.path.exists(sock):
         os.unlink(sock)
-    log = open(os.path.join(tmp, "healthz.log"), "ab")
-    env = {"PATH": "/usr/bin:/bin", "FLEXHOOKS_CONFIG": conf}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        if k in os.environ:
-            env[k] = os.environ[k]
-    p = subprocess.Popen(["spawn-fcgi", "-n", "-s", sock, "-M", "0600",
-                          "--", os.path.abspath(PROG)],
-                         stdout=log, stderr=log, env=env)
+    p = fh.spawn_fcgi(PROG, sock, tmp, processes)
     fh.wait_for(lambda: os.path.exists(sock), 5)
     if processes > 1:
         fh.wait_for(lambda: len(fh.children(p.pid)) == processes, 10)

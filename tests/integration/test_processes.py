@@ -87,20 +87,8 @@ def unlink(path):
 
 
 def start(tmp, processes):
-    conf = os.path.join(tmp, "flexhooks.env")
-    with open(conf, "w") as f:
-        f.write("FLEXHOOKS_PROCESSES=%s\n" % processes)
-    os.chmod(conf, 0o600)
     sock = os.path.join(tmp, "healthz.sock")
-    log = open(os.path.join(tmp, "healthz.log"), "ab")
-    env = {"PATH": "/usr/bin:/bin", "FLEXHOOKS_CONFIG": conf}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        if k in os.environ:
-            env[k] = os.environ[k]
-    p = subprocess.Popen(["spawn-fcgi", "-n", "-s", sock, "-M", "0600",
-                          "--", os.path.abspath(PROG)],
-                         stdout=log, stderr=log, env=env)
-    return p, sock
+    return t.spawn_fcgi(PROG, sock, tmp, processes), sock
 
 
 def main():

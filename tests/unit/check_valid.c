@@ -251,6 +251,19 @@ START_TEST(test_copy_utf8)
 }
 END_TEST
 
+/* fh_has_control(): C0 controls and DEL, over the whole length */
+START_TEST(test_has_control)
+{
+	ck_assert_int_eq(fh_has_control("plain text \xc3\xa9", 13), 0);
+	ck_assert_int_eq(fh_has_control("a\tb", 3), 1);
+	ck_assert_int_eq(fh_has_control("a\r\nb", 4), 1);
+	ck_assert_int_eq(fh_has_control("ab\x7f", 3), 1);
+	ck_assert_int_eq(fh_has_control("ab\0c", 4), 1);
+	ck_assert_int_eq(fh_has_control("ab\0c", 2), 0);
+	ck_assert_int_eq(fh_has_control("", 0), 0);
+}
+END_TEST
+
 /* fh_utf8_valid() skips ASCII eight bytes at a time: a bad or good
  * sequence at every position of a longer text, across the words and at
  * the end, is still seen. */
@@ -306,6 +319,7 @@ suite(void)
 	    core, test_withheld, 0, (int)(sizeof(wcases) / sizeof(wcases[0])));
 	tcase_add_test(core, test_word_or_dash);
 	tcase_add_test(core, test_copy_utf8);
+	tcase_add_test(core, test_has_control);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -149,16 +149,6 @@ is_sid(const char *s, size_t n, const char *prefix)
 	return n == FH_PROV_SID_LEN && fh_is_sid(s, n, prefix);
 }
 
-/* A C0 control character or DEL in s. */
-static int
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 static enum fh_err
 set_redirect_queues(
     struct fh_prov_opts *o, const char *v, char *errmsg, size_t errlen)
@@ -268,7 +258,7 @@ fh_prov_parse_args(int argc, char *const argv[], struct fh_prov_opts *o,
 		} else if (IS("--workspace")) {
 			if (val[0] == '\0' || strlen(val) >= FH_PROV_MAX_NAME ||
 			    !fh_utf8_valid(val, strlen(val)) ||
-			    has_control(val))
+			    fh_has_control(val, strlen(val)))
 				return opt_err(errmsg, errlen,
 				    "--workspace needs "
 				    "a workspace name (1 to 255 bytes of "
