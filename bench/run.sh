@@ -56,6 +56,10 @@
 #                                 the template's serverless-functions folder
 #   BENCH_NODE_PORT [PORT+2]      twilio-run's port
 #   FLEXHOOKS_CACHE [~/.cache/flexhooks]  the npm packages go to bench-node/
+#   BENCH_HTPASSWD [ssha]         the Basic-auth hash nginx checks on every
+#                                 request: ssha (the local stack's and the
+#                                 README's) or apr1 (`openssl passwd -apr1`,
+#                                 htpasswd(1)'s default), to show its cost
 set -euo pipefail
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -110,6 +114,18 @@ export FLEXHOOKS_NGINX_FLEX_RATE=1000000r/s
 # more and costs twice the memory (bench/README.md)
 export FLEXHOOKS_PROCESSES=${FLEXHOOKS_PROCESSES:-4}
 export FLEXHOOKS_BASIC_AUTH=${FLEXHOOKS_BASIC_AUTH:-bench:$(openssl rand -hex 12)}
+case ${BENCH_HTPASSWD:-ssha} in
+ssha) ;; # the local stack writes its own ({SSHA})
+apr1)
+	mkdir -p "$OUT"
+	printf '%s:%s\n' "${FLEXHOOKS_BASIC_AUTH%%:*}" \
+	    "$(printf '%s\n' "${FLEXHOOKS_BASIC_AUTH#*:}" | openssl passwd -apr1 -stdin)" \
+	    >"$OUT/htpasswd.apr1"
+	chmod 0644 "$OUT/htpasswd.apr1" # nginx's workers may run as www-data
+	export FLEXHOOKS_HTPASSWD=$OUT/htpasswd.apr1
+	;;
+*) die "BENCH_HTPASSWD '$BENCH_HTPASSWD' is neither ssha nor apr1" ;;
+esac
 # the redirect rules of the test stack (tests/integration/test_tr_routes.py)
 export FLEXHOOKS_FORWARD_RULES=${FLEXHOOKS_FORWARD_RULES:-WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1=+6591234567,WQaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2=+15551230000}
 

@@ -111,20 +111,7 @@ setup_basic_auth() {
 		return 0
 	fi
 	HTPASSWD=$NGINX_DIR/htpasswd
-	# Salted SHA-1 ({SSHA}, which nginx reads), not apr1: nginx checks
-	# the password on every request, and apr1's 1000 MD5 rounds cost
-	# about 150 us of a worker each time (bench/run.sh measured the
-	# Basic-auth routes 5x slower).  A slow hash buys nothing here: the
-	# same password sits in plain text in the programs' configuration
-	# (FLEXHOOKS_BASIC_AUTH, for the URLs handed to Twilio).
-	local hash salt
-	salt=$(openssl rand -hex 8)
-	hash=$({
-		printf '%s' "${BASIC_AUTH#*:}$salt" | openssl dgst -sha1 -binary
-		printf '%s' "$salt"
-	} | openssl base64 -A)
-	hash="{SSHA}$hash"
-	(umask 077 && printf '%s:%s\n' "${BASIC_AUTH%%:*}" "$hash" >"$HTPASSWD")
+	(umask 077 && htpasswd_line "$BASIC_AUTH" >"$HTPASSWD")
 	if is_root; then
 		chown "root:$WEB_GROUP" "$HTPASSWD"
 		chmod 0640 "$HTPASSWD"

@@ -294,8 +294,7 @@ deb_configure() {
 		printf 'FLEXHOOKS_PROCESSES=2\n'
 	} | dx sh -c 'cat >"$1.new" && chown root:flexhooks "$1.new" &&
 	    chmod 0640 "$1.new" && mv -f "$1.new" "$1"' conf "$DEB_CONF"
-	printf '%s:%s\n' "${basic%%:*}" \
-	    "$(printf '%s\n' "${basic#*:}" | openssl passwd -apr1 -stdin)" |
+	htpasswd_line "$basic" |
 	    dx sh -c 'cat >/etc/flexhooks/htpasswd &&
 	    chown root:www-data /etc/flexhooks/htpasswd &&
 	    chmod 0640 /etc/flexhooks/htpasswd'
