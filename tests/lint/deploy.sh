@@ -118,5 +118,35 @@ if command -v bash >/dev/null 2>&1; then
 	fi
 fi
 
+# The README's Basic-auth set-up, run as written (its paths moved into the
+# temporary directory; chown needs root, so install's owner is dropped),
+# writes one {SSHA} line that holds the password it wrote into
+# FLEXHOOKS_BASIC_AUTH: nginx checks that hash on every request, so an
+# apr1 or bcrypt line here would slow every Basic-auth route down.
+awk '/^### 3\. Basic-auth credentials/ { s = 1 }
+    s && /^```sh$/ { c = 1; next }
+    c && /^```$/ { exit }
+    c' "$top/README.md" |
+    sed -e "s|/etc/flexhooks/|$tmp/|g" -e 's/ -o root -g www-data//' \
+    >"$tmp/basic.sh"
+if grep -q htpasswd "$tmp/basic.sh" && sh -e "$tmp/basic.sh" 2>"$tmp/basic.err" &&
+    python3 - "$tmp/flexhooks.env" "$tmp/htpasswd" <<'PY' >"$tmp/basic.out" 2>&1; then
+import base64, hashlib, sys
+pair = open(sys.argv[1]).read().split("FLEXHOOKS_BASIC_AUTH=", 1)[1].split()[0]
+user, password = pair.split(":", 1)
+lines = open(sys.argv[2]).read().splitlines()
+assert len(lines) == 1, lines
+name, scheme_hash = lines[0].split(":", 1)
+assert name == user, (name, user)
+assert scheme_hash.startswith("{SSHA}"), scheme_hash[:8]
+raw = base64.b64decode(scheme_hash[6:])
+digest, salt = raw[:20], raw[20:]
+assert salt and hashlib.sha1(password.encode() + salt).digest() == digest
+PY
+	ok "the README's htpasswd line is {SSHA} of FLEXHOOKS_BASIC_AUTH's password"
+else
+	bad "the README's Basic-auth set-up: $(cat "$tmp/basic.err" "$tmp/basic.out" 2>/dev/null)"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
