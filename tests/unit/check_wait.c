@@ -841,6 +841,10 @@ static const struct fh_stub_step t_ended[] = {
 
 static const struct tcase tcases[] = {
     {"adopt", SUBMIT, t_adopt, FH_NITEMS(t_adopt), SUBMITTED},
+    /* start-voicemail over the same claim: the callback, no call move */
+    {"adopt-vm",
+	"mode=start-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW,
+	t_adopt, FH_NITEMS(t_adopt), SUBMITTED},
     {"unknown", SUBMIT, t_unknown, FH_NITEMS(t_unknown),
 	"unable to perform this operation"},
     {"none", SUBMIT, t_none, FH_NITEMS(t_none), SUBMITTED},
