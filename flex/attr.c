@@ -451,6 +451,10 @@ fh_attr_attributes(const struct fh_task_in *in, struct json_object **out)
 	for (i = 0; i < FH_ATTR_MAX_DROP; i++)
 		fh_attr_del_path(attrs, in->drop_paths[i]);
 	drop_markers(attrs);
+	if (in->followup_of != NULL &&
+	    (err = set_str(attrs, FH_ATTR_FOLLOWUP_OF, in->followup_of)) !=
+		FH_OK)
+		goto out;
 	*out = attrs;
 	attrs = NULL;
 out:

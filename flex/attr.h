@@ -43,6 +43,12 @@ enum fh_cb_key {
 	FH_CB__MAX
 };
 
+/* The attribute naming the original task a wait-experience follow-up was
+ * made for, so that a request taking over a claim finds a follow-up the
+ * earlier claim made.  Like every "flexhooks_" key it is never copied
+ * into a later task. */
+#define FH_ATTR_FOLLOWUP_OF "flexhooks_followup_of"
+
 /* Outbound dialer attribute paths a follow-up never carries. */
 #define FH_ATTR_MAX_DROP 2
 
@@ -61,7 +67,11 @@ struct fh_task_in {
 	const char *recording_url;
 	const char *transcript_sid;
 	const char *transcript_text;
-	const char *message;	   /* the plugin library's message */
+	const char *message; /* the plugin library's message */
+	/* the task this one follows up, written as FH_ATTR_FOLLOWUP_OF (the
+	 * wait experience's, docs/design/wait-experience.md#cancel-and-claim)
+	 */
+	const char *followup_of;
 	long long   virtual_start; /* epoch seconds, 0 = not given */
 	long long   timeout;
 	long long   priority;

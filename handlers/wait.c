@@ -974,6 +974,8 @@ struct claim {
 	struct json_object *task;      /* last fetched (owned) */
 	struct json_object *attrs;     /* as sent with the cancel */
 	char		    etag[128]; /* of the cancel answer */
+	int		    adopted;   /* CL_REPEAT: the follow-up of a
+					* claim taken over, found */
 };
 
 static void
@@ -1140,6 +1142,114 @@ judge(struct wx *w, struct claim *c, struct json_object *attrs,
 	return JG_OTHER;
 }
 
+/*
+ * The follow-up an earlier request made for the original task orig: every
+ * follow-up of the wait experience names its original in
+ * FH_ATTR_FOLLOWUP_OF.  1 with the oldest one's SID in sid (40 bytes), 0
+ * when there is none, -1 when it cannot be told.  One
+ * EvaluateTaskAttributes list, which TaskRouter rate-limits (about 3 a
+ * second; the client retries a 429): only a request that takes over a
+ * claim without its task_sid asks, never the normal path.
+ */
+static int
+find_followup(struct wx *w, const char *orig, char *sid)
+{
+	struct fh_rest_resp rr;
+	struct fh_buf	    q, expr;
+	struct json_object *tasks = NULL, *attrs = NULL, *t;
+	const char	   *s;
+	size_t		    i;
+	int		    res = -1;
+	enum fh_err	    err;
+
+	memset(&rr, 0, sizeof(rr));
+	sid[0] = '\0';
+	fh_buf_init(&q, 1024);
+	fh_buf_init(&expr, 256);
+	if (orig == NULL || !fh_is_sid(orig, strlen(orig), "WT"))
+		goto out;
+	if (fh_buf_printf(&expr, "%s == \"%s\"", FH_ATTR_FOLLOWUP_OF, orig) !=
+		FH_OK ||
+	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
+		FH_OK ||
+	    fh_form_add(&q, "Ordering", "DateCreated:asc") != FH_OK ||
+	    fh_form_add(&q, "PageSize", "20") != FH_OK)
+		goto out;
+	err = fh_task_list(w->ctx, fh_buf_cstr(&q), &tasks, &rr);
+	if (err != FH_OK) {
+		fh_log_warn(&w->ctx->log,
+		    "cannot look for a follow-up of task '%s': %s "
+		    "(status %ld code %d)",
+		    orig, fh_err_name(err), rr.status, rr.twerr.code);
+		goto out;
+	}
+	res = 0;
+	for (i = 0; i < json_object_array_length(tasks); i++) {
+		t = json_object_array_get_idx(tasks, i);
+		json_object_put(attrs);
+		attrs = NULL;
+		if (fh_attr_parse_task(t, &attrs) != FH_OK)
+			continue;
+		s = fh_json_str(attrs, FH_ATTR_FOLLOWUP_OF);
+		if (s == NULL || strcmp(s, orig) != 0)
+			continue;
+		s = fh_json_str(t, "sid");
+		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||
+		    strcmp(s, orig) == 0)
+			continue;
+		memcpy(sid, s, 35);
+		res = 1;
+		break;
+	}
+out:
+	json_object_put(attrs);
+	json_object_put(tasks);
+	fh_rest_resp_release(&rr);
+	fh_buf_release(&expr);
+	fh_buf_release(&q);
+	return res;
+}
+
+static void mark_key(struct wx *w, const char *sid, struct json_object *attrs0,
+    const char *etag0, const char *key, struct json_object *val);
+
+/*
+ * A claim without task_sid is about to be taken over: its request may have
+ * created the follow-up and died (or lost the marker write) before it
+ * wrote the SID down.  Look for that follow-up first: found, it is
+ * adopted (its SID goes into the marker on attrs, the task as read with
+ * etag) and the answer is the repeat's; not found, the takeover goes on;
+ * when it cannot be told, nothing is taken over (CL_ERROR: a later
+ * request looks again).  JG_OTHER with *res unless the takeover goes on.
+ */
+static enum judged
+before_takeover(struct wx *w, struct claim *c, struct json_object *attrs,
+    const char *etag, enum claim_res *res)
+{
+	char sid[40];
+
+	switch (find_followup(w, c->sid, sid)) {
+	case 0:
+		return JG_TAKEOVER;
+	case 1:
+		fh_log_info(&w->ctx->log,
+		    "task '%s': follow-up '%s' of the claim taken over "
+		    "adopted",
+		    c->sid, sid);
+		mark_key(w, c->sid, attrs, etag, "task_sid",
+		    json_object_new_string(sid));
+		c->adopted = 1;
+		*res = CL_REPEAT;
+		return JG_OTHER;
+	default:
+		fh_log_warn(&w->ctx->log,
+		    "task '%s': claim kept, its follow-up cannot be told",
+		    c->sid);
+		*res = CL_ERROR;
+		return JG_OTHER;
+	}
+}
+
 /* Section 4.2, steps 1 to 6. */
 static enum claim_res
 cancel_and_claim(struct wx *w, struct claim *c)
@@ -1147,7 +1257,7 @@ cancel_and_claim(struct wx *w, struct claim *c)
 	struct fh_rest_resp rr;
 	struct json_object *attrs = NULL, *send = NULL;
 	char		    etag[128];
-	int		    round, last = 0;
+	int		    round, last = 0, looked = 0;
 	enum claim_res	    res = CL_ERROR;
 	enum judged	    jg;
 	enum fh_err	    err;
@@ -1185,6 +1295,12 @@ cancel_and_claim(struct wx *w, struct claim *c)
 		if (last || round == FH_WAIT_CLAIM_ROUNDS) {
 			res = CL_ERROR; /* still claimable, yet refused */
 			break;
+		}
+		if (jg == JG_TAKEOVER && !looked) {
+			looked = 1;
+			if (before_takeover(w, c, attrs, etag, &res) ==
+			    JG_OTHER)
+				break;
 		}
 		if (cancel_attrs(c, attrs, &send) != FH_OK) {
 			res = CL_ERROR;
@@ -1383,6 +1499,7 @@ create_followup(struct wx *w, struct json_object *orig, const char *to,
 	in.recording_url = fu->rec_url;
 	in.transcript_sid = fu->tr_sid;
 	in.transcript_text = fu->tr_text;
+	in.followup_of = param(w, W_TASK);
 	if (orig != NULL)
 		in.virtual_start = date_created(orig);
 	else {
@@ -1624,6 +1741,11 @@ mode_start_voicemail(struct wx *w)
 	c.reason = "Opted to leave a voicemail";
 	switch (cancel_and_claim(w, &c)) {
 	case CL_REPEAT:
+		if (c.adopted) {
+			/* a callback made before: the call stays put */
+			say_hangup(w, FH_PR_CB_SUBMITTED);
+			break;
+		}
 		fh_twiml_open(&w->tw, FH_TW_PAUSE);
 		fh_twiml_attr(&w->tw, FH_TA_LENGTH, "10");
 		fh_twiml_close(&w->tw);
@@ -1830,6 +1952,7 @@ mode_voicemail_call_ended(struct wx *w)
 	const char	   *cs = param(w, W_CALL_STATUS);
 	char		    sid[40], done[40];
 	size_t		    i;
+	int		    found;
 	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
@@ -1849,6 +1972,18 @@ mode_voicemail_call_ended(struct wx *w)
 	canceled_task(w, &orig, done);
 	if (done[0] != '\0')
 		goto out; /* a follow-up exists already */
+	/* an earlier delivery, or a request whose marker write was lost, may
+	 * have made it: without an answer a callback is made anyway (Twilio
+	 * sends this callback once: a duplicate is better than none) */
+	found = find_followup(w, param(w, W_TASK), sid);
+	if (found > 0) {
+		fh_log_info(&w->ctx->log,
+		    "task '%s' already followed up as '%s'", param(w, W_TASK),
+		    sid);
+		if (orig != NULL)
+			mark_task_sid(w, param(w, W_TASK), NULL, NULL, sid);
+		goto out;
+	}
 	if (create_callback(w, orig, param(w, W_TO), sid) == FH_OK &&
 	    orig != NULL)
 		mark_task_sid(w, param(w, W_TASK), NULL, NULL, sid);

@@ -753,6 +753,166 @@ def worker_killed_between_cancel_and_create():
     t.eq(len(callback_tasks(call.caller)), 1, "still one")
 
 
+
+# --------------------------------------------------------------------------
+# a claim taken over after its follow-up was made
+# (docs/design/wait-experience.md#cancel-and-claim)
+# --------------------------------------------------------------------------
+
+PROCESSING = b"Sorry, we were unable to perform this operation."
+
+
+def followup_lookups(reqs, wt):
+    """The task lists among reqs that look for a follow-up of wt."""
+    return [r for r in reqs if r["method"] == "GET" and
+            r["path"] == ENV.tasks_path and
+            "flexhooks_followup_of == \"%s\"" % wt in
+            (t.first(r.get("query_params") or [], "EvaluateTaskAttributes")
+             or "")]
+
+
+def adopted_on_takeover(call, wt, url):
+    """The claim on wt holds no task_sid although its callback exists:
+    once stale, the next request adopts that callback (one lookup, no
+    create) and writes its SID into the marker."""
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "the callback was made")
+    mk = attrs_of(EMU.task(wt))["flexhooks_followup"]
+    t.ok("task_sid" not in mk, "a claim without its task: %r" % mk)
+    claim_ages(wt, 120)
+    m = EMU.mark()
+    r = call.post(url)
+    t.ok(P["submitted"].encode() in r.body, "submitted: %r" % r.body)
+    reqs = EMU.requests(m)
+    t.eq(len(t.task_creates(reqs, call.caller)), 0, "no second create")
+    t.eq([x["sid"] for x in callback_tasks(call.caller)], [cbs[0]["sid"]],
+         "still the one callback task")
+    t.eq(len(followup_lookups(reqs, wt)), 1, "one follow-up lookup")
+    t.eq(attrs_of(cbs[0]).get("flexhooks_followup_of"), wt,
+         "the callback names its original")
+    t.eq(attrs_of(EMU.task(wt))["flexhooks_followup"].get("task_sid"),
+         cbs[0]["sid"], "the marker now holds its task_sid")
+    # and from now on a plain repeat, without a lookup
+    m = EMU.mark()
+    r = call.post(url)
+    t.ok(P["submitted"].encode() in r.body, "repeat")
+    t.eq(followup_lookups(EMU.requests(m), wt), [], "no lookup")
+    t.eq(len(callback_tasks(call.caller)), 1, "still one")
+
+
+@t.test
+def marker_write_lost_then_stale_takeover_adopts():
+    """The create lands but the marker write (step 7) meets 5xx until the
+    retries run out: the caller hears "submitted", the claim keeps no
+    task_sid; once stale, a repeat adopts the callback instead of making a
+    second one."""
+    call = Call()
+    wt = seed_task(call)
+    url = submit_url(call)
+    wt_path = ENV.tasks_path + "/" + wt
+    # hold the create's answer so that the marker fault comes after the
+    # cancel and before the marker write
+    EMU.fault(method="POST", path=ENV.tasks_path, exact=True, times=1,
+              answer_delay_ms=1500)
+    m = EMU.mark()
+    box = []
+    th = threading.Thread(target=lambda: box.append(call.post(url)))
+    th.start()
+    try:
+        end = time.monotonic() + 10
+        while not t.task_creates(EMU.requests(m), call.caller):
+            t.ok(time.monotonic() < end, "the create never arrived")
+            time.sleep(0.05)
+        EMU.fault(method="POST", path=wt_path, exact=True, status=500,
+                  times=0)
+        th.join(30)
+    finally:
+        EMU.remove_faults(lambda f: f.get("path") in (ENV.tasks_path,
+                                                      wt_path))
+    t.ok(P["submitted"].encode() in box[0].body, "submitted: %r" %
+         box[0].body)
+    t.ok([r for r in EMU.requests(m) if r["method"] == "POST" and
+          r["path"] == wt_path and "task_sid" in (r.get("body") or "")],
+         "the marker write was tried")
+    adopted_on_takeover(call, wt, url)
+
+
+@t.test
+def worker_killed_after_create():
+    """The process dies after the create landed and before the marker
+    write (kill -9 while the emulator holds the create's answer): once
+    the claim is stale, a repeat adopts the callback."""
+    call = Call()
+    wt = seed_task(call)
+    url = submit_url(call)
+    kill_during_create(call, url, {"answer_delay_ms": 4000})
+    time.sleep(0.5)
+    adopted_on_takeover(call, wt, url)
+
+
+@t.test
+def takeover_lookup_fails_keeps_claim():
+    """A stale claim whose follow-up cannot be looked for (the list
+    fails) is not taken over: processingError, no create, the claim
+    unchanged; the next request, with the list back, does the work."""
+    call = Call()
+    wt = seed_task(call)
+    url = submit_url(call)
+    with_marker(wt, call, type="callback", claim="b" * 32, at=utc_ago(120))
+    EMU.fault(method="GET", path=ENV.tasks_path, exact=True, status=500,
+              query="EvaluateTaskAttributes", times=0)
+    m = EMU.mark()
+    try:
+        r = call.post(url)
+    finally:
+        EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path and
+                          f.get("status") == 500)
+    t.ok(PROCESSING in r.body, "processingError: %r" % r.body)
+    t.ok(P["submitted"].encode() not in r.body, "no submitted")
+    reqs = EMU.requests(m)
+    t.ok(followup_lookups(reqs, wt), "looked for the follow-up")
+    t.eq(t.task_creates(reqs, call.caller), [], "no create")
+    mk = attrs_of(EMU.task(wt))["flexhooks_followup"]
+    t.eq(mk.get("claim"), "b" * 32, "the claim is kept")
+    r = call.post(url)
+    t.ok(P["submitted"].encode() in r.body, "then submitted: %r" % r.body)
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "one callback task")
+    t.eq(attrs_of(EMU.task(wt))["flexhooks_followup"].get("task_sid"),
+         cbs[0]["sid"], "marker task_sid")
+
+
+@t.test
+def call_ended_repeat_after_lost_marker_write():
+    """voicemail-call-ended makes the callback of a caller who hung up
+    before recording, but its marker write fails: a repeat of the status
+    callback finds that callback instead of making another."""
+    call = Call()
+    wt = seed_task(call)
+    url, status_cb = to_voicemail(call)
+    call.heard = []
+    t.eq(call.walk(call.post(url), []), "record", "Record")
+    wt_path = ENV.tasks_path + "/" + wt
+    EMU.fault(method="POST", path=wt_path, exact=True, status=500, times=0)
+    try:
+        r = call.post(status_cb, [("CallStatus", "completed")])
+    finally:
+        EMU.remove_faults(lambda f: f.get("path") == wt_path)
+    t.eq(r.status, 204, "204")
+    cbs = callback_tasks(call.caller)
+    t.eq(len(cbs), 1, "a callback task")
+    t.ok("task_sid" not in attrs_of(EMU.task(wt))["flexhooks_followup"],
+         "the marker write was lost")
+    m = EMU.mark()
+    t.eq(call.post(status_cb, [("CallStatus", "completed")]).status, 204,
+         "repeat")
+    t.eq(len(t.task_creates(EMU.requests(m), call.caller)), 0, "no create")
+    t.eq([x["sid"] for x in callback_tasks(call.caller)], [cbs[0]["sid"]],
+         "still the one callback task")
+    t.eq(attrs_of(EMU.task(wt))["flexhooks_followup"].get("task_sid"),
+         cbs[0]["sid"], "the marker now holds its task_sid")
+
+
 if __name__ == "__main__":
     t.require_stack()
     t.main()

@@ -101,6 +101,46 @@ START_TEST(test_requeue_original)
 }
 END_TEST
 
+/* A wait-experience follow-up names its original last; a task that was
+ * itself a follow-up passes its name on to nothing (a requeue). */
+START_TEST(test_followup_of)
+{
+	struct fh_task_in   in;
+	struct fh_buf	    b;
+	struct fh_form	    f;
+	struct json_object *orig = NULL;
+	const char	   *a;
+	const char	   *last = ",\"flexhooks_followup_of\":"
+				   "\"WT0123456789abcdef0123456789abcdef\"}";
+	const char	   *task =
+	    "{\"sid\":\"WT0123456789abcdef0123456789abcdef\",\"attributes\":"
+	    "\"{\\\"taskType\\\":\\\"callback\\\",\\\"flexhooks_followup_"
+	    "of\\\":"
+	    "\\\"WTaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\\"}\"}";
+
+	ck_assert_int_eq(fh_json_parse(task, strlen(task), &orig), FH_OK);
+	memset(&in, 0, sizeof(in));
+	in.orig = orig;
+	in.default_workflow = WW;
+	in.now_ms = 1795311949954LL;
+	fh_buf_init(&b, 65536);
+	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
+	a = attributes_of(&b, &f);
+	ck_assert_ptr_null(strstr(a, "flexhooks_"));
+	fh_form_release(&f);
+	fh_buf_reset(&b);
+	in.followup_of = "WT0123456789abcdef0123456789abcdef";
+	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
+	a = attributes_of(&b, &f);
+	ck_assert_ptr_null(strstr(a, "WTaaaa"));
+	ck_assert_uint_gt(strlen(a), strlen(last));
+	ck_assert_str_eq(a + strlen(a) - strlen(last), last);
+	fh_form_release(&f);
+	fh_buf_release(&b);
+	json_object_put(orig);
+}
+END_TEST
+
 START_TEST(test_voicemail_and_overrides)
 {
 	struct fh_task_in in;
@@ -352,6 +392,7 @@ suite(void)
 
 	tcase_add_test(core, test_minimal);
 	tcase_add_test(core, test_requeue_original);
+	tcase_add_test(core, test_followup_of);
 	tcase_add_test(core, test_voicemail_and_overrides);
 	tcase_add_test(core, test_plugin_library_callback);
 	tcase_add_test(core, test_plugin_library_voicemail);

@@ -11,6 +11,11 @@
  * review the diff.
  * "limits" covers invalid state parameters, missing credentials, escaping
  * of configured prompts and the prompts file parser.
+ * "takeover" runs the handler against the scripted server of fh_stub.h: a
+ * claim without task_sid taken over first looks for the follow-up it may
+ * have made (docs/design/wait-experience.md#cancel-and-claim); every
+ * step names what its request must carry, so a request out of order or
+ * one too many fails.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,7 @@
 #include "flex/qstats.h"
 #include "lib/rest.h"
 #include "handlers/wait.h"
+#include "fh_stub.h"
 
 #define TASK "WT0123456789abcdef0123456789abcdef"
 #define CALL "CA0123456789abcdef0123456789abcdef"
@@ -715,12 +721,179 @@ START_TEST(test_announce_state)
 }
 END_TEST
 
+/* ----------------------------------------------------------- takeover */
+
+#define NEW "WTeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define OTHER "WT11111111111111111111111111111111"
+#define TASKS "/v1/Workspaces/WS0123456789abcdef0123456789abcdef/Tasks"
+#define STALE \
+	"\\\"flexhooks_followup\\\":{\\\"type\\\":\\\"callback\\\"," \
+	"\\\"claim\\\":\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\\"," \
+	"\\\"at\\\":\\\"2020-01-01T00:00:00Z\\\"}"
+#define VM_CLAIM \
+	"\\\"flexhooks_followup\\\":{\\\"type\\\":\\\"voicemail\\\"," \
+	"\\\"claim\\\":\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\\"," \
+	"\\\"at\\\":\\\"2020-01-01T00:00:00Z\\\"}"
+/* the canceled task, its attributes holding marker (escaped JSON) */
+#define CANCELED(marker) \
+	"{\"sid\":\"" TASK "\",\"assignment_status\":\"canceled\"," \
+	"\"workflow_sid\":\"WW0123456789abcdef0123456789abcdef\"," \
+	"\"date_created\":\"2026-01-02T03:04:05Z\",\"priority\":7," \
+	"\"attributes\":\"{\\\"call_sid\\\":\\\"" CALL "\\\"," marker "}\"}"
+#define LIST(sid, of) \
+	"{\"tasks\":[{\"sid\":\"" sid "\",\"attributes\":" \
+	"\"{\\\"taskType\\\":\\\"callback\\\",\\\"flexhooks_followup_of\\\":" \
+	"\\\"" of "\\\"}\"}],\"meta\":{}}"
+#define GET_TASK "GET " TASKS "/" TASK " "
+#define LOOKUP "EvaluateTaskAttributes=flexhooks_followup_of"
+#define ETAG "ETag: \"e1\"\r\n"
+#define SUBMIT \
+	"mode=submit-callback&enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW
+#define SUBMITTED "A callback has been requested."
+
+struct tcase {
+	const char		  *name;
+	const char		  *body;   /* the request */
+	const struct fh_stub_step *steps;  /* what Twilio answers */
+	size_t			   nsteps; /* every one must be used */
+	const char		  *want;   /* in the answer ("" for 204) */
+};
+
+/* A stale callback claim whose callback exists: adopted, no create. */
+static const struct fh_stub_step t_adopt[] = {
+    {.status = 200, .headers = ETAG, .body = CANCELED(STALE), .need = GET_TASK},
+    {.status = 200, .body = LIST(NEW, TASK), .need = LOOKUP},
+    {.status = 200,
+	.body = CANCELED(STALE),
+	.need = "POST " TASKS "/" TASK " ",
+	.forbid = "AssignmentStatus"},
+};
+
+/* The lookup fails: nothing is taken over, nothing created. */
+static const struct fh_stub_step t_unknown[] = {
+    {.status = 200, .headers = ETAG, .body = CANCELED(STALE), .need = GET_TASK},
+    {.status = 503, .body = "{\"code\":20503,\"status\":503}", .need = LOOKUP},
+};
+
+/* Nothing found (a task of another original does not count): claimed
+ * over, created with the name of its original, marked. */
+static const struct fh_stub_step t_none[] = {
+    {.status = 200, .headers = ETAG, .body = CANCELED(STALE), .need = GET_TASK},
+    {.status = 200, .body = LIST(OTHER, OTHER), .need = LOOKUP},
+    {.status = 200,
+	.headers = "ETag: \"e2\"\r\n",
+	.body = CANCELED(STALE),
+	.need = "POST " TASKS "/" TASK " ",
+	.forbid = "AssignmentStatus"},
+    {.status = 201,
+	.body = "{\"sid\":\"" NEW "\"}",
+	.need = "%22flexhooks_followup_of%22%3A%22" TASK "%22"},
+    {.status = 200, .body = CANCELED(STALE), .need = NEW},
+};
+
+/* In the server: the canceled task with a callback claim made now. */
+static char *
+fresh_claim(struct fh_stub *stub, void *arg)
+{
+	char	  at[32], *out;
+	time_t	  now = time(NULL);
+	struct tm tm;
+	size_t	  len = 1024;
+
+	(void)stub;
+	(void)arg;
+	out = malloc(len);
+	if (out == NULL || gmtime_r(&now, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 ||
+	    snprintf(out, len,
+		CANCELED("\\\"flexhooks_followup\\\":{\\\"type\\\":"
+			 "\\\"callback\\\",\\\"claim\\\":\\\"aa\\\","
+			 "\\\"at\\\":\\\"%s\\\"}"),
+		at) >= (int)len) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A fresh claim is no takeover: no lookup, the 2 s pause. */
+static const struct fh_stub_step t_fresh[] = {
+    {.status = 200, .headers = ETAG, .body_fn = fresh_claim, .need = GET_TASK},
+};
+
+/* voicemail-call-ended without a recording nor task_sid: the callback
+ * an earlier delivery made is found and written down, none created. */
+static const struct fh_stub_step t_ended[] = {
+    {.status = 200,
+	.body = "{\"recordings\":[]}",
+	.need = "/Calls/" CALL "/Recordings.json"},
+    {.status = 200,
+	.headers = ETAG,
+	.body = CANCELED(VM_CLAIM),
+	.need = GET_TASK},
+    {.status = 200, .body = LIST(NEW, TASK), .need = LOOKUP},
+    {.status = 200,
+	.headers = ETAG,
+	.body = CANCELED(VM_CLAIM),
+	.need = GET_TASK},
+    {.status = 200, .body = CANCELED(VM_CLAIM), .need = NEW},
+};
+
+static const struct tcase tcases[] = {
+    {"adopt", SUBMIT, t_adopt, FH_NITEMS(t_adopt), SUBMITTED},
+    /* start-voicemail over the same claim: the callback, no call move */
+    {"adopt-vm",
+	"mode=start-voicemail&enqueuedTaskSid=" TASK "&to=%2B14155550100&" TW,
+	t_adopt, FH_NITEMS(t_adopt), SUBMITTED},
+    {"unknown", SUBMIT, t_unknown, FH_NITEMS(t_unknown),
+	"unable to perform this operation"},
+    {"none", SUBMIT, t_none, FH_NITEMS(t_none), SUBMITTED},
+    {"fresh", SUBMIT, t_fresh, FH_NITEMS(t_fresh), "<Pause length=\"2\"/>"},
+    {"ended",
+	"mode=voicemail-call-ended&enqueuedTaskSid=" TASK
+	"&to=%2B14155550100&CallStatus=completed&" TW,
+	t_ended, FH_NITEMS(t_ended), ""},
+};
+
+START_TEST(test_takeover)
+{
+	const struct tcase *tc = &tcases[_i];
+	struct fh_stub	    srv;
+	struct fh_resp	    resp;
+	char		    url[64];
+	size_t		    i, n;
+
+	memset(&srv, 0, sizeof(srv));
+	fh_rest_free(rest);
+	fh_stub_run(&srv, tc->steps, tc->nsteps);
+	fh_stub_point(&srv, &cfg, url, sizeof(url));
+	ck_assert_int_eq(fh_rest_new(&rest, &cfg, &ctx.log), FH_OK);
+	ctx.rest = rest;
+	ck_assert_int_eq(run(tc->body, 1, &resp), FH_OK);
+	n = fh_stub_load(&srv);
+	ck_assert_msg(n == tc->nsteps, "%s: %zu requests, want %zu:\n%s",
+	    tc->name, n, tc->nsteps, fh_stub_text(&srv, "\n----\n"));
+	for (i = 0; i < n; i++)
+		ck_assert_msg(fh_stub_matches(&srv, i),
+		    "%s: request %zu:\n%.*s", tc->name, i, (int)srv.reqs[i].len,
+		    srv.reqs[i].text);
+	if (tc->want[0] == '\0')
+		ck_assert_int_eq(resp.status, 204);
+	else
+		ck_assert_msg(strstr(fh_buf_cstr(&resp.body), tc->want) != NULL,
+		    "%s: %s", tc->name, fh_buf_cstr(&resp.body));
+	fh_resp_release(&resp);
+	fh_stub_stop(&srv);
+}
+END_TEST
+
 static Suite *
 wait_suite(void)
 {
 	Suite *s = suite_create("wait");
 	TCase *tc_core = tcase_create("core");
 	TCase *tc_limits = tcase_create("limits");
+	TCase *tc_takeover = tcase_create("takeover");
 
 	tcase_add_checked_fixture(tc_core, setup, teardown);
 	tcase_add_checked_fixture(tc_limits, setup, teardown);
@@ -736,7 +909,11 @@ wait_suite(void)
 	tcase_add_test(tc_limits, test_prompt_table);
 	tcase_add_test(tc_limits, test_prompts_file);
 	suite_add_tcase(s, tc_core);
+	tcase_add_checked_fixture(tc_takeover, setup, teardown);
+	tcase_set_timeout(tc_takeover, 30);
+	tcase_add_loop_test(tc_takeover, test_takeover, 0, FH_NITEMS(tcases));
 	suite_add_tcase(s, tc_limits);
+	suite_add_tcase(s, tc_takeover);
 	return s;
 }
 
