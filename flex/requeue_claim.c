@@ -154,26 +154,65 @@ out:
 	return err;
 }
 
+/*
+ * A claim taken over without a task_sid may have made its task before its
+ * request died: the time since which such a task would have been created,
+ * epoch s ("open_since" when an earlier takeover carried one, else "at");
+ * 0 when the marker gave its claim up ("failed": nothing was created) or
+ * holds no readable time.
+ */
+static long long
+marker_open_since(struct json_object *attrs)
+{
+	struct json_object *mk, *f;
+	struct fh_val	    v;
+	const char	   *s;
+
+	if (!json_object_object_get_ex(attrs, FH_REQUEUE_MARKER, &mk) ||
+	    !json_object_is_type(mk, json_type_object) ||
+	    (json_object_object_get_ex(mk, "failed", &f) &&
+		json_object_is_type(f, json_type_boolean) &&
+		json_object_get_boolean(f)))
+		return 0;
+	s = fh_json_str(mk, "open_since");
+	if (s == NULL)
+		s = fh_json_str(mk, "at");
+	memset(&v, 0, sizeof(v));
+	if (s == NULL || fh_valid_datetime(s, strlen(s), &v) != FH_OK ||
+	    v.num <= 0)
+		return 0;
+	return v.num;
+}
+
+static enum fh_err
+add_time(struct json_object *mk, const char *key, long long epoch_s)
+{
+	char	  at[32];
+	time_t	  t = (time_t)epoch_s;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return FH_EINTERNAL;
+	return fh_json_add_str(mk, key, at);
+}
+
 /* Add the marker {"type":"requeue","claim":...,"at":...} to rq->attrs,
  * replacing any stale one in place. */
 static enum fh_err
 add_marker(struct fh_requeue *rq, long long now_ms)
 {
 	struct json_object *mk;
-	char		    at[32];
-	time_t		    t = (time_t)(now_ms / 1000);
-	struct tm	    tm;
 	enum fh_err	    err;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return FH_EINTERNAL;
 	mk = json_object_new_object();
 	if (mk == NULL)
 		return FH_ENOMEM;
 	if ((err = fh_json_add_str(mk, "type", "requeue")) != FH_OK ||
 	    (err = fh_json_add_str(mk, "claim", rq->claim)) != FH_OK ||
-	    (err = fh_json_add_str(mk, "at", at)) != FH_OK) {
+	    (err = add_time(mk, "at", now_ms / 1000)) != FH_OK ||
+	    (rq->open_since > 0 &&
+		(err = add_time(mk, "open_since", rq->open_since)) != FH_OK)) {
 		json_object_put(mk);
 		return err;
 	}
@@ -221,9 +260,12 @@ fh_requeue_claim(
 			    rq->sid, "another request holds a fresh claim");
 			return fh_answer_error(resp, FH_EBUSY, NULL);
 		case FH_RQ_STALE:
+			/* its create may have landed: looked for before
+			 * ours (fh_requeue_create_claimed) */
+			rq->open_since = marker_open_since(rq->attrs);
 			fh_log_info(&ctx->log,
 			    "task '%s': stale claim "
-			    "ignored",
+			    "taken over",
 			    rq->sid);
 			break;
 		case FH_RQ_NONE:
@@ -405,16 +447,19 @@ find_created(struct fh_ctx *ctx, struct fh_requeue *rq, const char *form,
 {
 	struct json_object *mk;
 	struct fh_val	    at;
+	long long	    since = rq->open_since; /* a claim taken over */
 	char		    conv[260];
 	const char	   *s;
 	int		    res = -1;
 
 	memset(&at, 0, sizeof(at));
-	if (form_conversation(form, len, conv, sizeof(conv)) &&
+	if (since <= 0 &&
 	    json_object_object_get_ex(rq->attrs, FH_REQUEUE_MARKER, &mk) &&
 	    (s = fh_json_str(mk, "at")) != NULL &&
 	    fh_valid_datetime(s, strlen(s), &at) == FH_OK)
-		res = fh_task_find_created(ctx, conv, at.num, rq->sid, sid);
+		since = at.num; /* our own claim's */
+	if (since > 0 && form_conversation(form, len, conv, sizeof(conv)))
+		res = fh_task_find_created(ctx, conv, since, rq->sid, sid);
 	if (res < 0)
 		fh_log_warn(&ctx->log,
 		    "cannot tell whether a task was created "
@@ -437,6 +482,24 @@ fh_requeue_create_claimed(struct fh_ctx *ctx, struct fh_requeue *rq,
 	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
+	if (rq->open_since > 0) {
+		/* a claim taken over: its request may have died after its
+		 * create landed */
+		found = find_created(ctx, rq, form, len, sid);
+		if (found == 1) {
+			fh_log_warn(&ctx->log,
+			    "the claim taken over on '%s' had made task "
+			    "'%s'",
+			    rq->sid, sid);
+			goto made;
+		}
+		if (found < 0) {
+			/* our claim keeps open_since: a retry looks again
+			 * once it is stale */
+			err = fh_answer_error(resp, FH_EUPSTREAM, NULL);
+			goto out;
+		}
+	}
 	err = fh_task_create(ctx, form, len, sid, sizeof(sid), &rr);
 	if (err != FH_OK) {
 		fh_log_error(&ctx->log,
@@ -466,6 +529,7 @@ fh_requeue_create_claimed(struct fh_ctx *ctx, struct fh_requeue *rq,
 			goto out;
 		}
 	}
+made:
 	/* the access line names the task the route is about: requeue's
 	 * original, create-callback's new one */
 	if (rq->lenient)

@@ -81,12 +81,16 @@ struct fh_requeue {
 				    * once claimed */
 	char etag[128];		   /* of the last read or write */
 	char claim[FH_REQUEUE_CLAIM_LEN + 1];
-	char done[40]; /* task_sid of a finished one */
-	int  lenient;  /* create-callback: a missing
-			* task or another type is no
-			* error */
-	int skip;      /* lenient, and the task is no
-			* callback or voicemail */
+	char done[40];	      /* task_sid of a finished one */
+	int  lenient;	      /* create-callback: a missing
+			       * task or another type is no
+			       * error */
+	int skip;	      /* lenient, and the task is no
+			       * callback or voicemail */
+	long long open_since; /* epoch s: when the oldest claim taken over
+			       * whose create may have landed was made
+			       * (0: none); carried in our marker as
+			       * "open_since" */
 };
 
 /*

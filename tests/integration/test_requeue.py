@@ -525,6 +525,29 @@ def stale_marker_proceeds():
 
 
 @t.test
+def stale_marker_its_task_answered():
+    """A claim went stale after its create had landed (its request died
+    before recording task_sid): the next requeue finds that task (the same
+    conversation, created since the claim), answers and records it, and
+    creates none."""
+    orig = callback_attrs()
+    orig[MARKER] = od(("type", "requeue"), ("claim", t.unique_hex(32)),
+                      ("at", utc(now_utc() - datetime.timedelta(minutes=5))))
+    sid, wf = seed_task(orig)
+    made, _ = seed_task(od(("taskType", "callback"),
+                           ("conversations", od(("conversation_id", sid),))),
+                        workflow=wf, status="pending")
+    mark = EMU.mark()
+    t.eq(check_success(requeue(sid)), made, "the stale claim's task")
+    t.eq(kinds(EMU.requests(mark), sid), ["GET", "UPDATE", "UPDATE"],
+         "Twilio requests (no create)")
+    o, _ = stored_attrs(sid)
+    t.eq(o[MARKER].get("task_sid"), made, "task_sid recorded")
+    t.eq(check_success(requeue(sid)), made, "a retry")
+    t.eq(made_from(sid), [made], "tasks made from the original")
+
+
+@t.test
 def finished_marker_answers_its_sid():
     orig = callback_attrs()
     done = t.sid("WT")

@@ -758,17 +758,99 @@ START_TEST(test_stale_claimed_over)
 
 	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
 	add_step(200, "\"2\"", dup_text("{}"));
+	add_step(200, NULL, dup_text("{\"tasks\":[]}"));
 	add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
 	add_step(200, "\"3\"", dup_text("{}"));
 	server_start();
 	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
 	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
 	l = lines_of(server_stop(), &n);
-	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(n, 5);
 	check_claim(l[1], "\"1\"");
-	/* a new claim, not the stale one, and a new time */
+	/* a new claim, not the stale one, and a new time; the stale
+	 * claim's time kept as the one to look from */
 	ck_assert_ptr_null(strstr(l[1], OUR_CLAIM));
-	ck_assert_ptr_null(strstr(l[1], "2020-01-01"));
+	ck_assert_ptr_null(strstr(l[1], "%22at%22%3A%222020-01-01"));
+	ck_assert_ptr_nonnull(
+	    strstr(l[1], "%22open_since%22%3A%222020-01-01T00%3A00%3A00Z"));
+	/* before the create: did the stale claim make its task? */
+	ck_assert_ptr_nonnull(strstr(l[2], "EvaluateTaskAttributes"));
+	ck_assert_ptr_nonnull(strstr(l[3], "POST " TASK_PATH " "));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* The stale claim's request died after its create landed: the task it made
+ * (the same conversation, created since its claim) is answered and
+ * recorded, and none is created. */
+START_TEST(test_stale_claim_task_adopted)
+{
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
+
+	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
+	add_step(200, "\"2\"", dup_text("{}"));
+	add_step(200, NULL,
+	    dup_text("{\"tasks\":[{\"sid\":\"" NEW_SID "\","
+		     "\"date_created\":\"2020-01-01T00:00:04Z\"}]}"));
+	add_step(200, "\"3\"", dup_text("{}"));
+	server_start();
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
+	l = lines_of(server_stop(), &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_ptr_nonnull(strstr(l[2], "EvaluateTaskAttributes"));
+	check_claim(l[3], "\"2\"");
+	ck_assert_ptr_nonnull(strstr(l[3], "%22task_sid%22%3A%22" NEW_SID));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* A task of the conversation created before the stale claim is not its
+ * task: one is created. */
+START_TEST(test_stale_claim_older_task)
+{
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
+
+	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
+	add_step(200, "\"2\"", dup_text("{}"));
+	add_step(200, NULL,
+	    dup_text("{\"tasks\":[{\"sid\":\"" DONE_SID "\","
+		     "\"date_created\":\"2019-12-31T23:59:59Z\"}]}"));
+	add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
+	add_step(200, "\"3\"", dup_text("{}"));
+	server_start();
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
+	l = lines_of(server_stop(), &n);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_ptr_nonnull(strstr(l[3], "POST " TASK_PATH " "));
+	fh_resp_release(&resp);
+}
+END_TEST
+
+/* A lookup that fails creates nothing and keeps the claim (no "failed"):
+ * a retry looks again once it is stale. */
+START_TEST(test_stale_claim_lookup_fails)
+{
+	struct fh_resp resp;
+	const char   **l;
+	size_t	       n;
+
+	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
+	add_step(200, "\"2\"", dup_text("{}"));
+	add_step(400, NULL,
+	    dup_text("{\"code\":20001,\"message\":\"x\","
+		     "\"more_info\":null,\"status\":400}"));
+	server_start();
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_EUPSTREAM);
+	ck_assert_int_eq(resp.status, 502);
+	l = lines_of(server_stop(), &n);
+	ck_assert_uint_eq(n, 3); /* no create, no "failed" */
+	ck_assert_ptr_nonnull(strstr(l[2], "EvaluateTaskAttributes"));
 	fh_resp_release(&resp);
 }
 END_TEST
@@ -1187,6 +1269,9 @@ requeue_suite(void)
 	tcase_add_test(tc_handler, test_busy);
 	tcase_add_test(tc_handler, test_happy);
 	tcase_add_test(tc_handler, test_stale_claimed_over);
+	tcase_add_test(tc_handler, test_stale_claim_task_adopted);
+	tcase_add_test(tc_handler, test_stale_claim_older_task);
+	tcase_add_test(tc_handler, test_stale_claim_lookup_fails);
 	tcase_add_test(tc_handler, test_412_refetch);
 	tcase_add_test(tc_handler, test_412_three_rounds);
 	tcase_add_test(tc_handler, test_record_fails);
