@@ -386,8 +386,9 @@ canned_start() {
 	    { cat "$STANDIN/nginx-t.log" >&2; die "the stand-in's nginx.conf is not valid"; }
 	# the emulator gives its port up to the stand-in (the programs and
 	# Node keep their URL)
-	emu_pid=$(cat "$RUN_DIR/emulator.pid")
-	kill -TERM "$emu_pid"
+	emu_pid=$(cat "$RUN_DIR/emulator.pid" 2>/dev/null) ||
+	    die "no emulator pid file ($RUN_DIR/emulator.pid)"
+	kill -TERM "$emu_pid" || die "cannot stop the emulator (pid $emu_pid)"
 	for i in $(seq 50); do
 		kill -0 "$emu_pid" 2>/dev/null || break
 		sleep 0.1
@@ -748,7 +749,7 @@ CPU us/req splits it into program / nginx / $THIRD.  sys/req: system
 calls per request of the program's processes / of nginx's workers, from a
 separate ${SYS_DURATION} s run under strace -c -f (Node: its process, all
 threads).  vs Node: req/s over the Node reference's (the template's own
-functions under twilio-run against the same emulator, measured just
+functions under twilio-run against the same Twilio, measured just
 before; its row is under the route's).  load: 1-minute load average before
 the route.  Total time $SECONDS s.
 EOF
