@@ -362,7 +362,6 @@ canned_start() {
 	mkdir -p "$STANDIN"
 	for name in $ROUTES; do
 		[ -f "$OUT/$name.info" ] || die "unknown route '$name'"
-		case $name in baseline | floor) continue ;; esac
 		if n=$("${REQ[@]}" learn "$name" "$STANDIN" flexhooks \
 		    2>>"$STANDIN/learn.log"); then
 			printf '%s\n' "$n" >"$STANDIN/$name.calls"
