@@ -19,13 +19,27 @@ Everything here talks to 127.0.0.1 only.
                                  straight against the emulator; prints the
                                  number of calls per request (0: none, and
                                  no script)
+    requests.py learn NAME DIR WHO [PORT]  BENCH_TWILIO=canned, before the
+                                 stand-in replaces the emulator: seed, send
+                                 the route's request once (through nginx, or
+                                 to 127.0.0.1:PORT: Node), send each Twilio
+                                 request it made to the emulator again and
+                                 add request and answer to DIR/canned.json;
+                                 keep the webhook's answer as
+                                 DIR/NAME.WHO.answer; print the number of
+                                 Twilio requests
+    requests.py standin DIR PORT the stand-in's nginx.conf (DIR/nginx.conf,
+                                 listening on 127.0.0.1:PORT) from
+                                 DIR/canned.json
     requests.py rss PIDFILE OUT  until SIGTERM: sample VmRSS of the program
                                  whose pid file is PIDFILE and of its
                                  children every 100 ms; write the maximum
                                  (kB) of each process to OUT
-    requests.py cpu RUNDIR PROG  CPU ticks so far of PROG, nginx and the
-                                 emulator (pid files in RUNDIR, children
-                                 included), then ticks per second
+    requests.py cpu RUNDIR PROG [PIDFILE]  CPU ticks so far of PROG, nginx
+                                 and the emulator (pid files in RUNDIR,
+                                 children included; PIDFILE: the stand-in's
+                                 nginx instead of the emulator), then ticks
+                                 per second
     requests.py wrkout FILE [KINDS]  parse the BENCH line of a wrk run:
                                  requests/s, p50 and p99 (ms), and the sum
                                  of the error counts named in KINDS
@@ -34,11 +48,16 @@ Everything here talks to 127.0.0.1 only.
 The environment is the test stack's (deploy/local.sh export_test_env):
 FLEXHOOKS_PORT, FLEXHOOKS_PUBLIC_URL, FLEXHOOKS_BASIC_AUTH, ACCOUNT_SID,
 AUTH_TOKEN, TWILIO_FLEX_WORKSPACE_SID, TWILIO_FLEX_CALLBACK_WORKFLOW_SID,
-FLEXHOOKS_EMULATOR_URL.
+FLEXHOOKS_EMULATOR_URL.  BENCH_STANDIN (a DIR of learn/standin): the
+stand-in answers for the emulator (bench/run.sh BENCH_TWILIO=canned): seed
+does nothing, and preflight also fails when the stand-in answered a request
+404 (DIR/miss.log grew) or when the webhook's answer differs from the one
+learn kept (SIDs aside).
 """
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -207,6 +226,8 @@ def write(outdir):
 
 
 def seed(name):
+    if os.environ.get("BENCH_STANDIN"):
+        return      # the stand-in keeps no state
     t.EMU._call("POST", "/__emulator/reset")
     if name != "wait-init":
         return
@@ -219,17 +240,211 @@ def seed(name):
                            "date_created": "2026-01-02T03:04:05Z"}]})
 
 
-def preflight(name, port=None):
+def send(name, port=None):
     method, target, headers, body = build(name)
     port = ENV.port if port is None else int(port)
-    r = t.http_raw(method, ENV.host, port, target, headers,
-                   body if method == "POST" else None, 10.0)
+    return t.http_raw(method, ENV.host, port, target, headers,
+                      body if method == "POST" else None, 10.0)
+
+
+def preflight(name, port=None):
+    standin = os.environ.get("BENCH_STANDIN")
+    if standin:
+        misses = miss_count(standin)
+    r = send(name, port)
     print(r.status)
     want = route(name)[7]
     if r.status != want:
         sys.stderr.write("requests.py: %s answered %d, not %d: %r\n" %
                          (name, r.status, want, r.body[:300]))
         sys.exit(1)
+    if not standin:
+        return
+    lines = miss_lines(standin)[misses:]
+    if lines:
+        sys.stderr.write("requests.py: %s: the stand-in answered 404 to: %s\n"
+                         % (name, "; ".join(lines)))
+        sys.exit(1)
+    who = "flexhooks" if port is None else "node"
+    try:
+        with open(os.path.join(standin, "%s.%s.answer" % (name, who)),
+                  "rb") as f:
+            learned = f.read()
+    except OSError:
+        sys.stderr.write("requests.py: %s: no answer learned from the "
+                         "emulator\n" % name)
+        sys.exit(1)
+    if sids_out(r.body) != sids_out(learned):
+        sys.stderr.write("requests.py: %s: the answer with the stand-in "
+                         "differs from the one with the emulator: %r, not "
+                         "%r\n" % (name, r.body[:300], learned[:300]))
+        sys.exit(1)
+
+
+SID = re.compile(rb"\b[A-Z]{2}[0-9a-f]{32}\b")
+
+
+def sids_out(b):
+    """b with every Twilio SID replaced (a create answers a new one)."""
+    return SID.sub(b"SID", b)
+
+
+def miss_lines(standin):
+    try:
+        with open(os.path.join(standin, "miss.log")) as f:
+            return [x.strip() for x in f if x.strip()]
+    except OSError:
+        return []
+
+
+def miss_count(standin):
+    return len(miss_lines(standin))
+
+
+# The emulator's request headers that can change its answer.
+REPLAY_HEADERS = ("Authorization", "Content-Type", "If-Match")
+
+
+def learn(name, outdir, who, port=None):
+    """One webhook of route NAME against the emulator (WHO: flexhooks, or
+    node on PORT); each Twilio request it made is sent to the emulator once
+    more (same method, target, headers and body, the state as the webhook
+    left it) and its answer becomes the stand-in's for that request."""
+    seed(name)
+    r = send(name, port)
+    with open(os.path.join(outdir, "%s.%s.answer" % (name, who)), "wb") as f:
+        f.write(r.body)
+    want = route(name)[7]
+    if r.status != want:
+        sys.stderr.write("requests.py: learn %s (%s): answered %d, not %d: "
+                         "%r\n" % (name, who, r.status, want, r.body[:300]))
+        sys.exit(1)
+    reqs = t.EMU.requests(0)
+    path = os.path.join(outdir, "canned.json")
+    try:
+        with open(path) as f:
+            table = json.load(f)
+    except (OSError, ValueError):
+        table = {}
+    for q in reqs:
+        target = q["path"] + ("?" + q["query"] if q.get("query") else "")
+        key = "%s %s" % (q["method"], target)
+        hdrs = [(k, t.header_of(q, k)) for k in REPLAY_HEADERS
+                if t.header_of(q, k) is not None]
+        body = (q.get("body") or "").encode()
+        a = t.http_raw(q["method"], t.EMU.host, t.EMU.port, target, hdrs,
+                       body if q["method"] in ("POST", "PUT") else None,
+                       10.0)
+        if a.status not in (200, 201, 204):
+            sys.stderr.write("requests.py: learn %s (%s): the emulator "
+                             "answered %s again %d\n" % (name, who, key,
+                                                           a.status))
+            sys.exit(1)
+        e = table.setdefault(key, {"by": []})
+        if "%s %s" % (who, name) not in e["by"]:
+            e["by"].append("%s %s" % (who, name))
+        e["status"] = a.status
+        e["content_type"] = a.header("Content-Type", "application/json")
+        e["body"] = a.text
+    with open(path + ".new", "w") as f:
+        json.dump(table, f, indent=1, sort_keys=True)
+    os.replace(path + ".new", path)
+    print(len(reqs))
+
+
+def ngx_str(s):
+    """s as a single-quoted nginx string that yields s itself (a "$" would
+    start a variable: ${dollar}, a geo constant)."""
+    s = s.replace("\\", "\\\\").replace("'", "\\'")
+    return "'" + s.replace("$", "${dollar}") + "'"
+
+
+NOT_FOUND = ('{"code":20404,"message":"The requested resource was not found '
+             '(bench stand-in: no canned answer)","more_info":'
+             '"https://www.twilio.com/docs/errors/20404","status":404}')
+
+
+def standin(outdir, port):
+    """The stand-in's nginx.conf: one worker answering each learned
+    request ("METHOD TARGET", exact) with its learned status and body, and
+    anything else 404 (logged to miss.log)."""
+    with open(os.path.join(outdir, "canned.json")) as f:
+        table = json.load(f)
+    ctypes = {e["content_type"] for e in table.values()} or {
+        "application/json"}
+    if len(ctypes) != 1:
+        raise SystemExit("requests.py: the emulator answered with several "
+                         "content types: %s" % sorted(ctypes))
+    for key in table:
+        if "$" in key or "'" in key or "\\" in key:
+            raise SystemExit("requests.py: cannot match %r" % key)
+    status = "\n".join("\t\t%s %d;" % (ngx_str(k), e["status"])
+                       for k, e in sorted(table.items()))
+    body = "\n".join("\t\t%s %s;" % (ngx_str(k), ngx_str(e["body"]))
+                     for k, e in sorted(table.items()))
+    longest = max([len(k) for k in table] + [64])
+    bucket = 64
+    while bucket < longest + 32:
+        bucket *= 2
+    conf = """# generated by bench/requests.py standin: the Twilio stand-in of
+# bench/run.sh BENCH_TWILIO=canned (answers learned from the emulator)
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{
+\tworker_connections 4096;
+}}
+http {{
+\taccess_log off;
+\tclient_body_temp_path {d}/tmp/body;
+\tproxy_temp_path {d}/tmp/proxy;
+\tfastcgi_temp_path {d}/tmp/fastcgi;
+\tuwsgi_temp_path {d}/tmp/uwsgi;
+\tscgi_temp_path {d}/tmp/scgi;
+\tkeepalive_requests 1000000;
+\tkeepalive_timeout 75s;
+\tserver_tokens off;
+\tmap_hash_bucket_size {bucket};
+\tgeo $dollar {{
+\t\tdefault "$";
+\t}}
+\tmap "$request_method $request_uri" $canned_status {{
+\t\tdefault 404;
+{status}
+\t}}
+\tmap "$request_method $request_uri" $canned_body {{
+\t\tdefault {nf};
+{body}
+\t}}
+\tmap $canned_status $canned_miss {{
+\t\t404 1;
+\t\tdefault 0;
+\t}}
+\tlog_format miss '$request_method $request_uri';
+\tserver {{
+\t\tlisten 127.0.0.1:{port};
+\t\tdefault_type {ctype};
+\t\taccess_log {d}/miss.log miss if=$canned_miss;
+\t\tlocation / {{
+\t\t\tif ($canned_status = 200) {{
+\t\t\t\treturn 200 $canned_body;
+\t\t\t}}
+\t\t\tif ($canned_status = 201) {{
+\t\t\t\treturn 201 $canned_body;
+\t\t\t}}
+\t\t\tif ($canned_status = 204) {{
+\t\t\t\treturn 204;
+\t\t\t}}
+\t\t\treturn 404 $canned_body;
+\t\t}}
+\t}}
+}}
+""".format(d=os.path.abspath(outdir), bucket=bucket, status=status,
+           body=body, nf=ngx_str(NOT_FOUND), port=int(port),
+           ctype=ngx_str(ctypes.pop()))
+    os.makedirs(os.path.join(outdir, "tmp"), exist_ok=True)
+    with open(os.path.join(outdir, "nginx.conf"), "w") as f:
+        f.write(conf)
 
 
 def capture(name, outdir):
@@ -308,14 +523,17 @@ def ticks(pid):
     return int(fields[11]) + int(fields[12])    # utime + stime
 
 
-def cpu(rundir, prog):
+def cpu(rundir, prog, third=None):
     """CPU clock ticks used so far by the program, nginx and the emulator
-    (each with its children), from their pid files."""
+    (or the stand-in: pid file THIRD), each with its children, from their
+    pid files."""
     out = []
-    for name in (prog, "nginx", "emulator"):
+    for pidfile in (os.path.join(rundir, prog + ".pid"),
+                    os.path.join(rundir, "nginx.pid"),
+                    third or os.path.join(rundir, "emulator.pid")):
         total = 0
         try:
-            with open(os.path.join(rundir, name + ".pid")) as f:
+            with open(pidfile) as f:
                 top = int(f.read().strip())
             for pid in [top] + t.children(top):
                 total += ticks(pid)
@@ -355,8 +573,12 @@ def main(argv):
         capture(argv[2], argv[3])
     elif cmd == "rss" and len(argv) == 4:
         rss(argv[2], argv[3])
-    elif cmd == "cpu" and len(argv) == 4:
-        cpu(argv[2], argv[3])
+    elif cmd == "cpu" and len(argv) in (4, 5):
+        cpu(*argv[2:])
+    elif cmd == "learn" and len(argv) in (5, 6):
+        learn(*argv[2:])
+    elif cmd == "standin" and len(argv) == 4:
+        standin(argv[2], argv[3])
     elif cmd == "wrkout" and len(argv) in (3, 4):
         wrkout(*argv[2:])
     else:

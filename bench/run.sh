@@ -31,6 +31,24 @@
 # the flexhooks row then shows its req/s over Node's ("vs Node").  When Node
 # cannot run, the ratio is taken against issue 20's measured Node figures
 # and marked so.
+#
+# BENCH_TWILIO=canned: the Twilio-calling routes measured CPU-bound.  With
+# the emulator (the default), wait-init and create-callback are capped by
+# the Python emulator (~1,400-2,100 webhooks/s), for flexhooks and Node
+# alike.  canned first learns, against the emulator, every Twilio request
+# one webhook of each route in BENCH_ROUTES makes (flexhooks, and Node for
+# its routes) and the emulator's answer to it (the request sent once more,
+# bench/requests.py learn); then it stops the emulator and starts in its
+# place (PORT+1, where the programs and Node already send their requests)
+# a stand-in: an nginx of its own (one worker, config written to
+# BENCH_OUT/standin/nginx.conf) answering each learned request (method,
+# path and query, exact) with the learned status and JSON, and anything
+# else 404 (logged to BENCH_OUT/standin/miss.log).  Before each row, one
+# webhook through flexhooks (and through Node) must answer as expected,
+# its answer equal to the one learned with the emulator (SIDs aside), and
+# no request may have missed, else the row says FAIL.  The emulator-only
+# rows are left out; the third CPU figure is the stand-in's nginx.  The
+# stand-in keeps no state: seeding does nothing.
 # Everything goes to 127.0.0.1; everything started here is stopped on exit.
 #
 # Environment (defaults in brackets):
@@ -56,6 +74,9 @@
 #                                 the template's serverless-functions folder
 #   BENCH_NODE_PORT [PORT+2]      twilio-run's port
 #   FLEXHOOKS_CACHE [~/.cache/flexhooks]  the npm packages go to bench-node/
+#   BENCH_TWILIO [emulator]       emulator: the Python emulator answers the
+#                                 Twilio requests; canned: a stand-in nginx
+#                                 with the emulator's learned answers (above)
 #   BENCH_HTPASSWD [ssha]         the Basic-auth hash nginx checks on every
 #                                 request: ssha (the local stack's and the
 #                                 README's) or apr1 (`openssl passwd -apr1`,
@@ -83,6 +104,7 @@ SYS_DURATION=${BENCH_SYSCALL_DURATION:-2}
 NODE=${BENCH_NODE:-1}
 NODE_REF=${BENCH_NODE_REF:-$ROOT/../shared/clients/flex-project-template@fbd5594/serverless-functions}
 NODE_PORT=${BENCH_NODE_PORT:-$((PORT + 2))}
+TWILIO=${BENCH_TWILIO:-emulator}
 NODE_CACHE=${FLEXHOOKS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/flexhooks}/bench-node
 # the template's own lock file versions (package-lock.json at fbd5594)
 NODE_PACKAGES="twilio-run@5.0.1 twilio@5.8.0 @twilio/runtime-handler@2.0.1
@@ -97,6 +119,10 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 case $PORT in '' | *[!0-9]*) die "FLEXHOOKS_PORT '$PORT' is not a port" ;; esac
 case $NODE_PORT in '' | *[!0-9]*) die "BENCH_NODE_PORT '$NODE_PORT' is not a port" ;; esac
+case $TWILIO in
+emulator | canned) ;;
+*) die "BENCH_TWILIO '$TWILIO' is neither emulator nor canned" ;;
+esac
 
 # ------------------------------------------------------------- the stack
 
@@ -149,6 +175,7 @@ fi
 SAMPLER=
 FLOOR_PID=
 NODE_PID=
+STANDIN_PID=
 STRACES=()
 cleanup() {
 	local rc=$?
@@ -171,6 +198,9 @@ cleanup() {
 		pkill -TERM -s "$FLOOR_PID" 2>/dev/null || true
 		rm -f "$ROOT/.local/run/bench-floor.sock" \
 		    "$ROOT/.local/run/bench-floor.pid"
+	fi
+	if [ -n "$STANDIN_PID" ]; then
+		kill -TERM "$STANDIN_PID" 2>/dev/null || true
 	fi
 	FLEXHOOKS_PORT=$PORT "$LOCAL_SH" stop >/dev/null 2>&1 || true
 	exit "$rc"
@@ -311,6 +341,78 @@ else
 	say "no Node reference: $NODE_WHY; ratios against issue 20's Node figures"
 fi
 
+# ------------------------------------------------------------- the canned Twilio
+
+STANDIN=$OUT/standin
+STANDIN_PIDFILE=
+TWILIO_SAYS="the Python emulator (tests/twilio-emulator)"
+THIRD=emulator
+
+# node_route NAME: whether the Node reference has route NAME
+node_route() {
+	case $1 in wait-loop | wait-init | create-callback) return 0 ;; esac
+	return 1
+}
+
+# canned_start: learn each route's Twilio requests and answers from the
+# emulator, then put the stand-in in the emulator's place.
+canned_start() {
+	local name n emu_pid i
+	rm -rf "$STANDIN"
+	mkdir -p "$STANDIN"
+	for name in $ROUTES; do
+		[ -f "$OUT/$name.info" ] || die "unknown route '$name'"
+		if n=$("${REQ[@]}" learn "$name" "$STANDIN" flexhooks \
+		    2>>"$STANDIN/learn.log"); then
+			printf '%s\n' "$n" >"$STANDIN/$name.calls"
+			say "$name: learned its $n Twilio requests from the emulator"
+		else
+			say "$name: cannot learn its Twilio requests (see $STANDIN/learn.log)"
+		fi
+		if [ "$NODE_UP" = 1 ] && node_route "$name"; then
+			if n=$("${REQ[@]}" learn "$name" "$STANDIN" node \
+			    "$NODE_PORT" 2>>"$STANDIN/learn.log"); then
+				say "$name (Node): learned its $n Twilio requests from the emulator"
+			else
+				say "$name (Node): cannot learn its Twilio requests (see $STANDIN/learn.log)"
+			fi
+		fi
+	done
+	[ -f "$STANDIN/canned.json" ] || printf '{}\n' >"$STANDIN/canned.json"
+	"${REQ[@]}" standin "$STANDIN" "$((PORT + 1))"
+	nginx -t -q -p "$STANDIN" -c "$STANDIN/nginx.conf" \
+	    -e "$STANDIN/error.log" >"$STANDIN/nginx-t.log" 2>&1 ||
+	    { cat "$STANDIN/nginx-t.log" >&2; die "the stand-in's nginx.conf is not valid"; }
+	# the emulator gives its port up to the stand-in (the programs and
+	# Node keep their URL)
+	emu_pid=$(cat "$RUN_DIR/emulator.pid" 2>/dev/null) ||
+	    die "no emulator pid file ($RUN_DIR/emulator.pid)"
+	kill -TERM "$emu_pid" || die "cannot stop the emulator (pid $emu_pid)"
+	for i in $(seq 50); do
+		kill -0 "$emu_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$emu_pid" 2>/dev/null || die "the emulator (pid $emu_pid) did not stop"
+	: >"$STANDIN/miss.log"
+	nginx -p "$STANDIN" -c "$STANDIN/nginx.conf" -e "$STANDIN/error.log" ||
+	    die "the stand-in did not start (see $STANDIN/error.log)"
+	for i in $(seq 50); do
+		[ -s "$STANDIN/nginx.pid" ] && break
+		sleep 0.1
+	done
+	STANDIN_PID=$(cat "$STANDIN/nginx.pid" 2>/dev/null) ||
+	    die "the stand-in wrote no pid file (see $STANDIN/error.log)"
+	STANDIN_PIDFILE=$STANDIN/nginx.pid
+	export BENCH_STANDIN=$STANDIN
+	TWILIO_SAYS="a canned stand-in (nginx, 1 worker) with the emulator's answers to $(
+	    python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' \
+	    "$STANDIN/canned.json") learned requests (BENCH_TWILIO=canned)"
+	THIRD=stand-in
+	say "Twilio: $TWILIO_SAYS, on $EMU (pid $STANDIN_PID)"
+}
+
+[ "$TWILIO" != canned ] || canned_start
+
 # ------------------------------------------------------------- measuring
 
 load1() { cut -d ' ' -f 1 /proc/loadavg; }
@@ -326,7 +428,7 @@ wrk_runs() {
 	M_ERR=0 M_N=0
 	wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$lua" "$url" \
 	    >"$OUT/$tag.warmup.out" 2>&1 || true
-	CPU0=$("${REQ[@]}" cpu "$ROOT/.local/run" "$CPU_PROG")
+	CPU0=$("${REQ[@]}" cpu "$ROOT/.local/run" "$CPU_PROG" ${STANDIN_PIDFILE:+"$STANDIN_PIDFILE"})
 	for ((i = 1; i <= RUNS; i++)); do
 		wrk -t"$THREADS" -c"$CONNS" -d"${dur}s" -s "$lua" "$url" \
 		    >"$OUT/$tag.run$i.out" 2>&1 || true
@@ -339,7 +441,7 @@ wrk_runs() {
 			M_ERR=$((M_ERR + line[3]))
 		fi
 	done
-	CPU1=$("${REQ[@]}" cpu "$ROOT/.local/run" "$CPU_PROG")
+	CPU1=$("${REQ[@]}" cpu "$ROOT/.local/run" "$CPU_PROG" ${STANDIN_PIDFILE:+"$STANDIN_PIDFILE"})
 	M_RPS=$(median "${rps[@]}")
 	M_P50=$(median "${p50[@]}")
 	M_P99=$(median "${p99[@]}")
@@ -526,8 +628,7 @@ for name in $ROUTES; do
 	NODE_ROWS=()
 	REF_RPS=
 	REF_MARK=
-	case $name in
-	wait-loop | wait-init | create-callback)
+	if node_route "$name"; then
 		if [ "$NODE_UP" = 1 ]; then
 			node_row "$name" "$label"
 			REF_RPS=$NODE_RPS
@@ -536,8 +637,7 @@ for name in $ROUTES; do
 			REF_MARK='*'
 			ISSUE_RATIO=1
 		fi
-		;;
-	esac
+	fi
 	ld=$(load1)
 	"${REQ[@]}" seed "$name"
 	if ! status=$("${REQ[@]}" preflight "$name" 2>"$OUT/$name.preflight"); then
@@ -552,7 +652,11 @@ for name in $ROUTES; do
 	fi
 	# the Twilio requests of that one webhook (the emulator was just
 	# reset): the emulator-only script
-	calls=$("${REQ[@]}" capture "$name" "$OUT")
+	if [ "$TWILIO" = canned ]; then
+		calls=$(cat "$STANDIN/$name.calls" 2>/dev/null || echo 0)
+	else
+		calls=$("${REQ[@]}" capture "$name" "$OUT")
+	fi
 	[ "$calls" -eq 0 ] || "${REQ[@]}" seed "$name"
 	say "$name: load average $ld; ${WARMUP}s warm-up, $RUNS x ${DURATION}s at $CONNS connections"
 	CPU_PROG=$prog
@@ -593,7 +697,7 @@ for name in $ROUTES; do
 	    "$(t=$(times "$R_RPS" "$REF_RPS"); [ "$t" = - ] || t=$t$REF_MARK; echo "$t")" \
 	    "$R_RSS" "$IR" "$R_SRV" "$R_SPLIT" "$SYS" "$ld"
 	[ "${#NODE_ROWS[@]}" -eq 0 ] || ROWS+=("${NODE_ROWS[@]}")
-	if [ "$calls" -gt 0 ]; then
+	if [ "$calls" -gt 0 ] && [ "$TWILIO" = emulator ]; then
 		ld=$(load1)
 		"${REQ[@]}" seed "$name"
 		say "$name: emulator only ($calls Twilio calls per webhook), load average $ld"
@@ -615,9 +719,9 @@ done
 # ------------------------------------------------------------- the table
 
 {
-	printf '\nflexhooks benchmark: %s connections, %s wrk threads, %s x %ss runs (medians), %s FastCGI processes per program, %s CPUs, %s\n\n' \
+	printf '\nflexhooks benchmark: %s connections, %s wrk threads, %s x %ss runs (medians), %s FastCGI processes per program, %s CPUs, %s\nTwilio: %s\n\n' \
 	    "$CONNS" "$THREADS" "$RUNS" "$DURATION" "$FLEXHOOKS_PROCESSES" \
-	    "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)"
+	    "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$TWILIO_SAYS"
 	row_text route req/s 'p50 ms' 'p99 ms' errors 'vs nginx' 'vs floor' \
 	    'vs Node' 'RSS MB' 'Ir/req' 'server' 'CPU us/req' 'sys/req' load
 	printf '\n|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' \
@@ -640,14 +744,24 @@ under callgrind, after one warm-up request; for the Twilio-calling routes
 this includes curl and the JSON parsing, not the emulator).  server: CPU
 microseconds per request of the server (the program's processes and nginx;
 Node: the twilio-run process; baseline: nginx) over the measured runs;
-CPU us/req splits it into program / nginx / emulator.  sys/req: system
+CPU us/req splits it into program / nginx / $THIRD.  sys/req: system
 calls per request of the program's processes / of nginx's workers, from a
 separate ${SYS_DURATION} s run under strace -c -f (Node: its process, all
 threads).  vs Node: req/s over the Node reference's (the template's own
-functions under twilio-run against the same emulator, measured just
+functions under twilio-run against the same Twilio, measured just
 before; its row is under the route's).  load: 1-minute load average before
 the route.  Total time $SECONDS s.
 EOF
+	if [ "$TWILIO" = canned ]; then
+		cat <<EOF
+
+Twilio (BENCH_TWILIO=canned): the emulator's answers to the very requests
+one webhook of each route made (flexhooks' and Node's), learned before the
+runs, served by a stand-in nginx of its own in the emulator's place; its
+CPU is the third CPU us/req figure (not in "server").  A request it did not
+learn answers 404 (a status error); such misses over the whole bench: $(wc -l <"$STANDIN/miss.log").
+EOF
+	fi
 	if [ "$ISSUE_RATIO" = 1 ]; then
 		printf '\n*: Node did not run here (%s): the ratio is to the Node req/s\nmeasured in issue 20 (%s), not to a run on this machine.\n' \
 		    "$NODE_WHY" "$ISSUE_NODE_RPS"
