@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "flex/attr.h"
 #include "lib/form.h"
 #include "lib/json.h"
 #include "flex/tasks.h"
@@ -568,53 +569,94 @@ out:
 }
 
 int
-fh_task_find_created(struct fh_ctx *ctx, const char *conv, long long since,
-    const char *exclude, char *sid)
+fh_task_find(struct fh_ctx *ctx, const char *expr, int oldest_first,
+    fh_task_match match, const void *arg, char *sid)
 {
 	struct fh_rest_resp rr;
-	struct fh_buf	    q, expr;
-	struct json_object *tasks = NULL, *t;
-	struct fh_val	    created;
+	struct fh_buf	    q;
+	struct json_object *tasks = NULL, *attrs = NULL, *t;
 	const char	   *s;
 	size_t		    i;
 	int		    res = -1;
+	enum fh_err	    err;
 
 	memset(&rr, 0, sizeof(rr));
+	sid[0] = '\0';
 	fh_buf_init(&q, 1024);
-	fh_buf_init(&expr, 512);
-	if (conv == NULL || conv[0] == '\0' || strlen(conv) > 256 ||
-	    strpbrk(conv, "\"\\") != NULL)
-		goto out;
-	if (fh_buf_printf(&expr, "conversations.conversation_id == \"%s\"",
-		conv) != FH_OK ||
-	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
+	if ((err = fh_form_add(&q, "EvaluateTaskAttributes", expr)) != FH_OK ||
+	    (err = fh_form_add(&q, "Ordering",
+		 oldest_first ? "DateCreated:asc" : "DateCreated:desc")) !=
 		FH_OK ||
-	    fh_form_add(&q, "Ordering", "DateCreated:desc") != FH_OK ||
-	    fh_form_add(&q, "PageSize", "20") != FH_OK ||
-	    fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr) != FH_OK)
+	    (err = fh_form_add(&q, "PageSize", "20")) != FH_OK ||
+	    (err = fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr)) != FH_OK) {
+		fh_log_warn(&ctx->log,
+		    "cannot list the tasks where %s: %s (status %ld code %d)",
+		    expr, fh_err_name(err), rr.status, rr.twerr.code);
 		goto out;
+	}
 	res = 0;
 	for (i = 0; i < json_object_array_length(tasks); i++) {
 		t = json_object_array_get_idx(tasks, i);
-		s = fh_json_str(t, "date_created");
-		memset(&created, 0, sizeof(created));
-		if (s == NULL ||
-		    fh_valid_datetime(s, strlen(s), &created) != FH_OK ||
-		    created.num < since)
+		json_object_put(attrs);
+		attrs = NULL;
+		if (fh_attr_parse_task(t, &attrs) != FH_OK) {
+			attrs = NULL; /* it cannot be the one looked for */
 			continue;
+		}
 		s = fh_json_str(t, "sid");
 		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||
-		    (exclude != NULL && strcmp(s, exclude) == 0))
+		    !match(t, attrs, arg))
 			continue;
 		memcpy(sid, s, 35);
 		res = 1;
 		break;
 	}
 out:
+	json_object_put(attrs);
 	json_object_put(tasks);
 	fh_rest_resp_release(&rr);
-	fh_buf_release(&expr);
 	fh_buf_release(&q);
+	return res;
+}
+
+struct created {
+	long long   since;
+	const char *exclude;
+};
+
+static int
+created_since(struct json_object *t, struct json_object *attrs, const void *arg)
+{
+	const struct created *c = arg;
+	struct fh_val	      created;
+	const char	     *s = fh_json_str(t, "date_created");
+
+	(void)attrs;
+	memset(&created, 0, sizeof(created));
+	return s != NULL &&
+	    fh_valid_datetime(s, strlen(s), &created) == FH_OK &&
+	    created.num >= c->since &&
+	    (c->exclude == NULL ||
+		strcmp(fh_json_str(t, "sid"), c->exclude) != 0);
+}
+
+int
+fh_task_find_created(struct fh_ctx *ctx, const char *conv, long long since,
+    const char *exclude, char *sid)
+{
+	struct created c = {since, exclude};
+	struct fh_buf  expr;
+	int	       res = -1;
+
+	sid[0] = '\0';
+	fh_buf_init(&expr, 512);
+	if (conv != NULL && conv[0] != '\0' && strlen(conv) <= 256 &&
+	    strpbrk(conv, "\"\\") == NULL &&
+	    fh_buf_printf(&expr, "conversations.conversation_id == \"%s\"",
+		conv) == FH_OK)
+		res = fh_task_find(
+		    ctx, fh_buf_cstr(&expr), 0, created_since, &c, sid);
+	fh_buf_release(&expr);
 	return res;
 }
 

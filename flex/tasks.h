@@ -45,6 +45,23 @@ enum fh_err fh_task_fetch(struct fh_ctx *ctx, const char *sid,
 enum fh_err fh_task_list(struct fh_ctx *ctx, const char *query,
     struct json_object **tasks, struct fh_rest_resp *resp) FH_MUST_CHECK;
 
+/* Decides whether one listed task is the one looked for: t is the task as
+ * listed (its "sid" a WT SID), attrs its parsed attributes (a task whose
+ * attributes cannot be read is skipped), arg the caller's.  Nonzero: this
+ * one. */
+typedef int (*fh_task_match)(
+    struct json_object *t, struct json_object *attrs, const void *arg);
+
+/* Look for a task with one EvaluateTaskAttributes list (expr, a TaskRouter
+ * expression; first page of 20, newest first unless oldest_first): the first
+ * listed task with a WT SID that match accepts.  Returns 1 with its SID in
+ * sid (40 bytes), 0 when there is none, -1 when it cannot be told (the list
+ * failed after the client's retries: logged with why).  TaskRouter
+ * rate-limits these lists to about 3 a second, so they belong on the paths
+ * that follow a failure, never on the normal one. */
+int fh_task_find(struct fh_ctx *ctx, const char *expr, int oldest_first,
+    fh_task_match match, const void *arg, char *sid);
+
 /* A follow-up whose create got no answer, or whose process died before it
  * wrote the new SID down, may exist: look for a task other than exclude
  * whose conversations.conversation_id is conv and which was created at or

@@ -36,66 +36,39 @@ fill(struct json_object *cb, enum fh_attr_style st, enum fh_cb_key k,
  * one EvaluateTaskAttributes list that matches either attribute shape
  * (attr.h); "" when none or when the lookup failed (a duplicate is better
  * than a lost voicemail). */
+static int
+is_voicemail_of(
+    struct json_object *t, struct json_object *attrs, const void *arg)
+{
+	const char *rec = arg, *ts, *rs;
+
+	(void)t;
+	ts = fh_json_str(attrs, "taskType");
+	rs = fh_attr_cb_get(fh_attr_cb_data(attrs), FH_CB_REC_SID);
+	return ts != NULL && rs != NULL && strcmp(ts, "voicemail") == 0 &&
+	    strcmp(rs, rec) == 0;
+}
+
 static void
 find_voicemail(struct fh_ctx *ctx, const struct fh_task_in *in, char *sid)
 {
-	struct fh_rest_resp rr;
-	struct fh_buf	    q, expr;
-	struct json_object *tasks = NULL, *attrs = NULL;
-	const char	   *ts, *rs;
-	size_t		    i;
-	enum fh_err	    err;
+	struct fh_buf expr;
 
 	sid[0] = '\0';
-	fh_buf_init(&q, 1024);
 	fh_buf_init(&expr, 256);
-	memset(&rr, 0, sizeof(rr));
-	err = fh_buf_printf(&expr,
-	    "callBackData.%s == \"%s\" OR "
-	    "callBackData.%s == \"%s\"",
-	    fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE, FH_CB_REC_SID),
-	    in->recording_sid,
-	    fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_REC_SID),
-	    in->recording_sid);
-	if (err == FH_OK)
-		err = fh_form_add(
-		    &q, "EvaluateTaskAttributes", fh_buf_cstr(&expr));
-	if (err == FH_OK)
-		err = fh_form_add(&q, "Ordering", "DateCreated:desc");
-	if (err == FH_OK)
-		err = fh_form_add(&q, "PageSize", "20");
-	if (err == FH_OK)
-		err = fh_task_list(ctx, fh_buf_cstr(&q), &tasks, &rr);
-	if (err != FH_OK) {
+	if (fh_buf_printf(&expr,
+		"callBackData.%s == \"%s\" OR "
+		"callBackData.%s == \"%s\"",
+		fh_attr_cb_name(FH_ATTR_STYLE_TEMPLATE, FH_CB_REC_SID),
+		in->recording_sid,
+		fh_attr_cb_name(FH_ATTR_STYLE_PLUGIN_LIBRARY, FH_CB_REC_SID),
+		in->recording_sid) != FH_OK ||
+	    fh_task_find(ctx, fh_buf_cstr(&expr), 0, is_voicemail_of,
+		in->recording_sid, sid) < 0)
 		fh_log_warn(&ctx->log,
-		    "cannot look up voicemail task for "
-		    "'%s': %s (status %ld code %d); creating one",
-		    in->recording_sid, fh_err_name(err), rr.status,
-		    rr.twerr.code);
-		goto out;
-	}
-	for (i = 0; i < json_object_array_length(tasks); i++) {
-		json_object_put(attrs);
-		attrs = NULL;
-		if (fh_attr_parse_task(
-			json_object_array_get_idx(tasks, i), &attrs) != FH_OK)
-			continue;
-		ts = fh_json_str(attrs, "taskType");
-		rs = fh_attr_cb_get(fh_attr_cb_data(attrs), FH_CB_REC_SID);
-		if (ts == NULL || rs == NULL || strcmp(ts, "voicemail") != 0 ||
-		    strcmp(rs, in->recording_sid) != 0)
-			continue;
-		rs = fh_json_str(json_object_array_get_idx(tasks, i), "sid");
-		if (rs != NULL && fh_is_sid(rs, strlen(rs), "WT"))
-			memcpy(sid, rs, 35);
-		break;
-	}
-out:
-	json_object_put(attrs);
-	json_object_put(tasks);
-	fh_rest_resp_release(&rr);
+		    "cannot look up voicemail task for '%s'; creating one",
+		    in->recording_sid);
 	fh_buf_release(&expr);
-	fh_buf_release(&q);
 }
 
 /*

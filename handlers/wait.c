@@ -1152,61 +1152,29 @@ judge(struct wx *w, struct claim *c, struct json_object *attrs,
  * claim without its task_sid asks, never the normal path.
  */
 static int
+is_followup_of(
+    struct json_object *t, struct json_object *attrs, const void *arg)
+{
+	const char *orig = arg, *s = fh_json_str(attrs, FH_ATTR_FOLLOWUP_OF);
+
+	return s != NULL && strcmp(s, orig) == 0 &&
+	    strcmp(fh_json_str(t, "sid"), orig) != 0;
+}
+
+static int
 find_followup(struct wx *w, const char *orig, char *sid)
 {
-	struct fh_rest_resp rr;
-	struct fh_buf	    q, expr;
-	struct json_object *tasks = NULL, *attrs = NULL, *t;
-	const char	   *s;
-	size_t		    i;
-	int		    res = -1;
-	enum fh_err	    err;
+	struct fh_buf expr;
+	int	      res = -1;
 
-	memset(&rr, 0, sizeof(rr));
 	sid[0] = '\0';
-	fh_buf_init(&q, 1024);
 	fh_buf_init(&expr, 256);
-	if (orig == NULL || !fh_is_sid(orig, strlen(orig), "WT"))
-		goto out;
-	if (fh_buf_printf(&expr, "%s == \"%s\"", FH_ATTR_FOLLOWUP_OF, orig) !=
-		FH_OK ||
-	    fh_form_add(&q, "EvaluateTaskAttributes", fh_buf_cstr(&expr)) !=
-		FH_OK ||
-	    fh_form_add(&q, "Ordering", "DateCreated:asc") != FH_OK ||
-	    fh_form_add(&q, "PageSize", "20") != FH_OK)
-		goto out;
-	err = fh_task_list(w->ctx, fh_buf_cstr(&q), &tasks, &rr);
-	if (err != FH_OK) {
-		fh_log_warn(&w->ctx->log,
-		    "cannot look for a follow-up of task '%s': %s "
-		    "(status %ld code %d)",
-		    orig, fh_err_name(err), rr.status, rr.twerr.code);
-		goto out;
-	}
-	res = 0;
-	for (i = 0; i < json_object_array_length(tasks); i++) {
-		t = json_object_array_get_idx(tasks, i);
-		json_object_put(attrs);
-		attrs = NULL;
-		if (fh_attr_parse_task(t, &attrs) != FH_OK)
-			continue;
-		s = fh_json_str(attrs, FH_ATTR_FOLLOWUP_OF);
-		if (s == NULL || strcmp(s, orig) != 0)
-			continue;
-		s = fh_json_str(t, "sid");
-		if (s == NULL || !fh_is_sid(s, strlen(s), "WT") ||
-		    strcmp(s, orig) == 0)
-			continue;
-		memcpy(sid, s, 35);
-		res = 1;
-		break;
-	}
-out:
-	json_object_put(attrs);
-	json_object_put(tasks);
-	fh_rest_resp_release(&rr);
+	if (orig != NULL && fh_is_sid(orig, strlen(orig), "WT") &&
+	    fh_buf_printf(&expr, "%s == \"%s\"", FH_ATTR_FOLLOWUP_OF, orig) ==
+		FH_OK)
+		res = fh_task_find(
+		    w->ctx, fh_buf_cstr(&expr), 1, is_followup_of, orig, sid);
 	fh_buf_release(&expr);
-	fh_buf_release(&q);
 	return res;
 }
 
