@@ -780,77 +780,62 @@ START_TEST(test_stale_claimed_over)
 }
 END_TEST
 
-/* The stale claim's request died after its create landed: the task it made
- * (the same conversation, created since its claim) is answered and
- * recorded, and none is created. */
-START_TEST(test_stale_claim_task_adopted)
+/* Before it creates, a request that took over a stale claim looks for the
+ * task that claim's request may have made before it died (the same
+ * conversation, created since that claim). */
+static const struct stale_case {
+	int	    list_status;
+	const char *list_body;
+	int	    outcome; /* 0 created, 1 adopted, -1 nothing (502) */
+} stale_cases[] = {
+    /* its task: answered and recorded, none created */
+    {200,
+	"{\"tasks\":[{\"sid\":\"" NEW_SID "\","
+	"\"date_created\":\"2020-01-01T00:00:04Z\"}]}",
+	1},
+    /* a task of the conversation from before the claim is not its task */
+    {200,
+	"{\"tasks\":[{\"sid\":\"" DONE_SID "\","
+	"\"date_created\":\"2019-12-31T23:59:59Z\"}]}",
+	0},
+    /* cannot tell: nothing created, the claim kept (no "failed"), so a
+     * retry looks again once it is stale */
+    {400,
+	"{\"code\":20001,\"message\":\"x\",\"more_info\":null,"
+	"\"status\":400}",
+	-1},
+};
+
+START_TEST(test_stale_claim_lookup)
 {
-	struct fh_resp resp;
-	const char   **l;
-	size_t	       n;
+	const struct stale_case *c = &stale_cases[_i];
+	struct fh_resp		 resp;
+	const char	       **l;
+	size_t			 n;
 
 	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
 	add_step(200, "\"2\"", dup_text("{}"));
-	add_step(200, NULL,
-	    dup_text("{\"tasks\":[{\"sid\":\"" NEW_SID "\","
-		     "\"date_created\":\"2020-01-01T00:00:04Z\"}]}"));
-	add_step(200, "\"3\"", dup_text("{}"));
+	add_step(c->list_status, NULL, dup_text(c->list_body));
+	if (c->outcome == 0)
+		add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
+	if (c->outcome >= 0)
+		add_step(200, "\"3\"", dup_text("{}"));
 	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
+	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp),
+	    c->outcome < 0 ? FH_EUPSTREAM : FH_OK);
 	l = lines_of(server_stop(), &n);
-	ck_assert_uint_eq(n, 4);
 	ck_assert_ptr_nonnull(strstr(l[2], "EvaluateTaskAttributes"));
-	check_claim(l[3], "\"2\"");
-	ck_assert_ptr_nonnull(strstr(l[3], "%22task_sid%22%3A%22" NEW_SID));
-	fh_resp_release(&resp);
-}
-END_TEST
-
-/* A task of the conversation created before the stale claim is not its
- * task: one is created. */
-START_TEST(test_stale_claim_older_task)
-{
-	struct fh_resp resp;
-	const char   **l;
-	size_t	       n;
-
-	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
-	add_step(200, "\"2\"", dup_text("{}"));
-	add_step(200, NULL,
-	    dup_text("{\"tasks\":[{\"sid\":\"" DONE_SID "\","
-		     "\"date_created\":\"2019-12-31T23:59:59Z\"}]}"));
-	add_step(201, NULL, dup_text("{\"sid\":\"" NEW_SID "\"}"));
-	add_step(200, "\"3\"", dup_text("{}"));
-	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_OK);
-	ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
-	l = lines_of(server_stop(), &n);
-	ck_assert_uint_eq(n, 5);
-	ck_assert_ptr_nonnull(strstr(l[3], "POST " TASK_PATH " "));
-	fh_resp_release(&resp);
-}
-END_TEST
-
-/* A lookup that fails creates nothing and keeps the claim (no "failed"):
- * a retry looks again once it is stale. */
-START_TEST(test_stale_claim_lookup_fails)
-{
-	struct fh_resp resp;
-	const char   **l;
-	size_t	       n;
-
-	add_step(200, "\"1\"", claimed_body("2020-01-01T00:00:00Z"));
-	add_step(200, "\"2\"", dup_text("{}"));
-	add_step(400, NULL,
-	    dup_text("{\"code\":20001,\"message\":\"x\","
-		     "\"more_info\":null,\"status\":400}"));
-	server_start();
-	ck_assert_int_eq(run_handler("taskSid=" OLD_SID, &resp), FH_EUPSTREAM);
-	ck_assert_int_eq(resp.status, 502);
-	l = lines_of(server_stop(), &n);
-	ck_assert_uint_eq(n, 3); /* no create, no "failed" */
-	ck_assert_ptr_nonnull(strstr(l[2], "EvaluateTaskAttributes"));
+	if (c->outcome < 0) {
+		ck_assert_int_eq(resp.status, 502);
+		ck_assert_uint_eq(n, 3);
+	} else {
+		ck_assert_str_eq(fh_buf_cstr(&resp.body), OK_NEW);
+		ck_assert_uint_eq(n, c->outcome == 0 ? 5 : 4);
+		ck_assert_int_eq(strstr(l[3], "POST " TASK_PATH " ") != NULL,
+		    c->outcome == 0);
+		ck_assert_ptr_nonnull(
+		    strstr(l[n - 1], "%22task_sid%22%3A%22" NEW_SID));
+	}
 	fh_resp_release(&resp);
 }
 END_TEST
@@ -1269,9 +1254,8 @@ requeue_suite(void)
 	tcase_add_test(tc_handler, test_busy);
 	tcase_add_test(tc_handler, test_happy);
 	tcase_add_test(tc_handler, test_stale_claimed_over);
-	tcase_add_test(tc_handler, test_stale_claim_task_adopted);
-	tcase_add_test(tc_handler, test_stale_claim_older_task);
-	tcase_add_test(tc_handler, test_stale_claim_lookup_fails);
+	tcase_add_loop_test(
+	    tc_handler, test_stale_claim_lookup, 0, FH_NITEMS(stale_cases));
 	tcase_add_test(tc_handler, test_412_refetch);
 	tcase_add_test(tc_handler, test_412_three_rounds);
 	tcase_add_test(tc_handler, test_record_fails);
