@@ -674,12 +674,11 @@ def worker_pids(prog):
     return t.program_pids(prog)[1:]
 
 
-def kill_during_create(call, url, fault):
-    """POST url (submit-callback) and kill -9 the wait-experience workers
-    while the emulator holds the create under fault: -> the answer nginx
-    gave for the lost request."""
-    before = worker_pids("wait-experience")
-    t.ok(before, "wait-experience workers")
+def during_create(call, url, fault, act, paths=()):
+    """POST url (submit-callback) while the emulator holds the create
+    under fault, and call act() once the create has arrived; the faults on
+    the tasks path and on paths are removed afterwards.  -> (the answer,
+    the emulator's mark from before the POST)."""
     EMU.fault(method="POST", path=ENV.tasks_path, exact=True, times=1,
               **fault)
     m = EMU.mark()
@@ -691,17 +690,29 @@ def kill_during_create(call, url, fault):
         while not t.task_creates(EMU.requests(m), call.caller):
             t.ok(time.monotonic() < end, "the create never arrived")
             time.sleep(0.05)
-        for pid in worker_pids("wait-experience"):
-            os.kill(pid, signal.SIGKILL)
+        act()
         th.join(30)
     finally:
-        EMU.remove_faults(lambda f: f.get("path") == ENV.tasks_path and
-                          (f.get("drop") or f.get("answer_delay_ms")))
+        EMU.remove_faults(lambda f: f.get("path") in (ENV.tasks_path,) +
+                          tuple(paths))
+    return box[0], m
+
+
+def kill_during_create(call, url, fault):
+    """POST url (submit-callback) and kill -9 the wait-experience workers
+    while the emulator holds the create under fault: -> the answer nginx
+    gave for the lost request."""
+    before = worker_pids("wait-experience")
+    t.ok(before, "wait-experience workers")
+
+    def kill():
+        for pid in worker_pids("wait-experience"):
+            os.kill(pid, signal.SIGKILL)
+    r, _ = during_create(call, url, fault, kill)
     end = time.monotonic() + 15
     while not [p for p in worker_pids("wait-experience") if p not in before]:
         t.ok(time.monotonic() < end, "no new worker")
         time.sleep(0.1)
-    r = box[0]
     t.eq(r.status, 200, "nginx's TwiML for a lost upstream")
     t.ok(b"Please continue to hold" in r.body, "holding: %r" % r.body)
     return r
@@ -812,25 +823,12 @@ def marker_write_lost_then_stale_takeover_adopts():
     wt_path = ENV.tasks_path + "/" + wt
     # hold the create's answer so that the marker fault comes after the
     # cancel and before the marker write
-    EMU.fault(method="POST", path=ENV.tasks_path, exact=True, times=1,
-              answer_delay_ms=1500)
-    m = EMU.mark()
-    box = []
-    th = threading.Thread(target=lambda: box.append(call.post(url)))
-    th.start()
-    try:
-        end = time.monotonic() + 10
-        while not t.task_creates(EMU.requests(m), call.caller):
-            t.ok(time.monotonic() < end, "the create never arrived")
-            time.sleep(0.05)
-        EMU.fault(method="POST", path=wt_path, exact=True, status=500,
-                  times=0)
-        th.join(30)
-    finally:
-        EMU.remove_faults(lambda f: f.get("path") in (ENV.tasks_path,
-                                                      wt_path))
-    t.ok(P["submitted"].encode() in box[0].body, "submitted: %r" %
-         box[0].body)
+    r, m = during_create(
+        call, url, {"answer_delay_ms": 1500},
+        lambda: EMU.fault(method="POST", path=wt_path, exact=True,
+                          status=500, times=0),
+        (wt_path,))
+    t.ok(P["submitted"].encode() in r.body, "submitted: %r" % r.body)
     t.ok([r for r in EMU.requests(m) if r["method"] == "POST" and
           r["path"] == wt_path and "task_sid" in (r.get("body") or "")],
          "the marker write was tried")

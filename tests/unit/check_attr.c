@@ -55,12 +55,29 @@ START_TEST(test_minimal)
 }
 END_TEST
 
+/* Build the follow-up of the task (JSON text) into b with in as a requeue
+ * makes it; returns the parsed task, which the caller puts. */
+static struct json_object *
+build_from(const char *task, struct fh_task_in *in, struct fh_buf *b)
+{
+	struct json_object *orig = NULL;
+
+	ck_assert_int_eq(fh_json_parse(task, strlen(task), &orig), FH_OK);
+	memset(in, 0, sizeof(*in));
+	in->orig = orig;
+	in->default_workflow = WW;
+	in->now_ms = 1795311949954LL;
+	fh_buf_init(b, 65536);
+	ck_assert_int_eq(fh_attr_build(in, b), FH_OK);
+	return orig;
+}
+
 START_TEST(test_requeue_original)
 {
 	struct fh_task_in   in;
 	struct fh_buf	    b;
 	struct fh_form	    f;
-	struct json_object *orig = NULL;
+	struct json_object *orig;
 	const char	   *task =
 	    "{\"sid\":\"WT0123456789abcdef0123456789"
 	    "abcdef\",\"workflow_sid\":\"WWffffffffffffffffffffffffffffffff\","
@@ -76,13 +93,7 @@ START_TEST(test_requeue_original)
 	    "\\\"},\\\"conversations\\\":{\\\"abandoned\\\":\\\"Follow-Up\\\"}}"
 	    "\"}";
 
-	ck_assert_int_eq(fh_json_parse(task, strlen(task), &orig), FH_OK);
-	memset(&in, 0, sizeof(in));
-	in.orig = orig;
-	in.default_workflow = WW;
-	in.now_ms = 1795311949954LL;
-	fh_buf_init(&b, 65536);
-	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
+	orig = build_from(task, &in, &b);
 	ck_assert_ptr_nonnull(strstr(fh_buf_cstr(&b),
 	    "Timeout=3600&Priority=5"
 	    "&TaskChannel=voice&WorkflowSid="
@@ -118,13 +129,7 @@ START_TEST(test_followup_of)
 	    "of\\\":"
 	    "\\\"WTaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\\"}\"}";
 
-	ck_assert_int_eq(fh_json_parse(task, strlen(task), &orig), FH_OK);
-	memset(&in, 0, sizeof(in));
-	in.orig = orig;
-	in.default_workflow = WW;
-	in.now_ms = 1795311949954LL;
-	fh_buf_init(&b, 65536);
-	ck_assert_int_eq(fh_attr_build(&in, &b), FH_OK);
+	orig = build_from(task, &in, &b);
 	a = attributes_of(&b, &f);
 	ck_assert_ptr_null(strstr(a, "flexhooks_"));
 	fh_form_release(&f);
