@@ -1142,15 +1142,6 @@ judge(struct wx *w, struct claim *c, struct json_object *attrs,
 	return JG_OTHER;
 }
 
-/*
- * The follow-up an earlier request made for the original task orig: every
- * follow-up of the wait experience names its original in
- * FH_ATTR_FOLLOWUP_OF.  1 with the oldest one's SID in sid (40 bytes), 0
- * when there is none, -1 when it cannot be told.  One
- * EvaluateTaskAttributes list, which TaskRouter rate-limits (about 3 a
- * second; the client retries a 429): only a request that takes over a
- * claim without its task_sid asks, never the normal path.
- */
 static int
 is_followup_of(
     struct json_object *t, struct json_object *attrs, const void *arg)
@@ -1161,6 +1152,15 @@ is_followup_of(
 	    strcmp(fh_json_str(t, "sid"), orig) != 0;
 }
 
+/*
+ * The follow-up an earlier request made for the original task orig: every
+ * follow-up of the wait experience names its original in
+ * FH_ATTR_FOLLOWUP_OF.  1 with the oldest one's SID in sid (40 bytes), 0
+ * when there is none, -1 when it cannot be told.  One
+ * EvaluateTaskAttributes list, which TaskRouter rate-limits (about 3 a
+ * second; the client retries a 429): only a request that takes over a
+ * claim without its task_sid asks, never the normal path.
+ */
 static int
 find_followup(struct wx *w, const char *orig, char *sid)
 {
