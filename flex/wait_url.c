@@ -16,19 +16,17 @@ fh_wait_base_url(
 {
 	const struct fh_config *cfg = ctx->cfg;
 	struct fh_buf		cred;
-	const char	       *pub = cfg->public_url, *sep, *c, *colon;
+	const char	       *pub = cfg->public_url;
 	enum fh_err		err;
 
 	if (pub == NULL)
 		return FH_ECONFIG;
 	fh_buf_init(&cred, 1024);
 	cred.secret = 1;
-	sep = strstr(pub, "://");
-	if (sep == NULL) {
+	if (strstr(pub, "://") == NULL) {
 		err = FH_ECONFIG;
 		goto out;
 	}
-	sep += 3;
 	if (fh_sig_basic_creds(req->authorization, &cred) != FH_OK) {
 		fh_buf_release(&cred);
 		if (cfg->basic_auth != NULL)
@@ -41,19 +39,7 @@ fh_wait_base_url(
 			goto out;
 		}
 	}
-	c = fh_buf_cstr(&cred);
-	colon = strchr(c, ':');
-	err = fh_buf_add(out, pub, (size_t)(sep - pub));
-	if (err == FH_OK)
-		err = fh_url_encode(
-		    out, c, colon != NULL ? (size_t)(colon - c) : strlen(c));
-	if (err == FH_OK && colon != NULL && colon[1] != '\0' &&
-	    (err = fh_buf_addch(out, ':')) == FH_OK)
-		err = fh_url_encode(out, colon + 1, strlen(colon + 1));
-	if (err == FH_OK)
-		err = fh_buf_addch(out, '@');
-	if (err == FH_OK)
-		err = fh_buf_addstr(out, sep);
+	err = fh_url_add_userinfo(out, pub, fh_buf_cstr(&cred));
 	if (err == FH_OK)
 		err = fh_buf_addstr(out, FH_WAIT_PATH);
 out:

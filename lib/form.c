@@ -314,6 +314,29 @@ fh_url_encode(struct fh_buf *out, const char *s, size_t len)
 }
 
 enum fh_err
+fh_url_add_userinfo(struct fh_buf *out, const char *url, const char *cred)
+{
+	const char *sep = strstr(url, "://"), *colon = strchr(cred, ':');
+	enum fh_err err;
+
+	if (sep == NULL)
+		return FH_EINPUT;
+	sep += 3;
+	err = fh_buf_add(out, url, (size_t)(sep - url));
+	if (err == FH_OK)
+		err = fh_url_encode(out, cred,
+		    colon != NULL ? (size_t)(colon - cred) : strlen(cred));
+	if (err == FH_OK && colon != NULL && colon[1] != '\0' &&
+	    (err = fh_buf_addch(out, ':')) == FH_OK)
+		err = fh_url_encode(out, colon + 1, strlen(colon + 1));
+	if (err == FH_OK)
+		err = fh_buf_addch(out, '@');
+	if (err == FH_OK)
+		err = fh_buf_addstr(out, sep);
+	return err;
+}
+
+enum fh_err
 fh_form_add(struct fh_buf *out, const char *name, const char *value)
 {
 	enum fh_err err = FH_OK;

@@ -78,6 +78,13 @@ enum fh_err fh_url_decode(struct fh_buf *out, const char *s, size_t len,
 enum fh_err fh_url_encode(
     struct fh_buf *out, const char *s, size_t len) FH_MUST_CHECK;
 
+/* Append url with the userinfo of cred ("user", "user:" or "user:password")
+ * after its "scheme://", both parts encoded as fh_url_encode() does:
+ * "user@" when the password is missing or empty.  FH_EINPUT when url has no
+ * "://". */
+enum fh_err fh_url_add_userinfo(
+    struct fh_buf *out, const char *url, const char *cred) FH_MUST_CHECK;
+
 /* Append "name=value" (both encoded) to a form body under construction,
  * with a '&' first when out is not empty. */
 enum fh_err fh_form_add(

@@ -421,6 +421,27 @@ START_TEST(test_parse_pair_cap)
 }
 END_TEST
 
+/* The userinfo put into a URL: encoded, "user@" without a password. */
+START_TEST(test_userinfo)
+{
+	struct fh_buf b;
+
+	fh_buf_init(&b, 1024);
+	ck_assert_int_eq(
+	    fh_url_add_userinfo(&b, "https://h.example/x?y", "u s:p@w"), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&b), "https://u%20s:p%40w@h.example/x?y");
+	fh_buf_reset(&b);
+	ck_assert_int_eq(fh_url_add_userinfo(&b, "http://h", "user:"), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&b), "http://user@h");
+	fh_buf_reset(&b);
+	ck_assert_int_eq(fh_url_add_userinfo(&b, "http://h", "user"), FH_OK);
+	ck_assert_str_eq(fh_buf_cstr(&b), "http://user@h");
+	fh_buf_reset(&b);
+	ck_assert_int_eq(fh_url_add_userinfo(&b, "h/x", "u:p"), FH_EINPUT);
+	fh_buf_release(&b);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -432,6 +453,7 @@ suite(void)
 	    core, test_parse, 0, (int)(sizeof(pcases) / sizeof(pcases[0])));
 	tcase_add_test(core, test_repeated_order);
 	tcase_add_test(core, test_encode);
+	tcase_add_test(core, test_userinfo);
 	tcase_add_test(core, test_validate);
 	tcase_add_loop_test(limits, test_js_absent, 0,
 	    (int)(sizeof(jcases) / sizeof(jcases[0])));

@@ -464,28 +464,14 @@ enum fh_err
 fh_prov_event_url(
     const char *public_url, const char *basic_auth, struct fh_buf *out)
 {
-	const char *sep, *colon;
 	enum fh_err err;
 
-	if (public_url == NULL || basic_auth == NULL)
+	/* the configuration's pair: a password is required (config.c) */
+	if (public_url == NULL || basic_auth == NULL ||
+	    strstr(public_url, "://") == NULL ||
+	    strchr(basic_auth, ':') == NULL)
 		return FH_ECONFIG;
-	sep = strstr(public_url, "://");
-	colon = strchr(basic_auth, ':');
-	if (sep == NULL || colon == NULL)
-		return FH_ECONFIG;
-	sep += 3;
-	err = fh_buf_add(out, public_url, (size_t)(sep - public_url));
-	if (err == FH_OK)
-		err = fh_url_encode(
-		    out, basic_auth, (size_t)(colon - basic_auth));
-	if (err == FH_OK)
-		err = fh_buf_addch(out, ':');
-	if (err == FH_OK)
-		err = fh_url_encode(out, colon + 1, strlen(colon + 1));
-	if (err == FH_OK)
-		err = fh_buf_addch(out, '@');
-	if (err == FH_OK)
-		err = fh_buf_addstr(out, sep);
+	err = fh_url_add_userinfo(out, public_url, basic_auth);
 	if (err == FH_OK)
 		err = fh_buf_addstr(out, EVENT_PATH);
 	return err;
